@@ -1,0 +1,162 @@
+"""Signing and sending transactions from local keys: correct nonces under concurrency, receipts
+awaited, reverts raised as the contract's named custom errors (see node.errors)."""
+
+from __future__ import annotations
+
+import ast
+import threading
+import time
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.contract.contract import ContractConstructor, ContractFunction
+from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, TimeExhausted
+from web3.types import TxReceipt
+
+from node.errors import ContractRevert, decode_revert
+
+
+class TransactionError(RuntimeError):
+    """A transaction could not be sent or was not mined in time."""
+
+
+def revert_from(exc: Exception, context: str) -> ContractRevert:
+    """The named revert hidden in a web3 exception (custom error data, or a reason string)."""
+    data = getattr(exc, "data", None)
+    if isinstance(exc, ContractCustomError) and isinstance(data, str):
+        return decode_revert(data, context)
+    if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
+        return decode_revert(data, context)
+    msg = str(getattr(exc, "message", None) or exc)
+    # the embedded engine (eth-tester) reports constructor reverts as "execution reverted: b'...'"
+    marker = "execution reverted: b"
+    if marker in msg:
+        try:
+            raw = ast.literal_eval(msg[msg.index(marker) + len(marker) - 1:])
+            if isinstance(raw, bytes):
+                return decode_revert(raw, context)
+        except (ValueError, SyntaxError):
+            pass
+    return decode_revert(None, f"{context}: {msg}" if msg else context)
+
+
+class Transactor:
+    """Sends transactions from one account. Share one instance per account and node (see `signer_for`):
+    nonces are allocated under a lock and re-read from the node after a failed send."""
+
+    GAS_MARGIN = 1.25
+
+    def __init__(self, w3: Web3, key: str | bytes | LocalAccount) -> None:
+        self.w3 = w3
+        self.account: LocalAccount = key if isinstance(key, LocalAccount) else Account.from_key(key)
+        self.address = self.account.address
+        self._lock = threading.Lock()
+        self._nonce: int | None = None
+        self._chain_id: int | None = None
+
+    def __repr__(self) -> str:  # never show the key
+        return f"Transactor({self.address})"
+
+    @property
+    def chain_id(self) -> int:
+        if self._chain_id is None:
+            self._chain_id = self.w3.eth.chain_id
+        return self._chain_id
+
+    def _fees(self) -> dict[str, int]:
+        base = self.w3.eth.get_block("latest").get("baseFeePerGas")
+        if base is None:
+            return {"gasPrice": self.w3.eth.gas_price}
+        tip = 1_000_000_000
+        return {"maxPriorityFeePerGas": tip, "maxFeePerGas": 2 * base + tip}
+
+    def send(self, fn: ContractFunction | ContractConstructor, wait: bool = True,
+             timeout: float = 120.0, context: str | None = None) -> TxReceipt | str:
+        """Estimate (raising the named revert), sign, send; return the receipt (or the hash if not `wait`)."""
+        label = context or getattr(fn, "fn_name", None) or "deploy"
+        try:
+            gas = fn.estimate_gas({"from": self.address})
+        except (ContractCustomError, ContractLogicError, ContractPanicError) as exc:
+            raise revert_from(exc, label) from None
+        except ValueError as exc:  # some nodes answer estimate failures as plain RPC errors
+            raise revert_from(exc, label) from None
+        except Exception as exc:
+            if type(exc).__name__ != "TransactionFailed":  # eth-tester's own exception
+                raise
+            raise revert_from(exc, label) from None
+        tx_hash = self._sign_and_send(
+            lambda nonce, fees: fn.build_transaction({
+                "from": self.address, "nonce": nonce, "gas": int(gas * self.GAS_MARGIN) + 10_000,
+                "chainId": self.chain_id, **fees,
+            }),
+            label,
+        )
+        if not wait:
+            return tx_hash
+        return self.wait(tx_hash, timeout=timeout, fn=fn, label=label)
+
+    def transfer(self, to: str, wei: int, wait: bool = True) -> TxReceipt | str:
+        """Send ether (funding development accounts on local engines)."""
+        tx_hash = self._sign_and_send(
+            lambda nonce, fees: {"to": to, "value": wei, "from": self.address, "nonce": nonce, "gas": 21_000,
+                                 "chainId": self.chain_id, **fees},
+            "transfer",
+        )
+        return self.wait(tx_hash, label="transfer") if wait else tx_hash
+
+    def _sign_and_send(self, build: Any, label: str) -> str:
+        fees = self._fees()
+        with self._lock:
+            if self._nonce is None:
+                self._nonce = self.w3.eth.get_transaction_count(self.address, "pending")
+            signed = self.account.sign_transaction(build(self._nonce, fees))
+            try:
+                tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+            except Exception as exc:
+                self._nonce = None
+                raise TransactionError(f"{label}: the node refused the transaction: {exc}") from exc
+            self._nonce += 1
+        return tx_hash.to_0x_hex()
+
+    def wait(self, tx_hash: str, timeout: float = 120.0, fn: Any = None, label: str = "transaction") -> TxReceipt:
+        """Wait for a receipt; a failed one is replayed at its block to name the revert."""
+        try:
+            receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout, poll_latency=0.05)
+        except TimeExhausted as exc:
+            raise TransactionError(f"{label}: {tx_hash} not mined within {timeout}s") from exc
+        if receipt["status"] != 1:
+            if fn is not None:
+                try:
+                    fn.call({"from": self.address}, block_identifier=receipt["blockNumber"] - 1)
+                except (ContractCustomError, ContractLogicError, ContractPanicError, ValueError) as exc:
+                    raise revert_from(exc, label) from None
+            raise decode_revert(None, f"{label}: transaction {tx_hash} failed")
+        return receipt
+
+
+_SIGNERS: dict[tuple[int, str], Transactor] = {}
+_SIGNERS_LOCK = threading.Lock()
+
+
+def signer_for(w3: Web3, key: str | bytes | LocalAccount) -> Transactor:
+    """The shared Transactor of this account on this connection (one nonce sequence per account)."""
+    account = key if isinstance(key, LocalAccount) else Account.from_key(key)
+    with _SIGNERS_LOCK:
+        k = (id(w3), account.address)
+        if k not in _SIGNERS:
+            _SIGNERS[k] = Transactor(w3, account)
+        return _SIGNERS[k]
+
+
+def wait_confirmations(w3: Web3, receipt: TxReceipt, depth: int, timeout: float = 300.0) -> None:
+    """Block until `receipt`'s block is `depth` blocks deep and still carries the transaction."""
+    deadline = time.monotonic() + timeout
+    while True:
+        current = w3.eth.get_transaction_receipt(receipt["transactionHash"])
+        if current is not None and w3.eth.block_number - current["blockNumber"] >= depth:
+            return
+        if time.monotonic() > deadline:
+            raise TransactionError(f"transaction not {depth} blocks deep within {timeout}s")
+        time.sleep(0.2)

@@ -1,0 +1,87 @@
+"""Shared fixtures: chain engines (embedded and a real anvil process) and freshly deployed contracts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+
+from node.contracts import CertificateRegistryClient, IssuerRegistryClient
+from node.deploy import DeployConfig, Deployment, Member, deploy
+from node.engines import AnvilEngine, EmbeddedEngine, Engine
+from node.tx import Transactor, signer_for
+
+
+@pytest.fixture(scope="session")
+def anvil_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """One real anvil process for the session (fails, never skips, when anvil is not installed)."""
+    engine = AnvilEngine(tmp_path_factory.mktemp("anvil")).start()
+    yield engine
+    engine.stop()
+
+
+@pytest.fixture(scope="session")
+def embedded_engine() -> Engine:
+    return EmbeddedEngine()
+
+
+@pytest.fixture(params=["embedded", "anvil"])
+def engine(request: pytest.FixtureRequest) -> Engine:
+    return request.getfixturevalue(f"{request.param}_engine")
+
+
+def fund(engine: Engine, address: str, ether: int = 10) -> None:
+    signer_for(engine.w3, engine.keys[0]).transfer(address, ether * 10**18)
+
+
+@dataclass
+class Net:
+    """A fresh deployment with named actors (each a funded Transactor)."""
+
+    engine: Engine
+    deployment: Deployment
+    actors: dict[str, Transactor]
+
+    def registry(self, who: str | None = None) -> IssuerRegistryClient:
+        return self.deployment.issuer_registry_client(self.engine.w3, self.actors[who] if who else None)
+
+    def store(self, who: str | None = None) -> CertificateRegistryClient:
+        return self.deployment.certificate_registry_client(self.engine.w3, self.actors[who] if who else None)
+
+    def addr(self, who: str) -> str:
+        return self.actors[who].address
+
+    def new_actor(self, name: str) -> Transactor:
+        t = signer_for(self.engine.w3, Account.create().key)
+        fund(self.engine, t.address)
+        self.actors[name] = t
+        return t
+
+
+ACTORS = ["deployer", "vn_admin", "vn_admin2", "th_admin", "my_admin", "vn_issuer", "vn_issuer2", "th_issuer",
+          "outsider"]
+
+
+@pytest.fixture
+def net(engine: Engine) -> Net:
+    """VN (two admins), TH and MY as founding members; VN and TH issuers registered for Form D and e-cert."""
+    actors: dict[str, Transactor] = {}
+    n = Net(engine, None, actors)  # type: ignore[arg-type]
+    for name in ACTORS:
+        n.new_actor(name)
+    config = DeployConfig(name="certnet test", members=[
+        Member("VN", [actors["vn_admin"].address, actors["vn_admin2"].address]),
+        Member("TH", [actors["th_admin"].address]),
+        Member("MY", [actors["my_admin"].address]),
+    ])
+    n.deployment = deploy(engine.w3, actors["deployer"], config)
+    n.registry("vn_admin").register_issuer(n.addr("vn_issuer"), "VCCI Ho Chi Minh City", ["FORM_D", "ECERT"])
+    n.registry("th_admin").register_issuer(n.addr("th_issuer"), "Thai Department of Foreign Trade", ["FORM_D"])
+    return n
+
+
+@pytest.fixture
+def project_root() -> Path:
+    return Path(__file__).resolve().parent.parent

@@ -13,12 +13,11 @@ from typing import Any, Iterable, Sequence
 
 from web3 import Web3
 from web3.contract import Contract
-from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError
 from web3.types import TxReceipt
 
 from node.artifacts import load_artifact
 from node.countries import from_bytes2, to_bytes2
-from node.tx import Transactor, revert_from
+from node.tx import REVERTS, Transactor, revert_from
 
 ZERO_ADDRESS = "0x" + "00" * 20
 
@@ -194,7 +193,7 @@ class _Client:
     def _call(self, name: str, *args: Any, signature: str | None = None, block: Any = "latest") -> Any:
         try:
             return self._fn(name, *args, signature=signature).call(block_identifier=block)
-        except (ContractCustomError, ContractLogicError, ContractPanicError) as exc:
+        except REVERTS as exc:
             raise revert_from(exc, name) from None
 
     def _send(self, name: str, *args: Any, signature: str | None = None) -> TxReceipt:

@@ -17,6 +17,15 @@ from web3.types import TxReceipt
 
 from node.errors import ContractRevert, decode_revert
 
+try:  # the embedded engine raises its own exception for reverts in some paths
+    from eth_tester.exceptions import TransactionFailed as _TesterFailed
+except ImportError:  # pragma: no cover - eth-tester is a dependency
+    class _TesterFailed(Exception):  # type: ignore[no-redef]
+        pass
+
+#: Exceptions by which web3 (or the embedded engine) reports a revert.
+REVERTS: tuple[type[Exception], ...] = (ContractCustomError, ContractLogicError, ContractPanicError, _TesterFailed)
+
 
 class TransactionError(RuntimeError):
     """A transaction could not be sent or was not mined in time."""
@@ -31,7 +40,9 @@ def revert_from(exc: Exception, context: str) -> ContractRevert:
         return decode_revert(data, context)
     msg = str(getattr(exc, "message", None) or exc)
     # the embedded engine (eth-tester) reports constructor reverts as "execution reverted: b'...'"
-    marker = "execution reverted: b"
+    if isinstance(exc, _TesterFailed) and exc.args and isinstance(exc.args[0], bytes):
+        return decode_revert(exc.args[0], context)
+    marker = "reverted: b"
     if marker in msg:
         try:
             raw = ast.literal_eval(msg[msg.index(marker) + len(marker) - 1:])
@@ -78,13 +89,9 @@ class Transactor:
         label = context or getattr(fn, "fn_name", None) or "deploy"
         try:
             gas = fn.estimate_gas({"from": self.address})
-        except (ContractCustomError, ContractLogicError, ContractPanicError) as exc:
+        except REVERTS as exc:
             raise revert_from(exc, label) from None
         except ValueError as exc:  # some nodes answer estimate failures as plain RPC errors
-            raise revert_from(exc, label) from None
-        except Exception as exc:
-            if type(exc).__name__ != "TransactionFailed":  # eth-tester's own exception
-                raise
             raise revert_from(exc, label) from None
         tx_hash = self._sign_and_send(
             lambda nonce, fees: fn.build_transaction({
@@ -130,7 +137,7 @@ class Transactor:
             if fn is not None:
                 try:
                     fn.call({"from": self.address}, block_identifier=receipt["blockNumber"] - 1)
-                except (ContractCustomError, ContractLogicError, ContractPanicError, ValueError) as exc:
+                except (*REVERTS, ValueError) as exc:
                     raise revert_from(exc, label) from None
             raise decode_revert(None, f"{label}: transaction {tx_hash} failed")
         return receipt

@@ -64,8 +64,7 @@ ACTORS = ["deployer", "vn_admin", "vn_admin2", "th_admin", "my_admin", "vn_issue
           "outsider"]
 
 
-@pytest.fixture
-def net(engine: Engine) -> Net:
+def make_net(engine: Engine) -> Net:
     """VN (two admins), TH and MY as founding members; VN and TH issuers registered for Form D and e-cert."""
     actors: dict[str, Transactor] = {}
     n = Net(engine, None, actors)  # type: ignore[arg-type]
@@ -80,6 +79,21 @@ def net(engine: Engine) -> Net:
     n.registry("vn_admin").register_issuer(n.addr("vn_issuer"), "VCCI Ho Chi Minh City", ["FORM_D", "ECERT"])
     n.registry("th_admin").register_issuer(n.addr("th_issuer"), "Thai Department of Foreign Trade", ["FORM_D"])
     return n
+
+
+@pytest.fixture
+def net(engine: Engine) -> Net:
+    return make_net(engine)
+
+
+@pytest.fixture
+def embedded_net(embedded_engine: Engine) -> Net:
+    return make_net(embedded_engine)
+
+
+@pytest.fixture
+def anvil_net(anvil_engine: Engine) -> Net:
+    return make_net(anvil_engine)
 
 
 @pytest.fixture

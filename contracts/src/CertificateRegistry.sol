@@ -11,16 +11,16 @@ interface IDocumentStore {
     event DocumentRevoked(bytes32 indexed documentRoot, bytes32 indexed document);
 
     function name() external view returns (string memory);
-    function issue(bytes32 documentRoot) external;
     function revoke(bytes32 documentRoot) external;
     function isIssued(bytes32 documentRoot) external view returns (bool);
     function isRevoked(bytes32 documentRoot) external view returns (bool);
     function isActive(bytes32 documentRoot) external view returns (bool);
 }
 
-/// @title The (root, document, proof) forms. Implemented, but its ERC-165 id (0xdcfd0745) is deliberately
-/// NOT advertised: the TradeTrust verifiers then pass un-prefixed hex to these functions and fail.
+/// @title The (root, document, proof) forms with `issue`. Implemented, but its ERC-165 id (0xdcfd0745) is
+/// deliberately NOT advertised: the TradeTrust verifiers then pass un-prefixed hex to these functions and fail.
 interface IDocumentStoreBatchable {
+    function issue(bytes32 documentRoot) external;
     function revoke(bytes32 documentRoot, bytes32 document, bytes32[] memory proof) external;
     function isIssued(bytes32 documentRoot, bytes32 document, bytes32[] memory proof) external view returns (bool);
     function isRevoked(bytes32 documentRoot, bytes32 document, bytes32[] memory proof) external view returns (bool);
@@ -47,6 +47,7 @@ interface ICertificateRegistry {
 /// OpenAttestation v2 documents, revocations of roots or single documents (targetHashes), and
 /// supersessions. Only an issuer authorised in the IssuerRegistry for the document type may anchor.
 contract CertificateRegistry is ERC165, IDocumentStore, ICertificateRegistry {
+    // IDocumentStoreBatchable's functions are implemented below but the interface is not declared.
     /// @dev One storage slot: 20 + 1 + 3 + 4 + 4 bytes.
     struct Anchor {
         address issuer;

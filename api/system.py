@@ -1,0 +1,106 @@
+"""Bringing up (and down) the whole local system: node, keys, contracts, issuers.
+
+`certnet up` is idempotent: every step checks what is already there. The local demo consortium has
+four members (VN, TH, MY, SG), one admin each and one issuing authority in VN and TH. Their keys are
+encrypted keystores under <data dir>/keys; the local passphrase is generated once into
+<data dir>/passphrase (mode 0600) unless CERTNET_PASSPHRASE or CERTNET_PASSPHRASE_FILE is set.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from web3 import Web3
+
+from node import keys, local
+from node.deploy import DeployConfig, Deployment, Member, deploy
+from node.engines import connect, dev_keys
+from node.tx import Transactor, signer_for
+
+DEMO_MEMBERS = ["VN", "TH", "MY", "SG"]
+DEMO_ISSUERS = {
+    "VN": ("vn-issuer", "Vietnam Chamber of Commerce and Industry (VCCI) HCMC", ["FORM_D", "ECERT"]),
+    "TH": ("th-issuer", "Department of Foreign Trade, Thailand", ["FORM_D", "EPHYTO"]),
+}
+
+
+@dataclass
+class LocalSystem:
+    data_dir: Path
+    rpc_url: str
+    deployment: Deployment
+    key_files: dict[str, Path]
+
+
+def deployment_file(data_dir: Path) -> Path:
+    return data_dir / "deployment.json"
+
+
+def local_passphrase(data_dir: Path) -> str:
+    """The keystore passphrase from the environment, else the local one (created on first use)."""
+    if os.environ.get(keys.PASSPHRASE_ENV) or os.environ.get(keys.PASSPHRASE_FILE_ENV):
+        return keys.passphrase()
+    f = data_dir / "passphrase"
+    if not f.is_file():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(f, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(24) + "\n")
+    return keys.passphrase(file=f)
+
+
+def _ensure_key(data_dir: Path, name: str, secret: str) -> Path:
+    path = data_dir / "keys" / f"{name}.json"
+    if not path.is_file():
+        keys.create_keystore(path, secret)
+    return path
+
+
+def _is_deployed(w3: Web3, d: Deployment) -> bool:
+    return d.chain_id == w3.eth.chain_id and len(w3.eth.get_code(Web3.to_checksum_address(d.certificate_registry))) > 0
+
+
+def bring_up(data_dir: Path, port: int = local.DEFAULT_PORT, log=print) -> LocalSystem:
+    """Start the node, create and fund keys, deploy the contracts and register issuers (each step once)."""
+    info = local.up(data_dir, port=port)
+    log(f"node: anvil on {info.rpc_url} (chain id {info.chain_id}), state in {local.node_dir(data_dir)}")
+    w3 = connect(info.rpc_url)
+    secret = local_passphrase(data_dir)
+    names = [f"{c.lower()}-admin" for c in DEMO_MEMBERS] + [v[0] for v in DEMO_ISSUERS.values()]
+    key_files = {n: _ensure_key(data_dir, n, secret) for n in names}
+    funder = signer_for(w3, dev_keys(1)[0])
+    for n, f in key_files.items():
+        addr = keys.keystore_address(f)
+        if w3.eth.get_balance(addr) < 10**18:
+            funder.transfer(addr, 100 * 10**18)
+    dfile = deployment_file(data_dir)
+    deployment = Deployment.load(dfile) if dfile.is_file() else None
+    if deployment is None or not _is_deployed(w3, deployment):
+        config = DeployConfig(name="certnet local", members=[
+            Member(c, [keys.keystore_address(key_files[f"{c.lower()}-admin"])]) for c in DEMO_MEMBERS])
+        deployment = deploy(w3, funder, config, rpc_url=info.rpc_url)
+        deployment.save(dfile)
+        log(f"deploy: IssuerRegistry {deployment.issuer_registry}, "
+            f"CertificateRegistry {deployment.certificate_registry}")
+    else:
+        log(f"deploy: contracts already at {deployment.certificate_registry}")
+    for country, (key_name, org, types) in DEMO_ISSUERS.items():
+        account = keys.keystore_address(key_files[key_name])
+        reg = deployment.issuer_registry_client(w3)
+        if reg.issuer(account).country:
+            continue
+        admin = Transactor(w3, keys.load_key(key_files[f"{country.lower()}-admin"], secret))
+        deployment.issuer_registry_client(w3, admin).register_issuer(account, org, types)
+        log(f"issuers: registered {org} ({country}) as {account}")
+    return LocalSystem(data_dir=data_dir, rpc_url=info.rpc_url, deployment=deployment, key_files=key_files)
+
+
+def bring_down(data_dir: Path, log=print) -> None:
+    if local.down(data_dir):
+        log("node: stopped (state saved)")
+    else:
+        log("node: not running")

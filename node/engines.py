@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,9 +82,18 @@ class EmbeddedEngine(Engine):
         from eth_tester import EthereumTester, PyEVMBackend
         from web3 import EthereumTesterProvider
 
+        class _SerialProvider(EthereumTesterProvider):
+            """py-evm is not thread-safe: one request at a time."""
+
+            _lock = threading.RLock()
+
+            def make_request(self, method, params):  # type: ignore[no-untyped-def]
+                with self._lock:
+                    return super().make_request(method, params)
+
         backend = PyEVMBackend(genesis_parameters=PyEVMBackend.generate_genesis_params({"gas_limit": 60_000_000}))
         tester = EthereumTester(backend=backend)
-        w3 = Web3(EthereumTesterProvider(tester))
+        w3 = Web3(_SerialProvider(tester))
         keys = [k.to_hex() if hasattr(k, "to_hex") else str(k) for k in backend.account_keys[:accounts]]
         super().__init__(name="embedded", w3=w3, keys=keys)
         self.tester = tester

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from eth_abi import decode
-from eth_utils import function_signature_to_4byte_selector
+from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
 from node.artifacts import load_artifact
 
@@ -66,7 +66,8 @@ def decode_revert(data: str | bytes | None, context: str = "") -> ContractRevert
     prefix = f"{context}: " if context else ""
     if len(raw) >= 4 and raw[:4] in _BY_SELECTOR:
         cls, types, names = _BY_SELECTOR[raw[:4]]
-        values = decode(types, raw[4:]) if types else ()
+        values = tuple(to_checksum_address(v) if t == "address" else v
+                       for t, v in zip(types, decode(types, raw[4:]) if types else ()))
         args_ = dict(zip(names, values))
         shown = ", ".join(f"{k}={_fmt(v)}" for k, v in args_.items())
         return cls(f"{prefix}{cls.error}({shown})", args_, "0x" + raw.hex())

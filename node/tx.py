@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from eth_account import Account
@@ -29,6 +30,17 @@ REVERTS: tuple[type[Exception], ...] = (ContractCustomError, ContractLogicError,
 
 class TransactionError(RuntimeError):
     """A transaction could not be sent or was not mined in time."""
+
+
+class NonceConsumed(TransactionError):
+    """A signed transaction can never be mined: another transaction of the account took its nonce."""
+
+
+@dataclass(frozen=True)
+class SignedTx:
+    hash: str
+    raw: str
+    nonce: int
 
 
 def revert_from(exc: Exception, context: str) -> ContractRevert:
@@ -63,7 +75,7 @@ class Transactor:
         self.w3 = w3
         self.account: LocalAccount = key if isinstance(key, LocalAccount) else Account.from_key(key)
         self.address = self.account.address
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._nonce: int | None = None
         self._chain_id: int | None = None
 
@@ -83,49 +95,70 @@ class Transactor:
         tip = 1_000_000_000
         return {"maxPriorityFeePerGas": tip, "maxFeePerGas": 2 * base + tip}
 
-    def send(self, fn: ContractFunction | ContractConstructor, wait: bool = True,
-             timeout: float = 120.0, context: str | None = None) -> TxReceipt | str:
-        """Estimate (raising the named revert), sign, send; return the receipt (or the hash if not `wait`)."""
-        label = context or getattr(fn, "fn_name", None) or "deploy"
+    def _estimate(self, fn: ContractFunction | ContractConstructor, label: str) -> int:
         try:
-            gas = fn.estimate_gas({"from": self.address})
+            return fn.estimate_gas({"from": self.address})
         except REVERTS as exc:
             raise revert_from(exc, label) from None
         except ValueError as exc:  # some nodes answer estimate failures as plain RPC errors
             raise revert_from(exc, label) from None
-        tx_hash = self._sign_and_send(
-            lambda nonce, fees: fn.build_transaction({
-                "from": self.address, "nonce": nonce, "gas": int(gas * self.GAS_MARGIN) + 10_000,
-                "chainId": self.chain_id, **fees,
-            }),
-            label,
-        )
+
+    def sign(self, fn: ContractFunction | ContractConstructor, context: str | None = None) -> SignedTx:
+        """Estimate (raising the named revert), take the next nonce and sign, without sending. The caller
+        records the signed transaction durably, then calls `broadcast` (which may be repeated safely)."""
+        label = context or getattr(fn, "fn_name", None) or "deploy"
+        return self._sign(self._builder(fn, self._estimate(fn, label)))
+
+    def _builder(self, fn: ContractFunction | ContractConstructor, gas: int) -> Any:
+        return lambda nonce, fees: fn.build_transaction({
+            "from": self.address, "nonce": nonce, "gas": int(gas * self.GAS_MARGIN) + 10_000,
+            "chainId": self.chain_id, **fees,
+        })
+
+    def broadcast(self, raw_tx: str, label: str = "transaction") -> str:
+        """Send a signed transaction. Re-sending one the node already has is not an error."""
+        try:
+            return self.w3.eth.send_raw_transaction(raw_tx).to_0x_hex()
+        except Exception as exc:
+            text = str(exc).lower()
+            if "already known" in text or "already imported" in text or "known transaction" in text:
+                from eth_utils import keccak
+
+                return "0x" + keccak(hexstr=raw_tx).hex()
+            with self._lock:
+                self._nonce = None  # re-read from the node before the next transaction
+            if "nonce too low" in text:
+                raise NonceConsumed(f"{label}: nonce already used on chain: {exc}") from exc
+            raise TransactionError(f"{label}: the node refused the transaction: {exc}") from exc
+
+    def send(self, fn: ContractFunction | ContractConstructor, wait: bool = True,
+             timeout: float = 120.0, context: str | None = None) -> TxReceipt | str:
+        """Estimate (raising the named revert), sign, send; return the receipt (or the hash if not `wait`)."""
+        label = context or getattr(fn, "fn_name", None) or "deploy"
+        build = self._builder(fn, self._estimate(fn, label))
+        with self._lock:  # nonces reach the node in order
+            tx_hash = self.broadcast(self._sign(build).raw, label)
         if not wait:
             return tx_hash
         return self.wait(tx_hash, timeout=timeout, fn=fn, label=label)
 
     def transfer(self, to: str, wei: int, wait: bool = True) -> TxReceipt | str:
         """Send ether (funding development accounts on local engines)."""
-        tx_hash = self._sign_and_send(
-            lambda nonce, fees: {"to": to, "value": wei, "from": self.address, "nonce": nonce, "gas": 21_000,
-                                 "chainId": self.chain_id, **fees},
-            "transfer",
-        )
+        with self._lock:
+            signed = self._sign(lambda nonce, fees: {"to": to, "value": wei, "from": self.address, "nonce": nonce,
+                                                     "gas": 21_000, "chainId": self.chain_id, **fees})
+            tx_hash = self.broadcast(signed.raw, "transfer")
         return self.wait(tx_hash, label="transfer") if wait else tx_hash
 
-    def _sign_and_send(self, build: Any, label: str) -> str:
+    def _sign(self, build: Any) -> SignedTx:
         fees = self._fees()
         with self._lock:
             if self._nonce is None:
                 self._nonce = self.w3.eth.get_transaction_count(self.address, "pending")
-            signed = self.account.sign_transaction(build(self._nonce, fees))
-            try:
-                tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
-            except Exception as exc:
-                self._nonce = None
-                raise TransactionError(f"{label}: the node refused the transaction: {exc}") from exc
+            nonce = self._nonce
+            signed = self.account.sign_transaction(build(nonce, fees))
             self._nonce += 1
-        return tx_hash.to_0x_hex()
+        return SignedTx(hash=signed.hash.to_0x_hex(), raw=signed.raw_transaction.to_0x_hex(), nonce=nonce)
 
     def wait(self, tx_hash: str, timeout: float = 120.0, fn: Any = None, label: str = "transaction") -> TxReceipt:
         """Wait for a receipt; a failed one is replayed at its block to name the revert."""

@@ -1,0 +1,50 @@
+"""The certnet envelope of a raw document: who issued it, on which registry, on which network.
+
+An issuing authority's system sends the certificate content; the service fills in `issuers`, `network` and
+(if given) `documentType` from its deployment. Values the submitter did provide must agree with them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from node.deploy import Deployment
+
+IDENTITY_PROOF_TYPE = "CERTNET-REGISTRY"
+
+
+class EnvelopeError(ValueError):
+    pass
+
+
+def issuer_block(deployment: Deployment, issuer_name: str) -> dict[str, Any]:
+    return {
+        "name": issuer_name,
+        "documentStore": deployment.certificate_registry,
+        "identityProof": {"type": IDENTITY_PROOF_TYPE, "location": deployment.issuer_registry},
+    }
+
+
+def network_block(deployment: Deployment) -> dict[str, Any]:
+    return {"chainId": deployment.chain_id, "name": deployment.name}
+
+
+def complete_envelope(doc: dict[str, Any], deployment: Deployment, issuer_name: str,
+                      document_type: str | None = None) -> dict[str, Any]:
+    """A copy of `doc` with the envelope filled in; refuses an envelope naming another registry or network."""
+    data = dict(doc)
+    if document_type is not None:
+        if data.setdefault("documentType", document_type) != document_type:
+            raise EnvelopeError(f"documentType: {data['documentType']!r} but submitted as {document_type!r}")
+    data.setdefault("issuers", [issuer_block(deployment, issuer_name)])
+    data.setdefault("network", network_block(deployment))
+    issuers = data["issuers"]
+    if isinstance(issuers, list) and len(issuers) == 1 and isinstance(issuers[0], dict):
+        store = str(issuers[0].get("documentStore", "")).lower()
+        if store and store != deployment.certificate_registry.lower():
+            raise EnvelopeError(f"issuers.0.documentStore: {store} is not this network's registry "
+                                f"{deployment.certificate_registry}")
+    net = data["network"]
+    if isinstance(net, dict) and net.get("chainId") not in (None, deployment.chain_id):
+        raise EnvelopeError(f"network.chainId: {net.get('chainId')} is not this network's {deployment.chain_id}")
+    return data

@@ -1,0 +1,208 @@
+"""The anchoring pipeline: submission, batching by count and age, anchoring, revocation, supersession,
+and crash safety with a real worker process killed (SIGKILL) at every point between two states."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from issuer import samples
+from issuer.envelope import issuer_block, network_block
+from issuer.faults import CRASH_ENV, POINTS
+from issuer.outbox import ANCHORED, BATCHED, DONE, FAILED, SUBMITTED, Action, Batch, Document, open_database
+from issuer.pipeline import Pipeline, PipelineConfig, SubmissionError
+from node.keys import create_keystore
+from verifier.merkle import verify_proof
+
+
+def docs_for(net, n: int, seed: int = 0, country: str = "VN") -> list[dict]:
+    d = net.deployment
+    block = issuer_block(d, "VCCI Ho Chi Minh City")
+    return list(samples.generate(n, seed=seed, issuer_block=block, network=network_block(d), issuing_country=country))
+
+
+def make_pipeline(net, tmp_path: Path, **config) -> Pipeline:
+    sessions = open_database(f"sqlite:///{tmp_path / 'outbox.db'}")
+    return Pipeline(sessions, net.engine.w3, net.deployment, {net.addr("vn_issuer"): net.actors["vn_issuer"]},
+                    PipelineConfig(**config))
+
+
+def all_docs(p: Pipeline) -> list[Document]:
+    with p.sessions() as s:
+        return list(s.scalars(select(Document).order_by(Document.id)))
+
+
+def test_submit_batch_anchor(net, tmp_path):
+    p = make_pipeline(net, tmp_path, max_batch=4)
+    records = p.submit(net.addr("vn_issuer"), docs_for(net, 10))
+    assert [r.state for r in records] == [SUBMITTED] * 10
+    stats = p.run_until_idle()
+    assert stats.anchored == 3  # 4 + 4 + 2
+    docs = all_docs(p)
+    assert all(d.state == ANCHORED for d in docs)
+    view = net.store()
+    with p.sessions() as s:
+        batches = list(s.scalars(select(Batch)))
+    assert sorted(b.count for b in batches) == [2, 4, 4]
+    for b in batches:
+        a = view.anchor_of(b.merkle_root)
+        assert a.issuer == net.addr("vn_issuer") and a.document_count == b.count and a.document_type == 1
+        assert a.block_number == b.block_number and a.anchored_at == b.anchored_at
+    for d in docs:
+        sig = d.wrapped["signature"]
+        assert verify_proof(sig["targetHash"], sig["proof"], sig["merkleRoot"])
+        assert view.is_issued(sig["merkleRoot"], sig["targetHash"], sig["proof"])
+        assert d.wrapped["data"]["issuers"][0]["documentStore"].endswith(net.deployment.certificate_registry)
+
+
+def test_repeated_submission_returns_existing_record(net, tmp_path):
+    p = make_pipeline(net, tmp_path)
+    docs = docs_for(net, 3)
+    first = p.submit(net.addr("vn_issuer"), docs)
+    again = p.submit(net.addr("vn_issuer"), docs)
+    assert [d.id for d in first] == [d.id for d in again]
+    with p.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Document)) == 3
+    changed = dict(docs[1], importingCountry="SG" if docs[1]["importingCountry"] != "SG" else "TH")
+    with pytest.raises(SubmissionError) as info:
+        p.submit(net.addr("vn_issuer"), [changed])
+    assert info.value.code == "REFERENCE_CONFLICT" and info.value.path == "documents.0.referenceNumber"
+    p.run_until_idle()
+    assert [d.id for d in p.submit(net.addr("vn_issuer"), docs)] == [d.id for d in first]  # still after anchoring
+
+
+def test_submission_errors_name_the_place(net, tmp_path):
+    p = make_pipeline(net, tmp_path)
+    good = docs_for(net, 2)
+    bad = dict(good[1])
+    bad["goods"] = [dict(bad["goods"][0], hsCode="12")]
+    with pytest.raises(SubmissionError) as info:
+        p.submit(net.addr("vn_issuer"), [good[0], bad])
+    assert info.value.code == "SCHEMA_INVALID" and info.value.path == "documents.1"
+    assert "goods.0.hsCode" in str(info.value)
+    with p.sessions() as s:  # nothing of a refused submission is kept
+        assert s.scalar(select(func.count()).select_from(Document)) == 0
+    th_doc = dict(good[0], issuingCountry="TH")
+    with pytest.raises(SubmissionError) as info:
+        p.submit(net.addr("vn_issuer"), [th_doc])
+    assert info.value.code == "WRONG_COUNTRY"
+    with pytest.raises(SubmissionError) as info:
+        p.submit(net.addr("th_issuer"), good)
+    assert info.value.code == "UNKNOWN_ISSUER"
+    dup = [good[0], dict(good[0])]
+    with pytest.raises(SubmissionError) as info:
+        p.submit(net.addr("vn_issuer"), dup)
+    assert info.value.code == "DUPLICATE_REFERENCE" and info.value.path == "documents.1.referenceNumber"
+    foreign = dict(good[0], network={"chainId": 1, "name": "mainnet"})
+    with pytest.raises(SubmissionError) as info:
+        p.submit(net.addr("vn_issuer"), [foreign])
+    assert info.value.code == "WRONG_NETWORK"
+    with pytest.raises(SubmissionError) as info:
+        p.submit(net.addr("vn_issuer"), ["not an object"])  # type: ignore[list-item]
+    assert info.value.code == "MALFORMED_DOCUMENT"
+
+
+def test_batching_by_count_and_age(embedded_net, tmp_path):
+    p = make_pipeline(embedded_net, tmp_path, max_batch=5, max_age=0.5)
+    p.submit(embedded_net.addr("vn_issuer"), docs_for(embedded_net, 7))
+    stats = p.run_once()
+    assert stats.batched == 5 and stats.anchored == 1  # a full batch goes at once
+    assert sorted(d.state for d in all_docs(p)).count(SUBMITTED) == 2
+    assert p.run_once().batched == 0  # the rest is young: it waits
+    time.sleep(0.6)
+    assert p.run_once().batched == 2  # old enough now
+    assert all(d.state == ANCHORED for d in all_docs(p))
+
+
+def test_revocation_and_supersession_through_the_outbox(net, tmp_path):
+    p = make_pipeline(net, tmp_path, max_batch=10)
+    issuer = net.addr("vn_issuer")
+    records = p.submit(issuer, docs_for(net, 6))
+    # queued before anchoring: waits, is not lost
+    revoke = p.request_revocation(issuer, document_id=records[0].id, reason="DATA_CORRECTED")
+    assert p.request_revocation(issuer, document_id=records[0].id, reason="DATA_CORRECTED").id == revoke.id
+    p.run_until_idle()
+    docs = {d.id: d for d in all_docs(p)}
+    view = net.store()
+    target = docs[records[0].id].wrapped["signature"]["targetHash"]
+    rev = view.revocation_of(target)
+    assert rev is not None and rev.reason == 2
+    # supersede doc 1 by a corrected version submitted later
+    corrected = dict(docs[records[1].id].raw, referenceNumber=docs[records[1].id].raw["referenceNumber"] + "-R")
+    new, = p.submit(issuer, [corrected])
+    p.request_supersession(issuer, records[1].id, new.id)
+    # revoke the whole batch of the others
+    p.run_until_idle()
+    docs = {d.id: d for d in all_docs(p)}
+    old_sig, new_sig = docs[records[1].id].wrapped["signature"], docs[new.id].wrapped["signature"]
+    sup = view.supersession_of(old_sig["targetHash"])
+    assert sup.successor_document == new_sig["targetHash"] and sup.successor_root == new_sig["merkleRoot"]
+    p.request_revocation(issuer, document_id=records[2].id, whole_batch=True, reason="FRAUDULENT")
+    p.run_until_idle()
+    assert view.is_revoked(docs[records[2].id].wrapped["signature"]["merkleRoot"])
+    with p.sessions() as s:
+        assert [a.state for a in s.scalars(select(Action).order_by(Action.id))] == [DONE, DONE, DONE]
+
+
+def test_failed_action_is_recorded(embedded_net, tmp_path):
+    p = make_pipeline(embedded_net, tmp_path)
+    a = p.request_revocation(embedded_net.addr("vn_issuer"), root="ab" * 32, reason=1)
+    p.run_once()
+    with p.sessions() as s:
+        a = s.get(Action, a.id)
+        assert a.state == FAILED and "NotIssued" in a.error
+
+
+# ------------------------------------------------------------------ crash safety with a real process
+
+def run_worker(tmp_path: Path, net, env_extra: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CERTNET_PASSPHRASE": "crash-test-passphrase", **env_extra}
+    env.pop(CRASH_ENV, None) if CRASH_ENV not in env_extra else None
+    return subprocess.run(
+        [sys.executable, "-m", "issuer.worker", "--db", f"sqlite:///{tmp_path / 'outbox.db'}",
+         "--rpc", net.engine.rpc_url, "--deployment", str(tmp_path / "deployment.json"),
+         "--keystore", str(tmp_path / "issuer.json"), "--max-batch", "4", "--until-idle"],
+        env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_crash_at_every_point_then_resume(anvil_net, tmp_path, point):
+    net = anvil_net
+    create_keystore(tmp_path / "issuer.json", "crash-test-passphrase", net.actors["vn_issuer"].account.key)
+    net.deployment.save(tmp_path / "deployment.json")
+    p = make_pipeline(net, tmp_path)
+    issuer = net.addr("vn_issuer")
+    records = p.submit(issuer, docs_for(net, 10, seed=hash(point) % 1000))
+    if point == "action_signed":  # first anchor, then crash while revoking
+        assert run_worker(tmp_path, net, {}).returncode == 0
+        p.request_revocation(issuer, document_id=records[3].id, reason="ISSUED_IN_ERROR")
+    crashed = run_worker(tmp_path, net, {CRASH_ENV: point})
+    assert crashed.returncode == -9, crashed.stderr[-2000:]  # really killed
+    resumed = run_worker(tmp_path, net, {})
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    docs = all_docs(p)
+    assert len(docs) == 10 and all(d.state == ANCHORED for d in docs)
+    with p.sessions() as s:
+        batches = list(s.scalars(select(Batch)))
+    assert sum(b.count for b in batches) == 10
+    assert len({d.batch_id for d in docs}) == len(batches)
+    # exactly one anchor per root on chain, each document provable on chain
+    store = net.store()
+    logs = store.contract.events.RootAnchored().get_logs(from_block=0)
+    anchored_roots = [log["args"]["root"].hex() for log in logs]
+    for b in batches:
+        assert anchored_roots.count(b.merkle_root) == 1
+    for d in docs:
+        sig = d.wrapped["signature"]
+        assert store.is_issued(sig["merkleRoot"], sig["targetHash"], sig["proof"])
+    if point == "action_signed":
+        target = docs[3].wrapped["signature"]["targetHash"]
+        assert store.revocation_of(target).reason == 1
+        with p.sessions() as s:
+            assert [a.state for a in s.scalars(select(Action))] == [DONE]

@@ -27,7 +27,8 @@ fi
 h=$(hash_of package.json package-lock.json)
 if ! stamp_ok npm "$h" || [ ! -d node_modules ]; then
   echo "setup: installing npm packages"
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install` follows the lockfile; `npm ci` trips over optional packages of other platforms
+  npm install --no-audit --no-fund --loglevel=error
   echo "$h" > "$stamps/npm"
 fi
 

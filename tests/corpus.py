@@ -1,0 +1,107 @@
+"""A mixed corpus of documents on a test network, each with the overall status a verifier must give."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+from issuer.envelope import issuer_block, network_block
+from issuer.outbox import open_database
+from issuer.pipeline import Pipeline, PipelineConfig
+from issuer import samples
+from verifier.signature import sign_document
+from verifier.wrap import wrap_documents
+
+
+def _docs(net, n: int, seed: int, country: str = "VN", name: str = "VCCI Ho Chi Minh City") -> list[dict]:
+    d = net.deployment
+    return list(samples.generate(n, seed=seed, issuer_block=issuer_block(d, name), network=network_block(d),
+                                 issuing_country=country))
+
+
+def build_corpus(net, tmp_path: Path) -> dict[str, tuple[dict[str, Any], str]]:
+    """{name: (wrapped document, expected overall status)}. Issued through the real pipeline."""
+    issuer = net.addr("vn_issuer")
+    sessions = open_database(f"sqlite:///{tmp_path / 'corpus-outbox.db'}")
+    p = Pipeline(sessions, net.engine.w3, net.deployment, {issuer: net.actors["vn_issuer"]}, PipelineConfig())
+    recs = p.submit(issuer, _docs(net, 8, seed=42))
+    p.run_until_idle()
+    p.request_revocation(issuer, document_id=recs[1].id, reason="FRAUDULENT")
+    corrected = dict(recs[2].raw, referenceNumber=recs[2].raw["referenceNumber"] + "-C")
+    new, = p.submit(issuer, [corrected])
+    p.run_until_idle()
+    p.request_supersession(issuer, recs[2].id, new.id)
+    p.run_until_idle()
+    from sqlalchemy import select
+    from issuer.outbox import Document
+
+    with sessions() as s:
+        docs = {d.id: d.wrapped for d in s.scalars(select(Document))}
+    corpus: dict[str, tuple[dict, str]] = {
+        "valid": (docs[recs[0].id], "VALID"),
+        "valid_successor": (docs[new.id], "VALID"),
+        "revoked_document": (docs[recs[1].id], "REVOKED"),
+        "superseded": (docs[recs[2].id], "SUPERSEDED"),
+    }
+    tampered = copy.deepcopy(docs[recs[3].id])
+    exporter = tampered["data"]["exporter"]
+    salt = exporter["name"].split(":", 2)
+    exporter["name"] = f"{salt[0]}:string:Forged Exports Ltd"
+    corpus["tampered"] = (tampered, "TAMPERED")
+
+    # a separate batch revoked as a whole
+    recs_b = p.submit(issuer, _docs(net, 3, seed=7))
+    p.run_until_idle()
+    p.request_revocation(issuer, document_id=recs_b[0].id, whole_batch=True, reason="ISSUED_IN_ERROR")
+    p.run_until_idle()
+    with sessions() as s:
+        corpus["revoked_batch"] = (s.get(Document, recs_b[2].id).wrapped, "REVOKED")
+
+    # wrapped for this network but never anchored
+    _, (unissued,) = wrap_documents(_docs(net, 1, seed=99))
+    corpus["unissued"] = (unissued, "NOT_ISSUED")
+
+    # anchored by an issuer whose key is then marked compromised since before the anchor
+    rogue = net.new_actor("vn_rogue")
+    net.registry("vn_admin").register_issuer(rogue.address, "VCCI Can Tho", ["FORM_D"])
+    rp = Pipeline(sessions, net.engine.w3, net.deployment, {rogue.address: rogue}, PipelineConfig())
+    rrec, = rp.submit(rogue.address, _docs(net, 1, seed=5, name="VCCI Can Tho"))
+    rp.run_until_idle()
+    anchored_at = net.store().anchor_of(s_root := rrec_root(sessions, rrec.id)).anchored_at
+    net.registry("vn_admin").mark_compromised(rogue.address, anchored_at)
+    with sessions() as s:
+        corpus["compromised_issuer"] = (s.get(Document, rrec.id).wrapped, "UNAUTHORIZED_ISSUER")
+    del s_root
+
+    # a document claiming another country than its issuer's
+    th_claim = _docs(net, 1, seed=11)[0]
+    _, (wrong_country,) = wrap_documents([dict(th_claim, issuingCountry="TH")])
+    net.store("vn_issuer").anchor(wrong_country["signature"]["merkleRoot"], "FORM_D", 1)
+    corpus["country_mismatch"] = (wrong_country, "UNAUTHORIZED_ISSUER")
+
+    # signed by the issuer / by someone else
+    _, (signed,) = wrap_documents(_docs(net, 1, seed=12))
+    net.store("vn_issuer").anchor(signed["signature"]["merkleRoot"], "FORM_D", 1)
+    corpus["signed_by_issuer"] = (sign_document(signed, net.actors["vn_issuer"].account.key), "VALID")
+    corpus["signed_by_other"] = (sign_document(copy.deepcopy(signed), net.actors["outsider"].account.key),
+                                 "UNAUTHORIZED_ISSUER")
+
+    # foreign: another registry / another chain
+    foreign_raw = _docs(net, 1, seed=13)[0]
+    foreign_raw["issuers"] = [{"name": "Elsewhere", "documentStore": "0x" + "12" * 20,
+                               "identityProof": {"type": "DNS-TXT", "location": "example.org"}}]
+    foreign_raw["network"] = {"chainId": 1, "name": "mainnet"}
+    _, (foreign,) = wrap_documents([foreign_raw])
+    corpus["foreign"] = (foreign, "WRONG_NETWORK")
+
+    corpus["malformed"] = ({"version": "https://schema.openattestation.com/2.0/schema.json", "data": {}},
+                           "MALFORMED")
+    return corpus
+
+
+def rrec_root(sessions, doc_id: int) -> str:
+    from issuer.outbox import Document
+
+    with sessions() as s:
+        return s.get(Document, doc_id).wrapped["signature"]["merkleRoot"]

@@ -1,0 +1,120 @@
+"""Verification verdicts over a mixed corpus, trustless against anvil; errors never give VALID."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from node.deploy import Deployment
+from node.engines import AnvilEngine
+from verifier.sources import ChainSource
+from verifier.verdict import EXIT_CODES
+from verifier.verify import Verifier
+from tests.corpus import build_corpus
+
+
+@pytest.fixture(scope="module")
+def corpus_net(anvil_engine, tmp_path_factory):
+    from tests.conftest import make_net
+
+    net = make_net(anvil_engine)
+    return net, build_corpus(net, tmp_path_factory.mktemp("corpus"))
+
+
+def test_trustless_verdicts_over_mixed_corpus(corpus_net):
+    net, corpus = corpus_net
+    verifier = Verifier(ChainSource(net.engine.w3, net.deployment))
+    names = list(corpus)
+    verdicts = verifier.verify_many([corpus[n][0] for n in names])
+    head = net.engine.w3.eth.block_number
+    for name, v in zip(names, verdicts):
+        expected = corpus[name][1]
+        assert v.status == expected, (name, v.status, [(c.type, c.status, c.code, c.message) for c in v.checks])
+        assert v.message
+        assert all(c.message for c in v.checks)
+        if expected not in ("MALFORMED",):
+            assert v.chain_id == net.engine.w3.eth.chain_id and v.block_number == head
+    by = dict(zip(names, verdicts))
+    ok = by["valid"]
+    assert [c.status for c in ok.checks] == ["VALID", "VALID", "VALID"]
+    assert ok.issuer == {"address": net.addr("vn_issuer"), "country": "VN", "name": "VCCI Ho Chi Minh City"}
+    rev = by["revoked_document"]
+    assert rev.revocation["reason"] == "FRAUDULENT" and rev.revocation["revokedAtUtc"].endswith("UTC")
+    assert not rev.revocation["wholeBatch"] and by["revoked_batch"].revocation["wholeBatch"]
+    assert "fraudulent" in rev.check("DOCUMENT_STATUS").message
+    sup = by["superseded"]
+    assert sup.successor["document"] == by["valid_successor"].document["targetHash"]
+    assert by["tampered"].check("DOCUMENT_INTEGRITY").code == "TARGET_HASH_MISMATCH"
+    assert by["tampered"].check("DOCUMENT_STATUS").status == "SKIPPED"
+    assert by["compromised_issuer"].check("ISSUER_IDENTITY").code == "ISSUER_NOT_AUTHORISED"
+    assert by["country_mismatch"].check("ISSUER_IDENTITY").code == "COUNTRY_MISMATCH"
+    assert by["signed_by_issuer"].check("ISSUER_SIGNATURE").status == "VALID"
+    assert by["signed_by_other"].check("ISSUER_SIGNATURE").code == "SIGNER_MISMATCH"
+    foreign = by["foreign"]
+    assert foreign.check("DOCUMENT_INTEGRITY").status == "VALID"
+    assert foreign.check("DOCUMENT_STATUS").status == "SKIPPED" and "not the registry" in foreign.check("DOCUMENT_STATUS").message
+    assert by["unissued"].check("DOCUMENT_STATUS").code == "NOT_ISSUED"
+    assert set(EXIT_CODES) >= {v.status for v in verdicts}
+
+
+def test_one_status_call_for_many_documents(corpus_net, monkeypatch):
+    net, corpus = corpus_net
+    source = ChainSource(net.engine.w3, net.deployment)
+    calls = []
+    original = source.store.status_of
+    monkeypatch.setattr(source.store, "status_of", lambda pairs, block: calls.append(len(pairs)) or original(pairs, block))
+    docs = [corpus["valid"][0]] * 50 + [corpus["revoked_document"][0]] * 50
+    verdicts = Verifier(source).verify_many(docs)
+    assert calls == [100]
+    assert [v.status for v in verdicts] == ["VALID"] * 50 + ["REVOKED"] * 50
+
+
+def test_unreachable_node_gives_error_never_valid(corpus_net, tmp_path):
+    net, corpus = corpus_net
+    dead = AnvilEngine(tmp_path / "dead")  # never started: nothing answers on its port
+    verdicts = Verifier(ChainSource(dead.w3, net.deployment)).verify_many([corpus["valid"][0], corpus["tampered"][0]])
+    assert verdicts[0].status == "ERROR" and "does not answer" in verdicts[0].check("DOCUMENT_STATUS").message
+    assert verdicts[0].check("DOCUMENT_INTEGRITY").status == "VALID"
+    assert verdicts[1].status == "TAMPERED"
+
+
+def test_node_dies_between_snapshot_and_read(corpus_net, monkeypatch):
+    net, corpus = corpus_net
+    source = ChainSource(net.engine.w3, net.deployment)
+
+    def boom(pairs, block):
+        raise ConnectionError("connection reset")
+
+    monkeypatch.setattr(source.store, "status_of", boom)
+    v = Verifier(source).verify(corpus["valid"][0])
+    assert v.status == "ERROR" and "connection reset" in v.check("DOCUMENT_STATUS").message
+
+
+def test_missing_network_gives_error(corpus_net):
+    net, corpus = corpus_net
+    d = Deployment(**{**net.deployment.__dict__, "chain_id": 999})
+    v = Verifier(ChainSource(net.engine.w3, d)).verify(corpus["valid"][0])
+    assert v.status == "ERROR" and "chain 999" in v.check("DOCUMENT_STATUS").message
+
+
+def test_offline_checks_integrity_only(corpus_net):
+    _, corpus = corpus_net
+    offline = Verifier(None)
+    assert offline.verify(corpus["valid"][0]).status == "INTEGRITY_ONLY"
+    assert offline.verify(corpus["revoked_document"][0]).status == "INTEGRITY_ONLY"  # revocation needs the chain
+    assert offline.verify(corpus["tampered"][0]).status == "TAMPERED"
+    assert offline.verify(corpus["malformed"][0]).status == "MALFORMED"
+    signed = offline.verify(corpus["signed_by_issuer"][0])
+    assert signed.check("ISSUER_SIGNATURE").status == "SKIPPED" and signed.status == "INTEGRITY_ONLY"
+
+
+def test_json_text_input_and_garbage(corpus_net):
+    import json
+
+    net, corpus = corpus_net
+    verifier = Verifier(ChainSource(net.engine.w3, net.deployment))
+    assert verifier.verify(json.dumps(corpus["valid"][0])).status == "VALID"
+    assert verifier.verify("{not json").status == "MALFORMED"
+    assert verifier.verify(b"\xff\xfe").status == "MALFORMED"
+    assert verifier.verify([1, 2]).status == "MALFORMED"

@@ -1,0 +1,89 @@
+"""Where verification reads certificate status: the chain itself (trustless) or the service's index.
+
+Both answer `status_of` with `node.contracts.DocumentStatus` for many (root, document) pairs at once,
+pinned to one block, so that both modes give the same verdicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+from web3 import Web3
+
+from node.contracts import DocumentStatus
+from node.deploy import Deployment
+
+
+class SourceError(RuntimeError):
+    """The status could not be read (node unreachable, index unavailable, ...)."""
+
+
+@dataclass(frozen=True)
+class NetworkInfo:
+    chain_id: int
+    name: str
+    certificate_registry: str
+    issuer_registry: str
+
+
+class StatusSource(Protocol):
+    kind: str  # "chain" or "index"
+
+    def network(self) -> NetworkInfo: ...
+
+    def snapshot(self) -> tuple[int, str]:
+        """(block number, block hash) that the following reads are pinned to."""
+
+    def status_of(self, pairs: Sequence[tuple[str, str]], block: int) -> list[DocumentStatus]: ...
+
+    def issuer_name(self, account: str) -> str | None: ...
+
+
+class ChainSource:
+    """Reads the CertificateRegistry's batched status view directly from a node (one call per 1,000 pairs)."""
+
+    kind = "chain"
+
+    def __init__(self, w3: Web3, deployment: Deployment, confirmations: int = 0) -> None:
+        self.w3 = w3
+        self.deployment = deployment
+        self.confirmations = confirmations
+        self.store = deployment.certificate_registry_client(w3)
+        self.registry = deployment.issuer_registry_client(w3)
+        self._names: dict[str, str | None] = {}
+        self._chain_id: int | None = None
+
+    def network(self) -> NetworkInfo:
+        if self._chain_id is None:
+            try:
+                self._chain_id = self.w3.eth.chain_id
+            except Exception as exc:
+                raise SourceError(f"the node does not answer: {exc}") from None
+            if self._chain_id != self.deployment.chain_id:
+                raise SourceError(f"the node serves chain {self._chain_id}, the deployment is on chain "
+                                  f"{self.deployment.chain_id}")
+        return NetworkInfo(self._chain_id, self.deployment.name, self.deployment.certificate_registry,
+                           self.deployment.issuer_registry)
+
+    def snapshot(self) -> tuple[int, str]:
+        try:
+            head = self.w3.eth.block_number
+            block = self.w3.eth.get_block(max(0, head - self.confirmations))
+        except Exception as exc:
+            raise SourceError(f"the node does not answer: {exc}") from None
+        return block["number"], block["hash"].to_0x_hex()
+
+    def status_of(self, pairs: Sequence[tuple[str, str]], block: int) -> list[DocumentStatus]:
+        try:
+            return self.store.status_of(list(pairs), block=block)
+        except Exception as exc:
+            raise SourceError(f"the registry could not be read at block {block}: {exc}") from None
+
+    def issuer_name(self, account: str) -> str | None:
+        if account not in self._names:
+            try:
+                self._names[account] = self.registry.issuer(account).name or None
+            except Exception as exc:
+                raise SourceError(f"the issuer registry could not be read: {exc}") from None
+        return self._names[account]

@@ -1,0 +1,321 @@
+"""Verification: integrity, status, issuer identity and signature checks, giving one verdict per document.
+
+Many documents are verified together: integrity is checked locally, then the status of every document
+is read in one batched call from a `StatusSource` (the chain, or the index), pinned to one block.
+Nothing unread is ever called VALID: a source that cannot be read gives ERROR with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from node.contracts import DOCUMENT_TYPES, REVOCATION_REASON_NAMES, DocumentStatus
+from verifier.integrity import IntegrityResult, check_integrity
+from verifier.jsjson import ProofFormatError
+from verifier.salting import unsalt_data
+from verifier.signature import recover_signers
+from verifier.sources import NetworkInfo, SourceError, StatusSource
+from verifier.verdict import (
+    DOCUMENT_INTEGRITY,
+    DOCUMENT_STATUS,
+    ERROR,
+    INTEGRITY_ONLY,
+    INVALID,
+    ISSUER_IDENTITY,
+    ISSUER_SIGNATURE,
+    MALFORMED,
+    NOT_ISSUED,
+    REASON_SENTENCES,
+    REVOKED,
+    SKIPPED,
+    SUPERSEDED,
+    TAMPERED,
+    UNAUTHORIZED_ISSUER,
+    VALID,
+    WRONG_NETWORK,
+    Check,
+    Verdict,
+    overall_message,
+    utc,
+)
+
+CERTNET_IDENTITY = "CERTNET-REGISTRY"
+MAX_DOCUMENTS = 10_000
+
+
+@dataclass
+class _Envelope:
+    store: str | None
+    identity_type: str | None
+    identity_location: str | None
+    chain_id: Any
+    document_type: str | None
+    issuing_country: str | None
+    reference_number: str | None
+    issuer_name: str | None
+
+
+def _envelope(data: dict[str, Any]) -> _Envelope:
+    issuers = data.get("issuers")
+    first: dict[str, Any] = {}
+    if isinstance(issuers, list):
+        for i in issuers:
+            if isinstance(i, dict) and (i.get("documentStore") or i.get("certificateStore")):
+                first = i
+                break
+    ident = first.get("identityProof") if isinstance(first.get("identityProof"), dict) else {}
+    net = data.get("network") if isinstance(data.get("network"), dict) else {}
+    def s(v: Any) -> str | None:
+        return v if isinstance(v, str) else None
+    return _Envelope(
+        store=s(first.get("documentStore") or first.get("certificateStore")),
+        identity_type=s(ident.get("type")), identity_location=s(ident.get("location")),
+        chain_id=net.get("chainId"), document_type=s(data.get("documentType")),
+        issuing_country=s(data.get("issuingCountry")), reference_number=s(data.get("referenceNumber")),
+        issuer_name=s(first.get("name")),
+    )
+
+
+class Verifier:
+    """Verifies documents against a status source (None: offline, integrity and signature only)."""
+
+    def __init__(self, source: StatusSource | None) -> None:
+        self.source = source
+
+    def verify(self, document: Any) -> Verdict:
+        return self.verify_many([document])[0]
+
+    def verify_many(self, documents: Sequence[Any]) -> list[Verdict]:
+        if len(documents) > MAX_DOCUMENTS:
+            raise ValueError(f"{len(documents)} documents; at most {MAX_DOCUMENTS} per verification")
+        prepared = [self._prepare(d) for d in documents]
+        if self.source is None:
+            return [self._offline(w, integ, env) for w, integ, env in prepared]
+        try:
+            net = self.source.network()
+            block, block_hash = self.source.snapshot()
+        except SourceError as exc:
+            return [self._error(w, integ, env, str(exc)) for w, integ, env in prepared]
+        ours = [i for i, (_, integ, env) in enumerate(prepared)
+                if integ.ok and env is not None and self._network_problem(env, net) is None]
+        statuses: dict[int, DocumentStatus] = {}
+        if ours:
+            pairs = [(prepared[i][1].merkle_root, prepared[i][1].target_hash) for i in ours]
+            try:
+                for i, st in zip(ours, self.source.status_of(pairs, block)):
+                    statuses[i] = st
+            except SourceError as exc:
+                return [self._error(w, integ, env, str(exc), net, block, block_hash) for w, integ, env in prepared]
+        out = []
+        for i, (wrapped, integ, env) in enumerate(prepared):
+            try:
+                out.append(self._judge(wrapped, integ, env, net, block, block_hash, statuses.get(i)))
+            except SourceError as exc:
+                out.append(self._error(wrapped, integ, env, str(exc), net, block, block_hash))
+        return out
+
+    # ------------------------------------------------------------------ steps
+
+    def _prepare(self, document: Any) -> tuple[Any, IntegrityResult, _Envelope | None]:
+        integ = check_integrity(document)
+        wrapped = document
+        if isinstance(document, (str, bytes, bytearray)):
+            from verifier.integrity import parse_document
+
+            try:
+                wrapped = parse_document(document)
+            except Exception:
+                return None, integ, None
+        env = None
+        if integ.code != "MALFORMED":
+            try:
+                env = _envelope(unsalt_data(wrapped["data"]))
+            except (ProofFormatError, KeyError, TypeError):
+                env = None
+        return wrapped, integ, env
+
+    @staticmethod
+    def _network_problem(env: _Envelope, net: NetworkInfo) -> str | None:
+        if not env.store:
+            return "it names no document store (it is not anchored on a certificate registry)"
+        if env.store.lower() != net.certificate_registry.lower():
+            chain = f" on chain {env.chain_id}" if env.chain_id is not None else ""
+            return f"its registry {env.store}{chain} is not the registry of the network configured here " \
+                   f"({net.name}, chain {net.chain_id})"
+        if env.chain_id is not None and env.chain_id != net.chain_id:
+            return f"it names chain {env.chain_id}, the network configured here is chain {net.chain_id}"
+        return None
+
+    def _integrity_check(self, integ: IntegrityResult) -> Check:
+        details = {"targetHash": integ.target_hash, "merkleRoot": integ.merkle_root}
+        if integ.ok:
+            return Check(DOCUMENT_INTEGRITY, VALID, "INTACT",
+                         "The document has not been altered since it was issued.", details)
+        if integ.code == "MALFORMED":
+            return Check(DOCUMENT_INTEGRITY, INVALID, "MALFORMED", integ.message, details)
+        return Check(DOCUMENT_INTEGRITY, INVALID, integ.code,
+                     "The document was altered after it was issued: " + integ.message.split(": ", 1)[-1], details)
+
+    def _signature_check(self, wrapped: Any, issuer: str | None) -> Check | None:
+        if not isinstance(wrapped, dict) or not wrapped.get("proof"):
+            return None
+        try:
+            signers = recover_signers(wrapped)
+        except ProofFormatError as exc:
+            return Check(ISSUER_SIGNATURE, INVALID, "SIGNATURE_MALFORMED",
+                         f"The issuer's signature cannot be read: {exc}.")
+        if issuer is None:
+            return Check(ISSUER_SIGNATURE, SKIPPED, "NOT_COMPARED",
+                         f"Signed by {', '.join(signers)}; not compared with the issuing account (status not read).",
+                         {"signers": signers})
+        if any(s.lower() == issuer.lower() for s in signers):
+            return Check(ISSUER_SIGNATURE, VALID, "SIGNED_BY_ISSUER",
+                         "The document is signed by the account that issued it.", {"signers": signers})
+        return Check(ISSUER_SIGNATURE, INVALID, "SIGNER_MISMATCH",
+                     f"The document is signed by {', '.join(signers)}, not by the account that issued it ({issuer}).",
+                     {"signers": signers, "issuer": issuer})
+
+    def _document_info(self, integ: IntegrityResult, env: _Envelope | None) -> dict[str, Any]:
+        info: dict[str, Any] = {"targetHash": integ.target_hash, "merkleRoot": integ.merkle_root}
+        if env is not None:
+            info.update(referenceNumber=env.reference_number, documentType=env.document_type,
+                        issuingCountry=env.issuing_country, documentStore=env.store, chainId=env.chain_id)
+        return info
+
+    def _offline(self, wrapped: Any, integ: IntegrityResult, env: _Envelope | None) -> Verdict:
+        checks = [self._integrity_check(integ)]
+        skipped = "Not checked: offline verification reads no network."
+        checks += [Check(DOCUMENT_STATUS, SKIPPED, "OFFLINE", skipped), Check(ISSUER_IDENTITY, SKIPPED, "OFFLINE", skipped)]
+        sig = self._signature_check(wrapped, None) if integ.ok else None
+        if sig:
+            checks.append(sig)
+        status = MALFORMED if integ.code == "MALFORMED" else TAMPERED if not integ.ok else INTEGRITY_ONLY
+        if sig is not None and sig.status == INVALID:
+            status = TAMPERED
+        return self._finish(Verdict(status, checks, "", source="offline", document=self._document_info(integ, env)))
+
+    def _error(self, wrapped: Any, integ: IntegrityResult, env: _Envelope | None, reason: str,
+               net: NetworkInfo | None = None, block: int | None = None, block_hash: str | None = None) -> Verdict:
+        checks = [self._integrity_check(integ)]
+        if not integ.ok:
+            status = MALFORMED if integ.code == "MALFORMED" else TAMPERED
+        else:
+            status = ERROR
+        msg = f"The status could not be read: {reason}. Do not accept the document until it can be checked."
+        checks += [Check(DOCUMENT_STATUS, ERROR, "STATUS_UNREADABLE", msg),
+                   Check(ISSUER_IDENTITY, ERROR, "STATUS_UNREADABLE", msg)]
+        return self._finish(Verdict(status, checks, "", chain_id=net.chain_id if net else None, block_number=block,
+                                    block_hash=block_hash, source=self.source.kind if self.source else "offline",
+                                    document=self._document_info(integ, env)))
+
+    def _judge(self, wrapped: Any, integ: IntegrityResult, env: _Envelope | None, net: NetworkInfo, block: int,
+               block_hash: str, st: DocumentStatus | None) -> Verdict:
+        assert self.source is not None
+        v = Verdict(VALID, [self._integrity_check(integ)], "", chain_id=net.chain_id, block_number=block,
+                    block_hash=block_hash, source=self.source.kind, document=self._document_info(integ, env))
+        if not integ.ok or env is None:
+            if integ.ok:
+                v.status, why = MALFORMED, "Not checked: the document's data could not be read."
+            elif integ.code == "MALFORMED":
+                v.status, why = MALFORMED, "Not checked: the document could not be read."
+            else:
+                v.status = TAMPERED
+                why = "Not checked: the document was altered, so its status says nothing about this copy."
+            v.checks += [Check(DOCUMENT_STATUS, SKIPPED, "NOT_CHECKED", why),
+                         Check(ISSUER_IDENTITY, SKIPPED, "NOT_CHECKED", why)]
+            return self._finish(v)
+        problem = self._network_problem(env, net)
+        if problem is not None:
+            msg = f"Not checked here: {problem}."
+            v.status = WRONG_NETWORK
+            v.checks += [Check(DOCUMENT_STATUS, SKIPPED, "NETWORK_NOT_CONFIGURED", msg,
+                               {"documentStore": env.store, "chainId": env.chain_id}),
+                         Check(ISSUER_IDENTITY, SKIPPED, "NETWORK_NOT_CONFIGURED", msg)]
+            sig = self._signature_check(wrapped, None)
+            if sig:
+                v.checks.append(sig)
+            return self._finish(v)
+        assert st is not None
+        v.checks.append(self._status_check(v, st, net, block))
+        if st.issued:
+            v.issuer = {"address": st.issuer, "country": st.country, "name": self.source.issuer_name(st.issuer)}
+            v.checks.append(self._identity_check(env, st, net))
+            sig = self._signature_check(wrapped, st.issuer)
+            if sig:
+                v.checks.append(sig)
+        else:
+            v.checks.append(Check(ISSUER_IDENTITY, SKIPPED, "NOT_ISSUED", "Not checked: the document was never issued."))
+        v.status = self._overall(v, st)
+        return self._finish(v)
+
+    def _status_check(self, v: Verdict, st: DocumentStatus, net: NetworkInfo, block: int) -> Check:
+        details: dict[str, Any] = {"registry": net.certificate_registry, "chainId": net.chain_id, "block": block}
+        if not st.issued:
+            return Check(DOCUMENT_STATUS, INVALID, "NOT_ISSUED",
+                         f"This document was never issued on {net.name}: its fingerprint is not on the registry "
+                         f"(checked at block {block}).", details)
+        details.update(anchoredBlock=st.anchored_block, anchoredAt=st.anchored_at,
+                       anchoredAtUtc=utc(st.anchored_at), batchSize=st.document_count)
+        if st.revoked:
+            reason = REVOCATION_REASON_NAMES.get(st.revocation_reason, f"CODE_{st.revocation_reason}")
+            text = REASON_SENTENCES.get(reason, f"reason code {st.revocation_reason}")
+            v.revocation = {"reason": reason, "reasonCode": st.revocation_reason, "reasonText": text,
+                            "revokedAt": st.revoked_at, "revokedAtUtc": utc(st.revoked_at),
+                            "block": st.revoked_block, "wholeBatch": st.root_revoked}
+            scope = "together with its whole batch" if st.root_revoked else "individually"
+            return Check(DOCUMENT_STATUS, INVALID, "REVOKED",
+                         f"The issuing authority revoked this document {scope} on {utc(st.revoked_at)} "
+                         f"(block {st.revoked_block}) because {text}.", {**details, **v.revocation})
+        if st.superseded:
+            v.successor = {"root": st.successor_root, "document": st.successor_document,
+                           "supersededAt": st.superseded_at, "supersededAtUtc": utc(st.superseded_at)}
+            return Check(DOCUMENT_STATUS, INVALID, "SUPERSEDED",
+                         f"This document was replaced on {utc(st.superseded_at)} by another certificate "
+                         f"(document {st.successor_document}); ask for the replacement.", {**details, **v.successor})
+        return Check(DOCUMENT_STATUS, VALID, "ISSUED",
+                     f"Issued on {net.name} in block {st.anchored_block} on {utc(st.anchored_at)}; not revoked "
+                     f"(checked at block {block}).", details)
+
+    def _identity_check(self, env: _Envelope, st: DocumentStatus, net: NetworkInfo) -> Check:
+        assert self.source is not None
+        name = self.source.issuer_name(st.issuer) or st.issuer
+        details = {"issuer": st.issuer, "country": st.country, "name": name,
+                   "anchoredType": st.document_type, "anchoredAtUtc": utc(st.anchored_at)}
+        if env.identity_type == CERTNET_IDENTITY and (env.identity_location or "").lower() != net.issuer_registry.lower():
+            return Check(ISSUER_IDENTITY, INVALID, "WRONG_ISSUER_REGISTRY",
+                         f"The document names issuer registry {env.identity_location}, not this network's "
+                         f"{net.issuer_registry}.", details)
+        if env.issuing_country and env.issuing_country != st.country:
+            return Check(ISSUER_IDENTITY, INVALID, "COUNTRY_MISMATCH",
+                         f"The document says it was issued in {env.issuing_country}, but it was anchored by "
+                         f"{name}, an issuer of {st.country}.", details)
+        if env.document_type in DOCUMENT_TYPES and DOCUMENT_TYPES[env.document_type] != st.document_type:
+            return Check(ISSUER_IDENTITY, INVALID, "TYPE_MISMATCH",
+                         f"The document is a {env.document_type} but was anchored as document type "
+                         f"{st.document_type}.", details)
+        if not st.issuer_authorised:
+            return Check(ISSUER_IDENTITY, INVALID, "ISSUER_NOT_AUTHORISED",
+                         f"{name} ({st.country}) was not authorised to issue this type of document on "
+                         f"{utc(st.anchored_at)}: suspended, retired, outside its validity, its key compromised, "
+                         "or its country not a member then.", details)
+        return Check(ISSUER_IDENTITY, VALID, "AUTHORISED_ISSUER",
+                     f"Issued by {name} ({st.country}), authorised for this document type at the time of issue.",
+                     details)
+
+    @staticmethod
+    def _overall(v: Verdict, st: DocumentStatus) -> str:
+        if not st.issued:
+            return NOT_ISSUED
+        if st.revoked:
+            return REVOKED
+        if st.superseded:
+            return SUPERSEDED
+        if any(c.status == INVALID for c in v.checks if c.type in (ISSUER_IDENTITY, ISSUER_SIGNATURE)):
+            return UNAUTHORIZED_ISSUER
+        return VALID
+
+    @staticmethod
+    def _finish(v: Verdict) -> Verdict:
+        v.message = overall_message(v.status, v)
+        return v

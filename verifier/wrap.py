@@ -1,0 +1,225 @@
+"""Wrapping raw documents into OpenAttestation v2 documents with a batch Merkle proof.
+
+``wrap_documents(raw_docs)`` salts every document, computes its targetHash, builds the batch
+Merkle tree and returns ``(merkle_root_hex, wrapped_docs)`` where each wrapped document is::
+
+    {"version": SCHEMA_V2, "data": <salted>,
+     "signature": {"type": "SHA3MerkleProof", "targetHash": ..., "proof": [...], "merkleRoot": ...}}
+
+Large batches are salted and hashed by two processes (this one and a forked helper) when the
+salts come from the built-in random source; an injected ``uuid_factory`` (for deterministic
+tests) keeps everything in this process, in document order.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import pickle
+import sys
+import tempfile
+import threading
+from typing import Any, Sequence
+
+from .merkle import MerkleTree, keccak_new
+from .salting import ProofFormatError, UuidFactory, salt_and_hash, uuid_stream
+
+__all__ = [
+    "SCHEMA_V2",
+    "PROOF_TYPE",
+    "wrap_documents",
+    "wrap_document",
+    "salt_and_digest",
+    "PARALLEL_THRESHOLD",
+]
+
+SCHEMA_V2 = "https://schema.openattestation.com/2.0/schema.json"
+PROOF_TYPE = "SHA3MerkleProof"
+
+# Below this many documents a second process costs more than it saves.
+PARALLEL_THRESHOLD = 2000
+# Share of a parallel batch this process salts itself (it also unpickles the helper's share).
+PARENT_SHARE = 0.49
+
+
+def salt_and_digest(raw: dict, uuid_factory: UuidFactory | None = None) -> tuple[dict, str]:
+    """Salt one raw document: ``(salted_data, target_hash_hex)``."""
+    salted, hashes = salt_and_hash(raw, uuid_factory)
+    hashes.sort()
+    text = '["' + '","'.join(hashes) + '"]' if hashes else "[]"
+    return salted, keccak_new(text.encode()).hexdigest()
+
+
+def _salt_many(docs: Sequence[dict], start: int, stop: int, new_uuid: UuidFactory) -> tuple[list, list]:
+    salted_list = []
+    targets = []
+    for i in range(start, stop):
+        try:
+            salted, th = salt_and_digest(docs[i], new_uuid)
+        except ProofFormatError as e:
+            raise ProofFormatError(e.path, f"document {i}: {e.reason}") from None
+        salted_list.append(salted)
+        targets.append(th)
+    return salted_list, targets
+
+
+# Set just before forking the helper, so that it inherits the documents without pickling.
+_FORK_DOCS: Sequence[dict] | None = None
+_CHUNK = 256
+
+
+def _helper(conn: Any, spool: Any, start: int, stop: int) -> None:
+    """Forked helper: salt documents [start, stop) chunk by chunk.
+
+    Each chunk's pickled result is appended to ``spool`` (an unnamed temporary file) and its
+    offset and length announced on ``conn``, so the helper never waits for the parent to read.
+    """
+    fd = spool.fileno()
+    offset = 0
+    try:
+        docs = _FORK_DOCS
+        assert docs is not None
+        new_uuid = uuid_stream()
+        for lo in range(start, stop, _CHUNK):
+            hi = min(stop, lo + _CHUNK)
+            blob = pickle.dumps(_salt_many(docs, lo, hi, new_uuid), protocol=pickle.HIGHEST_PROTOCOL)
+            view = memoryview(blob)
+            while view:
+                n = os.pwrite(fd, view, offset + len(blob) - len(view))
+                view = view[n:]
+            conn.send(("chunk", offset, len(blob)))
+            offset += len(blob)
+        conn.send(("done", 0, 0))
+    except BaseException as e:  # report every failure to the parent
+        try:
+            conn.send(("error", e, 0))
+        except Exception:
+            conn.send(("error", RuntimeError(f"wrapping helper failed: {e!r}"), 0))
+    finally:
+        conn.close()
+
+
+def _can_fork() -> bool:
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _salt_all(docs: Sequence[dict], uuid_factory: UuidFactory | None, workers: int | None) -> tuple[list, list]:
+    n = len(docs)
+    if workers is None:
+        # Forking a multi-threaded process is unsafe in general: ask for workers=2 explicitly there.
+        workers = min(2, os.cpu_count() or 1) if threading.active_count() == 1 else 1
+    if uuid_factory is not None or workers < 2 or n < PARALLEL_THRESHOLD or not _can_fork():
+        return _salt_many(docs, 0, n, uuid_factory or uuid_stream())
+    # This process also unpickles the helper's results, so it takes a bit less than half.
+    split = int(n * PARENT_SHARE)
+    global _FORK_DOCS
+    ctx = multiprocessing.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+    with tempfile.TemporaryFile(prefix="certnet-wrap-") as spool:
+        _FORK_DOCS = docs
+        try:
+            proc = ctx.Process(target=_helper, args=(send, spool, split, n), daemon=True)
+            proc.start()
+        finally:
+            _FORK_DOCS = None
+            send.close()
+        fd = spool.fileno()
+        salted: list = []
+        targets: list = []
+        theirs_salted: list = []
+        theirs_targets: list = []
+        done = False
+
+        def drain(block: bool) -> bool:
+            while block or recv.poll():
+                try:
+                    kind, a, b = recv.recv()
+                except EOFError:
+                    raise RuntimeError("the wrapping helper process died without an answer") from None
+                if kind == "done":
+                    return True
+                if kind == "error":
+                    raise a
+                part_salted, part_targets = pickle.loads(os.pread(fd, b, a))
+                theirs_salted.extend(part_salted)
+                theirs_targets.extend(part_targets)
+            return False
+
+        try:
+            new_uuid = uuid_stream()
+            for lo in range(0, split, _CHUNK):
+                part_salted, part_targets = _salt_many(docs, lo, min(split, lo + _CHUNK), new_uuid)
+                salted.extend(part_salted)
+                targets.extend(part_targets)
+                if not done:
+                    done = drain(False)
+            while not done:
+                done = drain(True)
+        finally:
+            recv.close()
+            proc.join(timeout=None if done else 5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+    salted.extend(theirs_salted)
+    targets.extend(theirs_targets)
+    return salted, targets
+
+
+def wrap_documents(
+    raw_docs: Sequence[dict],
+    *,
+    uuid_factory: UuidFactory | None = None,
+    workers: int | None = None,
+) -> tuple[str, list[dict]]:
+    """Wrap a batch: ``(merkle_root_hex, wrapped_documents)`` in input order.
+
+    ``uuid_factory`` supplies the salts (default: fresh random UUID v4s); giving one makes the
+    result deterministic and keeps the work in this process. ``workers`` (default: up to 2)
+    caps the processes used for large batches. Raises :class:`ProofFormatError` naming the
+    document and path of anything the proof format refuses, and ``ValueError`` on an empty batch.
+    """
+    if isinstance(raw_docs, (dict, str, bytes)):
+        raise TypeError("wrap_documents takes a list of raw documents")
+    docs = raw_docs if isinstance(raw_docs, (list, tuple)) else list(raw_docs)
+    if not docs:
+        raise ValueError("cannot wrap an empty batch")
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # wrapping allocates millions of acyclic objects; collections only cost time
+    try:
+        return _wrap(docs, uuid_factory, workers)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _wrap(docs: Sequence[dict], uuid_factory: UuidFactory | None, workers: int | None) -> tuple[str, list[dict]]:
+    salted_list, targets = _salt_all(docs, uuid_factory, workers)
+    leaves = [bytes.fromhex(t) for t in targets]
+    order = sorted(range(len(leaves)), key=leaves.__getitem__)
+    tree = MerkleTree.from_sorted([leaves[i] for i in order])
+    position = [0] * len(leaves)
+    for pos, i in enumerate(order):
+        position[i] = pos
+    root = tree.root_hex
+    proof_at = tree.proof_hex_at
+    wrapped = [
+        {
+            "version": SCHEMA_V2,
+            "data": salted,
+            "signature": {
+                "type": PROOF_TYPE,
+                "targetHash": th,
+                "proof": proof_at(pos),
+                "merkleRoot": root,
+            },
+        }
+        for salted, th, pos in zip(salted_list, targets, position)
+    ]
+    return root, wrapped
+
+
+def wrap_document(raw: dict, *, uuid_factory: UuidFactory | None = None) -> dict:
+    """Wrap a single document (a batch of one: empty proof, merkleRoot == targetHash)."""
+    return wrap_documents([raw], uuid_factory=uuid_factory)[1][0]

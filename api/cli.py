@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from api import cli_documents
 from node import local
 from node.deploy import ConfigError, Deployment, deploy, load_config
 from node.engines import EngineError, connect, dev_keys
@@ -132,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--keystore", help="deployer's encrypted keystore (not needed on the local node)")
     s.add_argument("--passphrase-file", help="file holding the keystore passphrase (else $CERTNET_PASSPHRASE)")
     s.add_argument("--out", help="where to write the deployment (default <data dir>/deployment.json)")
+
+    COMMANDS.update(cli_documents.add_parsers(sub))
     return p
 
 
@@ -143,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as exc:
         print(f"certnet: {exc}", file=sys.stderr)
         return exc.code
-    except (EngineError, KeystoreError, FileNotFoundError) as exc:
+    except (EngineError, KeystoreError, FileNotFoundError, cli_documents.DocumentInputError) as exc:
         print(f"certnet: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -1,0 +1,335 @@
+"""`certnet wrap | issue | obfuscate | revoke | samples | verify`: documents on the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+from node.paths import data_dir
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+TYPE_NAMES = {"form-d": "FORM_D", "ephyto": "EPHYTO", "ecert": "ECERT"}
+
+
+class DocumentInputError(Exception):
+    """A file given on the command line cannot be used; the message names the file (and field)."""
+
+
+def _home(args: argparse.Namespace) -> Path:
+    return Path(args.data_dir) if getattr(args, "data_dir", None) else data_dir()
+
+
+def collect_files(sources: list[str]) -> list[Path]:
+    """JSON files named directly, or found (sorted, recursively) under named directories."""
+    files: list[Path] = []
+    for src in sources:
+        p = Path(src)
+        if p.is_dir():
+            files += sorted(f for f in p.rglob("*.json") if f.is_file())
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise DocumentInputError(f"{src}: no such file or directory")
+    if not files:
+        raise DocumentInputError("no JSON documents found in " + ", ".join(sources))
+    names: dict[str, Path] = {}
+    for f in files:
+        if f.name in names:
+            raise DocumentInputError(f"{f}: same file name as {names[f.name]} (outputs are written by file name)")
+        names[f.name] = f
+    return files
+
+
+def read_json(path: Path, what: str = "document") -> Any:
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise DocumentInputError(f"{path}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+    try:
+        return json.loads(path.read_bytes())
+    except json.JSONDecodeError as exc:
+        raise DocumentInputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except UnicodeDecodeError:
+        raise DocumentInputError(f"{path}: not UTF-8 text") from None
+
+
+def read_raw_documents(files: list[Path], doc_type: str | None) -> list[dict[str, Any]]:
+    from issuer.schemas import SchemaValidationError, validate_document
+
+    docs = []
+    for f in files:
+        data = read_json(f)
+        if not isinstance(data, dict):
+            raise DocumentInputError(f"{f}: a document must be a JSON object, found {type(data).__name__}")
+        if doc_type:
+            try:
+                validate_document(data, doc_type)
+            except SchemaValidationError as exc:
+                raise DocumentInputError(f"{f}: {exc}") from None
+        docs.append(data)
+    return docs
+
+
+def write_json(path: Path, obj: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+
+
+# ------------------------------------------------------------------ wrap
+
+def cmd_wrap(args: argparse.Namespace) -> int:
+    from verifier.wrap import wrap_documents
+
+    files = collect_files(args.sources)
+    docs = read_raw_documents(files, TYPE_NAMES.get(args.type) if args.type else None)
+    from verifier.jsjson import ProofFormatError
+
+    try:
+        root, wrapped = wrap_documents(docs)
+    except ProofFormatError as exc:
+        raise DocumentInputError(f"cannot wrap: {exc}") from None
+    out = Path(args.out)
+    for f, w in zip(files, wrapped):
+        write_json(out / f.name, w)
+    print(root)
+    return 0
+
+
+# ------------------------------------------------------------------ issue / revoke
+
+def _pipeline(args: argparse.Namespace, key_name: str = "vn-issuer"):
+    from api.system import deployment_file, local_passphrase
+    from issuer.outbox import open_database
+    from issuer.pipeline import Pipeline, PipelineConfig
+    from node import local
+    from node.deploy import Deployment
+    from node.engines import connect
+    from node.keys import load_key
+    from node.tx import Transactor
+
+    home = _home(args)
+    deployment = Deployment.load(Path(args.deployment) if args.deployment else deployment_file(home))
+    rpc = args.rpc or deployment.rpc_url
+    if not rpc:
+        info, _ = local.status(home)
+        rpc = info.rpc_url if info else None
+    if not rpc:
+        raise DocumentInputError("no node: pass --rpc URL")
+    w3 = connect(rpc)
+    keystore = Path(args.keystore) if args.keystore else home / "keys" / f"{key_name}.json"
+    signer = Transactor(w3, load_key(keystore, local_passphrase(home)))
+    db = args.db or f"sqlite:///{home / 'outbox.db'}"
+    config = PipelineConfig(max_batch=getattr(args, "max_batch", 1000), max_age=0.0)
+    return Pipeline(open_database(db), w3, deployment, {signer.address: signer}, config), signer
+
+
+def _progress(done: int, total: int) -> None:
+    if total and sys.stderr.isatty():
+        width = 40
+        filled = int(width * done / total)
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} anchored")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def cmd_issue(args: argparse.Namespace) -> int:
+    from issuer.pipeline import MAX_DOCUMENTS_PER_SUBMISSION, SubmissionError
+    from sqlalchemy import select
+
+    from issuer.outbox import Batch, Document
+
+    files = collect_files(args.sources)
+    docs = read_raw_documents(files, TYPE_NAMES.get(args.type) if args.type else None)
+    pipeline, signer = _pipeline(args)
+    ids: list[int] = []
+    try:
+        for start in range(0, len(docs), MAX_DOCUMENTS_PER_SUBMISSION):
+            chunk = docs[start:start + MAX_DOCUMENTS_PER_SUBMISSION]
+            ids += [r.id for r in pipeline.submit(signer.address, chunk)]
+    except SubmissionError as exc:
+        where = exc.path.split(".")
+        if len(where) >= 2 and where[0] == "documents":
+            i = start + int(where[1])
+            raise DocumentInputError(f"{files[i]}: {exc.code}: {exc.message}") from None
+        raise DocumentInputError(f"{exc.code}: {exc}") from None
+    pipeline.run_until_idle(progress=_progress)
+    out = Path(args.out)
+    roots: set[str] = set()
+    with pipeline.sessions() as s:
+        rows = {d.id: d for d in s.scalars(select(Document).where(Document.id.in_(ids)))}
+        for f, i in zip(files, ids):
+            write_json(out / f.name, rows[i].wrapped)
+            roots.add(rows[i].wrapped["signature"]["merkleRoot"])
+        batches = list(s.scalars(select(Batch).where(Batch.merkle_root.in_(roots))))
+    for b in batches:
+        print(f"{b.merkle_root}  {b.count} documents  block {b.block_number}  tx {b.tx_hash}")
+    return 0
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    from node.contracts import REVOCATION_REASONS
+    from sqlalchemy import select
+
+    from issuer.outbox import DONE, Action
+
+    wrapped = read_json(Path(args.file))
+    sig = wrapped.get("signature") if isinstance(wrapped, dict) else None
+    if not isinstance(sig, dict) or not all(k in sig for k in ("targetHash", "merkleRoot", "proof")):
+        raise DocumentInputError(f"{args.file}: not a wrapped document (signature.targetHash/merkleRoot/proof)")
+    if args.reason not in REVOCATION_REASONS:
+        raise DocumentInputError(f"--reason {args.reason}: one of {', '.join(REVOCATION_REASONS)}")
+    pipeline, signer = _pipeline(args, key_name=args.key_name)
+    if args.whole_batch:
+        action = pipeline.request_revocation(signer.address, root=sig["merkleRoot"], reason=args.reason)
+    else:
+        action = pipeline.request_revocation_of(signer.address, sig["merkleRoot"], sig["targetHash"], sig["proof"],
+                                                args.reason)
+    pipeline.run_until_idle()
+    with pipeline.sessions() as s:
+        a = s.scalar(select(Action).where(Action.id == action.id))
+    if a.state != DONE:
+        raise DocumentInputError(f"revocation {a.state.lower()}: {a.error}")
+    what = "batch " + sig["merkleRoot"] if args.whole_batch else "document " + sig["targetHash"]
+    print(f"revoked {what} ({args.reason}) in block {a.block_number}, tx {a.tx_hash}")
+    return 0
+
+
+# ------------------------------------------------------------------ obfuscate
+
+def cmd_obfuscate(args: argparse.Namespace) -> int:
+    from verifier.jsjson import ProofFormatError
+    from verifier.obfuscate import obfuscate_document
+
+    wrapped = read_json(Path(args.file))
+    try:
+        hidden = obfuscate_document(wrapped, args.paths)
+    except (ProofFormatError, ValueError, KeyError) as exc:
+        raise DocumentInputError(f"{args.file}: {exc}") from None
+    write_json(Path(args.out), hidden)
+    print(f"hid {len(args.paths)} field(s); written {args.out}")
+    return 0
+
+
+# ------------------------------------------------------------------ samples
+
+def cmd_samples(args: argparse.Namespace) -> int:
+    from issuer import samples
+    from issuer.envelope import issuer_block, network_block
+    from node.deploy import Deployment
+
+    dfile = _home(args) / "deployment.json"
+    kwargs: dict[str, Any] = {}
+    if dfile.is_file():
+        d = Deployment.load(dfile)
+        kwargs = {"issuer_block": issuer_block(d, args.issuer_name), "network": network_block(d)}
+    out = Path(args.out)
+    n = 0
+    for n, doc in enumerate(samples.generate(args.count, doc_type=TYPE_NAMES[args.type], seed=args.seed,
+                                             issuing_country=args.country, **kwargs), start=1):
+        write_json(out / f"{TYPE_NAMES[args.type].lower()}-{n:06d}.json", doc)
+    print(f"wrote {n} {args.type} documents to {out}")
+    return 0
+
+
+# ------------------------------------------------------------------ verify
+
+def _verify_inputs(sources: list[str]) -> Iterator[tuple[str, Any]]:
+    for src in sources:
+        if src == "-":
+            yield "-", sys.stdin.read()
+            continue
+        for f in collect_files([src]):
+            if f.stat().st_size > MAX_FILE_BYTES:
+                yield str(f), b""  # judged MALFORMED below with its own message
+            else:
+                yield str(f), f.read_bytes()
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from verifier.verdict import EXIT_CODES, OVERALL
+    from verifier.verify import Verifier
+
+    inputs = list(_verify_inputs(args.sources))
+    if args.offline:
+        verifier = Verifier(None)
+    else:
+        from node.deploy import Deployment
+        from node.engines import connect
+        from verifier.sources import ChainSource
+
+        d = Deployment.load(Path(args.deployment) if args.deployment else _home(args) / "deployment.json")
+        rpc = args.rpc or d.rpc_url
+        if not rpc:
+            raise DocumentInputError("no node: pass --rpc URL")
+        from web3 import Web3
+
+        w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 15}))
+        verifier = Verifier(ChainSource(w3, d, confirmations=args.confirmations))
+    verdicts = verifier.verify_many([content for _, content in inputs])
+    worst = max((v.status for v in verdicts), key=lambda s: (s != "VALID", OVERALL.index(s)))
+    if args.json:
+        results = [{"file": name, **v.to_dict()} for (name, _), v in zip(inputs, verdicts)]
+        print(json.dumps(results[0] if len(results) == 1 else {"status": worst, "results": results}, indent=2))
+    else:
+        for (name, _), v in zip(inputs, verdicts):
+            print(f"{name}: {v.status}")
+            print(f"  {v.message}")
+            for c in v.checks:
+                print(f"  [{c.status:<7}] {c.type}: {c.message}")
+            if v.block_number is not None:
+                print(f"  (read from the {v.source} of chain {v.chain_id} at block {v.block_number})")
+    return EXIT_CODES[worst]
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
+    s = sub.add_parser("wrap", help="wrap JSON documents into one OpenAttestation v2 batch (no anchoring)")
+    s.add_argument("sources", nargs="+", metavar="SRC", help="JSON files or directories")
+    s.add_argument("--out", required=True, help="directory for the wrapped documents (same file names)")
+    s.add_argument("--type", choices=sorted(TYPE_NAMES), help="validate against this schema first")
+
+    def chain_opts(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--rpc", help="JSON-RPC URL (default: the deployment's)")
+        p.add_argument("--deployment", help="deployment.json (default: <data dir>/deployment.json)")
+
+    def issuer_opts(p: argparse.ArgumentParser) -> None:
+        chain_opts(p)
+        p.add_argument("--keystore", help="the signing keystore (default: the local demo issuer)")
+        p.add_argument("--db", help="outbox database URL (default: sqlite in the data dir)")
+
+    s = sub.add_parser("issue", help="wrap and anchor documents through the durable outbox")
+    s.add_argument("sources", nargs="+", metavar="SRC")
+    s.add_argument("--out", required=True)
+    s.add_argument("--type", choices=sorted(TYPE_NAMES))
+    s.add_argument("--max-batch", type=int, default=10_000)
+    issuer_opts(s)
+
+    s = sub.add_parser("revoke", help="revoke a wrapped document (or its whole batch) with a reason")
+    s.add_argument("file")
+    s.add_argument("--reason", default="UNSPECIFIED")
+    s.add_argument("--whole-batch", action="store_true")
+    s.add_argument("--key-name", default="vn-issuer", help="local keystore name when --keystore is not given")
+    issuer_opts(s)
+
+    s = sub.add_parser("obfuscate", help="hide fields of a wrapped document (selective disclosure)")
+    s.add_argument("file")
+    s.add_argument("paths", nargs="+", metavar="PATH", help="dotted paths, e.g. consignee.address goods.0.fobValue")
+    s.add_argument("--out", required=True)
+
+    s = sub.add_parser("samples", help="write realistic sample documents")
+    s.add_argument("--type", choices=sorted(TYPE_NAMES), default="form-d")
+    s.add_argument("--count", type=int, default=10)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--country", default="VN", help="issuing country")
+    s.add_argument("--issuer-name", default="Vietnam Chamber of Commerce and Industry (VCCI) HCMC")
+    s.add_argument("--out", required=True)
+
+    s = sub.add_parser("verify", help="verify wrapped documents (files, directories, or - for stdin)")
+    s.add_argument("sources", nargs="+", metavar="FILE|DIR|-")
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.add_argument("--offline", action="store_true", help="integrity and signature only; read no network")
+    s.add_argument("--confirmations", type=int, default=0)
+    chain_opts(s)
+    return {"wrap": cmd_wrap, "issue": cmd_issue, "revoke": cmd_revoke, "obfuscate": cmd_obfuscate,
+            "samples": cmd_samples, "verify": cmd_verify}

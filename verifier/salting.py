@@ -282,6 +282,15 @@ def _salt_list(arr: list | tuple, prefix: str, hashes: list[str] | None, new_uui
 def _check_root(raw: Any) -> None:
     if not isinstance(raw, dict):
         raise ProofFormatError("", f"document data must be a JSON object, got {type(raw).__name__}")
+    if "" in raw:
+        v = raw[""]
+        if isinstance(v, (dict, list, tuple)) and v:
+            # OpenAttestation paths drop an empty first key ({"": {"x": 1}} flattens to "x"), so
+            # its fields would collide with top-level fields of the same name.
+            raise ProofFormatError(
+                "", "an empty top-level key cannot hold a non-empty object or array "
+                "(its fields would flatten onto the top level)"
+            )
 
 
 def salt_data(raw: dict, uuid_factory: UuidFactory | None = None) -> dict:
@@ -405,7 +414,7 @@ def iter_leaves(data: dict) -> Iterator[tuple[str, Any]]:
     _check_root(data)
     for k, v in data.items():
         _check_key(k, "")
-        yield from _leaves(v, k, 2)
+        yield from _leaves(v, k, 2)  # (an empty top-level key only holds a leaf: _check_root)
 
 
 def flatten(data: dict) -> dict[str, Any]:

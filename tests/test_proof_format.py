@@ -243,6 +243,20 @@ def test_salt_refusals_name_the_path(raw, path):
         wrap_documents([raw])
 
 
+def test_empty_top_level_key_cannot_hold_a_container():
+    # OpenAttestation flattens {"": {"x": 1}} to the path "x", colliding with a top-level "x"
+    for bad in ({"": {"x": 1}}, {"": [1]}):
+        with pytest.raises(ProofFormatError) as e:
+            wrap_document(bad)
+        assert "empty top-level key" in e.value.reason
+    assert check_integrity(wrap_document({"": "leaf", "a": {"": {"b": 1}}})).ok
+    assert check_integrity(wrap_document({"": {}})).ok
+    w = wrap_document({"x": "v"})
+    w["data"] = {"": {"x": w["data"]["x"]}}  # same leaf path and hash, different shape
+    r = check_integrity(w)
+    assert not r.ok and r.code == MALFORMED
+
+
 def test_salt_refuses_non_object_root():
     for bad in ([], "x", 1, None):
         with pytest.raises(ProofFormatError):
@@ -261,7 +275,7 @@ def test_flatten_paths():
     assert flat["remarks"] == {} and flat["attachments"] == []
     assert "issuers.0.identityProof.location" in flat
     assert flatten({}) == {}
-    assert list(iter_leaves({"": {"": "v"}})) == [(".", "v")]
+    assert list(iter_leaves({"a": {"": {"": "v"}}, "": "w"})) == [("a..", "v"), ("", "w")]
     with pytest.raises(ProofFormatError) as e:
         flatten({"a": {"b.c": "x"}})
     assert e.value.path == "a.b.c"
@@ -746,7 +760,9 @@ _json = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(_keys, children, max_size=4),
     max_leaves=25,
 )
-_docs = st.dictionaries(_keys, _json, max_size=6)
+_docs = st.dictionaries(_keys, _json, max_size=6).filter(
+    lambda d: not (isinstance(d.get(""), (dict, list)) and d[""])  # see test_empty_top_level_key...
+)
 
 
 def _leaf_locations(node, trail=()):

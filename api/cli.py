@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from api import cli_documents
+from api import cli_documents, cli_service
 from node import local
 from node.deploy import ConfigError, Deployment, deploy, load_config
 from node.engines import EngineError, connect, dev_keys
@@ -93,17 +93,28 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ whole system
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from api.system import bring_up
+    from api.system import bring_up, issue_samples
 
-    system = bring_up(_data_dir(args), port=args.port)
-    print(f"certnet is up: node {system.rpc_url}, deployment {system.deployment.certificate_registry}")
+    home = _data_dir(args)
+    system = bring_up(home, port=args.port)
+    from node.keys import keystore_address
+
+    issuers = {c: keystore_address(system.key_files[k]) for c, k in (("VN", "vn-issuer"), ("TH", "th-issuer"))}
+    keys = cli_service.demo_keys(home, issuers)
+    url = cli_service.start_service(home, args.api_port)
+    print(f"service: {url}  (API docs {url}/v1/docs, portal {url}/portal)")
+    issue_samples(home, url, keys)
+    print(f"demo API keys: {home / 'api-keys.json'}")
+    print(f"certnet is up: node {system.rpc_url}, registry {system.deployment.certificate_registry}, service {url}")
     return 0
 
 
 def cmd_down(args: argparse.Namespace) -> int:
     from api.system import bring_down
 
-    bring_down(_data_dir(args))
+    home = _data_dir(args)
+    print("service: stopped" if cli_service.stop_service(home) else "service: not running")
+    bring_down(home)
     return 0
 
 
@@ -121,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("up", help="bring up the local system: node, contracts, issuers, service, samples")
     s.add_argument("--port", type=int, default=local.DEFAULT_PORT, help="JSON-RPC port of the local node")
+    s.add_argument("--api-port", type=int, default=8000, help="port of the API service and portal")
     sub.add_parser("down", help="stop the local system (state is kept)")
 
     s = sub.add_parser("node", help="the local anvil node: up, down, status")
@@ -135,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="where to write the deployment (default <data dir>/deployment.json)")
 
     COMMANDS.update(cli_documents.add_parsers(sub))
+    COMMANDS.update(cli_service.add_parsers(sub))
     return p
 
 

@@ -8,6 +8,7 @@ encrypted keystores under <data dir>/keys; the local passphrase is generated onc
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import stat
@@ -104,3 +105,25 @@ def bring_down(data_dir: Path, log=print) -> None:
         log("node: stopped (state saved)")
     else:
         log("node: not running")
+
+
+def issue_samples(data_dir: Path, url: str, keys: dict[str, str], count: int = 12, log=print) -> None:
+    """Submit sample Form D certificates through the running service once (marker file in data_dir)."""
+    import httpx
+
+    from issuer import samples
+    from issuer.envelope import network_block
+
+    marker = data_dir / "samples-issued"
+    if marker.is_file():
+        return
+    deployment = Deployment.load(deployment_file(data_dir))
+    docs = []
+    for doc in samples.generate(count, seed=2024, network=network_block(deployment), issuing_country="VN"):
+        doc.pop("issuers", None)  # the service fills in its own issuer block
+        docs.append(doc)
+    r = httpx.post(f"{url}/v1/documents", json={"documents": docs},
+                   headers={"authorization": f"Bearer {keys['issuer-VN']}"}, timeout=60)
+    r.raise_for_status()
+    marker.write_text(json.dumps([d["id"] for d in r.json()["documents"]]))
+    log(f"samples: {count} Form D certificates submitted by the VN issuer (anchored within seconds)")

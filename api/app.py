@@ -1,0 +1,131 @@
+"""The FastAPI application: /v1 API, health, readiness, metrics; errors as problem+json; body limits."""
+
+from __future__ import annotations
+
+import time
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.auth import Principal
+from api.problems import Problem, handle_http, handle_problem, handle_unexpected, handle_validation, problem_response
+from api.service import Service
+
+API_DESCRIPTION = """certnet verifies electronic certificates of origin (ATIGA e-Form D) and other trade
+e-certificates anchored on a consortium chain.
+
+Authenticate with an API key: `Authorization: Bearer <key>`. Keys are scoped to a role (issuer, customs,
+auditor, admin) and a country. Errors are `application/problem+json` documents with a stable `code`."""
+
+
+class BodyLimit:
+    """Refuses request bodies over `limit` bytes (413), whether or not Content-Length is sent."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        resp = problem_response(413, "BODY_TOO_LARGE", f"request bodies are limited to {self.limit} bytes",
+                                scope.get("path"))
+        await resp(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(service: Service) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        service.start()
+        yield
+        service.stop()
+
+    app = FastAPI(title="certnet", version="1.0.0", description=API_DESCRIPTION, lifespan=lifespan,
+                  openapi_url="/v1/openapi.json", docs_url="/v1/docs", redoc_url=None)
+    app.state.service = service
+    app.add_exception_handler(Problem, handle_problem)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, handle_validation)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, handle_http)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, handle_unexpected)
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Any) -> Response:
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        service.metrics.requests.labels(request.method, path, str(response.status_code)).inc()
+        service.metrics.latency.labels(path).observe(time.perf_counter() - start)
+        return response
+
+    from api import routes_customs, routes_issuer, routes_ops, routes_registry
+
+    for module in (routes_ops, routes_issuer, routes_customs, routes_registry):
+        app.include_router(module.router)
+    try:
+        from api import routes_audit
+    except ImportError:
+        pass
+    else:
+        app.include_router(routes_audit.router)
+    try:
+        from api.portal import router as portal_router
+    except ImportError:
+        pass
+    else:
+        app.include_router(portal_router)
+    app.add_middleware(BodyLimit, limit=service.settings.max_body_bytes)  # type: ignore[arg-type]
+    return app
+
+
+def service_of(request: Request) -> Service:
+    return request.app.state.service
+
+
+def principal_of(request: Request) -> Principal:
+    return service_of(request).auth.principal(request)
+
+
+ServiceDep = Depends(service_of)
+PrincipalDep = Depends(principal_of)
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"description": desc, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    for code, desc in ((400, "Malformed request"), (401, "Missing or invalid API key"), (403, "Outside the key's scope"),
+                       (413, "Body too large"), (422, "Invalid request"), (429, "Rate limited"))
+}
+
+
+def json_response(body: Any, status: int = 200) -> JSONResponse:
+    return JSONResponse(body, status_code=status)

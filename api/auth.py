@@ -1,0 +1,121 @@
+"""API keys: random secrets shown once, stored as sha256 hashes, each scoped to one role and one country
+(an issuer key also to one issuer account). Rate limits per key."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+from fastapi import Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from web3 import Web3
+
+from api.models import ROLES, ApiKey
+from api.problems import Problem
+from node.countries import is_country
+
+KEY_PREFIX = "cn_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    key_id: int
+    name: str
+    role: str
+    country: str
+    issuer_account: str | None
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_api_key(sessions: sessionmaker[Session], name: str, role: str, country: str,
+                   issuer_account: str | None = None) -> tuple[str, ApiKey]:
+    """A new key (returned once, in clear) and its stored record (hash only)."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    if not is_country(country):
+        raise ValueError(f"unknown ISO 3166-1 alpha-2 country code {country!r}")
+    if role == "issuer":
+        if not issuer_account or not Web3.is_address(issuer_account):
+            raise ValueError("an issuer key needs --issuer-account (the issuer's 0x address)")
+        issuer_account = Web3.to_checksum_address(issuer_account)
+    elif issuer_account:
+        raise ValueError("only issuer keys are bound to an issuer account")
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    record = ApiKey(key_hash=hash_key(key), prefix=key[:10], name=name, role=role, country=country,
+                    issuer_account=issuer_account)
+    with sessions.begin() as s:
+        s.add(record)
+    return key, record
+
+
+class RateLimiter:
+    """A token bucket per key: `rate` requests a second on average, bursts up to `burst`."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._buckets: dict[int, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key_id: int) -> tuple[bool, float]:
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(key_id, (float(self.burst), now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            if tokens >= 1:
+                self._buckets[key_id] = (tokens - 1, now)
+                return True, 0.0
+            self._buckets[key_id] = (tokens, now)
+            return False, (1 - tokens) / self.rate
+
+
+class Authenticator:
+    """Resolves the request's key (Authorization: Bearer <key>, or X-API-Key) to a Principal."""
+
+    def __init__(self, sessions: sessionmaker[Session], limiter: RateLimiter) -> None:
+        self.sessions = sessions
+        self.limiter = limiter
+        self._cache: dict[str, Principal | None] = {}
+        self._lock = threading.Lock()
+
+    def principal(self, request: Request) -> Principal:
+        auth = request.headers.get("authorization", "")
+        key = auth[7:].strip() if auth.lower().startswith("bearer ") else request.headers.get("x-api-key", "")
+        if not key:
+            raise Problem(401, "MISSING_API_KEY", "send an API key: Authorization: Bearer <key>",
+                          headers={"WWW-Authenticate": "Bearer"})
+        if len(key) > 200:
+            raise Problem(401, "INVALID_API_KEY", "the API key is not valid", headers={"WWW-Authenticate": "Bearer"})
+        h = hash_key(key)
+        with self._lock:
+            cached = self._cache.get(h)
+        if cached is None:
+            with self.sessions() as s:
+                rec = s.scalar(select(ApiKey).where(ApiKey.key_hash == h, ApiKey.revoked.is_(False)))
+            if rec is None:
+                raise Problem(401, "INVALID_API_KEY", "the API key is not valid", headers={"WWW-Authenticate": "Bearer"})
+            cached = Principal(rec.id, rec.name, rec.role, rec.country, rec.issuer_account)
+            with self._lock:
+                self._cache[h] = cached
+        ok, retry = self.limiter.allow(cached.key_id)
+        if not ok:
+            raise Problem(429, "RATE_LIMITED", f"too many requests for this key; retry in {retry:.2f}s",
+                          headers={"Retry-After": str(max(1, int(retry + 0.999)))})
+        return cached
+
+    def forget(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+
+def require(principal: Principal, *roles: str) -> None:
+    if principal.role not in roles:
+        raise Problem(403, "FORBIDDEN_ROLE",
+                      f"this endpoint is for {' or '.join(roles)} keys; this key has role {principal.role}")

@@ -1,0 +1,172 @@
+"""`certnet serve` and `certnet apikey`: running the service and managing its API keys."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from node.paths import data_dir
+
+
+def _home(args: argparse.Namespace) -> Path:
+    return Path(args.data_dir) if getattr(args, "data_dir", None) else data_dir()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+
+    import uvicorn
+
+    from api.app import create_app
+    from api.service import Service, settings_from_data_dir
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = settings_from_data_dir(_home(args), rpc_url=args.rpc)
+    if args.db:
+        settings.db_url = args.db
+    app = create_app(Service(settings))
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    return 0
+
+
+def cmd_apikey(args: argparse.Namespace) -> int:
+    from api.auth import create_api_key
+    from api.models import ApiBase, ApiKey
+    from issuer.outbox import open_database
+
+    home = _home(args)
+    sessions = open_database(args.db or os.environ.get("CERTNET_DB_URL") or f"sqlite:///{home / 'certnet.db'}")
+    ApiBase.metadata.create_all(sessions.kw["bind"])
+    if args.action == "create":
+        try:
+            key, rec = create_api_key(sessions, args.name, args.role, args.country, args.issuer_account)
+        except ValueError as exc:
+            from api.cli import CliError
+
+            raise CliError(str(exc), 2) from None
+        print(key)
+        print(f"(key {rec.prefix}… for {args.role} {args.country}; shown once, stored hashed)", file=sys.stderr)
+    elif args.action == "list":
+        from sqlalchemy import select
+
+        with sessions() as s:
+            for k in s.scalars(select(ApiKey).order_by(ApiKey.id)):
+                print(f"{k.id}\t{k.prefix}…\t{k.role}\t{k.country}\t{k.issuer_account or '-'}\t"
+                      f"{'revoked' if k.revoked else 'active'}\t{k.name}")
+    else:
+        with sessions.begin() as s:
+            k = s.get(ApiKey, args.id)
+            if k is None:
+                from api.cli import CliError
+
+                raise CliError(f"no API key {args.id}", 2)
+            k.revoked = True
+        print(f"revoked key {args.id}")
+    return 0
+
+
+# ------------------------------------------------------------------ the service as a background process
+
+def service_pid_file(home: Path) -> Path:
+    return home / "service.json"
+
+
+def start_service(home: Path, port: int, log=print) -> str:
+    """Start `certnet serve` detached unless it already answers; return its URL."""
+    pid_file = service_pid_file(home)
+    if pid_file.is_file():
+        info = json.loads(pid_file.read_text())
+        try:
+            if httpx.get(f"{info['url']}/healthz", timeout=2).status_code == 200:
+                return info["url"]
+        except httpx.HTTPError:
+            pass
+    url = f"http://127.0.0.1:{port}"
+    logf = open(home / "service.log", "ab")
+    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "--data-dir", str(home), "serve", "--port", str(port)],
+                            stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    logf.close()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the service exited with code {proc.returncode}; see {home / 'service.log'}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                pid_file.write_text(json.dumps({"pid": proc.pid, "url": url}))
+                return url
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"the service did not answer on {url}; see {home / 'service.log'}")
+
+
+def stop_service(home: Path) -> bool:
+    pid_file = service_pid_file(home)
+    if not pid_file.is_file():
+        return False
+    pid = json.loads(pid_file.read_text())["pid"]
+    pid_file.unlink()
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+    return True
+
+
+def demo_keys(home: Path, issuers: dict[str, str]) -> dict[str, Any]:
+    """API keys for the local demo, created once into <home>/api-keys.json (mode 0600)."""
+    f = home / "api-keys.json"
+    if f.is_file():
+        return json.loads(f.read_text())
+    from api.auth import create_api_key
+    from api.models import ApiBase
+    from issuer.outbox import open_database
+
+    sessions = open_database(os.environ.get("CERTNET_DB_URL") or f"sqlite:///{home / 'certnet.db'}")
+    ApiBase.metadata.create_all(sessions.kw["bind"])
+    keys: dict[str, Any] = {}
+    for country, account in issuers.items():
+        keys[f"issuer-{country}"] = create_api_key(sessions, f"demo issuer {country}", "issuer", country, account)[0]
+    keys["customs-TH"] = create_api_key(sessions, "demo customs TH", "customs", "TH")[0]
+    keys["customs-VN"] = create_api_key(sessions, "demo customs VN", "customs", "VN")[0]
+    keys["auditor-VN"] = create_api_key(sessions, "demo auditor VN", "auditor", "VN")[0]
+    keys["admin-VN"] = create_api_key(sessions, "demo admin VN", "admin", "VN")[0]
+    fd = os.open(f, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+    with os.fdopen(fd, "w") as out:
+        json.dump(keys, out, indent=2)
+    return keys
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
+    s = sub.add_parser("serve", help="run the API service and portal (issuance, index, notifications)")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--rpc", help="JSON-RPC URL (default: the deployment's)")
+    s.add_argument("--db", help="database URL (default: sqlite in the data dir, or $CERTNET_DB_URL)")
+
+    s = sub.add_parser("apikey", help="create, list or revoke API keys")
+    s.add_argument("action", choices=["create", "list", "revoke"])
+    s.add_argument("--role", choices=["issuer", "customs", "auditor", "admin"])
+    s.add_argument("--country", help="ISO 3166-1 alpha-2 code the key is scoped to")
+    s.add_argument("--issuer-account", help="for issuer keys: the issuer's 0x address")
+    s.add_argument("--name", default="api key")
+    s.add_argument("--id", type=int, help="for revoke")
+    s.add_argument("--db")
+    return {"serve": cmd_serve, "apikey": cmd_apikey}

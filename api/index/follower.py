@@ -1,0 +1,642 @@
+"""The follower: both contracts' events, from a checkpoint into the index database.
+
+    indexer = Indexer(w3, deployment, "sqlite:///index.db", confirmations=0)
+    indexer.sync()                      # catch up to head - confirmations; returns the indexed block
+    indexer.run(stop_event, interval=1) # keep following
+
+How it reads the chain: `eth_getLogs` over block ranges with an address filter (both contracts) and a
+topic filter (the events the index keeps), the range adapting to the density of events; the logs are
+decoded straight from their hex topics and data (no web3 formatting: that is where the time goes for a
+million events) and written in bulk, one database transaction per range together with the checkpoint.
+
+Reorgs: before new blocks are indexed, the stored hash of the last indexed block is compared with the
+chain's. On a mismatch the follower walks back over the block hashes it kept (blocks that carried events
+and each checkpoint, for the last `keep_blocks` blocks) to the newest one the chain still has - the
+common ancestor - deletes every row above it and indexes again from there. A reorg deeper than the kept
+window re-indexes from the start. While a range is read, the range's last block is fetched before and
+after the logs and every log's block hash is checked against the chain, so a reorg that happens during a
+read is noticed and the range read again.
+
+Finality: only blocks up to head - `confirmations` are indexed (embedded, anvil and QBFT are final at
+once: 0; Clique needs its configured depth).
+
+One follower per network and database: the checkpoint is moved with a compare-and-set, so a second one
+fails (IndexConflict) instead of writing rows twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+from eth_abi import decode as abi_decode
+from eth_utils import event_abi_to_log_topic, to_checksum_address
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Connection, Engine
+from web3 import Web3
+
+from api.index import make_engine, upgrade
+from api.index.models import (
+    EVENT_MODELS,
+    AdminChange,
+    Anchor,
+    Block,
+    IssuerCompromise,
+    IssuerRegistration,
+    IssuerRotation,
+    IssuerStatusChange,
+    MemberChange,
+    Network,
+    ProposalEvent,
+    Revocation,
+    Supersession,
+)
+from node.artifacts import load_artifact
+from node.deploy import Deployment
+
+log = logging.getLogger("certnet.index")
+
+#: Events the index keeps. DocumentIssued and DocumentRevoked (the OpenAttestation interface's events)
+#: repeat what RootAnchored and RevocationRecorded say and are not fetched.
+CERTIFICATE_EVENTS = ("RootAnchored", "RevocationRecorded", "DocumentSuperseded")
+REGISTRY_EVENTS = ("MemberAdded", "MemberRemoved", "AdminAdded", "AdminRemoved", "ProposalCreated", "VoteCast",
+                   "ProposalClosedWith", "IssuerRegistered", "IssuerStatusChanged", "IssuerRotated",
+                   "IssuerCompromised")
+
+
+class IndexError_(RuntimeError):
+    """Base of the follower's errors."""
+
+
+class IndexConflict(IndexError_):
+    """Another follower moved this network's checkpoint."""
+
+
+class ChainUnstable(IndexError_):
+    """The chain kept reorganising while a range was read."""
+
+
+class WrongNetwork(IndexError_):
+    """The node's chain id is not the deployment's."""
+
+
+def topic_of(artifact: str, event: str) -> str:
+    """The 0x-hex topic0 of a contract event, from the committed ABI."""
+    for item in load_artifact(artifact)["abi"]:
+        if item.get("type") == "event" and item["name"] == event:
+            return "0x" + event_abi_to_log_topic(item).hex()
+    raise KeyError(f"{artifact} has no event {event}")
+
+
+# ------------------------------------------------------------------ logs and headers
+
+
+@dataclass(frozen=True, slots=True)
+class RawLog:
+    """A log as the JSON-RPC returns it, hex kept as strings (lowercase, 0x-prefixed)."""
+
+    address: str
+    topics: list[str]
+    data: str
+    block_number: int
+    block_hash: str
+    tx_hash: str
+    log_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    number: int
+    hash: str
+    parent_hash: str
+    timestamp: int
+
+
+class RpcError(IndexError_):
+    """The node answered a JSON-RPC call with an error."""
+
+
+def _hex(v: Any) -> str:
+    if isinstance(v, str):
+        return v.lower() if v.startswith("0x") else "0x" + v.lower()
+    return "0x" + bytes(v).hex()
+
+
+class ChainReader:
+    """What the follower needs from a node. JSON-RPC providers are spoken to directly (raw hex in and
+    out, batched header requests); the in-process embedded engine goes through web3's own methods."""
+
+    def __init__(self, w3: Web3) -> None:
+        from web3 import EthereumTesterProvider
+
+        self.w3 = w3
+        self.raw = not isinstance(w3.provider, EthereumTesterProvider)
+        self.batching = self.raw and hasattr(w3.provider, "make_batch_request")
+
+    def _call(self, method: str, params: list[Any]) -> Any:
+        resp = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
+        if resp.get("error"):
+            raise RpcError(f"{method}: {resp['error']}")
+        return resp.get("result")
+
+    def block_number(self) -> int:
+        return self.w3.eth.block_number
+
+    def chain_id(self) -> int:
+        return self.w3.eth.chain_id
+
+    @staticmethod
+    def _header(b: Any) -> Header | None:
+        if not b:
+            return None
+        num = b["number"]
+        ts = b["timestamp"]
+        return Header(number=int(num, 16) if isinstance(num, str) else int(num), hash=_hex(b["hash"]),
+                      parent_hash=_hex(b["parentHash"]), timestamp=int(ts, 16) if isinstance(ts, str) else int(ts))
+
+    def header(self, number: int) -> Header | None:
+        return self.headers([number]).get(number)
+
+    def headers(self, numbers: Sequence[int], batch: int = 200) -> dict[int, Header | None]:
+        out: dict[int, Header | None] = {}
+        numbers = list(numbers)
+        if not self.raw:
+            from web3.exceptions import BlockNotFound
+
+            for n in numbers:
+                try:
+                    out[n] = self._header(self.w3.eth.get_block(n))
+                except BlockNotFound:
+                    out[n] = None
+            return out
+        for start in range(0, len(numbers), batch):
+            part = numbers[start:start + batch]
+            calls = [("eth_getBlockByNumber", [hex(n), False]) for n in part]
+            if self.batching and len(part) > 1:
+                resps = self.w3.provider.make_batch_request(calls)  # type: ignore[attr-defined]
+                if isinstance(resps, dict):
+                    raise RpcError(f"eth_getBlockByNumber (batch): {resps.get('error')}")
+                results = []
+                for r in resps:
+                    if r.get("error"):
+                        raise RpcError(f"eth_getBlockByNumber: {r['error']}")
+                    results.append(r.get("result"))
+            else:
+                results = [self._call(m, p) for m, p in calls]
+            for n, b in zip(part, results):
+                out[n] = self._header(b)
+        return out
+
+    def logs(self, from_block: int, to_block: int, addresses: list[str], topics: list[str]) -> list[RawLog]:
+        if self.raw:
+            result = self._call("eth_getLogs", [{"fromBlock": hex(from_block), "toBlock": hex(to_block),
+                                                  "address": addresses, "topics": [topics]}])
+            return [RawLog(r["address"].lower(), r["topics"], r["data"], int(r["blockNumber"], 16), r["blockHash"],
+                           r["transactionHash"], int(r["logIndex"], 16))
+                    for r in result if not r.get("removed")]
+        wanted = set(topics)
+        out = []
+        for r in self.w3.eth.get_logs({"fromBlock": from_block, "toBlock": to_block,  # type: ignore[typeddict-item]
+                                       "address": [Web3.to_checksum_address(a) for a in addresses]}):
+            tops = [_hex(t) for t in r["topics"]]
+            if tops and tops[0] in wanted:
+                out.append(RawLog(r["address"].lower(), tops, _hex(r["data"]), int(r["blockNumber"]),
+                                  _hex(r["blockHash"]), _hex(r["transactionHash"]), int(r["logIndex"])))
+        return out
+
+    def code_at(self, address: str, block: int) -> bool:
+        return len(self.w3.eth.get_code(Web3.to_checksum_address(address), block_identifier=block)) > 0
+
+
+# ------------------------------------------------------------------ decoding
+
+
+class Decoder:
+    """Turns raw logs of the two contracts into rows of the index tables (common columns included)."""
+
+    def __init__(self, issuer_registry: str, certificate_registry: str) -> None:
+        self.registry = issuer_registry.lower()
+        self.store = certificate_registry.lower()
+        self._addresses: dict[str, str] = {}
+        cert = {topic_of("CertificateRegistry", e): getattr(self, f"_{e}") for e in CERTIFICATE_EVENTS}
+        reg = {topic_of("IssuerRegistry", e): getattr(self, f"_{e}") for e in REGISTRY_EVENTS}
+        self.topics = list(cert) + list(reg)
+        self._dispatch: dict[tuple[str, str], Callable[[list[str], str], tuple[type, dict[str, Any]]]] = {}
+        for t, fn in cert.items():
+            self._dispatch[(self.store, t)] = fn
+        for t, fn in reg.items():
+            self._dispatch[(self.registry, t)] = fn
+
+    # -- field helpers
+    def _addr(self, word: str) -> str:
+        """A checksummed address from a 32-byte word (hex, with or without 0x); cached."""
+        h = word[-40:]
+        a = self._addresses.get(h)
+        if a is None:
+            a = self._addresses[h] = to_checksum_address("0x" + h)
+        return a
+
+    @staticmethod
+    def _country(word: str) -> str:
+        """A bytes2 country code, left-aligned in a 32-byte word."""
+        w = word[2:6] if word.startswith("0x") else word[:4]
+        return bytes.fromhex(w).rstrip(b"\x00").decode("ascii", "replace")
+
+    @staticmethod
+    def _words(data: str) -> list[str]:
+        return [data[i:i + 64] for i in range(2, len(data), 64)]
+
+    # -- CertificateRegistry
+    def _RootAnchored(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
+        return Anchor, {"root": t[1][2:], "issuer": self._addr(t[2]), "country": self._country(t[3]),
+                        "document_type": int(data[2:66], 16), "document_count": int(data[66:130], 16)}
+
+    def _RevocationRecorded(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
+        return Revocation, {"root": t[1][2:], "hash": t[2][2:], "by": self._addr(t[3]), "reason": int(data[2:66], 16)}
+
+    def _DocumentSuperseded(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
+        return Supersession, {"old_root": t[1][2:], "old_document": t[2][2:], "new_document": t[3][2:],
+                              "new_root": data[2:66], "by": self._addr(data[66:130])}
+
+    # -- IssuerRegistry
+    def _MemberAdded(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
+        return MemberChange, {"country": self._country(t[1]), "added": True, "proposal_id": int(data[2:66], 16)}
+
+    def _MemberRemoved(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
+        return MemberChange, {"country": self._country(t[1]), "added": False, "proposal_id": int(data[2:66], 16)}
+
+    def _AdminAdded(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
+        return AdminChange, {"country": self._country(t[1]), "admin": self._addr(t[2]), "added": True,
+                             "by": self._addr(t[3])}
+
+    def _AdminRemoved(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
+        return AdminChange, {"country": self._country(t[1]), "admin": self._addr(t[2]), "added": False,
+                             "by": self._addr(t[3])}
+
+    @staticmethod
+    def _proposal(proposal_id: int, event: str, **fields: Any) -> tuple[type, dict[str, Any]]:
+        row: dict[str, Any] = {"proposal_id": proposal_id, "event": event, "kind": None, "country": None,
+                               "admin": None, "proposer": None, "deadline": None, "support": None, "yes": None,
+                               "no": None, "state": None}
+        row.update(fields)
+        return ProposalEvent, row
+
+    def _ProposalCreated(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
+        w = self._words(data)
+        return self._proposal(int(t[1], 16), "CREATED", kind=int(w[0], 16), country=self._country(t[2]),
+                              admin=None if int(w[1], 16) == 0 else self._addr(w[1]), proposer=self._country(w[2]),
+                              deadline=int(w[3], 16))
+
+    def _VoteCast(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
+        w = self._words(data)
+        return self._proposal(int(t[1], 16), "VOTE", country=self._country(t[2]), support=int(w[0], 16) != 0,
+                              yes=int(w[1], 16), no=int(w[2], 16))
+
+    def _ProposalClosedWith(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
+        return self._proposal(int(t[1], 16), "CLOSED", state=int(data[2:66], 16))
+
+    def _IssuerRegistered(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
+        name, types, valid_from, valid_until, by = abi_decode(
+            ["string", "uint64", "uint40", "uint40", "address"], bytes.fromhex(data[2:]))
+        return IssuerRegistration, {"account": self._addr(t[1]), "country": self._country(t[2]), "name": name,
+                                    "document_types": types, "valid_from": valid_from, "valid_until": valid_until,
+                                    "by": to_checksum_address(by)}
+
+    def _IssuerStatusChanged(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
+        return IssuerStatusChange, {"account": self._addr(t[1]), "country": self._country(t[2]),
+                                    "status": int(data[2:66], 16), "by": self._addr(data[66:130])}
+
+    def _IssuerRotated(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
+        return IssuerRotation, {"previous": self._addr(t[1]), "successor": self._addr(t[2]),
+                                "country": self._country(t[3]), "by": self._addr(data[2:66])}
+
+    def _IssuerCompromised(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
+        return IssuerCompromise, {"account": self._addr(t[1]), "country": self._country(t[2]),
+                                  "since": int(data[2:66], 16), "by": self._addr(data[66:130])}
+
+    def rows(self, network_id: int, logs: Iterable[RawLog], times: dict[int, int]) -> dict[type, list[dict[str, Any]]]:
+        """Rows per model for `logs`; `times` gives each block's timestamp. Unknown logs are skipped."""
+        out: dict[type, list[dict[str, Any]]] = {}
+        dispatch = self._dispatch
+        for lg in logs:
+            fn = dispatch.get((lg.address, lg.topics[0])) if lg.topics else None
+            if fn is None:
+                continue
+            model, row = fn(lg.topics, lg.data)
+            row["network_id"] = network_id
+            row["block_number"] = lg.block_number
+            row["block_hash"] = lg.block_hash
+            row["tx_hash"] = lg.tx_hash
+            row["log_index"] = lg.log_index
+            row["block_time"] = times[lg.block_number]
+            bucket = out.get(model)
+            if bucket is None:
+                bucket = out[model] = []
+            bucket.append(row)
+        return out
+
+
+# ------------------------------------------------------------------ the follower
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    number: int
+    hash: str | None
+
+
+@dataclass(frozen=True)
+class Reorg:
+    """A reorg the follower handled: the checkpoint it found orphaned and the common ancestor."""
+
+    orphaned_block: int
+    ancestor_block: int
+    at: float
+
+
+@dataclass
+class SyncStats:
+    events: int = 0
+    ranges: int = 0
+    reorgs: list[Reorg] = field(default_factory=list)
+
+
+class Indexer:
+    """Follows one deployment's two contracts into the index database at `db_url`.
+
+    `confirmations`: blocks below the head that are not indexed yet (the chain's finality depth).
+    `start_block`: first block scanned; by default the IssuerRegistry's deployment block (found with
+    `eth_getCode`, or 0 when the node cannot answer for old blocks).
+    `keep_blocks`: how many recent blocks' hashes are kept to find a common ancestor after a reorg.
+    `max_range`: the most blocks asked for in one `eth_getLogs`; `target_logs`: the range shrinks so that a
+    call returns about this many logs (and one database transaction writes them).
+    """
+
+    def __init__(self, w3: Web3, deployment: Deployment, db_url: str | Engine, confirmations: int = 0, *,
+                 start_block: int | None = None, keep_blocks: int = 256, max_range: int = 5_000,
+                 target_logs: int = 20_000, migrate: bool = True) -> None:
+        if confirmations < 0:
+            raise ValueError("confirmations must be >= 0")
+        self.w3 = w3
+        self.deployment = deployment
+        self.confirmations = confirmations
+        self.keep_blocks = max(keep_blocks, confirmations + 1)
+        self.max_range = max_range
+        self.target_logs = target_logs
+        self.chain = ChainReader(w3)
+        self.engine = db_url if isinstance(db_url, Engine) else make_engine(db_url)
+        self._own_engine = not isinstance(db_url, Engine)
+        if migrate:
+            upgrade(self.engine)
+        self.issuer_registry = Web3.to_checksum_address(deployment.issuer_registry)
+        self.certificate_registry = Web3.to_checksum_address(deployment.certificate_registry)
+        self.decoder = Decoder(self.issuer_registry, self.certificate_registry)
+        self.addresses = [self.certificate_registry.lower(), self.issuer_registry.lower()]
+        self.stats = SyncStats()
+        self._range = max_range
+        self._lock = threading.RLock()
+        chain_id = self.chain.chain_id()
+        if chain_id != deployment.chain_id:
+            raise WrongNetwork(f"the node is chain {chain_id}, the deployment is on chain {deployment.chain_id}")
+        self.chain_id = chain_id
+        self.network_id = self._network(start_block)
+
+    # -- set-up
+    def _network(self, start_block: int | None) -> int:
+        key = (Network.chain_id == self.chain_id, Network.issuer_registry == self.issuer_registry,
+               Network.certificate_registry == self.certificate_registry)
+        with self.engine.begin() as conn:
+            nid = conn.execute(select(Network.id).where(*key)).scalar()
+            if nid is not None:
+                return nid
+        start = self._find_start() if start_block is None else start_block
+        with self.engine.begin() as conn:
+            nid = conn.execute(select(Network.id).where(*key)).scalar()
+            if nid is None:
+                nid = conn.execute(insert(Network).values(
+                    chain_id=self.chain_id, issuer_registry=self.issuer_registry,
+                    certificate_registry=self.certificate_registry, start_block=start, block_number=start - 1,
+                    block_hash=None, updated_at=int(time.time()))).inserted_primary_key[0]
+            return nid
+
+    def _find_start(self) -> int:
+        """The IssuerRegistry's deployment block (its constructor emits the founding members)."""
+        hi = int(self.deployment.block)
+        try:
+            if not self.chain.code_at(self.issuer_registry, hi):
+                return 0
+            lo = 0
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if self.chain.code_at(self.issuer_registry, mid):
+                    hi = mid
+                else:
+                    lo = mid + 1
+            return lo
+        except Exception as exc:  # a node without old state: scan from genesis
+            log.info("index: cannot look up the deployment block (%s); scanning from block 0", exc)
+            return 0
+
+    def close(self) -> None:
+        if self._own_engine:
+            self.engine.dispose()
+
+    # -- state
+    def checkpoint(self) -> Checkpoint:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(Network.block_number, Network.block_hash)
+                               .where(Network.id == self.network_id)).one()
+        return Checkpoint(row[0], row[1])
+
+    def indexed_block(self) -> Checkpoint:
+        """The last indexed block: number and hash (hash None before the first sync)."""
+        return self.checkpoint()
+
+    def lag(self) -> int:
+        """Blocks between the chain's head and the last indexed block (for readiness checks)."""
+        return max(0, self.chain.block_number() - self.checkpoint().number)
+
+    def start_block(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(Network.start_block).where(Network.id == self.network_id)).scalar_one()
+
+    # -- following
+    def sync(self, to_block: int | None = None) -> int:
+        """Index every block up to head - confirmations (or `to_block` if lower), handling reorgs first.
+        Returns the number of the last indexed block."""
+        with self._lock:
+            head = self.chain.block_number()
+            target = head - self.confirmations
+            if to_block is not None:
+                target = min(target, to_block)
+            self.check_reorg()
+            cp = self.checkpoint()
+            unstable = 0
+            while cp.number < target:
+                a = cp.number + 1
+                b = min(target, a + self._range - 1)
+                try:
+                    done = self._index_range(cp, a, b)
+                except _Inconsistent as exc:
+                    unstable += 1
+                    if unstable > 5:
+                        raise ChainUnstable(f"the chain kept changing while blocks {a}..{b} were read: {exc}") from None
+                    log.warning("index: chain changed while reading blocks %d..%d (%s); checking for a reorg",
+                                a, b, exc)
+                    time.sleep(0.05 * unstable)
+                    self.check_reorg()
+                    cp = self.checkpoint()
+                    continue
+                cp = done
+            return cp.number
+
+    def run(self, stop_event: threading.Event, interval: float = 1.0) -> None:
+        """Follow the chain until `stop_event` is set, syncing every `interval` seconds. Errors are
+        logged and retried on the next round (the checkpoint only moves with the rows it covers)."""
+        while not stop_event.is_set():
+            try:
+                self.sync()
+            except Exception:
+                log.exception("index: sync failed; retrying in %.1fs", interval)
+            stop_event.wait(interval)
+
+    def _fetch_logs(self, a: int, b: int) -> tuple[list[RawLog], int]:
+        """Logs of blocks a..b; on a node's "too many results" the range is halved (b may come back lower)."""
+        while True:
+            try:
+                logs = self.chain.logs(a, b, self.addresses, self.decoder.topics)
+            except (RpcError, ValueError) as exc:
+                if b > a and _too_much(exc):
+                    self._range = max(1, (b - a + 1) // 2)
+                    b = a + self._range - 1
+                    continue
+                raise
+            n = len(logs)
+            span = b - a + 1
+            if n > self.target_logs:
+                self._range = max(1, span * self.target_logs // n)
+            elif n < self.target_logs // 4 and span >= self._range:
+                self._range = min(self.max_range, self._range * 2)
+            return logs, b
+
+    def _index_range(self, cp: Checkpoint, a: int, b: int) -> Checkpoint:
+        end_before = self.chain.header(b)
+        if end_before is None:
+            raise _Inconsistent(f"block {b} is gone")
+        logs, b = self._fetch_logs(a, b)
+        if b != end_before.number:
+            end_before = self.chain.header(b)
+            if end_before is None:
+                raise _Inconsistent(f"block {b} is gone")
+        wanted = sorted({lg.block_number for lg in logs} | {b} | ({cp.number} if cp.hash else set()))
+        headers = self.chain.headers(wanted)
+        end = headers.get(b)
+        if end is None or end.hash != end_before.hash:
+            raise _Inconsistent(f"block {b} changed")
+        if cp.hash:
+            base = headers.get(cp.number)
+            if base is None or base.hash != cp.hash:
+                raise _Inconsistent(f"the indexed block {cp.number} changed")
+        for lg in logs:
+            h = headers.get(lg.block_number)
+            if h is None or h.hash != lg.block_hash.lower():
+                raise _Inconsistent(f"a log of block {lg.block_number} is not on the chain's block")
+        times = {n: h.timestamp for n, h in headers.items() if h is not None}
+        rows = self.decoder.rows(self.network_id, logs, times)
+        new_blocks = [h for n, h in headers.items() if h is not None and n > cp.number]
+        self._write(cp, b, end.hash, rows, new_blocks)
+        written = sum(len(r) for r in rows.values())
+        self.stats.events += written
+        self.stats.ranges += 1
+        if written:
+            log.debug("index: blocks %d..%d, %d events", a, b, written)
+        return Checkpoint(b, end.hash)
+
+    def _write(self, cp: Checkpoint, number: int, block_hash: str, rows: dict[type, list[dict[str, Any]]],
+               blocks: list[Header]) -> None:
+        with self.engine.begin() as conn:
+            moved = conn.execute(
+                update(Network.__table__)
+                .where(Network.id == self.network_id, Network.block_number == cp.number)
+                .values(block_number=number, block_hash=block_hash, updated_at=int(time.time())))
+            if moved.rowcount != 1:
+                raise IndexConflict(f"the checkpoint of network {self.network_id} moved under this follower")
+            write_rows(conn, rows)
+            if blocks:
+                conn.execute(insert(Block.__table__), [
+                    {"network_id": self.network_id, "number": h.number, "hash": h.hash, "parent_hash": h.parent_hash,
+                     "timestamp": h.timestamp} for h in blocks])
+            conn.execute(delete(Block.__table__).where(Block.network_id == self.network_id,
+                                                       Block.number < number - self.keep_blocks))
+
+    # -- reorgs
+    def check_reorg(self) -> Reorg | None:
+        """Compare the last indexed block with the chain; on a mismatch roll back to the common ancestor."""
+        with self._lock:
+            cp = self.checkpoint()
+            if cp.hash is None:
+                return None
+            h = self.chain.header(cp.number)
+            if h is not None and h.hash == cp.hash:
+                return None
+            with self.engine.connect() as conn:
+                stored = conn.execute(
+                    select(Block.number, Block.hash)
+                    .where(Block.network_id == self.network_id, Block.number < cp.number)
+                    .order_by(Block.number.desc())).all()
+            ancestor: tuple[int, str | None] | None = None
+            for start in range(0, len(stored), 100):
+                part = stored[start:start + 100]
+                chain = self.chain.headers([n for n, _ in part])
+                for n, hsh in part:
+                    c = chain.get(n)
+                    if c is not None and c.hash == hsh:
+                        ancestor = (n, hsh)
+                        break
+                if ancestor:
+                    break
+            if ancestor is None:
+                start_block = self.start_block()
+                log.warning("index: reorg below the %d kept blocks (indexed block %d orphaned): re-indexing from "
+                            "block %d", self.keep_blocks, cp.number, start_block)
+                ancestor = (start_block - 1, None)
+            else:
+                log.warning("index: reorg: indexed block %d is orphaned; rolling back to block %d", cp.number,
+                            ancestor[0])
+            self._rollback(cp, *ancestor)
+            reorg = Reorg(orphaned_block=cp.number, ancestor_block=ancestor[0], at=time.time())
+            self.stats.reorgs.append(reorg)
+            return reorg
+
+    def _rollback(self, cp: Checkpoint, number: int, block_hash: str | None) -> None:
+        with self.engine.begin() as conn:
+            moved = conn.execute(
+                update(Network.__table__)
+                .where(Network.id == self.network_id, Network.block_number == cp.number)
+                .values(block_number=number, block_hash=block_hash, updated_at=int(time.time())))
+            if moved.rowcount != 1:
+                raise IndexConflict(f"the checkpoint of network {self.network_id} moved under this follower")
+            for model in EVENT_MODELS:
+                t = model.__table__  # type: ignore[attr-defined]
+                conn.execute(delete(t).where(t.c.network_id == self.network_id, t.c.block_number > number))
+            conn.execute(delete(Block.__table__).where(Block.network_id == self.network_id, Block.number > number))
+
+
+class _Inconsistent(Exception):
+    """What was read does not belong to one chain (a reorg happened during the read)."""
+
+
+def _too_much(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return any(s in text for s in ("too many", "limit", "exceed", "response size", "query returned more",
+                                   "timeout", "timed out"))
+
+
+def write_rows(conn: Connection, rows: dict[type, list[dict[str, Any]]]) -> None:
+    """Bulk-insert decoded rows (Core executemany, one statement per table)."""
+    for model, batch in rows.items():
+        if batch:
+            conn.execute(insert(model.__table__), batch)  # type: ignore[attr-defined]

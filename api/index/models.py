@@ -1,0 +1,306 @@
+"""The chain-event index schema (SQLAlchemy 2, typed mappings).
+
+One database can hold the index of several networks: every row belongs to a `Network` (chain id plus
+the two contract addresses), which is also the follower's checkpoint. Every event row keeps where it
+came from (block number and hash, transaction hash, log index) and the block's time, so that a reorg
+can be rolled back row by row and an auditor can re-check each row against any node.
+
+Formats: document hashes (roots, targetHashes) are 64 lowercase hex digits without 0x, like
+`node.contracts.DocumentStatus`; block and transaction hashes are 0x-prefixed (66 chars); accounts are
+EIP-55 checksummed; countries are ISO 3166-1 alpha-2; times are unix seconds.
+
+The schema is created and upgraded only by the Alembic migrations in `api/index/migrations`
+(`api.index.upgrade(url)`); a test checks that the migrations and these models agree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: Primary keys: BIGINT on PostgreSQL, the rowid alias (INTEGER PRIMARY KEY) on SQLite.
+RowId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Uint64(TypeDecorator[int]):
+    """An unsigned 64-bit integer (the issuers' document-type mask) in a signed BIGINT column."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: int | None, dialect: Any) -> int | None:
+        if value is None:
+            return None
+        if not 0 <= value < 1 << 64:
+            raise ValueError(f"not a uint64: {value}")
+        return value - (1 << 64) if value >= 1 << 63 else value
+
+    def process_result_value(self, value: int | None, dialect: Any) -> int | None:
+        if value is None:
+            return None
+        return value + (1 << 64) if value < 0 else value
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Network(Base):
+    """A followed network (chain id + contract addresses) and its checkpoint: the last indexed block."""
+
+    __tablename__ = "idx_networks"
+    __table_args__ = (UniqueConstraint("chain_id", "issuer_registry", "certificate_registry"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    issuer_registry: Mapped[str] = mapped_column(String(42))
+    certificate_registry: Mapped[str] = mapped_column(String(42))
+    #: first block scanned (the IssuerRegistry's deployment block)
+    start_block: Mapped[int] = mapped_column(BigInteger)
+    #: last indexed block (start_block - 1 before the first sync)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    #: its hash (None before the first sync)
+    block_hash: Mapped[str | None] = mapped_column(String(66))
+    #: unix time of the last checkpoint move
+    updated_at: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Block(Base):
+    """Headers of recent blocks (those that carried events, and each checkpoint), kept for the
+    unfinalised window so that a reorg can be detected and its common ancestor found."""
+
+    __tablename__ = "idx_blocks"
+
+    network_id: Mapped[int] = mapped_column(ForeignKey("idx_networks.id"), primary_key=True)
+    number: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    hash: Mapped[str] = mapped_column(String(66))
+    parent_hash: Mapped[str] = mapped_column(String(66))
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+
+
+class EventMixin:
+    """Where an event row came from."""
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("idx_networks.id"))
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_hash: Mapped[str] = mapped_column(String(66))
+    tx_hash: Mapped[str] = mapped_column(String(66))
+    log_index: Mapped[int] = mapped_column(Integer)
+    #: the block's timestamp
+    block_time: Mapped[int] = mapped_column(BigInteger)
+
+
+def _block_ix(table: str) -> Index:
+    return Index(f"ix_{table}_block", "network_id", "block_number")
+
+
+# ------------------------------------------------------------------ CertificateRegistry
+
+
+class Anchor(EventMixin, Base):
+    """RootAnchored: a batch root anchored by an issuer."""
+
+    __tablename__ = "idx_anchors"
+    __table_args__ = (
+        UniqueConstraint("network_id", "root"),
+        _block_ix("idx_anchors"),
+        Index("ix_idx_anchors_country_time", "network_id", "country", "block_time"),
+    )
+
+    root: Mapped[str] = mapped_column(String(64))
+    issuer: Mapped[str] = mapped_column(String(42))
+    country: Mapped[str] = mapped_column(String(2))
+    document_type: Mapped[int] = mapped_column(SmallInteger)
+    document_count: Mapped[int] = mapped_column(BigInteger)
+
+
+class Revocation(EventMixin, Base):
+    """RevocationRecorded: `hash` is the revoked key (the root itself for a whole batch, else the
+    document's targetHash); `root` is the batch it belongs to."""
+
+    __tablename__ = "idx_revocations"
+    __table_args__ = (
+        UniqueConstraint("network_id", "hash"),
+        Index("ix_idx_revocations_root", "network_id", "root"),
+        _block_ix("idx_revocations"),
+        Index("ix_idx_revocations_time", "network_id", "block_time"),
+    )
+
+    hash: Mapped[str] = mapped_column(String(64))
+    root: Mapped[str] = mapped_column(String(64))
+    by: Mapped[str] = mapped_column(String(42))
+    reason: Mapped[int] = mapped_column(SmallInteger)
+
+
+class Supersession(EventMixin, Base):
+    """DocumentSuperseded: the old document (in old_root) is replaced by new_document (in new_root)."""
+
+    __tablename__ = "idx_supersessions"
+    __table_args__ = (
+        UniqueConstraint("network_id", "old_document"),
+        Index("ix_idx_supersessions_old_root", "network_id", "old_root"),
+        Index("ix_idx_supersessions_new_document", "network_id", "new_document"),
+        Index("ix_idx_supersessions_new_root", "network_id", "new_root"),
+        _block_ix("idx_supersessions"),
+        Index("ix_idx_supersessions_time", "network_id", "block_time"),
+    )
+
+    old_root: Mapped[str] = mapped_column(String(64))
+    old_document: Mapped[str] = mapped_column(String(64))
+    new_root: Mapped[str] = mapped_column(String(64))
+    new_document: Mapped[str] = mapped_column(String(64))
+    by: Mapped[str] = mapped_column(String(42))
+
+
+# ------------------------------------------------------------------ IssuerRegistry: issuers
+
+
+class IssuerRegistration(EventMixin, Base):
+    """IssuerRegistered: name, allowed document types and validity window (never change afterwards)."""
+
+    __tablename__ = "idx_issuers"
+    __table_args__ = (
+        UniqueConstraint("network_id", "account"),
+        Index("ix_idx_issuers_country", "network_id", "country"),
+        _block_ix("idx_issuers"),
+    )
+
+    account: Mapped[str] = mapped_column(String(42))
+    country: Mapped[str] = mapped_column(String(2))
+    name: Mapped[str] = mapped_column(String(512))
+    document_types: Mapped[int] = mapped_column(Uint64)
+    valid_from: Mapped[int] = mapped_column(BigInteger)
+    valid_until: Mapped[int] = mapped_column(BigInteger)
+    by: Mapped[str] = mapped_column(String(42))
+
+
+class IssuerStatusChange(EventMixin, Base):
+    """IssuerStatusChanged: the issuer's status from this block's time on (1 Active, 2 Suspended,
+    3 Retired)."""
+
+    __tablename__ = "idx_issuer_status"
+    __table_args__ = (
+        Index("ix_idx_issuer_status_account", "network_id", "account"),
+        _block_ix("idx_issuer_status"),
+        Index("ix_idx_issuer_status_time", "network_id", "block_time"),
+    )
+
+    account: Mapped[str] = mapped_column(String(42))
+    country: Mapped[str] = mapped_column(String(2))
+    status: Mapped[int] = mapped_column(SmallInteger)
+    by: Mapped[str] = mapped_column(String(42))
+
+
+class IssuerRotation(EventMixin, Base):
+    """IssuerRotated: `previous` was replaced by `successor`."""
+
+    __tablename__ = "idx_issuer_rotations"
+    __table_args__ = (
+        Index("ix_idx_issuer_rotations_previous", "network_id", "previous"),
+        Index("ix_idx_issuer_rotations_successor", "network_id", "successor"),
+        _block_ix("idx_issuer_rotations"),
+    )
+
+    previous: Mapped[str] = mapped_column(String(42))
+    successor: Mapped[str] = mapped_column(String(42))
+    country: Mapped[str] = mapped_column(String(2))
+    by: Mapped[str] = mapped_column(String(42))
+
+
+class IssuerCompromise(EventMixin, Base):
+    """IssuerCompromised: anchors at or after `since` no longer count as authorised."""
+
+    __tablename__ = "idx_issuer_compromises"
+    __table_args__ = (
+        Index("ix_idx_issuer_compromises_account", "network_id", "account"),
+        _block_ix("idx_issuer_compromises"),
+    )
+
+    account: Mapped[str] = mapped_column(String(42))
+    country: Mapped[str] = mapped_column(String(2))
+    since: Mapped[int] = mapped_column(BigInteger)
+    by: Mapped[str] = mapped_column(String(42))
+
+
+# ------------------------------------------------------------------ IssuerRegistry: members, admins, votes
+
+
+class MemberChange(EventMixin, Base):
+    """MemberAdded / MemberRemoved: membership of a country from this block's time on."""
+
+    __tablename__ = "idx_member_changes"
+    __table_args__ = (
+        Index("ix_idx_member_changes_country", "network_id", "country"),
+        _block_ix("idx_member_changes"),
+    )
+
+    country: Mapped[str] = mapped_column(String(2))
+    added: Mapped[bool] = mapped_column(Boolean)
+    proposal_id: Mapped[int] = mapped_column(BigInteger)
+
+
+class AdminChange(EventMixin, Base):
+    """AdminAdded / AdminRemoved."""
+
+    __tablename__ = "idx_admin_changes"
+    __table_args__ = (
+        Index("ix_idx_admin_changes_country", "network_id", "country"),
+        _block_ix("idx_admin_changes"),
+    )
+
+    country: Mapped[str] = mapped_column(String(2))
+    admin: Mapped[str] = mapped_column(String(42))
+    added: Mapped[bool] = mapped_column(Boolean)
+    by: Mapped[str] = mapped_column(String(42))
+
+
+class ProposalEvent(EventMixin, Base):
+    """ProposalCreated (event CREATED: kind, subject country, admin, proposer, deadline), VoteCast (VOTE:
+    voter country, support, running yes/no) and ProposalClosedWith (CLOSED: final state)."""
+
+    __tablename__ = "idx_proposal_events"
+    __table_args__ = (
+        Index("ix_idx_proposal_events_proposal", "network_id", "proposal_id"),
+        _block_ix("idx_proposal_events"),
+    )
+
+    proposal_id: Mapped[int] = mapped_column(BigInteger)
+    event: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[int | None] = mapped_column(SmallInteger)
+    #: CREATED: the country proposed for admission or removal; VOTE: the voting country
+    country: Mapped[str | None] = mapped_column(String(2))
+    admin: Mapped[str | None] = mapped_column(String(42))
+    proposer: Mapped[str | None] = mapped_column(String(2))
+    deadline: Mapped[int | None] = mapped_column(BigInteger)
+    support: Mapped[bool | None] = mapped_column(Boolean)
+    yes: Mapped[int | None] = mapped_column(BigInteger)
+    no: Mapped[int | None] = mapped_column(BigInteger)
+    state: Mapped[int | None] = mapped_column(SmallInteger)
+
+
+#: Every event table, in the order a rollback deletes them.
+EVENT_MODELS: tuple[type[EventMixin], ...] = (
+    Anchor, Revocation, Supersession, IssuerRegistration, IssuerStatusChange, IssuerRotation,
+    IssuerCompromise, MemberChange, AdminChange, ProposalEvent,
+)

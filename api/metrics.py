@@ -1,0 +1,26 @@
+"""Prometheus metrics of the service (one registry per service instance)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("certnet_http_requests_total", "HTTP requests", ["method", "route", "status"],
+                                registry=self.registry)
+        self.latency = Histogram("certnet_http_request_seconds", "HTTP request latency", ["route"],
+                                 buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+                                 registry=self.registry)
+        self.verdicts = Counter("certnet_verdicts_total", "Verification verdicts", ["status", "mode"],
+                                registry=self.registry)
+        self.index_lag = Gauge("certnet_index_lag_blocks", "Blocks between the chain head and the index",
+                               registry=self.registry)
+        self.outbox_pending = Gauge("certnet_outbox_pending_documents", "Accepted documents not anchored yet",
+                                    registry=self.registry)
+        self.deliveries = Counter("certnet_notifications_total", "Webhook deliveries", ["result"],
+                                  registry=self.registry)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

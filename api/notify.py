@@ -1,0 +1,197 @@
+"""Revocation notifications for importing customs.
+
+Customs systems register what they received or verified (watches) and subscribe by webhook or by
+server-sent events. The notifier follows the registry's RevocationRecorded and DocumentSuperseded events
+from a durable cursor; for each event touching a watched document (or its root) it records one delivery per
+subscription (unique, so a restart never notifies twice), then POSTs them with an HMAC-SHA256 signature,
+retrying with exponential backoff; after MAX_ATTEMPTS a delivery stays as a dead letter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from api.models import Delivery, ServiceState, Subscription, Watch
+from issuer.outbox import utcnow
+from node.contracts import REVOCATION_REASON_NAMES
+
+if TYPE_CHECKING:
+    from api.service import Service
+
+log = logging.getLogger("certnet.notify")
+
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = 1.0
+BACKOFF_MAX = 300.0
+CURSOR_KEY = "notifier.block"
+LOG_CHUNK = 5000
+
+
+def sign_payload(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class Notifier:
+    def __init__(self, service: "Service") -> None:
+        self.service = service
+        self.sessions = service.sessions
+        self._listeners: list[tuple[str, asyncio.Queue, asyncio.AbstractEventLoop]] = []
+        self._lock = threading.Lock()
+        self.client = httpx.Client(timeout=10.0)
+
+    # ------------------------------------------------------------------ watches and listeners
+
+    def watch(self, country: str, target_hash: str, root: str, reference: str | None = None) -> None:
+        with self.sessions.begin() as s:
+            exists = s.scalar(select(Watch.id).where(Watch.country == country, Watch.hash == target_hash))
+            if exists is None:
+                s.add(Watch(country=country, hash=target_hash, root=root, reference_number=reference))
+
+    def add_listener(self, country: str) -> asyncio.Queue:
+        q: asyncio.Queue = asyncio.Queue(maxsize=1000)
+        with self._lock:
+            self._listeners.append((country, q, asyncio.get_running_loop()))
+        return q
+
+    def remove_listener(self, q: asyncio.Queue) -> None:
+        with self._lock:
+            self._listeners = [entry for entry in self._listeners if entry[1] is not q]
+
+    def _publish(self, country: str, payload: dict[str, Any]) -> None:
+        with self._lock:
+            targets = [(q, loop) for c, q, loop in self._listeners if c == country]
+        for q, loop in targets:
+            loop.call_soon_threadsafe(_offer, q, payload)
+
+    # ------------------------------------------------------------------ following the chain
+
+    def _cursor(self) -> int:
+        with self.sessions() as s:
+            row = s.get(ServiceState, CURSOR_KEY)
+        if row is None:
+            return self.service.deployment.block - 1
+        return int(row.value)
+
+    def _set_cursor(self, block: int) -> None:
+        with self.sessions.begin() as s:
+            row = s.get(ServiceState, CURSOR_KEY)
+            if row is None:
+                s.add(ServiceState(key=CURSOR_KEY, value=str(block)))
+            else:
+                row.value = str(block)
+
+    def poll_chain(self) -> int:
+        """Turn new revocation/supersession events into deliveries. Returns how many events were seen."""
+        w3 = self.service.w3
+        head = w3.eth.block_number - self.service.settings.confirmations
+        start = self._cursor() + 1
+        seen = 0
+        contract = self.service.deployment.certificate_registry_client(w3).contract
+        while start <= head:
+            end = min(head, start + LOG_CHUNK - 1)
+            events: list[dict[str, Any]] = []
+            for log_ in contract.events.RevocationRecorded().get_logs(from_block=start, to_block=end):
+                a = log_["args"]
+                root, doc = a["root"].hex(), a["document"].hex()
+                events.append({"event": "REVOKED" if root != doc else "BATCH_REVOKED", "root": root, "document": doc,
+                               "reason": REVOCATION_REASON_NAMES.get(a["reason"], str(a["reason"])),
+                               "block": log_["blockNumber"], "tx": log_["transactionHash"].to_0x_hex(),
+                               "key": f"{log_['transactionHash'].to_0x_hex()}:{log_['logIndex']}"})
+            for log_ in contract.events.DocumentSuperseded().get_logs(from_block=start, to_block=end):
+                a = log_["args"]
+                events.append({"event": "SUPERSEDED", "root": a["oldRoot"].hex(), "document": a["oldDocument"].hex(),
+                               "successorRoot": a["newRoot"].hex(), "successorDocument": a["newDocument"].hex(),
+                               "block": log_["blockNumber"], "tx": log_["transactionHash"].to_0x_hex(),
+                               "key": f"{log_['transactionHash'].to_0x_hex()}:{log_['logIndex']}"})
+            for e in sorted(events, key=lambda e: (e["block"], e["key"])):
+                self._dispatch(e)
+            seen += len(events)
+            self._set_cursor(end)
+            start = end + 1
+        return seen
+
+    def _dispatch(self, event: dict[str, Any]) -> None:
+        whole_batch = event["event"] == "BATCH_REVOKED"
+        with self.sessions() as s:
+            cond = Watch.root == event["root"] if whole_batch else Watch.hash == event["document"]
+            watches = list(s.scalars(select(Watch).where(cond)))
+            subs = list(s.scalars(select(Subscription).where(Subscription.active.is_(True))))
+        for w in watches:
+            payload = {k: v for k, v in event.items() if k != "key"}
+            payload.update(event="REVOKED" if whole_batch else event["event"], targetHash=w.hash,
+                           referenceNumber=w.reference_number, wholeBatch=whole_batch)
+            self._publish(w.country, payload)
+            for sub in subs:
+                if sub.country != w.country:
+                    continue
+                try:
+                    with self.sessions.begin() as s:
+                        s.add(Delivery(subscription_id=sub.id, event_key=f"{event['key']}:{w.hash}", payload=payload,
+                                       state="PENDING", next_attempt_at=utcnow()))
+                except IntegrityError:
+                    pass  # already recorded before a restart
+
+    # ------------------------------------------------------------------ delivering
+
+    def deliver_due(self) -> int:
+        now = utcnow()
+        with self.sessions() as s:
+            due = list(s.execute(
+                select(Delivery, Subscription).join(Subscription, Subscription.id == Delivery.subscription_id)
+                .where(Delivery.state == "PENDING", Delivery.next_attempt_at <= now).limit(100)))
+        delivered = 0
+        for d, sub in due:
+            body = json.dumps({"id": d.id, **d.payload}, separators=(",", ":")).encode()
+            headers = {"content-type": "application/json", "x-certnet-event": d.payload.get("event", ""),
+                       "x-certnet-delivery": str(d.id), "x-certnet-signature": sign_payload(sub.secret, body)}
+            error = None
+            try:
+                r = self.client.post(sub.url, content=body, headers=headers)
+                if not 200 <= r.status_code < 300:
+                    error = f"HTTP {r.status_code}"
+            except httpx.HTTPError as exc:
+                error = f"{type(exc).__name__}: {exc}"
+            with self.sessions.begin() as s:
+                if error is None:
+                    s.execute(update(Delivery).where(Delivery.id == d.id).values(
+                        state="DELIVERED", attempts=d.attempts + 1, delivered_at=utcnow(), last_error=None))
+                    delivered += 1
+                    self.service.metrics.deliveries.labels("delivered").inc()
+                else:
+                    attempts = d.attempts + 1
+                    dead = attempts >= MAX_ATTEMPTS
+                    delay = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (attempts - 1))
+                    s.execute(update(Delivery).where(Delivery.id == d.id).values(
+                        state="DEAD" if dead else "PENDING", attempts=attempts, last_error=error,
+                        next_attempt_at=utcnow() + dt.timedelta(seconds=delay)))
+                    self.service.metrics.deliveries.labels("dead" if dead else "retry").inc()
+        return delivered
+
+    def run_forever(self, stop: threading.Event, interval: float = 0.5) -> None:
+        while not stop.is_set():
+            try:
+                self.poll_chain()
+                self.deliver_due()
+            except Exception:
+                log.exception("notification pass failed; retrying")
+                stop.wait(2.0)
+            stop.wait(interval)
+
+
+def _offer(q: asyncio.Queue, payload: dict[str, Any]) -> None:
+    try:
+        q.put_nowait(payload)
+    except asyncio.QueueFull:
+        pass  # a slow SSE client loses events; webhooks are the durable channel
+

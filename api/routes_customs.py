@@ -1,0 +1,256 @@
+"""Verification (every role) and the importing customs' inbox, certificate look-up and notifications."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from typing import Any, AsyncIterator, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from api.app import PROBLEM_RESPONSES, PrincipalDep, service_of
+from api.auth import Principal, require
+from api.models import ReceivedDocument, Subscription
+from api.problems import Problem
+from issuer.outbox import utcnow
+from verifier.verdict import Verdict
+
+router = APIRouter(prefix="/v1", tags=["verification and customs"], responses=PROBLEM_RESPONSES)
+
+Mode = Literal["chain", "index"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class VerifyRequest(Strict):
+    document: dict[str, Any] = Field(description="a wrapped OpenAttestation v2 document")
+
+
+class BulkVerifyRequest(Strict):
+    documents: list[dict[str, Any]] = Field(min_length=1)
+
+
+class CheckOut(BaseModel):
+    type: str
+    status: str
+    code: str
+    message: str
+    details: dict[str, Any] = {}
+
+
+class VerdictOut(BaseModel):
+    status: str = Field(description="VALID, TAMPERED, NOT_ISSUED, REVOKED, SUPERSEDED, UNAUTHORIZED_ISSUER, "
+                                    "WRONG_NETWORK, MALFORMED or ERROR")
+    message: str
+    checks: list[CheckOut]
+    chainId: int | None
+    blockNumber: int | None
+    blockHash: str | None
+    source: str
+    document: dict[str, Any]
+    issuer: dict[str, Any] | None
+    revocation: dict[str, Any] | None
+    successor: dict[str, Any] | None
+
+
+class BulkVerdictOut(BaseModel):
+    results: list[VerdictOut]
+    counts: dict[str, int]
+
+
+def verdict_out(v: Verdict) -> VerdictOut:
+    return VerdictOut(status=v.status, message=v.message, checks=[CheckOut(**c.__dict__) for c in v.checks],
+                      chainId=v.chain_id, blockNumber=v.block_number, blockHash=v.block_hash, source=v.source,
+                      document=v.document, issuer=v.issuer, revocation=v.revocation, successor=v.successor)
+
+
+def _verify(request: Request, principal: Principal, documents: list[dict[str, Any]], mode: str) -> list[Verdict]:
+    service = service_of(request)
+    verdicts = service.verifier(mode).verify_many(documents)
+    for v in verdicts:
+        service.metrics.verdicts.labels(v.status, mode).inc()
+    if principal.role == "customs":
+        for v in verdicts:  # what a customs verified, it hears about
+            if v.status in ("VALID", "SUPERSEDED", "UNAUTHORIZED_ISSUER") and v.document.get("targetHash"):
+                service.notifier.watch(principal.country, v.document["targetHash"], v.document["merkleRoot"],
+                                       v.document.get("referenceNumber"))
+    return verdicts
+
+
+@router.post("/verify", response_model=VerdictOut, summary="Verify one document",
+             description="Checks integrity, status on the registry, the issuer's authority at the time of issue "
+                         "and the issuer's signature when present. `mode=index` reads the service's index (fast; "
+                         "the verdict names the index's block); `mode=chain` reads the node directly.")
+def verify(body: VerifyRequest, request: Request, principal: Principal = PrincipalDep,
+           mode: Mode = "chain") -> VerdictOut:
+    return verdict_out(_verify(request, principal, [body.document], mode)[0])
+
+
+@router.post("/verify/bulk", response_model=BulkVerdictOut, summary="Verify many documents in one call")
+def verify_bulk(body: BulkVerifyRequest, request: Request, principal: Principal = PrincipalDep,
+                mode: Mode = "index") -> BulkVerdictOut:
+    limit = service_of(request).settings.max_documents
+    if len(body.documents) > limit:
+        raise Problem(413, "TOO_MANY_DOCUMENTS", f"{len(body.documents)} documents; at most {limit} per request")
+    verdicts = _verify(request, principal, body.documents, mode)
+    counts: dict[str, int] = {}
+    for v in verdicts:
+        counts[v.status] = counts.get(v.status, 0) + 1
+    return BulkVerdictOut(results=[verdict_out(v) for v in verdicts], counts=counts)
+
+
+# ------------------------------------------------------------------ inbox
+
+class InboxRequest(Strict):
+    document: dict[str, Any]
+    nswReference: str | None = Field(None, max_length=128, description="the national single window's own reference")
+
+
+class InboxEntry(BaseModel):
+    id: int
+    issuingCountry: str | None
+    referenceNumber: str | None
+    targetHash: str
+    nswReference: str | None
+    statusOnArrival: str
+    receivedAt: str
+    verdict: VerdictOut | None = None
+
+
+def _entry(r: ReceivedDocument, verdict: Verdict | None = None) -> InboxEntry:
+    return InboxEntry(id=r.id, issuingCountry=r.issuing_country, referenceNumber=r.reference_number,
+                      targetHash=r.target_hash, nswReference=r.nsw_reference, statusOnArrival=r.status_on_arrival,
+                      receivedAt=r.received_at.isoformat() + "Z", verdict=verdict_out(verdict) if verdict else None)
+
+
+@router.post("/inbox", status_code=201, response_model=InboxEntry,
+             summary="Register a document the single window received: verified on arrival, kept, watched")
+def inbox_add(body: InboxRequest, request: Request, principal: Principal = PrincipalDep) -> InboxEntry:
+    require(principal, "customs")
+    service = service_of(request)
+    v = service.verifier("chain").verify(body.document)
+    if v.status in ("MALFORMED", "TAMPERED") or not v.document.get("targetHash"):
+        raise Problem(422, f"DOCUMENT_{v.status}", v.message)
+    th = v.document["targetHash"]
+    with service.sessions.begin() as s:
+        existing = s.scalar(select(ReceivedDocument).where(ReceivedDocument.customs_country == principal.country,
+                                                           ReceivedDocument.target_hash == th))
+        if existing is None:
+            existing = ReceivedDocument(
+                customs_country=principal.country, key_id=principal.key_id,
+                issuing_country=v.document.get("issuingCountry"), reference_number=v.document.get("referenceNumber"),
+                target_hash=th, merkle_root=v.document["merkleRoot"], document=body.document,
+                nsw_reference=body.nswReference, status_on_arrival=v.status, last_status=v.status)
+            s.add(existing)
+            s.flush()
+    service.notifier.watch(principal.country, th, v.document["merkleRoot"], v.document.get("referenceNumber"))
+    return _entry(existing, v)
+
+
+@router.get("/inbox", response_model=list[InboxEntry], summary="Documents this customs received, newest first")
+def inbox_list(request: Request, principal: Principal = PrincipalDep, limit: int = Query(50, ge=1, le=500),
+               offset: int = Query(0, ge=0)) -> list[InboxEntry]:
+    require(principal, "customs")
+    with service_of(request).sessions() as s:
+        rows = list(s.scalars(select(ReceivedDocument).where(ReceivedDocument.customs_country == principal.country)
+                              .order_by(ReceivedDocument.id.desc()).limit(limit).offset(offset)))
+    return [_entry(r) for r in rows]
+
+
+@router.get("/certificates/{issuing_country}/{reference_number:path}", response_model=InboxEntry,
+            summary="Current status of a received certificate by issuing country and reference number")
+def certificate_status(issuing_country: str, reference_number: str, request: Request,
+                       principal: Principal = PrincipalDep) -> InboxEntry:
+    require(principal, "customs")
+    if len(reference_number) > 128 or len(issuing_country) != 2:
+        raise Problem(422, "INVALID_REFERENCE", "issuing country is 2 letters, reference at most 128 characters")
+    service = service_of(request)
+    with service.sessions() as s:
+        r = s.scalar(select(ReceivedDocument).where(
+            ReceivedDocument.customs_country == principal.country,
+            ReceivedDocument.issuing_country == issuing_country.upper(),
+            ReceivedDocument.reference_number == reference_number).order_by(ReceivedDocument.id.desc()))
+    if r is None:
+        raise Problem(404, "CERTIFICATE_NOT_RECEIVED",
+                      f"no certificate {reference_number!r} from {issuing_country.upper()} in this customs' inbox")
+    v = service.verifier("chain").verify(r.document)
+    with service.sessions.begin() as s:
+        row = s.get(ReceivedDocument, r.id)
+        row.last_status, row.checked_at = v.status, utcnow()
+    return _entry(r, v)
+
+
+# ------------------------------------------------------------------ notifications
+
+class SubscriptionRequest(Strict):
+    url: AnyHttpUrl = Field(description="where revocation notices are POSTed (JSON, signed with HMAC-SHA256)")
+
+
+class SubscriptionOut(BaseModel):
+    id: int
+    url: str
+    secret: str | None = Field(None, description="shown once: verify X-Certnet-Signature = sha256=HMAC(secret, body)")
+
+
+@router.post("/subscriptions", status_code=201, response_model=SubscriptionOut,
+             summary="Subscribe a webhook to revocations and supersessions of documents this customs received "
+                     "or verified")
+def subscribe(body: SubscriptionRequest, request: Request, principal: Principal = PrincipalDep) -> SubscriptionOut:
+    require(principal, "customs")
+    url = str(body.url)
+    if len(url) > 2000:
+        raise Problem(422, "URL_TOO_LONG", "webhook URLs are limited to 2000 characters")
+    secret = secrets.token_hex(32)
+    with service_of(request).sessions.begin() as s:
+        sub = Subscription(key_id=principal.key_id, country=principal.country, url=url, secret=secret)
+        s.add(sub)
+        s.flush()
+        return SubscriptionOut(id=sub.id, url=url, secret=secret)
+
+
+@router.get("/subscriptions", response_model=list[SubscriptionOut], summary="This customs' webhooks")
+def subscriptions(request: Request, principal: Principal = PrincipalDep) -> list[SubscriptionOut]:
+    require(principal, "customs")
+    with service_of(request).sessions() as s:
+        rows = list(s.scalars(select(Subscription).where(Subscription.country == principal.country,
+                                                         Subscription.active.is_(True))))
+    return [SubscriptionOut(id=r.id, url=r.url) for r in rows]
+
+
+@router.delete("/subscriptions/{subscription_id}", status_code=204, summary="Remove a webhook")
+def unsubscribe(subscription_id: int, request: Request, principal: Principal = PrincipalDep) -> None:
+    require(principal, "customs")
+    with service_of(request).sessions.begin() as s:
+        sub = s.get(Subscription, subscription_id)
+        if sub is None or sub.country != principal.country:
+            raise Problem(404, "SUBSCRIPTION_NOT_FOUND", f"no subscription {subscription_id} of this customs")
+        sub.active = False
+
+
+@router.get("/events/stream", summary="Server-sent events: revocations and supersessions of watched documents",
+            response_class=StreamingResponse)
+async def events(request: Request, principal: Principal = PrincipalDep) -> StreamingResponse:
+    require(principal, "customs")
+    notifier = service_of(request).notifier
+    queue = notifier.add_listener(principal.country)
+
+    async def stream() -> AsyncIterator[bytes]:
+        try:
+            yield b": connected\n\n"
+            while not await request.is_disconnected():
+                try:
+                    payload = await asyncio.wait_for(queue.get(), timeout=10)
+                except asyncio.TimeoutError:
+                    yield b": keep-alive\n\n"
+                    continue
+                yield f"event: {payload['event']}\ndata: {json.dumps(payload)}\n\n".encode()
+        finally:
+            notifier.remove_listener(queue)
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers={"cache-control": "no-cache"})

@@ -1,0 +1,202 @@
+"""Issuing authorities: submit documents, follow their pipeline state, revoke, supersede."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from api.app import PROBLEM_RESPONSES, PrincipalDep, service_of
+from api.auth import Principal, require
+from api.problems import Problem
+from issuer.outbox import Action, Batch, Document
+from issuer.pipeline import SubmissionError
+from node.contracts import REVOCATION_REASONS
+
+router = APIRouter(prefix="/v1", tags=["issuers"], responses=PROBLEM_RESPONSES)
+
+DocType = Literal["FORM_D", "EPHYTO", "ECERT"]
+Reason = Literal[tuple(REVOCATION_REASONS)]  # type: ignore[valid-type]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SubmitRequest(Strict):
+    documents: list[dict[str, Any]] = Field(min_length=1, description="raw documents (the certificate content)")
+    documentType: DocType | None = Field(None, description="type of all documents when they do not say it")
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "documentType": "FORM_D",
+        "documents": [{"referenceNumber": "VN-TH 24/02/00006", "issuingCountry": "VN", "importingCountry": "TH",
+                       "issueDate": "2024-02-20", "...": "the boxes 1-13 of Form D"}]}]})
+
+
+class DocumentState(BaseModel):
+    id: int
+    referenceNumber: str
+    documentType: str
+    state: str
+    targetHash: str | None = None
+    merkleRoot: str | None = None
+    batchId: int | None = None
+    transactionHash: str | None = None
+    blockNumber: int | None = None
+    wrapped: dict[str, Any] | None = None
+
+
+class SubmitResponse(BaseModel):
+    documents: list[DocumentState]
+
+
+class RevokeRequest(Strict):
+    reason: Reason = "UNSPECIFIED"  # type: ignore[valid-type]
+    wholeBatch: bool = Field(False, description="revoke every document of the document's batch")
+
+
+class SupersedeRequest(Strict):
+    successorId: int = Field(ge=1, description="outbox id of the replacement document (submitted by this issuer)")
+
+
+class ActionState(BaseModel):
+    id: int
+    kind: str
+    state: str
+    transactionHash: str | None = None
+    blockNumber: int | None = None
+    error: str | None = None
+
+
+def _issuer(principal: Principal) -> str:
+    require(principal, "issuer")
+    assert principal.issuer_account is not None
+    return principal.issuer_account
+
+
+def _state(d: Document, b: Batch | None, with_wrapped: bool) -> DocumentState:
+    sig = (d.wrapped or {}).get("signature", {})
+    return DocumentState(
+        id=d.id, referenceNumber=d.reference_number, documentType=d.document_type, state=d.state,
+        targetHash=d.target_hash, merkleRoot=sig.get("merkleRoot"), batchId=d.batch_id,
+        transactionHash=b.tx_hash if b else None, blockNumber=b.block_number if b else None,
+        wrapped=d.wrapped if with_wrapped and d.state == "ANCHORED" else None)
+
+
+def _submission_problem(exc: SubmissionError) -> Problem:
+    status = {"REFERENCE_CONFLICT": 409, "TOO_MANY_DOCUMENTS": 413, "UNKNOWN_ISSUER": 403}.get(exc.code, 422)
+    return Problem(status, exc.code, str(exc), [{"field": exc.path, "message": exc.message}] if exc.path else None)
+
+
+@router.post("/documents", status_code=202, response_model=SubmitResponse,
+             summary="Submit documents for issuance (one or many)",
+             description="Accepted documents are stored durably before this answers; the batcher wraps and anchors "
+                         "them. A repeated submission (same reference number and content) returns the existing record.")
+def submit(body: SubmitRequest, request: Request, principal: Principal = PrincipalDep) -> SubmitResponse:
+    service = service_of(request)
+    issuer = _issuer(principal)
+    if len(body.documents) > service.settings.max_documents:
+        raise Problem(413, "TOO_MANY_DOCUMENTS",
+                      f"{len(body.documents)} documents; at most {service.settings.max_documents} per request")
+    try:
+        records = service.pipeline.submit(issuer, body.documents, body.documentType)
+    except SubmissionError as exc:
+        raise _submission_problem(exc) from None
+    return SubmitResponse(documents=[_state(d, None, False) for d in records])
+
+
+def _own_document(request: Request, principal: Principal, document_id: int) -> tuple[Document, Batch | None]:
+    issuer = _issuer(principal)
+    with service_of(request).sessions() as s:
+        d = s.get(Document, document_id)
+        if d is None or d.issuer != issuer:
+            raise Problem(404, "DOCUMENT_NOT_FOUND", f"no document {document_id} of this issuer")
+        b = s.get(Batch, d.batch_id) if d.batch_id else None
+    return d, b
+
+
+@router.get("/documents/{document_id}", response_model=DocumentState,
+            summary="A submitted document's pipeline state (and the wrapped document once anchored)")
+def document_state(document_id: int, request: Request, principal: Principal = PrincipalDep) -> DocumentState:
+    d, b = _own_document(request, principal, document_id)
+    return _state(d, b, True)
+
+
+@router.get("/documents", response_model=list[DocumentState], summary="This issuer's documents, newest first")
+def list_documents(request: Request, principal: Principal = PrincipalDep,
+                   state: Literal["SUBMITTED", "BATCHED", "SENT", "ANCHORED"] | None = None,
+                   reference: str | None = Query(None, max_length=128),
+                   limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> list[DocumentState]:
+    issuer = _issuer(principal)
+    q = select(Document).where(Document.issuer == issuer)
+    if state:
+        q = q.where(Document.state == state)
+    if reference:
+        q = q.where(Document.reference_number == reference)
+    with service_of(request).sessions() as s:
+        docs = list(s.scalars(q.order_by(Document.id.desc()).limit(limit).offset(offset)))
+    return [_state(d, None, False) for d in docs]
+
+
+class BatchState(BaseModel):
+    id: int
+    merkleRoot: str
+    documentType: str
+    count: int
+    state: str
+    transactionHash: str | None
+    blockNumber: int | None
+    anchoredAt: int | None
+
+
+@router.get("/batches", response_model=list[BatchState], summary="This issuer's batches, newest first")
+def list_batches(request: Request, principal: Principal = PrincipalDep,
+                 limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> list[BatchState]:
+    issuer = _issuer(principal)
+    with service_of(request).sessions() as s:
+        rows = list(s.scalars(select(Batch).where(Batch.issuer == issuer).order_by(Batch.id.desc())
+                              .limit(limit).offset(offset)))
+    return [BatchState(id=b.id, merkleRoot=b.merkle_root, documentType=b.document_type, count=b.count, state=b.state,
+                       transactionHash=b.tx_hash, blockNumber=b.block_number, anchoredAt=b.anchored_at) for b in rows]
+
+
+def _action(a: Action) -> ActionState:
+    return ActionState(id=a.id, kind=a.kind, state=a.state, transactionHash=a.tx_hash, blockNumber=a.block_number,
+                       error=a.error)
+
+
+@router.post("/documents/{document_id}/revoke", status_code=202, response_model=ActionState,
+             summary="Revoke a document (or its whole batch) with a reason")
+def revoke(document_id: int, body: RevokeRequest, request: Request,
+           principal: Principal = PrincipalDep) -> ActionState:
+    d, _ = _own_document(request, principal, document_id)
+    try:
+        a = service_of(request).pipeline.request_revocation(
+            d.issuer, document_id=d.id, reason=body.reason, whole_batch=body.wholeBatch)
+    except SubmissionError as exc:
+        raise _submission_problem(exc) from None
+    return _action(a)
+
+
+@router.post("/documents/{document_id}/supersede", status_code=202, response_model=ActionState,
+             summary="Replace a document by another one of this issuer (a corrected certificate)")
+def supersede(document_id: int, body: SupersedeRequest, request: Request,
+              principal: Principal = PrincipalDep) -> ActionState:
+    d, _ = _own_document(request, principal, document_id)
+    new, _ = _own_document(request, principal, body.successorId)
+    if new.id == d.id:
+        raise Problem(422, "SUPERSEDED_BY_SELF", "a document cannot replace itself")
+    a = service_of(request).pipeline.request_supersession(d.issuer, d.id, new.id)
+    return _action(a)
+
+
+@router.get("/actions/{action_id}", response_model=ActionState, summary="A revocation or supersession's state")
+def action_state(action_id: int, request: Request, principal: Principal = PrincipalDep) -> ActionState:
+    issuer = _issuer(principal)
+    with service_of(request).sessions() as s:
+        a = s.get(Action, action_id)
+    if a is None or a.sender != issuer:
+        raise Problem(404, "ACTION_NOT_FOUND", f"no action {action_id} of this issuer")
+    return _action(a)

@@ -1,0 +1,59 @@
+"""Health, readiness and Prometheus metrics (no key needed)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import func, select, text
+
+from issuer.outbox import ANCHORED, Document
+
+router = APIRouter(tags=["operations"])
+MAX_INDEX_LAG = 20
+
+
+@router.get("/healthz", summary="Liveness: the process answers")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Readiness: chain reachable, database usable, index not lagging")
+def readyz(request: Request) -> JSONResponse:
+    service = request.app.state.service
+    checks: dict[str, dict] = {}
+    ready = True
+    try:
+        head = service.w3.eth.block_number
+        checks["chain"] = {"ok": True, "head": head, "chainId": service.w3.eth.chain_id}
+    except Exception as exc:
+        head = None
+        ready = False
+        checks["chain"] = {"ok": False, "error": f"node unreachable: {type(exc).__name__}"}
+    try:
+        with service.sessions() as s:
+            s.execute(text("SELECT 1"))
+        checks["database"] = {"ok": True}
+    except Exception as exc:
+        ready = False
+        checks["database"] = {"ok": False, "error": type(exc).__name__}
+    if service.indexer is not None:
+        try:
+            lag = service.indexer.lag()
+            service.metrics.index_lag.set(lag)
+            ok = lag <= MAX_INDEX_LAG
+            ready = ready and ok
+            checks["index"] = {"ok": ok, "lagBlocks": lag, "maxLag": MAX_INDEX_LAG}
+        except Exception as exc:
+            ready = False
+            checks["index"] = {"ok": False, "error": type(exc).__name__}
+    return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
+                        status_code=200 if ready else 503)
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics(request: Request) -> Response:
+    service = request.app.state.service
+    with service.sessions() as s:
+        pending = s.scalar(select(func.count()).select_from(Document).where(Document.state != ANCHORED)) or 0
+    service.metrics.outbox_pending.set(pending)
+    return Response(service.metrics.render(), media_type="text/plain; version=0.0.4")

@@ -49,6 +49,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def dev_keys(count: int = 10) -> list[str]:
     """The well-known anvil development keys (hex). For local engines only: never fund them elsewhere."""
     Account.enable_unaudited_hdwallet_features()
@@ -151,6 +160,8 @@ class AnvilEngine(Engine):
     def start(self, timeout: float = 30.0, detach: bool = False) -> "AnvilEngine":
         """Start anvil and wait until it answers JSON-RPC. `detach` leaves it running after we exit."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not port_is_free(self.port):
+            raise EngineError(f"port {self.port} on 127.0.0.1 is already in use by another process")
         if self.state_file.exists() and self.state_file.stat().st_size == 0:
             self.state_file.unlink()  # an interrupted first dump; nothing to load
         log = open(self.log_file, "ab")
@@ -164,7 +175,7 @@ class AnvilEngine(Engine):
             if self.proc.poll() is not None:
                 raise EngineError(f"anvil exited with code {self.proc.returncode}; see {self.log_file}")
             try:
-                if self.w3.is_connected() and self.w3.eth.chain_id == self.chain_id:
+                if self.w3.is_connected() and self.w3.eth.chain_id == self.chain_id and self.proc.poll() is None:
                     return self
             except Exception:
                 pass

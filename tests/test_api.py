@@ -1,0 +1,345 @@
+"""The API as its users call it over HTTP: issuers, customs, auditors, admins; scopes; problem documents;
+limits; webhooks to a real receiver; server-sent events."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+
+from issuer import samples
+from issuer.envelope import network_block
+from tests.api_fixtures import start_api, stop_api, wait_anchored, wait_until
+from tests.conftest import make_net
+
+
+@pytest.fixture(scope="module")
+def api(anvil_engine, tmp_path_factory):
+    net = make_net(anvil_engine)
+    a, server, thread = start_api(net, tmp_path_factory.mktemp("api"))
+    yield a
+    stop_api(server, thread)
+
+
+def form_ds(api, n: int, seed: int, country: str = "VN") -> list[dict]:
+    docs = list(samples.generate(n, seed=seed, network=network_block(api.net.deployment), issuing_country=country))
+    for d in docs:
+        d.pop("issuers")
+    return docs
+
+
+def is_problem(r: httpx.Response, status: int, code: str | None = None) -> dict:
+    assert r.status_code == status, (r.status_code, r.text)
+    assert r.headers["content-type"].startswith("application/problem+json"), r.headers["content-type"]
+    body = r.json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    if code:
+        assert body["code"] == code, body
+    return body
+
+
+def issue(api, who: str, docs: list[dict]) -> list[dict]:
+    with api.client(who) as c:
+        r = c.post("/v1/documents", json={"documents": docs})
+        assert r.status_code == 202, r.text
+        ids = [d["id"] for d in r.json()["documents"]]
+    return wait_anchored(api, who, ids)
+
+
+def test_issue_verify_revoke_over_http(api):
+    states = issue(api, "issuer_vn", form_ds(api, 4, seed=1))
+    assert all(s["wrapped"] and s["blockNumber"] and s["transactionHash"] for s in states)
+    with api.client("customs_th") as c:
+        r = c.post("/v1/verify", json={"document": states[0]["wrapped"]})
+        assert r.status_code == 200
+        v = r.json()
+        assert v["status"] == "VALID" and v["issuer"]["country"] == "VN" and v["blockNumber"] >= states[0]["blockNumber"]
+        bulk = c.post("/v1/verify/bulk?mode=chain", json={"documents": [s["wrapped"] for s in states]}).json()
+        assert bulk["counts"] == {"VALID": 4}
+    with api.client("issuer_vn") as c:
+        r = c.post(f"/v1/documents/{states[1]['id']}/revoke", json={"reason": "FRAUDULENT"})
+        assert r.status_code == 202, r.text
+        action = r.json()
+        wait_until(lambda: c.get(f"/v1/actions/{action['id']}").json()["state"] == "DONE")
+    with api.client("customs_th") as c:
+        v = c.post("/v1/verify", json={"document": states[1]["wrapped"]}).json()
+        assert v["status"] == "REVOKED" and v["revocation"]["reason"] == "FRAUDULENT"
+    # repeated submission returns the existing records
+    with api.client("issuer_vn") as c:
+        again = c.post("/v1/documents", json={"documents": [states[0]["wrapped"] and form_ds(api, 4, seed=1)[0]]})
+        assert again.status_code == 202 and again.json()["documents"][0]["id"] == states[0]["id"]
+        batches = c.get("/v1/batches").json()
+        assert batches and batches[0]["state"] == "ANCHORED"
+
+
+def test_supersede_over_http(api):
+    old, = issue(api, "issuer_vn", form_ds(api, 1, seed=2))
+    corrected = form_ds(api, 1, seed=2)[0]
+    corrected["referenceNumber"] += "-R"
+    new, = issue(api, "issuer_vn", [corrected])
+    with api.client("issuer_vn") as c:
+        r = c.post(f"/v1/documents/{old['id']}/supersede", json={"successorId": new["id"]})
+        assert r.status_code == 202, r.text
+        wait_until(lambda: c.get(f"/v1/actions/{r.json()['id']}").json()["state"] == "DONE")
+        is_problem(c.post(f"/v1/documents/{old['id']}/supersede", json={"successorId": old["id"]}), 422)
+    with api.client("customs_th") as c:
+        v = c.post("/v1/verify", json={"document": old["wrapped"]}).json()
+        assert v["status"] == "SUPERSEDED" and v["successor"]["document"] == new["targetHash"]
+
+
+# ------------------------------------------------------------------ scopes
+
+ENDPOINTS = [  # (method, path, body, roles allowed)
+    ("POST", "/v1/documents", {"documents": [{}]}, {"issuer"}),
+    ("GET", "/v1/documents", None, {"issuer"}),
+    ("GET", "/v1/batches", None, {"issuer"}),
+    ("POST", "/v1/verify", {"document": {}}, {"issuer", "customs", "auditor", "admin"}),
+    ("POST", "/v1/verify/bulk", {"documents": [{}]}, {"issuer", "customs", "auditor", "admin"}),
+    ("POST", "/v1/inbox", {"document": {}}, {"customs"}),
+    ("GET", "/v1/inbox", None, {"customs"}),
+    ("GET", "/v1/certificates/VN/X-1", None, {"customs"}),
+    ("POST", "/v1/subscriptions", {"url": "http://127.0.0.1:9/hook"}, {"customs"}),
+    ("GET", "/v1/subscriptions", None, {"customs"}),
+    ("GET", "/v1/members", None, {"issuer", "customs", "auditor", "admin"}),
+    ("GET", "/v1/issuers", None, {"issuer", "customs", "auditor", "admin"}),
+    ("POST", "/v1/admin/issuers", {"account": "0x" + "ab" * 20, "name": "x", "documentTypes": ["FORM_D"]}, {"admin"}),
+    ("POST", "/v1/admin/proposals", {"kind": "add", "country": "SG", "admin": "0x" + "cd" * 20}, {"admin"}),
+]
+ROLE_KEYS = {"issuer": "issuer_vn", "customs": "customs_th", "auditor": "auditor_vn", "admin": "admin_vn"}
+
+
+@pytest.mark.parametrize("method, path, body, allowed", ENDPOINTS, ids=[f"{m} {p}" for m, p, _, _ in ENDPOINTS])
+def test_every_role_against_every_endpoint(api, method, path, body, allowed):
+    with api.client() as anon:
+        is_problem(anon.request(method, path, json=body), 401, "MISSING_API_KEY")
+        r = anon.request(method, path, json=body, headers={"authorization": "Bearer cn_not-a-key"})
+        is_problem(r, 401, "INVALID_API_KEY")
+    for role, key in ROLE_KEYS.items():
+        with api.client(key) as c:
+            r = c.request(method, path, json=body)
+            if role in allowed:
+                assert r.status_code not in (401, 403), (role, r.text)
+            else:
+                is_problem(r, 403, "FORBIDDEN_ROLE")
+
+
+def test_keys_are_scoped_to_their_issuer_and_country(api):
+    vn, = issue(api, "issuer_vn", form_ds(api, 1, seed=3))
+    with api.client("issuer_th") as c:
+        is_problem(c.get(f"/v1/documents/{vn['id']}"), 404, "DOCUMENT_NOT_FOUND")
+        is_problem(c.post(f"/v1/documents/{vn['id']}/revoke", json={"reason": "FRAUDULENT"}), 404)
+        # a TH issuer key cannot issue VN documents
+        is_problem(c.post("/v1/documents", json={"documents": form_ds(api, 1, seed=4)}), 422, "WRONG_COUNTRY")
+    with api.client("customs_vn") as c:
+        c.post("/v1/inbox", json={"document": vn["wrapped"]})
+    with api.client("customs_th") as c:
+        assert all(e["targetHash"] != vn["targetHash"] for e in c.get("/v1/inbox").json())
+    th_issuer = api.net.addr("th_issuer")
+    with api.client("admin_vn") as c:  # the VN admin cannot touch a TH issuer
+        is_problem(c.post(f"/v1/admin/issuers/{th_issuer}", json={"action": "suspend"}), 409, "CHAIN_NOTADMINOF")
+
+
+def test_admin_manages_own_issuers(api):
+    from eth_account import Account
+
+    new = Account.create().address
+    with api.client("admin_vn") as c:
+        r = c.post("/v1/admin/issuers", json={"account": new, "name": "VCCI Hai Phong", "documentTypes": ["FORM_D"]})
+        assert r.status_code == 201, r.text
+        assert c.post(f"/v1/admin/issuers/{new}", json={"action": "suspend"}).status_code == 200
+        info = c.get(f"/v1/issuers/{new}").json()
+        assert info["status"] == "SUSPENDED" and info["country"] == "VN"
+        is_problem(c.post(f"/v1/admin/issuers/{new}", json={"action": "suspend"}), 409, "CHAIN_INVALIDISSUERSTATUS")
+    with api.client("customs_th") as c:
+        assert any(i["account"] == new for i in c.get("/v1/issuers?country=VN").json())
+        assert {m["country"] for m in c.get("/v1/members").json()} >= {"VN", "TH", "MY"}
+
+
+# ------------------------------------------------------------------ bad input and limits
+
+def test_bad_requests_get_problem_documents(api):
+    with api.client("issuer_vn") as c:
+        is_problem(c.post("/v1/documents", content=b"{not json", headers={"content-type": "application/json"}),
+                   400, "MALFORMED_JSON")
+        body = is_problem(c.post("/v1/documents", json={"documents": [], "extra": 1}), 422, "INVALID_REQUEST")
+        assert {e["field"] for e in body["errors"]} >= {"documents", "extra"}
+        is_problem(c.post("/v1/documents", json={"documents": [{"documentType": "FORM_D"}]}), 422, "SCHEMA_INVALID")
+        is_problem(c.post("/v1/documents", content=b"documents=1",
+                          headers={"content-type": "application/x-www-form-urlencoded"}), 422)
+        is_problem(c.get("/v1/documents/999999"), 404, "DOCUMENT_NOT_FOUND")
+        is_problem(c.get("/v1/nowhere"), 404, "NOT_FOUND")
+        big = {"documents": [{"pad": "x" * (17 * 1024 * 1024)}]}
+        is_problem(c.post("/v1/documents", json=big), 413, "BODY_TOO_LARGE")
+        many = {"documents": [{}] * 1001}
+        is_problem(c.post("/v1/documents", json=many), 413, "TOO_MANY_DOCUMENTS")
+    with api.client("customs_th") as c:
+        v = c.post("/v1/verify", json={"document": {"version": "nope"}}).json()
+        assert v["status"] == "MALFORMED"
+        is_problem(c.post("/v1/inbox", json={"document": {"version": "nope"}}), 422, "DOCUMENT_MALFORMED")
+        is_problem(c.get("/v1/certificates/VN/UNKNOWN-1"), 404, "CERTIFICATE_NOT_RECEIVED")
+
+
+def test_rate_limit_per_key(anvil_engine, tmp_path):
+    net = make_net(anvil_engine)
+    api, server, thread = start_api(net, tmp_path, rate_per_second=2.0, rate_burst=3, start_workers=False)
+    try:
+        with api.client("customs_th") as c:
+            codes = [c.get("/v1/members").status_code for _ in range(6)]
+            assert codes[:3] == [200, 200, 200] and 429 in codes[3:]
+            r = c.get("/v1/members")
+            body = is_problem(r, 429, "RATE_LIMITED")
+            assert int(r.headers["retry-after"]) >= 1 and "retry" in body["detail"]
+        with api.client("customs_vn") as c:  # another key is not affected
+            assert c.get("/v1/members").status_code == 200
+    finally:
+        stop_api(server, thread)
+
+
+def test_health_readiness_metrics(api):
+    with api.client() as c:
+        assert c.get("/healthz").json() == {"status": "ok"}
+        ready = c.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["checks"]["chain"]["ok"]
+        metrics = c.get("/metrics").text
+        assert "certnet_http_requests_total" in metrics and "certnet_outbox_pending_documents" in metrics
+        spec = c.get("/v1/openapi.json").json()
+        assert "/v1/verify" in spec["paths"] and "/v1/documents" in spec["paths"]
+
+
+def test_readiness_fails_when_the_node_is_gone(anvil_engine, tmp_path):
+    from node.engines import AnvilEngine
+
+    own = AnvilEngine(tmp_path / "node").start()
+    net = make_net(own)
+    api, server, thread = start_api(net, tmp_path / "svc", start_workers=False)
+    try:
+        own.stop()
+        r = httpx.get(api.url + "/readyz", timeout=30)
+        assert r.status_code == 503 and not r.json()["checks"]["chain"]["ok"]
+    finally:
+        stop_api(server, thread)
+
+
+# ------------------------------------------------------------------ notifications
+
+class Receiver:
+    """A real HTTP server on 127.0.0.1 that records webhook calls (and can fail the first ones)."""
+
+    def __init__(self, fail_first: int = 0) -> None:
+        self.calls: list[tuple[dict, bytes]] = []
+        self.fail_first = fail_first
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers["content-length"]))
+                outer.calls.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                status = 500 if len(outer.calls) <= outer.fail_first else 204
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def test_webhook_told_of_revocation_with_signature_and_retries(api):
+    import api.notify as notify
+
+    notify.BACKOFF_BASE = 0.2  # keep the retry test short
+    receiver = Receiver(fail_first=2)
+    try:
+        doc, other = issue(api, "issuer_vn", form_ds(api, 2, seed=5))
+        with api.client("customs_th") as c:
+            sub = c.post("/v1/subscriptions", json={"url": receiver.url})
+            assert sub.status_code == 201
+            secret = sub.json()["secret"]
+            entry = c.post("/v1/inbox", json={"document": doc["wrapped"], "nswReference": "TH-NSW-0001"})
+            assert entry.status_code == 201 and entry.json()["statusOnArrival"] == "VALID"
+            ref = doc["referenceNumber"]
+            looked = c.get(f"/v1/certificates/VN/{ref}").json()
+            assert looked["verdict"]["status"] == "VALID" and looked["nswReference"] == "TH-NSW-0001"
+        with api.client("issuer_vn") as c:
+            c.post(f"/v1/documents/{doc['id']}/revoke", json={"reason": "GOODS_NOT_SHIPPED"})
+        wait_until(lambda: any(h.get("x-certnet-event") == "REVOKED" and len(receiver.calls) >= 3
+                               for h, _ in receiver.calls), timeout=30)
+        headers, body = receiver.calls[-1]
+        expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        assert headers["x-certnet-signature"] == expected
+        payload = json.loads(body)
+        assert payload["targetHash"] == doc["targetHash"] and payload["reason"] == "GOODS_NOT_SHIPPED"
+        assert payload["referenceNumber"] == doc["referenceNumber"]
+        assert len({h["x-certnet-delivery"] for h, _ in receiver.calls}) == 1  # one delivery, retried
+        with api.client("customs_th") as c:
+            assert c.get(f"/v1/certificates/VN/{doc['referenceNumber']}").json()["verdict"]["status"] == "REVOKED"
+        # the other document was not watched by TH: no notice for it
+        with api.client("issuer_vn") as c:
+            c.post(f"/v1/documents/{other['id']}/revoke", json={"reason": "DUPLICATE"})
+        import time
+
+        time.sleep(2)
+        assert all(json.loads(b)["targetHash"] == doc["targetHash"] for _, b in receiver.calls)
+    finally:
+        receiver.close()
+
+
+def test_dead_letter_after_max_attempts(api):
+    import api.notify as notify
+    from api.models import Delivery
+    from sqlalchemy import select
+
+    notify.BACKOFF_BASE = 0.05
+    notify.MAX_ATTEMPTS = 3
+    receiver = Receiver(fail_first=100)
+    try:
+        doc, = issue(api, "issuer_vn", form_ds(api, 1, seed=6))
+        with api.client("customs_vn") as c:
+            c.post("/v1/subscriptions", json={"url": receiver.url})
+            c.post("/v1/verify", json={"document": doc["wrapped"]})  # verifying also watches
+        with api.client("issuer_vn") as c:
+            c.post(f"/v1/documents/{doc['id']}/revoke", json={"reason": "FRAUDULENT"})
+
+        def dead() -> Delivery | None:
+            with api.service.sessions() as s:
+                return next((d for d in s.scalars(select(Delivery).where(Delivery.state == "DEAD"))
+                             if d.payload["targetHash"] == doc["targetHash"]), None)
+        d = wait_until(dead, timeout=30)
+        assert d.attempts == 3 and "HTTP 500" in d.last_error
+    finally:
+        notify.MAX_ATTEMPTS = 8
+        receiver.close()
+
+
+def test_server_sent_events(api):
+    doc, = issue(api, "issuer_vn", form_ds(api, 1, seed=8))
+    with api.client("customs_th") as c:
+        c.post("/v1/inbox", json={"document": doc["wrapped"]})
+    got: list[str] = []
+
+    def listen() -> None:
+        with api.client("customs_th") as c, c.stream("GET", "/v1/events/stream") as r:
+            for line in r.iter_lines():
+                if line.startswith("data: "):
+                    got.append(line[6:])
+                    return
+
+    t = threading.Thread(target=listen, daemon=True)
+    t.start()
+    import time
+
+    time.sleep(0.5)
+    with api.client("issuer_vn") as c:
+        c.post(f"/v1/documents/{doc['id']}/revoke", json={"reason": "ISSUED_IN_ERROR"})
+    t.join(timeout=30)
+    assert got and json.loads(got[0])["targetHash"] == doc["targetHash"]

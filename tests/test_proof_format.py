@@ -6,6 +6,7 @@ import copy
 import itertools
 import json
 import math
+import os
 import time
 import uuid
 from decimal import Decimal
@@ -213,6 +214,26 @@ def test_random_uuids_are_v4_and_distinct():
     for s in itertools.islice(seen, 500):
         u = uuid.UUID(s)
         assert str(u) == s and u.version == 4 and u.variant == uuid.RFC_4122
+
+
+def test_default_salts_are_thread_safe_and_fork_safe():
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        chunks = list(pool.map(lambda _: [salt_data({"a": "x"})["a"][:36] for _ in range(3000)], range(8)))
+    flat = [u for c in chunks for u in c]
+    assert len(set(flat)) == len(flat)
+    random_uuid()  # this process' stream has buffered salts now
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: report its next salt and leave at once
+        os.write(w, random_uuid().encode())
+        os._exit(0)
+    os.close(w)
+    child = os.read(r, 36).decode()
+    os.close(r)
+    os.waitpid(pid, 0)
+    assert child != random_uuid() and uuid.UUID(child).version == 4
 
 
 def test_salt_is_fresh_each_time():

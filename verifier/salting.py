@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import threading
 from typing import Any, Callable, Iterable, Iterator
 
 from .jsjson import (
@@ -86,20 +87,29 @@ def uuid_stream() -> UuidFactory:
     return _uuid_gen().__next__
 
 
-_default_stream: UuidFactory = uuid_stream()
+_local = threading.local()  # one stream per thread: a generator cannot be shared between threads
 
 
-def _reset_default_stream() -> None:
-    global _default_stream
-    _default_stream = uuid_stream()
+def _thread_stream() -> UuidFactory:
+    """This thread's default salt source."""
+    try:
+        return _local.next_uuid
+    except AttributeError:
+        _local.next_uuid = uuid_stream()
+        return _local.next_uuid
 
 
-os.register_at_fork(after_in_child=_reset_default_stream)
+def _reset_after_fork() -> None:
+    global _local
+    _local = threading.local()
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def random_uuid() -> str:
     """One random UUID v4 string."""
-    return _default_stream()
+    return _thread_stream()()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -119,7 +129,7 @@ def _typed_text(value: Any, path: str) -> str:
 
 def salt_value(value: Any, path: str = "", uuid_factory: UuidFactory | None = None) -> str:
     """Salt one primitive: ``"<uuid4>:<type>:<text>"``."""
-    new_uuid = uuid_factory or _default_stream
+    new_uuid = uuid_factory or _thread_stream()
     return f"{new_uuid()}:{_typed_text(value, path)}"
 
 
@@ -296,14 +306,14 @@ def _check_root(raw: Any) -> None:
 def salt_data(raw: dict, uuid_factory: UuidFactory | None = None) -> dict:
     """Salted copy of a raw document (the ``data`` of a wrapped document)."""
     _check_root(raw)
-    return _salt_dict(raw, "", None, uuid_factory or _default_stream, 1)
+    return _salt_dict(raw, "", None, uuid_factory or _thread_stream(), 1)
 
 
 def salt_and_hash(raw: dict, uuid_factory: UuidFactory | None = None) -> tuple[dict, list[str]]:
     """Salt a raw document and hash its leaves in one pass: ``(salted, leaf_hashes_hex)``."""
     _check_root(raw)
     hashes: list[str] = []
-    salted = _salt_dict(raw, "", hashes, uuid_factory or _default_stream, 1)
+    salted = _salt_dict(raw, "", hashes, uuid_factory or _thread_stream(), 1)
     return salted, hashes
 
 

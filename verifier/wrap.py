@@ -69,35 +69,38 @@ _FORK_DOCS: Sequence[dict] | None = None
 _CHUNK = 256
 
 
-def _helper(conn: Any, spool: Any, start: int, stop: int) -> None:
+def _helper(conn: Any, spool: str, start: int, stop: int) -> None:
     """Forked helper: salt documents [start, stop) chunk by chunk.
 
-    Each chunk's pickled result is appended to ``spool`` (an unnamed temporary file) and its
-    offset and length announced on ``conn``, so the helper never waits for the parent to read.
+    Each chunk's pickled result goes to its own file in ``spool`` (a private directory, in
+    memory where /dev/shm exists) and its name is announced on ``conn``: the helper never waits
+    for the parent to read, and the parent deletes each file once it has loaded it.
     """
-    fd = spool.fileno()
-    offset = 0
     try:
         docs = _FORK_DOCS
         assert docs is not None
         new_uuid = uuid_stream()
         for lo in range(start, stop, _CHUNK):
             hi = min(stop, lo + _CHUNK)
-            blob = pickle.dumps(_salt_many(docs, lo, hi, new_uuid), protocol=pickle.HIGHEST_PROTOCOL)
-            view = memoryview(blob)
-            while view:
-                n = os.pwrite(fd, view, offset + len(blob) - len(view))
-                view = view[n:]
-            conn.send(("chunk", offset, len(blob)))
-            offset += len(blob)
-        conn.send(("done", 0, 0))
-    except BaseException as e:  # report every failure to the parent
-        try:
-            conn.send(("error", e, 0))
-        except Exception:
-            conn.send(("error", RuntimeError(f"wrapping helper failed: {e!r}"), 0))
+            path = os.path.join(spool, f"{lo}.pickle")
+            with open(path, "wb") as f:
+                pickle.dump(_salt_many(docs, lo, hi, new_uuid), f, protocol=pickle.HIGHEST_PROTOCOL)
+            conn.send(("chunk", path))
+        conn.send(("done", None))
+    except BaseException as e:  # report every failure to the parent (if it still listens)
+        for report in (e, RuntimeError(f"wrapping helper failed: {e!r}")):
+            try:
+                conn.send(("error", report))
+                break
+            except Exception:
+                continue
     finally:
         conn.close()
+
+
+def _spool_dir() -> str | None:
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
 
 
 def _can_fork() -> bool:
@@ -116,7 +119,7 @@ def _salt_all(docs: Sequence[dict], uuid_factory: UuidFactory | None, workers: i
     global _FORK_DOCS
     ctx = multiprocessing.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
-    with tempfile.TemporaryFile(prefix="certnet-wrap-") as spool:
+    with tempfile.TemporaryDirectory(prefix="certnet-wrap-", dir=_spool_dir()) as spool:
         _FORK_DOCS = docs
         try:
             proc = ctx.Process(target=_helper, args=(send, spool, split, n), daemon=True)
@@ -124,7 +127,6 @@ def _salt_all(docs: Sequence[dict], uuid_factory: UuidFactory | None, workers: i
         finally:
             _FORK_DOCS = None
             send.close()
-        fd = spool.fileno()
         salted: list = []
         targets: list = []
         theirs_salted: list = []
@@ -134,14 +136,16 @@ def _salt_all(docs: Sequence[dict], uuid_factory: UuidFactory | None, workers: i
         def drain(block: bool) -> bool:
             while block or recv.poll():
                 try:
-                    kind, a, b = recv.recv()
+                    kind, value = recv.recv()
                 except EOFError:
                     raise RuntimeError("the wrapping helper process died without an answer") from None
                 if kind == "done":
                     return True
                 if kind == "error":
-                    raise a
-                part_salted, part_targets = pickle.loads(os.pread(fd, b, a))
+                    raise value
+                with open(value, "rb") as f:
+                    part_salted, part_targets = pickle.load(f)
+                os.unlink(value)
                 theirs_salted.extend(part_salted)
                 theirs_targets.extend(part_targets)
             return False

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
+from typing import Annotated, Any, AsyncIterator
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -106,7 +106,32 @@ def create_app(service: Service) -> FastAPI:
     else:
         app.include_router(portal_router)
     app.add_middleware(BodyLimit, limit=service.settings.max_body_bytes)  # type: ignore[arg-type]
+    original_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = original_openapi()
+            spec.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+            spec["components"]["securitySchemes"] = {"apiKey": {"type": "http", "scheme": "bearer"}}
+            spec["security"] = [{"apiKey": []}]
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "code", "detail"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "code": {"type": "string", "description": "stable machine code, e.g. SCHEMA_INVALID"},
+        "detail": {"type": "string"}, "instance": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object", "properties": {
+            "field": {"type": "string"}, "message": {"type": "string"}}}},
+    },
+}
 
 
 def service_of(request: Request) -> Service:
@@ -120,10 +145,15 @@ def principal_of(request: Request) -> Principal:
 ServiceDep = Depends(service_of)
 PrincipalDep = Depends(principal_of)
 
+#: Largest id accepted in a path (a signed 64-bit integer, what every database holds).
+MAX_ID = 2**63 - 1
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"description": desc, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
     for code, desc in ((400, "Malformed request"), (401, "Missing or invalid API key"), (403, "Outside the key's scope"),
-                       (413, "Body too large"), (422, "Invalid request"), (429, "Rate limited"))
+                       (404, "Not found"), (409, "Conflict with the current state"), (413, "Body too large"),
+                       (422, "Invalid request"), (429, "Rate limited"), (503, "A dependency is unavailable"))
 }
 
 

@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from api.app import PROBLEM_RESPONSES, PrincipalDep, service_of
+from api.app import PROBLEM_RESPONSES, IdPath, PrincipalDep, service_of
 from api.auth import Principal, require
 from api.models import ReceivedDocument, Subscription
 from api.problems import Problem
@@ -155,7 +155,7 @@ def inbox_add(body: InboxRequest, request: Request, principal: Principal = Princ
 
 @router.get("/inbox", response_model=list[InboxEntry], summary="Documents this customs received, newest first")
 def inbox_list(request: Request, principal: Principal = PrincipalDep, limit: int = Query(50, ge=1, le=500),
-               offset: int = Query(0, ge=0)) -> list[InboxEntry]:
+               offset: int = Query(0, ge=0, le=10**9)) -> list[InboxEntry]:
     require(principal, "customs")
     with service_of(request).sessions() as s:
         rows = list(s.scalars(select(ReceivedDocument).where(ReceivedDocument.customs_country == principal.country)
@@ -224,7 +224,7 @@ def subscriptions(request: Request, principal: Principal = PrincipalDep) -> list
 
 
 @router.delete("/subscriptions/{subscription_id}", status_code=204, summary="Remove a webhook")
-def unsubscribe(subscription_id: int, request: Request, principal: Principal = PrincipalDep) -> None:
+def unsubscribe(subscription_id: IdPath, request: Request, principal: Principal = PrincipalDep) -> None:
     require(principal, "customs")
     with service_of(request).sessions.begin() as s:
         sub = s.get(Subscription, subscription_id)

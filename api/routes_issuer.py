@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from api.app import PROBLEM_RESPONSES, PrincipalDep, service_of
+from api.app import PROBLEM_RESPONSES, IdPath, PrincipalDep, service_of
 from api.auth import Principal, require
 from api.problems import Problem
 from issuer.outbox import Action, Batch, Document
@@ -119,7 +119,7 @@ def _own_document(request: Request, principal: Principal, document_id: int) -> t
 
 @router.get("/documents/{document_id}", response_model=DocumentState,
             summary="A submitted document's pipeline state (and the wrapped document once anchored)")
-def document_state(document_id: int, request: Request, principal: Principal = PrincipalDep) -> DocumentState:
+def document_state(document_id: IdPath, request: Request, principal: Principal = PrincipalDep) -> DocumentState:
     d, b = _own_document(request, principal, document_id)
     return _state(d, b, True)
 
@@ -128,7 +128,7 @@ def document_state(document_id: int, request: Request, principal: Principal = Pr
 def list_documents(request: Request, principal: Principal = PrincipalDep,
                    state: Literal["SUBMITTED", "BATCHED", "SENT", "ANCHORED"] | None = None,
                    reference: str | None = Query(None, max_length=128),
-                   limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> list[DocumentState]:
+                   limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=10**9)) -> list[DocumentState]:
     issuer = _issuer(principal)
     q = select(Document).where(Document.issuer == issuer)
     if state:
@@ -153,7 +153,7 @@ class BatchState(BaseModel):
 
 @router.get("/batches", response_model=list[BatchState], summary="This issuer's batches, newest first")
 def list_batches(request: Request, principal: Principal = PrincipalDep,
-                 limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> list[BatchState]:
+                 limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=10**9)) -> list[BatchState]:
     issuer = _issuer(principal)
     with service_of(request).sessions() as s:
         rows = list(s.scalars(select(Batch).where(Batch.issuer == issuer).order_by(Batch.id.desc())
@@ -169,7 +169,7 @@ def _action(a: Action) -> ActionState:
 
 @router.post("/documents/{document_id}/revoke", status_code=202, response_model=ActionState,
              summary="Revoke a document (or its whole batch) with a reason")
-def revoke(document_id: int, body: RevokeRequest, request: Request,
+def revoke(document_id: IdPath, body: RevokeRequest, request: Request,
            principal: Principal = PrincipalDep) -> ActionState:
     d, _ = _own_document(request, principal, document_id)
     try:
@@ -182,7 +182,7 @@ def revoke(document_id: int, body: RevokeRequest, request: Request,
 
 @router.post("/documents/{document_id}/supersede", status_code=202, response_model=ActionState,
              summary="Replace a document by another one of this issuer (a corrected certificate)")
-def supersede(document_id: int, body: SupersedeRequest, request: Request,
+def supersede(document_id: IdPath, body: SupersedeRequest, request: Request,
               principal: Principal = PrincipalDep) -> ActionState:
     d, _ = _own_document(request, principal, document_id)
     new, _ = _own_document(request, principal, body.successorId)
@@ -193,7 +193,7 @@ def supersede(document_id: int, body: SupersedeRequest, request: Request,
 
 
 @router.get("/actions/{action_id}", response_model=ActionState, summary="A revocation or supersession's state")
-def action_state(action_id: int, request: Request, principal: Principal = PrincipalDep) -> ActionState:
+def action_state(action_id: IdPath, request: Request, principal: Principal = PrincipalDep) -> ActionState:
     issuer = _issuer(principal)
     with service_of(request).sessions() as s:
         a = s.get(Action, action_id)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from web3 import Web3
 
-from api.app import PROBLEM_RESPONSES, PrincipalDep, service_of
+from api.app import PROBLEM_RESPONSES, IdPath, PrincipalDep, service_of
 from api.auth import Principal, require
 from api.problems import Problem
 from node import errors as chain_errors
@@ -172,6 +172,6 @@ def propose(body: Proposal, request: Request, principal: Principal = PrincipalDe
 
 
 @router.post("/admin/proposals/{proposal_id}/vote", response_model=TxOut, summary="Vote on a proposal")
-def vote(proposal_id: int, body: Vote, request: Request, principal: Principal = PrincipalDep) -> TxOut:
+def vote(proposal_id: IdPath, body: Vote, request: Request, principal: Principal = PrincipalDep) -> TxOut:
     reg = _admin(request, principal)
     return _send(lambda: reg.vote(proposal_id, body.support))

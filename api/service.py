@@ -87,15 +87,12 @@ class Service:
         self.metrics = Metrics()
 
     def _setup_index(self) -> None:
-        try:
-            from api.index.follower import Indexer
-            from api.index.queries import IndexStatusSource
-        except ImportError:  # the index package is optional until installed
-            log.warning("index not available: verification reads the chain only")
-            return
+        from api.index.follower import Indexer
+        from api.indexed import IndexedSource
+
         self.indexer = Indexer(self.w3, self.deployment, self.settings.db_url,
                                confirmations=self.settings.confirmations)
-        self.index_source = IndexStatusSource(self.settings.db_url, self.deployment)
+        self.index_source = IndexedSource(self.settings.db_url, self.deployment)
 
     def verifier(self, mode: str = "chain") -> Verifier:
         if mode == "index":

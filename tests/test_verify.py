@@ -63,7 +63,8 @@ def test_one_status_call_for_many_documents(corpus_net, monkeypatch):
     source = ChainSource(net.engine.w3, net.deployment)
     calls = []
     original = source.store.status_of
-    monkeypatch.setattr(source.store, "status_of", lambda pairs, block: calls.append(len(pairs)) or original(pairs, block))
+    monkeypatch.setattr(source.store, "status_of",
+                        lambda pairs, block: calls.append(len(pairs)) or original(pairs, block=block))
     docs = [corpus["valid"][0]] * 50 + [corpus["revoked_document"][0]] * 50
     verdicts = Verifier(source).verify_many(docs)
     assert calls == [100]

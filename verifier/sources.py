@@ -32,10 +32,8 @@ class StatusSource(Protocol):
 
     def network(self) -> NetworkInfo: ...
 
-    def snapshot(self) -> tuple[int, str]:
-        """(block number, block hash) that the following reads are pinned to."""
-
-    def status_of(self, pairs: Sequence[tuple[str, str]], block: int) -> list[DocumentStatus]: ...
+    def read(self, pairs: Sequence[tuple[str, str]]) -> tuple[int, str | None, list[DocumentStatus]]:
+        """(block number, block hash, statuses): every status as of that one block."""
 
     def issuer_name(self, account: str) -> str | None: ...
 
@@ -79,6 +77,10 @@ class ChainSource:
             return self.store.status_of(list(pairs), block=block)
         except Exception as exc:
             raise SourceError(f"the registry could not be read at block {block}: {exc}") from None
+
+    def read(self, pairs: Sequence[tuple[str, str]]) -> tuple[int, str | None, list[DocumentStatus]]:
+        block, block_hash = self.snapshot()
+        return block, block_hash, self.status_of(pairs, block) if pairs else []
 
     def issuer_name(self, account: str) -> str | None:
         if account not in self._names:

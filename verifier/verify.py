@@ -94,19 +94,16 @@ class Verifier:
             return [self._offline(w, integ, env) for w, integ, env in prepared]
         try:
             net = self.source.network()
-            block, block_hash = self.source.snapshot()
         except SourceError as exc:
             return [self._error(w, integ, env, str(exc)) for w, integ, env in prepared]
         ours = [i for i, (_, integ, env) in enumerate(prepared)
                 if integ.ok and env is not None and self._network_problem(env, net) is None]
-        statuses: dict[int, DocumentStatus] = {}
-        if ours:
-            pairs = [(prepared[i][1].merkle_root, prepared[i][1].target_hash) for i in ours]
-            try:
-                for i, st in zip(ours, self.source.status_of(pairs, block)):
-                    statuses[i] = st
-            except SourceError as exc:
-                return [self._error(w, integ, env, str(exc), net, block, block_hash) for w, integ, env in prepared]
+        pairs = [(prepared[i][1].merkle_root, prepared[i][1].target_hash) for i in ours]
+        try:
+            block, block_hash, found = self.source.read(pairs)
+        except SourceError as exc:
+            return [self._error(w, integ, env, str(exc), net) for w, integ, env in prepared]
+        statuses: dict[int, DocumentStatus] = dict(zip(ours, found))
         out = []
         for i, (wrapped, integ, env) in enumerate(prepared):
             try:
@@ -210,7 +207,7 @@ class Verifier:
                                     document=self._document_info(integ, env)))
 
     def _judge(self, wrapped: Any, integ: IntegrityResult, env: _Envelope | None, net: NetworkInfo, block: int,
-               block_hash: str, st: DocumentStatus | None) -> Verdict:
+               block_hash: str | None, st: DocumentStatus | None) -> Verdict:
         assert self.source is not None
         v = Verdict(VALID, [self._integrity_check(integ)], "", chain_id=net.chain_id, block_number=block,
                     block_hash=block_hash, source=self.source.kind, document=self._document_info(integ, env))

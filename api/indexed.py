@@ -1,0 +1,45 @@
+"""The index as a verification source: the same `read` as the chain source, answered from the index
+database at its indexed block (which the verdict names)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from api.index.queries import IndexNotReady, IndexStatusSource
+from node.contracts import DocumentStatus
+from node.deploy import Deployment
+from verifier.sources import NetworkInfo, SourceError
+
+
+class IndexedSource:
+    kind = "index"
+
+    def __init__(self, db_url: str, deployment: Deployment) -> None:
+        self.deployment = deployment
+        self.index = IndexStatusSource(db_url, deployment.chain_id, deployment.certificate_registry,
+                                       deployment.issuer_registry)
+        self._names: dict[str, str] = {}
+
+    def network(self) -> NetworkInfo:
+        d = self.deployment
+        return NetworkInfo(d.chain_id, d.name, d.certificate_registry, d.issuer_registry)
+
+    def read(self, pairs: Sequence[tuple[str, str]]) -> tuple[int, str | None, list[DocumentStatus]]:
+        try:
+            block, statuses = self.index.status_with_block(list(pairs))
+        except IndexNotReady as exc:
+            raise SourceError(f"the index is not ready: {exc}") from None
+        except Exception as exc:
+            raise SourceError(f"the index could not be read: {type(exc).__name__}: {exc}") from None
+        return block.number, block.hash, statuses
+
+    def issuer_name(self, account: str) -> str | None:
+        if account not in self._names:
+            try:
+                self._names = {i.account: i.name for i in self.index.issuers()}
+            except Exception as exc:
+                raise SourceError(f"the index could not be read: {exc}") from None
+        return self._names.get(account)
+
+    def history(self, h: str):  # noqa: ANN201 - the index's ChainEvent list
+        return self.index.history(h)

@@ -447,8 +447,12 @@ def leaf_hashes(data: dict) -> list[str]:
 def target_hash(hashes: Iterable[str]) -> str:
     """keccak256 hex of the JSON array of ``hashes`` sorted as strings (hex is never escaped)."""
     ordered = sorted(hashes)
-    text = '["' + '","'.join(ordered) + '"]' if ordered else "[]"
-    return keccak_new(text.encode()).hexdigest()
+    plain = "".join(ordered)  # TypeError for non-strings
+    if plain.isascii() and plain.isprintable() and '"' not in plain and "\\" not in plain:
+        text = '["' + '","'.join(ordered) + '"]' if ordered else "[]"
+    else:  # not plain hex: let JSON.stringify semantics decide
+        text = js_stringify(ordered)
+    return _hash_json(text)
 
 
 def digest_data(data: dict, obfuscated: Iterable[str] = ()) -> str:

@@ -89,16 +89,10 @@ def create_app(service: Service) -> FastAPI:
         service.metrics.latency.labels(path).observe(time.perf_counter() - start)
         return response
 
-    from api import routes_customs, routes_issuer, routes_ops, routes_registry
+    from api import routes_audit, routes_customs, routes_issuer, routes_ops, routes_registry
 
-    for module in (routes_ops, routes_issuer, routes_customs, routes_registry):
+    for module in (routes_ops, routes_issuer, routes_customs, routes_registry, routes_audit):
         app.include_router(module.router)
-    try:
-        from api import routes_audit
-    except ImportError:
-        pass
-    else:
-        app.include_router(routes_audit.router)
     try:
         from api.portal import router as portal_router
     except ImportError:

@@ -154,7 +154,30 @@ def demo_keys(home: Path, issuers: dict[str, str]) -> dict[str, Any]:
     return keys
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from api.audit import check_export
+    from node.engines import connect
+
+    path = Path(args.export)
+    if not path.is_file():
+        from api.cli import CliError
+
+        raise CliError(f"{path}: no such export file", 2)
+    with path.open() as f:
+        report = check_export(f, connect(args.rpc))
+    for p in report.problems:
+        print(f"PROBLEM {p}")
+    print(f"{report.events_checked} events and {report.documents_checked} documents checked against {args.rpc}: "
+          f"{'all confirmed' if report.ok else f'{len(report.problems)} problem(s)'}")
+    return 0 if report.ok else 1
+
+
 def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
+    s = sub.add_parser("audit", help="re-check an audit export against any node")
+    s.add_argument("action", choices=["check"])
+    s.add_argument("export", help="the NDJSON file from GET /v1/audit/export")
+    s.add_argument("--rpc", required=True, help="JSON-RPC URL of any node of the network")
+
     s = sub.add_parser("serve", help="run the API service and portal (issuance, index, notifications)")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
@@ -169,4 +192,4 @@ def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
     s.add_argument("--name", default="api key")
     s.add_argument("--id", type=int, help="for revoke")
     s.add_argument("--db")
-    return {"serve": cmd_serve, "apikey": cmd_apikey}
+    return {"serve": cmd_serve, "apikey": cmd_apikey, "audit": cmd_audit}

@@ -1,0 +1,108 @@
+"""Auditors: a certificate's history, and a jurisdiction's export for a period (NDJSON, re-checkable)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from api.app import PROBLEM_RESPONSES, PrincipalDep, service_of
+from api.audit import export_lines
+from api.auth import Principal, require
+from api.models import ReceivedDocument
+from api.problems import Problem
+from issuer.outbox import Batch, Document
+from node.countries import is_country
+
+router = APIRouter(prefix="/v1", tags=["audit"], responses=PROBLEM_RESPONSES)
+HEX64 = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+MAX_EXPORT_DAYS = 366
+
+
+class HistoryOut(BaseModel):
+    hash: str
+    indexedBlock: int | None
+    proof: dict[str, Any] | None
+    events: list[dict[str, Any]]
+
+
+def _known_proof(service: Any, h: str) -> dict[str, Any] | None:
+    """(targetHash, merkleRoot, proof) of a document this node issued or received."""
+    with service.sessions() as s:
+        d = s.scalar(select(Document).where(Document.target_hash == h))
+        wrapped = d.wrapped if d is not None else None
+        if wrapped is None:
+            r = s.scalar(select(ReceivedDocument).where(ReceivedDocument.target_hash == h))
+            wrapped = r.document if r is not None else None
+    if not wrapped:
+        return None
+    sig = wrapped["signature"]
+    return {"targetHash": sig["targetHash"], "merkleRoot": sig["merkleRoot"], "proof": sig["proof"]}
+
+
+def _index(request: Request) -> Any:
+    service = service_of(request)
+    if service.index_source is None:
+        raise Problem(503, "INDEX_UNAVAILABLE", "this service runs without an index")
+    return service.index_source.index
+
+
+@router.get("/history/{hash}", response_model=HistoryOut,
+            summary="Every event of a certificate (anchored, revoked, superseded) with block, time, transaction "
+                    "and the proof that ties the document to its root")
+def history(hash: str, request: Request, principal: Principal = PrincipalDep) -> HistoryOut:
+    require(principal, "auditor", "customs")
+    if not HEX64.match(hash):
+        raise Problem(422, "MALFORMED_HASH", "give a targetHash or Merkle root: 64 hex digits")
+    h = hash.lower().removeprefix("0x")
+    index = _index(request)
+    proof = _known_proof(service_of(request), h)
+    events = index.history(h, proof["merkleRoot"] if proof else None)
+    return HistoryOut(hash=h, indexedBlock=index.indexed_block().number, proof=proof,
+                      events=[e.as_dict() for e in events])
+
+
+def _time(value: str, name: str) -> int:
+    try:
+        t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise Problem(422, "MALFORMED_TIME", f"{name}: an ISO 8601 date or time, e.g. 2026-01-31") from None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.timezone.utc)
+    return int(t.timestamp())
+
+
+@router.get("/audit/export", summary="A jurisdiction's events for a period, as NDJSON that `certnet audit check` "
+                                     "re-verifies against any node", response_class=StreamingResponse)
+def export(request: Request, principal: Principal = PrincipalDep,
+           country: str = Query(min_length=2, max_length=2), start: str = Query(alias="from", max_length=40),
+           end: str = Query(alias="to", max_length=40)) -> StreamingResponse:
+    require(principal, "auditor")
+    if not is_country(country):
+        raise Problem(422, "UNKNOWN_COUNTRY", f"unknown ISO 3166-1 alpha-2 country code {country!r}")
+    if country != principal.country:
+        raise Problem(403, "OUTSIDE_JURISDICTION", f"this key audits {principal.country}, not {country}")
+    t0, t1 = _time(start, "from"), _time(end, "to")
+    if t1 <= t0 or t1 - t0 > MAX_EXPORT_DAYS * 86400:
+        raise Problem(422, "BAD_PERIOD", f"`to` must be after `from`, at most {MAX_EXPORT_DAYS} days later")
+    service = service_of(request)
+    index = _index(request)
+    events = [e.as_dict() for e in index.events_between(country, t0, t1)]
+    roots = {e["root"] for e in events if e["kind"] == "ANCHORED"}
+    with service.sessions() as s:
+        rows = list(s.execute(select(Document.wrapped).join(Batch, Batch.id == Document.batch_id)
+                              .where(Batch.merkle_root.in_(roots)))) if roots else []
+    documents = [{"targetHash": w["signature"]["targetHash"], "merkleRoot": w["signature"]["merkleRoot"],
+                  "proof": w["signature"]["proof"]} for (w,) in rows if w]
+    d = service.deployment
+    header = {"chainId": d.chain_id, "network": d.name, "certificateRegistry": d.certificate_registry,
+              "issuerRegistry": d.issuer_registry, "country": country, "from": t0, "to": t1,
+              "indexedBlock": index.indexed_block().number, "events": len(events), "documents": len(documents)}
+    filename = f"certnet-{country}-{start[:10]}-{end[:10]}.ndjson"
+    return StreamingResponse(export_lines(header, events, documents), media_type="application/x-ndjson",
+                             headers={"content-disposition": f'attachment; filename="{filename}"'})

@@ -1,0 +1,730 @@
+"""A multi-validator geth (v1.13.15, Clique proof of authority) network on 127.0.0.1.
+
+Layout of a network directory (written by `init_geth_network`):
+
+    network.json          engine, chain id, period, per node: ports, validator address, enode
+    genesis.json          Clique genesis (signers in extraData, validators and deployer prefunded)
+    passphrase            keystore passphrase (0600); geth reads it to unlock its validator key
+    deployer.json         encrypted keystore of the prefunded deployer account
+    node<i>/
+      keystore/validator.json   the node's validator key (encrypted, Web3 Secret Storage v3)
+      nodekey                   devp2p node key (0600)
+      config.toml               static peers (the other nodes, over 127.0.0.1; no discovery)
+      data/                     geth data directory (created at first start)
+      geth.log, geth.pid        while running
+
+Every node seals (`--mine`); the p2p layer is confined to loopback (`--nodiscover`, `--netrestrict
+127.0.0.0/8`, `--nat none`), and the HTTP JSON-RPC answers on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import signal
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
+from web3 import Web3
+from web3.middleware import ExtraDataToPOAMiddleware
+
+from node.artifacts import load_artifact
+from node.countries import to_bytes2
+from node.deploy import DeployConfig, Deployment, deploy
+from node.engines import EngineError, connect, free_port
+from node.keys import create_keystore, load_key
+from node.network.genesis import (
+    DEFAULT_CHAIN_ID, DEFAULT_EPOCH, DEFAULT_GAS_LIMIT, DEFAULT_PERIOD, DEPLOYER_BALANCE_WEI, GENESIS_FILE,
+    PASSPHRASE_FILE, VALIDATOR_BALANCE_WEI, NetworkConfig, NetworkError, NodeConfig, NodeKey, check_counts,
+    check_new_directory, clique_genesis, new_passphrase, write_secret,
+)
+from node.paths import PROJECT_ROOT
+from node.tx import Transactor
+
+GETH_VERSION = "1.13.15"
+GETH_ENV = "CERTNET_GETH"
+#: geth 1.13.15's Clique refuses Shanghai and Cancun, so contracts must not use PUSH0/MCOPY/TSTORE.
+CLIQUE_EVM_VERSION = "london"
+HTTP_APIS = "eth,net,web3,clique,admin,txpool,miner"
+LOOPBACK = "127.0.0.1"
+
+
+# ------------------------------------------------------------------ the binary
+
+def _version_of(path: Path) -> str | None:
+    try:
+        out = subprocess.run([str(path), "version"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    for line in out.splitlines():
+        if line.startswith("Version:"):
+            return line.split()[1].split("-")[0]
+    return None
+
+
+@functools.cache
+def geth_binary() -> Path:
+    """The geth v1.13.15 executable: $CERTNET_GETH, else .tools/bin/geth (installed by the set-up)."""
+    candidates = [Path(os.environ[GETH_ENV])] if os.environ.get(GETH_ENV) else []
+    candidates.append(PROJECT_ROOT / ".tools" / "bin" / "geth")
+    found = []
+    for c in candidates:
+        if c.is_file() and os.access(c, os.X_OK):
+            version = _version_of(c)
+            if version == GETH_VERSION:
+                return c
+            found.append(f"{c} is version {version or 'unknown'}")
+    detail = f" ({'; '.join(found)})" if found else ""
+    raise EngineError(
+        f"geth {GETH_VERSION} is not installed{detail}: run the set-up (scripts/setup.sh, which runs "
+        f"scripts/setup.d/geth.sh to `go install` it into .tools/bin), or set ${GETH_ENV}"
+    )
+
+
+# ------------------------------------------------------------------ contracts for the chain's EVM
+
+@functools.cache
+def contract_artifacts(evm_version: str) -> dict[str, dict[str, Any]]:
+    """IssuerRegistry and CertificateRegistry built for `evm_version`.
+
+    The committed artifacts are used when they target that EVM; otherwise the pinned sources are
+    compiled with the pinned compiler and settings, only `evmVersion` changed (a few seconds)."""
+    from node import compiler
+
+    names = ("IssuerRegistry", "CertificateRegistry")
+    settings = compiler.load_settings()
+    if settings["settings"].get("evmVersion") == evm_version:
+        return {n: load_artifact(n) for n in names}
+    import solcx
+
+    settings = {**settings, "settings": {**settings["settings"], "evmVersion": evm_version}}
+    try:
+        out = solcx.compile_standard(compiler.standard_input(settings),
+                                     solc_binary=compiler.solc_binary(settings["solc"]))
+    except solcx.exceptions.SolcError as exc:
+        raise compiler.CompileError(str(exc)) from exc
+    errors = [e for e in out.get("errors", []) if e.get("severity") == "error"]
+    if errors:
+        raise compiler.CompileError("\n".join(e.get("formattedMessage", e["message"]) for e in errors))
+    arts: dict[str, dict[str, Any]] = {}
+    for unit, contracts in out["contracts"].items():
+        for name, c in contracts.items():
+            if name in names:
+                arts[name] = {"contractName": name, "abi": c["abi"],
+                              "bytecode": "0x" + c["evm"]["bytecode"]["object"],
+                              "compiler": {"version": settings["solc"], "settings": settings["settings"]}}
+    for n in names:  # the interface must be the committed one: clients load the committed ABI
+        if arts[n]["abi"] != load_artifact(n)["abi"]:
+            raise compiler.CompileError(f"{n}: the ABI built for {evm_version} differs from the committed one")
+    return arts
+
+
+def deploy_contracts(w3: Web3, signer: Transactor, config: DeployConfig, evm_version: str,
+                     rpc_url: str | None = None) -> Deployment:
+    """Deploy the two contracts built for the chain's EVM (node.deploy.deploy when the committed
+    artifacts fit it)."""
+    arts = contract_artifacts(evm_version)
+    if arts["IssuerRegistry"] is load_artifact("IssuerRegistry"):
+        return deploy(w3, signer, config, rpc_url=rpc_url)
+
+    def create(name: str, *args: Any) -> tuple[str, int]:
+        factory = w3.eth.contract(abi=arts[name]["abi"], bytecode=arts[name]["bytecode"])
+        receipt = signer.send(factory.constructor(*args), context=f"deploy {name}")
+        return receipt["contractAddress"], receipt["blockNumber"]
+
+    countries = [to_bytes2(m.country) for m in config.members for _ in m.admins]
+    admins = [a for m in config.members for a in m.admins]
+    registry, _ = create("IssuerRegistry", countries, admins)
+    store, block = create("CertificateRegistry", config.name, registry)
+    return Deployment(chain_id=w3.eth.chain_id, issuer_registry=registry, certificate_registry=store, block=block,
+                      name=config.name, rpc_url=rpc_url, members=[asdict(m) for m in config.members])
+
+
+def poa(w3: Web3) -> Web3:
+    """Let `w3` read proof-of-authority headers: Clique puts the signer list and the seal in extraData
+    (97+ bytes), which web3.py refuses by default."""
+    if "certnet_poa" not in w3.middleware_onion:
+        w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0, name="certnet_poa")
+    return w3
+
+
+# ------------------------------------------------------------------ init
+
+class _Ports:
+    """Distinct free loopback ports (or consecutive ones from a base)."""
+
+    def __init__(self, base: int | None, taken: Iterable[int] = ()) -> None:
+        self.base = base
+        self.taken = set(taken)
+
+    def take(self, offset: int) -> int:
+        if self.base:
+            port = self.base + offset
+        else:
+            port = free_port()
+            while port in self.taken:
+                port = free_port()
+        self.taken.add(port)
+        return port
+
+
+def _new_node(directory: Path, index: int, secret: str, ports: _Ports, genesis_validator: bool) -> NodeConfig:
+    name = f"node{index}"
+    node_dir = directory / name
+    validator = create_keystore(node_dir / "keystore" / "validator.json", secret)
+    key = NodeKey.generate()
+    write_secret(node_dir / "nodekey", key.private_key.hex())
+    http, p2p, auth = ports.take(index), ports.take(100 + index), ports.take(200 + index)
+    return NodeConfig(index=index, name=name, host=LOOPBACK, http_port=http, p2p_port=p2p, authrpc_port=auth,
+                      validator=validator, enode=key.enode(LOOPBACK, p2p), genesis_validator=genesis_validator)
+
+
+def _write_static_nodes(directory: Path, config: NetworkConfig) -> None:
+    """config.toml per node: the other nodes as static peers (geth 1.13 ignores static-nodes.json)."""
+    for n in config.nodes:
+        peers = [m.enode for m in config.nodes if m.index != n.index]
+        body = ("# written by certnet: the other validators, dialled over loopback (discovery is off)\n"
+                "[Node.P2P]\n"
+                f"StaticNodes = {json.dumps(peers)}\n")
+        (directory / n.name / "config.toml").write_text(body)
+
+
+def init_geth_network(directory: str | Path, validators: int = 4, chain_id: int = DEFAULT_CHAIN_ID,
+                      period: int = DEFAULT_PERIOD, passphrase: str | None = None, base_port: int | None = None,
+                      gas_limit: int = DEFAULT_GAS_LIMIT, force: bool = False) -> NetworkConfig:
+    """Write a Clique network of `validators` geth nodes into a new `directory` (nothing is started)."""
+    check_counts(validators, "geth")
+    if period < 0:
+        raise NetworkError("the block period must be 0 (seal on demand) or more seconds")
+    d = check_new_directory(Path(directory), force)
+    secret = passphrase or new_passphrase()
+    write_secret(d / PASSPHRASE_FILE, secret + "\n")
+    ports = _Ports(base_port)
+    nodes = [_new_node(d, i, secret, ports, True) for i in range(validators)]
+    config = NetworkConfig(engine="geth", chain_id=chain_id, period=period, epoch=DEFAULT_EPOCH,
+                           gas_limit=gas_limit, evm_version=CLIQUE_EVM_VERSION, deployer="", nodes=nodes)
+    config.deployer = create_keystore(d / config.deployer_keystore, secret)
+    balances = {n.validator: VALIDATOR_BALANCE_WEI for n in nodes}
+    balances[config.deployer] = DEPLOYER_BALANCE_WEI
+    genesis = clique_genesis(chain_id, period, [n.validator for n in nodes], balances, gas_limit)
+    (d / GENESIS_FILE).write_text(json.dumps(genesis, indent=2) + "\n")
+    _write_static_nodes(d, config)
+    config.save(d)
+    return config
+
+
+# ------------------------------------------------------------------ processes
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is not alive
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+    except OSError:
+        return []
+
+
+@dataclass
+class NodeStatus:
+    index: int
+    name: str
+    rpc_url: str
+    validator: str
+    running: bool
+    pid: int | None = None
+    answering: bool = False
+    block: int | None = None
+    head: str | None = None
+    peers: int | None = None
+    mining: bool | None = None
+    signer: bool | None = None
+
+    @property
+    def sealing(self) -> bool:
+        """Running, sealing enabled, and its validator is an authorised signer now."""
+        return bool(self.answering and self.mining and self.signer)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"node": self.index, "name": self.name, "rpc": self.rpc_url, "validator": self.validator,
+                "running": self.running, "pid": self.pid, "block": self.block, "head": self.head,
+                "peers": self.peers, "sealing": self.sealing}
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:
+    """Poll `predicate` until it returns a true value (returned); NetworkError naming `what` on timeout."""
+    deadline = time.monotonic() + timeout
+    last_exc: Exception | None = None
+    while True:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as exc:  # nodes restarting, RPC not up yet
+            last_exc = exc
+        if time.monotonic() > deadline:
+            extra = f" (last error: {last_exc})" if last_exc else ""
+            raise NetworkError(f"timed out after {timeout:.0f}s waiting for {what}{extra}")
+        time.sleep(interval)
+
+
+class GethNetwork:
+    """Start, stop and operate the geth nodes of a network directory."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory).resolve()
+        self.config = NetworkConfig.load(self.directory)
+        if self.config.engine != "geth":
+            raise NetworkError(f"{self.directory} is a {self.config.engine} network: only geth networks run here")
+        self._procs: dict[int, subprocess.Popen[bytes]] = {}
+        self._w3: dict[int, Web3] = {}
+
+    def __repr__(self) -> str:
+        return f"GethNetwork({str(self.directory)!r}, {len(self.config.nodes)} nodes)"
+
+    def reload(self) -> None:
+        self.config = NetworkConfig.load(self.directory)
+
+    # -- paths
+    @property
+    def nodes(self) -> list[NodeConfig]:
+        return self.config.nodes
+
+    def node(self, i: int) -> NodeConfig:
+        try:
+            return self.config.nodes[i]
+        except IndexError:
+            raise NetworkError(f"no node {i}: the network has nodes 0..{len(self.config.nodes) - 1}") from None
+
+    def node_dir(self, i: int) -> Path:
+        return self.directory / self.node(i).name
+
+    def data_dir(self, i: int) -> Path:
+        return self.node_dir(i) / "data"
+
+    def log_file(self, i: int) -> Path:
+        return self.node_dir(i) / "geth.log"
+
+    def pid_file(self, i: int) -> Path:
+        return self.node_dir(i) / "geth.pid"
+
+    @property
+    def passphrase_file(self) -> Path:
+        return self.directory / self.config.passphrase_file
+
+    def rpc_url(self, i: int) -> str:
+        return self.node(i).rpc_url
+
+    def w3(self, i: int) -> Web3:
+        """A web3 connection to node i (raises EngineError when it does not answer), able to read
+        Clique headers (whose extraData is longer than 32 bytes)."""
+        if i not in self._w3:
+            self._w3[i] = poa(connect(self.rpc_url(i), timeout=10))
+        return self._w3[i]
+
+    def deployer_key(self) -> LocalAccount:
+        """The prefunded deployer account, decrypted from its keystore."""
+        return load_key(self.directory / self.config.deployer_keystore, self._secret())
+
+    def validator_key(self, i: int) -> LocalAccount:
+        return load_key(self.node_dir(i) / "keystore" / "validator.json", self._secret())
+
+    def _secret(self) -> str:
+        return self.passphrase_file.read_text().rstrip("\n")
+
+    # -- geth
+    def command(self, i: int) -> list[str]:
+        n = self.node(i)
+        nd = self.node_dir(i)
+        return [
+            str(geth_binary()),
+            "--config", str(nd / "config.toml"),
+            "--datadir", str(self.data_dir(i)),
+            "--networkid", str(self.config.chain_id),
+            "--syncmode", "full", "--gcmode", "archive", "--cache", "128",
+            "--port", str(n.p2p_port), "--nodekey", str(nd / "nodekey"),
+            "--nodiscover", "--netrestrict", "127.0.0.0/8", "--nat", "none", "--maxpeers", "50",
+            "--http", "--http.addr", LOOPBACK, "--http.port", str(n.http_port), "--http.api", HTTP_APIS,
+            "--http.vhosts", "localhost,127.0.0.1",
+            "--authrpc.addr", LOOPBACK, "--authrpc.port", str(n.authrpc_port),
+            "--ipcdisable",
+            "--keystore", str(nd / "keystore"),
+            "--unlock", n.validator, "--password", str(self.passphrase_file), "--allow-insecure-unlock",
+            "--mine", "--miner.etherbase", n.validator, "--miner.gaslimit", str(self.config.gas_limit),
+            "--verbosity", "3",
+        ]
+
+    def _init_datadir(self, i: int) -> None:
+        if (self.data_dir(i) / "geth" / "chaindata").is_dir():
+            return
+        result = subprocess.run(
+            [str(geth_binary()), "--datadir", str(self.data_dir(i)), "init", str(self.directory / GENESIS_FILE)],
+            capture_output=True, text=True, timeout=120, env=self._env(),
+        )
+        if result.returncode != 0:
+            raise NetworkError(f"geth init of {self.node(i).name} failed: {result.stderr.strip()[-2000:]}")
+
+    @staticmethod
+    def _env() -> dict[str, str]:
+        return {k: v for k, v in os.environ.items() if not k.startswith("GETH_")}
+
+    def pid(self, i: int) -> int | None:
+        """The pid of node i's geth if it runs (checked against its command line)."""
+        proc = self._procs.get(i)
+        if proc is not None and proc.poll() is not None:
+            self._procs.pop(i, None)
+        f = self.pid_file(i)
+        if not f.is_file():
+            return None
+        try:
+            pid = int(f.read_text().strip())
+        except ValueError:
+            return None
+        if not _alive(pid):
+            return None
+        cmd = _cmdline(pid)
+        if cmd and str(self.data_dir(i)) not in cmd:
+            return None  # the pid was reused by another process
+        return pid
+
+    def is_running(self, i: int) -> bool:
+        return self.pid(i) is not None
+
+    def start_node(self, i: int, timeout: float = 60.0) -> None:
+        """Start node i (no-op when it runs) and wait until it answers JSON-RPC."""
+        if self.is_running(i):
+            return
+        self._init_datadir(i)
+        self._start_process(i)
+        self._wait_answering(i, timeout)
+
+    def _wait_answering(self, i: int, timeout: float) -> None:
+        proc = self._procs.get(i)
+        deadline = time.monotonic() + timeout
+        w3 = Web3(Web3.HTTPProvider(self.rpc_url(i), request_kwargs={"timeout": 5}))
+        while True:
+            if proc is not None and proc.poll() is not None:
+                raise NetworkError(f"geth {self.node(i).name} exited with code {proc.returncode}: "
+                                   f"{self.tail(i, 5)}")
+            try:
+                if w3.eth.chain_id == self.config.chain_id:
+                    return
+            except Exception:
+                pass
+            if time.monotonic() > deadline:
+                raise NetworkError(f"geth {self.node(i).name} does not answer on {self.rpc_url(i)} after "
+                                   f"{timeout:.0f}s; see {self.log_file(i)}")
+            time.sleep(0.1)
+
+    def stop_node(self, i: int, timeout: float = 30.0) -> bool:
+        """Stop node i cleanly (SIGINT, then SIGKILL after `timeout`). False when it was not running."""
+        return bool(self._stop([i], timeout))
+
+    def kill_node(self, i: int) -> bool:
+        """Kill node i at once (crash tests)."""
+        pid = self.pid(i)
+        if pid is None:
+            return False
+        os.kill(pid, signal.SIGKILL)
+        self._reap(i, pid, 10)
+        return True
+
+    def _stop(self, indexes: Sequence[int], timeout: float) -> list[int]:
+        pids = {i: self.pid(i) for i in indexes}
+        pids = {i: p for i, p in pids.items() if p is not None}
+        for pid in pids.values():
+            try:
+                os.kill(pid, signal.SIGINT)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + timeout
+        for i, pid in pids.items():
+            self._reap(i, pid, max(0.0, deadline - time.monotonic()))
+        for i in indexes:
+            self.pid_file(i).unlink(missing_ok=True)
+        return list(pids)
+
+    def _reap(self, i: int, pid: int, timeout: float) -> None:
+        proc = self._procs.pop(i, None)
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc is not None:
+                if proc.poll() is not None:
+                    break
+            elif not _alive(pid):
+                break
+            if time.monotonic() > deadline:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                if proc is not None:
+                    proc.wait(10)
+                else:
+                    wait_until(lambda: not _alive(pid), 10, f"pid {pid} to die")
+                break
+            time.sleep(0.05)
+        self.pid_file(i).unlink(missing_ok=True)
+
+    def up(self, timeout: float = 90.0, wait_peers: bool = True) -> None:
+        """Start every node that is not running and wait until they answer and see each other."""
+        for i in range(len(self.nodes)):
+            self._init_datadir(i)
+        for i in range(len(self.nodes)):
+            if not self.is_running(i):
+                self._start_process(i)
+        deadline = time.monotonic() + timeout
+        for i in range(len(self.nodes)):
+            self._wait_answering(i, max(1.0, deadline - time.monotonic()))
+        if wait_peers:
+            self.wait_connected(timeout=max(1.0, deadline - time.monotonic()))
+
+    def _start_process(self, i: int) -> None:
+        log = open(self.log_file(i), "ab")
+        try:
+            proc = subprocess.Popen(self.command(i), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True, env=self._env(), cwd=self.node_dir(i))
+        finally:
+            log.close()
+        self._procs[i] = proc
+        self.pid_file(i).write_text(f"{proc.pid}\n")
+
+    def down(self, timeout: float = 30.0) -> list[int]:
+        """Stop every node (all at once, cleanly); returns the indexes that were running."""
+        return self._stop(range(len(self.nodes)), timeout)
+
+    # -- chain state
+    def _rpc(self, i: int, method: str, params: list[Any] | None = None) -> Any:
+        resp = self.w3(i).provider.make_request(method, params or [])
+        if "error" in resp:
+            raise NetworkError(f"{self.node(i).name} {method}: {resp['error'].get('message', resp['error'])}")
+        return resp["result"]
+
+    def block_number(self, i: int) -> int:
+        return self.w3(i).eth.block_number
+
+    def block_hash(self, i: int, number: int | str = "latest") -> str:
+        return self.w3(i).eth.get_block(number)["hash"].to_0x_hex()
+
+    def peer_ids(self, i: int) -> set[str]:
+        """The node ids (hex public keys, as in enode URLs) of node i's peers."""
+        return {p["enode"].removeprefix("enode://").split("@")[0] for p in self._rpc(i, "admin_peers")}
+
+    def peer_count(self, i: int) -> int:
+        return len(self._rpc(i, "admin_peers"))
+
+    def node_id(self, i: int) -> str:
+        """The enode id (hex public key) of node i, from its enode URL."""
+        return self.node(i).enode.removeprefix("enode://").split("@")[0]
+
+    def validators(self, i: int = 0, block: int | str = "latest") -> list[str]:
+        """The authorised Clique signers as node i sees them (clique_getSigners)."""
+        arg = hex(block) if isinstance(block, int) else block
+        return [to_checksum_address(a) for a in self._rpc(i, "clique_getSigners", [arg])]
+
+    def propose_validator(self, voter: int, address: str, authorize: bool = True) -> None:
+        """Have node `voter` vote to add (or remove) `address` in the blocks it seals (clique_propose)."""
+        self._rpc(voter, "clique_propose", [to_checksum_address(address), authorize])
+
+    def discard_proposal(self, voter: int, address: str) -> None:
+        self._rpc(voter, "clique_discard", [to_checksum_address(address)])
+
+    def sealer_activity(self, i: int = 0) -> dict[str, int]:
+        """Blocks sealed per signer over the last 64 blocks, as node i sees them (clique_status)."""
+        return {to_checksum_address(a): n for a, n in self._rpc(i, "clique_status")["sealerActivity"].items()}
+
+    def proposals(self, voter: int) -> dict[str, bool]:
+        return {to_checksum_address(a): v for a, v in self._rpc(voter, "clique_proposals").items()}
+
+    def status(self) -> list[NodeStatus]:
+        out = []
+        for n in self.nodes:
+            pid = self.pid(n.index)
+            s = NodeStatus(index=n.index, name=n.name, rpc_url=n.rpc_url, validator=n.validator,
+                           running=pid is not None, pid=pid)
+            if pid is not None:
+                try:
+                    w3 = poa(Web3(Web3.HTTPProvider(n.rpc_url, request_kwargs={"timeout": 3})))
+                    block = w3.eth.get_block("latest")
+                    s.block, s.head = block["number"], block["hash"].to_0x_hex()
+                    s.peers = len(w3.provider.make_request("admin_peers", [])["result"])
+                    s.mining = bool(w3.provider.make_request("eth_mining", []).get("result"))
+                    signers = w3.provider.make_request("clique_getSigners", ["latest"])["result"]
+                    s.signer = n.validator.lower() in {a.lower() for a in signers}
+                    s.answering = True
+                except Exception:
+                    s.answering = False
+            out.append(s)
+        return out
+
+    def tail(self, i: int, lines: int = 50) -> str:
+        f = self.log_file(i)
+        if not f.is_file():
+            return ""
+        with open(f, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - 200 * (lines + 1)))
+            text = fh.read().decode(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    # -- waiting
+    def running_nodes(self) -> list[int]:
+        return [n.index for n in self.nodes if self.is_running(n.index)]
+
+    def wait_connected(self, nodes: Sequence[int] | None = None, timeout: float = 60.0) -> None:
+        """Wait until each of `nodes` (default: the running ones) is peered with all the others."""
+        group = list(nodes if nodes is not None else self.running_nodes())
+
+        def meshed() -> bool:
+            for i in group:
+                want = {self.node_id(j) for j in group if j != i}
+                if not want <= self.peer_ids(i):
+                    return False
+            return True
+
+        wait_until(meshed, timeout, f"nodes {group} to connect to each other")
+
+    def wait_block(self, i: int, number: int, timeout: float = 60.0) -> int:
+        """Wait until node i's head is at least `number`; returns the head."""
+        return wait_until(lambda: (b := self.block_number(i)) >= number and b, timeout,
+                          f"{self.node(i).name} to reach block {number}")
+
+    def wait_blocks(self, count: int, nodes: Sequence[int] | None = None, timeout: float = 60.0) -> None:
+        """Wait until each of `nodes` has advanced `count` blocks from now."""
+        group = list(nodes if nodes is not None else self.running_nodes())
+        start = {i: self.block_number(i) for i in group}
+        for i in group:
+            self.wait_block(i, start[i] + count, timeout)
+
+    def wait_converged(self, nodes: Sequence[int] | None = None, timeout: float = 60.0,
+                       at_least: int = 0) -> tuple[int, str]:
+        """Wait until `nodes` have heads within two blocks of each other, at `at_least` or beyond, and
+        agree on the hash of the lowest head; returns (that number, its hash)."""
+        group = list(nodes if nodes is not None else self.running_nodes())
+
+        def agree() -> tuple[int, str] | None:
+            heads = [self.block_number(i) for i in group]
+            number = min(heads)
+            if number < at_least or max(heads) - number > 2:
+                return None
+            hashes = {self.block_hash(i, number) for i in group}
+            return (number, hashes.pop()) if len(hashes) == 1 else None
+
+        return wait_until(agree, timeout, f"nodes {group} to agree on the chain head")
+
+    def wait_signers(self, expected: Iterable[str], nodes: Sequence[int] | None = None,
+                     timeout: float = 90.0) -> list[str]:
+        want = sorted(to_checksum_address(a) for a in expected)
+        group = list(nodes if nodes is not None else self.running_nodes())
+        wait_until(lambda: all(sorted(self.validators(i)) == want for i in group), timeout,
+                   f"the signers to become {want}")
+        return want
+
+    # -- topology
+    def disconnect(self, a: int, b: int) -> None:
+        """Drop the link between nodes a and b and stop them re-dialling each other."""
+        self._rpc(a, "admin_removePeer", [self.node(b).enode])
+        self._rpc(b, "admin_removePeer", [self.node(a).enode])
+
+    def connect(self, a: int, b: int) -> None:
+        self._rpc(a, "admin_addPeer", [self.node(b).enode])
+        self._rpc(b, "admin_addPeer", [self.node(a).enode])
+
+    def partition(self, *groups: Sequence[int], timeout: float = 30.0) -> None:
+        """Split the running nodes into `groups` that cannot talk to each other (admin_removePeer).
+
+        Later groups drop their links first: their dial history stays clear, so `heal` reconnects at
+        once (geth waits 35 s before re-dialling a node it dialled recently)."""
+        pairs = [(a, b) for gi, g in enumerate(groups) for h in groups[gi + 1:] for a in g for b in h]
+
+        def split() -> bool:
+            linked = False
+            for a, b in pairs:
+                if self.node_id(a) in self.peer_ids(b) or self.node_id(b) in self.peer_ids(a):
+                    linked = True
+                    self._rpc(b, "admin_removePeer", [self.node(a).enode])
+                    self._rpc(a, "admin_removePeer", [self.node(b).enode])
+            return not linked
+
+        wait_until(split, timeout, f"the partition {[list(g) for g in groups]}", interval=0.5)
+
+    def heal(self, timeout: float = 60.0, full_mesh: bool = False) -> None:
+        """Reconnect every running node with every other (admin_addPeer both ways) and wait until the
+        peer graph is connected again (or, with `full_mesh`, until every pair is linked: geth waits up
+        to 35 s before re-dialling a node it dialled recently, so a full mesh can take that long)."""
+        group = self.running_nodes()
+        for a in group:
+            for b in group:
+                if a != b:
+                    self._rpc(a, "admin_addPeer", [self.node(b).enode])
+        if full_mesh:
+            self.wait_connected(group, timeout)
+            return
+        ids = {self.node_id(i): i for i in group}
+
+        def connected() -> bool:
+            seen, todo = {group[0]}, [group[0]]
+            while todo:
+                for pid in self.peer_ids(todo.pop()):
+                    j = ids.get(pid)
+                    if j is not None and j not in seen:
+                        seen.add(j)
+                        todo.append(j)
+            return len(seen) == len(group)
+
+        wait_until(connected, timeout, f"nodes {group} to reconnect")
+
+    # -- membership
+    def add_node(self, start: bool = True) -> int:
+        """Create one more node (not yet a signer: vote it in with `propose_validator`); returns its index.
+
+        Existing nodes get it as a static peer in their config.toml (for their next start) and, when
+        running, at once through admin_addPeer."""
+        secret = self._secret()
+        taken = [p for n in self.nodes for p in (n.http_port, n.p2p_port, n.authrpc_port)]
+        index = len(self.nodes)
+        node = _new_node(self.directory, index, secret, _Ports(None, taken), genesis_validator=False)
+        self.config.nodes.append(node)
+        _write_static_nodes(self.directory, self.config)
+        self.config.save(self.directory)
+        if start:
+            self.start_node(index)
+            for j in self.running_nodes():
+                if j != index:
+                    self._rpc(j, "admin_addPeer", [node.enode])
+        return index
+
+    # -- contracts
+    def deploy(self, config: DeployConfig, node: int = 0, signer: Transactor | None = None) -> Deployment:
+        """Deploy IssuerRegistry and CertificateRegistry through `node` from the deployer account,
+        built for this chain's EVM (London under Clique)."""
+        w3 = self.w3(node)
+        return deploy_contracts(w3, signer or Transactor(w3, self.deployer_key()), config,
+                                self.config.evm_version, rpc_url=self.rpc_url(node))
+
+
+def geth_available() -> bool:
+    try:
+        geth_binary()
+        return True
+    except EngineError:
+        return False

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Idempotent install of geth v1.13.15 (the last go-ethereum release that seals Clique blocks) into
+# .tools/bin, through the Go module proxy. Skipped at once when .tools/bin/geth already reports 1.13.15.
+set -euo pipefail
+GETH_VERSION=1.13.15
+bin_dir="$(cd "$(dirname "$0")/../.." && pwd)/.tools/bin"
+geth="$bin_dir/geth"
+
+if [ -x "$geth" ] && "$geth" version 2>/dev/null | grep -q "^Version: ${GETH_VERSION}-"; then
+  exit 0
+fi
+if ! command -v go >/dev/null 2>&1; then
+  echo "setup: geth ${GETH_VERSION} is needed for the consortium network (certnet network ...) but Go is not installed" >&2
+  exit 1
+fi
+echo "setup: building geth ${GETH_VERSION} with go install (takes a few minutes)"
+mkdir -p "$bin_dir"
+# Go >= 1.23 refuses to link geth 1.13's use of go:linkname into the runtime unless this check is off.
+GOBIN="$bin_dir" GOFLAGS="${GOFLAGS:-} -ldflags=-checklinkname=0" \
+  go install "github.com/ethereum/go-ethereum/cmd/geth@v${GETH_VERSION}"
+"$geth" version | grep -q "^Version: ${GETH_VERSION}-" || {
+  echo "setup: $geth does not report version ${GETH_VERSION}" >&2
+  exit 1
+}

@@ -210,6 +210,7 @@ def _salt_dict(obj: dict, prefix: str, hashes: list[str] | None, new_uuid: UuidF
     out = {}
     q = _quote
     k256 = keccak_new
+    add = hashes.append if hashes is not None else None
     lo = -MAX_SAFE_INTEGER
     hi = MAX_SAFE_INTEGER
     for k, v in obj.items():
@@ -236,12 +237,12 @@ def _salt_dict(obj: dict, prefix: str, hashes: list[str] | None, new_uuid: UuidF
                 out[k] = s
                 continue
         out[k] = s
-        if hashes is not None:
+        if add is not None:
             j = f"{{{q(prefix + k)}:{q(s)}}}" if t is str or isinstance(v, str) else f'{{{q(prefix + k)}:"{s}"}}'
             try:
-                hashes.append(k256(j.encode()).hexdigest())
+                add(k256(j.encode()).hexdigest())
             except UnicodeEncodeError:
-                hashes.append(k256(_fix_surrogates(j).encode()).hexdigest())
+                add(k256(_fix_surrogates(j).encode()).hexdigest())
     return out
 
 
@@ -252,6 +253,7 @@ def _salt_list(arr: list | tuple, prefix: str, hashes: list[str] | None, new_uui
     append = out.append
     q = _quote
     k256 = keccak_new
+    add = hashes.append if hashes is not None else None
     lo = -MAX_SAFE_INTEGER
     hi = MAX_SAFE_INTEGER
     i = -1
@@ -280,12 +282,12 @@ def _salt_list(arr: list | tuple, prefix: str, hashes: list[str] | None, new_uui
                 append(s)
                 continue
         append(s)
-        if hashes is not None:
+        if add is not None:
             j = f"{{{q(f'{prefix}{i}')}:{q(s)}}}" if t is str or isinstance(v, str) else f'{{{q(f"{prefix}{i}")}:"{s}"}}'
             try:
-                hashes.append(k256(j.encode()).hexdigest())
+                add(k256(j.encode()).hexdigest())
             except UnicodeEncodeError:
-                hashes.append(k256(_fix_surrogates(j).encode()).hexdigest())
+                add(k256(_fix_surrogates(j).encode()).hexdigest())
     return out
 
 

@@ -9,8 +9,10 @@
 //   verificationBuilder(openAttestationVerifiers, { provider })
 // where provider is an ethers v5 StaticJsonRpcProvider for <rpc-url> with a fixed network
 // {chainId: N (default 31337), name: "certnet"}, so it never probes for mainnet. Writes JSON to
-// stdout: for one document {isValid, fragments: [{name, type, status, reason?, data?}, ...]}
-// (isValid is oa-verify's own isValid(fragments)), for an array a list of those.
+// stdout: for one document {isValid, calls, fragments: [{name, type, status, reason?, data?}, ...]}
+// (isValid is oa-verify's own isValid(fragments); calls lists every eth_call the verifiers made,
+// in order, as {to, fn, args, result|error}, decoded against the DocumentStore functions), for an
+// array a list of those.
 //
 // --ignore-network-schema drops, and only drops, the OpenAttestation v2 JSON-schema errors about
 // the document's `network` object. oa-verify runs every verifier only on documents that pass

@@ -263,9 +263,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         rpc = args.rpc or d.rpc_url
         if not rpc:
             raise DocumentInputError("no node: pass --rpc URL")
-        from web3 import Web3
+        from node.engines import http_web3
 
-        w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 15}))
+        w3 = http_web3(rpc, timeout=15)
         verifier = Verifier(ChainSource(w3, d, confirmations=args.confirmations))
     verdicts = verifier.verify_many([content for _, content in inputs])
     worst = max((v.status for v in verdicts), key=lambda s: (s != "VALID", OVERALL.index(s)))

@@ -18,6 +18,7 @@ from api.models import ApiBase
 from issuer.outbox import open_database
 from issuer.pipeline import Pipeline, PipelineConfig
 from node.deploy import Deployment
+from node.engines import http_web3
 from node.keys import load_key
 from node.tx import Transactor
 from verifier.sources import ChainSource, StatusSource
@@ -52,7 +53,7 @@ class Service:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.w3 = Web3(Web3.HTTPProvider(settings.rpc_url, request_kwargs={"timeout": 15}))
+        self.w3 = http_web3(settings.rpc_url, timeout=15)
         self.deployment = Deployment.load(settings.deployment_file)
         self.sessions: sessionmaker[Session] = open_database(settings.db_url)
         ApiBase.metadata.create_all(self.sessions.kw["bind"])
@@ -128,6 +129,7 @@ def settings_from_data_dir(data_dir: Path, rpc_url: str | None = None, **overrid
     """Settings for the local system laid out by `certnet up` (keys, deployment, database in data_dir)."""
     from api.system import local_passphrase
     from node.deploy import Deployment
+from node.engines import http_web3
 
     dfile = data_dir / "deployment.json"
     d = Deployment.load(dfile)

@@ -50,7 +50,9 @@ def free_port() -> int:
 
 
 def port_is_free(port: int) -> bool:
+    """No process listens on 127.0.0.1:port (a port in TIME_WAIT after a restart counts as free)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
@@ -129,8 +131,7 @@ class AnvilEngine(Engine):
         self.block_time = block_time
         self.proc: subprocess.Popen[bytes] | None = None
         url = f"http://127.0.0.1:{self.port}"
-        super().__init__(name="anvil", w3=Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 30})),
-                         keys=dev_keys(), rpc_url=url)
+        super().__init__(name="anvil", w3=http_web3(url), keys=dev_keys(), rpc_url=url)
 
     @property
     def state_file(self) -> Path:
@@ -205,9 +206,19 @@ class AnvilEngine(Engine):
             self.proc.wait()
 
 
+def http_web3(rpc_url: str, timeout: float = 30.0) -> Web3:
+    """A web3 connection over HTTP that also accepts proof-of-authority block headers (Clique's 97-byte
+    extraData); harmless on other engines."""
+    from web3.middleware import ExtraDataToPOAMiddleware
+
+    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+    w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0, name="certnet_poa")
+    return w3
+
+
 def connect(rpc_url: str, timeout: float = 30.0) -> Web3:
     """A web3 connection to any JSON-RPC endpoint, checked to answer."""
-    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+    w3 = http_web3(rpc_url, timeout)
     try:
         w3.eth.chain_id
     except Exception as exc:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 from node.network.besu import init_besu_network
-from node.network.geth import GethNetwork, NodeStatus, deploy_contracts, geth_binary, init_geth_network, poa
+from node.network.geth import GethNetwork, NodeStatus, deploy_contracts, geth_binary, init_geth_network
 from node.network.genesis import (
     DEFAULT_CHAIN_ID, DEFAULT_PERIOD, NetworkConfig, NetworkError, NodeConfig, clique_extra_data,
     decode_clique_extra_data, decode_qbft_extra_data, qbft_extra_data,
@@ -45,5 +45,5 @@ def load_network(directory: str | Path) -> NetworkConfig:
 __all__ = [
     "ENGINES", "GethNetwork", "NetworkConfig", "NetworkError", "NodeConfig", "NodeStatus", "clique_extra_data",
     "decode_clique_extra_data", "decode_qbft_extra_data", "deploy_contracts", "geth_binary", "init_network",
-    "load_network", "poa", "qbft_extra_data",
+    "load_network", "qbft_extra_data",
 ]

@@ -25,19 +25,17 @@ import os
 import signal
 import subprocess
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from web3 import Web3
-from web3.middleware import ExtraDataToPOAMiddleware
 
-from node.artifacts import load_artifact
-from node.countries import to_bytes2
+
 from node.deploy import DeployConfig, Deployment, deploy
-from node.engines import EngineError, connect, free_port
+from node.engines import EngineError, connect, free_port, http_web3
 from node.keys import create_keystore, load_key
 from node.network.genesis import (
     DEFAULT_CHAIN_ID, DEFAULT_EPOCH, DEFAULT_GAS_LIMIT, DEFAULT_PERIOD, DEPLOYER_BALANCE_WEI, GENESIS_FILE,
@@ -87,71 +85,12 @@ def geth_binary() -> Path:
     )
 
 
-# ------------------------------------------------------------------ contracts for the chain's EVM
-
-@functools.cache
-def contract_artifacts(evm_version: str) -> dict[str, dict[str, Any]]:
-    """IssuerRegistry and CertificateRegistry built for `evm_version`.
-
-    The committed artifacts are used when they target that EVM; otherwise the pinned sources are
-    compiled with the pinned compiler and settings, only `evmVersion` changed (a few seconds)."""
-    from node import compiler
-
-    names = ("IssuerRegistry", "CertificateRegistry")
-    settings = compiler.load_settings()
-    if settings["settings"].get("evmVersion") == evm_version:
-        return {n: load_artifact(n) for n in names}
-    import solcx
-
-    settings = {**settings, "settings": {**settings["settings"], "evmVersion": evm_version}}
-    try:
-        out = solcx.compile_standard(compiler.standard_input(settings),
-                                     solc_binary=compiler.solc_binary(settings["solc"]))
-    except solcx.exceptions.SolcError as exc:
-        raise compiler.CompileError(str(exc)) from exc
-    errors = [e for e in out.get("errors", []) if e.get("severity") == "error"]
-    if errors:
-        raise compiler.CompileError("\n".join(e.get("formattedMessage", e["message"]) for e in errors))
-    arts: dict[str, dict[str, Any]] = {}
-    for unit, contracts in out["contracts"].items():
-        for name, c in contracts.items():
-            if name in names:
-                arts[name] = {"contractName": name, "abi": c["abi"],
-                              "bytecode": "0x" + c["evm"]["bytecode"]["object"],
-                              "compiler": {"version": settings["solc"], "settings": settings["settings"]}}
-    for n in names:  # the interface must be the committed one: clients load the committed ABI
-        if arts[n]["abi"] != load_artifact(n)["abi"]:
-            raise compiler.CompileError(f"{n}: the ABI built for {evm_version} differs from the committed one")
-    return arts
-
+# ------------------------------------------------------------------ contracts
 
 def deploy_contracts(w3: Web3, signer: Transactor, config: DeployConfig, evm_version: str,
                      rpc_url: str | None = None) -> Deployment:
-    """Deploy the two contracts built for the chain's EVM (node.deploy.deploy when the committed
-    artifacts fit it)."""
-    arts = contract_artifacts(evm_version)
-    if arts["IssuerRegistry"] is load_artifact("IssuerRegistry"):
-        return deploy(w3, signer, config, rpc_url=rpc_url)
-
-    def create(name: str, *args: Any) -> tuple[str, int]:
-        factory = w3.eth.contract(abi=arts[name]["abi"], bytecode=arts[name]["bytecode"])
-        receipt = signer.send(factory.constructor(*args), context=f"deploy {name}")
-        return receipt["contractAddress"], receipt["blockNumber"]
-
-    countries = [to_bytes2(m.country) for m in config.members for _ in m.admins]
-    admins = [a for m in config.members for a in m.admins]
-    registry, _ = create("IssuerRegistry", countries, admins)
-    store, block = create("CertificateRegistry", config.name, registry)
-    return Deployment(chain_id=w3.eth.chain_id, issuer_registry=registry, certificate_registry=store, block=block,
-                      name=config.name, rpc_url=rpc_url, members=[asdict(m) for m in config.members])
-
-
-def poa(w3: Web3) -> Web3:
-    """Let `w3` read proof-of-authority headers: Clique puts the signer list and the seal in extraData
-    (97+ bytes), which web3.py refuses by default."""
-    if "certnet_poa" not in w3.middleware_onion:
-        w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0, name="certnet_poa")
-    return w3
+    """Deploy the two contracts: the committed artifacts target London, which every engine runs."""
+    return deploy(w3, signer, config, rpc_url=rpc_url)
 
 
 # ------------------------------------------------------------------ init
@@ -337,7 +276,7 @@ class GethNetwork:
         """A web3 connection to node i (raises EngineError when it does not answer), able to read
         Clique headers (whose extraData is longer than 32 bytes)."""
         if i not in self._w3:
-            self._w3[i] = poa(connect(self.rpc_url(i), timeout=10))
+            self._w3[i] = connect(self.rpc_url(i), timeout=10)
         return self._w3[i]
 
     def deployer_key(self) -> LocalAccount:
@@ -562,7 +501,7 @@ class GethNetwork:
                            running=pid is not None, pid=pid)
             if pid is not None:
                 try:
-                    w3 = poa(Web3(Web3.HTTPProvider(n.rpc_url, request_kwargs={"timeout": 3})))
+                    w3 = http_web3(n.rpc_url, timeout=3)
                     block = w3.eth.get_block("latest")
                     s.block, s.head = block["number"], block["hash"].to_0x_hex()
                     s.peers = len(w3.provider.make_request("admin_peers", [])["result"])

@@ -26,6 +26,7 @@ __all__ = ["upgrade", "make_engine", "sqlite_url", "MIGRATIONS_DIR", "VERSION_TA
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: Alembic's version table for the index (its own, so the index can share a database with other parts).
 VERSION_TABLE = "idx_alembic_version"
+_MIGRATION_LOCK = 0x63657274  # PostgreSQL advisory lock key held while migrating ("cert")
 
 
 def sqlite_url(path: str | Path) -> str:
@@ -53,7 +54,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            # BEGIN IMMEDIATE (the write lock at once) when asked, e.g. for migrations
+            immediate = conn.get_execution_options().get("sqlite_immediate")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
@@ -78,7 +81,10 @@ def upgrade(url: str | Engine, revision: str = "head") -> None:
     engine = url if isinstance(url, Engine) else make_engine(url)
     try:
         cfg = alembic_config()
-        with engine.begin() as conn:
+        # one migrating process at a time (an API and a follower may start together)
+        with engine.execution_options(sqlite_immediate=True).begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
     finally:

@@ -30,9 +30,8 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
-from eth_abi import decode as abi_decode
 from eth_utils import event_abi_to_log_topic, to_checksum_address
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
@@ -67,19 +66,19 @@ REGISTRY_EVENTS = ("MemberAdded", "MemberRemoved", "AdminAdded", "AdminRemoved",
                    "IssuerCompromised")
 
 
-class IndexError_(RuntimeError):
+class IndexerError(RuntimeError):
     """Base of the follower's errors."""
 
 
-class IndexConflict(IndexError_):
+class IndexConflict(IndexerError):
     """Another follower moved this network's checkpoint."""
 
 
-class ChainUnstable(IndexError_):
+class ChainUnstable(IndexerError):
     """The chain kept reorganising while a range was read."""
 
 
-class WrongNetwork(IndexError_):
+class WrongNetwork(IndexerError):
     """The node's chain id is not the deployment's."""
 
 
@@ -94,8 +93,7 @@ def topic_of(artifact: str, event: str) -> str:
 # ------------------------------------------------------------------ logs and headers
 
 
-@dataclass(frozen=True, slots=True)
-class RawLog:
+class RawLog(NamedTuple):
     """A log as the JSON-RPC returns it, hex kept as strings (lowercase, 0x-prefixed)."""
 
     address: str
@@ -107,15 +105,14 @@ class RawLog:
     log_index: int
 
 
-@dataclass(frozen=True, slots=True)
-class Header:
+class Header(NamedTuple):
     number: int
     hash: str
     parent_hash: str
     timestamp: int
 
 
-class RpcError(IndexError_):
+class RpcError(IndexerError):
     """The node answered a JSON-RPC call with an error."""
 
 
@@ -299,11 +296,17 @@ class Decoder:
         return self._proposal(int(t[1], 16), "CLOSED", state=int(data[2:66], 16))
 
     def _IssuerRegistered(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
-        name, types, valid_from, valid_until, by = abi_decode(
-            ["string", "uint64", "uint40", "uint40", "address"], bytes.fromhex(data[2:]))
+        # (string name, uint64 documentTypes, uint40 validFrom, uint40 validUntil, address by); the name is
+        # read by hand so that bytes that are not UTF-8 (the contract checks only the length) cannot stop
+        # the follower
+        raw = bytes.fromhex(data[2:])
+        offset = int.from_bytes(raw[0:32], "big")
+        length = int.from_bytes(raw[offset:offset + 32], "big")
+        name = raw[offset + 32:offset + 32 + length].decode("utf-8", "replace").replace("\x00", "\ufffd")
+        w = self._words(data)
         return IssuerRegistration, {"account": self._addr(t[1]), "country": self._country(t[2]), "name": name,
-                                    "document_types": types, "valid_from": valid_from, "valid_until": valid_until,
-                                    "by": to_checksum_address(by)}
+                                    "document_types": int(w[1], 16), "valid_from": int(w[2], 16),
+                                    "valid_until": int(w[3], 16), "by": self._addr(w[4])}
 
     def _IssuerStatusChanged(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
         return IssuerStatusChange, {"account": self._addr(t[1]), "country": self._country(t[2]),
@@ -373,11 +376,12 @@ class Indexer:
     `keep_blocks`: how many recent blocks' hashes are kept to find a common ancestor after a reorg.
     `max_range`: the most blocks asked for in one `eth_getLogs`; `target_logs`: the range shrinks so that a
     call returns about this many logs (and one database transaction writes them).
+    `reader`: what reads the chain (default: a ChainReader on `w3`; benchmarks pass an in-memory one).
     """
 
     def __init__(self, w3: Web3, deployment: Deployment, db_url: str | Engine, confirmations: int = 0, *,
                  start_block: int | None = None, keep_blocks: int = 256, max_range: int = 5_000,
-                 target_logs: int = 20_000, migrate: bool = True) -> None:
+                 target_logs: int = 20_000, migrate: bool = True, reader: ChainReader | None = None) -> None:
         if confirmations < 0:
             raise ValueError("confirmations must be >= 0")
         self.w3 = w3
@@ -386,7 +390,7 @@ class Indexer:
         self.keep_blocks = max(keep_blocks, confirmations + 1)
         self.max_range = max_range
         self.target_logs = target_logs
-        self.chain = ChainReader(w3)
+        self.chain = reader if reader is not None else ChainReader(w3)
         self.engine = db_url if isinstance(db_url, Engine) else make_engine(db_url)
         self._own_engine = not isinstance(db_url, Engine)
         if migrate:
@@ -396,7 +400,7 @@ class Indexer:
         self.decoder = Decoder(self.issuer_registry, self.certificate_registry)
         self.addresses = [self.certificate_registry.lower(), self.issuer_registry.lower()]
         self.stats = SyncStats()
-        self._range = max_range
+        self._range = min(max_range, 100)  # grows (doubling) while the chain is sparse
         self._lock = threading.RLock()
         chain_id = self.chain.chain_id()
         if chain_id != deployment.chain_id:

@@ -1,0 +1,145 @@
+"""The index on PostgreSQL: a throwaway cluster of its own (initdb into a temporary directory, a free port
+on 127.0.0.1, stopped at the end), the migrations, a sync and the status comparison with the chain.
+
+Fails (never skips) when PostgreSQL is not installed: scripts/setup.d/postgres.sh installs it.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from api.index import VERSION_TABLE, current_revision, make_engine, upgrade
+from api.index.follower import Indexer
+from api.index.models import Base
+from api.index.queries import IndexStatusSource
+from node.engines import free_port
+from tests.test_index import assert_same, h32, merkle
+
+
+def postgres_bindir() -> Path:
+    dirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda d: int(Path(d).parent.name)
+                  if Path(d).parent.name.isdigit() else 0)
+    for d in reversed(dirs):
+        if (Path(d) / "initdb").is_file() and (Path(d) / "pg_ctl").is_file():
+            return Path(d)
+    found = shutil.which("initdb")
+    if found and shutil.which("pg_ctl"):
+        return Path(found).resolve().parent
+    pytest.fail("PostgreSQL is not installed (no initdb/pg_ctl): run scripts/setup.d/postgres.sh (part of make setup)")
+
+
+class Cluster:
+    """A PostgreSQL cluster in a temporary directory, run as the `postgres` user when we are root."""
+
+    def __init__(self) -> None:
+        self.bindir = postgres_bindir()
+        self.dir = Path(tempfile.mkdtemp(prefix="certnet-pg-"))
+        self.data = self.dir / "data"
+        self.port = free_port()
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:  # the server refuses to run as root
+            try:
+                pw = pwd.getpwnam("postgres")
+            except KeyError:
+                pytest.fail("running as root and there is no `postgres` user to run the server as")
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+
+    def _run(self, *cmd: str, timeout: float = 120) -> None:
+        proc = subprocess.run([*self.as_user, *cmd], capture_output=True, text=True, timeout=timeout)
+        if proc.returncode != 0:
+            log = (self.dir / "server.log")
+            tail = log.read_text()[-2000:] if log.exists() else ""
+            pytest.fail(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stdout}{proc.stderr}{tail}")
+
+    def start(self) -> str:
+        self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", "certnet", "-A", "trust", "-E", "UTF8",
+                  "--no-sync", "--no-instructions")
+        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "server.log"), "-o", opts,
+                  "-w", "-t", "60", "start")
+        return f"postgresql+psycopg://certnet@127.0.0.1:{self.port}/postgres"
+
+    def stop(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            subprocess.run([*self.as_user, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w",
+                            "stop"], capture_output=True, timeout=60)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def pg_url():
+    cluster = Cluster()
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+
+
+def test_postgres_migration_sync_and_status(pg_url: str, anvil_net) -> None:
+    net = anvil_net
+    w3 = net.engine.w3
+    # the schema from empty, through the migrations only
+    assert current_revision(pg_url) is None
+    upgrade(pg_url)
+    upgrade(pg_url)
+    assert current_revision(pg_url) == "0001"
+    engine = make_engine(pg_url)
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE, "compare_type": True})
+        assert compare_metadata(ctx, Base.metadata) == []
+
+    vn, vn_admin = net.store("vn_issuer"), net.registry("vn_admin")
+    a, b, c = h32(), h32(), h32()
+    root, proofs = merkle([a, b, c])
+    vn.anchor(root, "FORM_D", 3)
+    vn.revoke_document(root, b, proofs[b], "FRAUDULENT")
+    r2 = h32()
+    vn.anchor(r2, "ECERT", 1)
+    vn.revoke_root(r2, "ISSUED_IN_ERROR")
+    new = h32()
+    vn.anchor(new, "FORM_D", 1)
+    vn.supersede(root, c, proofs[c], new, new, [])
+    # an issuer allowed for type 63 only: its mask is 2**63, beyond a signed BIGINT
+    wide = net.new_actor("wide_issuer")
+    vn_admin.register_issuer(wide.address, "Type 63 issuer", [63])
+    w = h32()
+    receipt = net.store("wide_issuer").anchor(w, 63, 1)
+    vn_admin.mark_compromised(wide.address, w3.eth.get_block(receipt["blockNumber"])["timestamp"])
+
+    indexer = Indexer(w3, net.deployment, engine)  # an Engine works as well as a URL
+    source = IndexStatusSource(pg_url, w3.eth.chain_id, net.deployment.certificate_registry)
+    try:
+        pairs = [(root, a), (root, b), (root, c), (r2, r2), (new, new), (w, w), (h32(), h32())]
+        block = indexer.sync()
+        got = source.status_of(pairs)
+        assert_same(got, net.store().status_of(pairs, block=block))
+        assert [s.revoked for s in got] == [False, True, False, True, False, False, False]
+        assert got[2].superseded and not got[5].issuer_authorised and got[5].document_type == 63
+        assert source.indexed_block().number == block
+        assert [e.kind for e in source.history(c, root=root)] == ["ANCHORED", "SUPERSEDED"]
+        view = next(v for v in source.issuers("VN") if v.account == wide.address)
+        assert view.document_types == 2**63 and view.document_type_names == [63]
+        assert view.compromised_since is not None
+
+        # incremental
+        d = h32()
+        vn.anchor(d, "FORM_D", 1)
+        block = indexer.sync()
+        pairs.append((d, d))
+        assert_same(source.status_of(pairs), net.store().status_of(pairs, block=block))
+        assert indexer.lag() == 0
+    finally:
+        source.close()
+        indexer.close()
+        engine.dispose()

@@ -129,7 +129,6 @@ def settings_from_data_dir(data_dir: Path, rpc_url: str | None = None, **overrid
     """Settings for the local system laid out by `certnet up` (keys, deployment, database in data_dir)."""
     from api.system import local_passphrase
     from node.deploy import Deployment
-from node.engines import http_web3
 
     dfile = data_dir / "deployment.json"
     d = Deployment.load(dfile)

@@ -26,7 +26,7 @@ def issuer_block(deployment: Deployment, issuer_name: str) -> dict[str, Any]:
 
 
 def network_block(deployment: Deployment) -> dict[str, Any]:
-    return {"chainId": deployment.chain_id, "name": deployment.name}
+    return {"chain": "ETH", "chainId": str(deployment.chain_id), "name": deployment.name}
 
 
 def complete_envelope(doc: dict[str, Any], deployment: Deployment, issuer_name: str,
@@ -45,6 +45,6 @@ def complete_envelope(doc: dict[str, Any], deployment: Deployment, issuer_name: 
             raise EnvelopeError(f"issuers.0.documentStore: {store} is not this network's registry "
                                 f"{deployment.certificate_registry}")
     net = data["network"]
-    if isinstance(net, dict) and net.get("chainId") not in (None, deployment.chain_id):
+    if isinstance(net, dict) and net.get("chainId") is not None and str(net["chainId"]) != str(deployment.chain_id):
         raise EnvelopeError(f"network.chainId: {net.get('chainId')} is not this network's {deployment.chain_id}")
     return data

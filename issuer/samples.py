@@ -37,7 +37,7 @@ __all__ = [
 
 PLACEHOLDER_DOCUMENT_STORE = "0x0000000000000000000000000000000000000001"
 PLACEHOLDER_ISSUER_REGISTRY = "0x0000000000000000000000000000000000000002"
-DEFAULT_NETWORK: dict[str, Any] = {"chainId": 31337, "name": "certnet-local"}
+DEFAULT_NETWORK: dict[str, Any] = {"chain": "ETH", "chainId": "31337", "name": "certnet-local"}
 
 # issue dates are drawn from this window (fixed, so that output never depends on today's date)
 FIRST_ISSUE_DATE = date(2024, 1, 1)
@@ -1008,7 +1008,7 @@ def _form_d(r, *, issuing: str, importing: str | None, agreement: str | None, re
         "issuingCountry": issuing,
         "importingCountry": importing,
         "issueDate": issue_date,
-        "network": {"chainId": network["chainId"], "name": network["name"]},
+        "network": {"chain": network["chain"], "chainId": network["chainId"], "name": network["name"]},
         "issuers": issuers,
         "agreement": agreement,
         "exporter": _party(exporter, issuing),
@@ -1285,7 +1285,7 @@ def _ephyto(r, *, issuing: str, importing: str | None, reference: str | None, co
         "issuingCountry": issuing,
         "importingCountry": importing,
         "issueDate": issue_date,
-        "network": {"chainId": network["chainId"], "name": network["name"]},
+        "network": {"chain": network["chain"], "chainId": network["chainId"], "name": network["name"]},
         "issuers": issuers,
         "certificateType": "EXPORT",
         "consignor": _party(consignor, issuing),
@@ -1415,7 +1415,7 @@ def _ecert(r, *, issuing: str, importing: str | None, reference: str | None, cou
         "issuingCountry": issuing,
         "importingCountry": importing,
         "issueDate": issue_date,
-        "network": {"chainId": network["chainId"], "name": network["name"]},
+        "network": {"chain": network["chain"], "chainId": network["chainId"], "name": network["name"]},
         "issuers": issuers,
         "title": ECERT_TITLES[kind],
         "certificateType": kind,
@@ -1460,7 +1460,7 @@ def generate(
 
     Deterministic for a given ``seed``; reference numbers never repeat within a stream. ``issuer_block``
     is ``issuers[0]`` ({name, documentStore, identityProof: {type, location}}), by default the country's
-    authority with placeholder contract addresses; ``network`` is {chainId, name}. Every document is a
+    authority with placeholder contract addresses; ``network`` is {chain, chainId, name}. Every document is a
     fresh object (nothing is shared between two yielded documents).
     """
     if doc_type not in _BUILDERS:
@@ -1469,7 +1469,7 @@ def generate(
         raise ValueError("n must not be negative")
     block = issuer_block if issuer_block is not None else default_issuer_block(issuing_country, doc_type)
     net = network if network is not None else DEFAULT_NETWORK
-    net = {"chainId": net["chainId"], "name": net["name"]}
+    net = {"chain": net["chain"], "chainId": net["chainId"], "name": net["name"]}
     r = random.Random(seed).random
     counters = _Counters()
     build = _BUILDERS[doc_type]

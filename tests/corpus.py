@@ -91,7 +91,7 @@ def build_corpus(net, tmp_path: Path) -> dict[str, tuple[dict[str, Any], str]]:
     foreign_raw = _docs(net, 1, seed=13)[0]
     foreign_raw["issuers"] = [{"name": "Elsewhere", "documentStore": "0x" + "12" * 20,
                                "identityProof": {"type": "DNS-TXT", "location": "example.org"}}]
-    foreign_raw["network"] = {"chainId": 1, "name": "mainnet"}
+    foreign_raw["network"] = {"chain": "ETH", "chainId": "1", "name": "mainnet"}
     _, (foreign,) = wrap_documents([foreign_raw])
     corpus["foreign"] = (foreign, "WRONG_NETWORK")
 

@@ -99,7 +99,7 @@ def test_submission_errors_name_the_place(net, tmp_path):
     with pytest.raises(SubmissionError) as info:
         p.submit(net.addr("vn_issuer"), dup)
     assert info.value.code == "DUPLICATE_REFERENCE" and info.value.path == "documents.1.referenceNumber"
-    foreign = dict(good[0], network={"chainId": 1, "name": "mainnet"})
+    foreign = dict(good[0], network={"chain": "ETH", "chainId": "1", "name": "mainnet"})
     with pytest.raises(SubmissionError) as info:
         p.submit(net.addr("vn_issuer"), [foreign])
     assert info.value.code == "WRONG_NETWORK"

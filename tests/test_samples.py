@@ -97,10 +97,10 @@ def test_documents_share_no_objects():
     first, second = samples.generate(2, seed=1)
     first["issuers"][0]["name"] = "changed"
     first["issuers"][0]["identityProof"]["location"] = "changed"
-    first["network"]["chainId"] = 1
+    first["network"]["chainId"] = "1"
     assert second["issuers"][0]["name"] != "changed"
     assert second["issuers"][0]["identityProof"]["location"] != "changed"
-    assert second["network"]["chainId"] != 1
+    assert second["network"]["chainId"] != "1"
 
 
 def test_issuer_block_and_network_parameters():
@@ -109,7 +109,7 @@ def test_issuer_block_and_network_parameters():
         "documentStore": "0x52908400098527886E0F7030069857D2E4169EE7",
         "identityProof": {"type": "CERTNET-REGISTRY", "location": "0x8617E340B3D01FA5F11F306F4090FD50E238070D"},
     }
-    network = {"chainId": 1337, "name": "asean-consortium"}
+    network = {"chain": "ETH", "chainId": "1337", "name": "asean-consortium"}
     for doc_type in DOC_TYPES:
         for doc in samples.generate(50, doc_type, seed=2, issuer_block=block, network=network):
             assert doc["issuers"] == [block]

@@ -13,12 +13,8 @@ Findings this file pins down:
   superseded, tampered and never-issued documents all get the right DOCUMENT_STATUS /
   DOCUMENT_INTEGRITY answers.
 * oa-verify only runs its verifiers on documents that pass the OpenAttestation v2 JSON schema, which
-  wants ``network: {chain: <string>, chainId?: <string>}``. certnet's envelope writes
-  ``network: {chainId: <number>, name}``, so a document as certnet issues it is not recognised: every
-  fragment is SKIPPED (``test_pipeline_documents_pass_the_oa_schema``, an expected failure until the
-  envelope changes). The status tests therefore run with ``--ignore-network-schema``, which drops only
-  the schema errors under ``/network``; the same document with an OA-shaped network block passes
-  unrelaxed.
+  wants ``network: {chain: <string>, chainId?: <string>}``; certnet's envelope writes exactly that
+  (plus the network's name), so documents as the pipeline issues them are checked unrelaxed.
 * ISSUER_IDENTITY is never VALID: certnet's identityProof type CERTNET-REGISTRY is neither DNS-TXT nor
   DNS-DID, so both identity verifiers answer SKIPPED and oa-verify's ``isValid`` is false.
 
@@ -136,9 +132,9 @@ def world(anvil_engine, tt, tmp_path_factory):
 
     docs = {f"a{i}": wrapped(r.id) for i, r in enumerate(batch_a)}
     docs.update({f"b{i}": wrapped(r.id) for i, r in enumerate(batch_b)})
-    relaxed = "--ignore-network-schema"
+    relaxed = ()  # certnet documents pass the OpenAttestation v2 schema as issued
     before_names = ["a0", "a1", "a2", "a3", "b0", "b2"]
-    before = dict(zip(before_names, tt([docs[n] for n in before_names], url, relaxed)))
+    before = dict(zip(before_names, tt([docs[n] for n in before_names], url, *relaxed)))
 
     # the same kind of document, but with the network block in the OpenAttestation v2 shape
     raw = _docs(net, 1, seed=303)[0]
@@ -167,7 +163,7 @@ def world(anvil_engine, tt, tmp_path_factory):
     _, (unissued,) = wrap_documents(_docs(net, 1, seed=304))
     docs["unissued"] = unissued
     after_names = ["a0", "a1", "a2", "a3", "a4", "successor", "b0", "b2", "tampered", "unissued"]
-    after = dict(zip(after_names, tt([docs[n] for n in after_names], url, relaxed)))
+    after = dict(zip(after_names, tt([docs[n] for n in after_names], url, *relaxed)))
     certnet = dict(zip(after_names, Verifier(ChainSource(net.engine.w3, net.deployment)).verify_many(
         [docs[n] for n in after_names])))
     return {"net": net, "docs": docs, "before": before, "after": after, "unrelaxed": unrelaxed,
@@ -272,20 +268,8 @@ def test_oa_shaped_network_block_passes_without_relaxation(world):
     assert store_status(r)["status"] == "VALID"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "certnet's envelope writes network {chainId: <number>, name}; the OpenAttestation v2 schema that "
-    "oa-verify applies first requires network.chain (string) and a string chainId, so oa-verify skips "
-    "every check of a document as certnet issues it"))
 def test_pipeline_documents_pass_the_oa_schema(world):
     r = world["unrelaxed"]["a0"]
     assert integrity(r) == "VALID", r["fragments"]
     assert store_status(r)["status"] == "VALID"
 
-
-def test_pipeline_documents_are_skipped_by_unrelaxed_oa_verify_today(world):
-    """What oa-verify says today about a pipeline document, unrelaxed: nothing at all (all SKIPPED)."""
-    r = world["unrelaxed"]["a0"]
-    assert {f["status"] for f in r["fragments"]} == {"SKIPPED"}
-    assert fragment(r, "OpenAttestationHash")["reason"]["message"] == \
-        "Document does not have merkle root, target hash or data."
-    assert r["calls"] == [] and r["isValid"] is False

@@ -398,7 +398,9 @@ class CertnetModel(BaseModel):
 class Network(CertnetModel):
     """The network the document is anchored on."""
 
-    chain_id: Annotated[int, Field(ge=1, le=MAX_SAFE_INTEGER, description="EVM chain id")]
+    chain: Literal["ETH"] = Field(description="the chain family, as OpenAttestation v2 names it (EVM: ETH)")
+    chain_id: Annotated[str, Field(pattern=r"^[1-9][0-9]{0,15}$",
+                                   description="EVM chain id in decimal, a string as OpenAttestation v2 wants")]
     name: Short
 
 

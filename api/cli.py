@@ -11,6 +11,7 @@ from typing import Callable
 
 from api import cli_documents, cli_service
 from node import local
+from node.network import cli as network_cli
 from node.deploy import ConfigError, Deployment, deploy, load_config
 from node.engines import EngineError, connect, dev_keys
 from node.keys import KeystoreError, load_key, passphrase
@@ -148,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     COMMANDS.update(cli_documents.add_parsers(sub))
     COMMANDS.update(cli_service.add_parsers(sub))
+    network_cli.add_parser(sub)
+    COMMANDS["network"] = network_cli.cmd_network
     return p
 
 

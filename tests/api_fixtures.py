@@ -47,10 +47,11 @@ def start_api(net, tmp: Path, **settings: Any) -> tuple[Api, uvicorn.Server, thr
     create_keystore(admin_ks[0], PASS, net.actors["vn_admin"].account.key)
     create_keystore(admin_ks[1], PASS, net.actors["th_admin"].account.key)
     net.deployment.save(tmp / "deployment.json")
-    defaults: dict[str, Any] = dict(max_batch_age=0.2, rate_per_second=1000.0, rate_burst=2000)
+    defaults: dict[str, Any] = dict(max_batch_age=0.2, rate_per_second=1000.0, rate_burst=2000,
+                                    db_url=f"sqlite:///{tmp / 'certnet.db'}")
     defaults.update(settings)
     s = Settings(data_dir=tmp, rpc_url=net.engine.rpc_url, deployment_file=tmp / "deployment.json",
-                 db_url=f"sqlite:///{tmp / 'certnet.db'}", issuer_keystores=issuer_ks, admin_keystores=admin_ks,
+                 issuer_keystores=issuer_ks, admin_keystores=admin_ks,
                  passphrase=PASS, **defaults)
     service = Service(s)
     keys = {

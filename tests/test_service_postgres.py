@@ -1,0 +1,74 @@
+"""The outbox and the whole service on PostgreSQL (a throwaway cluster): issuance through the API, a worker
+killed with SIGKILL mid-way and resumed, verification through the index in the same database."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from issuer.faults import CRASH_ENV
+from issuer.outbox import ANCHORED, Batch, Document, open_database
+from issuer.pipeline import Pipeline, PipelineConfig
+from node.keys import create_keystore
+from tests.api_fixtures import start_api, stop_api, wait_until
+from tests.conftest import make_net
+from tests.test_api import form_ds, issue
+from tests.test_index_postgres import Cluster
+from tests.test_pipeline import docs_for, run_worker
+
+
+@pytest.fixture(scope="module")
+def pg():
+    cluster = Cluster()
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+
+
+def test_outbox_on_postgres_survives_a_killed_worker(pg, anvil_engine, tmp_path):
+    net = make_net(anvil_engine)
+    create_keystore(tmp_path / "issuer.json", "crash-test-passphrase", net.actors["vn_issuer"].account.key)
+    net.deployment.save(tmp_path / "deployment.json")
+    url = pg.replace("/postgres", "/postgres?options=-csearch_path%3Doutbox_test")
+    import sqlalchemy
+
+    with sqlalchemy.create_engine(pg).begin() as conn:
+        conn.execute(sqlalchemy.text("CREATE SCHEMA IF NOT EXISTS outbox_test"))
+    sessions = open_database(url)
+    p = Pipeline(sessions, net.engine.w3, net.deployment, {net.addr("vn_issuer"): net.actors["vn_issuer"]},
+                 PipelineConfig(max_batch=4))
+    p.submit(net.addr("vn_issuer"), docs_for(net, 9, seed=77))
+    import subprocess
+    import sys
+    import os
+
+    env = {**os.environ, "CERTNET_PASSPHRASE": "crash-test-passphrase"}
+    cmd = [sys.executable, "-m", "issuer.worker", "--db", url, "--rpc", net.engine.rpc_url, "--deployment",
+           str(tmp_path / "deployment.json"), "--keystore", str(tmp_path / "issuer.json"), "--max-batch", "4",
+           "--until-idle"]
+    crashed = subprocess.run(cmd, env={**env, CRASH_ENV: "broadcast"}, capture_output=True, text=True, timeout=120)
+    assert crashed.returncode == -9, crashed.stderr[-2000:]
+    resumed = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    with sessions() as s:
+        docs = list(s.scalars(select(Document)))
+        batches = list(s.scalars(select(Batch)))
+    assert len(docs) == 9 and all(d.state == ANCHORED for d in docs)
+    roots = [log["args"]["root"].hex() for log in net.store().contract.events.RootAnchored().get_logs(from_block=0)]
+    assert all(roots.count(b.merkle_root) == 1 for b in batches)
+
+
+def test_service_on_postgres(pg, anvil_engine, tmp_path):
+    net = make_net(anvil_engine)
+    api, server, thread = start_api(net, tmp_path, db_url=pg)
+    try:
+        states = issue(api, "issuer_vn", form_ds(api, 3, seed=78))
+        head = net.engine.w3.eth.block_number
+        wait_until(lambda: api.service.indexer.indexed_block().number >= head, timeout=30)
+        with api.client("customs_th") as c:
+            for mode in ("chain", "index"):
+                r = c.post(f"/v1/verify?mode={mode}", json={"document": states[0]["wrapped"]}).json()
+                assert r["status"] == "VALID" and r["source"] == mode, r
+    finally:
+        stop_api(server, thread)

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Idempotent install of geth v1.13.15 (the last go-ethereum release that seals Clique blocks) into
-# .tools/bin, through the Go module proxy. Skipped at once when .tools/bin/geth already reports 1.13.15.
+# Idempotent install of geth v1.13.15 (the last go-ethereum release that seals Clique blocks), built
+# through the Go module proxy into a per-user cache ($CERTNET_TOOLS, default ~/.cache/certnet) shared by
+# every checkout, and linked as .tools/bin/geth. Skipped at once when it already reports 1.13.15.
 set -euo pipefail
 GETH_VERSION=1.13.15
-bin_dir="$(cd "$(dirname "$0")/../.." && pwd)/.tools/bin"
+link_dir="$(cd "$(dirname "$0")/../.." && pwd)/.tools/bin"
+bin_dir="${CERTNET_TOOLS:-$HOME/.cache/certnet}/geth-${GETH_VERSION}"
 geth="$bin_dir/geth"
 
+link() { mkdir -p "$link_dir" && ln -sfn "$geth" "$link_dir/geth"; }
 if [ -x "$geth" ] && "$geth" version 2>/dev/null | grep -q "^Version: ${GETH_VERSION}-"; then
+  [ "$(readlink "$link_dir/geth" 2>/dev/null)" = "$geth" ] || link
   exit 0
 fi
 if ! command -v go >/dev/null 2>&1; then
@@ -22,3 +26,4 @@ GOBIN="$bin_dir" GOFLAGS="${GOFLAGS:-} -ldflags=-checklinkname=0" \
   echo "setup: $geth does not report version ${GETH_VERSION}" >&2
   exit 1
 }
+link

@@ -119,3 +119,37 @@ def test_json_text_input_and_garbage(corpus_net):
     assert verifier.verify("{not json").status == "MALFORMED"
     assert verifier.verify(b"\xff\xfe").status == "MALFORMED"
     assert verifier.verify([1, 2]).status == "MALFORMED"
+
+
+def test_trustless_and_indexed_give_the_same_verdicts(corpus_net, tmp_path):
+    from api.index.follower import Indexer
+    from api.indexed import IndexedSource
+
+    net, corpus = corpus_net
+    db = f"sqlite:///{tmp_path / 'index.db'}"
+    indexer = Indexer(net.engine.w3, net.deployment, db)
+    indexed_at = indexer.sync()
+    names = list(corpus)
+    docs = [corpus[n][0] for n in names]
+    chain = Verifier(ChainSource(net.engine.w3, net.deployment)).verify_many(docs)
+    index = Verifier(IndexedSource(db, net.deployment)).verify_many(docs)
+    for name, c, i in zip(names, chain, index):
+        assert i.status == c.status == corpus[name][1], name
+        assert [(k.type, k.status, k.code, k.message) for k in i.checks] == \
+               [(k.type, k.status, k.code, k.message.replace(f"block {c.block_number}", f"block {i.block_number}"))
+                for k in c.checks], name
+        assert (i.revocation, i.successor, i.issuer) == (c.revocation, c.successor, c.issuer), name
+        assert i.source == "index" and c.source == "chain"
+        if c.status != "MALFORMED":
+            assert i.block_number == indexed_at
+
+
+def test_index_not_ready_gives_error(corpus_net, tmp_path):
+    from api.index import upgrade
+    from api.indexed import IndexedSource
+
+    net, corpus = corpus_net
+    db = f"sqlite:///{tmp_path / 'empty.db'}"
+    upgrade(db)
+    v = Verifier(IndexedSource(db, net.deployment)).verify(corpus["valid"][0])
+    assert v.status == "ERROR" and "index" in v.check("DOCUMENT_STATUS").message

@@ -77,6 +77,28 @@ def _envelope(data: dict[str, Any]) -> _Envelope:
     )
 
 
+#: Document types whose schema has no object keyed like a list: such an object can only be a list that was
+#: rewritten (OpenAttestation v2 flattens both to the same paths, so the proof alone cannot tell).
+LIST_TYPED = {"FORM_D", "EPHYTO"}
+
+
+def _list_as_object(node: Any, path: str = "") -> str | None:
+    """The path of the first object whose keys are exactly "0", "1", ... (n >= 1), if any."""
+    if isinstance(node, dict):
+        if node and all(k == str(i) for i, k in enumerate(node)):
+            return path or "(top)"
+        for k, v in node.items():
+            found = _list_as_object(v, f"{path}.{k}" if path else k)
+            if found:
+                return found
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            found = _list_as_object(v, f"{path}.{i}" if path else str(i))
+            if found:
+                return found
+    return None
+
+
 class Verifier:
     """Verifies documents against a status source (None: offline, integrity and signature only)."""
 
@@ -127,9 +149,16 @@ class Verifier:
         env = None
         if integ.code != "MALFORMED":
             try:
-                env = _envelope(unsalt_data(wrapped["data"]))
+                data = unsalt_data(wrapped["data"])
+                env = _envelope(data)
             except (ProofFormatError, KeyError, TypeError):
-                env = None
+                return wrapped, integ, None
+            where = _list_as_object(data) if env.document_type in LIST_TYPED else None
+            if where is not None:
+                integ = IntegrityResult(
+                    False, "MALFORMED", f"The document is malformed: data.{where} is an object keyed 0, 1, ... where a "
+                    f"{env.document_type} has a list; its structure was changed after issue.",
+                    integ.target_hash, integ.merkle_root)
         return wrapped, integ, env
 
     @staticmethod

@@ -66,6 +66,7 @@ def _salt_many(docs: Sequence[dict], start: int, stop: int, new_uuid: UuidFactor
 
 # Set just before forking the helper, so that it inherits the documents without pickling.
 _FORK_DOCS: Sequence[dict] | None = None
+_FORK_LOCK = threading.Lock()
 _CHUNK = 256
 
 
@@ -120,13 +121,14 @@ def _salt_all(docs: Sequence[dict], uuid_factory: UuidFactory | None, workers: i
     ctx = multiprocessing.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
     with tempfile.TemporaryDirectory(prefix="certnet-wrap-", dir=_spool_dir()) as spool:
-        _FORK_DOCS = docs
-        try:
-            proc = ctx.Process(target=_helper, args=(send, spool, split, n), daemon=True)
-            proc.start()
-        finally:
-            _FORK_DOCS = None
-            send.close()
+        with _FORK_LOCK:  # concurrent calls must not fork with each other's documents
+            _FORK_DOCS = docs
+            try:
+                proc = ctx.Process(target=_helper, args=(send, spool, split, n), daemon=True)
+                proc.start()
+            finally:
+                _FORK_DOCS = None
+                send.close()
         salted: list = []
         targets: list = []
         theirs_salted: list = []
@@ -180,9 +182,13 @@ def wrap_documents(
     """Wrap a batch: ``(merkle_root_hex, wrapped_documents)`` in input order.
 
     ``uuid_factory`` supplies the salts (default: fresh random UUID v4s); giving one makes the
-    result deterministic and keeps the work in this process. ``workers`` (default: up to 2)
-    caps the processes used for large batches. Raises :class:`ProofFormatError` naming the
-    document and path of anything the proof format refuses, and ``ValueError`` on an empty batch.
+    result deterministic and keeps the work in this process. ``workers`` caps the processes
+    used for batches of ``PARALLEL_THRESHOLD`` documents or more: by default 2 (a forked
+    helper) when this process runs a single thread and 1 otherwise, since forking a
+    multi-threaded process is unsafe in general; pass ``workers=2`` to fork anyway.
+
+    Raises :class:`ProofFormatError` naming the document and path of anything the proof format
+    refuses, and ``ValueError`` on an empty batch.
     """
     if isinstance(raw_docs, (dict, str, bytes)):
         raise TypeError("wrap_documents takes a list of raw documents")

@@ -33,9 +33,8 @@ ORACLE = ROOT / "tests" / "oracle" / "oa.cjs"
 PACKAGE = "@govtechsg/open-attestation"
 
 
-@pytest.fixture(scope="module")
-def oa(tmp_path_factory):
-    """Run an oracle command on a JSON input; returns the parsed JSON output."""
+def _require_oracle() -> str:
+    """Path of node; fails the calling test when node or the pinned package is missing."""
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is not installed: the OpenAttestation cross-checks need it (run `make setup`)")
@@ -48,10 +47,21 @@ def oa(tmp_path_factory):
     installed = json.loads(manifest.read_text())["version"]
     if installed != pinned:
         pytest.fail(f"{PACKAGE} {installed} is installed but package.json pins {pinned} (run `make setup`)")
+    return node
+
+
+@pytest.fixture(scope="module")
+def oa(tmp_path_factory):
+    """Run an oracle command on a JSON input; returns the parsed JSON output.
+
+    The checks for node and the package run inside the test, so that a missing one fails the
+    test (it is never skipped, nor only an error of the fixture).
+    """
     workdir = tmp_path_factory.mktemp("oa")
     counter = iter(range(10**6))
 
     def run(command: str, payload: Any, *flags: str) -> Any:
+        node = _require_oracle()
         path = workdir / f"in-{next(counter)}.json"
         # ASCII escapes carry lone surrogates through to JavaScript intact
         path.write_text(json.dumps(payload, ensure_ascii=True), encoding="ascii")
@@ -347,7 +357,7 @@ def test_library_refuses_what_certnet_refuses(oa, tmp_path):
     with pytest.raises(ProofFormatError):
         wrap_documents([{"issuers": ISSUERS, "a.b": "dotted key"}])
     proc = subprocess.run(
-        [shutil.which("node") or "node", str(ORACLE), "wrap", "-"],
+        [_require_oracle(), str(ORACLE), "wrap", "-"],
         input=json.dumps([{"issuers": ISSUERS, "a.b": "dotted key"}]),
         cwd=ROOT,
         capture_output=True,

@@ -1,0 +1,426 @@
+"""The portal's pages (server-rendered) and its small JSON endpoints, all under /portal.
+
+Verification needs no API key (anyone holding a document may verify it); it is limited per client address.
+The issuer and auditor pages take an API key that the browser keeps in sessionStorage and sends as
+`Authorization: Bearer` to the JSON API; it never travels in a cookie or a URL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from api.auth import Principal, require
+from api.portal.history import HistoryError, expected_kinds, histories
+from api.portal.known import AuditQuery, KnownDocument, audit_search, find_known, hash_in_link, known_hashes, \
+    normalise_hash
+from api.portal.limits import IpRateLimiter
+from api.portal.present import certificate_view, raw_data, short, timeline, verdict_view
+from api.portal.qr import qr_svg
+from api.problems import Problem
+from node.contracts import REVOCATION_REASONS
+from verifier.integrity import parse_document
+from verifier.verdict import REASON_SENTENCES, Verdict, utc
+
+log = logging.getLogger("certnet.portal")
+
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
+STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+                ".svg": "image/svg+xml"}
+STATIC_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*\.(css|js|svg)$")
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+                               "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+_env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")),
+                          autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.ChainableUndefined,
+                          trim_blocks=True, lstrip_blocks=True)
+_env.filters["short"] = short
+_env.filters["utc"] = utc
+templates = Jinja2Templates(env=_env)
+
+router = APIRouter(include_in_schema=False)
+
+
+def _service(request: Request) -> Any:
+    return request.app.state.service
+
+
+# ------------------------------------------------------------------ helpers
+
+def page(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200,
+         headers: dict[str, str] | None = None) -> HTMLResponse:
+    service = _service(request)
+    ctx = {"network_name": service.deployment.name, "chain_id": service.deployment.chain_id,
+           "max_bytes": service.settings.max_body_bytes, "nav": "", **(context or {})}
+    h = {**SECURITY_HEADERS, "Cache-Control": "no-store", **(headers or {})}
+    return templates.TemplateResponse(request, name, ctx, status_code=status, headers=h)
+
+
+def message_page(request: Request, status: int, title: str, text: str, headers: dict[str, str] | None = None,
+                 **extra: Any) -> HTMLResponse:
+    return page(request, "message.html", {"title": title, "text": text, "status": status, **extra}, status, headers)
+
+
+def limiter(service: Any) -> IpRateLimiter:
+    """The service's per-address limiter for open verification (made on first use)."""
+    lim = getattr(service, "portal_limiter", None)
+    if lim is None:
+        settings = service.settings
+        lim = IpRateLimiter(getattr(settings, "portal_rate_per_second", 5.0), getattr(settings, "portal_rate_burst", 60))
+        service.portal_limiter = lim
+    return lim
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _limited(request: Request, cost: float = 1.0) -> float | None:
+    """Seconds to wait when this client is over its rate, else None."""
+    ok, retry = limiter(_service(request)).allow(_client(request), cost)
+    return None if ok else retry
+
+
+def _too_many_page(request: Request, retry: float) -> HTMLResponse:
+    wait = max(1, int(retry + 0.999))
+    return message_page(request, 429, "Too many verifications",
+                        f"This address has made many verifications in a short time. Please wait {wait} "
+                        f"second{'s' if wait != 1 else ''} and try again.", {"Retry-After": str(wait)})
+
+
+def _too_many_problem(retry: float) -> Problem:
+    wait = max(1, int(retry + 0.999))
+    return Problem(429, "RATE_LIMITED", f"too many verifications from this address; retry in {wait}s",
+                   headers={"Retry-After": str(wait)})
+
+
+def _principal(request: Request, role: str) -> Principal:
+    principal = _service(request).auth.principal(request)
+    require(principal, role)
+    return principal
+
+
+# ------------------------------------------------------------------ verification
+
+def _verify(service: Any, document: Any) -> Verdict:
+    v = service.verifier("chain").verify(document)
+    try:
+        service.metrics.verdicts.labels(v.status, "chain").inc()
+    except Exception:  # noqa: BLE001 - metrics never break a verification
+        pass
+    return v
+
+
+def _history(service: Any, v: Verdict) -> tuple[list[dict[str, Any]], str | None]:
+    th, root = v.document.get("targetHash"), v.document.get("merkleRoot")
+    if not th or not root or not expected_kinds(v):
+        return [], None
+    try:
+        got, _ = histories(service, [(th, root)], {th: expected_kinds(v)}, as_of=v.block_number)
+    except HistoryError as exc:
+        return [], str(exc)
+    return got.get(th, []), None
+
+
+def _verdict_context(service: Any, document: Any, known: KnownDocument | None = None) -> dict[str, Any]:
+    v = _verify(service, document)
+    events, history_error = _history(service, v)
+    th = v.document.get("targetHash")
+    data = raw_data(document) if isinstance(document, dict) else None
+    if known is None and th and isinstance(document, dict):
+        known = find_known(service, th)
+    successor = (v.successor or {}).get("document")
+    successor_known = bool(successor) and successor in known_hashes(service, [successor])
+    view = verdict_view(v, network_name=service.deployment.name, events=events, history_error=history_error,
+                        data=data, known=known is not None, successor_known=successor_known)
+    return {"v": view, "title": f"{view['label']} – verification result"}
+
+
+def _read_upload(value: Any) -> bytes | None:
+    if isinstance(value, UploadFile):
+        if not value.filename and not value.size:
+            return None
+        content = value.file.read()
+        return content or None
+    return None
+
+
+@router.get("/portal", response_class=HTMLResponse, name="portal_home")
+def verify_page(request: Request) -> HTMLResponse:
+    return page(request, "verify.html", {"nav": "verify", "title": "Verify a certificate"})
+
+
+@router.get("/portal/", include_in_schema=False)
+def verify_page_slash() -> RedirectResponse:
+    return RedirectResponse("/portal", status_code=308)
+
+
+@router.get("/portal/verify", include_in_schema=False)
+def verify_get() -> RedirectResponse:
+    return RedirectResponse("/portal", status_code=303)
+
+
+@router.post("/portal/verify", response_class=HTMLResponse)
+async def verify_submit(request: Request) -> HTMLResponse:
+    retry = _limited(request)
+    if retry is not None:
+        return _too_many_page(request, retry)
+    service = _service(request)
+    form = await request.form(max_files=2, max_fields=10, max_part_size=service.settings.max_body_bytes)
+    try:
+        content = _read_upload(form.get("file"))
+        if content is None:
+            pasted = form.get("document")
+            content = pasted.encode() if isinstance(pasted, str) and pasted.strip() else None
+    finally:
+        await form.close()
+    if content is None:
+        return page(request, "verify.html", {
+            "nav": "verify", "title": "Verify a certificate",
+            "error": "Choose a document file, drop one on the box, or paste the document's text, then press Verify."},
+            status=400)
+    try:
+        document: Any = parse_document(content)
+    except (ValueError, UnicodeDecodeError):
+        document = content  # the verifier explains why it cannot be read (MALFORMED)
+    ctx = await run_in_threadpool(_verdict_context, service, document)
+    return page(request, "verdict.html", {"nav": "verify", **ctx})
+
+
+@router.get("/portal/open", response_class=HTMLResponse)
+def open_link(request: Request, link: str = Query("", max_length=4000)) -> Response:
+    h = hash_in_link(link)
+    if h is None:
+        return page(request, "verify.html", {
+            "nav": "verify", "title": "Verify a certificate", "link": link[:200],
+            "link_error": "This is not a certnet QR link: it should end with /portal/v/ and 64 letters and digits."},
+            status=400)
+    return RedirectResponse(f"/portal/v/{h}", status_code=303)
+
+
+@router.get("/portal/v/{target_hash}", response_class=HTMLResponse, name="portal_qr")
+def qr_link(request: Request, target_hash: str) -> HTMLResponse:
+    h = normalise_hash(target_hash)
+    service = _service(request)
+    known = find_known(service, h) if h else None
+    if known is None:
+        return _unknown(request, target_hash)
+    retry = _limited(request)
+    if retry is not None:
+        return _too_many_page(request, retry)
+    ctx = _verdict_context(service, known.wrapped, known)
+    return page(request, "verdict.html", {"nav": "verify", "via_link": True, **ctx})
+
+
+def _unknown(request: Request, target_hash: str) -> HTMLResponse:
+    return message_page(
+        request, 404, "Certificate not found",
+        "This service knows no certificate with this fingerprint. It may have been issued through another node: "
+        "ask the holder for the document file and verify it here.", fingerprint=target_hash[:80])
+
+
+# ------------------------------------------------------------------ certificate
+
+@router.get("/portal/certificates/{target_hash}", response_class=HTMLResponse, name="portal_certificate")
+def certificate_page(request: Request, target_hash: str) -> HTMLResponse:
+    h = normalise_hash(target_hash)
+    service = _service(request)
+    known = find_known(service, h) if h else None
+    if known is None:
+        return _unknown(request, target_hash)
+    retry = _limited(request)
+    if retry is not None:
+        return _too_many_page(request, retry)
+    data = raw_data(known.wrapped) or {}
+    v = _verify(service, known.wrapped)
+    events, history_error = _history(service, v)
+    linked = [e.get("newDocument") or e.get("oldDocument") for e in events if e["kind"] in ("SUPERSEDED", "SUPERSEDES")]
+    qr_url = str(request.url_for("portal_qr", target_hash=h))
+    view = verdict_view(v, network_name=service.deployment.name, events=events, history_error=history_error,
+                        data=data, known=True)
+    cert = certificate_view(data)
+    return page(request, "certificate.html", {
+        "title": f"{cert['title']} {cert['reference']}".strip(), "cert": cert, "v": view, "known": known,
+        "events": timeline(events, known_hashes(service, [x for x in linked if x])),
+        "history_error": history_error, "qr": qr_svg(qr_url, f"QR code linking to {qr_url}"), "qr_url": qr_url,
+        "qr_print": qr_svg(qr_url, f"QR code linking to {qr_url}", "qr-print"),
+        "target_hash": h, "printed_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")})
+
+
+# ------------------------------------------------------------------ issuer and auditor pages
+
+@router.get("/portal/issuer", response_class=HTMLResponse)
+def issuer_page(request: Request) -> HTMLResponse:
+    reasons = [(r, REASON_SENTENCES.get(r, r)) for r in REVOCATION_REASONS]
+    return page(request, "issuer.html", {"nav": "issuer", "title": "Issuer: batches and revocation",
+                                         "reasons": reasons})
+
+
+@router.get("/portal/auditor", response_class=HTMLResponse)
+def auditor_page(request: Request) -> HTMLResponse:
+    return page(request, "auditor.html", {"nav": "auditor", "title": "Auditor: search and export"})
+
+
+# ------------------------------------------------------------------ static files
+
+@router.get("/portal/static/{name}")
+def static_file(request: Request, name: str) -> Response:
+    path = STATIC / name
+    if not STATIC_NAME.match(name) or not path.is_file():
+        return message_page(request, 404, "Not found", "There is no such file.")
+    return FileResponse(path, media_type=STATIC_TYPES[path.suffix],
+                        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+
+
+# ------------------------------------------------------------------ JSON for the pages
+
+@router.post("/portal/api/verify")
+async def api_verify(request: Request) -> JSONResponse:
+    """Verify a document without an API key: the body is {"document": <wrapped document>} or the document."""
+    retry = _limited(request)
+    if retry is not None:
+        raise _too_many_problem(retry)
+    body = await request.body()
+    try:
+        parsed = parse_document(body)
+    except (ValueError, UnicodeDecodeError):
+        raise Problem(400, "INVALID_JSON", "the body is not JSON") from None
+    document = parsed["document"] if isinstance(parsed, dict) and set(parsed) == {"document"} else parsed
+    from api.routes_customs import verdict_out
+
+    v = await run_in_threadpool(_verify, _service(request), document)
+    return JSONResponse(verdict_out(v).model_dump())
+
+
+MAX_STATUS = 500
+
+
+@router.post("/portal/api/status")
+async def api_status(request: Request) -> JSONResponse:
+    """On-chain status of many documents, for the issuer page: {"documents": [{"targetHash", "merkleRoot"}]}.
+    Any valid API key (its own rate limit applies)."""
+    service = _service(request)
+    service.auth.principal(request)
+    body = await request.body()
+    try:
+        parsed = json.loads(body)
+        items = parsed["documents"]
+        assert isinstance(items, list)
+        pairs = [(normalise_hash(i["targetHash"]), normalise_hash(i["merkleRoot"])) for i in items]
+    except Exception:  # noqa: BLE001
+        raise Problem(400, "INVALID_REQUEST", 'send {"documents": [{"targetHash": ..., "merkleRoot": ...}]}') from None
+    if len(pairs) > MAX_STATUS:
+        raise Problem(413, "TOO_MANY_DOCUMENTS", f"at most {MAX_STATUS} documents per request")
+    if any(t is None or r is None for t, r in pairs):
+        raise Problem(422, "INVALID_HASH", "hashes are 64 hex digits")
+
+    def read() -> dict[str, Any]:
+        from verifier.sources import SourceError
+
+        try:
+            block, block_hash, statuses = service.chain_source.read([(r, t) for t, r in pairs])
+        except SourceError as exc:
+            raise Problem(503, "CHAIN_UNAVAILABLE", str(exc)) from None
+        out = []
+        for (t, _), s in zip(pairs, statuses):
+            from node.contracts import REVOCATION_REASON_NAMES
+
+            state = ("REVOKED" if s.revoked else "SUPERSEDED" if s.superseded else "ISSUED" if s.issued
+                     else "NOT_ISSUED")
+            reason = REVOCATION_REASON_NAMES.get(s.revocation_reason) if s.revoked else None
+            out.append({"targetHash": t, "status": state, "revocationReason": reason,
+                        "revocationReasonText": REASON_SENTENCES.get(reason or "") if reason else None,
+                        "revokedAtUtc": utc(s.revoked_at) if s.revoked else None,
+                        "wholeBatch": bool(s.root_revoked) if s.revoked else None,
+                        "successor": s.successor_document if s.superseded else None})
+        return {"blockNumber": block, "blockHash": block_hash, "documents": out}
+
+    return JSONResponse(await run_in_threadpool(read))
+
+
+def _audit_query(principal: Principal, issuer: str | None, date_from: str | None, date_to: str | None,
+                 reference: str | None, limit: int) -> AuditQuery:
+    return AuditQuery(country=principal.country, issuer=issuer or None, date_from=date_from or None,
+                      date_to=date_to or None, reference=reference or None, limit=limit)
+
+
+@router.get("/portal/api/audit/search")
+def api_audit_search(request: Request, issuer: str | None = Query(None, max_length=64),
+                     date_from: str | None = Query(None, alias="from", max_length=10),
+                     date_to: str | None = Query(None, alias="to", max_length=10),
+                     reference: str | None = Query(None, max_length=128),
+                     limit: int = Query(100, ge=1, le=500)) -> JSONResponse:
+    """Auditor key required: documents of the key's jurisdiction with their on-chain events."""
+    principal = _principal(request, "auditor")
+    q = _audit_query(principal, issuer, date_from, date_to, reference, limit)
+    try:
+        result = audit_search(_service(request), q)
+    except HistoryError as exc:
+        raise Problem(503, "CHAIN_UNAVAILABLE", str(exc)) from None
+    return JSONResponse(result, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/portal/api/audit/export")
+def api_audit_export(request: Request, issuer: str | None = Query(None, max_length=64),
+                     date_from: str | None = Query(None, alias="from", max_length=10),
+                     date_to: str | None = Query(None, alias="to", max_length=10),
+                     reference: str | None = Query(None, max_length=128),
+                     limit: int = Query(500, ge=1, le=500)) -> StreamingResponse:
+    """The same search as NDJSON in the format of `api.audit` (`certnet audit check` re-verifies it against any
+    node): a header line (network, registries, query), one line per event (block number and hash, transaction,
+    log index, time, hashes), one line per document (targetHash, merkleRoot, Merkle proof)."""
+    principal = _principal(request, "auditor")
+    q = _audit_query(principal, issuer, date_from, date_to, reference, limit)
+    try:
+        result = audit_search(_service(request), q)
+    except HistoryError as exc:
+        raise Problem(503, "CHAIN_UNAVAILABLE", str(exc)) from None
+    now = dt.datetime.now(dt.timezone.utc)
+    from api.audit import export_lines
+
+    events: dict[tuple[str, str, int], dict[str, Any]] = {}
+    documents = []
+    for r in result["results"]:
+        for e in r["events"]:
+            events.setdefault((e["kind"], e["transactionHash"], e["logIndex"]), e)
+        documents.append({"targetHash": r["targetHash"], "merkleRoot": r["merkleRoot"], "proof": r["proof"] or [],
+                          "referenceNumber": r["referenceNumber"], "issuingCountry": r["issuingCountry"],
+                          "documentType": r["documentType"], "issuer": r["issuer"], "anchoredAt": r["anchoredAt"],
+                          "chainStatus": r["chainStatus"], "knownAs": r["knownAs"]})
+    net = result["network"]
+    header = {"chainId": net["chainId"], "network": net["name"], "certificateRegistry": net["certificateRegistry"],
+              "issuerRegistry": net["issuerRegistry"], "country": principal.country, "query": result["query"],
+              "generatedAt": now.isoformat(timespec="seconds"), "historySource": result["historySource"],
+              "truncated": result["truncated"], "events": len(events), "documents": len(documents)}
+    ordered = sorted(events.values(), key=lambda e: (e["blockNumber"], e["logIndex"], e["kind"]))
+    name = f"certnet-audit-{principal.country}-{now.strftime('%Y%m%dT%H%M%SZ')}.ndjson"
+    return StreamingResponse((line.encode() for line in export_lines(header, ordered, documents)),
+                             media_type="application/x-ndjson",
+                             headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                      "Cache-Control": "no-store"})
+
+
+# ------------------------------------------------------------------ anything else under /portal
+
+@router.get("/portal/{rest:path}", response_class=HTMLResponse)
+def not_found(request: Request, rest: str) -> HTMLResponse:
+    return message_page(request, 404, "Page not found", "There is no such page in the portal.")

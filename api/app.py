@@ -93,12 +93,9 @@ def create_app(service: Service) -> FastAPI:
 
     for module in (routes_ops, routes_issuer, routes_customs, routes_registry, routes_audit):
         app.include_router(module.router)
-    try:
-        from api.portal import router as portal_router
-    except ImportError:
-        pass
-    else:
-        app.include_router(portal_router)
+    from api.portal import router as portal_router
+
+    app.include_router(portal_router)
     app.add_middleware(BodyLimit, limit=service.settings.max_body_bytes)  # type: ignore[arg-type]
     original_openapi = app.openapi
 

@@ -411,25 +411,60 @@ class CertificateRegistryClient(_Client):
     MAX_STATUS_QUERIES = 1000
 
     def status_of(self, pairs: Sequence[tuple[str | bytes, str | bytes]], block: Any = "latest") -> list[DocumentStatus]:
-        """The batched status view for many (root, document) pairs (split into calls of at most 1000)."""
+        """The batched status view for many (root, document) pairs (split into calls of at most 1000).
+
+        One raw eth_call per chunk: the call data is built and the answer (a static tuple array, 14 words per
+        status) read directly, which is several times faster than web3's generic contract-call machinery
+        for a thousand pairs and gives the same values (addresses checksummed, hashes hex without 0x)."""
+        from web3.exceptions import BadFunctionCallOutput
+
+        word = 32
+        fields = 14  # words per DocumentStatus in the answer
+        selector = Web3.keccak(text="statusOf(bytes32[],bytes32[])")[:4]
+        zero20 = bytes(20)
+        checksummed: dict[bytes, str] = {}
         out: list[DocumentStatus] = []
         for start in range(0, len(pairs), self.MAX_STATUS_QUERIES):
             chunk = pairs[start:start + self.MAX_STATUS_QUERIES]
+            n = len(chunk)
             roots = [to_bytes32(r) for r, _ in chunk]
             docs = [to_bytes32(d) for _, d in chunk]
-            for root, doc, s in zip(roots, docs, self._call("statusOf", roots, docs, block=block)):
-                issued = int(s[0], 16) != 0
-                superseded = s[13] != 0
+            count = n.to_bytes(word, "big")
+            data = b"".join((selector, (2 * word).to_bytes(word, "big"), ((3 + n) * word).to_bytes(word, "big"),
+                             count, *roots, count, *docs))
+            try:
+                raw = bytes(self.w3.eth.call({"to": self.address, "data": data}, block_identifier=block))
+            except REVERTS as exc:
+                raise revert_from(exc, "statusOf") from None
+            size = fields * word
+            if (len(raw) != 2 * word + n * size or int.from_bytes(raw[:word], "big") != word
+                    or int.from_bytes(raw[word:2 * word], "big") != n):
+                raise BadFunctionCallOutput(
+                    f"CertificateRegistry.statusOf at {self.address} answered {len(raw)} bytes for {n} pairs, not "
+                    f"{2 * word + n * size}: is the contract deployed there at block {block}?")
+            for i in range(n):
+                w = [int.from_bytes(raw[p:p + word], "big")
+                     for p in range(2 * word + i * size, 2 * word + (i + 1) * size, word)]
+                base = 2 * word + i * size
+                account = raw[base + 12:base + word]
+                issued = account != zero20
+                issuer = None
+                if issued:
+                    issuer = checksummed.get(account)
+                    if issuer is None:
+                        issuer = checksummed[account] = Web3.to_checksum_address(account)
+                superseded = w[13] != 0
                 out.append(DocumentStatus(
-                    root=root.hex(), document=doc.hex(), issued=issued, issuer=s[0] if issued else None,
-                    country=from_bytes2(s[1]) or None, document_type=s[2], document_count=s[3], anchored_at=s[4],
-                    anchored_block=s[5], issuer_authorised=s[6], revoked=s[9] != 0, root_revoked=s[7],
-                    revocation_reason=s[8], revoked_at=s[9], revoked_block=s[10], superseded=superseded,
-                    successor_root=s[11].hex() if superseded else None,
-                    successor_document=s[12].hex() if superseded else None, superseded_at=s[13],
+                    root=roots[i].hex(), document=docs[i].hex(), issued=issued, issuer=issuer,
+                    country=from_bytes2(raw[base + word:base + word + 2]) or None, document_type=w[2],
+                    document_count=w[3], anchored_at=w[4], anchored_block=w[5], issuer_authorised=w[6] != 0,
+                    revoked=w[9] != 0, root_revoked=w[7] != 0, revocation_reason=w[8], revoked_at=w[9],
+                    revoked_block=w[10], superseded=superseded,
+                    successor_root=raw[base + 11 * word:base + 12 * word].hex() if superseded else None,
+                    successor_document=raw[base + 12 * word:base + 13 * word].hex() if superseded else None,
+                    superseded_at=w[13],
                 ))
         return out
-
 
 def _reason(r: str | int) -> int:
     if isinstance(r, str):

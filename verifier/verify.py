@@ -85,17 +85,19 @@ LIST_TYPED = {"FORM_D", "EPHYTO"}
 def _list_as_object(node: Any, path: str = "") -> str | None:
     """The path of the first object whose keys are exactly "0", "1", ... (n >= 1), if any."""
     if isinstance(node, dict):
-        if node and all(k == str(i) for i, k in enumerate(node)):
+        if node and next(iter(node)) == "0" and all(k == str(i) for i, k in enumerate(node)):
             return path or "(top)"
         for k, v in node.items():
-            found = _list_as_object(v, f"{path}.{k}" if path else k)
-            if found:
-                return found
+            if isinstance(v, (dict, list)):  # a leaf holds no object (and no path is built for it)
+                found = _list_as_object(v, f"{path}.{k}" if path else k)
+                if found:
+                    return found
     elif isinstance(node, list):
         for i, v in enumerate(node):
-            found = _list_as_object(v, f"{path}.{i}" if path else str(i))
-            if found:
-                return found
+            if isinstance(v, (dict, list)):
+                found = _list_as_object(v, f"{path}.{i}" if path else str(i))
+                if found:
+                    return found
     return None
 
 
@@ -148,9 +150,13 @@ class Verifier:
                 return None, integ, None
         env = None
         if integ.code != "MALFORMED":
+            # check_integrity unsalts every value of `data` (a bad salt anywhere makes it MALFORMED), so only
+            # the envelope's fields need unsalting here, and unsalting changes no object or list: the
+            # structure check reads the salted data as it is.
             try:
-                data = unsalt_data(wrapped["data"])
-                env = _envelope(data)
+                data = wrapped["data"]
+                env = _envelope(unsalt_data({k: data[k] for k in (
+                    "issuers", "network", "documentType", "issuingCountry", "referenceNumber") if k in data}))
             except (ProofFormatError, KeyError, TypeError):
                 return wrapped, integ, None
             where = _list_as_object(data) if env.document_type in LIST_TYPED else None

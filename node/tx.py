@@ -135,20 +135,28 @@ class Transactor:
              timeout: float = 120.0, context: str | None = None) -> TxReceipt | str:
         """Estimate (raising the named revert), sign, send; return the receipt (or the hash if not `wait`)."""
         label = context or getattr(fn, "fn_name", None) or "deploy"
-        build = self._builder(fn, self._estimate(fn, label))
-        with self._lock:  # nonces reach the node in order
-            tx_hash = self.broadcast(self._sign(build).raw, label)
+        tx_hash = self._send_now(self._builder(fn, self._estimate(fn, label)), label)
         if not wait:
             return tx_hash
         return self.wait(tx_hash, timeout=timeout, fn=fn, label=label)
 
     def transfer(self, to: str, wei: int, wait: bool = True) -> TxReceipt | str:
         """Send ether (funding development accounts on local engines)."""
-        with self._lock:
-            signed = self._sign(lambda nonce, fees: {"to": to, "value": wei, "from": self.address, "nonce": nonce,
-                                                     "gas": 21_000, "chainId": self.chain_id, **fees})
-            tx_hash = self.broadcast(signed.raw, "transfer")
+        tx_hash = self._send_now(lambda nonce, fees: {"to": to, "value": wei, "from": self.address, "nonce": nonce,
+                                                      "gas": 21_000, "chainId": self.chain_id, **fees}, "transfer")
         return self.wait(tx_hash, label="transfer") if wait else tx_hash
+
+    def _send_now(self, build: Any, label: str, attempts: int = 3) -> str:
+        """Sign and broadcast under the lock (nonces reach the node in order). When another process used the
+        account meanwhile, the nonce is re-read from the node and the transaction signed again."""
+        with self._lock:
+            for attempt in range(attempts):
+                try:
+                    return self.broadcast(self._sign(build).raw, label)
+                except NonceConsumed:
+                    if attempt == attempts - 1:
+                        raise
+        raise AssertionError("unreachable")
 
     def _sign(self, build: Any) -> SignedTx:
         fees = self._fees()

@@ -193,3 +193,18 @@ def test_gas_report_runs():
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert "revokeDocument, proof depth 20" in r.stdout and "goal anchor" in r.stdout
+
+
+def test_sender_recovers_when_another_process_used_the_account(anvil_engine):
+    """A second sender (another process, here another connection) takes nonces behind our back."""
+    from node.engines import http_web3
+
+    key = Account.create()
+    fund_from = signer_for(anvil_engine.w3, anvil_engine.keys[0])
+    fund_from.transfer(key.address, 10**18)
+    ours = Transactor(anvil_engine.w3, key)
+    theirs = Transactor(http_web3(anvil_engine.rpc_url), key)
+    ours.transfer(Account.create().address, 1)
+    theirs.transfer(Account.create().address, 1)  # takes the nonce `ours` would use next
+    ours.transfer(Account.create().address, 1)
+    assert anvil_engine.w3.eth.get_transaction_count(key.address) == 3

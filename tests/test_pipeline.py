@@ -109,14 +109,15 @@ def test_submission_errors_name_the_place(net, tmp_path):
 
 
 def test_batching_by_count_and_age(embedded_net, tmp_path):
-    p = make_pipeline(embedded_net, tmp_path, max_batch=5, max_age=0.5)
+    p = make_pipeline(embedded_net, tmp_path, max_batch=5, max_age=3600)
     p.submit(embedded_net.addr("vn_issuer"), docs_for(embedded_net, 7))
     stats = p.run_once()
     assert stats.batched == 5 and stats.anchored == 1  # a full batch goes at once
     assert sorted(d.state for d in all_docs(p)).count(SUBMITTED) == 2
-    assert p.run_once().batched == 0  # the rest is young: it waits
-    time.sleep(0.6)
-    assert p.run_once().batched == 2  # old enough now
+    assert p.run_once().batched == 0  # the rest is younger than max_age: it waits
+    time.sleep(0.05)
+    p.config.max_age = 0.01  # now they are older than the batch age
+    assert p.run_once().batched == 2
     assert all(d.state == ANCHORED for d in all_docs(p))
 
 

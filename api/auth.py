@@ -77,12 +77,15 @@ class RateLimiter:
 
 
 class Authenticator:
-    """Resolves the request's key (Authorization: Bearer <key>, or X-API-Key) to a Principal."""
+    """Resolves the request's key (Authorization: Bearer <key>, or X-API-Key) to a Principal. Keys are cached
+    for CACHE_SECONDS, so a revoked key stops working within that time, in every process."""
+
+    CACHE_SECONDS = 5.0
 
     def __init__(self, sessions: sessionmaker[Session], limiter: RateLimiter) -> None:
         self.sessions = sessions
         self.limiter = limiter
-        self._cache: dict[str, Principal | None] = {}
+        self._cache: dict[str, tuple[Principal, float]] = {}
         self._lock = threading.Lock()
 
     def principal(self, request: Request) -> Principal:
@@ -94,8 +97,10 @@ class Authenticator:
         if len(key) > 200:
             raise Problem(401, "INVALID_API_KEY", "the API key is not valid", headers={"WWW-Authenticate": "Bearer"})
         h = hash_key(key)
+        now = time.monotonic()
         with self._lock:
-            cached = self._cache.get(h)
+            entry = self._cache.get(h)
+        cached = entry[0] if entry is not None and now - entry[1] < self.CACHE_SECONDS else None
         if cached is None:
             with self.sessions() as s:
                 rec = s.scalar(select(ApiKey).where(ApiKey.key_hash == h, ApiKey.revoked.is_(False)))
@@ -103,7 +108,7 @@ class Authenticator:
                 raise Problem(401, "INVALID_API_KEY", "the API key is not valid", headers={"WWW-Authenticate": "Bearer"})
             cached = Principal(rec.id, rec.name, rec.role, rec.country, rec.issuer_account)
             with self._lock:
-                self._cache[h] = cached
+                self._cache[h] = (cached, now)
         ok, retry = self.limiter.allow(cached.key_id)
         if not ok:
             raise Problem(429, "RATE_LIMITED", f"too many requests for this key; retry in {retry:.2f}s",

@@ -31,7 +31,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from api.service import Service, settings_from_data_dir
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    settings = settings_from_data_dir(_home(args), rpc_url=args.rpc)
+    settings = settings_from_data_dir(_home(args), rpc_url=args.rpc, confirmations=args.confirmations,
+                                      start_workers=not args.no_workers)
     if args.db:
         settings.db_url = args.db
     app = create_app(Service(settings))
@@ -183,6 +184,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--rpc", help="JSON-RPC URL (default: the deployment's)")
     s.add_argument("--db", help="database URL (default: sqlite in the data dir, or $CERTNET_DB_URL)")
+    s.add_argument("--confirmations", type=int, default=0,
+                   help="blocks a transaction must be deep before it counts (Clique: at least half the validators)")
+    s.add_argument("--no-workers", action="store_true",
+                   help="serve only: no issuance, index or notification workers (API replicas; run them in "
+                        "exactly one process per member database)")
 
     s = sub.add_parser("apikey", help="create, list or revoke API keys")
     s.add_argument("action", choices=["create", "list", "revoke"])

@@ -86,7 +86,8 @@ def _state(d: Document, b: Batch | None, with_wrapped: bool) -> DocumentState:
 
 
 def _submission_problem(exc: SubmissionError) -> Problem:
-    status = {"REFERENCE_CONFLICT": 409, "TOO_MANY_DOCUMENTS": 413, "UNKNOWN_ISSUER": 403}.get(exc.code, 422)
+    status = {"REFERENCE_CONFLICT": 409, "TOO_MANY_DOCUMENTS": 413, "UNKNOWN_ISSUER": 403,
+              "CHAIN_UNAVAILABLE": 503}.get(exc.code, 422)
     return Problem(status, exc.code, str(exc), [{"field": exc.path, "message": exc.message}] if exc.path else None)
 
 

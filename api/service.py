@@ -107,6 +107,11 @@ class Service:
     # ------------------------------------------------------------------ workers
 
     def start(self) -> None:
+        for account in self.pipeline.signers:  # learn the issuers' registrations while the node is up
+            try:
+                self.pipeline.issuer_info(account)
+            except Exception as exc:
+                log.warning("issuer %s not readable at start: %s", account, exc)
         if not self.settings.start_workers:
             return
         workers = [("issuance", lambda: self.pipeline.run_forever(self._stop)),

@@ -105,7 +105,11 @@ class Pipeline:
         """(country, registered name) of an issuer account, from the chain (cached)."""
         issuer = Web3.to_checksum_address(issuer)
         if issuer not in self._issuer_info:
-            rec = self.registry.issuer(issuer)
+            try:
+                rec = self.registry.issuer(issuer)
+            except Exception as exc:  # the node is unreachable: nothing was accepted
+                raise SubmissionError("CHAIN_UNAVAILABLE", f"the issuer registry cannot be read now ({type(exc).__name__}); "
+                                      "retry later") from None
             if not rec.country:
                 raise SubmissionError("UNKNOWN_ISSUER", f"{issuer} is not a registered issuer on this network")
             self._issuer_info[issuer] = (rec.country, rec.name)

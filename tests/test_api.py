@@ -343,3 +343,30 @@ def test_server_sent_events(api):
         c.post(f"/v1/documents/{doc['id']}/revoke", json={"reason": "ISSUED_IN_ERROR"})
     t.join(timeout=30)
     assert got and json.loads(got[0])["targetHash"] == doc["targetHash"]
+
+
+def test_revoked_key_stops_working(api):
+    from api.auth import create_api_key
+    from api.models import ApiKey
+
+    key, rec = create_api_key(api.service.sessions, "temporary", "customs", "TH")
+    with httpx.Client(base_url=api.url, headers={"authorization": f"Bearer {key}"}) as c:
+        assert c.get("/v1/members").status_code == 200
+        with api.service.sessions.begin() as s:
+            s.get(ApiKey, rec.id).revoked = True
+        wait_until(lambda: c.get("/v1/members").status_code == 401, timeout=api.service.auth.CACHE_SECONDS + 5)
+
+
+def test_submission_while_the_node_is_down_is_refused_cleanly(anvil_engine, tmp_path):
+    from node.engines import AnvilEngine
+
+    own = AnvilEngine(tmp_path / "node").start()
+    net = make_net(own)
+    api, server, thread = start_api(net, tmp_path / "svc", start_workers=False)
+    try:
+        api.service.pipeline._issuer_info.clear()  # as if the service had just started without a node
+        own.stop()
+        with api.client("issuer_vn") as c:
+            is_problem(c.post("/v1/documents", json={"documents": form_ds(api, 1, seed=9)}), 503, "CHAIN_UNAVAILABLE")
+    finally:
+        stop_api(server, thread)

@@ -29,7 +29,8 @@ def _info_file(data_dir: Path) -> Path:
     return node_dir(data_dir) / "node.json"
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """The process exists and is not a zombie."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -54,7 +55,7 @@ def read_info(data_dir: Path) -> NodeInfo | None:
 def status(data_dir: Path) -> tuple[NodeInfo | None, int | None]:
     """(node info, current block) — block is None when the node does not answer."""
     info = read_info(data_dir)
-    if info is None or not _alive(info.pid):
+    if info is None or not process_alive(info.pid):
         return info, None
     try:
         return info, connect(info.rpc_url, timeout=3).eth.block_number
@@ -78,11 +79,11 @@ def up(data_dir: Path, port: int = DEFAULT_PORT, chain_id: int = DEFAULT_CHAIN_I
 def down(data_dir: Path, timeout: float = 20.0) -> bool:
     """Stop the local node cleanly (it writes its state on the way out). False when it was not running."""
     info = read_info(data_dir)
-    if info is None or not _alive(info.pid):
+    if info is None or not process_alive(info.pid):
         return False
     os.kill(info.pid, signal.SIGINT)
     deadline = time.monotonic() + timeout
-    while _alive(info.pid):
+    while process_alive(info.pid):
         if time.monotonic() > deadline:
             os.kill(info.pid, signal.SIGKILL)
             break

@@ -34,18 +34,18 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidato
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from node.contracts import DOCUMENT_TYPES as CHAIN_DOCUMENT_TYPES
+from node.countries import ISO_3166_ALPHA2
+
 # --------------------------------------------------------------------------------------------------
 # document types
 
 DOCUMENT_TYPES: tuple[str, ...] = ("FORM_D", "EPHYTO", "ECERT")
 
 
-class DocumentTypeCode(IntEnum):
-    """Numeric document type codes used on chain (IssuerRegistry permissions, anchoring records)."""
-
-    ECERT = 0
-    FORM_D = 1
-    EPHYTO = 2
+#: Numeric document type codes used on chain (IssuerRegistry permissions, anchoring records): the chain
+#: layer's own table, as an enum.
+DocumentTypeCode = IntEnum("DocumentTypeCode", dict(sorted(CHAIN_DOCUMENT_TYPES.items(), key=lambda kv: kv[1])))
 
 
 DOCUMENT_TYPE_CODES: dict[str, int] = {t.name: int(t) for t in DocumentTypeCode}
@@ -72,17 +72,8 @@ def document_type_name(code: int) -> str:
 # --------------------------------------------------------------------------------------------------
 # code lists
 
-#: ISO 3166-1 alpha-2, the 249 officially assigned codes (Debian iso-codes 4.15).
-COUNTRY_CODES: frozenset[str] = frozenset("""
-AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW
-BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI
-FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN
-IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME
-MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF
-PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV
-SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE
-YT ZA ZM ZW
-""".split())
+#: ISO 3166-1 alpha-2, the 249 officially assigned codes (one list, shared with the chain layer).
+COUNTRY_CODES: frozenset[str] = ISO_3166_ALPHA2
 
 #: ISO 4217 active currency codes (Debian iso-codes 4.15, plus ZWG 2024 and XCG 2025).
 CURRENCY_CODES: frozenset[str] = frozenset("""

@@ -36,6 +36,7 @@ from web3 import Web3
 
 from node.deploy import DeployConfig, Deployment, deploy
 from node.engines import EngineError, connect, free_port, http_web3
+from node.local import process_alive
 from node.keys import create_keystore, load_key
 from node.network.genesis import (
     DEFAULT_CHAIN_ID, DEFAULT_EPOCH, DEFAULT_GAS_LIMIT, DEFAULT_PERIOD, DEPLOYER_BALANCE_WEI, GENESIS_FILE,
@@ -159,19 +160,6 @@ def init_geth_network(directory: str | Path, validators: int = 4, chain_id: int 
 
 
 # ------------------------------------------------------------------ processes
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie is not alive
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def _cmdline(pid: int) -> list[str]:
@@ -337,7 +325,7 @@ class GethNetwork:
             pid = int(f.read_text().strip())
         except ValueError:
             return None
-        if not _alive(pid):
+        if not process_alive(pid):
             return None
         cmd = _cmdline(pid)
         if cmd and str(self.data_dir(i)) not in cmd:
@@ -408,7 +396,7 @@ class GethNetwork:
             if proc is not None:
                 if proc.poll() is not None:
                     break
-            elif not _alive(pid):
+            elif not process_alive(pid):
                 break
             if time.monotonic() > deadline:
                 try:
@@ -418,7 +406,7 @@ class GethNetwork:
                 if proc is not None:
                     proc.wait(10)
                 else:
-                    wait_until(lambda: not _alive(pid), 10, f"pid {pid} to die")
+                    wait_until(lambda: not process_alive(pid), 10, f"pid {pid} to die")
                 break
             time.sleep(0.05)
         self.pid_file(i).unlink(missing_ok=True)

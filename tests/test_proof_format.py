@@ -125,7 +125,9 @@ def test_js_number(value, text):
     assert js_string(value) == text
 
 
-@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf, 2**53 + 1, 10**400, -(2**64) - 1, Decimal("1.1")])
+@pytest.mark.parametrize(
+    "bad", [math.nan, math.inf, -math.inf, 2**53 + 1, 10**400, 10**5000, -(2**64) - 1, Decimal("1.1")]
+)
 def test_js_number_refuses(bad):
     with pytest.raises(ProofFormatError):
         js_number(bad, "a.b")
@@ -704,6 +706,15 @@ def test_integrity_malformed(path, value, needle):
 def test_integrity_unreadable_inputs(doc):
     r = check_integrity(doc)
     assert not r.ok and r.code == MALFORMED
+
+
+def test_integrity_messages_stay_short():
+    w = _valid()
+    w["data"]["referenceNumber"] = w["data"]["referenceNumber"][:36] + ":number:" + "9" * 5000
+    r = check_integrity(w)
+    assert r.code == MALFORMED and "data.referenceNumber" in r.message and len(r.message) < 300
+    r = check_integrity(_set(_valid(), ["version"], "v" * 100_000))
+    assert r.code == MALFORMED and len(r.message) < 300
 
 
 def test_integrity_accepts_json_text_strictly():

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .jsjson import ProofFormatError
+from .jsjson import ProofFormatError, short_repr
 from .merkle import verify_proof
 from .salting import is_hash_hex, iter_leaves, leaf_hash, target_hash, unsalt_data
 from .wrap import PROOF_TYPE, SCHEMA_V2
@@ -67,7 +67,7 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
     d: dict = {}
     for k, v in pairs:
         if k in d:
-            raise ValueError(f"the key {k!r} appears twice in one object")
+            raise ValueError(f"the key {short_repr(k)} appears twice in one object")
         d[k] = v
     return d
 
@@ -88,7 +88,7 @@ def _hex_field(value: Any, name: str) -> str:
     if value is None:
         raise _Malformed(f"{name} is missing")
     _need(isinstance(value, str), f"{name} must be a string of 64 hex digits, found {type(value).__name__}")
-    _need(is_hash_hex(value), f"{name} is not 64 lowercase hex digits without 0x: {value[:80]!r}")
+    _need(is_hash_hex(value), f"{name} is not 64 lowercase hex digits without 0x: {short_repr(value)}")
     return value
 
 
@@ -121,11 +121,11 @@ def _check(wrapped: Any) -> IntegrityResult:
         _need(isinstance(wrapped, dict), f"a wrapped document is a JSON object, found {type(wrapped).__name__}")
         version = wrapped.get("version")
         _need(version is not None, "version is missing")
-        _need(version == SCHEMA_V2, f"version is {version!r}, expected {SCHEMA_V2!r}")
+        _need(version == SCHEMA_V2, f"version is {short_repr(version)}, expected {SCHEMA_V2!r}")
         sig = wrapped.get("signature")
         _need(sig is not None, "signature is missing")
         _need(isinstance(sig, dict), f"signature must be an object, found {type(sig).__name__}")
-        _need(sig.get("type") == PROOF_TYPE, f"signature.type is {sig.get('type')!r}, expected {PROOF_TYPE!r}")
+        _need(sig.get("type") == PROOF_TYPE, f"signature.type is {short_repr(sig.get('type'))}, expected {PROOF_TYPE!r}")
         th_value = sig.get("targetHash")
         root_value = sig.get("merkleRoot")
         th = th_value if is_hash_hex(th_value) else None

@@ -23,6 +23,7 @@ __all__ = [
     "js_quote",
     "js_stringify",
     "format_path",
+    "short_repr",
     "MAX_SAFE_INTEGER",
 ]
 
@@ -45,6 +46,17 @@ class ProofFormatError(ValueError):
 
     def __reduce__(self):  # picklable (errors cross from the wrapping helper process)
         return (type(self), (self.path, self.reason))
+
+
+def short_repr(value: Any, limit: int = 80) -> str:
+    """``repr`` for messages: bounded in length, safe for huge integers."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        return f"<an integer of about {int(value.bit_length() * 0.30103) + 1} digits>"
+    try:
+        text = repr(value)
+    except Exception:
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def format_path(path: str) -> str:
@@ -103,17 +115,17 @@ def js_number(value: int | float, path: str = "") -> str:
         if math.isinf(f) or int(f) != value:
             raise ProofFormatError(
                 path,
-                f"integer {value} cannot be held exactly by a JavaScript number "
+                f"integer {short_repr(value)} cannot be held exactly by a JavaScript number "
                 "(carry it as a string)",
             )
         return _float_text(f)
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
-            raise ProofFormatError(path, f"{value!r} is not a JSON number")
+            raise ProofFormatError(path, f"{short_repr(value)} is not a JSON number")
         return _float_text(float(value))
     raise ProofFormatError(
         path,
-        f"{type(value).__name__} value {value!r} is not a JSON number "
+        f"{type(value).__name__} value {short_repr(value)} is not a JSON number "
         "(carry it as a string)",
     )
 
@@ -187,7 +199,7 @@ def _stringify(value: Any, path: str, out: list[str]) -> None:
         for k in _js_key_order(value):
             if not isinstance(k, str):
                 raise ProofFormatError(
-                    path, f"key {k!r} is a {type(k).__name__}, JSON keys must be strings"
+                    path, f"key {short_repr(k)} is a {type(k).__name__}, JSON keys must be strings"
                 )
             if not first:
                 out.append(",")

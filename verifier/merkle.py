@@ -57,11 +57,11 @@ def _as_bytes32(value: bytes | str, what: str = "hash") -> bytes:
     elif isinstance(value, str):
         h = value[2:] if value[:2] in ("0x", "0X") else value
         if len(h) != 64:
-            raise ValueError(f"{what} must be 32 bytes of hex, got {value!r}")
+            raise ValueError(f"{what} must be 32 bytes of hex, got {repr(value)[:80]}")
         try:
             b = bytes.fromhex(h)
         except ValueError:
-            raise ValueError(f"{what} is not hex: {value!r}") from None
+            raise ValueError(f"{what} is not hex: {repr(value)[:80]}") from None
     else:
         raise TypeError(f"{what} must be bytes or a hex string, got {type(value).__name__}")
     if len(b) != 32:

@@ -29,6 +29,7 @@ from .jsjson import (
     _quote,
     js_number,
     js_stringify,
+    short_repr,
 )
 from .merkle import keccak_new
 
@@ -149,11 +150,11 @@ def _check_key(k: Any, prefix: str) -> None:
     path = prefix[:-1] if prefix else ""
     if not isinstance(k, str):
         raise ProofFormatError(
-            path, f"key {k!r} is a {type(k).__name__}; JSON keys must be strings"
+            path, f"key {short_repr(k)} is a {type(k).__name__}; JSON keys must be strings"
         )
     if "." in k:
         raise ProofFormatError(
-            prefix + k, f"key {k!r} contains '.', which the proof format cannot flatten"
+            prefix + k, f"key {short_repr(k)} contains '.', which the proof format cannot flatten"
         )
 
 
@@ -169,7 +170,7 @@ def _salt_other(v: Any, path: str, hashes: list[str] | None, new_uuid: UuidFacto
     t = type(v)
     if t is float:
         if v != v or v in (math.inf, -math.inf):
-            raise ProofFormatError(path, f"{v!r} is not a JSON number")
+            raise ProofFormatError(path, f"{short_repr(v)} is not a JSON number")
         return f"{new_uuid()}:number:{_float_text(v)}"
     if t is int or t is bool or v is None or isinstance(v, (str, int, float)):
         return f"{new_uuid()}:{_typed_text(v, path)}"
@@ -330,20 +331,22 @@ _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?\Z")
 
 
 def _parse_number(text: str, path: str) -> int | float:
+    if len(text) > 400:
+        raise ProofFormatError(path, f"salted number of {len(text)} characters is not a number JavaScript writes")
     m = _NUMBER.match(text)
     if not m:
-        raise ProofFormatError(path, f"salted number {text!r} is not a number")
+        raise ProofFormatError(path, f"salted number {short_repr(text)} is not a number")
     if m.group(1) is None and m.group(2) is None:
         i = int(text)
         if -MAX_SAFE_INTEGER <= i <= MAX_SAFE_INTEGER:
             return i
         f = float(text)
         if math.isinf(f):
-            raise ProofFormatError(path, f"salted number {text!r} is out of range")
+            raise ProofFormatError(path, f"salted number {short_repr(text)} is out of range")
         return int(f)  # the double JavaScript reads, as an exact integer
     f = float(text)
     if math.isinf(f):
-        raise ProofFormatError(path, f"salted number {text!r} is out of range")
+        raise ProofFormatError(path, f"salted number {short_repr(text)} is out of range")
     return f
 
 
@@ -365,9 +368,9 @@ def unsalt_value(value: Any, path: str = "") -> Any:
             return True
         if text == "false":
             return False
-        raise ProofFormatError(path, f"salted boolean {text!r} is neither true nor false")
+        raise ProofFormatError(path, f"salted boolean {short_repr(text)} is neither true nor false")
     if text != "null":
-        raise ProofFormatError(path, f"salted null carries {text!r}")
+        raise ProofFormatError(path, f"salted null carries {short_repr(text)}")
     return None
 
 

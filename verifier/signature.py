@@ -18,7 +18,7 @@ from typing import Any, Literal
 from eth_account import Account
 from eth_account.messages import SignableMessage, encode_defunct
 
-from .jsjson import ProofFormatError
+from .jsjson import ProofFormatError, short_repr
 from .salting import is_hash_hex
 
 __all__ = [
@@ -50,7 +50,7 @@ def signing_message(merkle_root: str, encoding: Encoding = "text") -> SignableMe
     """The EIP-191 message signed for ``merkle_root`` (hex, with or without 0x)."""
     root = merkle_root[2:] if merkle_root.startswith("0x") else merkle_root
     if not is_hash_hex(root):
-        raise ProofFormatError("signature.merkleRoot", f"not 64 lowercase hex digits: {merkle_root!r}")
+        raise ProofFormatError("signature.merkleRoot", f"not 64 lowercase hex digits: {short_repr(merkle_root)}")
     if encoding == "text":
         return encode_defunct(text="0x" + root)
     if encoding == "bytes":
@@ -102,9 +102,9 @@ def _check_entry(entry: Any, i: int) -> str:
     if not isinstance(entry, dict):
         raise ProofFormatError(where, "a signature proof must be an object")
     if entry.get("type") != SIGNATURE_TYPE:
-        raise ProofFormatError(f"{where}.type", f"is {entry.get('type')!r}, expected {SIGNATURE_TYPE!r}")
+        raise ProofFormatError(f"{where}.type", f"is {short_repr(entry.get('type'))}, expected {SIGNATURE_TYPE!r}")
     if entry.get("proofPurpose") != PROOF_PURPOSE:
-        raise ProofFormatError(f"{where}.proofPurpose", f"is {entry.get('proofPurpose')!r}, expected {PROOF_PURPOSE!r}")
+        raise ProofFormatError(f"{where}.proofPurpose", f"is {short_repr(entry.get('proofPurpose'))}, expected {PROOF_PURPOSE!r}")
     if not isinstance(entry.get("verificationMethod"), str):
         raise ProofFormatError(f"{where}.verificationMethod", "is missing or not a string")
     sig = entry.get("signature")

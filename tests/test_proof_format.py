@@ -126,7 +126,8 @@ def test_js_number(value, text):
 
 
 @pytest.mark.parametrize(
-    "bad", [math.nan, math.inf, -math.inf, 2**53 + 1, 10**400, 10**5000, -(2**64) - 1, Decimal("1.1")]
+    "bad",
+    [math.nan, math.inf, -math.inf, 2**53 + 1, 10**400, pytest.param(10**5000, id="10**5000"), -(2**64) - 1, Decimal("1.1")],
 )
 def test_js_number_refuses(bad):
     with pytest.raises(ProofFormatError):

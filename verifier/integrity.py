@@ -13,7 +13,7 @@ from typing import Any
 
 from .jsjson import ProofFormatError, short_repr
 from .merkle import verify_proof
-from .salting import is_hash_hex, iter_leaves, leaf_hash, target_hash, unsalt_data
+from .salting import is_hash_hex, target_hash, unsalt_and_hash
 from .wrap import PROOF_TYPE, SCHEMA_V2
 
 __all__ = [
@@ -150,11 +150,10 @@ def _check(wrapped: Any) -> IntegrityResult:
                 for i, h in enumerate(od):
                     _hex_field(h, f"privacy.obfuscatedData.{i}")
                 obfuscated = od
-        try:
-            unsalt_data(data)  # every leaf must be a readable salted value
+        try:  # every leaf must be a readable salted value; one walk unsalts and hashes
+            _, hashes = unsalt_and_hash(data)
         except ProofFormatError as e:
             raise _Malformed(f"data.{e.path}: {e.reason}" if e.path else f"data: {e.reason}") from None
-        hashes = [leaf_hash(p, v) for p, v in iter_leaves(data)]
     except _Malformed as e:
         return _malformed(str(e), th, root)
     computed = target_hash([*hashes, *obfuscated])

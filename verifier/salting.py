@@ -396,6 +396,41 @@ def unsalt_data(salted: dict) -> dict:
     return _unsalt(salted, None)
 
 
+def _unsalt_hash(node: Any, path: str, depth: int, hashes: list[str]) -> Any:
+    if depth > MAX_DEPTH and isinstance(node, (dict, list)):
+        _too_deep(path + ".")
+    if isinstance(node, dict):
+        if not node:
+            hashes.append(leaf_hash(path, node))
+            return {}
+        prefix = path + "."
+        out = {}
+        for k, v in node.items():
+            _check_key(k, prefix)
+            out[k] = _unsalt_hash(v, prefix + k, depth + 1, hashes)
+        return out
+    if isinstance(node, list):
+        if not node:
+            hashes.append(leaf_hash(path, node))
+            return []
+        return [_unsalt_hash(v, f"{path}.{i}", depth + 1, hashes) for i, v in enumerate(node)]
+    value = unsalt_value(node, path)
+    hashes.append(leaf_hash(path, node))
+    return value
+
+
+def unsalt_and_hash(salted: dict) -> tuple[dict, list[str]]:
+    """One walk over salted data: the raw document (strict, as :func:`unsalt_data`) and the leaf hashes in
+    document order (as :func:`leaf_hashes`)."""
+    _check_root(salted)
+    hashes: list[str] = []
+    raw = {}
+    for k, v in salted.items():
+        _check_key(k, "")
+        raw[k] = _unsalt_hash(v, k, 2, hashes)
+    return raw, hashes
+
+
 # ---------------------------------------------------------------------------------------------
 # flattening and hashing
 

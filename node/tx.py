@@ -69,7 +69,10 @@ class Transactor:
     """Sends transactions from one account. Share one instance per account and node (see `signer_for`):
     nonces are allocated under a lock and re-read from the node after a failed send."""
 
+    # Generous: the estimate is made against the latest block, and storage writes that depend on the block
+    # (a checkpoint in a new second takes a fresh slot) may cost more when the transaction is mined.
     GAS_MARGIN = 1.25
+    GAS_EXTRA = 40_000
 
     def __init__(self, w3: Web3, key: str | bytes | LocalAccount) -> None:
         self.w3 = w3
@@ -111,7 +114,7 @@ class Transactor:
 
     def _builder(self, fn: ContractFunction | ContractConstructor, gas: int) -> Any:
         return lambda nonce, fees: fn.build_transaction({
-            "from": self.address, "nonce": nonce, "gas": int(gas * self.GAS_MARGIN) + 10_000,
+            "from": self.address, "nonce": nonce, "gas": int(gas * self.GAS_MARGIN) + self.GAS_EXTRA,
             "chainId": self.chain_id, **fees,
         })
 

@@ -21,6 +21,7 @@ from node.contracts import CertificateRegistryClient, IssuerRegistryClient
 from node.deploy import DeployConfig, Deployment, Member
 from node.engines import EngineError
 from node.keys import keystore_address
+from node.local import process_alive
 from node.network import GethNetwork, decode_clique_extra_data, init_network
 from node.network import geth as geth_module
 from node.network.geth import geth_binary, wait_until
@@ -250,7 +251,7 @@ def test_cli_status_logs_and_down(net: GethNetwork) -> None:
     pids = [s["pid"] for s in statuses]
     r = _cli("down", d)
     assert r.returncode == 0 and r.stdout.startswith("stopped node0")
-    assert all(not geth_module._alive(p) for p in pids)
+    assert all(not process_alive(p) for p in pids)
     assert _processes_using(net.directory) == []
     assert not any(net.pid_file(i).exists() for i in range(len(net.nodes)))
     r = _cli("status", d)

@@ -278,7 +278,7 @@ class GethNetwork:
         return self.passphrase_file.read_text().rstrip("\n")
 
     # -- geth
-    def command(self, i: int) -> list[str]:
+    def command(self, i: int, mine: bool = True) -> list[str]:
         n = self.node(i)
         nd = self.node_dir(i)
         return [
@@ -295,9 +295,9 @@ class GethNetwork:
             "--ipcdisable",
             "--keystore", str(nd / "keystore"),
             "--unlock", n.validator, "--password", str(self.passphrase_file), "--allow-insecure-unlock",
-            "--mine", "--miner.etherbase", n.validator, "--miner.gaslimit", str(self.config.gas_limit),
+            "--miner.etherbase", n.validator, "--miner.gaslimit", str(self.config.gas_limit),
             "--verbosity", "3",
-        ]
+        ] + (["--mine"] if mine else [])
 
     def _init_datadir(self, i: int) -> None:
         if (self.data_dir(i) / "geth" / "chaindata").is_dir():
@@ -415,19 +415,23 @@ class GethNetwork:
         """Start every node that is not running and wait until they answer and see each other."""
         for i in range(len(self.nodes)):
             self._init_datadir(i)
-        for i in range(len(self.nodes)):
-            if not self.is_running(i):
-                self._start_process(i)
+        # Sealing starts only once the validators see each other: Clique signers that seal alone at first
+        # each make their own block 1 and can then wait on each other for ever ("signed recently").
+        started = [i for i in range(len(self.nodes)) if not self.is_running(i)]
+        for i in started:
+            self._start_process(i, mine=not wait_peers)
         deadline = time.monotonic() + timeout
         for i in range(len(self.nodes)):
             self._wait_answering(i, max(1.0, deadline - time.monotonic()))
         if wait_peers:
             self.wait_connected(timeout=max(1.0, deadline - time.monotonic()))
+            for i in started:
+                self._rpc(i, "miner_start", [])
 
-    def _start_process(self, i: int) -> None:
+    def _start_process(self, i: int, mine: bool = True) -> None:
         log = open(self.log_file(i), "ab")
         try:
-            proc = subprocess.Popen(self.command(i), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            proc = subprocess.Popen(self.command(i, mine), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     start_new_session=True, env=self._env(), cwd=self.node_dir(i))
         finally:
             log.close()

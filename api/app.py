@@ -8,7 +8,6 @@ from typing import Annotated, Any, AsyncIterator
 
 from fastapi import Depends, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -64,6 +63,35 @@ class _TooLarge(Exception):
     pass
 
 
+class Measure:
+    """Request count and latency per route (a plain ASGI middleware: Starlette's BaseHTTPMiddleware costs a
+    task group and memory streams per request)."""
+
+    def __init__(self, app: ASGIApp, metrics: Any) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def sending(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            path = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.requests.labels(scope["method"], path, str(status)).inc()
+            self.metrics.latency.labels(path).observe(time.perf_counter() - start)
+
+
 def create_app(service: Service) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -79,15 +107,7 @@ def create_app(service: Service) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, handle_http)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, handle_unexpected)
 
-    @app.middleware("http")
-    async def measure(request: Request, call_next: Any) -> Response:
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        service.metrics.requests.labels(request.method, path, str(response.status_code)).inc()
-        service.metrics.latency.labels(path).observe(time.perf_counter() - start)
-        return response
+    app.add_middleware(Measure, metrics=service.metrics)  # type: ignore[arg-type]
 
     from api import routes_audit, routes_customs, routes_issuer, routes_ops, routes_registry
 
@@ -129,7 +149,7 @@ def service_of(request: Request) -> Service:
     return request.app.state.service
 
 
-def principal_of(request: Request) -> Principal:
+async def principal_of(request: Request) -> Principal:
     return service_of(request).auth.principal(request)
 
 
@@ -147,6 +167,3 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
                        (422, "Invalid request"), (429, "Rate limited"), (503, "A dependency is unavailable"))
 }
 
-
-def json_response(body: Any, status: int = 200) -> JSONResponse:
-    return JSONResponse(body, status_code=status)

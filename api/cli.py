@@ -12,7 +12,7 @@ from typing import Callable
 from api import cli_documents, cli_service
 from node import local
 from node.network import cli as network_cli
-from node.deploy import ConfigError, Deployment, deploy, load_config
+from node.deploy import ConfigError, deploy, load_config
 from node.engines import EngineError, connect, dev_keys
 from node.keys import KeystoreError, load_key, passphrase
 from node.paths import data_dir

@@ -256,7 +256,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         verifier = Verifier(None)
     else:
         from node.deploy import Deployment
-        from node.engines import connect
+
         from verifier.sources import ChainSource
 
         d = Deployment.load(Path(args.deployment) if args.deployment else _home(args) / "deployment.json")

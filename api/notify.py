@@ -53,10 +53,27 @@ class Notifier:
     # ------------------------------------------------------------------ watches and listeners
 
     def watch(self, country: str, target_hash: str, root: str, reference: str | None = None) -> None:
+        self.watch_many(country, [(target_hash, root, reference)])
+
+    #: (country, targetHash) pairs known to be stored (watches are never deleted); bounded
+    _KNOWN_MAX = 1_000_000
+
+    def watch_many(self, country: str, items: list[tuple[str, str, str | None]]) -> None:
+        """Watch many documents in one transaction; those already watched cost no database round trip."""
+        known = self.__dict__.setdefault("_known", set())
+        todo = {h: (h, r, ref) for h, r, ref in items if (country, h) not in known}
+        if not todo:
+            return
         with self.sessions.begin() as s:
-            exists = s.scalar(select(Watch.id).where(Watch.country == country, Watch.hash == target_hash))
-            if exists is None:
-                s.add(Watch(country=country, hash=target_hash, root=root, reference_number=reference))
+            hashes = list(todo)
+            for lo in range(0, len(hashes), 500):
+                chunk = hashes[lo:lo + 500]
+                for h in s.scalars(select(Watch.hash).where(Watch.country == country, Watch.hash.in_(chunk))):
+                    todo.pop(h, None)
+            s.add_all([Watch(country=country, hash=h, root=r, reference_number=ref) for h, r, ref in todo.values()])
+        if len(known) > self._KNOWN_MAX:
+            known.clear()
+        known.update((country, h) for h in hashes)
 
     def add_listener(self, country: str) -> asyncio.Queue:
         q: asyncio.Queue = asyncio.Queue(maxsize=1000)

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
-from web3 import Web3
 
 from api.auth import Authenticator, RateLimiter
 from api.models import ApiBase

@@ -47,7 +47,7 @@ from issuer.outbox import (
 )
 from issuer.schemas import SchemaValidationError, validate_document
 from node import errors as chain_errors
-from node.contracts import DOCUMENT_TYPES, CertificateRegistryClient, to_bytes32
+from node.contracts import DOCUMENT_TYPES, to_bytes32
 from node.deploy import Deployment
 from node.tx import NonceConsumed, TransactionError, Transactor
 from verifier.wrap import wrap_documents

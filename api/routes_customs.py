@@ -30,10 +30,14 @@ class Strict(BaseModel):
 
 
 class VerifyRequest(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"document": {"version": "https://schema.openattestation.com/2.0/schema.json", "data": {"...": "salted fields"}, "signature": {"type": "SHA3MerkleProof", "targetHash": "9baaa8fe8ac0cfa4499b1a04d5853e7ef31d0d35f34b203971922ac737f7a4b1", "proof": [], "merkleRoot": "9baaa8fe8ac0cfa4499b1a04d5853e7ef31d0d35f34b203971922ac737f7a4b1"}}}]})
+
     document: dict[str, Any] = Field(description="a wrapped OpenAttestation v2 document")
 
 
 class BulkVerifyRequest(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"documents": [{"version": "https://schema.openattestation.com/2.0/schema.json", "data": {"...": "..."}, "signature": {"...": "..."}}]}]})
+
     documents: list[dict[str, Any]] = Field(min_length=1)
 
 
@@ -112,6 +116,8 @@ def verify_bulk(body: BulkVerifyRequest, request: Request, principal: Principal 
 # ------------------------------------------------------------------ inbox
 
 class InboxRequest(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"document": {"version": "https://schema.openattestation.com/2.0/schema.json", "data": {"...": "..."}, "signature": {"...": "..."}}, "nswReference": "TH-NSW-2024-000123"}]})
+
     document: dict[str, Any]
     nswReference: str | None = Field(None, max_length=128, description="the national single window's own reference")
 
@@ -193,6 +199,8 @@ def certificate_status(issuing_country: str, reference_number: str, request: Req
 # ------------------------------------------------------------------ notifications
 
 class SubscriptionRequest(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"url": "https://nsw.customs.example/certnet/notices"}]})
+
     url: AnyHttpUrl = Field(description="where revocation notices are POSTed (JSON, signed with HMAC-SHA256)")
 
 

@@ -53,11 +53,15 @@ class SubmitResponse(BaseModel):
 
 
 class RevokeRequest(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "DATA_CORRECTED", "wholeBatch": False}]})
+
     reason: Reason = "UNSPECIFIED"  # type: ignore[valid-type]
     wholeBatch: bool = Field(False, description="revoke every document of the document's batch")
 
 
 class SupersedeRequest(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"successorId": 42}]})
+
     successorId: int = Field(ge=1, description="outbox id of the replacement document (submitted by this issuer)")
 
 

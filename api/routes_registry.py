@@ -82,6 +82,8 @@ def issuer(account: str, request: Request, principal: Principal = PrincipalDep) 
 # ------------------------------------------------------------------ admin actions
 
 class RegisterIssuer(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"account": "0x8537FFbd673D01b54F184052EE5033f42c350fB5", "name": "VCCI Hai Phong", "documentTypes": ["FORM_D"], "validFrom": 0, "validUntil": 0}]})
+
     account: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
     name: str = Field(min_length=1, max_length=128)
     documentTypes: list[Literal["FORM_D", "EPHYTO", "ECERT"]] = Field(min_length=1)
@@ -90,18 +92,24 @@ class RegisterIssuer(Strict):
 
 
 class IssuerAction(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"action": "suspend"}, {"action": "rotate", "successor": "0x04112d047B3E53563F8917d40FbCbDc1027f8D2a"}, {"action": "compromised", "since": 1735689600}]})
+
     action: Literal["suspend", "reinstate", "retire", "rotate", "compromised"]
     successor: str | None = Field(None, pattern=r"^0x[0-9a-fA-F]{40}$", description="for rotate")
     since: int | None = Field(None, ge=1, lt=2**40, description="for compromised: unix seconds")
 
 
 class Proposal(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"kind": "add", "country": "SG", "admin": "0x04112d047B3E53563F8917d40FbCbDc1027f8D2a"}]})
+
     kind: Literal["add", "remove"]
     country: str = Field(min_length=2, max_length=2)
     admin: str | None = Field(None, pattern=r"^0x[0-9a-fA-F]{40}$", description="first admin of a new member")
 
 
 class Vote(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"support": True}]})
+
     support: bool
 
 

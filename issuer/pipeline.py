@@ -304,10 +304,12 @@ class Pipeline:
 
     def _form_one(self, issuer: str, doc_type: str) -> int:
         with self.sessions.begin() as s:
-            docs = list(s.scalars(
-                select(Document).where(Document.state == SUBMITTED, Document.issuer == issuer,
-                                       Document.document_type == doc_type)
-                .order_by(Document.id).limit(self.config.max_batch)))
+            query = (select(Document).where(Document.state == SUBMITTED, Document.issuer == issuer,
+                                            Document.document_type == doc_type)
+                     .order_by(Document.id).limit(self.config.max_batch))
+            if s.get_bind().dialect.name == "postgresql":  # a second worker skips rows this one is batching
+                query = query.with_for_update(skip_locked=True)
+            docs = list(s.scalars(query))
             if not docs:
                 return 0
             root, wrapped = wrap_documents([d.raw for d in docs])

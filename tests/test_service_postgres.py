@@ -72,3 +72,38 @@ def test_service_on_postgres(pg, anvil_engine, tmp_path):
                 assert r["status"] == "VALID" and r["source"] == mode, r
     finally:
         stop_api(server, thread)
+
+
+def test_two_batchers_on_postgres_never_share_a_document(pg, anvil_engine):
+    import threading
+
+    import sqlalchemy
+
+    net = make_net(anvil_engine)
+    with sqlalchemy.create_engine(pg).begin() as conn:
+        conn.execute(sqlalchemy.text("CREATE SCHEMA IF NOT EXISTS two_batchers"))
+    url = pg.replace("/postgres", "/postgres?options=-csearch_path%3Dtwo_batchers")
+    issuer = net.addr("vn_issuer")
+    pipes = [Pipeline(open_database(url), net.engine.w3, net.deployment, {issuer: net.actors["vn_issuer"]},
+                      PipelineConfig(max_batch=7)) for _ in range(2)]
+    pipes[0].submit(issuer, docs_for(net, 60, seed=79))
+    barrier = threading.Barrier(2)
+
+    def batch(p: Pipeline) -> None:
+        barrier.wait()
+        p._form_batches(force=True)
+
+    threads = [threading.Thread(target=batch, args=(p,)) for p in pipes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with pipes[0].sessions() as s:
+        docs = list(s.scalars(select(Document)))
+        batches = {b.id: b for b in s.scalars(select(Batch))}
+    assert all(d.batch_id is not None for d in docs)
+    per_batch: dict[int, int] = {}
+    for d in docs:
+        per_batch[d.batch_id] = per_batch.get(d.batch_id, 0) + 1
+    assert per_batch == {i: b.count for i, b in batches.items()}  # no batch claims a document it lost
+    assert sum(b.count for b in batches.values()) == 60

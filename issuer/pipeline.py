@@ -47,7 +47,7 @@ from issuer.outbox import (
 )
 from issuer.schemas import SchemaValidationError, validate_document
 from node import errors as chain_errors
-from node.contracts import DOCUMENT_TYPES, to_bytes32
+from node.contracts import DOCUMENT_TYPES, reason_code, to_bytes32
 from node.deploy import Deployment
 from node.tx import NonceConsumed, TransactionError, Transactor
 from verifier.wrap import wrap_documents
@@ -339,7 +339,7 @@ class Pipeline:
                 self._mark_anchored(b.id, anchor.block_number)
                 continue
             store = self.store.as_signer(signer)
-            fn = store._fn("anchor", to_bytes32(b.merkle_root), DOCUMENT_TYPES[b.document_type], b.count)
+            fn = store.function("anchor", to_bytes32(b.merkle_root), DOCUMENT_TYPES[b.document_type], b.count)
             try:
                 signed = signer.sign(fn, f"anchor batch {b.id}")
             except chain_errors.ContractRevert as exc:
@@ -491,10 +491,8 @@ class Pipeline:
     def _action_call(self, a: Action, signer: Transactor) -> Any:
         store = self.store.as_signer(signer)
         p = a.payload
-        from node.contracts import _reason
-
         if a.kind == REVOKE_ROOT:
-            return store._fn("revokeRoot", to_bytes32(p["root"]), _reason(p["reason"]))
+            return store.function("revokeRoot", to_bytes32(p["root"]), reason_code(p["reason"]))
         if a.kind == REVOKE_DOCUMENT:
             if "documentId" in p:
                 located = self._locate(p["documentId"])
@@ -503,12 +501,12 @@ class Pipeline:
                 root, doc, proof = located
             else:
                 root, doc, proof = p["root"], p["document"], p["proof"]
-            return store._fn("revokeDocument", to_bytes32(root), to_bytes32(doc), [to_bytes32(x) for x in proof],
-                             _reason(p["reason"]))
+            return store.function("revokeDocument", to_bytes32(root), to_bytes32(doc), [to_bytes32(x) for x in proof],
+                             reason_code(p["reason"]))
         old, new = self._locate(p["oldDocumentId"]), self._locate(p["newDocumentId"])
         if old is None or new is None:
             return None
-        return store._fn("supersede", *_proof_args(old), *_proof_args(new))
+        return store.function("supersede", *_proof_args(old), *_proof_args(new))
 
     def _locate(self, document_id: int) -> tuple[str, str, list[str]] | None:
         """(root, targetHash, proof) of an anchored outbox document; None while it is not anchored."""

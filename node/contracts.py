@@ -185,21 +185,22 @@ class _Client:
         """The same contract, sending from another account."""
         return type(self)(self.w3, self.address, signer)
 
-    def _fn(self, name: str, *args: Any, signature: str | None = None) -> Any:
+    def function(self, name: str, *args: Any, signature: str | None = None) -> Any:
+        """The bound contract function (for callers that sign and send it themselves, like the outbox)."""
         if signature:
             return self.contract.get_function_by_signature(signature)(*args)
         return getattr(self.contract.functions, name)(*args)
 
     def _call(self, name: str, *args: Any, signature: str | None = None, block: Any = "latest") -> Any:
         try:
-            return self._fn(name, *args, signature=signature).call(block_identifier=block)
+            return self.function(name, *args, signature=signature).call(block_identifier=block)
         except REVERTS as exc:
             raise revert_from(exc, name) from None
 
     def _send(self, name: str, *args: Any, signature: str | None = None) -> TxReceipt:
         if self.signer is None:
             raise RuntimeError(f"{self.artifact}.{name} sends a transaction: this client has no signer")
-        return self.signer.send(self._fn(name, *args, signature=signature), context=f"{self.artifact}.{name}")
+        return self.signer.send(self.function(name, *args, signature=signature), context=f"{self.artifact}.{name}")
 
     def events(self, receipt: TxReceipt, event: str) -> list[dict[str, Any]]:
         """Decoded `event` logs of this contract in `receipt`."""
@@ -337,7 +338,7 @@ class CertificateRegistryClient(_Client):
         return self._send("issue", to_bytes32(root))
 
     def revoke_root(self, root: str | bytes, reason: str | int = 0) -> TxReceipt:
-        return self._send("revokeRoot", to_bytes32(root), _reason(reason))
+        return self._send("revokeRoot", to_bytes32(root), reason_code(reason))
 
     def revoke(self, root: str | bytes) -> TxReceipt:
         """OpenAttestation `revoke(root)`."""
@@ -346,7 +347,7 @@ class CertificateRegistryClient(_Client):
     def revoke_document(self, root: str | bytes, document: str | bytes, proof: Sequence[str | bytes],
                         reason: str | int = 0) -> TxReceipt:
         return self._send("revokeDocument", to_bytes32(root), to_bytes32(document),
-                          [to_bytes32(p) for p in proof], _reason(reason))
+                          [to_bytes32(p) for p in proof], reason_code(reason))
 
     def revoke_with_proof(self, root: str | bytes, document: str | bytes, proof: Sequence[str | bytes]) -> TxReceipt:
         """OpenAttestation batchable `revoke(root, document, proof)`."""
@@ -466,7 +467,8 @@ class CertificateRegistryClient(_Client):
                 ))
         return out
 
-def _reason(r: str | int) -> int:
+def reason_code(r: str | int) -> int:
+    """A revocation reason by name or code, checked."""
     if isinstance(r, str):
         if r not in REVOCATION_REASONS:
             raise ValueError(f"unknown revocation reason {r!r}; one of {', '.join(REVOCATION_REASONS)}")

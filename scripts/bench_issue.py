@@ -74,7 +74,7 @@ def main() -> None:
             b = time.perf_counter()
             root, wrapped = wrap_documents(raw)
             c = time.perf_counter()
-            signed = sender.sign(store._fn("anchor", bytes.fromhex(root), 1, n), "anchor")
+            signed = sender.sign(store.function("anchor", bytes.fromhex(root), 1, n), "anchor")
             tx_hashes.append(sender.broadcast(signed.raw))
             with open(out / f"batch-{len(tx_hashes):05d}-{root}.ndjson", "w") as f:
                 f.writelines(json.dumps(w, ensure_ascii=False, separators=(",", ":")) + "\n" for w in wrapped)

@@ -26,28 +26,13 @@ from node.network import GethNetwork, decode_clique_extra_data, init_network
 from node.network import geth as geth_module
 from node.network.geth import geth_binary, wait_until
 from node.tx import Transactor
+from tests.consortium_fixtures import processes_using
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VALIDATORS = 4
 PERIOD = 1
 
 pytestmark = pytest.mark.timeout(180)
-
-
-def _processes_using(directory: Path) -> list[int]:
-    """Pids of live processes whose command line mentions `directory`."""
-    out = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            state = (entry / "stat").read_text().rsplit(")", 1)[-1].split()[0]
-        except OSError:
-            continue
-        if str(directory) in cmd and state != "Z":
-            out.append(int(entry.name))
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +46,7 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> GethNetwork:
         yield network
     finally:
         network.down()
-        assert _processes_using(network.directory) == []
+        assert processes_using(network.directory) == []
 
 
 class Chain:
@@ -252,7 +237,7 @@ def test_cli_status_logs_and_down(net: GethNetwork) -> None:
     r = _cli("down", d)
     assert r.returncode == 0 and r.stdout.startswith("stopped node0")
     assert all(not process_alive(p) for p in pids)
-    assert _processes_using(net.directory) == []
+    assert processes_using(net.directory) == []
     assert not any(net.pid_file(i).exists() for i in range(len(net.nodes)))
     r = _cli("status", d)
     assert r.returncode == 3 and r.stdout.count("stopped") == len(net.nodes)

@@ -23,7 +23,20 @@ if ! stamp_ok python "$h"; then
   echo "$h" > "$stamps/python"
 fi
 
-# 2. npm tools (solc, anvil, OpenZeppelin, oracles)
+# 2. the native core (Rust: salting and hashing of the proof format), built by cargo through maturin
+[ -d "$HOME/.cargo/bin" ] && export PATH="$HOME/.cargo/bin:$PATH"
+h=$(hash_of native/Cargo.toml native/Cargo.lock native/pyproject.toml native/src/*.rs)
+if ! stamp_ok native "$h" || ! .venv/bin/python -c "import certnet_native" 2>/dev/null; then
+  if ! command -v cargo >/dev/null; then
+    echo "setup: cargo (Rust) is needed to build native/; install it with rustup" >&2
+    exit 1
+  fi
+  echo "setup: building the native core (Rust)"
+  CARGO_TARGET_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/certnet/cargo-target" .venv/bin/pip install -q ./native
+  echo "$h" > "$stamps/native"
+fi
+
+# 3. npm tools (solc, anvil, OpenZeppelin, oracles)
 h=$(hash_of package.json package-lock.json)
 if ! stamp_ok npm "$h" || [ ! -d node_modules ]; then
   echo "setup: installing npm packages"
@@ -32,7 +45,7 @@ if ! stamp_ok npm "$h" || [ ! -d node_modules ]; then
   echo "$h" > "$stamps/npm"
 fi
 
-# 3. optional extras, each its own idempotent script (geth, PostgreSQL, Chromium)
+# 4. optional extras, each its own idempotent script (geth, PostgreSQL, Chromium)
 for extra in scripts/setup.d/*.sh; do
   [ -e "$extra" ] || continue
   bash "$extra"

@@ -22,8 +22,10 @@ import tempfile
 import threading
 from typing import Any, Sequence
 
+import certnet_native
+
 from .merkle import MerkleTree, keccak_new
-from .salting import ProofFormatError, UuidFactory, salt_and_hash, uuid_stream
+from .salting import ProofFormatError, UuidFactory, salt_and_hash
 
 __all__ = [
     "SCHEMA_V2",
@@ -44,14 +46,23 @@ PARENT_SHARE = 0.49
 
 
 def salt_and_digest(raw: dict, uuid_factory: UuidFactory | None = None) -> tuple[dict, str]:
-    """Salt one raw document: ``(salted_data, target_hash_hex)``."""
+    """Salt one raw document: ``(salted_data, target_hash_hex)``.
+
+    The native core (``certnet_native``) does the common case; a document it hands back (a key
+    with '.', an integer beyond 2**53 - 1, a lone surrogate, a subclass of a JSON type, ...) goes
+    through the Python reference in :mod:`verifier.salting`, which handles it or names the path
+    it refuses.
+    """
+    done = certnet_native.salt_and_digest(raw, uuid_factory)
+    if done is not None:
+        return done
     salted, hashes = salt_and_hash(raw, uuid_factory)
     hashes.sort()
     text = '["' + '","'.join(hashes) + '"]' if hashes else "[]"
     return salted, keccak_new(text.encode()).hexdigest()
 
 
-def _salt_many(docs: Sequence[dict], start: int, stop: int, new_uuid: UuidFactory) -> tuple[list, list]:
+def _salt_many(docs: Sequence[dict], start: int, stop: int, new_uuid: UuidFactory | None) -> tuple[list, list]:
     salted_list = []
     targets = []
     for i in range(start, stop):
@@ -80,12 +91,11 @@ def _helper(conn: Any, spool: str, start: int, stop: int) -> None:
     try:
         docs = _FORK_DOCS
         assert docs is not None
-        new_uuid = uuid_stream()
         for lo in range(start, stop, _CHUNK):
             hi = min(stop, lo + _CHUNK)
             path = os.path.join(spool, f"{lo}.pickle")
             with open(path, "wb") as f:
-                pickle.dump(_salt_many(docs, lo, hi, new_uuid), f, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump(_salt_many(docs, lo, hi, None), f, protocol=pickle.HIGHEST_PROTOCOL)
             conn.send(("chunk", path))
         conn.send(("done", None))
     except BaseException as e:  # report every failure to the parent (if it still listens)
@@ -114,7 +124,7 @@ def _salt_all(docs: Sequence[dict], uuid_factory: UuidFactory | None, workers: i
         # Forking a multi-threaded process is unsafe in general: ask for workers=2 explicitly there.
         workers = min(2, os.cpu_count() or 1) if threading.active_count() == 1 else 1
     if uuid_factory is not None or workers < 2 or n < PARALLEL_THRESHOLD or not _can_fork():
-        return _salt_many(docs, 0, n, uuid_factory or uuid_stream())
+        return _salt_many(docs, 0, n, uuid_factory)
     # This process also unpickles the helper's results, so it takes a bit less than half.
     split = int(n * PARENT_SHARE)
     global _FORK_DOCS
@@ -153,9 +163,8 @@ def _salt_all(docs: Sequence[dict], uuid_factory: UuidFactory | None, workers: i
             return False
 
         try:
-            new_uuid = uuid_stream()
             for lo in range(0, split, _CHUNK):
-                part_salted, part_targets = _salt_many(docs, lo, min(split, lo + _CHUNK), new_uuid)
+                part_salted, part_targets = _salt_many(docs, lo, min(split, lo + _CHUNK), None)
                 salted.extend(part_salted)
                 targets.extend(part_targets)
                 if not done:

@@ -905,3 +905,15 @@ def test_unsalt_and_hash_is_unsalt_plus_leaf_hashes():
     for raw in docs:
         salted = salt_data(raw)
         assert unsalt_and_hash(salted) == (unsalt_data(salted), leaf_hashes(salted))
+
+
+def test_dump_bytes_round_trips_and_handles_what_orjson_refuses():
+    from verifier.jsjson import dump_bytes
+
+    doc = {"a": "Việt Nam 😀 \"q\" \\ \n", "b": [1, 2.5, None, True, {}], "c": {"d": []}}
+    assert json.loads(dump_bytes(doc)) == doc
+    assert dump_bytes(doc) == json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+    assert dump_bytes(doc, indent=True).decode() == json.dumps(doc, ensure_ascii=False, indent=2)
+    odd = {"s": "lone \ud800", "n": 2**70}
+    for indent in (False, True):
+        assert json.loads(dump_bytes(odd, indent=indent)) == odd

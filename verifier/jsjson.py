@@ -16,6 +16,8 @@ import math
 import re
 from typing import Any
 
+import orjson
+
 __all__ = [
     "ProofFormatError",
     "js_string",
@@ -25,6 +27,7 @@ __all__ = [
     "format_path",
     "short_repr",
     "MAX_SAFE_INTEGER",
+    "dump_bytes",
 ]
 
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -228,3 +231,22 @@ def js_stringify(obj: Any) -> str:
     out: list[str] = []
     _stringify(obj, "", out)
     return "".join(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# files and storage
+
+
+def dump_bytes(obj: Any, *, indent: bool = False) -> bytes:
+    """UTF-8 JSON of ``obj`` for files and storage: compact, or indented by two spaces.
+
+    Fast (orjson); what orjson refuses (a lone surrogate, an integer beyond 64 bits) is written by
+    the standard library instead, with such characters escaped. This is not the hashed text: the
+    proof format hashes :func:`js_stringify`.
+    """
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_INDENT_2 if indent else 0)
+    except (TypeError, orjson.JSONEncodeError):
+        if indent:
+            return json.dumps(obj, indent=2).encode()
+        return json.dumps(obj, separators=(",", ":")).encode()

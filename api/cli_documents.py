@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from node.paths import data_dir
+from verifier.jsjson import dump_bytes
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 TYPE_NAMES = {"form-d": "FORM_D", "ephyto": "EPHYTO", "ecert": "ECERT"}
@@ -73,7 +74,7 @@ def read_raw_documents(files: list[Path], doc_type: str | None) -> list[dict[str
 
 def write_json(path: Path, obj: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+    path.write_bytes(dump_bytes(obj, indent=True) + b"\n")
 
 
 # ------------------------------------------------------------------ wrap

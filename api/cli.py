@@ -4,6 +4,7 @@ line naming what is wrong, with a non-zero exit code."""
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import sys
 from pathlib import Path
@@ -102,7 +103,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     issuers = {c: keystore_address(system.key_files[k]) for c, k in (("VN", "vn-issuer"), ("TH", "th-issuer"))}
     keys = cli_service.demo_keys(home, issuers)
-    url = cli_service.start_service(home, args.api_port)
+    url = cli_service.start_service(home, args.api_port, workers=args.api_workers)
     print(f"service: {url}  (API docs {url}/v1/docs, portal {url}/portal)")
     issue_samples(home, url, keys)
     print(f"demo API keys: {home / 'api-keys.json'}")
@@ -134,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("up", help="bring up the local system: node, contracts, issuers, service, samples")
     s.add_argument("--port", type=int, default=local.DEFAULT_PORT, help="JSON-RPC port of the local node")
     s.add_argument("--api-port", type=int, default=8000, help="port of the API service and portal")
+    s.add_argument("--api-workers", type=int, default=min(2, os.cpu_count() or 1),
+                   help="processes serving the API (default: up to 2, one per core)")
     sub.add_parser("down", help="stop the local system (state is kept)")
 
     s = sub.add_parser("node", help="the local anvil node: up, down, status")

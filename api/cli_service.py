@@ -22,21 +22,66 @@ def _home(args: argparse.Namespace) -> Path:
     return Path(args.data_dir) if getattr(args, "data_dir", None) else data_dir()
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    import logging
+#: `certnet serve --workers N` hands its options to the worker processes through this variable
+SERVE_ENV = "CERTNET_SERVE_SPEC"
 
-    import uvicorn
+
+def _service_app(spec: dict[str, Any]) -> Any:
+    import logging
 
     from api.app import create_app
     from api.service import Service, settings_from_data_dir
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    settings = settings_from_data_dir(_home(args), rpc_url=args.rpc, confirmations=args.confirmations,
-                                      start_workers=not args.no_workers)
-    if args.db:
-        settings.db_url = args.db
-    app = create_app(Service(settings))
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    settings = settings_from_data_dir(Path(spec["data_dir"]), rpc_url=spec["rpc"], confirmations=spec["confirmations"],
+                                      start_workers=spec["start_workers"])
+    if spec["db"]:
+        settings.db_url = spec["db"]
+    return create_app(Service(settings))
+
+
+def take_lock(path: Path) -> bool:
+    """True when this process now holds the exclusive lock on ``path``; it keeps it until it exits."""
+    import fcntl
+
+    f = open(path, "a")  # noqa: SIM115 - held for the life of the process
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.close()
+        return False
+    _HELD_LOCKS.append(f)
+    return True
+
+
+_HELD_LOCKS: list[Any] = []
+
+
+def app_factory() -> Any:
+    """uvicorn's entry for each process of `certnet serve --workers N`. The background workers (issuance,
+    index, webhooks) must run once per database: the first process to take `<data dir>/serve.lock` runs them,
+    the others serve requests (their server-sent event listeners still follow the chain)."""
+    spec = json.loads(os.environ[SERVE_ENV])
+    if spec["start_workers"]:
+        spec["start_workers"] = take_lock(Path(spec["data_dir"]) / "serve.lock")
+    return _service_app(spec)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    spec = {"data_dir": str(_home(args)), "rpc": args.rpc, "confirmations": args.confirmations, "db": args.db,
+            "start_workers": not args.no_workers}
+    if args.workers < 1:
+        from api.cli import CliError
+
+        raise CliError(f"--workers must be at least 1, got {args.workers}", 2)
+    if args.workers == 1:
+        uvicorn.run(_service_app(spec), host=args.host, port=args.port, log_level="warning", access_log=False)
+    else:
+        os.environ[SERVE_ENV] = json.dumps(spec)
+        uvicorn.run("api.cli_service:app_factory", factory=True, workers=args.workers, host=args.host,
+                    port=args.port, log_level="warning", access_log=False)
     return 0
 
 
@@ -82,8 +127,8 @@ def service_pid_file(home: Path) -> Path:
     return home / "service.json"
 
 
-def start_service(home: Path, port: int, log=print) -> str:
-    """Start `certnet serve` detached unless it already answers; return its URL."""
+def start_service(home: Path, port: int, workers: int = 1, log=print) -> str:
+    """Start `certnet serve --workers N` detached unless it already answers; return its URL."""
     pid_file = service_pid_file(home)
     if pid_file.is_file():
         info = json.loads(pid_file.read_text())
@@ -94,7 +139,8 @@ def start_service(home: Path, port: int, log=print) -> str:
             pass
     url = f"http://127.0.0.1:{port}"
     logf = open(home / "service.log", "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "--data-dir", str(home), "serve", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "--data-dir", str(home), "serve", "--port", str(port),
+                             "--workers", str(workers)],
                             stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     logf.close()
     deadline = time.monotonic() + 60
@@ -189,6 +235,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
     s.add_argument("--no-workers", action="store_true",
                    help="serve only: no issuance, index or notification workers (API replicas; run them in "
                         "exactly one process per member database)")
+    s.add_argument("--workers", type=int, default=1,
+                   help="processes serving requests (default 1; use the machine's cores for bulk verification); "
+                        "the background workers run in one of them")
 
     s = sub.add_parser("apikey", help="create, list or revoke API keys")
     s.add_argument("action", choices=["create", "list", "revoke"])

@@ -48,6 +48,7 @@ class Notifier:
         self.sessions = service.sessions
         self._listeners: list[tuple[str, asyncio.Queue, asyncio.AbstractEventLoop]] = []
         self._lock = threading.Lock()
+        self._relay_cursor: int | None = None  # relay_forever's block cursor (in memory)
         self.client = httpx.Client(timeout=10.0)
 
     # ------------------------------------------------------------------ watches and listeners
@@ -108,11 +109,20 @@ class Notifier:
             else:
                 row.value = str(block)
 
-    def poll_chain(self) -> int:
-        """Turn new revocation/supersession events into deliveries. Returns how many events were seen."""
+    def poll_chain(self, deliver: bool = True) -> int:
+        """Turn new revocation/supersession events into webhook deliveries and server-sent events.
+
+        With ``deliver=False`` (a process serving requests only, see :meth:`relay_forever`) events go to this
+        process's SSE listeners alone, from a cursor kept in memory: the process with the workers records
+        the deliveries. Returns how many events were seen."""
         w3 = self.service.w3
         head = w3.eth.block_number - self.service.settings.confirmations
-        start = self._cursor() + 1
+        if deliver:
+            start = self._cursor() + 1
+        else:
+            if self._relay_cursor is None:
+                self._relay_cursor = head  # listeners hear what happens from now on
+            start = self._relay_cursor + 1
         seen = 0
         contract = self.service.deployment.certificate_registry_client(w3).contract
         while start <= head:
@@ -132,18 +142,21 @@ class Notifier:
                                "block": log_["blockNumber"], "tx": log_["transactionHash"].to_0x_hex(),
                                "key": f"{log_['transactionHash'].to_0x_hex()}:{log_['logIndex']}"})
             for e in sorted(events, key=lambda e: (e["block"], e["key"])):
-                self._dispatch(e)
+                self._dispatch(e, deliver)
             seen += len(events)
-            self._set_cursor(end)
+            if deliver:
+                self._set_cursor(end)
+            else:
+                self._relay_cursor = end
             start = end + 1
         return seen
 
-    def _dispatch(self, event: dict[str, Any]) -> None:
+    def _dispatch(self, event: dict[str, Any], deliver: bool = True) -> None:
         whole_batch = event["event"] == "BATCH_REVOKED"
         with self.sessions() as s:
             cond = Watch.root == event["root"] if whole_batch else Watch.hash == event["document"]
             watches = list(s.scalars(select(Watch).where(cond)))
-            subs = list(s.scalars(select(Subscription).where(Subscription.active.is_(True))))
+            subs = list(s.scalars(select(Subscription).where(Subscription.active.is_(True)))) if deliver else []
         for w in watches:
             payload = {k: v for k, v in event.items() if k != "key"}
             payload.update(event="REVOKED" if whole_batch else event["event"], targetHash=w.hash,
@@ -194,6 +207,18 @@ class Notifier:
                         next_attempt_at=utcnow() + dt.timedelta(seconds=delay)))
                     self.service.metrics.deliveries.labels("dead" if dead else "retry").inc()
         return delivered
+
+    def relay_forever(self, stop: threading.Event, interval: float = 0.5) -> None:
+        """Server-sent events for a process that serves requests only (`certnet serve --workers N` runs the
+        background workers in one process; `--no-workers` replicas run none): follow the chain for this
+        process's SSE listeners, without recording deliveries."""
+        while not stop.is_set():
+            try:
+                self.poll_chain(deliver=False)
+            except Exception:
+                log.exception("event relay pass failed; retrying")
+                stop.wait(2.0)
+            stop.wait(interval)
 
     def run_forever(self, stop: threading.Event, interval: float = 0.5) -> None:
         while not stop.is_set():

@@ -111,12 +111,13 @@ class Service:
                 self.pipeline.issuer_info(account)
             except Exception as exc:
                 log.warning("issuer %s not readable at start: %s", account, exc)
-        if not self.settings.start_workers:
-            return
-        workers = [("issuance", lambda: self.pipeline.run_forever(self._stop)),
-                   ("notifier", lambda: self.notifier.run_forever(self._stop))]
-        if self.indexer is not None:
-            workers.append(("indexer", lambda: self.indexer.run(self._stop, 0.5)))
+        if self.settings.start_workers:
+            workers = [("issuance", lambda: self.pipeline.run_forever(self._stop)),
+                       ("notifier", lambda: self.notifier.run_forever(self._stop))]
+            if self.indexer is not None:
+                workers.append(("indexer", lambda: self.indexer.run(self._stop, 0.5)))
+        else:  # serving requests only: its server-sent event listeners still hear the chain
+            workers = [("events", lambda: self.notifier.relay_forever(self._stop))]
         for name, target in workers:
             t = threading.Thread(target=target, name=f"certnet-{name}", daemon=True)
             t.start()

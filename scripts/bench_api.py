@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import fcntl
 import json
 import os
 import re
@@ -120,15 +119,10 @@ def app_factory() -> Any:
     from api.app import create_app
     from api.service import Service, Settings
 
+    from api.cli_service import take_lock
+
     spec = json.loads(Path(os.environ[SETTINGS_ENV]).read_text())
-    lock = open(spec.pop("lock_file"), "w")  # noqa: SIM115 - held for the life of the process
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        owner = True
-        globals()["_LOCK"] = lock
-    except OSError:
-        owner = False
-        lock.close()
+    owner = take_lock(Path(spec.pop("lock_file")))
     for k in ("data_dir", "deployment_file"):
         spec[k] = Path(spec[k])
     settings = Settings(**spec, start_workers=owner)

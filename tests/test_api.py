@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -336,7 +337,6 @@ def test_server_sent_events(api):
 
     t = threading.Thread(target=listen, daemon=True)
     t.start()
-    import time
 
     time.sleep(0.5)
     with api.client("issuer_vn") as c:
@@ -368,5 +368,36 @@ def test_submission_while_the_node_is_down_is_refused_cleanly(anvil_engine, tmp_
         own.stop()
         with api.client("issuer_vn") as c:
             is_problem(c.post("/v1/documents", json={"documents": form_ds(api, 1, seed=9)}), 503, "CHAIN_UNAVAILABLE")
+    finally:
+        stop_api(server, thread)
+
+
+def test_server_sent_events_from_a_process_without_workers(api, tmp_path):
+    """A process that serves requests only (the other workers of `certnet serve --workers N`, or a
+    `--no-workers` replica on the same database) still tells its SSE listeners about revocations."""
+    replica, server, thread = start_api(api.net, tmp_path / "replica", start_workers=False,
+                                        db_url=api.service.settings.db_url)
+    try:
+        assert not any(t.name == "certnet-notifier" for t in replica.service._threads)
+        doc, = issue(api, "issuer_vn", form_ds(api, 1, seed=18))
+        with replica.client("customs_th") as c:
+            assert c.post("/v1/inbox", json={"document": doc["wrapped"]}).status_code == 201
+        got: list[str] = []
+
+        def listen() -> None:
+            with replica.client("customs_th") as c, c.stream("GET", "/v1/events/stream") as r:
+                for line in r.iter_lines():
+                    if line.startswith("data: "):
+                        got.append(line[6:])
+                        return
+
+        t = threading.Thread(target=listen, daemon=True)
+        t.start()
+        time.sleep(1.0)
+        with api.client("issuer_vn") as c:
+            c.post(f"/v1/documents/{doc['id']}/revoke", json={"reason": "ISSUED_IN_ERROR"})
+        t.join(timeout=30)
+        assert got and json.loads(got[0])["targetHash"] == doc["targetHash"]
+        assert json.loads(got[0])["event"] == "REVOKED"
     finally:
         stop_api(server, thread)

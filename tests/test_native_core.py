@@ -178,3 +178,27 @@ def test_default_salts_are_random_v4_and_distinct():
     for s in salts[:50]:
         u = uuid.UUID(s)
         assert u.version == 4 and u.variant == uuid.RFC_4122 and str(u) == s
+
+
+def test_wrap_as_json_is_the_same_document():
+    docs = [{"n": i, "s": "Cà phê \"Robusta\" \\ \n", "l": [1.5, None, True, {}, []], "o": {"p": {"q": -0.0}}}
+            for i in range(5)] + [{"big": 2**60, "lone": "\ud800"}]  # the last one takes the reference path
+    root, as_dicts = wrap_documents(docs, uuid_factory=counter_uuids())
+    root_json, as_bytes = wrap_documents(docs, uuid_factory=counter_uuids(), as_json=True)
+    assert root_json == root
+    assert [json.loads(b) for b in as_bytes] == as_dicts
+    assert all(check_integrity(b).code == VALID for b in as_bytes)
+    _, [single] = wrap_documents([{"a": 1}], as_json=True)  # a batch of one: an empty proof
+    assert json.loads(single)["signature"]["proof"] == [] and check_integrity(single).code == VALID
+
+
+def test_wrap_as_json_across_two_processes():
+    from verifier.wrap import PARALLEL_THRESHOLD
+
+    docs = [{"i": i, "name": f"Công ty {i}"} for i in range(PARALLEL_THRESHOLD + 7)]
+    root, wrapped = wrap_documents(docs, workers=2, as_json=True)
+    assert len(wrapped) == len(docs)
+    parsed = [json.loads(b) for b in wrapped]
+    assert [unsalt_and_hash(p["data"])[0] for p in parsed] == docs  # input order kept
+    assert {p["signature"]["merkleRoot"] for p in parsed} == {root}
+    assert all(check_integrity(b).code == VALID for b in wrapped[:50] + wrapped[-50:])

@@ -24,6 +24,7 @@ from typing import Any, Sequence
 
 import certnet_native
 
+from .jsjson import dump_bytes
 from .merkle import MerkleTree, keccak_new
 from .salting import ProofFormatError, UuidFactory, salt_and_hash
 
@@ -62,12 +63,23 @@ def salt_and_digest(raw: dict, uuid_factory: UuidFactory | None = None) -> tuple
     return salted, keccak_new(text.encode()).hexdigest()
 
 
-def _salt_many(docs: Sequence[dict], start: int, stop: int, new_uuid: UuidFactory | None) -> tuple[list, list]:
+def salt_and_digest_json(raw: dict, uuid_factory: UuidFactory | None = None) -> tuple[bytes, str]:
+    """As :func:`salt_and_digest`, with the salted data as compact UTF-8 JSON: ``(salted_json, target_hash_hex)``."""
+    done = certnet_native.salt_and_digest_json(raw, uuid_factory)
+    if done is not None:
+        return done
+    salted, th = salt_and_digest(raw, uuid_factory)
+    return dump_bytes(salted), th
+
+
+def _salt_many(docs: Sequence[dict], start: int, stop: int, new_uuid: UuidFactory | None,
+               as_json: bool = False) -> tuple[list, list]:
     salted_list = []
     targets = []
+    salt = salt_and_digest_json if as_json else salt_and_digest
     for i in range(start, stop):
         try:
-            salted, th = salt_and_digest(docs[i], new_uuid)
+            salted, th = salt(docs[i], new_uuid)
         except ProofFormatError as e:
             raise ProofFormatError(e.path, f"document {i}: {e.reason}") from None
         salted_list.append(salted)
@@ -81,7 +93,7 @@ _FORK_LOCK = threading.Lock()
 _CHUNK = 256
 
 
-def _helper(conn: Any, spool: str, start: int, stop: int) -> None:
+def _helper(conn: Any, spool: str, start: int, stop: int, as_json: bool) -> None:
     """Forked helper: salt documents [start, stop) chunk by chunk.
 
     Each chunk's result goes to its own file in ``spool`` (marshal: salted data is only dicts, lists
@@ -96,7 +108,7 @@ def _helper(conn: Any, spool: str, start: int, stop: int) -> None:
             hi = min(stop, lo + _CHUNK)
             path = os.path.join(spool, f"{lo}.marshal")
             with open(path, "wb") as f:
-                marshal.dump(_salt_many(docs, lo, hi, None), f)
+                marshal.dump(_salt_many(docs, lo, hi, None, as_json), f)
             conn.send(("chunk", path))
         conn.send(("done", None))
     except BaseException as e:  # report every failure to the parent (if it still listens)
@@ -119,13 +131,14 @@ def _can_fork() -> bool:
     return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
 
 
-def _salt_all(docs: Sequence[dict], uuid_factory: UuidFactory | None, workers: int | None) -> tuple[list, list]:
+def _salt_all(docs: Sequence[dict], uuid_factory: UuidFactory | None, workers: int | None,
+              as_json: bool) -> tuple[list, list]:
     n = len(docs)
     if workers is None:
         # Forking a multi-threaded process is unsafe in general: ask for workers=2 explicitly there.
         workers = min(2, os.cpu_count() or 1) if threading.active_count() == 1 else 1
     if uuid_factory is not None or workers < 2 or n < PARALLEL_THRESHOLD or not _can_fork():
-        return _salt_many(docs, 0, n, uuid_factory)
+        return _salt_many(docs, 0, n, uuid_factory, as_json)
     # This process also loads the helper's results, so it takes a bit less than half.
     split = int(n * PARENT_SHARE)
     global _FORK_DOCS
@@ -135,7 +148,7 @@ def _salt_all(docs: Sequence[dict], uuid_factory: UuidFactory | None, workers: i
         with _FORK_LOCK:  # concurrent calls must not fork with each other's documents
             _FORK_DOCS = docs
             try:
-                proc = ctx.Process(target=_helper, args=(send, spool, split, n), daemon=True)
+                proc = ctx.Process(target=_helper, args=(send, spool, split, n, as_json), daemon=True)
                 proc.start()
             finally:
                 _FORK_DOCS = None
@@ -165,7 +178,7 @@ def _salt_all(docs: Sequence[dict], uuid_factory: UuidFactory | None, workers: i
 
         try:
             for lo in range(0, split, _CHUNK):
-                part_salted, part_targets = _salt_many(docs, lo, min(split, lo + _CHUNK), None)
+                part_salted, part_targets = _salt_many(docs, lo, min(split, lo + _CHUNK), None, as_json)
                 salted.extend(part_salted)
                 targets.extend(part_targets)
                 if not done:
@@ -188,7 +201,8 @@ def wrap_documents(
     *,
     uuid_factory: UuidFactory | None = None,
     workers: int | None = None,
-) -> tuple[str, list[dict]]:
+    as_json: bool = False,
+) -> tuple[str, list[Any]]:
     """Wrap a batch: ``(merkle_root_hex, wrapped_documents)`` in input order.
 
     ``uuid_factory`` supplies the salts (default: fresh random UUID v4s); giving one makes the
@@ -196,6 +210,8 @@ def wrap_documents(
     used for batches of ``PARALLEL_THRESHOLD`` documents or more: by default 2 (a forked
     helper) when this process runs a single thread and 1 otherwise, since forking a
     multi-threaded process is unsafe in general; pass ``workers=2`` to fork anyway.
+    ``as_json=True`` gives each wrapped document as compact UTF-8 JSON (bytes) instead of a dict:
+    the same document, faster to make when it is going to a file or a database anyway.
 
     Raises :class:`ProofFormatError` naming the document and path of anything the proof format
     refuses, and ``ValueError`` on an empty batch.
@@ -208,14 +224,15 @@ def wrap_documents(
     gc_was_enabled = gc.isenabled()
     gc.disable()  # wrapping allocates millions of acyclic objects; collections only cost time
     try:
-        return _wrap(docs, uuid_factory, workers)
+        return _wrap(docs, uuid_factory, workers, as_json)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
-def _wrap(docs: Sequence[dict], uuid_factory: UuidFactory | None, workers: int | None) -> tuple[str, list[dict]]:
-    salted_list, targets = _salt_all(docs, uuid_factory, workers)
+def _wrap(docs: Sequence[dict], uuid_factory: UuidFactory | None, workers: int | None,
+          as_json: bool) -> tuple[str, list[Any]]:
+    salted_list, targets = _salt_all(docs, uuid_factory, workers, as_json)
     leaves = [bytes.fromhex(t) for t in targets]
     order = sorted(range(len(leaves)), key=leaves.__getitem__)
     tree = MerkleTree.from_sorted([leaves[i] for i in order])
@@ -224,6 +241,16 @@ def _wrap(docs: Sequence[dict], uuid_factory: UuidFactory | None, workers: int |
         position[i] = pos
     root = tree.root_hex
     proof_at = tree.proof_hex_at
+    if as_json:
+        head = b'{"version":"' + SCHEMA_V2.encode() + b'","data":'
+        wrapped_json = []
+        for salted, th, pos in zip(salted_list, targets, position):
+            proof = proof_at(pos)
+            proof_json = '["' + '","'.join(proof) + '"]' if proof else "[]"
+            signature = (f',"signature":{{"type":"{PROOF_TYPE}","targetHash":"{th}","proof":{proof_json},'
+                         f'"merkleRoot":"{root}"}}}}')
+            wrapped_json.append(head + salted + signature.encode())
+        return root, wrapped_json
     wrapped = [
         {
             "version": SCHEMA_V2,

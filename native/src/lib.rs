@@ -15,7 +15,7 @@
 //! error message and never accepts what the reference would refuse.
 
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha12Rng;
 use tiny_keccak::{Hasher, Keccak};
@@ -177,11 +177,17 @@ impl<'py> Salts<'py> {
 struct Salter<'py> {
     py: Python<'py>,
     salts: Salts<'py>,
+    /// dotted path of the value being salted
     path: String,
+    /// the salted text of the current leaf, and the same as a JSON string
     value: String,
+    quoted: Vec<u8>,
+    /// the current leaf's `{"<path>":<value>}`
     leaf: Vec<u8>,
     hashes: Vec<[u8; 64]>,
     number: ryu_js::Buffer,
+    /// the salted data as JSON, when writing JSON rather than Python objects
+    json: Option<Vec<u8>>,
 }
 
 impl<'py> Salter<'py> {
@@ -196,8 +202,9 @@ impl<'py> Salter<'py> {
         self.hashes.push(hex64(&keccak(&self.leaf)));
     }
 
-    /// The salted form of `v` at `self.path`, a new object for containers.
-    fn salt(&mut self, v: &Bound<'py, PyAny>, depth: usize) -> Walk<Bound<'py, PyAny>> {
+    /// Salt `v` at `self.path`: its salted form as a new Python object, or `None` when writing JSON
+    /// (`self.json`), where it has been appended instead.
+    fn salt(&mut self, v: &Bound<'py, PyAny>, depth: usize) -> Walk<Option<Bound<'py, PyAny>>> {
         self.value.clear();
         if let Ok(s) = v.downcast_exact::<PyString>() {
             let text = s.to_str().map_err(|_| Stop::Fallback)?;
@@ -207,15 +214,17 @@ impl<'py> Salter<'py> {
         } else if let Ok(d) = v.downcast_exact::<PyDict>() {
             if d.is_empty() {
                 self.hash_leaf(b"{}");
-                return Ok(PyDict::new(self.py).into_any());
+                let py = self.py;
+                return Ok(self.empty(b"{}", || PyDict::new(py).into_any()));
             }
-            return Ok(self.salt_dict(d, depth + 1, false)?.into_any());
+            return Ok(self.salt_dict(d, depth + 1, false)?.map(Bound::into_any));
         } else if let Ok(l) = v.downcast_exact::<PyList>() {
             if l.is_empty() {
                 self.hash_leaf(b"[]");
-                return Ok(PyList::empty(self.py).into_any());
+                let py = self.py;
+                return Ok(self.empty(b"[]", || PyList::empty(py).into_any()));
             }
-            return Ok(self.salt_list(l, depth + 1)?.into_any());
+            return Ok(self.salt_list(l, depth + 1)?.map(Bound::into_any));
         } else if v.is_exact_instance_of::<PyBool>() {
             let t = v.downcast_exact::<PyBool>().map_err(|_| Stop::Fallback)?.is_true();
             self.salts.push(&mut self.value)?;
@@ -247,23 +256,57 @@ impl<'py> Salter<'py> {
         } else {
             return Err(Stop::Fallback);
         }
-        let mut json = Vec::with_capacity(self.value.len() + 8);
+        let mut json = std::mem::take(&mut self.quoted);
+        json.clear();
         push_json_str(&mut json, &self.value);
         self.hash_leaf(&json);
-        Ok(PyString::new(self.py, &self.value).into_any())
+        let result = match &mut self.json {
+            Some(out) => {
+                out.extend_from_slice(&json);
+                None
+            }
+            None => Some(PyString::new(self.py, &self.value).into_any()),
+        };
+        self.quoted = json;
+        Ok(result)
     }
 
-    fn salt_dict(&mut self, obj: &Bound<'py, PyDict>, depth: usize, root: bool) -> Walk<Bound<'py, PyDict>> {
+    /// An empty container: appended as JSON, or made by `make`.
+    fn empty(&mut self, json: &[u8], make: impl FnOnce() -> Bound<'py, PyAny>) -> Option<Bound<'py, PyAny>> {
+        match &mut self.json {
+            Some(out) => {
+                out.extend_from_slice(json);
+                None
+            }
+            None => Some(make()),
+        }
+    }
+
+    fn push_json(&mut self, bytes: &[u8]) {
+        if let Some(out) = &mut self.json {
+            out.extend_from_slice(bytes);
+        }
+    }
+
+    fn salt_dict(&mut self, obj: &Bound<'py, PyDict>, depth: usize, root: bool) -> Walk<Option<Bound<'py, PyDict>>> {
         if depth > MAX_DEPTH {
             return Err(Stop::Fallback);
         }
-        let out = PyDict::new(self.py);
+        let out = if self.json.is_none() { Some(PyDict::new(self.py)) } else { None };
+        self.push_json(b"{");
         let base = self.path.len();
-        for (k, v) in obj.iter() {
+        for (i, (k, v)) in obj.iter().enumerate() {
             let ks = k.downcast_exact::<PyString>().map_err(|_| Stop::Fallback)?;
             let key = ks.to_str().map_err(|_| Stop::Fallback)?;
             if key.contains('.') {
                 return Err(Stop::Fallback);
+            }
+            if let Some(buf) = &mut self.json {
+                if i > 0 {
+                    buf.push(b',');
+                }
+                push_json_str(buf, key);
+                buf.push(b':');
             }
             if !root {
                 self.path.push('.');
@@ -271,25 +314,63 @@ impl<'py> Salter<'py> {
             self.path.push_str(key);
             let salted = self.salt(&v, depth)?;
             self.path.truncate(base);
-            out.set_item(k, salted)?;
+            if let (Some(o), Some(sv)) = (&out, salted) {
+                o.set_item(k, sv)?;
+            }
         }
+        self.push_json(b"}");
         Ok(out)
     }
 
-    fn salt_list(&mut self, arr: &Bound<'py, PyList>, depth: usize) -> Walk<Bound<'py, PyList>> {
+    fn salt_list(&mut self, arr: &Bound<'py, PyList>, depth: usize) -> Walk<Option<Bound<'py, PyList>>> {
         if depth > MAX_DEPTH {
             return Err(Stop::Fallback);
         }
-        let out = PyList::empty(self.py);
+        let out = if self.json.is_none() { Some(PyList::empty(self.py)) } else { None };
+        self.push_json(b"[");
         let base = self.path.len();
         for (i, v) in arr.iter().enumerate() {
+            if i > 0 {
+                self.push_json(b",");
+            }
             self.path.push('.');
             self.path.push_str(i.to_string().as_str());
             let salted = self.salt(&v, depth)?;
             self.path.truncate(base);
-            out.append(salted)?;
+            if let (Some(o), Some(sv)) = (&out, salted) {
+                o.append(sv)?;
+            }
         }
+        self.push_json(b"]");
         Ok(out)
+    }
+}
+
+/// A raw document's top level, checked as the reference checks it (an empty key may hold only a
+/// primitive here; the reference handles the rest).
+fn fast_root<'a, 'py>(raw: &'a Bound<'py, PyAny>) -> PyResult<Option<&'a Bound<'py, PyDict>>> {
+    let Ok(doc) = raw.downcast_exact::<PyDict>() else {
+        return Ok(None);
+    };
+    if let Some(v) = doc.get_item("")? {
+        if !(v.is_exact_instance_of::<PyString>() || v.is_none()) {
+            return Ok(None);
+        }
+    }
+    Ok(Some(doc))
+}
+
+fn salter<'py>(py: Python<'py>, uuid_factory: Option<Bound<'py, PyAny>>, json: bool) -> Salter<'py> {
+    Salter {
+        py,
+        salts: Salts::new(uuid_factory),
+        path: String::with_capacity(64),
+        value: String::with_capacity(128),
+        quoted: Vec::with_capacity(160),
+        leaf: Vec::with_capacity(256),
+        hashes: Vec::with_capacity(128),
+        number: ryu_js::Buffer::new(),
+        json: if json { Some(Vec::with_capacity(8192)) } else { None },
     }
 }
 
@@ -302,28 +383,37 @@ fn salt_and_digest<'py>(
     raw: &Bound<'py, PyAny>,
     uuid_factory: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Option<(Bound<'py, PyDict>, String)>> {
-    let Ok(doc) = raw.downcast_exact::<PyDict>() else {
+    let Some(doc) = fast_root(raw)? else {
         return Ok(None);
     };
-    if let Some(v) = doc.get_item("")? {
-        // an empty top-level key holding a container is refused by the reference
-        if !(v.is_exact_instance_of::<PyString>() || v.is_none()) {
-            return Ok(None);
-        }
-    }
-    let mut s = Salter {
-        py,
-        salts: Salts::new(uuid_factory),
-        path: String::with_capacity(64),
-        value: String::with_capacity(128),
-        leaf: Vec::with_capacity(256),
-        hashes: Vec::with_capacity(128),
-        number: ryu_js::Buffer::new(),
-    };
+    let mut s = salter(py, uuid_factory, false);
     match s.salt_dict(doc, 1, true) {
         Ok(salted) => {
-            let hashes = std::mem::take(&mut s.hashes);
-            Ok(Some((salted, target_hex(hashes))))
+            let salted = salted.expect("built as Python objects");
+            Ok(Some((salted, target_hex(std::mem::take(&mut s.hashes)))))
+        }
+        Err(Stop::Fallback) => Ok(None),
+        Err(Stop::Py(e)) => Err(e),
+    }
+}
+
+/// As `salt_and_digest`, with the salted data as compact UTF-8 JSON instead of Python objects:
+/// `(salted_json_bytes, target_hash_hex)`, or `None` for the Python reference.
+#[pyfunction]
+#[pyo3(signature = (raw, uuid_factory=None))]
+fn salt_and_digest_json<'py>(
+    py: Python<'py>,
+    raw: &Bound<'py, PyAny>,
+    uuid_factory: Option<Bound<'py, PyAny>>,
+) -> PyResult<Option<(Bound<'py, PyBytes>, String)>> {
+    let Some(doc) = fast_root(raw)? else {
+        return Ok(None);
+    };
+    let mut s = salter(py, uuid_factory, true);
+    match s.salt_dict(doc, 1, true) {
+        Ok(_) => {
+            let json = s.json.take().expect("written as JSON");
+            Ok(Some((PyBytes::new(py, &json), target_hex(std::mem::take(&mut s.hashes)))))
         }
         Err(Stop::Fallback) => Ok(None),
         Err(Stop::Py(e)) => Err(e),
@@ -528,6 +618,7 @@ fn keccak256_hex(data: &[u8]) -> String {
 #[pymodule]
 fn certnet_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(salt_and_digest, m)?)?;
+    m.add_function(wrap_pyfunction!(salt_and_digest_json, m)?)?;
     m.add_function(wrap_pyfunction!(salted_digest, m)?)?;
     m.add_function(wrap_pyfunction!(keccak256_hex, m)?)?;
     m.add("MAX_DEPTH", MAX_DEPTH)?;

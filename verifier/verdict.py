@@ -4,6 +4,7 @@ understands, and one overall status."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -48,6 +49,7 @@ REASON_SENTENCES = {
 }
 
 
+@functools.lru_cache(maxsize=4096)  # a batch's documents share their times: formatting each again is costly
 def utc(ts: int | None) -> str | None:
     if not ts:
         return None

@@ -308,7 +308,7 @@ async def api_verify(request: Request) -> JSONResponse:
     from api.routes_customs import verdict_out
 
     v = await run_in_threadpool(_verify, _service(request), document)
-    return JSONResponse(verdict_out(v).model_dump())
+    return JSONResponse(verdict_out(v))
 
 
 MAX_STATUS = 500

@@ -322,14 +322,12 @@ def test_dead_letter_after_max_attempts(api):
         receiver.close()
 
 
-def test_server_sent_events(api):
-    doc, = issue(api, "issuer_vn", form_ds(api, 1, seed=8))
-    with api.client("customs_th") as c:
-        c.post("/v1/inbox", json={"document": doc["wrapped"]})
+def first_event_after_revoking(listener, api, doc: dict, settle: float) -> dict:
+    """Listen on ``listener``'s event stream as customs TH, revoke ``doc`` through ``api``: the first event."""
     got: list[str] = []
 
     def listen() -> None:
-        with api.client("customs_th") as c, c.stream("GET", "/v1/events/stream") as r:
+        with listener.client("customs_th") as c, c.stream("GET", "/v1/events/stream") as r:
             for line in r.iter_lines():
                 if line.startswith("data: "):
                     got.append(line[6:])
@@ -337,12 +335,19 @@ def test_server_sent_events(api):
 
     t = threading.Thread(target=listen, daemon=True)
     t.start()
-
-    time.sleep(0.5)
+    time.sleep(settle)
     with api.client("issuer_vn") as c:
         c.post(f"/v1/documents/{doc['id']}/revoke", json={"reason": "ISSUED_IN_ERROR"})
     t.join(timeout=30)
-    assert got and json.loads(got[0])["targetHash"] == doc["targetHash"]
+    assert got, "no event arrived"
+    return json.loads(got[0])
+
+
+def test_server_sent_events(api):
+    doc, = issue(api, "issuer_vn", form_ds(api, 1, seed=8))
+    with api.client("customs_th") as c:
+        c.post("/v1/inbox", json={"document": doc["wrapped"]})
+    assert first_event_after_revoking(api, api, doc, settle=0.5)["targetHash"] == doc["targetHash"]
 
 
 def test_revoked_key_stops_working(api):
@@ -382,22 +387,7 @@ def test_server_sent_events_from_a_process_without_workers(api, tmp_path):
         doc, = issue(api, "issuer_vn", form_ds(api, 1, seed=18))
         with replica.client("customs_th") as c:
             assert c.post("/v1/inbox", json={"document": doc["wrapped"]}).status_code == 201
-        got: list[str] = []
-
-        def listen() -> None:
-            with replica.client("customs_th") as c, c.stream("GET", "/v1/events/stream") as r:
-                for line in r.iter_lines():
-                    if line.startswith("data: "):
-                        got.append(line[6:])
-                        return
-
-        t = threading.Thread(target=listen, daemon=True)
-        t.start()
-        time.sleep(1.0)
-        with api.client("issuer_vn") as c:
-            c.post(f"/v1/documents/{doc['id']}/revoke", json={"reason": "ISSUED_IN_ERROR"})
-        t.join(timeout=30)
-        assert got and json.loads(got[0])["targetHash"] == doc["targetHash"]
-        assert json.loads(got[0])["event"] == "REVOKED"
+        event = first_event_after_revoking(replica, api, doc, settle=1.0)
+        assert event["targetHash"] == doc["targetHash"] and event["event"] == "REVOKED"
     finally:
         stop_api(server, thread)

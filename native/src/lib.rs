@@ -95,6 +95,17 @@ fn push_json_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
+/// Leaf hash (hex): keccak256 of `{"<path>":<json_value>}`, written into the scratch buffer `leaf`.
+fn leaf_hash(leaf: &mut Vec<u8>, path: &str, json_value: &[u8]) -> [u8; 64] {
+    leaf.clear();
+    leaf.push(b'{');
+    push_json_str(leaf, path);
+    leaf.push(b':');
+    leaf.extend_from_slice(json_value);
+    leaf.push(b'}');
+    hex64(&keccak(leaf))
+}
+
 /// targetHash: keccak256 of the compact JSON array of the hex hashes sorted as strings.
 fn target_hex(mut hexes: Vec<[u8; 64]>) -> String {
     hexes.sort_unstable();
@@ -193,13 +204,7 @@ struct Salter<'py> {
 impl<'py> Salter<'py> {
     /// Hash the leaf `{"<path>":<json>}` where `json` is the already written JSON value.
     fn hash_leaf(&mut self, json_value: &[u8]) {
-        self.leaf.clear();
-        self.leaf.push(b'{');
-        push_json_str(&mut self.leaf, &self.path);
-        self.leaf.push(b':');
-        self.leaf.extend_from_slice(json_value);
-        self.leaf.push(b'}');
-        self.hashes.push(hex64(&keccak(&self.leaf)));
+        self.hashes.push(leaf_hash(&mut self.leaf, &self.path, json_value));
     }
 
     /// Salt `v` at `self.path`: its salted form as a new Python object, or `None` when writing JSON
@@ -374,6 +379,25 @@ fn salter<'py>(py: Python<'py>, uuid_factory: Option<Bound<'py, PyAny>>, json: b
     }
 }
 
+/// Salt `raw` as Python objects or as JSON (`json`): the salter after the walk, or `None` when the
+/// document needs the Python reference.
+fn salt_root<'py>(
+    py: Python<'py>,
+    raw: &Bound<'py, PyAny>,
+    uuid_factory: Option<Bound<'py, PyAny>>,
+    json: bool,
+) -> PyResult<Option<(Salter<'py>, Option<Bound<'py, PyDict>>)>> {
+    let Some(doc) = fast_root(raw)? else {
+        return Ok(None);
+    };
+    let mut s = salter(py, uuid_factory, json);
+    match s.salt_dict(doc, 1, true) {
+        Ok(salted) => Ok(Some((s, salted))),
+        Err(Stop::Fallback) => Ok(None),
+        Err(Stop::Py(e)) => Err(e),
+    }
+}
+
 /// Salt a raw document and compute its targetHash: `(salted, target_hash_hex)`, or `None` when
 /// the document needs the Python reference (see the module documentation).
 #[pyfunction]
@@ -383,18 +407,9 @@ fn salt_and_digest<'py>(
     raw: &Bound<'py, PyAny>,
     uuid_factory: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Option<(Bound<'py, PyDict>, String)>> {
-    let Some(doc) = fast_root(raw)? else {
-        return Ok(None);
-    };
-    let mut s = salter(py, uuid_factory, false);
-    match s.salt_dict(doc, 1, true) {
-        Ok(salted) => {
-            let salted = salted.expect("built as Python objects");
-            Ok(Some((salted, target_hex(std::mem::take(&mut s.hashes)))))
-        }
-        Err(Stop::Fallback) => Ok(None),
-        Err(Stop::Py(e)) => Err(e),
-    }
+    Ok(salt_root(py, raw, uuid_factory, false)?.map(|(s, salted)| {
+        (salted.expect("built as Python objects"), target_hex(s.hashes))
+    }))
 }
 
 /// As `salt_and_digest`, with the salted data as compact UTF-8 JSON instead of Python objects:
@@ -406,18 +421,9 @@ fn salt_and_digest_json<'py>(
     raw: &Bound<'py, PyAny>,
     uuid_factory: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Option<(Bound<'py, PyBytes>, String)>> {
-    let Some(doc) = fast_root(raw)? else {
-        return Ok(None);
-    };
-    let mut s = salter(py, uuid_factory, true);
-    match s.salt_dict(doc, 1, true) {
-        Ok(_) => {
-            let json = s.json.take().expect("written as JSON");
-            Ok(Some((PyBytes::new(py, &json), target_hex(std::mem::take(&mut s.hashes)))))
-        }
-        Err(Stop::Fallback) => Ok(None),
-        Err(Stop::Py(e)) => Err(e),
-    }
+    Ok(salt_root(py, raw, uuid_factory, true)?.map(|(s, _)| {
+        (PyBytes::new(py, s.json.as_deref().expect("written as JSON")), target_hex(s.hashes))
+    }))
 }
 
 // ------------------------------------------------------------------------------------------
@@ -508,13 +514,7 @@ struct Checker {
 
 impl Checker {
     fn hash_leaf(&mut self, json_value: &[u8]) {
-        self.leaf.clear();
-        self.leaf.push(b'{');
-        push_json_str(&mut self.leaf, &self.path);
-        self.leaf.push(b':');
-        self.leaf.extend_from_slice(json_value);
-        self.leaf.push(b'}');
-        self.hashes.push(hex64(&keccak(&self.leaf)));
+        self.hashes.push(leaf_hash(&mut self.leaf, &self.path, json_value));
     }
 
     fn node(&mut self, v: &Bound<'_, PyAny>, depth: usize) -> Walk<()> {

@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable, Sequence
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
+from web3.exceptions import BlockNotFound
 
 from issuer import faults
 from issuer.envelope import EnvelopeError, complete_envelope
@@ -369,8 +370,7 @@ class Pipeline:
             if receipt is None:
                 anchor = self.store.anchor_of(b.merkle_root)
                 if anchor is not None:
-                    self._mark_anchored(b.id, anchor.block_number)
-                    anchored += 1
+                    anchored += self._mark_anchored(b.id, anchor.block_number)
                     continue
                 signer = self.signers.get(b.issuer)
                 if signer is None:
@@ -389,16 +389,14 @@ class Pipeline:
             if receipt["status"] != 1:
                 anchor = self.store.anchor_of(b.merkle_root)
                 if anchor is not None:
-                    self._mark_anchored(b.id, anchor.block_number)
-                    anchored += 1
+                    anchored += self._mark_anchored(b.id, anchor.block_number)
                 else:
                     self._back_to_batched(b.id, f"transaction {b.tx_hash} reverted")
                 continue
             if self.w3.eth.block_number - receipt["blockNumber"] < self.config.confirmations:
                 continue  # not deep enough yet: next pass
             faults.crash_point("mined")
-            self._mark_anchored(b.id, receipt["blockNumber"], receipt["blockHash"].to_0x_hex())
-            anchored += 1
+            anchored += self._mark_anchored(b.id, receipt["blockNumber"], receipt["blockHash"].to_0x_hex())
         return anchored
 
     def _receipt(self, tx_hash: str | None) -> Any:
@@ -425,13 +423,20 @@ class Pipeline:
                 state=BATCHED, tx_hash=None, raw_tx=None, nonce=None))
             s.execute(update(Document).where(Document.batch_id == batch_id).values(state=BATCHED))
 
-    def _mark_anchored(self, batch_id: int, block_number: int, block_hash: str | None = None) -> None:
-        block = self.w3.eth.get_block(block_number)
+    def _mark_anchored(self, batch_id: int, block_number: int, block_hash: str | None = None) -> bool:
+        """Record the batch as anchored in ``block_number``. False, with nothing changed, when the node does not
+        show that block yet (anvil can answer a receipt a moment before the block): the next pass records it."""
+        try:
+            block = self.w3.eth.get_block(block_number)
+        except BlockNotFound:
+            log.info("block %s of batch %s is not visible yet; recording it on the next pass", block_number, batch_id)
+            return False
         with self.sessions.begin() as s:
             s.execute(update(Batch).where(Batch.id == batch_id).values(
                 state=ANCHORED, block_number=block_number, block_hash=block_hash or block["hash"].to_0x_hex(),
                 anchored_at=block["timestamp"], raw_tx=None))
             s.execute(update(Document).where(Document.batch_id == batch_id).values(state=ANCHORED))
+        return True
 
     # -- actions
     def _process_actions(self) -> tuple[int, int]:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from issuer import samples
 from issuer.envelope import issuer_block, network_block
 from issuer.faults import CRASH_ENV, POINTS
-from issuer.outbox import ANCHORED, BATCHED, DONE, FAILED, SUBMITTED, Action, Batch, Document, open_database
+from issuer.outbox import ANCHORED, BATCHED, DONE, FAILED, SENT, SUBMITTED, Action, Batch, Document, open_database
 from issuer.pipeline import Pipeline, PipelineConfig, SubmissionError
 from node.keys import create_keystore
 from verifier.merkle import verify_proof
@@ -59,6 +59,33 @@ def test_submit_batch_anchor(net, tmp_path):
         assert verify_proof(sig["targetHash"], sig["proof"], sig["merkleRoot"])
         assert view.is_issued(sig["merkleRoot"], sig["targetHash"], sig["proof"])
         assert d.wrapped["data"]["issuers"][0]["documentStore"].endswith(net.deployment.certificate_registry)
+
+
+def test_block_not_visible_yet_is_recorded_on_a_later_pass(embedded_net, tmp_path, monkeypatch):
+    """A node may answer the receipt a moment before the block (seen with anvil): the batch stays SENT and the
+    next pass records it, with the block's real time."""
+    from web3.exceptions import BlockNotFound
+
+    p = make_pipeline(embedded_net, tmp_path, max_batch=4)
+    p.submit(embedded_net.addr("vn_issuer"), docs_for(embedded_net, 4))
+    real_get_block = p.w3.eth.get_block
+    misses: list[int] = []
+
+    def late_block(number, *args, **kw):
+        if isinstance(number, int) and not misses:
+            misses.append(number)
+            raise BlockNotFound(f"Block with id: {number!r} not found.")
+        return real_get_block(number, *args, **kw)
+
+    monkeypatch.setattr(p.w3.eth, "get_block", late_block)
+    first = p.run_once(force=True)
+    assert misses and first.sent == 1 and first.anchored == 0
+    assert {d.state for d in all_docs(p)} == {SENT}
+    p.run_until_idle()
+    assert {d.state for d in all_docs(p)} == {ANCHORED}
+    with p.sessions() as s:
+        batch = s.scalars(select(Batch)).one()
+    assert batch.anchored_at == real_get_block(batch.block_number)["timestamp"]
 
 
 def test_repeated_submission_returns_existing_record(net, tmp_path):

@@ -4,11 +4,11 @@
 //! module does the common case faster and hands anything unusual back to it:
 //!
 //! * `salt_and_digest(raw, uuid_factory)` salts a raw document and returns
-//!   `(salted, target_hash_hex)`;
+//!   `(salted, target_hash_hex)`; `salt_and_digest_json` the same with the salted data as JSON bytes;
 //! * `salted_digest(data, obfuscated)` checks that every leaf of salted data is a well-formed
 //!   salt and returns the targetHash hex of the data plus the obfuscated hashes.
 //!
-//! Both return `None` when the document holds anything outside the fast path (a key with '.',
+//! They return `None` when the document holds anything outside the fast path (a key with '.',
 //! nesting deeper than `MAX_DEPTH`, an integer beyond 2^53 - 1, a lone surrogate, a subclass of a
 //! JSON type, a malformed salt, ...): the caller then runs the Python reference, which either
 //! handles the case or raises the error that names the path. So this module never decides an

@@ -14,7 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from typing import Any, Iterator
+
+import orjson
 
 from sqlalchemy import (
     JSON,
@@ -32,6 +35,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from verifier.jsjson import dump_bytes
 
 SUBMITTED, BATCHED, SENT, ANCHORED = "SUBMITTED", "BATCHED", "SENT", "ANCHORED"
 PENDING, DONE, FAILED = "PENDING", "DONE", "FAILED"
@@ -114,9 +119,31 @@ class Action(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
 
+# A run of 19 digits or more may be an integer beyond 64 bits, which orjson would read back as a float.
+_LONG_NUMBER = re.compile(r"\d{19}")
+
+
+def json_text(value: Any) -> str:
+    """JSON columns are written with orjson (the standard library for what orjson refuses)."""
+    return dump_bytes(value).decode()
+
+
+def json_value(text: str | bytes) -> Any:
+    """JSON columns are read with orjson, except text that may hold an integer beyond 64 bits or that orjson
+    refuses (a lone surrogate): the standard library reads those exactly."""
+    if not isinstance(text, str):
+        text = bytes(text).decode()
+    if _LONG_NUMBER.search(text) is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
+
+
 def open_database(url: str) -> sessionmaker[Session]:
     """Connect (creating the outbox tables if needed) and return a session factory."""
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"json_serializer": json_text, "json_deserializer": json_value}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
     engine = create_engine(url, **kwargs)

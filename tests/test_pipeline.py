@@ -234,3 +234,26 @@ def test_crash_at_every_point_then_resume(anvil_net, tmp_path, point):
         assert store.revocation_of(target).reason == 1
         with p.sessions() as s:
             assert [a.state for a in s.scalars(select(Action))] == [DONE]
+
+
+@pytest.mark.parametrize("value", [
+    {"n": 2**70, "m": -(2**64) - 1, "u": 2**64 - 1, "f": 0.1, "s": "Cà phê 😀", "z": None, "l": [True, {}]},
+    {"lone": "\ud800 surrogate", "k": [1, 2.5e300]},
+    {"digits": "12345678901234567890 in a string", "x": 1},
+])
+def test_json_columns_round_trip_exactly(tmp_path, value):
+    """JSON columns go through orjson, which reads integers beyond 64 bits as floats and refuses lone
+    surrogates: what is stored must come back exactly, types included."""
+    from issuer.outbox import json_text, json_value
+
+    assert json_value(json_text(value)) == value
+    assert repr(json_value(json_text(value))) == repr(value)
+    sessions = open_database(f"sqlite:///{tmp_path / 'outbox.db'}")
+    with sessions.begin() as s:
+        d = Document(issuer="0x" + "1" * 40, issuing_country="VN", reference_number="R1", document_type="FORM_D",
+                     content_hash="0" * 64, raw=value, state=SUBMITTED)
+        s.add(d)
+        s.flush()
+        doc_id = d.id
+    with open_database(f"sqlite:///{tmp_path / 'outbox.db'}")() as s:
+        assert repr(s.get(Document, doc_id).raw) == repr(value)

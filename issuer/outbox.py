@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
 from typing import Any, Iterator
 
 import orjson
@@ -36,8 +35,6 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-from verifier.jsjson import dump_bytes
-
 SUBMITTED, BATCHED, SENT, ANCHORED = "SUBMITTED", "BATCHED", "SENT", "ANCHORED"
 PENDING, DONE, FAILED = "PENDING", "DONE", "FAILED"
 REVOKE_ROOT, REVOKE_DOCUMENT, SUPERSEDE = "REVOKE_ROOT", "REVOKE_DOCUMENT", "SUPERSEDE"
@@ -50,7 +47,7 @@ def utcnow() -> dt.datetime:
 def canonical_hash(data: Any) -> str:
     """sha256 of the canonical JSON of a raw document: what "same content" means for resubmissions."""
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()  # (a lone surrogate hashes too)
 
 
 class Base(DeclarativeBase):
@@ -119,21 +116,23 @@ class Action(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
 
-# A run of 19 digits or more may be an integer beyond 64 bits, which orjson would read back as a float.
-_LONG_NUMBER = re.compile(r"\d{19}")
-
-
 def json_text(value: Any) -> str:
-    """JSON columns are written with orjson (the standard library for what orjson refuses)."""
-    return dump_bytes(value).decode()
+    """JSON columns are written compactly with orjson. What orjson refuses (an integer beyond 64 bits, a lone
+    surrogate) is written by the standard library after a leading space, so that :func:`json_value` reads it
+    back with the standard library too: orjson would read such an integer as a float."""
+    try:
+        return orjson.dumps(value).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return " " + json.dumps(value)
 
 
 def json_value(text: str | bytes) -> Any:
-    """JSON columns are read with orjson, except text that may hold an integer beyond 64 bits or that orjson
-    refuses (a lone surrogate): the standard library reads those exactly."""
+    """Read a JSON column: orjson for what :func:`json_text` wrote compactly; the standard library for text
+    it marked, and for text with '": ' (rows written before orjson, by SQLAlchemy's default json.dumps; compact
+    JSON has that only inside strings, as '\\": ')."""
     if not isinstance(text, str):
         text = bytes(text).decode()
-    if _LONG_NUMBER.search(text) is None:
+    if text[:1] != " " and '": ' not in text:
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:

@@ -3,6 +3,7 @@ and crash safety with a real worker process killed (SIGKILL) at every point betw
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -248,6 +249,7 @@ def test_json_columns_round_trip_exactly(tmp_path, value):
 
     assert json_value(json_text(value)) == value
     assert repr(json_value(json_text(value))) == repr(value)
+    assert repr(json_value(json.dumps(value))) == repr(value)  # rows written before, by SQLAlchemy's json.dumps
     sessions = open_database(f"sqlite:///{tmp_path / 'outbox.db'}")
     with sessions.begin() as s:
         d = Document(issuer="0x" + "1" * 40, issuing_country="VN", reference_number="R1", document_type="FORM_D",

@@ -245,7 +245,9 @@ def test_crash_at_every_point_then_resume(anvil_net, tmp_path, point):
 def test_json_columns_round_trip_exactly(tmp_path, value):
     """JSON columns go through orjson, which reads integers beyond 64 bits as floats and refuses lone
     surrogates: what is stored must come back exactly, types included."""
-    from issuer.outbox import json_text, json_value
+    from issuer.outbox import canonical_hash, json_text, json_value
+
+    assert len(canonical_hash(value)) == 64  # lone surrogates included
 
     assert json_value(json_text(value)) == value
     assert repr(json_value(json_text(value))) == repr(value)

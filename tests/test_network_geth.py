@@ -242,3 +242,32 @@ def test_cli_status_logs_and_down(net: GethNetwork) -> None:
     r = _cli("status", d)
     assert r.returncode == 3 and r.stdout.count("stopped") == len(net.nodes)
     assert "Blockchain stopped" in net.tail(0, 20)  # a clean shutdown, not a kill
+
+
+def test_a_new_network_that_stalls_at_its_first_blocks_starts_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """Clique signers that start together can deadlock on competing first blocks (seen once in CI): `up` then
+    starts the new network again from genesis. The first start is made to look stalled here."""
+    import node.network.geth as geth_module
+
+    directory = tmp_path / "net"
+    init_network(directory, validators=2, engine="geth", period=PERIOD)
+    network = GethNetwork(directory)
+    real_wait = geth_module.wait_until
+    stalls: list[str] = []
+
+    def stalled_once(predicate, timeout, what, interval=0.2):
+        if what.startswith("every node to reach block") and not stalls:
+            stalls.append(what)
+            raise geth_module.NetworkError(f"timed out after {timeout:.0f}s waiting for {what}")
+        return real_wait(predicate, timeout, what, interval)
+
+    monkeypatch.setattr(geth_module, "wait_until", stalled_once)
+    try:
+        with caplog.at_level("WARNING", logger="certnet.network"):
+            network.up(timeout=90)
+        assert stalls and "starting it again from genesis" in caplog.text
+        assert min(network.block_number(i) for i in range(2)) >= geth_module.FRESH_START_BLOCKS
+    finally:
+        network.down()
+        assert processes_using(network.directory) == []

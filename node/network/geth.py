@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -50,7 +52,13 @@ GETH_VERSION = "1.13.15"
 GETH_ENV = "CERTNET_GETH"
 #: geth 1.13.15's Clique refuses Shanghai and Cancun, so contracts must not use PUSH0/MCOPY/TSTORE.
 CLIQUE_EVM_VERSION = "london"
+log = logging.getLogger("certnet.network")
+
 HTTP_APIS = "eth,net,web3,clique,admin,txpool,miner"
+# A new network must reach this block on every node within this time after sealing starts, or it starts again.
+FRESH_START_BLOCKS = 4
+FRESH_START_SECONDS = 30.0
+FRESH_START_ATTEMPTS = 3
 LOOPBACK = "127.0.0.1"
 
 
@@ -423,10 +431,34 @@ class GethNetwork:
         deadline = time.monotonic() + timeout
         for i in range(len(self.nodes)):
             self._wait_answering(i, max(1.0, deadline - time.monotonic()))
-        if wait_peers:
+        if not wait_peers:
+            return
+        fresh = len(started) == len(self.nodes) and all(self.block_number(i) == 0 for i in started)
+        for attempt in range(1, FRESH_START_ATTEMPTS + 1):
             self.wait_connected(timeout=max(1.0, deadline - time.monotonic()))
             for i in started:
                 self._rpc(i, "miner_start", [])
+            if not fresh:
+                return
+            # Clique signers that start together can each seal competing first blocks and then all wait on each
+            # other ("signed recently") for ever. A new network holds nothing yet: if it does not get going, it
+            # starts again from genesis.
+            try:
+                wait_until(lambda: min(self.block_number(i) for i in started) >= FRESH_START_BLOCKS,
+                           FRESH_START_SECONDS, f"every node to reach block {FRESH_START_BLOCKS}")
+                return
+            except NetworkError:
+                if attempt == FRESH_START_ATTEMPTS:
+                    raise
+            log.warning("the new network stalled at its first blocks; starting it again from genesis (%d)", attempt)
+            self._stop(started, 30.0)
+            for i in started:
+                shutil.rmtree(self.data_dir(i) / "geth", ignore_errors=True)
+                self._init_datadir(i)
+                self._start_process(i, mine=False)
+            for i in started:
+                self._wait_answering(i, 60.0)
+            deadline = time.monotonic() + timeout
 
     def _start_process(self, i: int, mine: bool = True) -> None:
         log = open(self.log_file(i), "ab")

@@ -136,37 +136,54 @@ def _progress(done: int, total: int) -> None:
 
 
 def cmd_issue(args: argparse.Namespace) -> int:
-    from issuer.pipeline import MAX_DOCUMENTS_PER_SUBMISSION, SubmissionError
-    from sqlalchemy import select
-
-    from issuer.outbox import Batch, Document
-
     files = collect_files(args.sources)
-    docs = read_raw_documents(files, TYPE_NAMES.get(args.type) if args.type else None)
     pipeline, signer = _pipeline(args)
-    ids: list[int] = []
-    try:
-        for start in range(0, len(docs), MAX_DOCUMENTS_PER_SUBMISSION):
-            chunk = docs[start:start + MAX_DOCUMENTS_PER_SUBMISSION]
-            ids += [r.id for r in pipeline.submit(signer.address, chunk)]
-    except SubmissionError as exc:
-        where = exc.path.split(".")
-        if len(where) >= 2 and where[0] == "documents":
-            i = start + int(where[1])
-            raise DocumentInputError(f"{files[i]}: {exc.code}: {exc.message}") from None
-        raise DocumentInputError(f"{exc.code}: {exc}") from None
-    pipeline.run_until_idle(progress=_progress)
-    out = Path(args.out)
-    roots: set[str] = set()
-    with pipeline.sessions() as s:
-        rows = {d.id: d for d in s.scalars(select(Document).where(Document.id.in_(ids)))}
-        for f, i in zip(files, ids):
-            write_json(out / f.name, rows[i].wrapped)
-            roots.add(rows[i].wrapped["signature"]["merkleRoot"])
-        batches = list(s.scalars(select(Batch).where(Batch.merkle_root.in_(roots))))
-    for b in batches:
-        print(f"{b.merkle_root}  {b.count} documents  block {b.block_number}  tx {b.tx_hash}")
+    for line in issue_files(pipeline, signer.address, files, TYPE_NAMES.get(args.type) if args.type else None,
+                            Path(args.out), _progress):
+        print(line)
     return 0
+
+
+def issue_files(pipeline: Any, issuer: str, files: list[Path], doc_type: str | None, out: Path,
+                progress: Any = None, chunk_size: int = 0) -> list[str]:
+    """Submit the files to the outbox a chunk at a time, run the pipeline until all are anchored, and write
+    each wrapped document under its file name; returns one line per batch (root, count, block, transaction).
+
+    Memory stays flat with the number of files: documents are read, submitted and written a chunk at a time.
+    A refused file stops the run after the chunks before it were accepted; running again after fixing it
+    issues the rest (a repeated submission returns the existing record, so nothing is issued twice).
+    """
+    from sqlalchemy import Text, select, type_coerce
+
+    from issuer.outbox import Batch, Document, json_value
+    from issuer.pipeline import MAX_DOCUMENTS_PER_SUBMISSION, SubmissionError
+
+    step = chunk_size or MAX_DOCUMENTS_PER_SUBMISSION
+    ids: list[int] = []
+    for start in range(0, len(files), step):
+        chunk = files[start:start + step]
+        try:
+            ids += [r.id for r in pipeline.submit(issuer, read_raw_documents(chunk, doc_type))]
+        except SubmissionError as exc:
+            where = exc.path.split(".")
+            if len(where) >= 2 and where[0] == "documents":
+                raise DocumentInputError(f"{chunk[int(where[1])]}: {exc.code}: {exc.message}") from None
+            raise DocumentInputError(f"{exc.code}: {exc}") from None
+    pipeline.run_until_idle(progress=progress)
+    batch_ids: set[int] = set()
+    wrapped_text = type_coerce(Document.wrapped, Text)  # the stored JSON as it is, parsed once below
+    for start in range(0, len(ids), step):
+        chunk_ids = ids[start:start + step]
+        with pipeline.sessions() as s:
+            rows = {i: (b, w) for i, b, w in s.execute(
+                select(Document.id, Document.batch_id, wrapped_text).where(Document.id.in_(chunk_ids)))}
+        for f, i in zip(files[start:start + step], chunk_ids):
+            batch_id, text = rows[i]
+            batch_ids.add(batch_id)
+            write_json(out / f.name, json_value(text))
+    with pipeline.sessions() as s:
+        batches = s.scalars(select(Batch).where(Batch.id.in_(batch_ids)).order_by(Batch.id)).all()
+    return [f"{b.merkle_root}  {b.count} documents  block {b.block_number}  tx {b.tx_hash}" for b in batches]
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:

@@ -109,7 +109,10 @@ def submit(body: SubmitRequest, request: Request, principal: Principal = Princip
         records = service.pipeline.submit(issuer, body.documents, body.documentType)
     except SubmissionError as exc:
         raise _submission_problem(exc) from None
-    return SubmitResponse(documents=[_state(d, None, False) for d in records])
+    return SubmitResponse(documents=[
+        DocumentState(id=r.id, referenceNumber=r.reference_number, documentType=r.document_type, state=r.state,
+                      targetHash=r.target_hash, merkleRoot=r.merkle_root, batchId=r.batch_id)
+        for r in records])
 
 
 def _own_document(request: Request, principal: Principal, document_id: int) -> tuple[Document, Batch | None]:

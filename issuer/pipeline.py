@@ -19,9 +19,10 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
-from sqlalchemy import select, update
+import orjson
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 from web3.exceptions import BlockNotFound
@@ -46,12 +47,12 @@ from issuer.outbox import (
     pending_groups,
     utcnow,
 )
-from issuer.schemas import SchemaValidationError, validate_document
+from issuer.schemas import SchemaValidationError, parse_document
 from node import errors as chain_errors
 from node.contracts import DOCUMENT_TYPES, reason_code, to_bytes32
 from node.deploy import Deployment
 from node.tx import NonceConsumed, TransactionError, Transactor
-from verifier.wrap import wrap_documents
+from verifier.wrap import target_hash_of, wrap_documents
 
 log = logging.getLogger("certnet.issuer")
 
@@ -83,6 +84,29 @@ class RunStats:
     anchored: int = 0
     actions_done: int = 0
     actions_failed: int = 0
+
+
+class Submitted(NamedTuple):
+    """An accepted document as `Pipeline.submit` answers it (a repeat answers the existing record's state)."""
+
+    id: int
+    reference_number: str
+    document_type: str
+    state: str
+    batch_id: int | None
+    target_hash: str | None
+    merkle_root: str | None
+    content_hash: str
+
+
+def _submitted_records(s: Session, issuer: str, country: str, refs: list[str]) -> dict[str, Submitted]:
+    """The outbox records of these reference numbers of an issuer, by reference number."""
+    rows = s.execute(
+        select(Document.id, Document.reference_number, Document.document_type, Document.state, Document.batch_id,
+               Document.target_hash, Batch.merkle_root, Document.content_hash)
+        .outerjoin(Batch, Batch.id == Document.batch_id)
+        .where(Document.issuer == issuer, Document.issuing_country == country, Document.reference_number.in_(refs)))
+    return {r.reference_number: Submitted(*r) for r in rows}
 
 
 class Pipeline:
@@ -117,7 +141,7 @@ class Pipeline:
         return self._issuer_info[issuer]
 
     def submit(self, issuer: str, documents: Sequence[dict[str, Any]],
-               document_type: str | None = None) -> list[Document]:
+               document_type: str | None = None) -> list[Submitted]:
         """Validate and durably accept documents; returns their records (existing ones for repeats)."""
         issuer = Web3.to_checksum_address(issuer)
         if issuer not in self.signers:
@@ -139,7 +163,7 @@ class Pipeline:
             except EnvelopeError as exc:
                 raise SubmissionError("WRONG_NETWORK", str(exc), where) from None
             try:
-                validate_document(data)
+                parse_document(data)
             except SchemaValidationError as exc:
                 raise SubmissionError("SCHEMA_INVALID", str(exc), where) from None
             if data["issuingCountry"] != country:
@@ -151,29 +175,25 @@ class Pipeline:
                                       f"documents.{seen[ref]}", f"{where}.referenceNumber")
             seen[ref] = i
             prepared.append((data, canonical_hash(data)))
+        refs = [p[0]["referenceNumber"] for p in prepared]
         with self._lock, self.sessions.begin() as s:
-            existing = {
-                d.reference_number: d for d in s.scalars(select(Document).where(
-                    Document.issuer == issuer, Document.issuing_country == country,
-                    Document.reference_number.in_([p[0]["referenceNumber"] for p in prepared])))
-            }
-            out: list[Document] = []
+            existing = _submitted_records(s, issuer, country, refs)
             for i, (data, h) in enumerate(prepared):
                 ref = data["referenceNumber"]
-                if ref in existing:
-                    if existing[ref].content_hash != h:
-                        raise SubmissionError(
-                            "REFERENCE_CONFLICT", f"reference number {ref!r} was already submitted by this issuer "
-                            "with different content (use supersession to replace a certificate)",
-                            f"documents.{i}.referenceNumber")
-                    out.append(existing[ref])
-                    continue
-                d = Document(issuer=issuer, issuing_country=country, reference_number=ref,
-                             document_type=data["documentType"], content_hash=h, raw=data, state=SUBMITTED)
-                s.add(d)
-                out.append(d)
-            s.flush()
-        return out
+                if ref in existing and existing[ref].content_hash != h:
+                    raise SubmissionError(
+                        "REFERENCE_CONFLICT", f"reference number {ref!r} was already submitted by this issuer "
+                        "with different content (use supersession to replace a certificate)",
+                        f"documents.{i}.referenceNumber")
+            now = utcnow()
+            new_rows = [{"issuer": issuer, "issuing_country": country, "reference_number": data["referenceNumber"],
+                         "document_type": data["documentType"], "content_hash": h, "raw": data, "state": SUBMITTED,
+                         "created_at": now, "updated_at": now}
+                        for data, h in prepared if data["referenceNumber"] not in existing]
+            if new_rows:  # one executemany INSERT, then the new ids by the unique (issuer, country, reference)
+                s.execute(insert(Document.__table__), new_rows)
+                existing.update(_submitted_records(s, issuer, country, [r["reference_number"] for r in new_rows]))
+        return [existing[ref] for ref in refs]
 
     def request_revocation(self, sender: str, *, document_id: int | None = None, root: str | None = None,
                            reason: str | int = 0, whole_batch: bool = False) -> Action:
@@ -272,7 +292,7 @@ class Pipeline:
     def has_work(self) -> bool:
         with self.sessions() as s:
             return bool(
-                s.scalar(select(Document.id).where(Document.state != ANCHORED).limit(1))
+                s.scalar(select(Document.id).where(Document.state.in_([SUBMITTED, BATCHED, SENT])).limit(1))
                 or s.scalar(select(Action.id).where(Action.state.in_([PENDING, SENT])).limit(1))
             )
 
@@ -305,26 +325,28 @@ class Pipeline:
 
     def _form_one(self, issuer: str, doc_type: str) -> int:
         with self.sessions.begin() as s:
-            query = (select(Document).where(Document.state == SUBMITTED, Document.issuer == issuer,
-                                            Document.document_type == doc_type)
+            query = (select(Document.id, Document.raw)
+                     .where(Document.state == SUBMITTED, Document.issuer == issuer, Document.document_type == doc_type)
                      .order_by(Document.id).limit(self.config.max_batch))
             if s.get_bind().dialect.name == "postgresql":  # a second worker skips rows this one is batching
                 query = query.with_for_update(skip_locked=True)
-            docs = list(s.scalars(query))
-            if not docs:
+            rows = s.execute(query).all()
+            if not rows:
                 return 0
-            root, wrapped = wrap_documents([d.raw for d in docs])
-            batch = Batch(issuer=issuer, document_type=doc_type, merkle_root=root, count=len(docs), state=BATCHED)
+            root, wrapped = wrap_documents([raw for _, raw in rows], as_json=True)
+            batch = Batch(issuer=issuer, document_type=doc_type, merkle_root=root, count=len(rows), state=BATCHED)
             s.add(batch)
             s.flush()
-            s.execute(update(Document), [
-                {"id": d.id, "state": BATCHED, "batch_id": batch.id, "wrapped": w,
-                 "target_hash": w["signature"]["targetHash"]}
-                for d, w in zip(docs, wrapped)
+            table = Document.__table__
+            s.execute(update(table).where(table.c.id == bindparam("doc_id")).values(
+                state=BATCHED, batch_id=batch.id, wrapped=bindparam("doc_wrapped"),
+                target_hash=bindparam("doc_target"), updated_at=utcnow()), [
+                {"doc_id": doc_id, "doc_wrapped": orjson.Fragment(w), "doc_target": target_hash_of(w)}
+                for (doc_id, _), w in zip(rows, wrapped)  # the wrapped JSON goes to the column as it is
             ])
             faults.crash_point("batching")  # before the commit: the batch must vanish whole
         faults.crash_point("batched")
-        return len(docs)
+        return len(rows)
 
     # -- BATCHED -> SENT
     def _send_batches(self) -> int:

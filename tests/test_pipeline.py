@@ -261,3 +261,33 @@ def test_json_columns_round_trip_exactly(tmp_path, value):
         doc_id = d.id
     with open_database(f"sqlite:///{tmp_path / 'outbox.db'}")() as s:
         assert repr(s.get(Document, doc_id).raw) == repr(value)
+
+
+def test_issue_files_in_chunks_and_again_after_a_refused_file(net, tmp_path):
+    """`certnet issue` streams files through the outbox a chunk at a time; a refused file stops the run after
+    the chunks before it, and the run after the fix issues the rest without issuing anything twice."""
+    from api.cli_documents import DocumentInputError, issue_files
+
+    p = make_pipeline(net, tmp_path, max_batch=4)
+    src, out = tmp_path / "src", tmp_path / "out"
+    src.mkdir()
+    files = []
+    for i, doc in enumerate(docs_for(net, 8, seed=31)):
+        files.append(src / f"cert-{i}.json")
+        files[-1].write_text(json.dumps(doc))
+    good = files[4].read_text()
+    files[4].write_text(json.dumps({"documentType": "FORM_D"}))
+    with pytest.raises(DocumentInputError, match=r"cert-4\.json: SCHEMA_INVALID"):
+        issue_files(p, net.addr("vn_issuer"), files, None, out, chunk_size=3)
+    assert len(all_docs(p)) == 3  # the first chunk was accepted, nothing after it
+    files[4].write_text(good)
+    lines = issue_files(p, net.addr("vn_issuer"), files, None, out, chunk_size=3)
+    docs = all_docs(p)
+    assert len(docs) == 8 and all(d.state == ANCHORED for d in docs)
+    assert len(lines) == 2 and sum(int(line.split()[1]) for line in lines) == 8
+    written = {f.name: json.loads((out / f.name).read_text()) for f in files}
+    by_ref = {d.reference_number: d.wrapped for d in docs}
+    for f in files:
+        w = written[f.name]
+        assert w == by_ref[json.loads(f.read_text())["referenceNumber"]]
+        assert net.store().anchor_of(w["signature"]["merkleRoot"]) is not None

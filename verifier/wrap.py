@@ -230,6 +230,13 @@ def wrap_documents(
             gc.enable()
 
 
+def target_hash_of(wrapped_json: bytes) -> str:
+    """The targetHash of a wrapped document made by ``wrap_documents(..., as_json=True)`` (its signature
+    block comes last, so this reads the tail instead of parsing the document)."""
+    at = wrapped_json.rindex(b'"targetHash":"') + 14
+    return wrapped_json[at:at + 64].decode()
+
+
 def _wrap(docs: Sequence[dict], uuid_factory: UuidFactory | None, workers: int | None,
           as_json: bool) -> tuple[str, list[Any]]:
     salted_list, targets = _salt_all(docs, uuid_factory, workers, as_json)

@@ -22,6 +22,7 @@ Design choices that matter for hashing (see DESIGN.md, "Proof format"):
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -228,12 +229,17 @@ def _eth_address(value: str) -> str:
     if not _ADDRESS.fullmatch(value):
         raise error("address", "must be a 0x-prefixed 20-byte hex address")
     body = value[2:]
-    if body != body.lower() and body != body.upper():
-        from eth_utils import is_checksum_address  # mixed case claims an EIP-55 checksum: check it
-
-        if not is_checksum_address(value):
-            raise error("address_checksum", "has a wrong EIP-55 checksum (mixed-case address)")
+    if body != body.lower() and body != body.upper() and not _checksum_ok(value):
+        raise error("address_checksum", "has a wrong EIP-55 checksum (mixed-case address)")
     return value
+
+
+@functools.lru_cache(maxsize=1024)
+def _checksum_ok(value: str) -> bool:
+    """Mixed case claims an EIP-55 checksum; cached, as every document of an issuer repeats its registry's."""
+    from eth_utils import is_checksum_address
+
+    return is_checksum_address(value)
 
 
 EthAddress = Annotated[

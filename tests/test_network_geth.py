@@ -130,6 +130,7 @@ def test_blocks_advance_on_all_nodes_with_peers(net: GethNetwork) -> None:
     for s in net.status():
         assert s.running and s.answering and s.peers == VALIDATORS - 1 and s.sealing, s
     assert sorted(net.validators(3)) == sorted(n.validator for n in net.nodes)
+    assert net.describe_heads().count(" with 3 peers") == VALIDATORS
     # every validator takes part in sealing
     wait_until(lambda: len(net.sealer_activity(0)) == VALIDATORS, 30, "every validator to seal a block")
 
@@ -163,11 +164,13 @@ def test_one_validator_down_then_catches_up(net: GethNetwork, chain: Chain) -> N
     net.wait_blocks(2, nodes=[3], timeout=30)  # and it seals again
     s = net.status()[3]
     assert s.running and s.sealing
+    net.wait_connected(timeout=60)  # back with every peer
 
 
 def test_partition_then_rejoin(net: GethNetwork, chain: Chain) -> None:
     net.partition([0, 2, 3], [1])
     assert net.peer_count(1) == 0
+    assert all(net.peer_count(i) == 2 for i in (0, 2, 3))  # the majority side stays linked inside
     lone_start = net.block_number(1)
     net.wait_blocks(3, nodes=[0, 2, 3], timeout=40)  # the majority side keeps sealing
     root = os.urandom(32)

@@ -576,7 +576,22 @@ class GethNetwork:
         group = list(nodes if nodes is not None else self.running_nodes())
         start = {i: self.block_number(i) for i in group}
         for i in group:
-            self.wait_block(i, start[i] + count, timeout)
+            try:
+                self.wait_block(i, start[i] + count, timeout)
+            except NetworkError as exc:
+                raise NetworkError(f"{exc}; {self.describe_heads()}") from None
+
+    def describe_heads(self) -> str:
+        """Each running node's head and peers, for the message of a network that does not move."""
+        parts = []
+        for i in self.running_nodes():
+            try:
+                block = self.w3(i).eth.get_block("latest")
+                parts.append(f"{self.node(i).name} at #{block['number']} {block['hash'].to_0x_hex()[:10]} "
+                             f"(difficulty {block['difficulty']}) with {len(self.peer_ids(i))} peers")
+            except Exception as exc:  # a node not answering is part of the picture
+                parts.append(f"{self.node(i).name} not answering ({type(exc).__name__})")
+        return "; ".join(parts)
 
     def wait_converged(self, nodes: Sequence[int] | None = None, timeout: float = 60.0,
                        at_least: int = 0) -> tuple[int, str]:
@@ -592,7 +607,10 @@ class GethNetwork:
             hashes = {self.block_hash(i, number) for i in group}
             return (number, hashes.pop()) if len(hashes) == 1 else None
 
-        return wait_until(agree, timeout, f"nodes {group} to agree on the chain head")
+        try:
+            return wait_until(agree, timeout, f"nodes {group} to agree on the chain head")
+        except NetworkError as exc:
+            raise NetworkError(f"{exc}; {self.describe_heads()}") from None
 
     def wait_signers(self, expected: Iterable[str], nodes: Sequence[int] | None = None,
                      timeout: float = 90.0) -> list[str]:
@@ -613,7 +631,8 @@ class GethNetwork:
         self._rpc(b, "admin_addPeer", [self.node(a).enode])
 
     def partition(self, *groups: Sequence[int], timeout: float = 30.0) -> None:
-        """Split the running nodes into `groups` that cannot talk to each other (admin_removePeer).
+        """Split the running nodes into `groups` that cannot talk to each other (admin_removePeer), each
+        group fully linked inside.
 
         Later groups drop their links first: their dial history stays clear, so `heal` reconnects at
         once (geth waits 35 s before re-dialling a node it dialled recently)."""
@@ -629,6 +648,15 @@ class GethNetwork:
             return not linked
 
         wait_until(split, timeout, f"the partition {[list(g) for g in groups]}", interval=0.5)
+        # and each group whole inside: a node a restart left linked only to the other side would be cut off alone
+        for group in groups:
+            for a in group:
+                for b in group:
+                    if a != b:
+                        self._rpc(a, "admin_addPeer", [self.node(b).enode])
+        for group in groups:
+            if len(group) > 1:
+                self.wait_connected(list(group), timeout)
 
     def heal(self, timeout: float = 60.0, full_mesh: bool = False) -> None:
         """Reconnect every running node with every other (admin_addPeer both ways) and wait until the

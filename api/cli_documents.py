@@ -99,10 +99,9 @@ def cmd_wrap(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------ issue / revoke
 
-def _pipeline(args: argparse.Namespace, key_name: str = "vn-issuer"):
+def _signer(args: argparse.Namespace, key_name: str = "vn-issuer"):
+    """(deployment, the issuer's transactor) from the command line or the local system's data dir."""
     from api.system import deployment_file, local_passphrase
-    from issuer.outbox import open_database
-    from issuer.pipeline import Pipeline, PipelineConfig
     from node import local
     from node.deploy import Deployment
     from node.engines import connect
@@ -119,10 +118,17 @@ def _pipeline(args: argparse.Namespace, key_name: str = "vn-issuer"):
         raise DocumentInputError("no node: pass --rpc URL")
     w3 = connect(rpc)
     keystore = Path(args.keystore) if args.keystore else home / "keys" / f"{key_name}.json"
-    signer = Transactor(w3, load_key(keystore, local_passphrase(home)))
-    db = args.db or f"sqlite:///{home / 'outbox.db'}"
+    return deployment, Transactor(w3, load_key(keystore, local_passphrase(home)))
+
+
+def _pipeline(args: argparse.Namespace, key_name: str = "vn-issuer"):
+    from issuer.outbox import open_database
+    from issuer.pipeline import Pipeline, PipelineConfig
+
+    deployment, signer = _signer(args, key_name)
+    db = args.db or f"sqlite:///{_home(args) / 'outbox.db'}"
     config = PipelineConfig(max_batch=getattr(args, "max_batch", 1000), max_age=0.0)
-    return Pipeline(open_database(db), w3, deployment, {signer.address: signer}, config), signer
+    return Pipeline(open_database(db), signer.w3, deployment, {signer.address: signer}, config), signer
 
 
 def _progress(done: int, total: int) -> None:
@@ -184,6 +190,30 @@ def issue_files(pipeline: Any, issuer: str, files: list[Path], doc_type: str | N
     with pipeline.sessions() as s:
         batches = s.scalars(select(Batch).where(Batch.id.in_(batch_ids)).order_by(Batch.id)).all()
     return [f"{b.merkle_root}  {b.count} documents  block {b.block_number}  tx {b.tx_hash}" for b in batches]
+
+
+def cmd_issue_bulk(args: argparse.Namespace) -> int:
+    from issuer.bulk import BulkInputError, bulk_issue
+
+    deployment, signer = _signer(args)
+
+    def progress(done: int) -> None:
+        if sys.stderr.isatty():
+            sys.stderr.write(f"\r{done:,} documents wrapped and sent")
+            sys.stderr.flush()
+
+    try:
+        result = bulk_issue(Path(args.source), Path(args.out), deployment, signer, batch=args.batch,
+                            doc_type=TYPE_NAMES.get(args.type) if args.type else None, progress=progress)
+    except BulkInputError as exc:
+        raise DocumentInputError(str(exc)) from None
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    for k, root, n in result.batches:
+        print(f"{root}  {n} documents  batch-{k:06d}")
+    print(f"{result.documents} documents in {len(result.batches)} batches anchored"
+          + (f" ({result.resumed} written by an earlier run)" if result.resumed else ""))
+    return 0
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
@@ -311,10 +341,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
         p.add_argument("--rpc", help="JSON-RPC URL (default: the deployment's)")
         p.add_argument("--deployment", help="deployment.json (default: <data dir>/deployment.json)")
 
-    def issuer_opts(p: argparse.ArgumentParser) -> None:
+    def issuer_opts(p: argparse.ArgumentParser, outbox: bool = True) -> None:
         chain_opts(p)
         p.add_argument("--keystore", help="the signing keystore (default: the local demo issuer)")
-        p.add_argument("--db", help="outbox database URL (default: sqlite in the data dir)")
+        if outbox:
+            p.add_argument("--db", help="outbox database URL (default: sqlite in the data dir)")
 
     s = sub.add_parser("issue", help="wrap and anchor documents through the durable outbox")
     s.add_argument("sources", nargs="+", metavar="SRC")
@@ -322,6 +353,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
     s.add_argument("--type", choices=sorted(TYPE_NAMES))
     s.add_argument("--max-batch", type=int, default=10_000)
     issuer_opts(s)
+
+    s = sub.add_parser("issue-bulk", help="wrap and anchor an NDJSON file in batches, streamed (crash-safe by its "
+                                          "output directory: run again to finish an interrupted run)")
+    s.add_argument("source", metavar="NDJSON", help="one JSON document per line")
+    s.add_argument("--out", required=True, help="directory for batch-<n>-<root>.ndjson files")
+    s.add_argument("--batch", type=int, default=10_000, help="documents per anchored batch (default 10,000)")
+    s.add_argument("--type", choices=sorted(TYPE_NAMES), help="validate against this schema first")
+    issuer_opts(s, outbox=False)
 
     s = sub.add_parser("revoke", help="revoke a wrapped document (or its whole batch) with a reason")
     s.add_argument("file")
@@ -349,5 +388,5 @@ def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
     s.add_argument("--offline", action="store_true", help="integrity and signature only; read no network")
     s.add_argument("--confirmations", type=int, default=0)
     chain_opts(s)
-    return {"wrap": cmd_wrap, "issue": cmd_issue, "revoke": cmd_revoke, "obfuscate": cmd_obfuscate,
+    return {"wrap": cmd_wrap, "issue": cmd_issue, "issue-bulk": cmd_issue_bulk, "revoke": cmd_revoke, "obfuscate": cmd_obfuscate,
             "samples": cmd_samples, "verify": cmd_verify}

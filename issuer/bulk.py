@@ -1,0 +1,209 @@
+"""Bulk issuance from an NDJSON file: wrap in batches, write each batch, anchor each root — streamed.
+
+For an issuing authority's batch jobs (a day's or a migration's certificates, one JSON document per line):
+memory stays flat with the count, and the durable record is the output directory instead of the outbox.
+Batch k holds input lines [k*B, (k+1)*B). Its wrapped documents are written to ``batch-<k>-<root>.ndjson``
+(through a temporary file, fsync'd and renamed) *before* its root is sent, so a crash at any point loses
+nothing and issues nothing twice: run again with the same input and output, and batches already written are
+not wrapped again (same salts, same root); their roots are only anchored if the chain does not have them yet.
+
+A reader process parses (and, with a document type, validates) the input while this one wraps and anchors.
+"""
+
+from __future__ import annotations
+
+import json
+import marshal
+import multiprocessing
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from queue import Full
+from typing import Any, Callable
+
+from issuer import faults
+from issuer.envelope import EnvelopeError, complete_envelope
+from node.contracts import DOCUMENT_TYPES, to_bytes32
+from node.errors import ContractRevert
+from node.deploy import Deployment
+from node.tx import Transactor
+from verifier.jsjson import ProofFormatError
+from verifier.wrap import wrap_documents
+
+MAX_LINE_BYTES = 5 * 1024 * 1024
+BATCH_FILE = re.compile(r"^batch-(\d{6,})-([0-9a-f]{64})\.ndjson$")
+
+
+class BulkInputError(ValueError):
+    """A line of the input cannot be issued; the message names the file, line and field."""
+
+
+@dataclass
+class BulkResult:
+    documents: int = 0
+    batches: list[tuple[int, str, int]] = field(default_factory=list)  # (batch, root, documents) in order
+    resumed: int = 0  # batches found written by an earlier run (not wrapped again)
+
+
+def written_batches(out: Path) -> dict[int, tuple[str, Path]]:
+    """The batches an earlier run completed in `out`: batch number -> (root, file)."""
+    found: dict[int, tuple[str, Path]] = {}
+    for f in out.glob("batch-*.ndjson"):
+        m = BATCH_FILE.match(f.name)
+        if m:
+            found[int(m.group(1))] = (m.group(2), f)
+    return found
+
+
+def _read(source: Path, batch: int, skip: set[int], deployment: Deployment, issuer: tuple[str, str],
+          doc_type: str | None, queue: Any) -> None:
+    """The reader process: each batch's documents, marshalled, onto a bounded queue (None for a skipped batch),
+    then ("end", count); ("error", message) stops it."""
+    from issuer.schemas import SchemaValidationError, validate_document
+
+    parent = os.getppid()
+
+    def put(item: Any) -> None:  # and stop when the issuing process is gone (killed, it cannot stop us)
+        while True:
+            try:
+                return queue.put(item, timeout=1.0)
+            except Full:
+                if os.getppid() != parent:
+                    os._exit(1)
+
+    try:
+        docs: list[dict] = []
+        k = count = 0
+        with open(source, "rb") as f:
+            for lineno, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                count += 1
+                if k not in skip:
+                    if len(line) > MAX_LINE_BYTES:
+                        raise BulkInputError(f"{source}:{lineno}: longer than {MAX_LINE_BYTES // 2**20} MiB")
+                    try:
+                        doc = json.loads(line)
+                    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                        raise BulkInputError(f"{source}:{lineno}: not valid JSON ({exc})") from None
+                    if not isinstance(doc, dict):
+                        raise BulkInputError(f"{source}:{lineno}: a document must be a JSON object")
+                    if doc.get("issuingCountry", issuer[0]) != issuer[0]:
+                        raise BulkInputError(f"{source}:{lineno}: issuingCountry {doc['issuingCountry']!r} but the "
+                                             f"issuer belongs to {issuer[0]}")
+                    try:
+                        doc = complete_envelope(doc, deployment, issuer[1], doc_type)
+                        if doc_type:
+                            validate_document(doc, doc_type)
+                    except (EnvelopeError, SchemaValidationError) as exc:
+                        raise BulkInputError(f"{source}:{lineno}: {exc}") from None
+                    if docs and doc.get("documentType") != docs[0].get("documentType"):
+                        raise BulkInputError(f"{source}:{lineno}: documentType {doc.get('documentType')!r} differs "
+                                             f"from the batch's {docs[0].get('documentType')!r} (a batch is anchored "
+                                             "as one type: give --type, or one type per file)")
+                    docs.append(doc)
+                if count % batch == 0:
+                    put(None if k in skip else marshal.dumps(docs))
+                    docs, k = [], k + 1
+        if count % batch:
+            put(None if k in skip else marshal.dumps(docs))
+        put(("end", count))
+    except BulkInputError as exc:
+        put(("error", str(exc)))
+    except OSError as exc:
+        put(("error", f"{source}: {exc.strerror or exc}"))
+
+
+def _write_batch(out: Path, k: int, root: str, wrapped: list[bytes]) -> Path:
+    final = out / f"batch-{k:06d}-{root}.ndjson"
+    tmp = out / f".batch-{k:06d}.partial"
+    with open(tmp, "wb") as f:
+        f.writelines(w + b"\n" for w in wrapped)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, final)
+    dir_fd = os.open(out, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return final
+
+
+def bulk_issue(source: Path, out: Path, deployment: Deployment, signer: Transactor, *,
+               batch: int = 10_000, doc_type: str | None = None, receipt_timeout: float = 120.0,
+               progress: Callable[[int], None] | None = None) -> BulkResult:
+    """Issue every document of `source` (NDJSON) in batches of `batch`; see the module docstring."""
+    if batch < 1:
+        raise BulkInputError("the batch size must be at least 1")
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob(".batch-*.partial"):  # a batch being written when a run stopped: written again
+        stale.unlink()
+    done = written_batches(out)
+    store = deployment.certificate_registry_client(signer.w3, signer)
+    record = deployment.issuer_registry_client(signer.w3).issuer(signer.address)
+    if not record.country:
+        raise BulkInputError(f"{signer.address} is not a registered issuer on this network")
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue(maxsize=2)
+    reader = ctx.Process(target=_read, daemon=True,
+                         args=(source, batch, set(done), deployment, (record.country, record.name), doc_type, queue))
+    reader.start()
+    result = BulkResult()
+    pending: list[tuple[str, str]] = []  # (root, transaction hash) sent by this run
+    try:
+        k = 0
+        while True:
+            item = queue.get()
+            if isinstance(item, tuple):
+                if item[0] == "error":
+                    raise BulkInputError(item[1])
+                break
+            if item is None:  # written by an earlier run: anchor its root if the chain lacks it
+                root, path = done[k]
+                with open(path, "rb") as f:
+                    first = json.loads(f.readline())
+                    n = 1 + sum(1 for _ in f)
+                salted_type = first["data"].get("documentType", "")  # "<salt>:string:<type>"
+                type_name = salted_type.split(":", 2)[-1] if isinstance(salted_type, str) else ""
+                result.resumed += 1
+            else:
+                docs = marshal.loads(item)
+                del item
+                type_name = docs[0].get("documentType", "")
+                try:
+                    root, wrapped = wrap_documents(docs, as_json=True)
+                except ProofFormatError as exc:
+                    raise BulkInputError(f"{source}: batch {k} (lines after {k * batch}): {exc}") from None
+                n = len(docs)
+                del docs
+                _write_batch(out, k, root, wrapped)
+                del wrapped
+                faults.crash_point("bulk_written")
+            if store.anchor_of(root) is None:
+                code = DOCUMENT_TYPES.get(doc_type or type_name)
+                if code is None:
+                    raise BulkInputError(f"{source}: batch {k}: documentType {type_name!r} is not one of "
+                                         f"{', '.join(DOCUMENT_TYPES)} (give --type)")
+                try:
+                    signed = signer.sign(store.function("anchor", to_bytes32(root), code, n), f"anchor batch {k}")
+                except ContractRevert as exc:
+                    raise BulkInputError(f"batch {k} ({root}) cannot be anchored: {exc}") from None
+                pending.append((root, signer.broadcast(signed.raw, f"anchor batch {k}")))
+                faults.crash_point("bulk_sent")
+            result.batches.append((k, root, n))
+            result.documents += n
+            if progress:
+                progress(result.documents)
+            k += 1
+        reader.join(30)
+        for root, tx in pending:
+            receipt = signer.w3.eth.wait_for_transaction_receipt(tx, timeout=receipt_timeout, poll_latency=0.05)
+            if receipt["status"] != 1 and store.anchor_of(root) is None:
+                raise BulkInputError(f"the anchoring transaction {tx} of root {root} failed; run again to retry")
+        return result
+    finally:
+        if reader.is_alive():
+            reader.kill()
+            reader.join(5)

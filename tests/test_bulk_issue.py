@@ -1,0 +1,119 @@
+"""`certnet issue-bulk`: an NDJSON file wrapped in batches and anchored on a real anvil node, and finished by
+running again after the process is killed (SIGKILL) at every point or stopped by a bad line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from issuer import samples
+from issuer.faults import BULK_POINTS, CRASH_ENV
+from node.keys import create_keystore
+from verifier.integrity import check_integrity
+
+COUNT, BATCH = 25, 10
+
+
+@pytest.fixture
+def home(anvil_net, tmp_path) -> Path:
+    h = tmp_path / "home"
+    anvil_net.deployment.rpc_url = anvil_net.engine.rpc_url
+    anvil_net.deployment.save(h / "deployment.json")
+    (h / "passphrase").write_text("bulk-test-pass\n")
+    create_keystore(h / "keys" / "vn-issuer.json", "bulk-test-pass", anvil_net.actors["vn_issuer"].account.key)
+    return h
+
+
+def source(tmp_path: Path, seed: int) -> tuple[Path, list[dict]]:
+    """Raw Form D documents without the envelope (the command fills it in from the deployment)."""
+    docs = []
+    for d in samples.generate(COUNT, seed=seed):
+        d.pop("issuers"), d.pop("network")
+        docs.append(d)
+    path = tmp_path / "certificates.ndjson"
+    path.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs))
+    return path, docs
+
+
+def bulk(home: Path, *args: str, crash_at: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CERTNET_")}
+    env["CERTNET_HOME"] = str(home)
+    if crash_at:
+        env[CRASH_ENV] = crash_at
+    return subprocess.run([sys.executable, "-m", "api.cli", "issue-bulk", *args], capture_output=True, text=True,
+                          env=env, timeout=300)
+
+
+def check_output(anvil_net, out: Path, docs: list[dict]) -> list[str]:
+    """Every input document is in exactly one anchored batch file, intact; returns the roots."""
+    files = sorted(out.glob("batch-*.ndjson"))
+    assert len(files) == -(-COUNT // BATCH) and not list(out.glob(".batch-*"))
+    refs: list[str] = []
+    roots = []
+    store = anvil_net.store()
+    for f in files:
+        lines = [json.loads(line) for line in f.read_text().splitlines()]
+        root = f.name.split("-")[2].removesuffix(".ndjson")
+        roots.append(root)
+        anchor = store.anchor_of(root)
+        assert anchor is not None and anchor.document_count == len(lines) and anchor.document_type == 1
+        for w in lines:
+            assert check_integrity(w).ok and w["signature"]["merkleRoot"] == root
+            refs.append(w["data"]["referenceNumber"].split(":", 2)[2])
+            assert w["data"]["issuers"][0]["documentStore"].endswith(anvil_net.deployment.certificate_registry)
+    assert refs == [d["referenceNumber"] for d in docs]  # each once, in input order
+    return roots
+
+
+def test_issue_bulk(anvil_net, home, tmp_path):
+    src, docs = source(tmp_path, seed=61)
+    r = bulk(home, str(src), "--out", str(tmp_path / "out"), "--batch", str(BATCH), "--type", "form-d")
+    assert r.returncode == 0, r.stderr
+    assert f"{COUNT} documents in 3 batches anchored" in r.stdout
+    roots = check_output(anvil_net, tmp_path / "out", docs)
+    # running it again issues nothing new
+    r = bulk(home, str(src), "--out", str(tmp_path / "out"), "--batch", str(BATCH))
+    assert r.returncode == 0 and "(3 written by an earlier run)" in r.stdout
+    assert check_output(anvil_net, tmp_path / "out", docs) == roots
+
+
+@pytest.mark.parametrize("point", BULK_POINTS)
+def test_issue_bulk_killed_then_run_again(anvil_net, home, tmp_path, point):
+    src, docs = source(tmp_path, seed=62 + BULK_POINTS.index(point))
+    out = tmp_path / "out"
+    r = bulk(home, str(src), "--out", str(out), "--batch", str(BATCH), crash_at=point)
+    assert r.returncode == -9, r.stderr  # killed after the first batch's file / transaction
+    assert len(list(out.glob("batch-*.ndjson"))) == 1
+    r = bulk(home, str(src), "--out", str(out), "--batch", str(BATCH))
+    assert r.returncode == 0, r.stderr
+    assert "(1 written by an earlier run)" in r.stdout
+    roots = check_output(anvil_net, out, docs)
+    events = anvil_net.store().contract.events.RootAnchored().get_logs(from_block=0)
+    anchored = [e["args"]["root"].hex() for e in events]
+    assert all(anchored.count(root) == 1 for root in roots)  # none anchored twice
+
+
+def test_issue_bulk_bad_line_named_then_finished(anvil_net, home, tmp_path):
+    src, docs = source(tmp_path, seed=70)
+    lines = src.read_text().splitlines(keepends=True)
+    good = lines[12]
+    lines[12] = '{"referenceNumber": "broken"\n'
+    src.write_text("".join(lines))
+    out = tmp_path / "out"
+    r = bulk(home, str(src), "--out", str(out), "--batch", str(BATCH))
+    assert r.returncode == 1 and f"{src}:13: not valid JSON" in r.stderr
+    assert len(list(out.glob("batch-*.ndjson"))) == 1  # the batch before the bad line is issued
+    lines[12] = json.dumps(dict(json.loads(good), issuingCountry="TH")) + "\n"
+    src.write_text("".join(lines))
+    r = bulk(home, str(src), "--out", str(out), "--batch", str(BATCH))
+    assert r.returncode == 1 and f"{src}:13: issuingCountry 'TH'" in r.stderr
+    lines[12] = good
+    src.write_text("".join(lines))
+    r = bulk(home, str(src), "--out", str(out), "--batch", str(BATCH))
+    assert r.returncode == 0, r.stderr
+    check_output(anvil_net, out, docs)

@@ -22,6 +22,8 @@ from pathlib import Path
 from queue import Full
 from typing import Any, Callable
 
+import orjson
+
 from issuer import faults
 from issuer.envelope import EnvelopeError, complete_envelope
 from node.contracts import DOCUMENT_TYPES, to_bytes32
@@ -56,6 +58,21 @@ def written_batches(out: Path) -> dict[int, tuple[str, Path]]:
     return found
 
 
+_LONG_DIGITS = re.compile(rb"[0-9]{16}")
+
+
+def parse_line(line: bytes) -> Any:
+    """One JSON value, as `json.loads` reads it. orjson is used when it gives the same: it reads an integer beyond
+    64 bits as a float (so a line with 16 digits in a row goes to the standard library, whose int the proof format
+    then checks) and refuses what the standard library reads (a lone surrogate, NaN), which then goes there too."""
+    if not _LONG_DIGITS.search(line):
+        try:
+            return orjson.loads(line)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(line)
+
+
 def _read(source: Path, batch: int, skip: set[int], deployment: Deployment, issuer: tuple[str, str],
           doc_type: str | None, queue: Any) -> None:
     """The reader process: each batch's documents, marshalled, onto a bounded queue (None for a skipped batch),
@@ -84,7 +101,7 @@ def _read(source: Path, batch: int, skip: set[int], deployment: Deployment, issu
                     if len(line) > MAX_LINE_BYTES:
                         raise BulkInputError(f"{source}:{lineno}: longer than {MAX_LINE_BYTES // 2**20} MiB")
                     try:
-                        doc = json.loads(line)
+                        doc = parse_line(line)
                     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                         raise BulkInputError(f"{source}:{lineno}: not valid JSON ({exc})") from None
                     if not isinstance(doc, dict):

@@ -117,3 +117,16 @@ def test_issue_bulk_bad_line_named_then_finished(anvil_net, home, tmp_path):
     r = bulk(home, str(src), "--out", str(out), "--batch", str(BATCH))
     assert r.returncode == 0, r.stderr
     check_output(anvil_net, out, docs)
+
+
+@pytest.mark.parametrize("line", [
+    b'{"a": 18446744073709551616, "b": "x"}', b'{"n": 9007199254740993}', b'{"s": "\\ud800"}', b'{"f": NaN}',
+    b'{"f": 1.5e300, "z": -0.0, "e": 1E-7}', b'{"a": 1, "a": 2}', '{"v": "Công ty TNHH 🚢 \\"q\\""}'.encode(),
+    b'{"ref": "1234567890123456789", "n": 12345678901234567}',
+])
+def test_parse_line_reads_as_the_standard_library(line):
+    from issuer.bulk import parse_line
+
+    got, want = parse_line(line), json.loads(line)
+    assert json.dumps(got) == json.dumps(want)
+    assert [type(v) for v in got.values()] == [type(v) for v in want.values()]

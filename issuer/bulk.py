@@ -7,7 +7,8 @@ Batch k holds input lines [k*B, (k+1)*B). Its wrapped documents are written to `
 nothing and issues nothing twice: run again with the same input and output, and batches already written are
 not wrapped again (same salts, same root); their roots are only anchored if the chain does not have them yet.
 
-A reader process parses (and, with a document type, validates) the input while this one wraps and anchors.
+Reader processes (one per core, up to two) parse, check (with a document type, validate) and salt alternate
+batches; this process builds each batch's Merkle tree, writes the batch and anchors its root.
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ from node.errors import ContractRevert
 from node.deploy import Deployment
 from node.tx import Transactor
 from verifier.jsjson import ProofFormatError
-from verifier.wrap import wrap_documents
+from verifier.wrap import assemble_batch, salt_documents_json
 
 MAX_LINE_BYTES = 5 * 1024 * 1024
+READERS = 2  # reader processes (at most one per core): they parse and salt; this process builds trees and writes
 BATCH_FILE = re.compile(r"^batch-(\d{6,})-([0-9a-f]{64})\.ndjson$")
 
 
@@ -74,9 +76,10 @@ def parse_line(line: bytes) -> Any:
 
 
 def _read(source: Path, batch: int, skip: set[int], deployment: Deployment, issuer: tuple[str, str],
-          doc_type: str | None, queue: Any) -> None:
-    """The reader process: each batch's documents, marshalled, onto a bounded queue (None for a skipped batch),
-    then ("end", count); ("error", message) stops it."""
+          doc_type: str | None, queue: Any, lane: int = 0, lanes: int = 1) -> None:
+    """A reader process: of the batches k with k % lanes == lane, each one parsed, checked and salted, marshalled
+    onto a bounded queue as (salted JSON, targetHashes, documentType) — None for a batch written before — then
+    ("end", count); ("error", message) stops it. Every reader reads every line, to know where batches end."""
     from issuer.schemas import SchemaValidationError, validate_document
 
     parent = os.getppid()
@@ -97,7 +100,8 @@ def _read(source: Path, batch: int, skip: set[int], deployment: Deployment, issu
                 if not line.strip():
                     continue
                 count += 1
-                if k not in skip:
+                mine = k % lanes == lane and k not in skip
+                if mine:
                     if len(line) > MAX_LINE_BYTES:
                         raise BulkInputError(f"{source}:{lineno}: longer than {MAX_LINE_BYTES // 2**20} MiB")
                     try:
@@ -121,15 +125,24 @@ def _read(source: Path, batch: int, skip: set[int], deployment: Deployment, issu
                                              "as one type: give --type, or one type per file)")
                     docs.append(doc)
                 if count % batch == 0:
-                    put(None if k in skip else marshal.dumps(docs))
+                    if k % lanes == lane:
+                        put(None if k in skip else _salted(source, k, lineno, docs))
                     docs, k = [], k + 1
-        if count % batch:
-            put(None if k in skip else marshal.dumps(docs))
+        if count % batch and k % lanes == lane:
+            put(None if k in skip else _salted(source, k, lineno, docs))
         put(("end", count))
     except BulkInputError as exc:
         put(("error", str(exc)))
     except OSError as exc:
         put(("error", f"{source}: {exc.strerror or exc}"))
+
+
+def _salted(source: Path, k: int, last_line: int, docs: list[dict]) -> bytes:
+    try:
+        salted, targets = salt_documents_json(docs)
+    except ProofFormatError as exc:
+        raise BulkInputError(f"{source}: batch {k} (up to line {last_line}): {exc}") from None
+    return marshal.dumps((salted, targets, docs[0].get("documentType", "")))
 
 
 def _write_batch(out: Path, k: int, root: str, wrapped: list[bytes]) -> Path:
@@ -163,16 +176,19 @@ def bulk_issue(source: Path, out: Path, deployment: Deployment, signer: Transact
     if not record.country:
         raise BulkInputError(f"{signer.address} is not a registered issuer on this network")
     ctx = multiprocessing.get_context("fork")
-    queue = ctx.Queue(maxsize=2)
-    reader = ctx.Process(target=_read, daemon=True,
-                         args=(source, batch, set(done), deployment, (record.country, record.name), doc_type, queue))
-    reader.start()
+    lanes = max(1, min(READERS, os.cpu_count() or 1))
+    queues = [ctx.Queue(maxsize=1) for _ in range(lanes)]
+    readers = [ctx.Process(target=_read, daemon=True,
+                           args=(source, batch, set(done), deployment, (record.country, record.name), doc_type,
+                                 queues[lane], lane, lanes)) for lane in range(lanes)]
+    for r in readers:
+        r.start()
     result = BulkResult()
     pending: list[tuple[str, str]] = []  # (root, transaction hash) sent by this run
     try:
         k = 0
         while True:
-            item = queue.get()
+            item = queues[k % lanes].get()
             if isinstance(item, tuple):
                 if item[0] == "error":
                     raise BulkInputError(item[1])
@@ -186,15 +202,11 @@ def bulk_issue(source: Path, out: Path, deployment: Deployment, signer: Transact
                 type_name = salted_type.split(":", 2)[-1] if isinstance(salted_type, str) else ""
                 result.resumed += 1
             else:
-                docs = marshal.loads(item)
+                salted, targets, type_name = marshal.loads(item)
                 del item
-                type_name = docs[0].get("documentType", "")
-                try:
-                    root, wrapped = wrap_documents(docs, as_json=True)
-                except ProofFormatError as exc:
-                    raise BulkInputError(f"{source}: batch {k} (lines after {k * batch}): {exc}") from None
-                n = len(docs)
-                del docs
+                root, wrapped = assemble_batch(salted, targets, as_json=True)
+                n = len(wrapped)
+                del salted, targets
                 _write_batch(out, k, root, wrapped)
                 del wrapped
                 faults.crash_point("bulk_written")
@@ -214,13 +226,15 @@ def bulk_issue(source: Path, out: Path, deployment: Deployment, signer: Transact
             if progress:
                 progress(result.documents)
             k += 1
-        reader.join(30)
+        for r in readers:
+            r.join(30)
         for root, tx in pending:
             receipt = signer.w3.eth.wait_for_transaction_receipt(tx, timeout=receipt_timeout, poll_latency=0.05)
             if receipt["status"] != 1 and store.anchor_of(root) is None:
                 raise BulkInputError(f"the anchoring transaction {tx} of root {root} failed; run again to retry")
         return result
     finally:
-        if reader.is_alive():
-            reader.kill()
-            reader.join(5)
+        for r in readers:
+            if r.is_alive():
+                r.kill()
+                r.join(5)

@@ -240,6 +240,18 @@ def target_hash_of(wrapped_json: bytes) -> str:
 def _wrap(docs: Sequence[dict], uuid_factory: UuidFactory | None, workers: int | None,
           as_json: bool) -> tuple[str, list[Any]]:
     salted_list, targets = _salt_all(docs, uuid_factory, workers, as_json)
+    return assemble_batch(salted_list, targets, as_json=as_json)
+
+
+def salt_documents_json(raw_docs: Sequence[dict]) -> tuple[list[bytes], list[str]]:
+    """The first half of ``wrap_documents(raw_docs, as_json=True)``, in this process: each document's salted
+    data as JSON and its targetHash. For callers that spread the salting over processes of their own (bulk
+    issuance); :func:`assemble_batch` makes the batch. Raises :class:`ProofFormatError` like wrapping."""
+    return _salt_many(raw_docs, 0, len(raw_docs), None, True)
+
+
+def assemble_batch(salted_list: list, targets: list[str], *, as_json: bool) -> tuple[str, list[Any]]:
+    """The Merkle tree over salted documents and their targetHashes, and the wrapped documents in input order."""
     leaves = [bytes.fromhex(t) for t in targets]
     order = sorted(range(len(leaves)), key=leaves.__getitem__)
     tree = MerkleTree.from_sorted([leaves[i] for i in order])

@@ -20,10 +20,11 @@ import time
 from pathlib import Path
 
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 
 from issuer import samples
 from issuer.bulk import bulk_issue
-from node.deploy import DeployConfig, Member, deploy
+from node.deploy import DeployConfig, Deployment, Member, deploy
 from node.engines import AnvilEngine
 from node.tx import signer_for
 from verifier.jsjson import dump_bytes
@@ -35,6 +36,18 @@ def rss_mib() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def deploy_with_issuer(engine: AnvilEngine) -> tuple[Deployment, LocalAccount]:
+    """The contracts on a fresh node, with one VN issuer ("VCCI", Form D) funded and registered."""
+    w3 = engine.w3
+    funder = signer_for(w3, engine.keys[0])
+    admin, issuer = Account.create(), Account.create()
+    for a in (admin, issuer):
+        funder.transfer(a.address, 10**21)
+    d = deploy(w3, funder, DeployConfig("certnet bench", [Member("VN", [admin.address])]))
+    d.issuer_registry_client(w3, signer_for(w3, admin)).register_issuer(issuer.address, "VCCI", ["FORM_D"])
+    return d, issuer
 
 
 def main() -> None:
@@ -49,12 +62,7 @@ def main() -> None:
     engine = AnvilEngine(workdir / "node").start()
     try:
         w3 = engine.w3
-        funder = signer_for(w3, engine.keys[0])
-        admin, issuer = Account.create(), Account.create()
-        for a in (admin, issuer):
-            funder.transfer(a.address, 10**21)
-        d = deploy(w3, funder, DeployConfig("certnet bench", [Member("VN", [admin.address])]))
-        d.issuer_registry_client(w3, signer_for(w3, admin)).register_issuer(issuer.address, "VCCI", ["FORM_D"])
+        d, issuer = deploy_with_issuer(engine)
         source = workdir / "certificates.ndjson"
         with open(source, "wb") as f:  # raw documents: the command fills in issuers and network
             for doc in samples.generate(args.count, seed=1):

@@ -17,17 +17,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from eth_account import Account
-
 from api.cli_documents import issue_files
 from issuer import samples
 from issuer.envelope import issuer_block, network_block
 from issuer.outbox import open_database
 from issuer.pipeline import Pipeline, PipelineConfig
-from node.deploy import DeployConfig, Member, deploy
 from node.engines import AnvilEngine
 from node.tx import signer_for
-from scripts.bench_issue import rss_mib
+from scripts.bench_issue import deploy_with_issuer, rss_mib
 from verifier.jsjson import dump_bytes
 
 
@@ -41,12 +38,7 @@ def main() -> None:
     engine = AnvilEngine(workdir / "node").start()
     try:
         w3 = engine.w3
-        funder = signer_for(w3, engine.keys[0])
-        admin, issuer = Account.create(), Account.create()
-        for a in (admin, issuer):
-            funder.transfer(a.address, 10**21)
-        d = deploy(w3, funder, DeployConfig("certnet bench", [Member("VN", [admin.address])]))
-        d.issuer_registry_client(w3, signer_for(w3, admin)).register_issuer(issuer.address, "VCCI", ["FORM_D"])
+        d, issuer = deploy_with_issuer(engine)
         src, out = workdir / "src", workdir / "out"
         src.mkdir()
         files = []

@@ -99,3 +99,16 @@ def anvil_net(anvil_engine: Engine) -> Net:
 @pytest.fixture
 def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def home(anvil_net, tmp_path) -> Path:
+    """A certnet data dir for the command line: this network's deployment and the VN issuer's keystore."""
+    from node.keys import create_keystore
+
+    h = tmp_path / "home"
+    anvil_net.deployment.rpc_url = anvil_net.engine.rpc_url
+    anvil_net.deployment.save(h / "deployment.json")
+    (h / "passphrase").write_text("cli-test-pass\n")
+    create_keystore(h / "keys" / "vn-issuer.json", "cli-test-pass", anvil_net.actors["vn_issuer"].account.key)
+    return h

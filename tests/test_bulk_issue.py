@@ -13,20 +13,9 @@ import pytest
 
 from issuer import samples
 from issuer.faults import BULK_POINTS, CRASH_ENV
-from node.keys import create_keystore
 from verifier.integrity import check_integrity
 
 COUNT, BATCH = 25, 10
-
-
-@pytest.fixture
-def home(anvil_net, tmp_path) -> Path:
-    h = tmp_path / "home"
-    anvil_net.deployment.rpc_url = anvil_net.engine.rpc_url
-    anvil_net.deployment.save(h / "deployment.json")
-    (h / "passphrase").write_text("bulk-test-pass\n")
-    create_keystore(h / "keys" / "vn-issuer.json", "bulk-test-pass", anvil_net.actors["vn_issuer"].account.key)
-    return h
 
 
 def source(tmp_path: Path, seed: int) -> tuple[Path, list[dict]]:

@@ -8,21 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
-from node.keys import create_keystore
 from verifier.verdict import EXIT_CODES
-
-
-@pytest.fixture
-def home(anvil_net, tmp_path) -> Path:
-    """A data dir with this network's deployment and the VN issuer's keystore."""
-    h = tmp_path / "home"
-    anvil_net.deployment.rpc_url = anvil_net.engine.rpc_url
-    anvil_net.deployment.save(h / "deployment.json")
-    (h / "passphrase").write_text("cli-test-pass\n")
-    create_keystore(h / "keys" / "vn-issuer.json", "cli-test-pass", anvil_net.actors["vn_issuer"].account.key)
-    return h
 
 
 def certnet(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

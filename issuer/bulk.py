@@ -13,14 +13,15 @@ batches; this process builds each batch's Merkle tree, writes the batch and anch
 
 from __future__ import annotations
 
+import ctypes
 import json
 import marshal
 import multiprocessing
 import os
 import re
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
-from queue import Full
 from typing import Any, Callable
 
 import orjson
@@ -35,6 +36,7 @@ from verifier.jsjson import ProofFormatError
 from verifier.wrap import assemble_batch, salt_documents_json
 
 MAX_LINE_BYTES = 5 * 1024 * 1024
+PR_SET_PDEATHSIG = 1
 READERS = 2  # reader processes (at most one per core): they parse and salt; this process builds trees and writes
 BATCH_FILE = re.compile(r"^batch-(\d{6,})-([0-9a-f]{64})\.ndjson$")
 
@@ -76,21 +78,14 @@ def parse_line(line: bytes) -> Any:
 
 
 def _read(source: Path, batch: int, skip: set[int], deployment: Deployment, issuer: tuple[str, str],
-          doc_type: str | None, queue: Any, lane: int = 0, lanes: int = 1) -> None:
+          doc_type: str | None, queue: Any, lane: int, lanes: int, parent: int) -> None:
     """A reader process: of the batches k with k % lanes == lane, each one parsed, checked and salted, marshalled
     onto a bounded queue as (salted JSON, targetHashes, documentType) — None for a batch written before — then
     ("end", count); ("error", message) stops it. Every reader reads every line, to know where batches end."""
     from issuer.schemas import SchemaValidationError, validate_document
 
-    parent = os.getppid()
-
-    def put(item: Any) -> None:  # and stop when the issuing process is gone (killed, it cannot stop us)
-        while True:
-            try:
-                return queue.put(item, timeout=1.0)
-            except Full:
-                if os.getppid() != parent:
-                    os._exit(1)
+    _die_with_parent(parent)
+    put = queue.put
 
     try:
         docs: list[dict] = []
@@ -137,6 +132,17 @@ def _read(source: Path, batch: int, skip: set[int], deployment: Deployment, issu
         put(("error", f"{source}: {exc.strerror or exc}"))
 
 
+def _die_with_parent(parent: int) -> None:
+    """A reader killed with its issuing process `parent` (SIGKILL cannot be caught): else it would wait for
+    ever to flush its queue, holding the output pipes of whoever started the command."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the reader then ends with its queue
+        pass
+    if os.getppid() != parent:  # the parent died before prctl took effect (even before this process ran)
+        os._exit(1)
+
+
 def _salted(source: Path, k: int, last_line: int, docs: list[dict]) -> bytes:
     try:
         salted, targets = salt_documents_json(docs)
@@ -180,7 +186,7 @@ def bulk_issue(source: Path, out: Path, deployment: Deployment, signer: Transact
     queues = [ctx.Queue(maxsize=1) for _ in range(lanes)]
     readers = [ctx.Process(target=_read, daemon=True,
                            args=(source, batch, set(done), deployment, (record.country, record.name), doc_type,
-                                 queues[lane], lane, lanes)) for lane in range(lanes)]
+                                 queues[lane], lane, lanes, os.getpid())) for lane in range(lanes)]
     for r in readers:
         r.start()
     result = BulkResult()

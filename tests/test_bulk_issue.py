@@ -13,6 +13,7 @@ import pytest
 
 from issuer import samples
 from issuer.faults import BULK_POINTS, CRASH_ENV
+from tests.consortium_fixtures import processes_using
 from verifier.integrity import check_integrity
 
 COUNT, BATCH = 25, 10
@@ -35,7 +36,7 @@ def bulk(home: Path, *args: str, crash_at: str | None = None) -> subprocess.Comp
     if crash_at:
         env[CRASH_ENV] = crash_at
     return subprocess.run([sys.executable, "-m", "api.cli", "issue-bulk", *args], capture_output=True, text=True,
-                          env=env, timeout=300)
+                          env=env, timeout=120)
 
 
 def check_output(anvil_net, out: Path, docs: list[dict]) -> list[str]:
@@ -77,6 +78,7 @@ def test_issue_bulk_killed_then_run_again(anvil_net, home, tmp_path, point):
     out = tmp_path / "out"
     r = bulk(home, str(src), "--out", str(out), "--batch", str(BATCH), crash_at=point)
     assert r.returncode == -9, r.stderr  # killed after the first batch's file / transaction
+    assert processes_using(out) == []  # its reader processes went with it (else they hold the pipes for ever)
     assert len(list(out.glob("batch-*.ndjson"))) == 1
     r = bulk(home, str(src), "--out", str(out), "--batch", str(BATCH))
     assert r.returncode == 0, r.stderr

@@ -22,6 +22,7 @@ import re
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Empty
 from typing import Any, Callable
 
 import orjson
@@ -86,7 +87,6 @@ def _read(source: Path, batch: int, skip: set[int], deployment: Deployment, issu
 
     _die_with_parent(parent)
     put = queue.put
-
     try:
         docs: list[dict] = []
         k = count = 0
@@ -130,6 +130,22 @@ def _read(source: Path, batch: int, skip: set[int], deployment: Deployment, issu
         put(("error", str(exc)))
     except OSError as exc:
         put(("error", f"{source}: {exc.strerror or exc}"))
+    except Exception as exc:  # anything else still reaches the issuing process, which would wait otherwise
+        put(("error", f"{source}: reading failed: {type(exc).__name__}: {exc}"))
+
+
+def _next(queue: Any, reader: Any) -> Any:
+    """The reader's next item; an error if it died without one (killed: out of memory, by an operator)."""
+    while True:
+        try:
+            return queue.get(timeout=1.0)
+        except Empty:
+            if not reader.is_alive():
+                try:
+                    return queue.get(timeout=1.0)
+                except Empty:
+                    raise BulkInputError(f"a reader process stopped (exit code {reader.exitcode}) without "
+                                         "finishing its batches; run again to continue") from None
 
 
 def _die_with_parent(parent: int) -> None:
@@ -194,7 +210,7 @@ def bulk_issue(source: Path, out: Path, deployment: Deployment, signer: Transact
     try:
         k = 0
         while True:
-            item = queues[k % lanes].get()
+            item = _next(queues[k % lanes], readers[k % lanes])
             if isinstance(item, tuple):
                 if item[0] == "error":
                     raise BulkInputError(item[1])

@@ -121,3 +121,17 @@ def test_parse_line_reads_as_the_standard_library(line):
     got, want = parse_line(line), json.loads(line)
     assert json.dumps(got) == json.dumps(want)
     assert [type(v) for v in got.values()] == [type(v) for v in want.values()]
+
+
+def test_a_reader_that_dies_without_a_word_is_an_error_not_a_wait():
+    import multiprocessing
+
+    from issuer.bulk import BulkInputError, _next
+
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue(maxsize=1)
+    reader = ctx.Process(target=os._exit, args=(3,))
+    reader.start()
+    reader.join()
+    with pytest.raises(BulkInputError, match="exit code 3"):
+        _next(queue, reader)

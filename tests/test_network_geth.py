@@ -131,6 +131,9 @@ def test_blocks_advance_on_all_nodes_with_peers(net: GethNetwork) -> None:
         assert s.running and s.answering and s.peers == VALIDATORS - 1 and s.sealing, s
     assert sorted(net.validators(3)) == sorted(n.validator for n in net.nodes)
     assert net.describe_heads().count(" with 3 peers") == VALIDATORS
+    # `up` waits for each validator's account to be unlocked before starting its miner
+    assert all(geth_module._unlocked(net.w3(i), net.node(i).validator) for i in range(VALIDATORS))
+    assert not geth_module._unlocked(net.w3(0), Account.create().address)
     # every validator takes part in sealing
     wait_until(lambda: len(net.sealer_activity(0)) == VALIDATORS, 30, "every validator to seal a block")
 

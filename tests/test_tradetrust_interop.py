@@ -121,7 +121,8 @@ def world(anvil_engine, tt, tmp_path_factory):
     issuer = net.addr("vn_issuer")
     sessions = open_database(f"sqlite:///{tmp / 'outbox.db'}")
     p = Pipeline(sessions, net.engine.w3, net.deployment, {issuer: net.actors["vn_issuer"]}, PipelineConfig())
-    batch_a = p.submit(issuer, _docs(net, 5, seed=301))
+    raws_a = _docs(net, 5, seed=301)
+    batch_a = p.submit(issuer, raws_a)
     p.run_until_idle()
     batch_b = p.submit(issuer, _docs(net, 3, seed=302))
     p.run_until_idle()
@@ -145,7 +146,7 @@ def world(anvil_engine, tt, tmp_path_factory):
 
     # certnet revokes one document, supersedes another, revokes batch B whole
     p.request_revocation(issuer, document_id=batch_a[1].id, reason="FRAUDULENT")
-    corrected = dict(batch_a[2].raw, referenceNumber=batch_a[2].raw["referenceNumber"] + "-C")
+    corrected = dict(raws_a[2], referenceNumber=raws_a[2]["referenceNumber"] + "-C")
     successor, = p.submit(issuer, [corrected])
     p.run_until_idle()
     p.request_supersession(issuer, batch_a[2].id, successor.id)

@@ -221,6 +221,12 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval
         time.sleep(interval)
 
 
+def _unlocked(w3: Web3, account: str) -> bool:
+    """Whether the node can sign with `account` now (eth_sign of one byte)."""
+    resp = w3.provider.make_request("eth_sign", [account, "0x00"])
+    return "error" not in resp
+
+
 class GethNetwork:
     """Start, stop and operate the geth nodes of a network directory."""
 
@@ -360,12 +366,15 @@ class GethNetwork:
                 raise NetworkError(f"geth {self.node(i).name} exited with code {proc.returncode}: "
                                    f"{self.tail(i, 5)}")
             try:
-                if w3.eth.chain_id == self.config.chain_id:
+                # Geth answers RPC a moment before it unlocks the validator account: a miner started in between
+                # fails its first block ("authentication needed") and never retries it, and the network stalls.
+                if w3.eth.chain_id == self.config.chain_id and _unlocked(w3, self.node(i).validator):
                     return
             except Exception:
                 pass
             if time.monotonic() > deadline:
-                raise NetworkError(f"geth {self.node(i).name} does not answer on {self.rpc_url(i)} after "
+                raise NetworkError(f"geth {self.node(i).name} does not answer (with its account unlocked) on "
+                                   f"{self.rpc_url(i)} after "
                                    f"{timeout:.0f}s; see {self.log_file(i)}")
             time.sleep(0.1)
 

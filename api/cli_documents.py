@@ -273,10 +273,17 @@ def cmd_samples(args: argparse.Namespace) -> int:
         d = Deployment.load(dfile)
         kwargs = {"issuer_block": issuer_block(d, args.issuer_name), "network": network_block(d)}
     out = Path(args.out)
+    docs = samples.generate(args.count, doc_type=TYPE_NAMES[args.type], seed=args.seed,
+                            issuing_country=args.country, **kwargs)
     n = 0
-    for n, doc in enumerate(samples.generate(args.count, doc_type=TYPE_NAMES[args.type], seed=args.seed,
-                                             issuing_country=args.country, **kwargs), start=1):
-        write_json(out / f"{TYPE_NAMES[args.type].lower()}-{n:06d}.json", doc)
+    if out.suffix == ".ndjson":  # one file, a document per line (for `certnet issue-bulk`)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(out, "wb") as f:
+            for n, doc in enumerate(docs, start=1):
+                f.write(dump_bytes(doc) + b"\n")
+    else:
+        for n, doc in enumerate(docs, start=1):
+            write_json(out / f"{TYPE_NAMES[args.type].lower()}-{n:06d}.json", doc)
     print(f"wrote {n} {args.type} documents to {out}")
     return 0
 
@@ -380,7 +387,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--country", default="VN", help="issuing country")
     s.add_argument("--issuer-name", default="Vietnam Chamber of Commerce and Industry (VCCI) HCMC")
-    s.add_argument("--out", required=True)
+    s.add_argument("--out", required=True, help="a directory (one file per document) or FILE.ndjson (one per line)")
 
     s = sub.add_parser("verify", help="verify wrapped documents (files, directories, or - for stdin)")
     s.add_argument("sources", nargs="+", metavar="FILE|DIR|-")

@@ -135,3 +135,17 @@ def test_a_reader_that_dies_without_a_word_is_an_error_not_a_wait():
     reader.join()
     with pytest.raises(BulkInputError, match="exit code 3"):
         _next(queue, reader)
+
+
+def test_samples_as_ndjson_then_issue_bulk(anvil_net, home, tmp_path):
+    """The README's way: `certnet samples --out day.ndjson`, then `certnet issue-bulk day.ndjson --type form-d`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CERTNET_")}
+    env["CERTNET_HOME"] = str(home)
+    day = tmp_path / "day.ndjson"
+    r = subprocess.run([sys.executable, "-m", "api.cli", "samples", "--count", "12", "--out", str(day)],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert len(day.read_text().splitlines()) == 12
+    r = bulk(home, str(day), "--out", str(tmp_path / "day"), "--type", "form-d", "--batch", "5")
+    assert r.returncode == 0, r.stderr
+    assert "12 documents in 3 batches anchored" in r.stdout

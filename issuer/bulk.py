@@ -83,7 +83,7 @@ def _read(source: Path, batch: int, skip: set[int], deployment: Deployment, issu
     """A reader process: of the batches k with k % lanes == lane, each one parsed, checked and salted, marshalled
     onto a bounded queue as (salted JSON, targetHashes, documentType) — None for a batch written before — then
     ("end", count); ("error", message) stops it. Every reader reads every line, to know where batches end."""
-    from issuer.schemas import SchemaValidationError, validate_document
+    from issuer.schemas import SchemaValidationError, parse_document
 
     _die_with_parent(parent)
     put = queue.put
@@ -111,7 +111,7 @@ def _read(source: Path, batch: int, skip: set[int], deployment: Deployment, issu
                     try:
                         doc = complete_envelope(doc, deployment, issuer[1], doc_type)
                         if doc_type:
-                            validate_document(doc, doc_type)
+                            parse_document(doc, doc_type)
                     except (EnvelopeError, SchemaValidationError) as exc:
                         raise BulkInputError(f"{source}:{lineno}: {exc}") from None
                     if docs and doc.get("documentType") != docs[0].get("documentType"):

@@ -25,7 +25,7 @@ from eth_account.signers.local import LocalAccount
 from issuer import samples
 from issuer.bulk import bulk_issue
 from node.deploy import DeployConfig, Deployment, Member, deploy
-from node.engines import AnvilEngine
+from node.engines import AnvilEngine, Engine
 from node.tx import signer_for
 from verifier.jsjson import dump_bytes
 
@@ -38,15 +38,16 @@ def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def deploy_with_issuer(engine: AnvilEngine) -> tuple[Deployment, LocalAccount]:
-    """The contracts on a fresh node, with one VN issuer ("VCCI", Form D) funded and registered."""
+def deploy_with_issuer(engine: Engine, types: tuple[str, ...] = ("FORM_D",),
+                       name: str = "certnet bench") -> tuple[Deployment, LocalAccount]:
+    """The contracts on a fresh node, with one VN issuer ("VCCI", for `types`) funded and registered."""
     w3 = engine.w3
     funder = signer_for(w3, engine.keys[0])
     admin, issuer = Account.create(), Account.create()
     for a in (admin, issuer):
         funder.transfer(a.address, 10**21)
-    d = deploy(w3, funder, DeployConfig("certnet bench", [Member("VN", [admin.address])]))
-    d.issuer_registry_client(w3, signer_for(w3, admin)).register_issuer(issuer.address, "VCCI", ["FORM_D"])
+    d = deploy(w3, funder, DeployConfig(name, [Member("VN", [admin.address])]))
+    d.issuer_registry_client(w3, signer_for(w3, admin)).register_issuer(issuer.address, "VCCI", list(types))
     return d, issuer
 
 

@@ -16,11 +16,9 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from eth_account import Account
-
-from node.deploy import DeployConfig, Member, deploy
 from node.engines import AnvilEngine, EmbeddedEngine, Engine
 from node.tx import signer_for
+from scripts.bench_issue import deploy_with_issuer
 from verifier.merkle import combine
 
 ANCHOR_GOAL = 70_000
@@ -36,12 +34,7 @@ def _root_for(leaf: bytes, siblings: list[bytes]) -> bytes:
 
 def run(engine: Engine, samples: int) -> list[tuple[str, int]]:
     w3 = engine.w3
-    funder = signer_for(w3, engine.keys[0])
-    admin, issuer = Account.create(), Account.create()
-    for a in (admin, issuer):
-        funder.transfer(a.address, 10**20)
-    d = deploy(w3, funder, DeployConfig("certnet gas report", [Member("VN", [admin.address])]))
-    d.issuer_registry_client(w3, signer_for(w3, admin)).register_issuer(issuer.address, "VCCI", ["FORM_D", "ECERT"])
+    d, issuer = deploy_with_issuer(engine, ("FORM_D", "ECERT"), "certnet gas report")
     store = d.certificate_registry_client(w3, signer_for(w3, issuer))
 
     def median(fn) -> int:

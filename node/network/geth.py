@@ -639,6 +639,13 @@ class GethNetwork:
         self._rpc(a, "admin_addPeer", [self.node(b).enode])
         self._rpc(b, "admin_addPeer", [self.node(a).enode])
 
+    def _link_all(self, group: Sequence[int]) -> None:
+        """admin_addPeer between every two nodes of `group`, both ways."""
+        for a in group:
+            for b in group:
+                if a != b:
+                    self._rpc(a, "admin_addPeer", [self.node(b).enode])
+
     def partition(self, *groups: Sequence[int], timeout: float = 30.0) -> None:
         """Split the running nodes into `groups` that cannot talk to each other (admin_removePeer), each
         group fully linked inside.
@@ -659,10 +666,7 @@ class GethNetwork:
         wait_until(split, timeout, f"the partition {[list(g) for g in groups]}", interval=0.5)
         # and each group whole inside: a node a restart left linked only to the other side would be cut off alone
         for group in groups:
-            for a in group:
-                for b in group:
-                    if a != b:
-                        self._rpc(a, "admin_addPeer", [self.node(b).enode])
+            self._link_all(group)
         for group in groups:
             if len(group) > 1:
                 self.wait_connected(list(group), timeout)
@@ -672,10 +676,7 @@ class GethNetwork:
         peer graph is connected again (or, with `full_mesh`, until every pair is linked: geth waits up
         to 35 s before re-dialling a node it dialled recently, so a full mesh can take that long)."""
         group = self.running_nodes()
-        for a in group:
-            for b in group:
-                if a != b:
-                    self._rpc(a, "admin_addPeer", [self.node(b).enode])
+        self._link_all(group)
         if full_mesh:
             self.wait_connected(group, timeout)
             return

@@ -277,3 +277,29 @@ def test_a_new_network_that_stalls_at_its_first_blocks_starts_again(tmp_path: Pa
     finally:
         network.down()
         assert processes_using(network.directory) == []
+
+
+def test_up_starts_the_in_turn_signers_miner_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A node whose miner has not started discards propagated blocks ("Syncing, discarded propagated block"): had it
+    dropped the in-turn signer's first block, it would keep an out-of-turn block of its own, and the two signers
+    would wait on each other for ever (seen in CI). So the in-turn signer of block 1 starts sealing last."""
+    directory = tmp_path / "net"
+    init_network(directory, validators=2, engine="geth", period=PERIOD)
+    network = GethNetwork(directory)
+    order: list[int] = []
+    real_rpc = network._rpc
+
+    def recording(i, method, params=None):
+        if method == "miner_start":
+            order.append(i)
+        return real_rpc(i, method, params)
+
+    monkeypatch.setattr(network, "_rpc", recording)
+    try:
+        network.up(timeout=90)
+        signers = sorted((n.validator for n in network.nodes), key=str.lower)
+        assert network.node(order[-1]).validator == signers[1 % 2]  # in turn for block 1
+        assert min(network.block_number(i) for i in range(2)) >= geth_module.FRESH_START_BLOCKS
+    finally:
+        network.down()
+        assert processes_using(network.directory) == []

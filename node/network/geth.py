@@ -445,7 +445,7 @@ class GethNetwork:
         fresh = len(started) == len(self.nodes) and all(self.block_number(i) == 0 for i in started)
         for attempt in range(1, FRESH_START_ATTEMPTS + 1):
             self.wait_connected(timeout=max(1.0, deadline - time.monotonic()))
-            for i in started:
+            for i in self._miner_start_order(started):
                 self._rpc(i, "miner_start", [])
             if not fresh:
                 return
@@ -468,6 +468,15 @@ class GethNetwork:
             for i in started:
                 self._wait_answering(i, 60.0)
             deadline = time.monotonic() + timeout
+
+    def _miner_start_order(self, nodes: list[int]) -> list[int]:
+        """`nodes` with the in-turn signer of the next block last. A node whose miner has not started yet counts
+        as syncing and discards propagated blocks: were it to drop the in-turn (heavier) block, it would keep its
+        own out-of-turn one, and signers that each hold a block of their own wait on each other for ever."""
+        head = self.block_number(nodes[0])
+        signers = sorted(self.validators(nodes[0]), key=str.lower)  # Clique's order: by address
+        in_turn = signers[(head + 1) % len(signers)] if signers else None
+        return sorted(nodes, key=lambda i: self.node(i).validator.lower() == (in_turn or "").lower())
 
     def _start_process(self, i: int, mine: bool = True) -> None:
         log = open(self.log_file(i), "ab")

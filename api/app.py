@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import time
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, AsyncIterator
+from typing import Annotated, Any, AsyncIterator, Iterator
 
-from fastapi import Depends, FastAPI, Path, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api import openapi_examples as ex
 from api.auth import Principal
 from api.problems import Problem, handle_http, handle_problem, handle_unexpected, handle_validation, problem_response
 from api.service import Service
@@ -111,8 +114,9 @@ def create_app(service: Service) -> FastAPI:
 
     from api import routes_audit, routes_customs, routes_issuer, routes_ops, routes_registry
 
-    for module in (routes_ops, routes_issuer, routes_customs, routes_registry, routes_audit):
-        app.include_router(module.router)
+    routers = [m.router for m in (routes_ops, routes_issuer, routes_customs, routes_registry, routes_audit)]
+    for router in routers:
+        app.include_router(router)
     from api.portal import router as portal_router
 
     app.include_router(portal_router)
@@ -125,6 +129,7 @@ def create_app(service: Service) -> FastAPI:
             spec.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
             spec["components"]["securitySchemes"] = {"apiKey": {"type": "http", "scheme": "bearer"}}
             spec["security"] = [{"apiKey": []}]
+            _restore_examples(spec, routers)
             app.openapi_schema = spec
         return app.openapi_schema
 
@@ -142,7 +147,35 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "errors": {"type": "array", "items": {"type": "object", "properties": {
             "field": {"type": "string"}, "message": {"type": "string"}}}},
     },
+    "examples": [ex.PROBLEMS[404], ex.PROBLEMS[422]],
 }
+
+
+def _api_models(cls: type[BaseModel] = BaseModel) -> Iterator[type[BaseModel]]:
+    """The pydantic models defined in this package (subclasses of `cls`, at any depth)."""
+    for sub in cls.__subclasses__():
+        if sub.__module__.startswith("api."):
+            yield sub
+        yield from _api_models(sub)
+
+
+def _restore_examples(spec: dict[str, Any], routers: list[APIRouter]) -> None:
+    """Put the examples back as written: FastAPI drops every null from the document, examples included, and
+    pydantic sorts their keys. (Models' examples go to their schemas, routes' `responses` examples to theirs.)"""
+    schemas = spec["components"]["schemas"]
+    for model in _api_models():
+        extra = model.model_config.get("json_schema_extra")
+        if isinstance(extra, dict) and "examples" in extra and model.__name__ in schemas:
+            schemas[model.__name__]["examples"] = extra["examples"]
+    for route in (r for router in routers for r in router.routes):
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        for method in route.methods:
+            documented = spec["paths"][route.path_format][method.lower()]["responses"]
+            for status, response in route.responses.items():
+                for media_type, content in response.get("content", {}).items():
+                    if "example" in content:
+                        documented[str(status)]["content"][media_type]["example"] = content["example"]
 
 
 def service_of(request: Request) -> Service:
@@ -158,10 +191,22 @@ PrincipalDep = Depends(principal_of)
 
 #: Largest id accepted in a path (a signed 64-bit integer, what every database holds).
 MAX_ID = 2**63 - 1
-IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def id_path(description: str, example: int) -> Any:
+    """An id in a path (1 to MAX_ID) with its description and example: ``Annotated[int, id_path(...)]``."""
+    return Path(ge=1, le=MAX_ID, description=description,
+                openapi_examples=ex.param(example, f"{description}: {example}"))
+
+
+LimitQuery = Annotated[int, Query(ge=1, le=500, description="page size: at most this many items",
+                                  openapi_examples=ex.param(50, "a page of 50"))]
+OffsetQuery = Annotated[int, Query(ge=0, le=10**9, description="items to skip (newest first): the page's start",
+                                   openapi_examples=ex.param(0, "the first page"))]
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"description": desc, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    code: {"description": desc, "content": {"application/problem+json": {
+        "schema": {"$ref": "#/components/schemas/Problem"}, "example": ex.PROBLEMS[code]}}}
     for code, desc in ((400, "Malformed request"), (401, "Missing or invalid API key"), (403, "Outside the key's scope"),
                        (404, "Not found"), (409, "Conflict with the current state"), (413, "Body too large"),
                        (422, "Invalid request"), (429, "Rate limited"), (503, "A dependency is unavailable"))

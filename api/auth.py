@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from fastapi import Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from web3 import Web3
 
 from api.models import ROLES, ApiKey
 from api.problems import Problem
+from node.contracts import checksummed
 from node.countries import is_country
 
 KEY_PREFIX = "cn_"
@@ -42,9 +42,12 @@ def create_api_key(sessions: sessionmaker[Session], name: str, role: str, countr
     if not is_country(country):
         raise ValueError(f"unknown ISO 3166-1 alpha-2 country code {country!r}")
     if role == "issuer":
-        if not issuer_account or not Web3.is_address(issuer_account):
+        if not issuer_account:
             raise ValueError("an issuer key needs --issuer-account (the issuer's 0x address)")
-        issuer_account = Web3.to_checksum_address(issuer_account)
+        try:
+            issuer_account = checksummed(issuer_account)
+        except ValueError as exc:
+            raise ValueError(f"--issuer-account {issuer_account!r}: {exc}") from None
     elif issuer_account:
         raise ValueError("only issuer keys are bound to an issuer account")
     key = KEY_PREFIX + secrets.token_urlsafe(32)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
+from api import openapi_examples as ex
 from api.app import PROBLEM_RESPONSES, PrincipalDep, service_of
 from api.audit import export_lines
 from api.auth import Principal, require
@@ -25,6 +26,8 @@ MAX_EXPORT_DAYS = 366
 
 
 class HistoryOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.HISTORY]})
+
     hash: str
     indexedBlock: int | None
     proof: dict[str, Any] | None
@@ -54,8 +57,12 @@ def _index(request: Request) -> Any:
 
 @router.get("/history/{hash}", response_model=HistoryOut,
             summary="Every event of a certificate (anchored, revoked, superseded) with block, time, transaction "
-                    "and the proof that ties the document to its root")
-def history(hash: str, request: Request, principal: Principal = PrincipalDep) -> HistoryOut:
+                    "and the proof that ties the document to its root",
+            description="For auditor and customs keys: the certificate's events from the service's index, and its "
+                        "Merkle proof when this service issued or received the document.")
+def history(hash: Annotated[str, Path(description="a targetHash or Merkle root: 64 hex digits, with or without 0x",
+                                      openapi_examples=ex.param(ex.TARGET_HASH, "a Form D's targetHash"))],
+            request: Request, principal: Principal = PrincipalDep) -> HistoryOut:
     require(principal, "auditor", "customs")
     if not HEX64.match(hash):
         raise Problem(422, "MALFORMED_HASH", "give a targetHash or Merkle root: 64 hex digits")
@@ -78,10 +85,20 @@ def _time(value: str, name: str) -> int:
 
 
 @router.get("/audit/export", summary="A jurisdiction's events for a period, as NDJSON that `certnet audit check` "
-                                     "re-verifies against any node", response_class=StreamingResponse)
+                                     "re-verifies against any node", response_class=StreamingResponse,
+            description="For auditor keys, for their own country only: a header line, one line per registry event of "
+                        "the country in the period (at most 366 days) and one per document of its anchored batches "
+                        "with its Merkle proof.",
+            responses={200: ex.text_example("application/x-ndjson", ex.AUDIT_EXPORT,
+                                            "NDJSON: header, event and document lines")})
 def export(request: Request, principal: Principal = PrincipalDep,
-           country: str = Query(min_length=2, max_length=2), start: str = Query(alias="from", max_length=40),
-           end: str = Query(alias="to", max_length=40)) -> StreamingResponse:
+           country: str = Query(min_length=2, max_length=2, description="the auditor's own country (ISO 3166-1 "
+                                "alpha-2 code)", openapi_examples=ex.param("VN", "Viet Nam")),
+           start: str = Query(alias="from", max_length=40, description="start of the period: an ISO 8601 date or "
+                              "time (UTC unless it says otherwise)",
+                              openapi_examples=ex.param("2024-06-01", "June 2024")),
+           end: str = Query(alias="to", max_length=40, description="end of the period (excluded), as `from`",
+                            openapi_examples=ex.param("2024-07-01", "June 2024"))) -> StreamingResponse:
     require(principal, "auditor")
     if not is_country(country):
         raise Problem(422, "UNKNOWN_COUNTRY", f"unknown ISO 3166-1 alpha-2 country code {country!r}")

@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-from typing import Any, AsyncIterator, Literal
+from typing import Annotated, Any, AsyncIterator, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from api.app import PROBLEM_RESPONSES, IdPath, PrincipalDep, service_of
+from api import openapi_examples as ex
+from api.app import PROBLEM_RESPONSES, LimitQuery, OffsetQuery, PrincipalDep, id_path, service_of
 from api.auth import Principal, require
 from api.models import ReceivedDocument, Subscription
 from api.problems import Problem
@@ -24,6 +25,8 @@ from verifier.verdict import Verdict
 router = APIRouter(prefix="/v1", tags=["verification and customs"], responses=PROBLEM_RESPONSES)
 
 Mode = Literal["chain", "index"]
+_MODE_HELP = "`chain` reads the node directly; `index` reads the service's index (fast; the verdict names its block)"
+SubscriptionId = Annotated[int, id_path("id of one of this customs' webhooks", 1)]
 
 
 class Strict(BaseModel):
@@ -31,18 +34,20 @@ class Strict(BaseModel):
 
 
 class VerifyRequest(Strict):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"document": {"version": "https://schema.openattestation.com/2.0/schema.json", "data": {"...": "salted fields"}, "signature": {"type": "SHA3MerkleProof", "targetHash": "9baaa8fe8ac0cfa4499b1a04d5853e7ef31d0d35f34b203971922ac737f7a4b1", "proof": [], "merkleRoot": "9baaa8fe8ac0cfa4499b1a04d5853e7ef31d0d35f34b203971922ac737f7a4b1"}}}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"document": ex.WRAPPED[0]}]})
 
     document: dict[str, Any] = Field(description="a wrapped OpenAttestation v2 document")
 
 
 class BulkVerifyRequest(Strict):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"documents": [{"version": "https://schema.openattestation.com/2.0/schema.json", "data": {"...": "..."}, "signature": {"...": "..."}}]}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"documents": ex.WRAPPED}]})
 
     documents: list[dict[str, Any]] = Field(min_length=1)
 
 
 class CheckOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.CHECK_INTEGRITY, ex.CHECK_REVOKED]})
+
     type: str
     status: str
     code: str
@@ -51,6 +56,8 @@ class CheckOut(BaseModel):
 
 
 class VerdictOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.VERDICT_VALID, ex.VERDICT_REVOKED]})
+
     status: str = Field(description="VALID, TAMPERED, NOT_ISSUED, REVOKED, SUPERSEDED, UNAUTHORIZED_ISSUER, "
                                     "WRONG_NETWORK, MALFORMED or ERROR")
     message: str
@@ -66,6 +73,8 @@ class VerdictOut(BaseModel):
 
 
 class BulkVerdictOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.BULK_VERDICT]})
+
     results: list[VerdictOut]
     counts: dict[str, int]
 
@@ -93,11 +102,14 @@ def _verify(request: Request, principal: Principal, documents: list[dict[str, An
 
 
 @router.post("/verify", response_model=VerdictOut, summary="Verify one document",
-             description="Checks integrity, status on the registry, the issuer's authority at the time of issue "
-                         "and the issuer's signature when present. `mode=index` reads the service's index (fast; "
-                         "the verdict names the index's block); `mode=chain` reads the node directly.")
+             description="Any key (issuer, customs, auditor, admin). Checks integrity, status on the registry, the "
+                         "issuer's authority at the time of issue and the issuer's signature when present; a customs "
+                         "key is then notified when the document is revoked or superseded. `mode=index` reads the "
+                         "service's index (fast; the verdict names the index's block); `mode=chain` reads the node "
+                         "directly.")
 async def verify(body: VerifyRequest, request: Request, principal: Principal = PrincipalDep,
-                 mode: Mode = "chain") -> Any:
+                 mode: Mode = Query("chain", description=_MODE_HELP,
+                                    openapi_examples=ex.param("chain", "read the node"))) -> Any:
     if mode == "chain":  # a blocking call to the node: keep it off the event loop
         verdicts = await run_in_threadpool(_verify, request, principal, [body.document], mode)
     else:  # the index answers from local SQL in microseconds: no thread hop
@@ -105,9 +117,12 @@ async def verify(body: VerifyRequest, request: Request, principal: Principal = P
     return verdict_out(verdicts[0])
 
 
-@router.post("/verify/bulk", response_model=BulkVerdictOut, summary="Verify many documents in one call")
+@router.post("/verify/bulk", response_model=BulkVerdictOut, summary="Verify many documents in one call",
+             description="Any key (issuer, customs, auditor, admin). Verifies up to the service's per-request limit "
+                         "(1000 by default) as /v1/verify does, with a count of verdicts by status.")
 def verify_bulk(body: BulkVerifyRequest, request: Request, principal: Principal = PrincipalDep,
-                mode: Mode = "index") -> Response:
+                mode: Mode = Query("index", description=_MODE_HELP,
+                                   openapi_examples=ex.param("index", "read the service's index"))) -> Response:
     limit = service_of(request).settings.max_documents
     if len(body.documents) > limit:
         raise Problem(413, "TOO_MANY_DOCUMENTS", f"{len(body.documents)} documents; at most {limit} per request")
@@ -124,13 +139,16 @@ def verify_bulk(body: BulkVerifyRequest, request: Request, principal: Principal 
 # ------------------------------------------------------------------ inbox
 
 class InboxRequest(Strict):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"document": {"version": "https://schema.openattestation.com/2.0/schema.json", "data": {"...": "..."}, "signature": {"...": "..."}}, "nswReference": "TH-NSW-2024-000123"}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"document": ex.WRAPPED[0], "nswReference": ex.NSW_REFERENCE}]})
 
     document: dict[str, Any]
     nswReference: str | None = Field(None, max_length=128, description="the national single window's own reference")
 
 
 class InboxEntry(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.INBOX_ENTRY]})
+
     id: int
     issuingCountry: str | None
     referenceNumber: str | None
@@ -148,7 +166,10 @@ def _entry(r: ReceivedDocument, verdict: Verdict | None = None) -> InboxEntry:
 
 
 @router.post("/inbox", status_code=201, response_model=InboxEntry,
-             summary="Register a document the single window received: verified on arrival, kept, watched")
+             summary="Register a document the single window received: verified on arrival, kept, watched",
+             description="For customs keys. Verifies the document, keeps it in this customs' inbox (a repeat returns "
+                         "the existing entry) and watches it for revocations and supersessions; tampered or "
+                         "malformed documents are refused.")
 def inbox_add(body: InboxRequest, request: Request, principal: Principal = PrincipalDep) -> InboxEntry:
     require(principal, "customs")
     service = service_of(request)
@@ -171,9 +192,12 @@ def inbox_add(body: InboxRequest, request: Request, principal: Principal = Princ
     return _entry(existing, v)
 
 
-@router.get("/inbox", response_model=list[InboxEntry], summary="Documents this customs received, newest first")
-def inbox_list(request: Request, principal: Principal = PrincipalDep, limit: int = Query(50, ge=1, le=500),
-               offset: int = Query(0, ge=0, le=10**9)) -> list[InboxEntry]:
+@router.get("/inbox", response_model=list[InboxEntry], summary="Documents this customs received, newest first",
+            description="For customs keys: the inbox of the key's country, a page at a time, with each document's "
+                        "status on arrival.",
+            responses={200: ex.json_example(ex.INBOX_LIST, "This customs' inbox")})
+def inbox_list(request: Request, principal: Principal = PrincipalDep, limit: LimitQuery = 50,
+               offset: OffsetQuery = 0) -> list[InboxEntry]:
     require(principal, "customs")
     with service_of(request).sessions() as s:
         rows = list(s.scalars(select(ReceivedDocument).where(ReceivedDocument.customs_country == principal.country)
@@ -182,9 +206,15 @@ def inbox_list(request: Request, principal: Principal = PrincipalDep, limit: int
 
 
 @router.get("/certificates/{issuing_country}/{reference_number:path}", response_model=InboxEntry,
-            summary="Current status of a received certificate by issuing country and reference number")
-def certificate_status(issuing_country: str, reference_number: str, request: Request,
-                       principal: Principal = PrincipalDep) -> InboxEntry:
+            summary="Current status of a received certificate by issuing country and reference number",
+            description="For customs keys, about certificates in their own inbox: verifies the kept document again "
+                        "on the chain and answers with today's verdict.")
+def certificate_status(
+        issuing_country: Annotated[str, Path(description="ISO 3166-1 alpha-2 code of the issuing country",
+                                             openapi_examples=ex.param("VN", "Viet Nam"))],
+        reference_number: Annotated[str, Path(description="the certificate's reference number (it may hold `/`)",
+                                              openapi_examples=ex.param(ex.REFERENCE, "a Vietnamese Form D"))],
+        request: Request, principal: Principal = PrincipalDep) -> InboxEntry:
     require(principal, "customs")
     if len(reference_number) > 128 or len(issuing_country) != 2:
         raise Problem(422, "INVALID_REFERENCE", "issuing country is 2 letters, reference at most 128 characters")
@@ -213,6 +243,8 @@ class SubscriptionRequest(Strict):
 
 
 class SubscriptionOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.SUBSCRIPTION_CREATED, ex.SUBSCRIPTION_LIST[0]]})
+
     id: int
     url: str
     secret: str | None = Field(None, description="shown once: verify X-Certnet-Signature = sha256=HMAC(secret, body)")
@@ -220,7 +252,9 @@ class SubscriptionOut(BaseModel):
 
 @router.post("/subscriptions", status_code=201, response_model=SubscriptionOut,
              summary="Subscribe a webhook to revocations and supersessions of documents this customs received "
-                     "or verified")
+                     "or verified",
+             description="For customs keys. Notices are POSTed as JSON signed with the secret returned here (once); "
+                         "failed deliveries are retried with backoff.")
 def subscribe(body: SubscriptionRequest, request: Request, principal: Principal = PrincipalDep) -> SubscriptionOut:
     require(principal, "customs")
     url = str(body.url)
@@ -234,7 +268,9 @@ def subscribe(body: SubscriptionRequest, request: Request, principal: Principal 
         return SubscriptionOut(id=sub.id, url=url, secret=secret)
 
 
-@router.get("/subscriptions", response_model=list[SubscriptionOut], summary="This customs' webhooks")
+@router.get("/subscriptions", response_model=list[SubscriptionOut], summary="This customs' webhooks",
+            description="For customs keys: the active webhooks of the key's country (without their secrets).",
+            responses={200: ex.json_example(ex.SUBSCRIPTION_LIST, "This customs' webhooks")})
 def subscriptions(request: Request, principal: Principal = PrincipalDep) -> list[SubscriptionOut]:
     require(principal, "customs")
     with service_of(request).sessions() as s:
@@ -243,8 +279,9 @@ def subscriptions(request: Request, principal: Principal = PrincipalDep) -> list
     return [SubscriptionOut(id=r.id, url=r.url) for r in rows]
 
 
-@router.delete("/subscriptions/{subscription_id}", status_code=204, summary="Remove a webhook")
-def unsubscribe(subscription_id: IdPath, request: Request, principal: Principal = PrincipalDep) -> None:
+@router.delete("/subscriptions/{subscription_id}", status_code=204, summary="Remove a webhook",
+               description="For customs keys, about their own country's webhooks: no more notices go to it.")
+def unsubscribe(subscription_id: SubscriptionId, request: Request, principal: Principal = PrincipalDep) -> None:
     require(principal, "customs")
     with service_of(request).sessions.begin() as s:
         sub = s.get(Subscription, subscription_id)
@@ -254,7 +291,10 @@ def unsubscribe(subscription_id: IdPath, request: Request, principal: Principal 
 
 
 @router.get("/events/stream", summary="Server-sent events: revocations and supersessions of watched documents",
-            response_class=StreamingResponse)
+            response_class=StreamingResponse,
+            description="For customs keys: a never-ending `text/event-stream` of the notices the webhooks get, for "
+                        "documents the key's country received or verified, with a keep-alive comment every 10 s.",
+            responses={200: ex.text_example("text/event-stream", ex.EVENT_STREAM, "Server-sent events")})
 async def events(request: Request, principal: Principal = PrincipalDep) -> StreamingResponse:
     require(principal, "customs")
     notifier = service_of(request).notifier

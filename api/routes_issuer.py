@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from api.app import PROBLEM_RESPONSES, IdPath, PrincipalDep, service_of
+from api import openapi_examples as ex
+from api.app import PROBLEM_RESPONSES, LimitQuery, OffsetQuery, PrincipalDep, id_path, service_of
 from api.auth import Principal, require
 from api.problems import Problem
 from issuer.outbox import Action, Batch, Document
@@ -19,6 +20,8 @@ router = APIRouter(prefix="/v1", tags=["issuers"], responses=PROBLEM_RESPONSES)
 
 DocType = Literal["FORM_D", "EPHYTO", "ECERT"]
 Reason = Literal[tuple(REVOCATION_REASONS)]  # type: ignore[valid-type]
+DocumentId = Annotated[int, id_path("outbox id of a document this issuer submitted", 42)]
+ActionId = Annotated[int, id_path("id of a revocation or supersession this issuer requested", 3)]
 
 
 class Strict(BaseModel):
@@ -29,13 +32,13 @@ class SubmitRequest(Strict):
     documents: list[dict[str, Any]] = Field(min_length=1, description="raw documents (the certificate content)")
     documentType: DocType | None = Field(None, description="type of all documents when they do not say it")
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "documentType": "FORM_D",
-        "documents": [{"referenceNumber": "VN-TH 24/02/00006", "issuingCountry": "VN", "importingCountry": "TH",
-                       "issueDate": "2024-02-20", "...": "the boxes 1-13 of Form D"}]}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"documentType": "FORM_D", "documents": ex.RAW_FORM_DS}]})
 
 
 class DocumentState(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.DOCUMENT_ANCHORED, ex.DOCUMENT_SUBMITTED]})
+
     id: int
     referenceNumber: str
     documentType: str
@@ -49,6 +52,8 @@ class DocumentState(BaseModel):
 
 
 class SubmitResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.SUBMIT_RESPONSE]})
+
     documents: list[DocumentState]
 
 
@@ -60,12 +65,14 @@ class RevokeRequest(Strict):
 
 
 class SupersedeRequest(Strict):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"successorId": 42}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"successorId": 44}]})
 
     successorId: int = Field(ge=1, description="outbox id of the replacement document (submitted by this issuer)")
 
 
 class ActionState(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.ACTION_PENDING, ex.ACTION_DONE]})
+
     id: int
     kind: str
     state: str
@@ -97,8 +104,9 @@ def _submission_problem(exc: SubmissionError) -> Problem:
 
 @router.post("/documents", status_code=202, response_model=SubmitResponse,
              summary="Submit documents for issuance (one or many)",
-             description="Accepted documents are stored durably before this answers; the batcher wraps and anchors "
-                         "them. A repeated submission (same reference number and content) returns the existing record.")
+             description="For issuer keys. Accepted documents are stored durably before this answers; the batcher "
+                         "wraps and anchors them. A repeated submission (same reference number and content) returns "
+                         "the existing record.")
 def submit(body: SubmitRequest, request: Request, principal: Principal = PrincipalDep) -> SubmitResponse:
     service = service_of(request)
     issuer = _issuer(principal)
@@ -126,17 +134,26 @@ def _own_document(request: Request, principal: Principal, document_id: int) -> t
 
 
 @router.get("/documents/{document_id}", response_model=DocumentState,
-            summary="A submitted document's pipeline state (and the wrapped document once anchored)")
-def document_state(document_id: IdPath, request: Request, principal: Principal = PrincipalDep) -> DocumentState:
+            summary="A submitted document's pipeline state (and the wrapped document once anchored)",
+            description="For issuer keys, about their own documents. Gives the state (SUBMITTED, BATCHED, SENT, "
+                        "ANCHORED), the batch and its transaction, and the wrapped document to hand out once anchored.")
+def document_state(document_id: DocumentId, request: Request, principal: Principal = PrincipalDep) -> DocumentState:
     d, b = _own_document(request, principal, document_id)
     return _state(d, b, True)
 
 
-@router.get("/documents", response_model=list[DocumentState], summary="This issuer's documents, newest first")
+@router.get("/documents", response_model=list[DocumentState], summary="This issuer's documents, newest first",
+            description="For issuer keys: the key's own documents, a page at a time, optionally of one state or one "
+                        "reference number (without the wrapped documents: read one document for that).",
+            responses={200: ex.json_example(ex.DOCUMENT_LIST, "This issuer's documents")})
 def list_documents(request: Request, principal: Principal = PrincipalDep,
-                   state: Literal["SUBMITTED", "BATCHED", "SENT", "ANCHORED"] | None = None,
-                   reference: str | None = Query(None, max_length=128),
-                   limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=10**9)) -> list[DocumentState]:
+                   state: Literal["SUBMITTED", "BATCHED", "SENT", "ANCHORED"] | None = Query(
+                       None, description="only documents in this pipeline state",
+                       openapi_examples=ex.param("ANCHORED", "anchored documents")),
+                   reference: str | None = Query(
+                       None, max_length=128, description="only the document with this reference number",
+                       openapi_examples=ex.param(ex.REFERENCE, "a Vietnamese Form D")),
+                   limit: LimitQuery = 50, offset: OffsetQuery = 0) -> list[DocumentState]:
     issuer = _issuer(principal)
     q = select(Document).where(Document.issuer == issuer)
     if state:
@@ -149,6 +166,8 @@ def list_documents(request: Request, principal: Principal = PrincipalDep,
 
 
 class BatchState(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.BATCH]})
+
     id: int
     merkleRoot: str
     documentType: str
@@ -159,9 +178,12 @@ class BatchState(BaseModel):
     anchoredAt: int | None
 
 
-@router.get("/batches", response_model=list[BatchState], summary="This issuer's batches, newest first")
+@router.get("/batches", response_model=list[BatchState], summary="This issuer's batches, newest first",
+            description="For issuer keys: the key's own batches (one Merkle root each) with their anchoring "
+                        "transaction, a page at a time.",
+            responses={200: ex.json_example([ex.BATCH], "This issuer's batches")})
 def list_batches(request: Request, principal: Principal = PrincipalDep,
-                 limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=10**9)) -> list[BatchState]:
+                 limit: LimitQuery = 50, offset: OffsetQuery = 0) -> list[BatchState]:
     issuer = _issuer(principal)
     with service_of(request).sessions() as s:
         rows = list(s.scalars(select(Batch).where(Batch.issuer == issuer).order_by(Batch.id.desc())
@@ -176,8 +198,10 @@ def _action(a: Action) -> ActionState:
 
 
 @router.post("/documents/{document_id}/revoke", status_code=202, response_model=ActionState,
-             summary="Revoke a document (or its whole batch) with a reason")
-def revoke(document_id: IdPath, body: RevokeRequest, request: Request,
+             summary="Revoke a document (or its whole batch) with a reason",
+             description="For issuer keys, about their own anchored documents. Queues the revocation and answers "
+                         "with the action to follow; the registry records it once the transaction is mined.")
+def revoke(document_id: DocumentId, body: RevokeRequest, request: Request,
            principal: Principal = PrincipalDep) -> ActionState:
     d, _ = _own_document(request, principal, document_id)
     try:
@@ -189,8 +213,10 @@ def revoke(document_id: IdPath, body: RevokeRequest, request: Request,
 
 
 @router.post("/documents/{document_id}/supersede", status_code=202, response_model=ActionState,
-             summary="Replace a document by another one of this issuer (a corrected certificate)")
-def supersede(document_id: IdPath, body: SupersedeRequest, request: Request,
+             summary="Replace a document by another one of this issuer (a corrected certificate)",
+             description="For issuer keys, about their own documents: the successor must be another document of "
+                         "the same issuer. Queues the supersession and answers with the action to follow.")
+def supersede(document_id: DocumentId, body: SupersedeRequest, request: Request,
               principal: Principal = PrincipalDep) -> ActionState:
     d, _ = _own_document(request, principal, document_id)
     new, _ = _own_document(request, principal, body.successorId)
@@ -200,8 +226,10 @@ def supersede(document_id: IdPath, body: SupersedeRequest, request: Request,
     return _action(a)
 
 
-@router.get("/actions/{action_id}", response_model=ActionState, summary="A revocation or supersession's state")
-def action_state(action_id: IdPath, request: Request, principal: Principal = PrincipalDep) -> ActionState:
+@router.get("/actions/{action_id}", response_model=ActionState, summary="A revocation or supersession's state",
+            description="For issuer keys, about the actions they requested: PENDING, SENT, DONE (with the "
+                        "transaction) or FAILED (with the contract's reason).")
+def action_state(action_id: ActionId, request: Request, principal: Principal = PrincipalDep) -> ActionState:
     issuer = _issuer(principal)
     with service_of(request).sessions() as s:
         a = s.get(Action, action_id)

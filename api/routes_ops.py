@@ -2,22 +2,46 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select, text
 
+from api import openapi_examples as ex
 from issuer.outbox import ANCHORED, Document
 
 router = APIRouter(tags=["operations"])
 MAX_INDEX_LAG = 20
 
 
-@router.get("/healthz", summary="Liveness: the process answers")
+class Health(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.HEALTH]})
+
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.READY, ex.NOT_READY]})
+
+    status: Literal["ready", "not ready"]
+    checks: dict[str, dict[str, Any]] = Field(description="chain, database and (when the service keeps one) index: "
+                                                          "each with `ok` and what was measured or the error")
+
+
+@router.get("/healthz", response_model=Health, summary="Liveness: the process answers",
+            description="Anyone may call it (no key). Answers as long as the process serves requests.")
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: chain reachable, database usable, index not lagging")
+@router.get("/readyz", summary="Readiness: chain reachable, database usable, index not lagging",
+            description="Anyone may call it (no key). 200 when the chain node answers, the database is usable and "
+                        "the index is at most 20 blocks behind; 503 with the failing checks otherwise.",
+            responses={200: {"model": Readiness, "description": "Ready"},
+                       503: {"model": Readiness, "description": "Not ready: the failing checks say why",
+                             "content": {"application/json": {"example": ex.NOT_READY}}}})
 def readyz(request: Request) -> JSONResponse:
     service = request.app.state.service
     checks: dict[str, dict] = {}
@@ -50,7 +74,10 @@ def readyz(request: Request) -> JSONResponse:
                         status_code=200 if ready else 503)
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response,
+            description="Anyone may call it (no key): request counts and latencies, verdicts, index lag, "
+                        "outbox backlog and webhook deliveries in the Prometheus text format.",
+            responses={200: ex.text_example("text/plain", ex.METRICS, "Prometheus text exposition format 0.0.4")})
 def metrics(request: Request) -> Response:
     service = request.app.state.service
     with service.sessions() as s:

@@ -75,6 +75,16 @@ def to_bytes32(h: str | bytes) -> bytes:
     return raw
 
 
+def checksummed(address: str) -> str:
+    """`address` in its EIP-55 form. Mixed case must carry a valid checksum (it catches mistyped addresses);
+    all lower or all upper case is taken as it is. ValueError says what is wrong."""
+    digits = address[2:] if address[:2] in ("0x", "0X") else ""
+    mixed = digits != digits.lower() and digits != digits.upper()
+    if not Web3.is_address(address) or not digits or (mixed and not Web3.is_checksum_address(address)):
+        raise ValueError("not an 0x address: 40 hex digits, in lower case or with a valid EIP-55 checksum")
+    return Web3.to_checksum_address(address)
+
+
 def type_mask(types: Iterable[str | int]) -> int:
     mask = 0
     for t in types:
@@ -228,11 +238,19 @@ class IssuerRegistryClient(_Client):
 
     def propose_member(self, country: str, admin: str) -> int:
         """Propose a member; returns the proposal id (the proposer's vote is cast)."""
-        receipt = self._send("proposeMember", to_bytes2(country), admin)
-        return self.events(receipt, "ProposalCreated")[0]["id"]
+        return self.proposal_id(self.propose_member_tx(country, admin))
 
     def propose_removal(self, country: str) -> int:
-        receipt = self._send("proposeRemoval", to_bytes2(country))
+        return self.proposal_id(self.propose_removal_tx(country))
+
+    def propose_member_tx(self, country: str, admin: str) -> TxReceipt:
+        return self._send("proposeMember", to_bytes2(country), admin)
+
+    def propose_removal_tx(self, country: str) -> TxReceipt:
+        return self._send("proposeRemoval", to_bytes2(country))
+
+    def proposal_id(self, receipt: TxReceipt) -> int:
+        """The id of the proposal a propose transaction created."""
         return self.events(receipt, "ProposalCreated")[0]["id"]
 
     def vote(self, proposal_id: int, support: bool) -> TxReceipt:

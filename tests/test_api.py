@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -95,38 +96,82 @@ def test_supersede_over_http(api):
 
 # ------------------------------------------------------------------ scopes
 
-ENDPOINTS = [  # (method, path, body, roles allowed)
+ALL = {"issuer", "customs", "auditor", "admin"}
+H64 = "ab" * 32
+ENDPOINTS = [  # (method, path, body, roles allowed): every operation of the API, checked complete below
     ("POST", "/v1/documents", {"documents": [{}]}, {"issuer"}),
     ("GET", "/v1/documents", None, {"issuer"}),
+    ("GET", "/v1/documents/1", None, {"issuer"}),
+    ("POST", "/v1/documents/1/revoke", {"reason": "DUPLICATE"}, {"issuer"}),
+    ("POST", "/v1/documents/1/supersede", {"successorId": 2}, {"issuer"}),
+    ("GET", "/v1/actions/1", None, {"issuer"}),
     ("GET", "/v1/batches", None, {"issuer"}),
-    ("POST", "/v1/verify", {"document": {}}, {"issuer", "customs", "auditor", "admin"}),
-    ("POST", "/v1/verify/bulk", {"documents": [{}]}, {"issuer", "customs", "auditor", "admin"}),
+    ("POST", "/v1/verify", {"document": {}}, ALL),
+    ("POST", "/v1/verify/bulk", {"documents": [{}]}, ALL),
     ("POST", "/v1/inbox", {"document": {}}, {"customs"}),
     ("GET", "/v1/inbox", None, {"customs"}),
     ("GET", "/v1/certificates/VN/X-1", None, {"customs"}),
     ("POST", "/v1/subscriptions", {"url": "http://127.0.0.1:9/hook"}, {"customs"}),
     ("GET", "/v1/subscriptions", None, {"customs"}),
-    ("GET", "/v1/members", None, {"issuer", "customs", "auditor", "admin"}),
-    ("GET", "/v1/issuers", None, {"issuer", "customs", "auditor", "admin"}),
+    ("DELETE", "/v1/subscriptions/999999", None, {"customs"}),
+    ("GET", "/v1/events/stream", None, {"customs"}),
+    ("GET", "/v1/members", None, ALL),
+    ("GET", "/v1/issuers", None, ALL),
+    ("GET", "/v1/issuers/0x" + "ab" * 20, None, ALL),
     ("POST", "/v1/admin/issuers", {"account": "0x" + "ab" * 20, "name": "x", "documentTypes": ["FORM_D"]}, {"admin"}),
+    ("POST", "/v1/admin/issuers/0x" + "ef" * 20, {"action": "suspend"}, {"admin"}),
     ("POST", "/v1/admin/proposals", {"kind": "add", "country": "SG", "admin": "0x" + "cd" * 20}, {"admin"}),
+    ("POST", "/v1/admin/proposals/999/vote", {"support": True}, {"admin"}),
+    ("GET", f"/v1/history/{H64}", None, {"auditor", "customs"}),
+    ("GET", "/v1/audit/export?country=VN&from=2026-01-01&to=2026-01-31", None, {"auditor"}),
 ]
+PUBLIC = [("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/v1/openapi.json"),
+          ("GET", "/v1/docs"), ("GET", "/portal")]
 ROLE_KEYS = {"issuer": "issuer_vn", "customs": "customs_th", "auditor": "auditor_vn", "admin": "admin_vn"}
+
+
+def _status(c: httpx.Client, method: str, path: str, body: dict | None) -> httpx.Response:
+    """The response's head only (the event stream never ends by itself)."""
+    with c.stream(method, path, json=body) as r:
+        if r.headers.get("content-type", "").startswith("application/problem+json"):
+            r.read()
+        return r
+
+
+def test_the_scope_table_covers_every_operation(api):
+    spec = httpx.get(api.url + "/v1/openapi.json").json()
+    templates = {(m.upper(), p) for p, ops in spec["paths"].items() for m in ops}
+    covered = set()
+    for method, path, _, _ in ENDPOINTS:
+        concrete = path.split("?")[0]
+        for m, template in templates:
+            pattern = "^" + "/".join("[^/]+" if part.startswith("{") else re.escape(part)
+                                     for part in template.split("/")) + "$"
+            if m == method and re.match(pattern, concrete):
+                covered.add((m, template))
+    covered |= {(m, p) for m, p in PUBLIC}
+    assert templates - covered == set(), "operations without a scope test"
 
 
 @pytest.mark.parametrize("method, path, body, allowed", ENDPOINTS, ids=[f"{m} {p}" for m, p, _, _ in ENDPOINTS])
 def test_every_role_against_every_endpoint(api, method, path, body, allowed):
     with api.client() as anon:
-        is_problem(anon.request(method, path, json=body), 401, "MISSING_API_KEY")
+        is_problem(_status(anon, method, path, body), 401, "MISSING_API_KEY")
         r = anon.request(method, path, json=body, headers={"authorization": "Bearer cn_not-a-key"})
         is_problem(r, 401, "INVALID_API_KEY")
     for role, key in ROLE_KEYS.items():
         with api.client(key) as c:
-            r = c.request(method, path, json=body)
+            r = _status(c, method, path, body)
             if role in allowed:
-                assert r.status_code not in (401, 403), (role, r.text)
+                assert r.status_code not in (401, 403), (role, r.status_code)
             else:
                 is_problem(r, 403, "FORBIDDEN_ROLE")
+
+
+@pytest.mark.parametrize("method, path", PUBLIC, ids=[f"{m} {p}" for m, p in PUBLIC])
+def test_public_endpoints_answer_without_a_key(api, method, path):
+    with api.client() as anon:
+        assert anon.request(method, path).status_code == 200
 
 
 def test_keys_are_scoped_to_their_issuer_and_country(api):
@@ -152,13 +197,55 @@ def test_admin_manages_own_issuers(api):
     with api.client("admin_vn") as c:
         r = c.post("/v1/admin/issuers", json={"account": new, "name": "VCCI Hai Phong", "documentTypes": ["FORM_D"]})
         assert r.status_code == 201, r.text
-        assert c.post(f"/v1/admin/issuers/{new}", json={"action": "suspend"}).status_code == 200
+        registered = r.json()
+        suspended = c.post(f"/v1/admin/issuers/{new.lower()}", json={"action": "suspend"})  # lower case: no checksum
+        assert suspended.status_code == 200, suspended.text
         info = c.get(f"/v1/issuers/{new}").json()
         assert info["status"] == "SUSPENDED" and info["country"] == "VN"
         is_problem(c.post(f"/v1/admin/issuers/{new}", json={"action": "suspend"}), 409, "CHAIN_INVALIDISSUERSTATUS")
+        assert c.post(f"/v1/admin/issuers/{new}", json={"action": "reinstate"}).status_code == 200
+        # validity over time, from the index: every status with the transaction that set it
+        wait_until(lambda: len(c.get(f"/v1/issuers/{new}").json()["statusHistory"] or []) == 3, timeout=30)
+        info = c.get(f"/v1/issuers/{new}").json()
+        assert [(h["status"], h["transactionHash"]) for h in info["statusHistory"][:2]] == [
+            ("ACTIVE", registered["transactionHash"]), ("SUSPENDED", suspended.json()["transactionHash"])]
+        assert info["statusHistory"][2]["status"] == info["status"] == "ACTIVE"
+        assert info["registeredAt"] == info["statusHistory"][0]["time"] and info["historyBlock"] >= \
+            info["statusHistory"][2]["blockNumber"]
     with api.client("customs_th") as c:
-        assert any(i["account"] == new for i in c.get("/v1/issuers?country=VN").json())
-        assert {m["country"] for m in c.get("/v1/members").json()} >= {"VN", "TH", "MY"}
+        assert any(i["account"] == new and i["statusHistory"] for i in c.get("/v1/issuers?country=VN").json())
+        members = {m["country"]: m for m in c.get("/v1/members").json()}
+        assert set(members) >= {"VN", "TH", "MY"}
+        vn = members["VN"]
+        assert set(vn["admins"]) == {api.net.addr("vn_admin"), api.net.addr("vn_admin2")} == set(vn["admins"])
+        assert vn["adminCount"] == 2 and vn["changes"][0]["added"] and vn["removedAt"] is None
+
+
+def test_addresses_with_a_broken_checksum_are_refused(api):
+    from eth_account import Account
+
+    good = Account.create().address
+    broken = good[:2] + good[2:].swapcase()  # same letters, every checksum case flipped
+    if broken.lower() == broken or broken.upper()[2:] == broken[2:]:
+        broken = good[:-1] + ("A" if good[-1] != "A" else "B")  # no letters to flip: change the address itself
+    with api.client("admin_vn") as c:
+        body = is_problem(c.post("/v1/admin/issuers", json={"account": broken, "name": "x",
+                                                             "documentTypes": ["FORM_D"]}), 422, "INVALID_REQUEST")
+        assert body["errors"][0]["field"] == "account" and "checksum" in body["errors"][0]["message"]
+        is_problem(c.post(f"/v1/admin/issuers/{broken}", json={"action": "suspend"}), 422, "MALFORMED_ADDRESS")
+
+
+def test_membership_proposals_and_votes(api):
+    with api.client("admin_vn") as c:
+        r = c.post("/v1/admin/proposals", json={"kind": "add", "country": "LA", "admin": "0x" + "12" * 20})
+        assert r.status_code == 201, r.text
+        proposal = r.json()
+        assert proposal["transactionHash"].startswith("0x") and proposal["blockNumber"] > 0
+        pid = proposal["result"]["proposalId"]
+    with api.client("admin_th") as c:
+        vote = c.post(f"/v1/admin/proposals/{pid}/vote", json={"support": True})
+        assert vote.status_code == 200, vote.text
+        assert "LA" in {m["country"] for m in c.get("/v1/members").json()}
 
 
 # ------------------------------------------------------------------ bad input and limits

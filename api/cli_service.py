@@ -58,30 +58,28 @@ _HELD_LOCKS: list[Any] = []
 
 
 def app_factory() -> Any:
-    """uvicorn's entry for each process of `certnet serve --workers N`. The background workers (issuance,
-    index, webhooks) must run once per database: the first process to take `<data dir>/serve.lock` runs them,
-    the others serve requests (their server-sent event listeners still follow the chain)."""
+    """The app of each process of `certnet serve`. The background workers (issuance, index, webhooks) must run
+    once per database: with several processes the first to take `<data dir>/serve.lock` runs them, the others
+    serve requests (their server-sent event listeners still follow the chain)."""
     spec = json.loads(os.environ[SERVE_ENV])
-    if spec["start_workers"]:
+    if spec["start_workers"] and spec["processes"] > 1:
         spec["start_workers"] = take_lock(Path(spec["data_dir"]) / "serve.lock")
     return _service_app(spec)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from api.cli import CliError
+    from api.serving import ServeError, serve
 
-    spec = {"data_dir": str(_home(args)), "rpc": args.rpc, "confirmations": args.confirmations, "db": args.db,
-            "start_workers": not args.no_workers}
     if args.workers < 1:
-        from api.cli import CliError
-
         raise CliError(f"--workers must be at least 1, got {args.workers}", 2)
-    if args.workers == 1:
-        uvicorn.run(_service_app(spec), host=args.host, port=args.port, log_level="warning", access_log=False)
-    else:
-        os.environ[SERVE_ENV] = json.dumps(spec)
-        uvicorn.run("api.cli_service:app_factory", factory=True, workers=args.workers, host=args.host,
-                    port=args.port, log_level="warning", access_log=False)
+    os.environ[SERVE_ENV] = json.dumps({
+        "data_dir": str(_home(args)), "rpc": args.rpc, "confirmations": args.confirmations, "db": args.db,
+        "start_workers": not args.no_workers, "processes": args.workers})
+    try:
+        serve("api.cli_service:app_factory", args.host, args.port, args.workers)
+    except ServeError as exc:
+        raise CliError(str(exc), 2) from None
     return 0
 
 

@@ -85,7 +85,7 @@ def _read(source: Path, batch: int, skip: set[int], deployment: Deployment, issu
     ("end", count); ("error", message) stops it. Every reader reads every line, to know where batches end."""
     from issuer.schemas import SchemaValidationError, parse_document
 
-    _die_with_parent(parent)
+    die_with_parent(parent)
     put = queue.put
     try:
         docs: list[dict] = []
@@ -148,9 +148,10 @@ def _next(queue: Any, reader: Any) -> Any:
                                          "finishing its batches; run again to continue") from None
 
 
-def _die_with_parent(parent: int) -> None:
-    """A reader killed with its issuing process `parent` (SIGKILL cannot be caught): else it would wait for
-    ever to flush its queue, holding the output pipes of whoever started the command."""
+def die_with_parent(parent: int) -> None:
+    """This (forked) process is killed with its parent `parent`, even by SIGKILL, which the parent cannot
+    pass on: a bulk reader would otherwise wait for ever to flush its queue, holding the output pipes of
+    whoever started the command; a service worker would keep serving the port."""
     try:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):  # not Linux: the reader then ends with its queue

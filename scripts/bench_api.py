@@ -16,13 +16,11 @@ Every answer is checked in wrk's Lua (status 200 and a VALID verdict; for bulk, 
 Before wrk, one cold bulk pass over all documents through httpx shows the first-time cost (a customs'
 verification records a watch per document: one database write each).
 
-With several uvicorn workers, each process builds its own `Service`. Its background workers (issuance
-pipeline, index follower, notifier) must run once, so only the process that takes a lock file starts
-them (Settings.start_workers); the others serve requests only. Rate limits, metrics and server-sent event
-listeners are per process then. uvicorn's multi-process mode binds its socket without TCP_NODELAY reaching
-asyncio's accepted connections (~40 ms stalls with the default h11 + asyncio); try
-``--extra-path DIR --uvicorn-args "--http httptools --loop uvloop"`` with httptools and uvloop installed
-by ``pip install --target DIR httptools uvloop`` (the venv is left as it is).
+The service is served as `certnet serve --workers N` serves it (``api.serving.serve``): with N > 1, N
+processes each listening on the port with SO_REUSEPORT, so the kernel spreads wrk's connections over them.
+Each process builds its own `Service`; its background workers (issuance pipeline, index follower, notifier)
+run once, in the process that takes a lock file; the others serve requests only. Rate limits, metrics and
+server-sent event listeners are per process then.
 
     .venv/bin/python scripts/bench_api.py                               # 1 and 2 workers, 15 s per run
     .venv/bin/python scripts/bench_api.py --workers 2 --connections 2,4,8 --duration 20
@@ -114,7 +112,7 @@ def say(text: str = "") -> None:
 
 
 def app_factory() -> Any:
-    """uvicorn --factory entry: the service from the settings file named in $CERTNET_BENCH_SETTINGS. The
+    """The app factory: the service from the settings file named in $CERTNET_BENCH_SETTINGS. The
     first process to take the lock file runs the background workers; the others serve requests only."""
     from api.app import create_app
     from api.service import Service, Settings
@@ -136,17 +134,15 @@ def free_port() -> int:
 
 
 class Server:
-    """uvicorn in its own process group, serving the app factory above."""
+    """The service (api.serving.serve) in its own process group, serving the app factory above."""
 
-    def __init__(self, settings_file: Path, workers: int, log: Path, extra_path: str | None,
-                 uvicorn_args: list[str]) -> None:
+    def __init__(self, settings_file: Path, workers: int, log: Path, extra_path: str | None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, **{SETTINGS_ENV: str(settings_file)})
         env["PYTHONPATH"] = os.pathsep.join(p for p in (extra_path, str(ROOT), env.get("PYTHONPATH")) if p)
-        self.cmd = [sys.executable, "-m", "uvicorn", "scripts.bench_api:app_factory", "--factory",
-                    "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
-                    "--log-level", "warning", "--no-access-log", *uvicorn_args]
+        self.cmd = [sys.executable, "-c", "from api.serving import serve; "
+                    f"serve('scripts.bench_api:app_factory', '127.0.0.1', {self.port}, {workers})"]
         self.log = log
         self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
                                      start_new_session=True)
@@ -167,7 +163,7 @@ class Server:
         raise SystemExit(f"the service did not answer in {timeout:.0f} s:\n{self.log.read_text()[-3000:]}")
 
     def pids(self) -> list[int]:
-        """The serving processes (the uvicorn workers, or the single process)."""
+        """The serving processes (the workers, or the single process)."""
         out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout.split()
         children = [int(p) for p in out]
         # with --workers > 1 the children include multiprocessing's resource tracker: keep uvicorn workers only
@@ -383,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--docs", type=int, default=3000, help="documents issued (default 3,000)")
     ap.add_argument("--batch", type=int, default=1000, help="documents per anchored batch")
     ap.add_argument("--revoke-every", type=int, default=100, help="revoke every N-th document (default 100)")
-    ap.add_argument("--workers", default="1,2", help="uvicorn worker processes to try, comma-separated (default 1,2)")
+    ap.add_argument("--workers", default="1,2", help="serving processes to try, comma-separated (default 1,2)")
     ap.add_argument("--connections", default="1,2,4,8",
                     help="wrk connections for the single-document runs, comma-separated (default 1,2,4,8)")
     ap.add_argument("--threads", type=int, default=1, help="wrk threads (default 1: the machine has few cores)")
@@ -396,7 +392,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile-bulk", action="store_true", help="the same during the first bulk run")
     ap.add_argument("--extra-path", help="a directory put first on the server's PYTHONPATH (e.g. packages "
                                          "installed with pip --target to try them without changing the venv)")
-    ap.add_argument("--uvicorn-args", default="", help="more uvicorn options, e.g. '--http httptools --loop uvloop'")
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs, profiles)")
@@ -441,20 +436,14 @@ def main(argv: list[str] | None = None) -> int:
         per_body = {sum(1 for i in range(lo, lo + args.bulk_size) if i not in env["revoked"])
                     for lo in range(0, n_bulk_bodies * args.bulk_size, args.bulk_size)}
         bulk_expect = f'"VALID":{per_body.pop()}' if len(per_body) == 1 else '"counts":'
-        extra = shlex.split(args.uvicorn_args)
         for workers in workers_list:
             say()
-            say(f"=== uvicorn, {workers} worker process{'es' if workers > 1 else ''}"
-                + (f" ({args.uvicorn_args})" if extra else "") + " ===")
-            server = Server(env["settings_file"], workers, workdir / f"server-{workers}.log", args.extra_path, extra)
+            say(f"=== {workers} serving process{'es' if workers > 1 else ''} (certnet serve --workers {workers}) ===")
+            server = Server(env["settings_file"], workers, workdir / f"server-{workers}.log", args.extra_path)
             try:
                 server.wait_ready()
                 say(f"service {server.url}, serving pids {server.pids()}")
                 say(f"  server command: {' '.join(shlex.quote(c) for c in server.cmd)}")
-                if workers > 1 and "uvloop" not in args.uvicorn_args:
-                    say("  note: with --workers > 1 uvicorn binds the socket itself with protocol 0, so asyncio's "
-                        "loop does not set TCP_NODELAY on accepted connections: h11's separate header and body "
-                        "writes then wait for the client's delayed ACK (~40 ms). uvloop sets it (--loop uvloop).")
                 # cold pass: every document once in bulk (first verification by this customs: a watch each)
                 took, counts = cold_bulk(server.url, env["key"], docs, args.bulk_size)
                 say(f"  cold bulk pass (each document verified for the first time by this customs, "
@@ -521,7 +510,7 @@ def main(argv: list[str] | None = None) -> int:
                 server.stop()
                 log = (workdir / f"server-{workers}.log").read_text().strip()
                 if log:
-                    say(f"  server log (last lines):\n    " + "\n    ".join(log.splitlines()[-8:]))
+                    say("  server log (last lines):\n    " + "\n    ".join(log.splitlines()[-8:]))
         say()
         say(f"goals: single document >= {GOAL_RPS:,} req/s with p99 <= {GOAL_P99_MS:.0f} ms; bulk >= {GOAL_BULK:,} docs/s")
         for run in figures["runs"]:

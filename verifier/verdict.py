@@ -50,6 +50,7 @@ REASON_SENTENCES = {
 
 
 @functools.lru_cache(maxsize=4096)  # a batch's documents share their times: formatting each again is costly
+@functools.lru_cache(maxsize=4096)  # a batch's documents share their times: format each once
 def utc(ts: int | None) -> str | None:
     if not ts:
         return None

@@ -1,0 +1,123 @@
+"""`certnet serve --workers N` (api.serving): N processes each listening on the port, so connections spread over
+them; a worker that dies is started again; SIGTERM stops them all; a port already taken is refused."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from node.engines import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pid_app() -> object:
+    """An app factory for these tests: answers with the pid of the process that served the request."""
+
+    async def app(scope, receive, send):  # noqa: ANN001 - plain ASGI
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": str(os.getpid()).encode()})
+
+    return app
+
+
+def start(port: int, workers: int) -> subprocess.Popen:
+    code = f"from api.serving import serve; serve('tests.test_serving:pid_app', '127.0.0.1', {port}, {workers})"
+    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+
+
+def children(pid: int) -> set[int]:
+    return {int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+
+
+def wait_for(cond, timeout: float = 30) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def served_by(url: str, connections: int) -> set[int]:
+    """The pids that answered `connections` separate connections opened together."""
+    clients = [httpx.Client(base_url=url, timeout=10) for _ in range(connections)]
+    try:
+        return {int(c.get("/").text) for c in clients}
+    finally:
+        for c in clients:
+            c.close()
+
+
+def answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture
+def served():
+    port = free_port()
+    proc = start(port, 2)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: proc.poll() is None and len(children(proc.pid)) == 2 and answers(url))
+        yield proc, url
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def listening_sockets(port: int) -> int:
+    """How many sockets listen on 127.0.0.1:port (/proc/net/tcp: state 0A is LISTEN)."""
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for r in rows if r.split()[1] == f"0100007F:{port:04X}" and r.split()[3] == "0A")
+
+
+def test_connections_spread_over_every_worker(served):
+    proc, url = served
+    workers = children(proc.pid)
+    assert listening_sockets(int(url.rsplit(":", 1)[1])) == 2  # one per worker (SO_REUSEPORT), not one shared
+    wait_for(lambda: served_by(url, 24) == workers)  # each listens on its own socket: both take connections
+
+
+def test_a_dead_worker_is_started_again_and_sigterm_stops_all(served):
+    proc, url = served
+    first = children(proc.pid)
+    victim = min(first)
+    os.kill(victim, signal.SIGKILL)
+    wait_for(lambda: len(children(proc.pid)) == 2 and victim not in children(proc.pid))
+    replaced = children(proc.pid)
+    wait_for(lambda: served_by(url, 24) == replaced)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0
+    for pid in replaced:
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+    assert not answers(url)
+
+
+def test_workers_die_with_a_killed_supervisor(served):
+    proc, url = served
+    workers = children(proc.pid)
+    proc.kill()  # SIGKILL: no handler runs; the workers must not keep serving the port
+    proc.wait()
+    wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers))
+    assert not answers(url)
+
+
+def test_a_port_in_use_is_refused(served):
+    _, url = served
+    port = int(url.rsplit(":", 1)[1])
+    other = start(port, 2)  # SO_REUSEPORT would let it join silently; it must refuse instead
+    out, _ = other.communicate(timeout=60)
+    assert other.returncode != 0 and f"cannot listen on 127.0.0.1:{port}" in out

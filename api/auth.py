@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import mmap
 import secrets
 import threading
 import time
@@ -58,24 +59,73 @@ def create_api_key(sessions: sessionmaker[Session], name: str, role: str, countr
     return key, record
 
 
+class SharedBuckets:
+    """Token buckets in memory shared with the processes forked after it was made (`certnet serve --workers
+    N` makes one before starting its workers), so that a key's rate is the service's, not each process's.
+
+    One slot per API key id below SLOTS (key ids are small sequential integers); beyond that, ids share slots
+    by modulo and a newcomer takes the slot over. Pages of the anonymous mapping cost memory only once used."""
+
+    SLOTS = 1 << 20
+
+    def __init__(self) -> None:
+        import multiprocessing
+
+        self._map = mmap.mmap(-1, self.SLOTS * 3 * 8)  # MAP_SHARED | MAP_ANONYMOUS: children see the same pages
+        self._slots = memoryview(self._map).cast("d")  # per slot: key id + 1 (0: empty), tokens, last refill
+        self.lock = multiprocessing.get_context("fork").Lock()  # a semaphore: across processes and threads
+
+    def get(self, key: int) -> tuple[float, float] | None:
+        i = key % self.SLOTS * 3
+        if self._slots[i] != key + 1:
+            return None
+        return self._slots[i + 1], self._slots[i + 2]
+
+    def put(self, key: int, tokens: float, last: float) -> None:
+        i = key % self.SLOTS * 3
+        self._slots[i], self._slots[i + 1], self._slots[i + 2] = key + 1, tokens, last
+
+
+#: set by :func:`share_rate_limits` in a process about to fork its workers; their limiters use it
+_shared_buckets: SharedBuckets | None = None
+
+
+def share_rate_limits() -> None:
+    """Rate limiters made from now on, in this process and in processes forked from it, share their buckets."""
+    global _shared_buckets
+    _shared_buckets = SharedBuckets()
+
+
+class _LocalBuckets:
+    def __init__(self) -> None:
+        self._buckets: dict[int, tuple[float, float]] = {}
+        self.lock = threading.Lock()
+
+    def get(self, key: int) -> tuple[float, float] | None:
+        return self._buckets.get(key)
+
+    def put(self, key: int, tokens: float, last: float) -> None:
+        self._buckets[key] = (tokens, last)
+
+
 class RateLimiter:
-    """A token bucket per key: `rate` requests a second on average, bursts up to `burst`."""
+    """A token bucket per key: `rate` requests a second on average, bursts up to `burst`. The buckets are this
+    process's, or shared by every process of the service after :func:`share_rate_limits`."""
 
     def __init__(self, rate: float, burst: int) -> None:
         self.rate = rate
         self.burst = burst
-        self._buckets: dict[int, tuple[float, float]] = {}
-        self._lock = threading.Lock()
+        self._buckets: SharedBuckets | _LocalBuckets = _shared_buckets or _LocalBuckets()
 
     def allow(self, key_id: int) -> tuple[bool, float]:
-        now = time.monotonic()
-        with self._lock:
-            tokens, last = self._buckets.get(key_id, (float(self.burst), now))
+        now = time.monotonic()  # CLOCK_MONOTONIC: one clock for every process of the machine
+        with self._buckets.lock:
+            tokens, last = self._buckets.get(key_id) or (float(self.burst), now)
             tokens = min(self.burst, tokens + (now - last) * self.rate)
             if tokens >= 1:
-                self._buckets[key_id] = (tokens - 1, now)
+                self._buckets.put(key_id, tokens - 1, now)
                 return True, 0.0
-            self._buckets[key_id] = (tokens, now)
+            self._buckets.put(key_id, tokens, now)
             return False, (1 - tokens) / self.rate
 
 

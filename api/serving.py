@@ -3,8 +3,9 @@
 With several processes each one listens on its own socket bound to the same address with SO_REUSEPORT, so
 the kernel spreads new connections over them evenly. (With one shared socket, as uvicorn's own multi-process
 mode has it, the first process to wake accepts every connection waiting at that moment: a client that opens
-four connections at once often lands all four on one process while the other idles.) This process supervises
-them: a worker that dies is started again, SIGTERM or SIGINT stops them all.
+four connections at once often lands all four on one process while the other idles.) The workers share their
+per-key rate limits (api.auth.share_rate_limits). This process supervises them: a worker that dies is started
+again, SIGTERM or SIGINT stops them all.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 import uvicorn
 from uvicorn.importer import import_from_string
 
+from api.auth import share_rate_limits
 from issuer.bulk import die_with_parent
 
 log = logging.getLogger("certnet.serve")
@@ -77,6 +79,7 @@ def serve(factory: str, host: str, port: int, workers: int = 1, log_level: str =
         return
     # SO_REUSEPORT lets any process of this user join the port: make sure nobody holds it before starting
     listening_socket(host, port, reuse_port=False).close()
+    share_rate_limits()  # one rate per API key across the workers
     Supervisor(factory, host, port, workers, log_level).run()
 
 

@@ -1,5 +1,6 @@
 """`certnet serve --workers N` (api.serving): N processes each listening on the port, so connections spread over
-them; a worker that dies is started again; SIGTERM stops them all; a port already taken is refused."""
+them; one rate limit per key across them; a worker that dies is started again; SIGTERM stops them all; a port
+already taken is refused."""
 
 from __future__ import annotations
 
@@ -30,8 +31,24 @@ def pid_app() -> object:
     return app
 
 
-def start(port: int, workers: int) -> subprocess.Popen:
-    code = f"from api.serving import serve; serve('tests.test_serving:pid_app', '127.0.0.1', {port}, {workers})"
+def limited_app() -> object:
+    """An app factory for these tests: one API key's rate limit (10 requests, refilled at one per 1,000 s)."""
+    from api.auth import RateLimiter
+
+    limiter = RateLimiter(rate=0.001, burst=10)
+
+    async def app(scope, receive, send):  # noqa: ANN001 - plain ASGI
+        if scope["type"] != "http":
+            return
+        ok, _ = limiter.allow(7)
+        await send({"type": "http.response.start", "status": 200 if ok else 429, "headers": []})
+        await send({"type": "http.response.body", "body": str(os.getpid()).encode()})
+
+    return app
+
+
+def start(port: int, workers: int, factory: str = "pid_app") -> subprocess.Popen:
+    code = f"from api.serving import serve; serve('tests.test_serving:{factory}', '127.0.0.1', {port}, {workers})"
     return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
 
@@ -78,17 +95,36 @@ def served():
             proc.wait()
 
 
-def listening_sockets(port: int) -> int:
-    """How many sockets listen on 127.0.0.1:port (/proc/net/tcp: state 0A is LISTEN)."""
+def listening_sockets_of(port: int) -> list[str]:
+    """The sockets listening on 127.0.0.1:port (/proc/net/tcp: state 0A is LISTEN)."""
     rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
-    return sum(1 for r in rows if r.split()[1] == f"0100007F:{port:04X}" and r.split()[3] == "0A")
+    return [r for r in rows if r.split()[1] == f"0100007F:{port:04X}" and r.split()[3] == "0A"]
 
 
 def test_connections_spread_over_every_worker(served):
     proc, url = served
     workers = children(proc.pid)
-    assert listening_sockets(int(url.rsplit(":", 1)[1])) == 2  # one per worker (SO_REUSEPORT), not one shared
+    assert len(listening_sockets_of(int(url.rsplit(":", 1)[1]))) == 2  # one per worker (SO_REUSEPORT), not one shared
     wait_for(lambda: served_by(url, 24) == workers)  # each listens on its own socket: both take connections
+
+
+def test_a_key_rate_limit_holds_across_the_workers():
+    port = free_port()
+    proc = start(port, 2, "limited_app")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: len(children(proc.pid)) == 2 and len(listening_sockets_of(port)) == 2)
+        statuses: dict[int, list[int]] = {}
+        clients = [httpx.Client(base_url=url, timeout=10) for _ in range(24)]
+        for c in clients:
+            r = c.get("/")
+            statuses.setdefault(int(r.text), []).append(r.status_code)
+            c.close()
+        assert len(statuses) == 2  # both workers answered
+        assert sum(codes.count(200) for codes in statuses.values()) == 10  # one bucket of 10, not 10 each
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def test_a_dead_worker_is_started_again_and_sigterm_stops_all(served):

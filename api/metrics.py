@@ -1,8 +1,18 @@
-"""Prometheus metrics of the service (one registry per service instance)."""
+"""Prometheus metrics of the service (one registry per service instance).
+
+Under `certnet serve --workers N` the supervisor sets PROMETHEUS_MULTIPROC_DIR before forking: every worker
+then writes its values to files there and a scrape, whichever worker answers it, reads the sum of all
+(prometheus_client's multi-process mode). The gauges are set at scrape time, so the most recent value counts.
+"""
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class Metrics:
@@ -16,11 +26,15 @@ class Metrics:
         self.verdicts = Counter("certnet_verdicts_total", "Verification verdicts", ["status", "mode"],
                                 registry=self.registry)
         self.index_lag = Gauge("certnet_index_lag_blocks", "Blocks between the chain head and the index",
-                               registry=self.registry)
+                               registry=self.registry, multiprocess_mode="mostrecent")
         self.outbox_pending = Gauge("certnet_outbox_pending_documents", "Accepted documents not anchored yet",
-                                    registry=self.registry)
+                                    registry=self.registry, multiprocess_mode="mostrecent")
         self.deliveries = Counter("certnet_notifications_total", "Webhook deliveries", ["result"],
                                   registry=self.registry)
 
     def render(self) -> bytes:
+        if os.environ.get(MULTIPROC_ENV):  # the sum over every worker of the service
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)
+            return generate_latest(registry)
         return generate_latest(self.registry)

@@ -47,10 +47,32 @@ def limited_app() -> object:
     return app
 
 
-def start(port: int, workers: int, factory: str = "pid_app") -> subprocess.Popen:
+def metrics_app() -> object:
+    """An app factory for these tests: counts its requests in the service's metrics; /metrics renders them."""
+    from api.metrics import Metrics
+
+    metrics = Metrics()
+
+    async def app(scope, receive, send):  # noqa: ANN001 - plain ASGI
+        if scope["type"] != "http":
+            return
+        if scope["path"] == "/metrics":
+            body = metrics.render()
+        else:
+            metrics.requests.labels("GET", "/", "200").inc()
+            body = str(os.getpid()).encode()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+def start(port: int, workers: int, tmp_dir: Path, factory: str = "pid_app") -> subprocess.Popen:
     code = f"from api.serving import serve; serve('tests.test_serving:{factory}', '127.0.0.1', {port}, {workers})"
+    # its temporary files (the workers' metrics) under pytest's directory: a killed supervisor cannot remove them
+    env = dict(os.environ, TMPDIR=str(tmp_dir))
     return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+                            text=True, env=env)
 
 
 def children(pid: int) -> set[int]:
@@ -82,12 +104,13 @@ def answers(url: str) -> bool:
 
 
 @pytest.fixture
-def served():
+def served(tmp_path):
     port = free_port()
-    proc = start(port, 2)
+    proc = start(port, 2, tmp_path)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: proc.poll() is None and len(children(proc.pid)) == 2 and answers(url))
+        wait_for(lambda: proc.poll() is None and len(children(proc.pid)) == 2 and len(listening_sockets_of(port)) == 2
+                 and answers(url))
         yield proc, url
     finally:
         if proc.poll() is None:
@@ -108,9 +131,9 @@ def test_connections_spread_over_every_worker(served):
     wait_for(lambda: served_by(url, 24) == workers)  # each listens on its own socket: both take connections
 
 
-def test_a_key_rate_limit_holds_across_the_workers():
+def test_a_key_rate_limit_holds_across_the_workers(tmp_path):
     port = free_port()
-    proc = start(port, 2, "limited_app")
+    proc = start(port, 2, tmp_path, "limited_app")
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: len(children(proc.pid)) == 2 and len(listening_sockets_of(port)) == 2)
@@ -122,6 +145,26 @@ def test_a_key_rate_limit_holds_across_the_workers():
             c.close()
         assert len(statuses) == 2  # both workers answered
         assert sum(codes.count(200) for codes in statuses.values()) == 10  # one bucket of 10, not 10 each
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_metrics_are_summed_over_the_workers(tmp_path):
+    port = free_port()
+    proc = start(port, 2, tmp_path, "metrics_app")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: len(children(proc.pid)) == 2 and len(listening_sockets_of(port)) == 2)
+        pids = set()
+        for _ in range(30):
+            with httpx.Client(base_url=url, timeout=10) as c:
+                pids.add(int(c.get("/").text))
+        assert len(pids) == 2
+        line = 'certnet_http_requests_total{method="GET",route="/",status="200"} 30.0'
+        for _ in range(8):  # whichever worker answers the scrape
+            with httpx.Client(base_url=url, timeout=10) as c:
+                assert line in c.get("/metrics").text.splitlines()
     finally:
         proc.kill()
         proc.wait()
@@ -151,9 +194,9 @@ def test_workers_die_with_a_killed_supervisor(served):
     assert not answers(url)
 
 
-def test_a_port_in_use_is_refused(served):
+def test_a_port_in_use_is_refused(served, tmp_path):
     _, url = served
     port = int(url.rsplit(":", 1)[1])
-    other = start(port, 2)  # SO_REUSEPORT would let it join silently; it must refuse instead
+    other = start(port, 2, tmp_path)  # SO_REUSEPORT would let it join silently; it must refuse instead
     out, _ = other.communicate(timeout=60)
     assert other.returncode != 0 and f"cannot listen on 127.0.0.1:{port}" in out

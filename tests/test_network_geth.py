@@ -188,6 +188,37 @@ def test_partition_then_rejoin(net: GethNetwork, chain: Chain) -> None:
         assert chain.store(i).is_issued(root), f"node {i} lacks the root anchored during the partition"
 
 
+def sibling_head(net: GethNetwork, lone: int, ref: int) -> tuple[int, str] | None:
+    """`lone`'s head when it is a block the `ref` side does not have at that height."""
+    number, h = net.block_number(lone), net.block_hash(lone)
+    if net.block_number(ref) >= number and net.block_hash(ref, number) != h:
+        return number, h
+    return None
+
+
+def test_unstick_rewinds_a_node_off_a_sibling_branch(net: GethNetwork) -> None:
+    # make a sibling branch: a validator cut off alone seals one block of its own, unless it signed one of the
+    # last two blocks when it was cut off ("signed recently"): then try another
+    for lone in (3, 2, 1, 0):
+        others = [i for i in range(VALIDATORS) if i != lone]
+        net.partition(others, [lone])
+        try:
+            number, own = wait_until(lambda: sibling_head(net, lone, others[0]), 12, "a block of its own")
+            break
+        except geth_module.NetworkError:
+            net.heal(timeout=60)
+            net.wait_converged(timeout=60)
+    else:
+        pytest.fail("no isolated validator sealed a block of its own")
+    net.wait_blocks(1, nodes=others, timeout=40)
+    assert net.unstick(others) == []  # one branch: nothing to do
+    assert net.unstick() == [lone]
+    assert net.block_number(lone) < number or net.block_hash(lone, number) != own  # its own block is gone
+    net.heal(timeout=60)
+    net.wait_converged(timeout=60)
+    assert net.block_hash(lone, number) == net.block_hash(others[0], number)
+
+
 def test_add_and_remove_validator_by_votes(net: GethNetwork) -> None:
     original = [n.validator for n in net.nodes]
     new = net.add_node()
@@ -236,6 +267,8 @@ def test_cli_status_logs_and_down(net: GethNetwork) -> None:
     assert r.returncode == 0 and "node3" in r.stdout and "not a signer" in r.stdout
     r = _cli("signers", d)
     assert r.returncode == 0 and len(r.stdout.split()) == VALIDATORS
+    r = _cli("unstick", d)  # a healthy network: nothing to rewind (unless a block race is caught mid-way)
+    assert r.returncode == 0 and ("nothing to do" in r.stdout or r.stdout.startswith("rewound")), r.stderr
     r = _cli("logs", d, "--node", "1", "--lines", "5")
     assert r.returncode == 0 and len(r.stdout.strip().splitlines()) == 5
 

@@ -48,6 +48,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                          ("down", "stop every node (cleanly, then killed after a timeout)"),
                          ("status", "per node: running, block, peers, sealing"),
                          ("signers", "the authorised Clique signers (clique_getSigners)"),
+                         ("unstick", "break a Clique fork deadlock: rewind nodes on a sibling branch to the fork"),
                          ("add-node", "create and start one more node (vote it in with `propose`)")):
         s = sub.add_parser(action, help=text)
         s.add_argument("dir")
@@ -151,6 +152,11 @@ def _dispatch(args: argparse.Namespace) -> int:
     if action == "signers":
         for a in net.validators(args.node):
             print(a)
+        return 0
+    if action == "unstick":
+        rewound = net.unstick()
+        print(f"rewound {', '.join(net.node(i).name for i in rewound)} to the branch the others hold; they sync "
+              "and seal on it" if rewound else "every running node is on one branch: nothing to do")
         return 0
     if action == "propose":
         voters = args.nodes

@@ -54,8 +54,10 @@ GETH_ENV = "CERTNET_GETH"
 CLIQUE_EVM_VERSION = "london"
 log = logging.getLogger("certnet.network")
 
-HTTP_APIS = "eth,net,web3,clique,admin,txpool,miner"
+HTTP_APIS = "eth,net,web3,clique,admin,txpool,miner,debug"  # debug: setHead, to break a fork deadlock
 # A new network must reach this block on every node within this time after sealing starts, or it starts again.
+#: heads unchanged this long while waiting for blocks: look for a fork deadlock (`GethNetwork.unstick`)
+STALL_SECONDS = 8.0
 FRESH_START_BLOCKS = 4
 FRESH_START_SECONDS = 30.0
 FRESH_START_ATTEMPTS = 3
@@ -593,11 +595,72 @@ class GethNetwork:
         """Wait until each of `nodes` has advanced `count` blocks from now."""
         group = list(nodes if nodes is not None else self.running_nodes())
         start = {i: self.block_number(i) for i in group}
+        self._wait_sealing(group, lambda heads: all(heads[i][0] >= start[i] + count for i in group) or None,
+                           timeout, f"nodes {group} to advance {count} blocks")
+
+    def _wait_sealing(self, group: list[int], done: Callable[[dict[int, tuple[int, str]]], Any], timeout: float,
+                      what: str) -> Any:
+        """Wait until `done(heads)` gives a result. A fork deadlock on the way is broken (`unstick`) once the
+        heads have not moved for STALL_SECONDS; a timeout describes every node's head."""
+        deadline = time.monotonic() + timeout
+        heads, moved = self._heads(group), time.monotonic()
+        while (result := done(heads)) is None:
+            if time.monotonic() > deadline:
+                raise NetworkError(f"timed out after {timeout:.0f}s waiting for {what}; {self.describe_heads()}")
+            time.sleep(0.25)
+            now = self._heads(group)
+            if now != heads:
+                heads, moved = now, time.monotonic()
+            elif time.monotonic() - moved > STALL_SECONDS and self.unstick(group):
+                moved = time.monotonic()
+        return result
+
+    def _heads(self, group: Sequence[int]) -> dict[int, tuple[int, str]]:
+        out = {}
         for i in group:
-            try:
-                self.wait_block(i, start[i] + count, timeout)
-            except NetworkError as exc:
-                raise NetworkError(f"{exc}; {self.describe_heads()}") from None
+            block = self.w3(i).eth.get_block("latest")
+            out[i] = (block["number"], block["hash"].to_0x_hex())
+        return out
+
+    def unstick(self, nodes: Sequence[int] | None = None) -> list[int]:
+        """Break a Clique fork deadlock among `nodes` (default: the running ones); returns the nodes rewound.
+
+        Out-of-turn signers racing for one height (typically while links drop or come back) can leave linked
+        nodes on sibling blocks of equal difficulty: geth keeps its own block on a tie, and every signer
+        allowed to seal the next block sits on the other branch while it "signed recently" on its own, so
+        nobody seals again. Rewinding the nodes off the branch most nodes hold, to the last block they share
+        with it (debug_setHead), lets them take that branch from their peers and seal on it. Only nodes whose
+        head is not an ancestor of that branch are touched; their blocks beyond the fork are dropped (their
+        transactions are sent again by whoever sent them: certnet's outbox re-signs a transaction that does not
+        get mined)."""
+        group = list(nodes if nodes is not None else self.running_nodes())
+        heads = self._heads(group)
+        # branches: a node joins the branch whose tip has the node's head in its chain (an ancestor or itself)
+        branches: list[list[int]] = []
+        for i in sorted(group, key=lambda j: -heads[j][0]):
+            number, h = heads[i]
+            home = next((b for b in branches if self.block_hash(b[0], number) == h), None)
+            if home is None:
+                branches.append([i])
+            else:
+                home.append(i)
+        if len(branches) < 2:
+            return []
+        # the branch most nodes hold (a tie goes to the longer, then to the lower hash: every caller picks the same)
+        best = min(branches, key=lambda b: (-len(b), -heads[b[0]][0], heads[b[0]][1]))
+        tip = best[0]
+        rewound = []
+        for i in group:
+            if i in best:
+                continue
+            fork = min(heads[i][0], heads[tip][0])
+            while fork > 0 and self.block_hash(i, fork) != self.block_hash(tip, fork):
+                fork -= 1
+            log.warning("unstick: %s is on a sibling branch at #%d; rewinding it to #%d", self.node(i).name,
+                        heads[i][0], fork)
+            self._rpc(i, "debug_setHead", [hex(fork)])
+            rewound.append(i)
+        return rewound
 
     def describe_heads(self) -> str:
         """Each running node's head and peers, for the message of a network that does not move."""
@@ -617,18 +680,14 @@ class GethNetwork:
         agree on the hash of the lowest head; returns (that number, its hash)."""
         group = list(nodes if nodes is not None else self.running_nodes())
 
-        def agree() -> tuple[int, str] | None:
-            heads = [self.block_number(i) for i in group]
-            number = min(heads)
-            if number < at_least or max(heads) - number > 2:
+        def agree(heads: dict[int, tuple[int, str]]) -> tuple[int, str] | None:
+            number = min(n for n, _ in heads.values())
+            if number < at_least or max(n for n, _ in heads.values()) - number > 2:
                 return None
             hashes = {self.block_hash(i, number) for i in group}
             return (number, hashes.pop()) if len(hashes) == 1 else None
 
-        try:
-            return wait_until(agree, timeout, f"nodes {group} to agree on the chain head")
-        except NetworkError as exc:
-            raise NetworkError(f"{exc}; {self.describe_heads()}") from None
+        return self._wait_sealing(group, agree, timeout, f"nodes {group} to agree on the chain head")
 
     def wait_signers(self, expected: Iterable[str], nodes: Sequence[int] | None = None,
                      timeout: float = 90.0) -> list[str]:

@@ -359,7 +359,7 @@ class Pipeline:
                 continue
             anchor = self.store.anchor_of(b.merkle_root)
             if anchor is not None:  # anchored before (a crash after sending): just record it
-                self._mark_anchored(b.id, anchor.block_number)
+                self._mark_anchored(b.id, anchor.block_number, recovered_root=b.merkle_root)
                 continue
             store = self.store.as_signer(signer)
             fn = store.function("anchor", to_bytes32(b.merkle_root), DOCUMENT_TYPES[b.document_type], b.count)
@@ -392,7 +392,7 @@ class Pipeline:
             if receipt is None:
                 anchor = self.store.anchor_of(b.merkle_root)
                 if anchor is not None:
-                    anchored += self._mark_anchored(b.id, anchor.block_number)
+                    anchored += self._mark_anchored(b.id, anchor.block_number, recovered_root=b.merkle_root)
                     continue
                 signer = self.signers.get(b.issuer)
                 if signer is None:
@@ -411,7 +411,7 @@ class Pipeline:
             if receipt["status"] != 1:
                 anchor = self.store.anchor_of(b.merkle_root)
                 if anchor is not None:
-                    anchored += self._mark_anchored(b.id, anchor.block_number)
+                    anchored += self._mark_anchored(b.id, anchor.block_number, recovered_root=b.merkle_root)
                 else:
                     self._back_to_batched(b.id, f"transaction {b.tx_hash} reverted")
                 continue
@@ -445,18 +445,26 @@ class Pipeline:
                 state=BATCHED, tx_hash=None, raw_tx=None, nonce=None))
             s.execute(update(Document).where(Document.batch_id == batch_id).values(state=BATCHED))
 
-    def _mark_anchored(self, batch_id: int, block_number: int, block_hash: str | None = None) -> bool:
+    def _mark_anchored(self, batch_id: int, block_number: int, block_hash: str | None = None,
+                       recovered_root: str | None = None) -> bool:
         """Record the batch as anchored in ``block_number``. False, with nothing changed, when the node does not
-        show that block yet (anvil can answer a receipt a moment before the block): the next pass records it."""
+        show that block yet (anvil can answer a receipt a moment before the block): the next pass records it.
+        `recovered_root`: the anchor was found on chain rather than by our transaction's receipt (a crash, or a
+        transaction sent again): the transaction that anchored it is read from its log, for the record."""
         try:
             block = self.w3.eth.get_block(block_number)
         except BlockNotFound:
             log.info("block %s of batch %s is not visible yet; recording it on the next pass", block_number, batch_id)
             return False
+        values: dict[str, Any] = dict(state=ANCHORED, block_number=block_number,
+                                      block_hash=block_hash or block["hash"].to_0x_hex(),
+                                      anchored_at=block["timestamp"], raw_tx=None)
+        if recovered_root is not None:
+            tx = self.store.anchoring_tx(recovered_root, block_number)
+            if tx is not None:
+                values["tx_hash"] = tx
         with self.sessions.begin() as s:
-            s.execute(update(Batch).where(Batch.id == batch_id).values(
-                state=ANCHORED, block_number=block_number, block_hash=block_hash or block["hash"].to_0x_hex(),
-                anchored_at=block["timestamp"], raw_tx=None))
+            s.execute(update(Batch).where(Batch.id == batch_id).values(**values))
             s.execute(update(Document).where(Document.batch_id == batch_id).values(state=ANCHORED))
         return True
 

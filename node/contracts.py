@@ -414,6 +414,12 @@ class CertificateRegistryClient(_Client):
         return AnchorRecord(root=to_bytes32(root).hex(), issuer=r[0], document_type=r[1], document_count=r[2],
                             anchored_at=r[3], block_number=r[4])
 
+    def anchoring_tx(self, root: str | bytes, block_number: int) -> str | None:
+        """The hash of the transaction that anchored `root` in `block_number` (from its RootAnchored log)."""
+        logs = self.contract.events.RootAnchored.get_logs(argument_filters={"root": to_bytes32(root)},
+                                                          from_block=block_number, to_block=block_number)
+        return logs[0]["transactionHash"].to_0x_hex() if logs else None
+
     def revocation_of(self, h: str | bytes) -> RevocationRecord | None:
         r = self._call("revocationOf", to_bytes32(h))
         if r[2] == 0:

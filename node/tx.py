@@ -4,6 +4,7 @@ awaited, reverts raised as the contract's named custom errors (see node.errors).
 from __future__ import annotations
 
 import ast
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -30,6 +31,12 @@ REVERTS: tuple[type[Exception], ...] = (ContractCustomError, ContractLogicError,
 
 class TransactionError(RuntimeError):
     """A transaction could not be sent or was not mined in time."""
+
+
+def _anvil_nonce_taken(text: str) -> bool:
+    """anvil's words for "nonce too low": "invalid transaction nonce: expected 5, but got 3"."""
+    m = re.search(r"invalid transaction nonce: expected (\d+), but got (\d+)", text)
+    return bool(m) and int(m.group(2)) < int(m.group(1))
 
 
 class NonceConsumed(TransactionError):
@@ -130,7 +137,7 @@ class Transactor:
                 return "0x" + keccak(hexstr=raw_tx).hex()
             with self._lock:
                 self._nonce = None  # re-read from the node before the next transaction
-            if "nonce too low" in text:
+            if "nonce too low" in text or _anvil_nonce_taken(text):
                 raise NonceConsumed(f"{label}: nonce already used on chain: {exc}") from exc
             raise TransactionError(f"{label}: the node refused the transaction: {exc}") from exc
 

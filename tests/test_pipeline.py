@@ -62,6 +62,31 @@ def test_submit_batch_anchor(net, tmp_path):
         assert d.wrapped["data"]["issuers"][0]["documentStore"].endswith(net.deployment.certificate_registry)
 
 
+def test_anchor_found_on_chain_keeps_its_transaction(net, tmp_path, monkeypatch):
+    """The race of a rebroadcast: the receipt and the anchor read just before the transaction was mined, the
+    rebroadcast refused (nonce taken by that same transaction): the batch goes back to BATCHED, the next pass
+    finds its root on chain and records it with the transaction that anchored it, read from the log."""
+    p = make_pipeline(net, tmp_path)
+    p.submit(net.addr("vn_issuer"), docs_for(net, 3, seed=21))
+    assert p._form_batches(force=True) == 3 and p._send_batches() == 1
+    with p.sessions() as s:
+        sent = s.scalars(select(Batch)).one()
+    assert sent.state == SENT and sent.tx_hash
+    real_anchor_of = p.store.anchor_of
+    monkeypatch.setattr(p, "_receipt", lambda tx_hash: None)
+    monkeypatch.setattr(p.store, "anchor_of", lambda root: None)
+    assert p._confirm_batches() == 0
+    with p.sessions() as s:
+        batch = s.get(Batch, sent.id)
+        assert batch.state == BATCHED and batch.tx_hash is None  # the rebroadcast was refused: nonce taken
+    monkeypatch.setattr(p.store, "anchor_of", real_anchor_of)
+    p.run_until_idle()
+    with p.sessions() as s:
+        batch = s.get(Batch, sent.id)
+    assert batch.state == ANCHORED and batch.tx_hash == sent.tx_hash
+    assert batch.block_number == net.engine.w3.eth.get_transaction_receipt(sent.tx_hash)["blockNumber"]
+
+
 def test_block_not_visible_yet_is_recorded_on_a_later_pass(embedded_net, tmp_path, monkeypatch):
     """A node may answer the receipt a moment before the block (seen with anvil): the batch stays SENT and the
     next pass records it, with the block's real time."""
@@ -225,8 +250,10 @@ def test_crash_at_every_point_then_resume(anvil_net, tmp_path, point):
     store = net.store()
     logs = store.contract.events.RootAnchored().get_logs(from_block=0)
     anchored_roots = [log["args"]["root"].hex() for log in logs]
+    anchoring_tx = {log["args"]["root"].hex(): log["transactionHash"].to_0x_hex() for log in logs}
     for b in batches:
         assert anchored_roots.count(b.merkle_root) == 1
+        assert b.tx_hash == anchoring_tx[b.merkle_root]  # recorded even when found on chain after the crash
     for d in docs:
         sig = d.wrapped["signature"]
         assert store.is_issued(sig["merkleRoot"], sig["targetHash"], sig["proof"])

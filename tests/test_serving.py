@@ -4,12 +4,14 @@ already taken is refused."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
 import httpx
 import pytest
@@ -103,10 +105,11 @@ def answers(url: str) -> bool:
         return False
 
 
-@pytest.fixture
-def served(tmp_path):
+@contextlib.contextmanager
+def serving(tmp_path: Path, factory: str = "pid_app") -> Iterator[tuple[subprocess.Popen, str]]:
+    """Two workers serving `factory` on a free port, once both listen; stopped (SIGTERM, else SIGKILL) after."""
     port = free_port()
-    proc = start(port, 2, tmp_path)
+    proc = start(port, 2, tmp_path, factory)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: proc.poll() is None and len(children(proc.pid)) == 2 and len(listening_sockets_of(port)) == 2
@@ -114,8 +117,18 @@ def served(tmp_path):
         yield proc, url
     finally:
         if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, str]]:
+    with serving(tmp_path) as s:
+        yield s
 
 
 def listening_sockets_of(port: int) -> list[str]:
@@ -132,30 +145,18 @@ def test_connections_spread_over_every_worker(served):
 
 
 def test_a_key_rate_limit_holds_across_the_workers(tmp_path):
-    port = free_port()
-    proc = start(port, 2, tmp_path, "limited_app")
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: len(children(proc.pid)) == 2 and len(listening_sockets_of(port)) == 2)
+    with serving(tmp_path, "limited_app") as (_, url):
         statuses: dict[int, list[int]] = {}
-        clients = [httpx.Client(base_url=url, timeout=10) for _ in range(24)]
-        for c in clients:
-            r = c.get("/")
+        for _ in range(24):
+            with httpx.Client(base_url=url, timeout=10) as c:
+                r = c.get("/")
             statuses.setdefault(int(r.text), []).append(r.status_code)
-            c.close()
         assert len(statuses) == 2  # both workers answered
         assert sum(codes.count(200) for codes in statuses.values()) == 10  # one bucket of 10, not 10 each
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def test_metrics_are_summed_over_the_workers(tmp_path):
-    port = free_port()
-    proc = start(port, 2, tmp_path, "metrics_app")
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: len(children(proc.pid)) == 2 and len(listening_sockets_of(port)) == 2)
+    with serving(tmp_path, "metrics_app") as (_, url):
         pids = set()
         for _ in range(30):
             with httpx.Client(base_url=url, timeout=10) as c:
@@ -165,9 +166,6 @@ def test_metrics_are_summed_over_the_workers(tmp_path):
         for _ in range(8):  # whichever worker answers the scrape
             with httpx.Client(base_url=url, timeout=10) as c:
                 assert line in c.get("/metrics").text.splitlines()
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def test_a_dead_worker_is_started_again_and_sigterm_stops_all(served):

@@ -112,8 +112,8 @@ def serving(tmp_path: Path, factory: str = "pid_app") -> Iterator[tuple[subproce
     proc = start(port, 2, tmp_path, factory)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: proc.poll() is None and len(children(proc.pid)) == 2 and len(listening_sockets_of(port)) == 2
-                 and answers(url))
+        # both listening (a worker listens once its app is built); no request sent: the apps count them
+        wait_for(lambda: proc.poll() is None and len(children(proc.pid)) == 2 and len(listening_sockets_of(port)) == 2)
         yield proc, url
     finally:
         if proc.poll() is None:

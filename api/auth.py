@@ -8,6 +8,7 @@ import mmap
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from fastapi import Request
@@ -61,10 +62,11 @@ def create_api_key(sessions: sessionmaker[Session], name: str, role: str, countr
 
 class SharedBuckets:
     """Token buckets in memory shared with the processes forked after it was made (`certnet serve --workers
-    N` makes one before starting its workers), so that a key's rate is the service's, not each process's.
+    N` makes them before starting its workers), so that a client's rate is the service's, not each process's.
 
-    One slot per API key id below SLOTS (key ids are small sequential integers); beyond that, ids share slots
-    by modulo and a newcomer takes the slot over. Pages of the anonymous mapping cost memory only once used."""
+    Keys below 2**53 (an API key id, a 48-bit hash of a client address); slot `key % SLOTS` (API key ids, small
+    and sequential, get one each); keys that share a slot take it over from each other. Pages of the anonymous
+    mapping cost memory only once used."""
 
     SLOTS = 1 << 20
 
@@ -86,47 +88,57 @@ class SharedBuckets:
         self._slots[i], self._slots[i + 1], self._slots[i + 2] = key + 1, tokens, last
 
 
-#: set by :func:`share_rate_limits` in a process about to fork its workers; their limiters use it
-_shared_buckets: SharedBuckets | None = None
+#: set by :func:`share_rate_limits` in a process about to fork its workers: one table per kind of client
+_shared_tables: dict[str, SharedBuckets] = {}
+API_KEYS, PORTAL_CLIENTS = "api-keys", "portal-clients"
 
 
 def share_rate_limits() -> None:
     """Rate limiters made from now on, in this process and in processes forked from it, share their buckets."""
-    global _shared_buckets
-    _shared_buckets = SharedBuckets()
+    for table in (API_KEYS, PORTAL_CLIENTS):
+        _shared_tables[table] = SharedBuckets()
 
 
 class _LocalBuckets:
-    def __init__(self) -> None:
-        self._buckets: dict[int, tuple[float, float]] = {}
+    """This process's buckets, the least recently used dropped beyond `max_keys`."""
+
+    def __init__(self, max_keys: int) -> None:
+        self._buckets: OrderedDict[int, tuple[float, float]] = OrderedDict()
+        self.max_keys = max_keys
         self.lock = threading.Lock()
 
     def get(self, key: int) -> tuple[float, float] | None:
-        return self._buckets.get(key)
+        return self._buckets.pop(key, None)
 
     def put(self, key: int, tokens: float, last: float) -> None:
         self._buckets[key] = (tokens, last)
+        while len(self._buckets) > self.max_keys:
+            self._buckets.popitem(last=False)
 
 
 class RateLimiter:
-    """A token bucket per key: `rate` requests a second on average, bursts up to `burst`. The buckets are this
-    process's, or shared by every process of the service after :func:`share_rate_limits`."""
+    """A token bucket per key (an integer: an API key id, a client address's hash): `rate` requests a second on
+    average, bursts up to `burst`. The buckets are this process's, or after :func:`share_rate_limits` shared by
+    every process of the service, in the table named `table`."""
 
-    def __init__(self, rate: float, burst: int) -> None:
+    def __init__(self, rate: float, burst: int, table: str = API_KEYS, max_keys: int = 100_000) -> None:
+        if rate <= 0 or burst < 1:
+            raise ValueError("rate must be positive and burst at least 1")
         self.rate = rate
         self.burst = burst
-        self._buckets: SharedBuckets | _LocalBuckets = _shared_buckets or _LocalBuckets()
+        self._buckets: SharedBuckets | _LocalBuckets = _shared_tables.get(table) or _LocalBuckets(max_keys)
 
-    def allow(self, key_id: int) -> tuple[bool, float]:
+    def allow(self, key: int, cost: float = 1.0) -> tuple[bool, float]:
+        """(allowed, seconds to wait before retrying)."""
         now = time.monotonic()  # CLOCK_MONOTONIC: one clock for every process of the machine
         with self._buckets.lock:
-            tokens, last = self._buckets.get(key_id) or (float(self.burst), now)
-            tokens = min(self.burst, tokens + (now - last) * self.rate)
-            if tokens >= 1:
-                self._buckets.put(key_id, tokens - 1, now)
-                return True, 0.0
-            self._buckets.put(key_id, tokens, now)
-            return False, (1 - tokens) / self.rate
+            tokens, last = self._buckets.get(key) or (float(self.burst), now)
+            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+            ok = tokens >= cost
+            if ok:
+                tokens -= cost
+            self._buckets.put(key, tokens, now)
+        return ok, 0.0 if ok else (cost - tokens) / self.rate
 
 
 class Authenticator:

@@ -194,6 +194,15 @@ def test_json_verify_needs_no_key(portal, issued):
         assert r.status_code == 400 and r.headers["content-type"].startswith("application/problem+json")
 
 
+def test_the_per_address_table_stays_bounded():
+    lim = IpRateLimiter(rate=0.001, burst=1, max_clients=3)
+    assert lim.allow("10.0.0.1") == (True, 0.0) and not lim.allow("10.0.0.1")[0]
+    for i in range(2, 6):  # four more addresses push the first out of the table of three
+        assert lim.allow(f"10.0.0.{i}")[0]
+    assert lim.allow("10.0.0.1")[0]  # forgotten: a fresh bucket
+    assert not lim.allow("10.0.0.5")[0]  # still known
+
+
 def test_per_address_rate_limit_and_body_limit(portal, issued):
     service = portal.service
     saved = getattr(service, "portal_limiter", None)

@@ -1,6 +1,6 @@
 """`certnet serve --workers N` (api.serving): N processes each listening on the port, so connections spread over
-them; one rate limit per key across them; a worker that dies is started again; SIGTERM stops them all; a port
-already taken is refused."""
+them; one rate limit per API key and per portal client across them; one set of metrics; a worker that dies is
+started again; SIGTERM stops them all; a port already taken is refused."""
 
 from __future__ import annotations
 
@@ -34,15 +34,17 @@ def pid_app() -> object:
 
 
 def limited_app() -> object:
-    """An app factory for these tests: one API key's rate limit (10 requests, refilled at one per 1,000 s)."""
+    """An app factory for these tests: /key is limited as one API key, /ip as the portal limits a client
+    address; 10 requests each, refilled at one per 1,000 s."""
     from api.auth import RateLimiter
+    from api.portal.limits import IpRateLimiter
 
-    limiter = RateLimiter(rate=0.001, burst=10)
+    by_key, by_ip = RateLimiter(rate=0.001, burst=10), IpRateLimiter(rate=0.001, burst=10)
 
     async def app(scope, receive, send):  # noqa: ANN001 - plain ASGI
         if scope["type"] != "http":
             return
-        ok, _ = limiter.allow(7)
+        ok, _ = by_key.allow(7) if scope["path"] == "/key" else by_ip.allow(scope["client"][0])
         await send({"type": "http.response.start", "status": 200 if ok else 429, "headers": []})
         await send({"type": "http.response.body", "body": str(os.getpid()).encode()})
 
@@ -144,12 +146,13 @@ def test_connections_spread_over_every_worker(served):
     wait_for(lambda: served_by(url, 24) == workers)  # each listens on its own socket: both take connections
 
 
-def test_a_key_rate_limit_holds_across_the_workers(tmp_path):
+@pytest.mark.parametrize("path", ["/key", "/ip"])  # an API key's limit, the portal's limit per client address
+def test_a_rate_limit_holds_across_the_workers(tmp_path, path):
     with serving(tmp_path, "limited_app") as (_, url):
         statuses: dict[int, list[int]] = {}
         for _ in range(24):
             with httpx.Client(base_url=url, timeout=10) as c:
-                r = c.get("/")
+                r = c.get(path)
             statuses.setdefault(int(r.text), []).append(r.status_code)
         assert len(statuses) == 2  # both workers answered
         assert sum(codes.count(200) for codes in statuses.values()) == 10  # one bucket of 10, not 10 each

@@ -80,7 +80,7 @@ def serve(factory: str, host: str, port: int, workers: int = 1, log_level: str =
         return
     # SO_REUSEPORT lets any process of this user join the port: make sure nobody holds it before starting
     listening_socket(host, port, reuse_port=False).close()
-    share_rate_limits()  # one rate per API key across the workers
+    share_rate_limits()  # one rate per API key and per portal client across the workers
     with tempfile.TemporaryDirectory(prefix="certnet-metrics-") as metrics_dir:
         # metrics summed over the workers (api.metrics); prometheus_client reads it when first imported, so this
         # process must not import it before

@@ -51,6 +51,11 @@ def limited_app() -> object:
     return app
 
 
+def broken_app() -> object:
+    """An app factory for these tests that cannot build its app (a database that is not there, say)."""
+    raise RuntimeError("no database")
+
+
 def metrics_app() -> object:
     """An app factory for these tests: counts its requests in the service's metrics; /metrics renders them."""
     from api.metrics import Metrics
@@ -201,3 +206,9 @@ def test_a_port_in_use_is_refused(served, tmp_path):
     other = start(port, 2, tmp_path)  # SO_REUSEPORT would let it join silently; it must refuse instead
     out, _ = other.communicate(timeout=60)
     assert other.returncode != 0 and f"cannot listen on 127.0.0.1:{port}" in out
+
+
+def test_workers_that_keep_failing_at_start_stop_the_service(tmp_path):
+    proc = start(free_port(), 2, tmp_path, "broken_app")
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode != 0 and "keep exiting at start" in out and "no database" in out

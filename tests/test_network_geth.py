@@ -211,6 +211,7 @@ def test_unstick_rewinds_a_node_off_a_sibling_branch(net: GethNetwork) -> None:
     else:
         pytest.fail("no isolated validator sealed a block of its own")
     net.wait_blocks(1, nodes=others, timeout=40)
+    assert net.peer_count(lone) == 0  # still cut off: its sibling branch is still there
     assert net.unstick(others) == []  # one branch: nothing to do
     assert net.unstick() == [lone]
     assert net.block_number(lone) < number or net.block_hash(lone, number) != own  # its own block is gone

@@ -72,6 +72,7 @@ def test_anchor_found_on_chain_keeps_its_transaction(net, tmp_path, monkeypatch)
     with p.sessions() as s:
         sent = s.scalars(select(Batch)).one()
     assert sent.state == SENT and sent.tx_hash
+    net.engine.w3.eth.wait_for_transaction_receipt(sent.tx_hash, timeout=30)  # mined: a resend is refused
     real_anchor_of = p.store.anchor_of
     monkeypatch.setattr(p, "_receipt", lambda tx_hash: None)
     monkeypatch.setattr(p.store, "anchor_of", lambda root: None)

@@ -658,8 +658,23 @@ class GethNetwork:
                 fork -= 1
             log.warning("unstick: %s is on a sibling branch at #%d; rewinding it to #%d", self.node(i).name,
                         heads[i][0], fork)
+            # not sealing meanwhile: rewound, it could seal another sibling before it fetches the branch
+            self._rpc(i, "miner_stop", [])
             self._rpc(i, "debug_setHead", [hex(fork)])
             rewound.append(i)
+        for i in rewound:  # re-link, so that the handshake shows the heavier branch and the node syncs it now
+            for j in best:
+                self._rpc(i, "admin_removePeer", [self.node(j).enode])
+                self._rpc(i, "admin_addPeer", [self.node(j).enode])
+        for i in rewound:
+            try:
+                wait_until(lambda: self.block_number(i) > heads[i][0] - 1 and
+                           self.block_hash(tip, self.block_number(i)) == self.block_hash(i), 30.0,
+                           f"{self.node(i).name} to take the branch of {self.node(tip).name}", interval=0.5)
+            except NetworkError as exc:
+                log.warning("unstick: %s", exc)
+            finally:
+                self._rpc(i, "miner_start", [])
         return rewound
 
     def describe_heads(self) -> str:

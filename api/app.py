@@ -13,10 +13,10 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api import openapi_examples as ex
-from api.auth import Principal
-from api.problems import Problem, handle_http, handle_problem, handle_unexpected, handle_validation, problem_response
-from api.service import Service
+from certnet.api import openapi_examples as ex
+from certnet.api.auth import Principal
+from certnet.api.problems import Problem, handle_http, handle_problem, handle_unexpected, handle_validation, problem_response
+from certnet.api.service import Service
 
 API_DESCRIPTION = """certnet verifies electronic certificates of origin (ATIGA e-Form D) and other trade
 e-certificates anchored on a consortium chain.
@@ -112,12 +112,12 @@ def create_app(service: Service) -> FastAPI:
 
     app.add_middleware(Measure, metrics=service.metrics)  # type: ignore[arg-type]
 
-    from api import routes_audit, routes_customs, routes_issuer, routes_ops, routes_registry
+    from certnet.api import routes_audit, routes_customs, routes_issuer, routes_ops, routes_registry
 
     routers = [m.router for m in (routes_ops, routes_issuer, routes_customs, routes_registry, routes_audit)]
     for router in routers:
         app.include_router(router)
-    from api.portal import router as portal_router
+    from certnet.api.portal import router as portal_router
 
     app.include_router(portal_router)
     app.add_middleware(BodyLimit, limit=service.settings.max_body_bytes)  # type: ignore[arg-type]
@@ -154,7 +154,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 def _api_models(cls: type[BaseModel] = BaseModel) -> Iterator[type[BaseModel]]:
     """The pydantic models defined in this package (subclasses of `cls`, at any depth)."""
     for sub in cls.__subclasses__():
-        if sub.__module__.startswith("api."):
+        if sub.__module__.startswith("certnet.api."):
             yield sub
         yield from _api_models(sub)
 

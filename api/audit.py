@@ -16,7 +16,7 @@ from typing import Any, Iterable, Iterator
 
 from web3 import Web3
 
-from verifier.merkle import verify_proof
+from certnet.verifier.merkle import verify_proof
 
 FORMAT = "certnet-audit-export/1"
 
@@ -69,7 +69,7 @@ def check_export(lines: Iterable[str], w3: Web3) -> CheckReport:
             chain_id = w3.eth.chain_id
             if item.get("chainId") != chain_id:
                 report.problems.append(f"line {n}: export is of chain {item.get('chainId')}, the node serves {chain_id}")
-            from node.artifacts import load_artifact
+            from certnet.node.artifacts import load_artifact
 
             store_abi = load_artifact("CertificateRegistry")["abi"]
             continue

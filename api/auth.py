@@ -15,10 +15,10 @@ from fastapi import Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.models import ROLES, ApiKey
-from api.problems import Problem
-from node.contracts import checksummed
-from node.countries import is_country
+from certnet.api.models import ROLES, ApiKey
+from certnet.api.problems import Problem
+from certnet.node.contracts import checksummed
+from certnet.node.countries import is_country
 
 KEY_PREFIX = "cn_"
 

@@ -10,14 +10,14 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from api import cli_documents, cli_service
-from node import local
-from node.network import cli as network_cli
-from node.deploy import ConfigError, deploy, load_config
-from node.engines import EngineError, connect, dev_keys
-from node.keys import KeystoreError, load_key, passphrase
-from node.paths import data_dir
-from node.tx import Transactor
+from certnet.api import cli_documents, cli_service
+from certnet.node import local
+from certnet.node.network import cli as network_cli
+from certnet.node.deploy import ConfigError, deploy, load_config
+from certnet.node.engines import EngineError, connect, dev_keys
+from certnet.node.keys import KeystoreError, load_key, passphrase
+from certnet.node.paths import data_dir
+from certnet.node.tx import Transactor
 
 EXIT_USAGE = 2
 
@@ -95,11 +95,11 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ whole system
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from api.system import bring_up, issue_samples
+    from certnet.api.system import bring_up, issue_samples
 
     home = _data_dir(args)
     system = bring_up(home, port=args.port)
-    from node.keys import keystore_address
+    from certnet.node.keys import keystore_address
 
     issuers = {c: keystore_address(system.key_files[k]) for c, k in (("VN", "vn-issuer"), ("TH", "th-issuer"))}
     keys = cli_service.demo_keys(home, issuers)
@@ -112,7 +112,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    from api.system import bring_down
+    from certnet.api.system import bring_down
 
     home = _data_dir(args)
     print("service: stopped" if cli_service.stop_service(home) else "service: not running")

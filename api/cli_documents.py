@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any, Iterator
 
-from node.paths import data_dir
-from verifier.jsjson import dump_bytes
+from certnet.node.paths import data_dir
+from certnet.verifier.jsjson import dump_bytes
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 TYPE_NAMES = {"form-d": "FORM_D", "ephyto": "EPHYTO", "ecert": "ECERT"}
@@ -56,7 +56,7 @@ def read_json(path: Path, what: str = "document") -> Any:
 
 
 def read_raw_documents(files: list[Path], doc_type: str | None) -> list[dict[str, Any]]:
-    from issuer.schemas import SchemaValidationError, validate_document
+    from certnet.issuer.schemas import SchemaValidationError, validate_document
 
     docs = []
     for f in files:
@@ -80,11 +80,11 @@ def write_json(path: Path, obj: Any) -> None:
 # ------------------------------------------------------------------ wrap
 
 def cmd_wrap(args: argparse.Namespace) -> int:
-    from verifier.wrap import wrap_documents
+    from certnet.verifier.wrap import wrap_documents
 
     files = collect_files(args.sources)
     docs = read_raw_documents(files, TYPE_NAMES.get(args.type) if args.type else None)
-    from verifier.jsjson import ProofFormatError
+    from certnet.verifier.jsjson import ProofFormatError
 
     try:
         root, wrapped = wrap_documents(docs)
@@ -101,12 +101,12 @@ def cmd_wrap(args: argparse.Namespace) -> int:
 
 def _signer(args: argparse.Namespace, key_name: str = "vn-issuer"):
     """(deployment, the issuer's transactor) from the command line or the local system's data dir."""
-    from api.system import deployment_file, local_passphrase
-    from node import local
-    from node.deploy import Deployment
-    from node.engines import connect
-    from node.keys import load_key
-    from node.tx import Transactor
+    from certnet.api.system import deployment_file, local_passphrase
+    from certnet.node import local
+    from certnet.node.deploy import Deployment
+    from certnet.node.engines import connect
+    from certnet.node.keys import load_key
+    from certnet.node.tx import Transactor
 
     home = _home(args)
     deployment = Deployment.load(Path(args.deployment) if args.deployment else deployment_file(home))
@@ -122,8 +122,8 @@ def _signer(args: argparse.Namespace, key_name: str = "vn-issuer"):
 
 
 def _pipeline(args: argparse.Namespace, key_name: str = "vn-issuer"):
-    from issuer.outbox import open_database
-    from issuer.pipeline import Pipeline, PipelineConfig
+    from certnet.issuer.outbox import open_database
+    from certnet.issuer.pipeline import Pipeline, PipelineConfig
 
     deployment, signer = _signer(args, key_name)
     db = args.db or f"sqlite:///{_home(args) / 'outbox.db'}"
@@ -161,8 +161,8 @@ def issue_files(pipeline: Any, issuer: str, files: list[Path], doc_type: str | N
     """
     from sqlalchemy import Text, select, type_coerce
 
-    from issuer.outbox import Batch, Document, json_value
-    from issuer.pipeline import MAX_DOCUMENTS_PER_SUBMISSION, SubmissionError
+    from certnet.issuer.outbox import Batch, Document, json_value
+    from certnet.issuer.pipeline import MAX_DOCUMENTS_PER_SUBMISSION, SubmissionError
 
     step = chunk_size or MAX_DOCUMENTS_PER_SUBMISSION
     ids: list[int] = []
@@ -193,7 +193,7 @@ def issue_files(pipeline: Any, issuer: str, files: list[Path], doc_type: str | N
 
 
 def cmd_issue_bulk(args: argparse.Namespace) -> int:
-    from issuer.bulk import BulkInputError, bulk_issue
+    from certnet.issuer.bulk import BulkInputError, bulk_issue
 
     deployment, signer = _signer(args)
 
@@ -217,10 +217,10 @@ def cmd_issue_bulk(args: argparse.Namespace) -> int:
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
-    from node.contracts import REVOCATION_REASONS
+    from certnet.node.contracts import REVOCATION_REASONS
     from sqlalchemy import select
 
-    from issuer.outbox import DONE, Action
+    from certnet.issuer.outbox import DONE, Action
 
     wrapped = read_json(Path(args.file))
     sig = wrapped.get("signature") if isinstance(wrapped, dict) else None
@@ -247,8 +247,8 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ obfuscate
 
 def cmd_obfuscate(args: argparse.Namespace) -> int:
-    from verifier.jsjson import ProofFormatError
-    from verifier.obfuscate import obfuscate_document
+    from certnet.verifier.jsjson import ProofFormatError
+    from certnet.verifier.obfuscate import obfuscate_document
 
     wrapped = read_json(Path(args.file))
     try:
@@ -263,9 +263,9 @@ def cmd_obfuscate(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ samples
 
 def cmd_samples(args: argparse.Namespace) -> int:
-    from issuer import samples
-    from issuer.envelope import issuer_block, network_block
-    from node.deploy import Deployment
+    from certnet.issuer import samples
+    from certnet.issuer.envelope import issuer_block, network_block
+    from certnet.node.deploy import Deployment
 
     dfile = _home(args) / "deployment.json"
     kwargs: dict[str, Any] = {}
@@ -303,22 +303,22 @@ def _verify_inputs(sources: list[str]) -> Iterator[tuple[str, Any]]:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from verifier.verdict import EXIT_CODES, OVERALL
-    from verifier.verify import Verifier
+    from certnet.verifier.verdict import EXIT_CODES, OVERALL
+    from certnet.verifier.verify import Verifier
 
     inputs = list(_verify_inputs(args.sources))
     if args.offline:
         verifier = Verifier(None)
     else:
-        from node.deploy import Deployment
+        from certnet.node.deploy import Deployment
 
-        from verifier.sources import ChainSource
+        from certnet.verifier.sources import ChainSource
 
         d = Deployment.load(Path(args.deployment) if args.deployment else _home(args) / "deployment.json")
         rpc = args.rpc or d.rpc_url
         if not rpc:
             raise DocumentInputError("no node: pass --rpc URL")
-        from node.engines import http_web3
+        from certnet.node.engines import http_web3
 
         w3 = http_web3(rpc, timeout=15)
         verifier = Verifier(ChainSource(w3, d, confirmations=args.confirmations))

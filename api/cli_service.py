@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from node.paths import data_dir
+from certnet.node.paths import data_dir
 
 
 def _home(args: argparse.Namespace) -> Path:
@@ -29,8 +29,8 @@ SERVE_ENV = "CERTNET_SERVE_SPEC"
 def _service_app(spec: dict[str, Any]) -> Any:
     import logging
 
-    from api.app import create_app
-    from api.service import Service, settings_from_data_dir
+    from certnet.api.app import create_app
+    from certnet.api.service import Service, settings_from_data_dir
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = settings_from_data_dir(Path(spec["data_dir"]), rpc_url=spec["rpc"], confirmations=spec["confirmations"],
@@ -68,8 +68,8 @@ def app_factory() -> Any:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from api.cli import CliError
-    from api.serving import ServeError, serve
+    from certnet.api.cli import CliError
+    from certnet.api.serving import ServeError, serve
 
     if args.workers < 1:
         raise CliError(f"--workers must be at least 1, got {args.workers}", 2)
@@ -77,16 +77,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "data_dir": str(_home(args)), "rpc": args.rpc, "confirmations": args.confirmations, "db": args.db,
         "start_workers": not args.no_workers, "processes": args.workers})
     try:
-        serve("api.cli_service:app_factory", args.host, args.port, args.workers)
+        serve("certnet.api.cli_service:app_factory", args.host, args.port, args.workers)
     except ServeError as exc:
         raise CliError(str(exc), 2) from None
     return 0
 
 
 def cmd_apikey(args: argparse.Namespace) -> int:
-    from api.auth import create_api_key
-    from api.models import ApiBase, ApiKey
-    from issuer.outbox import open_database
+    from certnet.api.auth import create_api_key
+    from certnet.api.models import ApiBase, ApiKey
+    from certnet.issuer.outbox import open_database
 
     home = _home(args)
     sessions = open_database(args.db or os.environ.get("CERTNET_DB_URL") or f"sqlite:///{home / 'certnet.db'}")
@@ -95,7 +95,7 @@ def cmd_apikey(args: argparse.Namespace) -> int:
         try:
             key, rec = create_api_key(sessions, args.name, args.role, args.country, args.issuer_account)
         except ValueError as exc:
-            from api.cli import CliError
+            from certnet.api.cli import CliError
 
             raise CliError(str(exc), 2) from None
         print(key)
@@ -111,7 +111,7 @@ def cmd_apikey(args: argparse.Namespace) -> int:
         with sessions.begin() as s:
             k = s.get(ApiKey, args.id)
             if k is None:
-                from api.cli import CliError
+                from certnet.api.cli import CliError
 
                 raise CliError(f"no API key {args.id}", 2)
             k.revoked = True
@@ -137,7 +137,7 @@ def start_service(home: Path, port: int, workers: int = 1, log=print) -> str:
             pass
     url = f"http://127.0.0.1:{port}"
     logf = open(home / "service.log", "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "--data-dir", str(home), "serve", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "certnet.api.cli", "--data-dir", str(home), "serve", "--port", str(port),
                              "--workers", str(workers)],
                             stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     logf.close()
@@ -180,9 +180,9 @@ def demo_keys(home: Path, issuers: dict[str, str]) -> dict[str, Any]:
     f = home / "api-keys.json"
     if f.is_file():
         return json.loads(f.read_text())
-    from api.auth import create_api_key
-    from api.models import ApiBase
-    from issuer.outbox import open_database
+    from certnet.api.auth import create_api_key
+    from certnet.api.models import ApiBase
+    from certnet.issuer.outbox import open_database
 
     sessions = open_database(os.environ.get("CERTNET_DB_URL") or f"sqlite:///{home / 'certnet.db'}")
     ApiBase.metadata.create_all(sessions.kw["bind"])
@@ -200,12 +200,12 @@ def demo_keys(home: Path, issuers: dict[str, str]) -> dict[str, Any]:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from api.audit import check_export
-    from node.engines import connect
+    from certnet.api.audit import check_export
+    from certnet.node.engines import connect
 
     path = Path(args.export)
     if not path.is_file():
-        from api.cli import CliError
+        from certnet.api.cli import CliError
 
         raise CliError(f"{path}: no such export file", 2)
     with path.open() as f:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from api.index.queries import IndexNotReady, IndexStatusSource
-from node.contracts import DocumentStatus
-from node.deploy import Deployment
-from verifier.sources import NetworkInfo, SourceError
+from certnet.api.index.queries import IndexNotReady, IndexStatusSource
+from certnet.node.contracts import DocumentStatus
+from certnet.node.deploy import Deployment
+from certnet.verifier.sources import NetworkInfo, SourceError
 
 
 class IndexedSource:

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from issuer.outbox import utcnow
+from certnet.issuer.outbox import utcnow
 
 ROLES = ("issuer", "customs", "auditor", "admin")
 

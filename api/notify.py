@@ -22,12 +22,12 @@ import httpx
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from api.models import Delivery, ServiceState, Subscription, Watch
-from issuer.outbox import utcnow
-from node.contracts import REVOCATION_REASON_NAMES
+from certnet.api.models import Delivery, ServiceState, Subscription, Watch
+from certnet.issuer.outbox import utcnow
+from certnet.node.contracts import REVOCATION_REASON_NAMES
 
 if TYPE_CHECKING:
-    from api.service import Service
+    from certnet.api.service import Service
 
 log = logging.getLogger("certnet.notify")
 

@@ -4,7 +4,7 @@ They tell one story on the local demo network: the Vietnamese issuer (VCCI) issu
 certificates for Thailand, Thai customs verifies and receives the first, the issuer revokes it to correct its data,
 an auditor reads its history. The
 wrapped documents in ``examples/form-d.json`` are real OpenAttestation v2 documents made by the project's own
-code; ``python -m api.openapi_examples`` makes them again (deterministically) from :mod:`issuer.samples`.
+code; ``python -m certnet.api.openapi_examples`` makes them again (deterministically) from :mod:`certnet.issuer.samples`.
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ _SALT_SEED = 20240622
 def make_batch() -> dict[str, Any]:
     """The example batch: raw Form Ds as an issuer submits them, and the same documents wrapped as the service
     anchors them (envelope filled in for the demo network, salts from a seeded generator)."""
-    from issuer import samples
-    from issuer.envelope import complete_envelope
-    from node.deploy import Deployment
-    from verifier.wrap import wrap_documents
+    from certnet.issuer import samples
+    from certnet.issuer.envelope import complete_envelope
+    from certnet.node.deploy import Deployment
+    from certnet.verifier.wrap import wrap_documents
 
     raw = []
     for seed in _SAMPLE_SEEDS:
@@ -264,7 +264,7 @@ certnet_outbox_pending_documents 0.0
 
 
 def problem(status: int, title: str, code: str, detail: str, instance: str, **extra: Any) -> dict[str, Any]:
-    """A problem document as :func:`api.problems.problem_response` writes it."""
+    """A problem document as :func:`certnet.api.problems.problem_response` writes it."""
     return {"type": f"https://certnet.example/problems/{code.lower().replace('_', '-')}", "title": title,
             "status": status, "code": code, "detail": detail, "instance": instance, **extra}
 

@@ -11,14 +11,14 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
-from api import openapi_examples as ex
-from api.app import PROBLEM_RESPONSES, PrincipalDep, service_of
-from api.audit import export_lines
-from api.auth import Principal, require
-from api.models import ReceivedDocument
-from api.problems import Problem
-from issuer.outbox import Batch, Document
-from node.countries import is_country
+from certnet.api import openapi_examples as ex
+from certnet.api.app import PROBLEM_RESPONSES, PrincipalDep, service_of
+from certnet.api.audit import export_lines
+from certnet.api.auth import Principal, require
+from certnet.api.models import ReceivedDocument
+from certnet.api.problems import Problem
+from certnet.issuer.outbox import Batch, Document
+from certnet.node.countries import is_country
 
 router = APIRouter(prefix="/v1", tags=["audit"], responses=PROBLEM_RESPONSES)
 HEX64 = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")

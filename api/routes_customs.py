@@ -13,14 +13,14 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from api import openapi_examples as ex
-from api.app import PROBLEM_RESPONSES, LimitQuery, OffsetQuery, PrincipalDep, id_path, service_of
-from api.auth import Principal, require
-from api.models import ReceivedDocument, Subscription
-from api.problems import Problem
-from issuer.outbox import utcnow
-from verifier.jsjson import dump_bytes
-from verifier.verdict import Verdict
+from certnet.api import openapi_examples as ex
+from certnet.api.app import PROBLEM_RESPONSES, LimitQuery, OffsetQuery, PrincipalDep, id_path, service_of
+from certnet.api.auth import Principal, require
+from certnet.api.models import ReceivedDocument, Subscription
+from certnet.api.problems import Problem
+from certnet.issuer.outbox import utcnow
+from certnet.verifier.jsjson import dump_bytes
+from certnet.verifier.verdict import Verdict
 
 router = APIRouter(prefix="/v1", tags=["verification and customs"], responses=PROBLEM_RESPONSES)
 

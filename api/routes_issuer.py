@@ -8,13 +8,13 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from api import openapi_examples as ex
-from api.app import PROBLEM_RESPONSES, LimitQuery, OffsetQuery, PrincipalDep, id_path, service_of
-from api.auth import Principal, require
-from api.problems import Problem
-from issuer.outbox import Action, Batch, Document
-from issuer.pipeline import SubmissionError
-from node.contracts import REVOCATION_REASONS
+from certnet.api import openapi_examples as ex
+from certnet.api.app import PROBLEM_RESPONSES, LimitQuery, OffsetQuery, PrincipalDep, id_path, service_of
+from certnet.api.auth import Principal, require
+from certnet.api.problems import Problem
+from certnet.issuer.outbox import Action, Batch, Document
+from certnet.issuer.pipeline import SubmissionError
+from certnet.node.contracts import REVOCATION_REASONS
 
 router = APIRouter(prefix="/v1", tags=["issuers"], responses=PROBLEM_RESPONSES)
 

@@ -9,8 +9,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select, text
 
-from api import openapi_examples as ex
-from issuer.outbox import ANCHORED, Document
+from certnet.api import openapi_examples as ex
+from certnet.issuer.outbox import ANCHORED, Document
 
 router = APIRouter(tags=["operations"])
 MAX_INDEX_LAG = 20

@@ -9,15 +9,15 @@ from typing import Annotated, Any, Callable, Literal
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from api import openapi_examples as ex
-from api.app import PROBLEM_RESPONSES, PrincipalDep, id_path, service_of
-from api.auth import Principal, require
-from api.index.queries import IndexStatusSource
-from api.problems import Problem
-from node import errors as chain_errors
-from node.contracts import DOCUMENT_TYPES, IssuerRegistryClient, checksummed
-from node.countries import is_country
-from node.tx import TransactionError
+from certnet.api import openapi_examples as ex
+from certnet.api.app import PROBLEM_RESPONSES, PrincipalDep, id_path, service_of
+from certnet.api.auth import Principal, require
+from certnet.api.index.queries import IndexStatusSource
+from certnet.api.problems import Problem
+from certnet.node import errors as chain_errors
+from certnet.node.contracts import DOCUMENT_TYPES, IssuerRegistryClient, checksummed
+from certnet.node.countries import is_country
+from certnet.node.tx import TransactionError
 
 router = APIRouter(prefix="/v1", tags=["registry"], responses=PROBLEM_RESPONSES)
 log = logging.getLogger("certnet.api")

@@ -12,16 +12,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.auth import Authenticator, RateLimiter
-from api.models import ApiBase
-from issuer.outbox import open_database
-from issuer.pipeline import Pipeline, PipelineConfig
-from node.deploy import Deployment
-from node.engines import http_web3
-from node.keys import load_key
-from node.tx import Transactor
-from verifier.sources import ChainSource, StatusSource
-from verifier.verify import Verifier
+from certnet.api.auth import Authenticator, RateLimiter
+from certnet.api.models import ApiBase
+from certnet.issuer.outbox import open_database
+from certnet.issuer.pipeline import Pipeline, PipelineConfig
+from certnet.node.deploy import Deployment
+from certnet.node.engines import http_web3
+from certnet.node.keys import load_key
+from certnet.node.tx import Transactor
+from certnet.verifier.sources import ChainSource, StatusSource
+from certnet.verifier.verify import Verifier
 
 log = logging.getLogger("certnet.api")
 
@@ -77,18 +77,18 @@ class Service:
         self.indexer: Any = None
         self._setup_index()
         self.auth = Authenticator(self.sessions, RateLimiter(settings.rate_per_second, settings.rate_burst))
-        from api.notify import Notifier
+        from certnet.api.notify import Notifier
 
         self.notifier = Notifier(self)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        from api.metrics import Metrics
+        from certnet.api.metrics import Metrics
 
         self.metrics = Metrics()
 
     def _setup_index(self) -> None:
-        from api.index.follower import Indexer
-        from api.indexed import IndexedSource
+        from certnet.api.index.follower import Indexer
+        from certnet.api.indexed import IndexedSource
 
         self.indexer = Indexer(self.w3, self.deployment, self.settings.db_url,
                                confirmations=self.settings.confirmations)
@@ -97,7 +97,7 @@ class Service:
     def verifier(self, mode: str = "chain") -> Verifier:
         if mode == "index":
             if self.index_source is None:
-                from api.problems import Problem
+                from certnet.api.problems import Problem
 
                 raise Problem(503, "INDEX_UNAVAILABLE", "this service runs without an index; use mode=chain")
             return Verifier(self.index_source)
@@ -132,8 +132,8 @@ class Service:
 
 def settings_from_data_dir(data_dir: Path, rpc_url: str | None = None, **overrides: Any) -> Settings:
     """Settings for the local system laid out by `certnet up` (keys, deployment, database in data_dir)."""
-    from api.system import local_passphrase
-    from node.deploy import Deployment
+    from certnet.api.system import local_passphrase
+    from certnet.node.deploy import Deployment
 
     dfile = data_dir / "deployment.json"
     d = Deployment.load(dfile)

@@ -4,7 +4,7 @@ With several processes each one listens on its own socket bound to the same addr
 the kernel spreads new connections over them evenly. (With one shared socket, as uvicorn's own multi-process
 mode has it, the first process to wake accepts every connection waiting at that moment: a client that opens
 four connections at once often lands all four on one process while the other idles.) The workers share their
-per-key rate limits (api.auth.share_rate_limits) and their metrics (api.metrics). This process supervises them: a worker that dies is started
+per-key rate limits (certnet.api.auth.share_rate_limits) and their metrics (certnet.api.metrics). This process supervises them: a worker that dies is started
 again, SIGTERM or SIGINT stops them all.
 """
 
@@ -22,8 +22,8 @@ from typing import Any
 import uvicorn
 from uvicorn.importer import import_from_string
 
-from api.auth import share_rate_limits
-from issuer.bulk import die_with_parent
+from certnet.api.auth import share_rate_limits
+from certnet.issuer.bulk import die_with_parent
 
 log = logging.getLogger("certnet.serve")
 
@@ -82,7 +82,7 @@ def serve(factory: str, host: str, port: int, workers: int = 1, log_level: str =
     listening_socket(host, port, reuse_port=False).close()
     share_rate_limits()  # one rate per API key and per portal client across the workers
     with tempfile.TemporaryDirectory(prefix="certnet-metrics-") as metrics_dir:
-        # metrics summed over the workers (api.metrics); prometheus_client reads it when first imported, so this
+        # metrics summed over the workers (certnet.api.metrics); prometheus_client reads it when first imported, so this
         # process must not import it before
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
         Supervisor(factory, host, port, workers, log_level).run()

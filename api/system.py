@@ -17,10 +17,10 @@ from pathlib import Path
 
 from web3 import Web3
 
-from node import keys, local
-from node.deploy import DeployConfig, Deployment, Member, deploy
-from node.engines import connect, dev_keys
-from node.tx import Transactor, signer_for
+from certnet.node import keys, local
+from certnet.node.deploy import DeployConfig, Deployment, Member, deploy
+from certnet.node.engines import connect, dev_keys
+from certnet.node.tx import Transactor, signer_for
 
 DEMO_MEMBERS = ["VN", "TH", "MY", "SG"]
 DEMO_ISSUERS = {
@@ -111,8 +111,8 @@ def issue_samples(data_dir: Path, url: str, keys: dict[str, str], count: int = 1
     """Submit sample Form D certificates through the running service once (marker file in data_dir)."""
     import httpx
 
-    from issuer import samples
-    from issuer.envelope import network_block
+    from certnet.issuer import samples
+    from certnet.issuer.envelope import network_block
 
     marker = data_dir / "samples-issued"
     if marker.is_file():

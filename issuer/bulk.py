@@ -27,14 +27,14 @@ from typing import Any, Callable
 
 import orjson
 
-from issuer import faults
-from issuer.envelope import EnvelopeError, complete_envelope
-from node.contracts import DOCUMENT_TYPES, to_bytes32
-from node.errors import ContractRevert
-from node.deploy import Deployment
-from node.tx import Transactor
-from verifier.jsjson import ProofFormatError
-from verifier.wrap import assemble_batch, salt_documents_json
+from certnet.issuer import faults
+from certnet.issuer.envelope import EnvelopeError, complete_envelope
+from certnet.node.contracts import DOCUMENT_TYPES, to_bytes32
+from certnet.node.errors import ContractRevert
+from certnet.node.deploy import Deployment
+from certnet.node.tx import Transactor
+from certnet.verifier.jsjson import ProofFormatError
+from certnet.verifier.wrap import assemble_batch, salt_documents_json
 
 MAX_LINE_BYTES = 5 * 1024 * 1024
 PR_SET_PDEATHSIG = 1
@@ -83,7 +83,7 @@ def _read(source: Path, batch: int, skip: set[int], deployment: Deployment, issu
     """A reader process: of the batches k with k % lanes == lane, each one parsed, checked and salted, marshalled
     onto a bounded queue as (salted JSON, targetHashes, documentType) — None for a batch written before — then
     ("end", count); ("error", message) stops it. Every reader reads every line, to know where batches end."""
-    from issuer.schemas import SchemaValidationError, parse_document
+    from certnet.issuer.schemas import SchemaValidationError, parse_document
 
     die_with_parent(parent)
     put = queue.put

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from node.deploy import Deployment
+from certnet.node.deploy import Deployment
 
 IDENTITY_PROOF_TYPE = "CERTNET-REGISTRY"
 

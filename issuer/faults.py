@@ -12,7 +12,7 @@ CRASH_ENV = "CERTNET_CRASH_AT"
 #: after its transaction is recorded (not yet broadcast), after the broadcast, after the receipt is seen (not
 #: yet recorded), after an action is signed and recorded (not yet broadcast).
 POINTS = ("batching", "batched", "signed", "broadcast", "mined", "action_signed")
-#: The points of bulk issuance (`issuer.bulk`): after a batch's file is written, after its root is sent.
+#: The points of bulk issuance (`certnet.issuer.bulk`): after a batch's file is written, after its root is sent.
 BULK_POINTS = ("bulk_written", "bulk_sent")
 
 

@@ -4,7 +4,7 @@ A document moves SUBMITTED -> BATCHED (wrapped, in a batch with a known Merkle r
 anchoring transaction is recorded, then broadcast) -> ANCHORED (receipt seen at the confirmation depth).
 Actions (revocations, supersessions) move PENDING -> SENT -> DONE, or FAILED with the contract's reason.
 The rows are written before anything is acknowledged or sent, so a crash at any point loses nothing:
-see `issuer.pipeline` for the recovery.
+see `certnet.issuer.pipeline` for the recovery.
 
 SQLite by default (WAL mode); any SQLAlchemy URL works, PostgreSQL included.
 """

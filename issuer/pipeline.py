@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 from web3.exceptions import BlockNotFound
 
-from issuer import faults
-from issuer.envelope import EnvelopeError, complete_envelope
-from issuer.outbox import (
+from certnet.issuer import faults
+from certnet.issuer.envelope import EnvelopeError, complete_envelope
+from certnet.issuer.outbox import (
     ANCHORED,
     BATCHED,
     DONE,
@@ -47,12 +47,12 @@ from issuer.outbox import (
     pending_groups,
     utcnow,
 )
-from issuer.schemas import SchemaValidationError, parse_document
-from node import errors as chain_errors
-from node.contracts import DOCUMENT_TYPES, reason_code, to_bytes32
-from node.deploy import Deployment
-from node.tx import NonceConsumed, TransactionError, Transactor
-from verifier.wrap import target_hash_of, wrap_documents
+from certnet.issuer.schemas import SchemaValidationError, parse_document
+from certnet.node import errors as chain_errors
+from certnet.node.contracts import DOCUMENT_TYPES, reason_code, to_bytes32
+from certnet.node.deploy import Deployment
+from certnet.node.tx import NonceConsumed, TransactionError, Transactor
+from certnet.verifier.wrap import target_hash_of, wrap_documents
 
 log = logging.getLogger("certnet.issuer")
 

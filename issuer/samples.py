@@ -1,7 +1,7 @@
 """Deterministic generator of realistic certnet documents (Form D, ePhyto, generic e-certificates).
 
     >>> import random
-    >>> from issuer import samples
+    >>> from certnet.issuer import samples
     >>> doc = samples.form_d(random.Random(7), importingCountry="TH")
     >>> for doc in samples.generate(1_000_000, seed=1):   # streams, never holds them all
     ...     ...
@@ -14,7 +14,7 @@ origin criteria as the agreements use them, Vietnamese-style C/O numbers per imp
 (``VN-TH 24/02/00006``: exporting-importing country, year, issuing office, serial). The parties and
 companies are invented; any likeness to a real company is a coincidence of common words.
 
-Every generated document passes :func:`issuer.schemas.validate_document`.
+Every generated document passes :func:`certnet.issuer.schemas.validate_document`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The issuance worker process: opens the outbox, unlocks the issuer keystores, runs the pipeline.
 
-    python -m issuer.worker --db sqlite:///certnet.db --rpc http://127.0.0.1:8545 \\
+    python -m certnet.issuer.worker --db sqlite:///certnet.db --rpc http://127.0.0.1:8545 \\
         --deployment deployment.json --keystore keys/vn-issuer.json [--until-idle]
 
 The keystore passphrase comes from CERTNET_PASSPHRASE or CERTNET_PASSPHRASE_FILE (never an argument).
@@ -15,12 +15,12 @@ import sys
 import threading
 from pathlib import Path
 
-from issuer.outbox import open_database
-from issuer.pipeline import Pipeline, PipelineConfig
-from node.deploy import Deployment
-from node.engines import connect
-from node.keys import load_key, passphrase
-from node.tx import Transactor
+from certnet.issuer.outbox import open_database
+from certnet.issuer.pipeline import Pipeline, PipelineConfig
+from certnet.node.deploy import Deployment
+from certnet.node.engines import connect
+from certnet.node.keys import load_key, passphrase
+from certnet.node.tx import Transactor
 
 
 def build_pipeline(db_url: str, rpc_url: str, deployment_file: Path, keystores: list[Path],
@@ -36,7 +36,7 @@ def build_pipeline(db_url: str, rpc_url: str, deployment_file: Path, keystores: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="issuer.worker", description=__doc__,
+    ap = argparse.ArgumentParser(prog="certnet.issuer.worker", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--db", required=True, help="SQLAlchemy URL of the outbox database")
     ap.add_argument("--rpc", required=True, help="JSON-RPC URL of the node")

@@ -6,12 +6,12 @@ import json
 from functools import cache
 from typing import Any
 
-from node.paths import BUILD_DIR
+from certnet.node.paths import artifacts_dir
 
 
 @cache
 def load_artifact(name: str) -> dict[str, Any]:
-    path = BUILD_DIR / f"{name}.json"
+    path = artifacts_dir().joinpath(f"{name}.json")
     if not path.is_file():
-        raise FileNotFoundError(f"contract artifact {path} is missing: run `python -m node.compiler`")
+        raise FileNotFoundError(f"contract artifact {path} is missing: run `python -m certnet.node.compiler`")
     return json.loads(path.read_text())

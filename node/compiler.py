@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from node.paths import BUILD_DIR, CONTRACTS_DIR, PROJECT_ROOT
+from certnet.node.paths import BUILD_DIR, CONTRACTS_DIR, PROJECT_ROOT
 
 SETTINGS_FILE = CONTRACTS_DIR / "settings.json"
 SOURCE_DIR = CONTRACTS_DIR / "src"
@@ -134,7 +134,7 @@ def write_artifacts(artifacts: dict[str, dict[str, Any]], build_dir: Path = BUIL
 
 
 def main() -> None:
-    """`python -m node.compiler`: recompile and rewrite contracts/build/."""
+    """`python -m certnet.node.compiler`: recompile and rewrite contracts/build/."""
     for path in write_artifacts(compile_contracts()):
         print(path.relative_to(PROJECT_ROOT))
 

@@ -2,7 +2,7 @@
 
 Country codes are plain strings ("VN"), hashes are hex strings (with or without 0x) or bytes, times are
 unix seconds. Transactions go through a `Transactor` and return the receipt; reverts raise the named
-exceptions of `node.errors`.
+exceptions of `certnet.node.errors`.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.types import TxReceipt
 
-from node.artifacts import load_artifact
-from node.countries import from_bytes2, to_bytes2
-from node.tx import REVERTS, Transactor, revert_from
+from certnet.node.artifacts import load_artifact
+from certnet.node.countries import from_bytes2, to_bytes2
+from certnet.node.tx import REVERTS, Transactor, revert_from
 
 ZERO_ADDRESS = "0x" + "00" * 20
 

@@ -18,10 +18,10 @@ from typing import Any
 from eth_utils import is_hex_address, to_checksum_address
 from web3 import Web3
 
-from node.artifacts import load_artifact
-from node.contracts import CertificateRegistryClient, IssuerRegistryClient
-from node.countries import is_country, to_bytes2
-from node.tx import Transactor
+from certnet.node.artifacts import load_artifact
+from certnet.node.contracts import CertificateRegistryClient, IssuerRegistryClient
+from certnet.node.countries import is_country, to_bytes2
+from certnet.node.tx import Transactor
 
 MAX_NAME = 128
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from eth_account import Account
 from web3 import Web3
 
-from node.paths import NODE_MODULES
+from certnet.node.paths import NODE_MODULES
 
 DEFAULT_CHAIN_ID = 31337
 ANVIL_DEV_MNEMONIC = "test test test test test test test test test test test junk"

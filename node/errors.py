@@ -1,7 +1,7 @@
 """Contract reverts as Python exceptions named after the contracts' custom errors.
 
 Every custom error declared in the committed ABIs becomes a subclass of `ContractRevert` available as
-an attribute of this module, e.g. `node.errors.AlreadyIssued`, carrying the decoded arguments.
+an attribute of this module, e.g. `certnet.node.errors.AlreadyIssued`, carrying the decoded arguments.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 from eth_abi import decode
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
-from node.artifacts import load_artifact
+from certnet.node.artifacts import load_artifact
 
 
 class ContractRevert(Exception):

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from node.engines import DEFAULT_CHAIN_ID, AnvilEngine, EngineError, connect
+from certnet.node.engines import DEFAULT_CHAIN_ID, AnvilEngine, EngineError, connect
 
 DEFAULT_PORT = 8545
 

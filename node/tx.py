@@ -1,5 +1,5 @@
 """Signing and sending transactions from local keys: correct nonces under concurrency, receipts
-awaited, reverts raised as the contract's named custom errors (see node.errors)."""
+awaited, reverts raised as the contract's named custom errors (see certnet.node.errors)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, TimeExhausted
 from web3.types import TxReceipt
 
-from node.errors import ContractRevert, decode_revert
+from certnet.node.errors import ContractRevert, decode_revert
 
 try:  # the embedded engine raises its own exception for reverts in some paths
     from eth_tester.exceptions import TransactionFailed as _TesterFailed

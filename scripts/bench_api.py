@@ -2,9 +2,9 @@
 """Load test of the running certnet service with a real load generator (wrk).
 
 Set-up: a fresh anvil node with the contracts deployed and a Form D issuer; realistic Form D documents
-(``issuer.samples``) wrapped with ``verifier.wrap.wrap_documents`` and anchored in batches, 1% of them
+(``certnet.issuer.samples``) wrapped with ``certnet.verifier.wrap.wrap_documents`` and anchored in batches, 1% of them
 revoked; the chain indexed (``Indexer.sync``) into the service's SQLite database; one customs API key (TH).
-The service then runs as a separate process — uvicorn serving ``api.app.create_app(Service(settings))``
+The service then runs as a separate process — uvicorn serving ``certnet.api.app.create_app(Service(settings))``
 on 127.0.0.1, with 1 or more worker processes — and wrk (Debian's package; a Lua script rotates through
 the documents) sends, for a fixed duration each:
 
@@ -16,7 +16,7 @@ Every answer is checked in wrk's Lua (status 200 and a VALID verdict; for bulk, 
 Before wrk, one cold bulk pass over all documents through httpx shows the first-time cost (a customs'
 verification records a watch per document: one database write each).
 
-The service is served as `certnet serve --workers N` serves it (``api.serving.serve``): with N > 1, N
+The service is served as `certnet serve --workers N` serves it (``certnet.api.serving.serve``): with N > 1, N
 processes each listening on the port with SO_REUSEPORT, so the kernel spreads wrk's connections over them.
 Each process builds its own `Service`; its background workers (issuance pipeline, index follower, notifier)
 run once, in the process that takes a lock file; the others serve requests only. Rate limits, metrics and
@@ -114,10 +114,10 @@ def say(text: str = "") -> None:
 def app_factory() -> Any:
     """The app factory: the service from the settings file named in $CERTNET_BENCH_SETTINGS. The
     first process to take the lock file runs the background workers; the others serve requests only."""
-    from api.app import create_app
-    from api.service import Service, Settings
+    from certnet.api.app import create_app
+    from certnet.api.service import Service, Settings
 
-    from api.cli_service import take_lock
+    from certnet.api.cli_service import take_lock
 
     spec = json.loads(Path(os.environ[SETTINGS_ENV]).read_text())
     owner = take_lock(Path(spec.pop("lock_file")))
@@ -134,15 +134,15 @@ def free_port() -> int:
 
 
 class Server:
-    """The service (api.serving.serve) in its own process group, serving the app factory above."""
+    """The service (certnet.api.serving.serve) in its own process group, serving the app factory above."""
 
     def __init__(self, settings_file: Path, workers: int, log: Path, extra_path: str | None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, **{SETTINGS_ENV: str(settings_file)})
         env["PYTHONPATH"] = os.pathsep.join(p for p in (extra_path, str(ROOT), env.get("PYTHONPATH")) if p)
-        self.cmd = [sys.executable, "-c", "from api.serving import serve; "
-                    f"serve('scripts.bench_api:app_factory', '127.0.0.1', {self.port}, {workers})"]
+        self.cmd = [sys.executable, "-c", "from certnet.api.serving import serve; "
+                    f"serve('certnet.scripts.bench_api:app_factory', '127.0.0.1', {self.port}, {workers})"]
         self.log = log
         self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
                                      start_new_session=True)
@@ -312,11 +312,11 @@ def _fn(frame: str) -> str:
 
 def prepare(workdir: Path, n: int, batch: int, revoke_every: int, seed: int) -> dict[str, Any]:
     """Chain, documents, index, API key and the settings file; everything the runs need."""
-    from api.auth import create_api_key
-    from api.index.follower import Indexer
-    from api.models import ApiBase
-    from issuer.outbox import open_database
-    from scripts.bench_verify import issue, start_network
+    from certnet.api.auth import create_api_key
+    from certnet.api.index.follower import Indexer
+    from certnet.api.models import ApiBase
+    from certnet.issuer.outbox import open_database
+    from certnet.scripts.bench_verify import issue, start_network
 
     engine, deployment, issuer = start_network(workdir)
     docs, wrap_s, anchor_s = issue(engine, deployment, issuer, n, batch, seed)
@@ -402,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.docs < args.bulk_size:
         ap.error("--docs must be at least --bulk-size")
 
-    from scripts.bench_verify import cpu_name
+    from certnet.scripts.bench_verify import cpu_name
 
     wrk = ensure_wrk()
     wrk_version = subprocess.run([wrk, "-v"], capture_output=True, text=True).stdout.splitlines()[0]

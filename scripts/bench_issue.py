@@ -1,9 +1,9 @@
 """End-to-end bulk issuance benchmark: `certnet issue-bulk` of one million Form D documents (by default) on a
 fresh anvil node — read from NDJSON, wrapped in batches, every batch written to disk, each root anchored.
 
-    python -m scripts.bench_issue [--count 1000000] [--batch 10000] [--out DIR]
+    python -m certnet.scripts.bench_issue [--count 1000000] [--batch 10000] [--out DIR]
 
-The NDJSON source is written first (not timed). Timed: `issuer.bulk.bulk_issue`, the code of the command — a
+The NDJSON source is written first (not timed). Timed: `certnet.issuer.bulk.bulk_issue`, the code of the command — a
 reader process parses the lines while this one wraps, writes (fsync'd) and anchors; the run ends when every
 anchoring receipt is in. The resident memory is printed after every tenth of the run; the result is checked
 by counting the RootAnchored events. Goal: one million documents in under 100 seconds.
@@ -22,12 +22,12 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from issuer import samples
-from issuer.bulk import bulk_issue
-from node.deploy import DeployConfig, Deployment, Member, deploy
-from node.engines import AnvilEngine, Engine
-from node.tx import signer_for
-from verifier.jsjson import dump_bytes
+from certnet.issuer import samples
+from certnet.issuer.bulk import bulk_issue
+from certnet.node.deploy import DeployConfig, Deployment, Member, deploy
+from certnet.node.engines import AnvilEngine, Engine
+from certnet.node.tx import signer_for
+from certnet.verifier.jsjson import dump_bytes
 
 
 def rss_mib() -> float:

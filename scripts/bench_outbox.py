@@ -1,12 +1,12 @@
 """Durable issuance benchmark: what `certnet issue SRC --out DIR` does, on a fresh anvil node.
 
-    python -m scripts.bench_outbox [--count 100000] [--batch 10000]
+    python -m certnet.scripts.bench_outbox [--count 100000] [--batch 10000]
 
 N sample Form D files are written first (not timed). Then, timed, through the same code as `certnet issue`
-(`api.cli_documents.issue_files`): every file read and validated, each chunk accepted into the SQLite outbox
+(`certnet.api.cli_documents.issue_files`): every file read and validated, each chunk accepted into the SQLite outbox
 (synchronous writes: a document is on disk before it counts as accepted), batches wrapped and stored, each
 root anchored, every wrapped document read back and written under its file name. Prints documents per
-second and the resident memory. Compare `python -m scripts.bench_issue`, the streaming path without the outbox.
+second and the resident memory. Compare `python -m certnet.scripts.bench_issue`, the streaming path without the outbox.
 """
 
 from __future__ import annotations
@@ -17,15 +17,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from api.cli_documents import issue_files
-from issuer import samples
-from issuer.envelope import issuer_block, network_block
-from issuer.outbox import open_database
-from issuer.pipeline import Pipeline, PipelineConfig
-from node.engines import AnvilEngine
-from node.tx import signer_for
-from scripts.bench_issue import deploy_with_issuer, rss_mib
-from verifier.jsjson import dump_bytes
+from certnet.api.cli_documents import issue_files
+from certnet.issuer import samples
+from certnet.issuer.envelope import issuer_block, network_block
+from certnet.issuer.outbox import open_database
+from certnet.issuer.pipeline import Pipeline, PipelineConfig
+from certnet.node.engines import AnvilEngine
+from certnet.node.tx import signer_for
+from certnet.scripts.bench_issue import deploy_with_issuer, rss_mib
+from certnet.verifier.jsjson import dump_bytes
 
 
 def main() -> None:

@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
 """Benchmark: verifying certnet documents.
 
-(a) Integrity only, one core: certnet's ``verifier.integrity.check_integrity`` versus the reference
+(a) Integrity only, one core: certnet's ``certnet.verifier.integrity.check_integrity`` versus the reference
     OpenAttestation library's ``verifySignature`` (npm ``@govtechsg/open-attestation``, pinned in
     package.json) on the same wrapped documents, in one run. Both processes are pinned to the same
     single CPU and run one after the other. The node side is timed inside node over the whole set
     (process start, reading and parsing the input file excluded). Two figures each: from parsed
     documents, and from JSON text (parsing included, what a verifier reading files does).
 (b) Full trustless verification against a fresh anvil node: contracts deployed, an issuer registered,
-    realistic Form D documents (``issuer.samples``) wrapped in batches with
-    ``verifier.wrap.wrap_documents`` and anchored, then ``Verifier(ChainSource(...)).verify_many``
+    realistic Form D documents (``certnet.issuer.samples``) wrapped in batches with
+    ``certnet.verifier.wrap.wrap_documents`` and anchored, then ``Verifier(ChainSource(...)).verify_many``
     timed over all of them (integrity, one batched status read pinned to one block, issuer lookup).
 
     .venv/bin/python scripts/bench_verify.py                     # 5,000 documents, batches of 1,000
@@ -40,15 +40,15 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from issuer import samples  # noqa: E402
-from issuer.envelope import issuer_block, network_block  # noqa: E402
-from node.deploy import DeployConfig, Member, deploy  # noqa: E402
-from node.engines import AnvilEngine  # noqa: E402
-from node.tx import signer_for  # noqa: E402
-from verifier.integrity import check_integrity  # noqa: E402
-from verifier.sources import ChainSource  # noqa: E402
-from verifier.verify import Verifier  # noqa: E402
-from verifier.wrap import wrap_documents  # noqa: E402
+from certnet.issuer import samples  # noqa: E402
+from certnet.issuer.envelope import issuer_block, network_block  # noqa: E402
+from certnet.node.deploy import DeployConfig, Member, deploy  # noqa: E402
+from certnet.node.engines import AnvilEngine  # noqa: E402
+from certnet.node.tx import signer_for  # noqa: E402
+from certnet.verifier.integrity import check_integrity  # noqa: E402
+from certnet.verifier.sources import ChainSource  # noqa: E402
+from certnet.verifier.verify import Verifier  # noqa: E402
+from certnet.verifier.wrap import wrap_documents  # noqa: E402
 
 OA_PACKAGE = "@govtechsg/open-attestation"
 ISSUER_NAME = "VCCI Ho Chi Minh City"

@@ -2,8 +2,8 @@
 """Benchmark: verifying certnet documents through the index, next to trustless verification.
 
 A fresh anvil node: contracts deployed, a Form D issuer registered, realistic Form D documents
-(``issuer.samples``) wrapped in batches with ``verifier.wrap.wrap_documents`` and anchored, a few of them
-revoked (so that both verdict paths run). ``api.index.follower.Indexer.sync`` indexes the chain into an
+(``certnet.issuer.samples``) wrapped in batches with ``certnet.verifier.wrap.wrap_documents`` and anchored, a few of them
+revoked (so that both verdict paths run). ``certnet.api.index.follower.Indexer.sync`` indexes the chain into an
 SQLite file; then, over the same documents:
 
   index     ``Verifier(IndexedSource(sqlite, deployment)).verify_many``  (the API's mode=index)
@@ -49,14 +49,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from api.index import sqlite_url  # noqa: E402
-from api.index.follower import Indexer  # noqa: E402
-from api.indexed import IndexedSource  # noqa: E402
-from scripts.bench_verify import cpu_name, issue, rate, say, start_network  # noqa: E402
-from verifier import verify as verify_module  # noqa: E402
-from verifier.integrity import check_integrity  # noqa: E402
-from verifier.sources import ChainSource  # noqa: E402
-from verifier.verify import Verifier  # noqa: E402
+from certnet.api.index import sqlite_url  # noqa: E402
+from certnet.api.index.follower import Indexer  # noqa: E402
+from certnet.api.indexed import IndexedSource  # noqa: E402
+from certnet.scripts.bench_verify import cpu_name, issue, rate, say, start_network  # noqa: E402
+from certnet.verifier import verify as verify_module  # noqa: E402
+from certnet.verifier.integrity import check_integrity  # noqa: E402
+from certnet.verifier.sources import ChainSource  # noqa: E402
+from certnet.verifier.verify import Verifier  # noqa: E402
 
 GOAL = 5_000
 

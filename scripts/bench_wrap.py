@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from verifier.salting import flatten  # noqa: E402
-from verifier.wrap import wrap_documents  # noqa: E402
+from certnet.verifier.salting import flatten  # noqa: E402
+from certnet.verifier.wrap import wrap_documents  # noqa: E402
 
 ORACLE = ROOT / "tests" / "oracle" / "oa.cjs"
 

@@ -1,6 +1,6 @@
 """Gas report for the CertificateRegistry on a real anvil node (or the embedded engine with --embedded).
 
-    python -m scripts.gas_report [--embedded] [--samples N]
+    python -m certnet.scripts.gas_report [--embedded] [--samples N]
 
 Prints the gas used by: anchoring a batch root, OpenAttestation issue(root), revoking a root, revoking one
 document for Merkle proof depths 1..20, and superseding a document. Each figure is the median of N
@@ -16,10 +16,10 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from node.engines import AnvilEngine, EmbeddedEngine, Engine
-from node.tx import signer_for
-from scripts.bench_issue import deploy_with_issuer
-from verifier.merkle import combine
+from certnet.node.engines import AnvilEngine, EmbeddedEngine, Engine
+from certnet.node.tx import signer_for
+from certnet.scripts.bench_issue import deploy_with_issuer
+from certnet.verifier.merkle import combine
 
 ANCHOR_GOAL = 70_000
 REVOKE10_GOAL = 80_000

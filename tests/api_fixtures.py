@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import uvicorn
 
-from api.app import create_app
-from api.auth import create_api_key
-from api.service import Service, Settings
-from node.keys import create_keystore
+from certnet.api.app import create_app
+from certnet.api.auth import create_api_key
+from certnet.api.service import Service, Settings
+from certnet.node.keys import create_keystore
 
 PASS = "api-test-passphrase"
 

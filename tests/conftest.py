@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from node.contracts import CertificateRegistryClient, IssuerRegistryClient
-from node.deploy import DeployConfig, Deployment, Member, deploy
-from node.engines import AnvilEngine, EmbeddedEngine, Engine
-from node.tx import Transactor, signer_for
+from certnet.node.contracts import CertificateRegistryClient, IssuerRegistryClient
+from certnet.node.deploy import DeployConfig, Deployment, Member, deploy
+from certnet.node.engines import AnvilEngine, EmbeddedEngine, Engine
+from certnet.node.tx import Transactor, signer_for
 
 
 @pytest.fixture(scope="session")
@@ -104,7 +104,7 @@ def project_root() -> Path:
 @pytest.fixture
 def home(anvil_net, tmp_path) -> Path:
     """A certnet data dir for the command line: this network's deployment and the VN issuer's keystore."""
-    from node.keys import create_keystore
+    from certnet.node.keys import create_keystore
 
     h = tmp_path / "home"
     anvil_net.deployment.rpc_url = anvil_net.engine.rpc_url

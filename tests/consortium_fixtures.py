@@ -1,7 +1,7 @@
 """A consortium of four member countries on a real geth Clique network on 127.0.0.1.
 
 Each member (VN, TH, MY, SG; founding members with one admin each) runs its own validator node (node i),
-its own certnet service (api.service.Service + create_app on its own uvicorn port, talking only to its own
+its own certnet service (certnet.api.service.Service + create_app on its own uvicorn port, talking only to its own
 node) and its own SQLite database (outbox, API keys, index). VN also holds its issuing authority's
 keystore. Every service reads the chain at the Clique confirmation depth (Settings.confirmations).
 """
@@ -21,16 +21,16 @@ import httpx
 import uvicorn
 from eth_account import Account
 
-from api.app import create_app
-from api.auth import create_api_key
-from api.service import Service, Settings
-from issuer import samples
-from issuer.envelope import network_block
-from node.deploy import DeployConfig, Deployment, Member as DeployMember
-from node.keys import create_keystore
-from node.network import GethNetwork, init_network
-from node.network.geth import geth_binary
-from node.tx import Transactor
+from certnet.api.app import create_app
+from certnet.api.auth import create_api_key
+from certnet.api.service import Service, Settings
+from certnet.issuer import samples
+from certnet.issuer.envelope import network_block
+from certnet.node.deploy import DeployConfig, Deployment, Member as DeployMember
+from certnet.node.keys import create_keystore
+from certnet.node.network import GethNetwork, init_network
+from certnet.node.network.geth import geth_binary
+from certnet.node.tx import Transactor
 
 MEMBERS = ("VN", "TH", "MY", "SG")  # member i runs node i
 VALIDATORS = len(MEMBERS)

@@ -6,12 +6,12 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from issuer.envelope import issuer_block, network_block
-from issuer.outbox import open_database
-from issuer.pipeline import Pipeline, PipelineConfig
-from issuer import samples
-from verifier.signature import sign_document
-from verifier.wrap import wrap_documents
+from certnet.issuer.envelope import issuer_block, network_block
+from certnet.issuer.outbox import open_database
+from certnet.issuer.pipeline import Pipeline, PipelineConfig
+from certnet.issuer import samples
+from certnet.verifier.signature import sign_document
+from certnet.verifier.wrap import wrap_documents
 
 
 def _docs(net, n: int, seed: int, country: str = "VN", name: str = "VCCI Ho Chi Minh City") -> list[dict]:
@@ -35,7 +35,7 @@ def build_corpus(net, tmp_path: Path) -> dict[str, tuple[dict[str, Any], str]]:
     p.request_supersession(issuer, recs[2].id, new.id)
     p.run_until_idle()
     from sqlalchemy import select
-    from issuer.outbox import Document
+    from certnet.issuer.outbox import Document
 
     with sessions() as s:
         docs = {d.id: d.wrapped for d in s.scalars(select(Document))}
@@ -102,7 +102,7 @@ def build_corpus(net, tmp_path: Path) -> dict[str, tuple[dict[str, Any], str]]:
 
 
 def rrec_root(sessions, doc_id: int) -> str:
-    from issuer.outbox import Document
+    from certnet.issuer.outbox import Document
 
     with sessions() as s:
         return s.get(Document, doc_id).wrapped["signature"]["merkleRoot"]

@@ -14,8 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from issuer import samples
-from issuer.envelope import network_block
+from certnet.issuer import samples
+from certnet.issuer.envelope import network_block
 from tests.api_fixtures import start_api, stop_api, wait_anchored, wait_until
 from tests.conftest import make_net
 
@@ -300,7 +300,7 @@ def test_health_readiness_metrics(api):
 
 
 def test_readiness_fails_when_the_node_is_gone(anvil_engine, tmp_path):
-    from node.engines import AnvilEngine
+    from certnet.node.engines import AnvilEngine
 
     own = AnvilEngine(tmp_path / "node").start()
     net = make_net(own)
@@ -346,7 +346,7 @@ class Receiver:
 
 
 def test_webhook_told_of_revocation_with_signature_and_retries(api):
-    import api.notify as notify
+    import certnet.api.notify as notify
 
     notify.BACKOFF_BASE = 0.2  # keep the retry test short
     receiver = Receiver(fail_first=2)
@@ -387,8 +387,8 @@ def test_webhook_told_of_revocation_with_signature_and_retries(api):
 
 
 def test_dead_letter_after_max_attempts(api):
-    import api.notify as notify
-    from api.models import Delivery
+    import certnet.api.notify as notify
+    from certnet.api.models import Delivery
     from sqlalchemy import select
 
     notify.BACKOFF_BASE = 0.05
@@ -451,8 +451,8 @@ def test_server_sent_events(api):
 
 
 def test_revoked_key_stops_working(api):
-    from api.auth import create_api_key
-    from api.models import ApiKey
+    from certnet.api.auth import create_api_key
+    from certnet.api.models import ApiKey
 
     key, rec = create_api_key(api.service.sessions, "temporary", "customs", "TH")
     with httpx.Client(base_url=api.url, headers={"authorization": f"Bearer {key}"}) as c:
@@ -463,7 +463,7 @@ def test_revoked_key_stops_working(api):
 
 
 def test_submission_while_the_node_is_down_is_refused_cleanly(anvil_engine, tmp_path):
-    from node.engines import AnvilEngine
+    from certnet.node.engines import AnvilEngine
 
     own = AnvilEngine(tmp_path / "node").start()
     net = make_net(own)

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from node.engines import AnvilEngine
+from certnet.node.engines import AnvilEngine
 from tests.api_fixtures import start_api, stop_api, wait_until
 from tests.conftest import make_net
 from tests.test_api import form_ds, is_problem, issue
@@ -60,7 +60,7 @@ def test_history_and_export_recheck(api, tmp_path):
 
     export = tmp_path / "export.ndjson"
     export.write_text(r.text)
-    ok = subprocess.run([sys.executable, "-m", "api.cli", "audit", "check", str(export), "--rpc",
+    ok = subprocess.run([sys.executable, "-m", "certnet.api.cli", "audit", "check", str(export), "--rpc",
                          api.net.engine.rpc_url], capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "all confirmed" in ok.stdout
@@ -73,13 +73,13 @@ def test_history_and_export_recheck(api, tmp_path):
     doc["targetHash"] = "cd" * 32
     tampered = tmp_path / "tampered.ndjson"
     tampered.write_text("".join(json.dumps(x) + "\n" for x in bad))
-    r = subprocess.run([sys.executable, "-m", "api.cli", "audit", "check", str(tampered), "--rpc",
+    r = subprocess.run([sys.executable, "-m", "certnet.api.cli", "audit", "check", str(tampered), "--rpc",
                         api.net.engine.rpc_url], capture_output=True, text=True, timeout=120)
     assert r.returncode == 1 and "does not carry root" in r.stdout and "Merkle proof" in r.stdout
 
 
 def test_export_does_not_check_against_another_chain(api, tmp_path):
-    from api.audit import check_export
+    from certnet.api.audit import check_export
 
     other = AnvilEngine(tmp_path / "other", chain_id=31338).start()
     try:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from issuer import samples
-from issuer.faults import BULK_POINTS, CRASH_ENV
+from certnet.issuer import samples
+from certnet.issuer.faults import BULK_POINTS, CRASH_ENV
 from tests.consortium_fixtures import processes_using
-from verifier.integrity import check_integrity
+from certnet.verifier.integrity import check_integrity
 
 COUNT, BATCH = 25, 10
 
@@ -35,7 +35,7 @@ def bulk(home: Path, *args: str, crash_at: str | None = None) -> subprocess.Comp
     env["CERTNET_HOME"] = str(home)
     if crash_at:
         env[CRASH_ENV] = crash_at
-    return subprocess.run([sys.executable, "-m", "api.cli", "issue-bulk", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "certnet.api.cli", "issue-bulk", *args], capture_output=True, text=True,
                           env=env, timeout=120)
 
 
@@ -116,7 +116,7 @@ def test_issue_bulk_bad_line_named_then_finished(anvil_net, home, tmp_path):
     b'{"ref": "1234567890123456789", "n": 12345678901234567}',
 ])
 def test_parse_line_reads_as_the_standard_library(line):
-    from issuer.bulk import parse_line
+    from certnet.issuer.bulk import parse_line
 
     got, want = parse_line(line), json.loads(line)
     assert json.dumps(got) == json.dumps(want)
@@ -126,7 +126,7 @@ def test_parse_line_reads_as_the_standard_library(line):
 def test_a_reader_that_dies_without_a_word_is_an_error_not_a_wait():
     import multiprocessing
 
-    from issuer.bulk import BulkInputError, _next
+    from certnet.issuer.bulk import BulkInputError, _next
 
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue(maxsize=1)
@@ -142,7 +142,7 @@ def test_samples_as_ndjson_then_issue_bulk(anvil_net, home, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CERTNET_")}
     env["CERTNET_HOME"] = str(home)
     day = tmp_path / "day.ndjson"
-    r = subprocess.run([sys.executable, "-m", "api.cli", "samples", "--count", "12", "--out", str(day)],
+    r = subprocess.run([sys.executable, "-m", "certnet.api.cli", "samples", "--count", "12", "--out", str(day)],
                        capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 0, r.stderr
     assert len(day.read_text().splitlines()) == 12

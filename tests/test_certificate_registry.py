@@ -11,9 +11,9 @@ from eth_utils import function_signature_to_4byte_selector
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from node import errors
-from node.contracts import REVOCATION_REASONS
-from verifier.merkle import MerkleTree
+from certnet.node import errors
+from certnet.node.contracts import REVOCATION_REASONS
+from certnet.verifier.merkle import MerkleTree
 
 REASON = REVOCATION_REASONS
 

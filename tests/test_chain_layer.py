@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from node import compiler, errors
-from node.artifacts import load_artifact
-from node.deploy import ConfigError, parse_config
-from node.engines import AnvilEngine, anvil_binary
-from node.tx import Transactor, signer_for
+from certnet.node import compiler, errors
+from certnet.node.artifacts import load_artifact
+from certnet.node.deploy import ConfigError, parse_config
+from certnet.node.engines import AnvilEngine, anvil_binary
+from certnet.node.tx import Transactor, signer_for
 from tests.conftest import fund, make_net
 
 
@@ -26,9 +26,9 @@ def test_artifacts_are_current():
     assert set(fresh) == {"IssuerRegistry", "CertificateRegistry"}
     for name, art in fresh.items():
         committed = load_artifact(name)
-        assert committed["compiler"] == art["compiler"], f"{name}: compiler settings changed; run python -m node.compiler"
-        assert committed["abi"] == art["abi"], f"{name}: ABI is stale; run python -m node.compiler"
-        assert committed["bytecode"] == art["bytecode"], f"{name}: bytecode is stale; run python -m node.compiler"
+        assert committed["compiler"] == art["compiler"], f"{name}: compiler settings changed; run python -m certnet.node.compiler"
+        assert committed["abi"] == art["abi"], f"{name}: ABI is stale; run python -m certnet.node.compiler"
+        assert committed["bytecode"] == art["bytecode"], f"{name}: bytecode is stale; run python -m certnet.node.compiler"
 
 
 def test_compiler_is_the_pinned_version():
@@ -155,7 +155,7 @@ def run_cli(*args: str, env_home: Path) -> subprocess.CompletedProcess[str]:
     import os
 
     env = {**os.environ, "CERTNET_HOME": str(env_home)}
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, env=env,
+    return subprocess.run([sys.executable, "-m", "certnet.api.cli", *args], capture_output=True, text=True, env=env,
                           timeout=120)
 
 
@@ -181,7 +181,7 @@ def test_deploy_cli_deploys_and_writes_addresses(tmp_path: Path, anvil_engine):
     out = json.loads(r.stdout)
     written = json.loads((tmp_path / "deployment.json").read_text())
     assert written["certificate_registry"] == out["CertificateRegistry"]
-    from node.deploy import Deployment
+    from certnet.node.deploy import Deployment
 
     d = Deployment.load(tmp_path / "deployment.json")
     assert d.issuer_registry_client(anvil_engine.w3).is_admin_of(admin.address, "SG")
@@ -189,7 +189,7 @@ def test_deploy_cli_deploys_and_writes_addresses(tmp_path: Path, anvil_engine):
 
 
 def test_gas_report_runs():
-    r = subprocess.run([sys.executable, "-m", "scripts.gas_report", "--embedded", "--samples", "1"],
+    r = subprocess.run([sys.executable, "-m", "certnet.scripts.gas_report", "--embedded", "--samples", "1"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert "revokeDocument, proof depth 20" in r.stdout and "goal anchor" in r.stdout
@@ -197,7 +197,7 @@ def test_gas_report_runs():
 
 def test_sender_recovers_when_another_process_used_the_account(anvil_engine):
     """A second sender (another process, here another connection) takes nonces behind our back."""
-    from node.engines import http_web3
+    from certnet.node.engines import http_web3
 
     key = Account.create()
     fund_from = signer_for(anvil_engine.w3, anvil_engine.keys[0])

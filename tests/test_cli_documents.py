@@ -9,13 +9,13 @@ import sys
 from pathlib import Path
 
 
-from verifier.verdict import EXIT_CODES
+from certnet.verifier.verdict import EXIT_CODES
 
 
 def certnet(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CERTNET_")}
     env["CERTNET_HOME"] = str(home)
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, env=env,
+    return subprocess.run([sys.executable, "-m", "certnet.api.cli", *args], capture_output=True, text=True, env=env,
                           input=stdin, timeout=300)
 
 

@@ -14,13 +14,13 @@ from alembic.runtime.migration import MigrationContext
 from eth_utils import keccak
 from sqlalchemy import inspect, insert, select
 
-from api.index import VERSION_TABLE, current_revision, make_engine, sqlite_url, upgrade
-from api.index.follower import Indexer
-from api.index.models import EVENT_MODELS, Base, Network
-from api.index.queries import IndexStatusSource
-from node.contracts import CertificateRegistryClient, IssuerStatus
-from node.engines import AnvilEngine, EmbeddedEngine
-from node.tx import Transactor
+from certnet.api.index import VERSION_TABLE, current_revision, make_engine, sqlite_url, upgrade
+from certnet.api.index.follower import Indexer
+from certnet.api.index.models import EVENT_MODELS, Base, Network
+from certnet.api.index.queries import IndexStatusSource
+from certnet.node.contracts import CertificateRegistryClient, IssuerStatus
+from certnet.node.engines import AnvilEngine, EmbeddedEngine
+from certnet.node.tx import Transactor
 from tests.conftest import Net, make_net
 
 # ------------------------------------------------------------------ helpers
@@ -527,7 +527,7 @@ def test_migration_creates_the_schema_from_empty(tmp_path: Path) -> None:
         engine.dispose()
     from alembic import command
 
-    from api.index import alembic_config
+    from certnet.api.index import alembic_config
 
     command.downgrade(alembic_config(url), "base")
     assert current_revision(url) is None
@@ -548,7 +548,7 @@ def test_status_of_5000_pairs_is_batched(tmp_path: Path) -> None:
                                                   certificate_registry="0x" + "02" * 20, start_block=0,
                                                   block_number=100, block_hash="0x" + "cc" * 32,
                                                   updated_at=0)).inserted_primary_key[0]
-        from api.index.models import Anchor, IssuerRegistration, IssuerStatusChange, MemberChange, Revocation
+        from certnet.api.index.models import Anchor, IssuerRegistration, IssuerStatusChange, MemberChange, Revocation
 
         common = {"network_id": nid, "block_number": 1, "block_time": 1000, **where}
         conn.execute(insert(MemberChange.__table__), [{**common, "country": "VN", "added": True, "proposal_id": 0}])

@@ -18,11 +18,11 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from api.index import VERSION_TABLE, current_revision, make_engine, upgrade
-from api.index.follower import Indexer
-from api.index.models import Base
-from api.index.queries import IndexStatusSource
-from node.engines import free_port
+from certnet.api.index import VERSION_TABLE, current_revision, make_engine, upgrade
+from certnet.api.index.follower import Indexer
+from certnet.api.index.models import Base
+from certnet.api.index.queries import IndexStatusSource
+from certnet.node.engines import free_port
 from tests.test_index import assert_same, h32, merkle
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from eth_account import Account
 
-from node import errors
-from node.contracts import IssuerStatus, ProposalState
-from node.countries import to_bytes2
-from node.deploy import DeployConfig, Member, deploy
+from certnet.node import errors
+from certnet.node.contracts import IssuerStatus, ProposalState
+from certnet.node.countries import to_bytes2
+from certnet.node.deploy import DeployConfig, Member, deploy
 
 
 def now(net) -> int:
@@ -33,7 +33,7 @@ def test_constructor_refuses_bad_founders(engine, net):
     with pytest.raises(errors.AdminExists):
         deploy(w3, deployer, DeployConfig("x", [Member("VN", [net.addr("outsider")]),
                                                 Member("TH", [net.addr("outsider")])]))
-    from node.deploy import _deploy_contract
+    from certnet.node.deploy import _deploy_contract
 
     with pytest.raises(errors.InvalidCountry):
         _deploy_contract(w3, deployer, "IssuerRegistry", [b"vn"], [net.addr("outsider")])

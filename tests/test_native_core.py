@@ -1,7 +1,7 @@
 """The native core (certnet_native, built by the set-up from native/) against the Python reference.
 
 The native core salts and hashes the common case; it must give byte-identical results to
-verifier.salting for every document it accepts, and hand back (None) everything the reference
+certnet.verifier.salting for every document it accepts, and hand back (None) everything the reference
 refuses or treats specially, so that the reference names the error.
 """
 
@@ -16,12 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from verifier.integrity import MALFORMED, TARGET_HASH_MISMATCH, VALID, check_integrity
-from verifier.jsjson import MAX_SAFE_INTEGER
-from verifier.merkle import keccak256_hex
-from verifier.obfuscate import obfuscate_document
-from verifier.salting import MAX_DEPTH, digest_data, salt_and_hash, target_hash, unsalt_and_hash
-from verifier.wrap import salt_and_digest, wrap_documents
+from certnet.verifier.integrity import MALFORMED, TARGET_HASH_MISMATCH, VALID, check_integrity
+from certnet.verifier.jsjson import MAX_SAFE_INTEGER
+from certnet.verifier.merkle import keccak256_hex
+from certnet.verifier.obfuscate import obfuscate_document
+from certnet.verifier.salting import MAX_DEPTH, digest_data, salt_and_hash, target_hash, unsalt_and_hash
+from certnet.verifier.wrap import salt_and_digest, wrap_documents
 
 
 def counter_uuids(start: int = 0):
@@ -193,7 +193,7 @@ def test_wrap_as_json_is_the_same_document():
 
 
 def test_wrap_as_json_across_two_processes():
-    from verifier.wrap import PARALLEL_THRESHOLD
+    from certnet.verifier.wrap import PARALLEL_THRESHOLD
 
     docs = [{"i": i, "name": f"Công ty {i}"} for i in range(PARALLEL_THRESHOLD + 7)]
     root, wrapped = wrap_documents(docs, workers=2, as_json=True)

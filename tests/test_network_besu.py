@@ -12,10 +12,10 @@ import pytest
 import rlp
 from eth_keys import keys as eth_keys
 
-from node.keys import keystore_address
-from node.network import NetworkError, decode_qbft_extra_data, init_network, load_network, qbft_extra_data
-from node.network.besu import NODE_FILES
-from node.network.cli import main as network_cli
+from certnet.node.keys import keystore_address
+from certnet.node.network import NetworkError, decode_qbft_extra_data, init_network, load_network, qbft_extra_data
+from certnet.node.network.besu import NODE_FILES
+from certnet.node.network.cli import main as network_cli
 
 VALIDATORS = 4
 

@@ -17,15 +17,15 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from node.contracts import CertificateRegistryClient, IssuerRegistryClient
-from node.deploy import DeployConfig, Deployment, Member
-from node.engines import EngineError
-from node.keys import keystore_address
-from node.local import process_alive
-from node.network import GethNetwork, decode_clique_extra_data, init_network
-from node.network import geth as geth_module
-from node.network.geth import geth_binary, wait_until
-from node.tx import Transactor
+from certnet.node.contracts import CertificateRegistryClient, IssuerRegistryClient
+from certnet.node.deploy import DeployConfig, Deployment, Member
+from certnet.node.engines import EngineError
+from certnet.node.keys import keystore_address
+from certnet.node.local import process_alive
+from certnet.node.network import GethNetwork, decode_clique_extra_data, init_network
+from certnet.node.network import geth as geth_module
+from certnet.node.network.geth import geth_binary, wait_until
+from certnet.node.tx import Transactor
 from tests.consortium_fixtures import processes_using
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -252,7 +252,7 @@ def test_add_and_remove_validator_by_votes(net: GethNetwork) -> None:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "node.network.cli", "network", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "certnet.node.network.cli", "network", *args], capture_output=True,
                           text=True, timeout=60, cwd=PROJECT_ROOT)
 
 
@@ -288,7 +288,7 @@ def test_a_new_network_that_stalls_at_its_first_blocks_starts_again(tmp_path: Pa
                                                                    caplog: pytest.LogCaptureFixture) -> None:
     """Clique signers that start together can deadlock on competing first blocks (seen once in CI): `up` then
     starts the new network again from genesis. The first start is made to look stalled here."""
-    import node.network.geth as geth_module
+    import certnet.node.network.geth as geth_module
 
     directory = tmp_path / "net"
     init_network(directory, validators=2, engine="geth", period=PERIOD)

@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 from eth_account import Account
 
-from verifier.integrity import check_integrity
-from verifier.jsjson import js_number, js_stringify
-from verifier.obfuscate import obfuscate_document
-from verifier.salting import unsalt_data
-from verifier.signature import recover_signer, sign_document
-from verifier.wrap import wrap_document, wrap_documents
+from certnet.verifier.integrity import check_integrity
+from certnet.verifier.jsjson import js_number, js_stringify
+from certnet.verifier.obfuscate import obfuscate_document
+from certnet.verifier.salting import unsalt_data
+from certnet.verifier.signature import recover_signer, sign_document
+from certnet.verifier.wrap import wrap_document, wrap_documents
 
 ROOT = Path(__file__).resolve().parent.parent
 ORACLE = ROOT / "tests" / "oracle" / "oa.cjs"
@@ -237,7 +237,7 @@ def test_certnet_wrapped_documents_pass_the_library(oa):
 
 
 def test_certnet_parallel_batch_passes_the_library(oa, monkeypatch):
-    import verifier.wrap as wrap_module
+    import certnet.verifier.wrap as wrap_module
 
     monkeypatch.setattr(wrap_module, "PARALLEL_THRESHOLD", 100)
     docs = [dict(tricky_docs()[0], referenceNumber=f"VN-TH 24/02/{i:05d}") for i in range(301)]
@@ -352,7 +352,7 @@ def test_library_obfuscated_documents_get_the_same_verdict(oa):
 
 
 def test_library_refuses_what_certnet_refuses(oa, tmp_path):
-    from verifier.jsjson import ProofFormatError
+    from certnet.verifier.jsjson import ProofFormatError
 
     with pytest.raises(ProofFormatError):
         wrap_documents([{"issuers": ISSUERS, "a.b": "dotted key"}])

@@ -11,7 +11,7 @@ import httpx
 import jsonschema_rs
 import pytest
 
-from api import openapi_examples as ex
+from certnet.api import openapi_examples as ex
 from tests.api_fixtures import Api, start_api, stop_api
 from tests.conftest import make_net
 
@@ -143,12 +143,12 @@ def test_examples_keep_their_nulls(spec):
 
 
 def test_the_example_documents_are_real_wrapped_form_ds():
-    from issuer.schemas import parse_document
-    from verifier.integrity import check_integrity
-    from verifier.salting import unsalt_data
+    from certnet.issuer.schemas import parse_document
+    from certnet.verifier.integrity import check_integrity
+    from certnet.verifier.salting import unsalt_data
 
     assert ex.make_batch() == json.loads(ex.EXAMPLES_FILE.read_text(encoding="utf-8")), \
-        "examples/form-d.json is not what `python -m api.openapi_examples` makes"
+        "examples/form-d.json is not what `python -m certnet.api.openapi_examples` makes"
     for raw, wrapped in zip(ex.RAW_FORM_DS, ex.WRAPPED):
         assert check_integrity(wrapped).ok
         data = unsalt_data(wrapped["data"])

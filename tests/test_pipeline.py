@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from issuer import samples
-from issuer.envelope import issuer_block, network_block
-from issuer.faults import CRASH_ENV, POINTS
-from issuer.outbox import ANCHORED, BATCHED, DONE, FAILED, SENT, SUBMITTED, Action, Batch, Document, open_database
-from issuer.pipeline import Pipeline, PipelineConfig, SubmissionError
-from node.keys import create_keystore
-from verifier.merkle import verify_proof
+from certnet.issuer import samples
+from certnet.issuer.envelope import issuer_block, network_block
+from certnet.issuer.faults import CRASH_ENV, POINTS
+from certnet.issuer.outbox import ANCHORED, BATCHED, DONE, FAILED, SENT, SUBMITTED, Action, Batch, Document, open_database
+from certnet.issuer.pipeline import Pipeline, PipelineConfig, SubmissionError
+from certnet.node.keys import create_keystore
+from certnet.verifier.merkle import verify_proof
 
 
 def docs_for(net, n: int, seed: int = 0, country: str = "VN") -> list[dict]:
@@ -220,7 +220,7 @@ def run_worker(tmp_path: Path, net, env_extra: dict[str, str], timeout: float = 
     env = {**os.environ, "CERTNET_PASSPHRASE": "crash-test-passphrase", **env_extra}
     env.pop(CRASH_ENV, None) if CRASH_ENV not in env_extra else None
     return subprocess.run(
-        [sys.executable, "-m", "issuer.worker", "--db", f"sqlite:///{tmp_path / 'outbox.db'}",
+        [sys.executable, "-m", "certnet.issuer.worker", "--db", f"sqlite:///{tmp_path / 'outbox.db'}",
          "--rpc", net.engine.rpc_url, "--deployment", str(tmp_path / "deployment.json"),
          "--keystore", str(tmp_path / "issuer.json"), "--max-batch", "4", "--until-idle"],
         env=env, capture_output=True, text=True, timeout=timeout)
@@ -273,7 +273,7 @@ def test_crash_at_every_point_then_resume(anvil_net, tmp_path, point):
 def test_json_columns_round_trip_exactly(tmp_path, value):
     """JSON columns go through orjson, which reads integers beyond 64 bits as floats and refuses lone
     surrogates: what is stored must come back exactly, types included."""
-    from issuer.outbox import canonical_hash, json_text, json_value
+    from certnet.issuer.outbox import canonical_hash, json_text, json_value
 
     assert len(canonical_hash(value)) == 64  # lone surrogates included
 
@@ -294,7 +294,7 @@ def test_json_columns_round_trip_exactly(tmp_path, value):
 def test_issue_files_in_chunks_and_again_after_a_refused_file(net, tmp_path):
     """`certnet issue` streams files through the outbox a chunk at a time; a refused file stops the run after
     the chunks before it, and the run after the fix issues the rest without issuing anything twice."""
-    from api.cli_documents import DocumentInputError, issue_files
+    from certnet.api.cli_documents import DocumentInputError, issue_files
 
     p = make_pipeline(net, tmp_path, max_batch=4)
     src, out = tmp_path / "src", tmp_path / "out"

@@ -12,15 +12,15 @@ import re
 import httpx
 import pytest
 
-from api.audit import check_export
-from api.auth import create_api_key
-from api.portal.limits import IpRateLimiter
-from issuer import samples
-from issuer.envelope import complete_envelope, network_block
+from certnet.api.audit import check_export
+from certnet.api.auth import create_api_key
+from certnet.api.portal.limits import IpRateLimiter
+from certnet.issuer import samples
+from certnet.issuer.envelope import complete_envelope, network_block
 from tests.api_fixtures import start_api, stop_api, wait_anchored, wait_until
 from tests.conftest import make_net
-from verifier.salting import unsalt_data
-from verifier.wrap import wrap_documents
+from certnet.verifier.salting import unsalt_data
+from certnet.verifier.wrap import wrap_documents
 
 STATUSES = ("VALID", "TAMPERED", "NOT_ISSUED", "REVOKED", "SUPERSEDED", "UNAUTHORIZED_ISSUER", "WRONG_NETWORK",
             "MALFORMED", "ERROR")

@@ -16,18 +16,18 @@ from eth_account import Account
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from verifier import wrap as wrap_mod
-from verifier.integrity import (
+from certnet.verifier import wrap as wrap_mod
+from certnet.verifier.integrity import (
     MALFORMED,
     MERKLE_PROOF_INVALID,
     TARGET_HASH_MISMATCH,
     VALID,
     check_integrity,
 )
-from verifier.jsjson import ProofFormatError, js_number, js_string, js_stringify
-from verifier.merkle import MerkleTree, combine, keccak256, keccak256_hex, merkle_root, verify_proof
-from verifier.obfuscate import hidden_leaf_hashes, obfuscate_document
-from verifier.salting import (
+from certnet.verifier.jsjson import ProofFormatError, js_number, js_string, js_stringify
+from certnet.verifier.merkle import MerkleTree, combine, keccak256, keccak256_hex, merkle_root, verify_proof
+from certnet.verifier.obfuscate import hidden_leaf_hashes, obfuscate_document
+from certnet.verifier.salting import (
     digest_data,
     flatten,
     iter_leaves,
@@ -42,14 +42,14 @@ from verifier.salting import (
     unsalt_data,
     unsalt_value,
 )
-from verifier.signature import (
+from certnet.verifier.signature import (
     recover_signer,
     recover_signers,
     sign_document,
     sign_merkle_root,
     verify_issuer_signature,
 )
-from verifier.wrap import SCHEMA_V2, wrap_document, wrap_documents
+from certnet.verifier.wrap import SCHEMA_V2, wrap_document, wrap_documents
 
 ISSUERS = [
     {
@@ -898,8 +898,8 @@ def test_property_obfuscation_keeps_integrity(doc, data):
 
 def test_unsalt_and_hash_is_unsalt_plus_leaf_hashes():
     """The one-walk form used by the integrity check gives exactly what the two separate walks give."""
-    from issuer import samples
-    from verifier.salting import leaf_hashes, salt_data, unsalt_and_hash, unsalt_data
+    from certnet.issuer import samples
+    from certnet.verifier.salting import leaf_hashes, salt_data, unsalt_and_hash, unsalt_data
 
     docs = list(samples.generate(30, seed=5)) + [{"a": {}, "b": [], "c": [{"d": None, "e": [1.5, True]}]}]
     for raw in docs:
@@ -908,7 +908,7 @@ def test_unsalt_and_hash_is_unsalt_plus_leaf_hashes():
 
 
 def test_dump_bytes_round_trips_and_handles_what_orjson_refuses():
-    from verifier.jsjson import dump_bytes
+    from certnet.verifier.jsjson import dump_bytes
 
     doc = {"a": "Việt Nam 😀 \"q\" \\ \n", "b": [1, 2.5, None, True, {}], "c": {"d": []}}
     assert json.loads(dump_bytes(doc)) == doc

@@ -10,8 +10,8 @@ import types
 
 import pytest
 
-from issuer import samples
-from issuer.schemas import AGREEMENTS, validate_document
+from certnet.issuer import samples
+from certnet.issuer.schemas import AGREEMENTS, validate_document
 
 DOC_TYPES = ("FORM_D", "EPHYTO", "ECERT")
 BUILDERS = {"FORM_D": samples.form_d, "EPHYTO": samples.ephyto, "ECERT": samples.ecert}

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from issuer import samples
-from issuer.schemas import (
+from certnet.issuer import samples
+from certnet.issuer.schemas import (
     AGREEMENTS,
     COUNTRY_CODES,
     DOCUMENT_TYPE_CODES,
@@ -479,7 +479,7 @@ def test_ecert_content_free_form(cert):
 def test_published_json_schemas_are_current(doc_type):
     path = JSON_SCHEMA_DIR / JSON_SCHEMA_FILES[doc_type]
     assert path.read_text(encoding="utf-8") == json_schema_text(doc_type), (
-        f"{path.name} is stale: run python -c 'from issuer.schemas import write_json_schemas; write_json_schemas()'"
+        f"{path.name} is stale: run python -c 'from certnet.issuer.schemas import write_json_schemas; write_json_schemas()'"
     )
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from issuer.faults import CRASH_ENV
-from issuer.outbox import ANCHORED, Batch, Document, open_database
-from issuer.pipeline import Pipeline, PipelineConfig
-from node.keys import create_keystore
+from certnet.issuer.faults import CRASH_ENV
+from certnet.issuer.outbox import ANCHORED, Batch, Document, open_database
+from certnet.issuer.pipeline import Pipeline, PipelineConfig
+from certnet.node.keys import create_keystore
 from tests.api_fixtures import start_api, stop_api, wait_until
 from tests.conftest import make_net
 from tests.test_api import form_ds, issue
@@ -44,7 +44,7 @@ def test_outbox_on_postgres_survives_a_killed_worker(pg, anvil_engine, tmp_path)
     import os
 
     env = {**os.environ, "CERTNET_PASSPHRASE": "crash-test-passphrase"}
-    cmd = [sys.executable, "-m", "issuer.worker", "--db", url, "--rpc", net.engine.rpc_url, "--deployment",
+    cmd = [sys.executable, "-m", "certnet.issuer.worker", "--db", url, "--rpc", net.engine.rpc_url, "--deployment",
            str(tmp_path / "deployment.json"), "--keystore", str(tmp_path / "issuer.json"), "--max-batch", "4",
            "--until-idle"]
     crashed = subprocess.run(cmd, env={**env, CRASH_ENV: "broadcast"}, capture_output=True, text=True, timeout=120)

@@ -1,4 +1,4 @@
-"""`certnet serve --workers N` (api.serving): N processes each listening on the port, so connections spread over
+"""`certnet serve --workers N` (certnet.api.serving): N processes each listening on the port, so connections spread over
 them; one rate limit per API key and per portal client across them; one set of metrics; a worker that dies is
 started again; SIGTERM stops them all; a port already taken is refused."""
 
@@ -16,7 +16,7 @@ from typing import Iterator
 import httpx
 import pytest
 
-from node.engines import free_port
+from certnet.node.engines import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,8 +36,8 @@ def pid_app() -> object:
 def limited_app() -> object:
     """An app factory for these tests: /key is limited as one API key, /ip as the portal limits a client
     address; 10 requests each, refilled at one per 1,000 s."""
-    from api.auth import RateLimiter
-    from api.portal.limits import IpRateLimiter
+    from certnet.api.auth import RateLimiter
+    from certnet.api.portal.limits import IpRateLimiter
 
     by_key, by_ip = RateLimiter(rate=0.001, burst=10), IpRateLimiter(rate=0.001, burst=10)
 
@@ -58,7 +58,7 @@ def broken_app() -> object:
 
 def metrics_app() -> object:
     """An app factory for these tests: counts its requests in the service's metrics; /metrics renders them."""
-    from api.metrics import Metrics
+    from certnet.api.metrics import Metrics
 
     metrics = Metrics()
 
@@ -77,7 +77,7 @@ def metrics_app() -> object:
 
 
 def start(port: int, workers: int, tmp_dir: Path, factory: str = "pid_app") -> subprocess.Popen:
-    code = f"from api.serving import serve; serve('tests.test_serving:{factory}', '127.0.0.1', {port}, {workers})"
+    code = f"from certnet.api.serving import serve; serve('tests.test_serving:{factory}', '127.0.0.1', {port}, {workers})"
     # its temporary files (the workers' metrics) under pytest's directory: a killed supervisor cannot remove them
     env = dict(os.environ, TMPDIR=str(tmp_dir))
     return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

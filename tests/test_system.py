@@ -12,13 +12,13 @@ from pathlib import Path
 
 import httpx
 
-from node.engines import free_port
+from certnet.node.engines import free_port
 
 
 def certnet(home: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CERTNET_")}
     env["CERTNET_HOME"] = str(home)
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, env=env,
+    return subprocess.run([sys.executable, "-m", "certnet.api.cli", *args], capture_output=True, text=True, env=env,
                           timeout=timeout)
 
 

@@ -33,13 +33,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from issuer.outbox import Document, open_database
-from issuer.pipeline import Pipeline, PipelineConfig
+from certnet.issuer.outbox import Document, open_database
+from certnet.issuer.pipeline import Pipeline, PipelineConfig
 from tests.corpus import _docs
-from verifier.merkle import combine
-from verifier.sources import ChainSource
-from verifier.verify import Verifier
-from verifier.wrap import wrap_documents
+from certnet.verifier.merkle import combine
+from certnet.verifier.sources import ChainSource
+from certnet.verifier.verify import Verifier
+from certnet.verifier.wrap import wrap_documents
 
 ROOT = Path(__file__).resolve().parent.parent
 ORACLE = ROOT / "tests" / "oracle" / "tt_verify.cjs"
@@ -153,7 +153,7 @@ def world(anvil_engine, tt, tmp_path_factory):
     p.request_revocation(issuer, document_id=batch_b[0].id, whole_batch=True, reason="ISSUED_IN_ERROR")
     p.run_until_idle()
     with sessions() as s:
-        from issuer.outbox import Action
+        from certnet.issuer.outbox import Action
 
         assert all(a.state == "DONE" for a in s.scalars(select(Action))), "a revocation did not go through"
     docs["successor"] = wrapped(successor.id)

@@ -6,11 +6,11 @@ import copy
 
 import pytest
 
-from node.deploy import Deployment
-from node.engines import AnvilEngine
-from verifier.sources import ChainSource
-from verifier.verdict import EXIT_CODES
-from verifier.verify import Verifier
+from certnet.node.deploy import Deployment
+from certnet.node.engines import AnvilEngine
+from certnet.verifier.sources import ChainSource
+from certnet.verifier.verdict import EXIT_CODES
+from certnet.verifier.verify import Verifier
 from tests.corpus import build_corpus
 
 
@@ -122,8 +122,8 @@ def test_json_text_input_and_garbage(corpus_net):
 
 
 def test_trustless_and_indexed_give_the_same_verdicts(corpus_net, tmp_path):
-    from api.index.follower import Indexer
-    from api.indexed import IndexedSource
+    from certnet.api.index.follower import Indexer
+    from certnet.api.indexed import IndexedSource
 
     net, corpus = corpus_net
     db = f"sqlite:///{tmp_path / 'index.db'}"
@@ -145,8 +145,8 @@ def test_trustless_and_indexed_give_the_same_verdicts(corpus_net, tmp_path):
 
 
 def test_index_not_ready_gives_error(corpus_net, tmp_path):
-    from api.index import upgrade
-    from api.indexed import IndexedSource
+    from certnet.api.index import upgrade
+    from certnet.api.indexed import IndexedSource
 
     net, corpus = corpus_net
     db = f"sqlite:///{tmp_path / 'empty.db'}"

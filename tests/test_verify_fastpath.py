@@ -15,17 +15,17 @@ from typing import Any, Iterator
 
 import pytest
 
-from issuer import samples
-from verifier.integrity import check_integrity
-from verifier.jsjson import ProofFormatError
-from verifier.salting import unsalt_data
-from verifier.verify import LIST_TYPED, Verifier, _envelope, _list_as_object
-from verifier.wrap import wrap_documents
+from certnet.issuer import samples
+from certnet.verifier.integrity import check_integrity
+from certnet.verifier.jsjson import ProofFormatError
+from certnet.verifier.salting import unsalt_data
+from certnet.verifier.verify import LIST_TYPED, Verifier, _envelope, _list_as_object
+from certnet.verifier.wrap import wrap_documents
 
 
 def reference_prepare(document: Any) -> tuple[Any, Any, Any]:
     """What `_prepare` computed before the fast path: the whole data unsalted, then read."""
-    from verifier.integrity import IntegrityResult, parse_document
+    from certnet.verifier.integrity import IntegrityResult, parse_document
 
     integ = check_integrity(document)
     wrapped = document

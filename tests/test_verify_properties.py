@@ -23,12 +23,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tests.corpus import _docs
-from verifier.jsjson import ProofFormatError
-from verifier.obfuscate import obfuscate_document
-from verifier.salting import leaf_hash
-from verifier.sources import ChainSource
-from verifier.verify import Verifier
-from verifier.wrap import wrap_documents
+from certnet.verifier.jsjson import ProofFormatError
+from certnet.verifier.obfuscate import obfuscate_document
+from certnet.verifier.salting import leaf_hash
+from certnet.verifier.sources import ChainSource
+from certnet.verifier.verify import Verifier
+from certnet.verifier.wrap import wrap_documents
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 NOT_VALID = {"TAMPERED", "MALFORMED"}

@@ -1,6 +1,6 @@
 """Where verification reads certificate status: the chain itself (trustless) or the service's index.
 
-Both answer `status_of` with `node.contracts.DocumentStatus` for many (root, document) pairs at once,
+Both answer `status_of` with `certnet.node.contracts.DocumentStatus` for many (root, document) pairs at once,
 pinned to one block, so that both modes give the same verdicts.
 """
 
@@ -11,8 +11,8 @@ from typing import Protocol, Sequence
 
 from web3 import Web3
 
-from node.contracts import DocumentStatus
-from node.deploy import Deployment
+from certnet.node.contracts import DocumentStatus
+from certnet.node.deploy import Deployment
 
 
 class SourceError(RuntimeError):

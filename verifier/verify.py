@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from node.contracts import DOCUMENT_TYPES, REVOCATION_REASON_NAMES, DocumentStatus
-from verifier.integrity import IntegrityResult, check_integrity
-from verifier.jsjson import ProofFormatError
-from verifier.salting import unsalt_data
-from verifier.signature import recover_signers
-from verifier.sources import NetworkInfo, SourceError, StatusSource
-from verifier.verdict import (
+from certnet.node.contracts import DOCUMENT_TYPES, REVOCATION_REASON_NAMES, DocumentStatus
+from certnet.verifier.integrity import IntegrityResult, check_integrity
+from certnet.verifier.jsjson import ProofFormatError
+from certnet.verifier.salting import unsalt_data
+from certnet.verifier.signature import recover_signers
+from certnet.verifier.sources import NetworkInfo, SourceError, StatusSource
+from certnet.verifier.verdict import (
     DOCUMENT_INTEGRITY,
     DOCUMENT_STATUS,
     ERROR,
@@ -142,7 +142,7 @@ class Verifier:
         integ = check_integrity(document)
         wrapped = document
         if isinstance(document, (str, bytes, bytearray)):
-            from verifier.integrity import parse_document
+            from certnet.verifier.integrity import parse_document
 
             try:
                 wrapped = parse_document(document)

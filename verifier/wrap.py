@@ -51,7 +51,7 @@ def salt_and_digest(raw: dict, uuid_factory: UuidFactory | None = None) -> tuple
 
     The native core (``certnet_native``) does the common case; a document it hands back (a key
     with '.', an integer beyond 2**53 - 1, a lone surrogate, a subclass of a JSON type, ...) goes
-    through the Python reference in :mod:`verifier.salting`, which handles it or names the path
+    through the Python reference in :mod:`certnet.verifier.salting`, which handles it or names the path
     it refuses.
     """
     done = certnet_native.salt_and_digest(raw, uuid_factory)

@@ -1,9 +1,9 @@
 """The chain-event index: contract events followed into SQL (SQLite by default, PostgreSQL supported).
 
 - `upgrade(url)` creates or upgrades the schema (Alembic migrations, the only way the schema changes);
-- `Indexer` (api.index.follower) follows both contracts' events from a checkpoint, detects reorgs and
+- `Indexer` (certnet.api.index.follower) follows both contracts' events from a checkpoint, detects reorgs and
   rolls back to the common ancestor, respecting a confirmation depth;
-- `IndexStatusSource` (api.index.queries) answers the batched document status exactly as the chain's
+- `IndexStatusSource` (certnet.api.index.queries) answers the batched document status exactly as the chain's
   `CertificateRegistry.statusOf` does at the indexed block, plus histories, audit exports and the
   issuer and member views.
 """
@@ -17,8 +17,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 
 if TYPE_CHECKING:  # pragma: no cover
-    from api.index.follower import Indexer
-    from api.index.queries import IndexStatusSource
+    from certnet.api.index.follower import Indexer
+    from certnet.api.index.queries import IndexStatusSource
 
 __all__ = ["upgrade", "make_engine", "sqlite_url", "MIGRATIONS_DIR", "VERSION_TABLE", "Indexer",
            "IndexStatusSource"]
@@ -107,11 +107,11 @@ def current_revision(url: str | Engine) -> str | None:
 
 def __getattr__(name: str) -> Any:
     if name == "Indexer":
-        from api.index.follower import Indexer
+        from certnet.api.index.follower import Indexer
 
         return Indexer
     if name == "IndexStatusSource":
-        from api.index.queries import IndexStatusSource
+        from certnet.api.index.queries import IndexStatusSource
 
         return IndexStatusSource
     raise AttributeError(name)

@@ -37,8 +37,8 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from web3 import Web3
 
-from api.index import make_engine, upgrade
-from api.index.models import (
+from certnet.api.index import make_engine, upgrade
+from certnet.api.index.models import (
     EVENT_MODELS,
     AdminChange,
     Anchor,
@@ -53,8 +53,8 @@ from api.index.models import (
     Revocation,
     Supersession,
 )
-from node.artifacts import load_artifact
-from node.deploy import Deployment
+from certnet.node.artifacts import load_artifact
+from certnet.node.deploy import Deployment
 
 log = logging.getLogger("certnet.index")
 

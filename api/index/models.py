@@ -6,11 +6,11 @@ came from (block number and hash, transaction hash, log index) and the block's t
 can be rolled back row by row and an auditor can re-check each row against any node.
 
 Formats: document hashes (roots, targetHashes) are 64 lowercase hex digits without 0x, like
-`node.contracts.DocumentStatus`; block and transaction hashes are 0x-prefixed (66 chars); accounts are
+`certnet.node.contracts.DocumentStatus`; block and transaction hashes are 0x-prefixed (66 chars); accounts are
 EIP-55 checksummed; countries are ISO 3166-1 alpha-2; times are unix seconds.
 
 The schema is created and upgraded only by the Alembic migrations in `api/index/migrations`
-(`api.index.upgrade(url)`); a test checks that the migrations and these models agree.
+(`certnet.api.index.upgrade(url)`); a test checks that the migrations and these models agree.
 """
 
 from __future__ import annotations

@@ -20,8 +20,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import sessionmaker
 
-from api.index import make_engine
-from api.index.models import (
+from certnet.api.index import make_engine
+from certnet.api.index.models import (
     AdminChange,
     Anchor,
     IssuerCompromise,
@@ -34,7 +34,7 @@ from api.index.models import (
     Revocation,
     Supersession,
 )
-from node.contracts import (
+from certnet.node.contracts import (
     REVOCATION_REASON_NAMES,
     DocumentStatus,
     IssuerStatus,

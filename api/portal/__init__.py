@@ -2,6 +2,6 @@
 a certificate page (the Form D as on paper, a QR code, the history timeline, a print layout), the issuer
 page (batches, documents, revocation) and the auditor page (search and NDJSON export)."""
 
-from api.portal.routes import router
+from certnet.api.portal.routes import router
 
 __all__ = ["router"]

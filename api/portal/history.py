@@ -15,8 +15,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Iterable, Sequence
 
-from node.contracts import DOCUMENT_TYPE_NAMES, REVOCATION_REASON_NAMES
-from node.countries import from_bytes2
+from certnet.node.contracts import DOCUMENT_TYPE_NAMES, REVOCATION_REASON_NAMES
+from certnet.node.countries import from_bytes2
 
 log = logging.getLogger("certnet.portal")
 

@@ -1,5 +1,5 @@
-"""Documents this node knows: issued through its outbox (issuer.outbox.Document) or received in a customs
-inbox (api.models.ReceivedDocument), found by targetHash; and the auditor's search over them."""
+"""Documents this node knows: issued through its outbox (certnet.issuer.outbox.Document) or received in a customs
+inbox (certnet.api.models.ReceivedDocument), found by targetHash; and the auditor's search over them."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import or_, select
 from web3 import Web3
 
-from api.models import ReceivedDocument
-from api.problems import Problem
-from issuer.outbox import ANCHORED, Batch, Document
-from verifier.verdict import utc
+from certnet.api.models import ReceivedDocument
+from certnet.api.problems import Problem
+from certnet.issuer.outbox import ANCHORED, Batch, Document
+from certnet.verifier.verdict import utc
 
 HASH_RE = re.compile(r"^(?:0x)?([0-9a-fA-F]{64})$")
 HASH_IN_TEXT = re.compile(r"(?<![0-9a-fA-F])([0-9a-fA-F]{64})(?![0-9a-fA-F])")
@@ -136,7 +136,7 @@ def audit_search(service: Any, q: AuditQuery) -> dict[str, Any]:
     """Documents of the auditor's jurisdiction (issued in that country, or received by its customs) known to
     this node, filtered by issuer account, anchoring date and reference number, each with its on-chain events
     (block, time, transaction) and its Merkle proof: enough for anyone to re-check it against any node."""
-    from api.portal.history import histories
+    from certnet.api.portal.history import histories
 
     lo, hi = q.bounds()
     issuer = q.issuer_account()

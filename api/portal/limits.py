@@ -1,12 +1,12 @@
 """A per-client-IP rate limit for the portal's open (keyless) verification: a token bucket per address (the
-API's :class:`api.auth.RateLimiter`, keyed by a hash of the address, its table bounded; shared by the
+API's :class:`certnet.api.auth.RateLimiter`, keyed by a hash of the address, its table bounded; shared by the
 processes of `certnet serve --workers N` like the API keys' limits)."""
 
 from __future__ import annotations
 
 import hashlib
 
-from api.auth import PORTAL_CLIENTS, RateLimiter
+from certnet.api.auth import PORTAL_CLIENTS, RateLimiter
 
 DEFAULT_RATE = 5.0  # verifications a second, on average, per client address
 DEFAULT_BURST = 60

@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from issuer.samples import COUNTRY_NAMES
-from issuer.schemas.formd import AGREEMENTS
-from verifier.salting import unsalt_data
-from verifier.verdict import (
+from certnet.issuer.samples import COUNTRY_NAMES
+from certnet.issuer.schemas.formd import AGREEMENTS
+from certnet.verifier.salting import unsalt_data
+from certnet.verifier.verdict import (
     DOCUMENT_INTEGRITY,
     DOCUMENT_STATUS,
     ERROR,

@@ -21,17 +21,17 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.auth import Principal, require
-from api.portal.history import HistoryError, expected_kinds, histories
-from api.portal.known import AuditQuery, KnownDocument, audit_search, find_known, hash_in_link, known_hashes, \
+from certnet.api.auth import Principal, require
+from certnet.api.portal.history import HistoryError, expected_kinds, histories
+from certnet.api.portal.known import AuditQuery, KnownDocument, audit_search, find_known, hash_in_link, known_hashes, \
     normalise_hash
-from api.portal.limits import IpRateLimiter
-from api.portal.present import certificate_view, raw_data, short, timeline, verdict_view
-from api.portal.qr import qr_svg
-from api.problems import Problem
-from node.contracts import REVOCATION_REASONS
-from verifier.integrity import parse_document
-from verifier.verdict import REASON_SENTENCES, Verdict, utc
+from certnet.api.portal.limits import IpRateLimiter
+from certnet.api.portal.present import certificate_view, raw_data, short, timeline, verdict_view
+from certnet.api.portal.qr import qr_svg
+from certnet.api.problems import Problem
+from certnet.node.contracts import REVOCATION_REASONS
+from certnet.verifier.integrity import parse_document
+from certnet.verifier.verdict import REASON_SENTENCES, Verdict, utc
 
 log = logging.getLogger("certnet.portal")
 
@@ -305,7 +305,7 @@ async def api_verify(request: Request) -> JSONResponse:
     except (ValueError, UnicodeDecodeError):
         raise Problem(400, "INVALID_JSON", "the body is not JSON") from None
     document = parsed["document"] if isinstance(parsed, dict) and set(parsed) == {"document"} else parsed
-    from api.routes_customs import verdict_out
+    from certnet.api.routes_customs import verdict_out
 
     v = await run_in_threadpool(_verify, _service(request), document)
     return JSONResponse(verdict_out(v))
@@ -334,7 +334,7 @@ async def api_status(request: Request) -> JSONResponse:
         raise Problem(422, "INVALID_HASH", "hashes are 64 hex digits")
 
     def read() -> dict[str, Any]:
-        from verifier.sources import SourceError
+        from certnet.verifier.sources import SourceError
 
         try:
             block, block_hash, statuses = service.chain_source.read([(r, t) for t, r in pairs])
@@ -342,7 +342,7 @@ async def api_status(request: Request) -> JSONResponse:
             raise Problem(503, "CHAIN_UNAVAILABLE", str(exc)) from None
         out = []
         for (t, _), s in zip(pairs, statuses):
-            from node.contracts import REVOCATION_REASON_NAMES
+            from certnet.node.contracts import REVOCATION_REASON_NAMES
 
             state = ("REVOKED" if s.revoked else "SUPERSEDED" if s.superseded else "ISSUED" if s.issued
                      else "NOT_ISSUED")
@@ -385,7 +385,7 @@ def api_audit_export(request: Request, issuer: str | None = Query(None, max_leng
                      date_to: str | None = Query(None, alias="to", max_length=10),
                      reference: str | None = Query(None, max_length=128),
                      limit: int = Query(500, ge=1, le=500)) -> StreamingResponse:
-    """The same search as NDJSON in the format of `api.audit` (`certnet audit check` re-verifies it against any
+    """The same search as NDJSON in the format of `certnet.api.audit` (`certnet audit check` re-verifies it against any
     node): a header line (network, registries, query), one line per event (block number and hash, transaction,
     log index, time, hashes), one line per document (targetHash, merkleRoot, Merkle proof)."""
     principal = _principal(request, "auditor")
@@ -395,7 +395,7 @@ def api_audit_export(request: Request, issuer: str | None = Query(None, max_leng
     except HistoryError as exc:
         raise Problem(503, "CHAIN_UNAVAILABLE", str(exc)) from None
     now = dt.datetime.now(dt.timezone.utc)
-    from api.audit import export_lines
+    from certnet.api.audit import export_lines
 
     events: dict[tuple[str, str, int], dict[str, Any]] = {}
     documents = []

@@ -7,7 +7,7 @@ Entry points:
   :class:`SchemaValidationError`, whose ``errors`` name each failing field by its dotted path
   (``goods.0.hsCode``), the same paths the proof format flattens to.
 * :func:`json_schema` / :func:`write_json_schemas` - the published JSON Schemas (draft 2020-12), kept in
-  ``issuer/schemas/json/`` (regenerate with ``python -c "from issuer.schemas import write_json_schemas;
+  ``issuer/schemas/json/`` (regenerate with ``python -c "from certnet.issuer.schemas import write_json_schemas;
   write_json_schemas()"``; a test checks they are current).
 * ``DOCUMENT_TYPE_CODES`` / ``DOCUMENT_TYPE_NAMES`` - the numeric document types used on chain
   (ECERT = 0, FORM_D = 1, EPHYTO = 2).

@@ -35,8 +35,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidato
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from node.contracts import DOCUMENT_TYPES as CHAIN_DOCUMENT_TYPES
-from node.countries import ISO_3166_ALPHA2
+from certnet.node.contracts import DOCUMENT_TYPES as CHAIN_DOCUMENT_TYPES
+from certnet.node.countries import ISO_3166_ALPHA2
 
 # --------------------------------------------------------------------------------------------------
 # document types
@@ -128,7 +128,7 @@ def error(code: str, message: str, field: str | None = None, **ctx: Any) -> Pyda
     """A validation error with a message meant for a customs officer.
 
     ``field`` (dotted, relative to the object being validated) lets a model-level rule point at the
-    field it is about; :func:`issuer.schemas.format_errors` appends it to the error's path.
+    field it is about; :func:`certnet.issuer.schemas.format_errors` appends it to the error's path.
     """
     if field is not None:
         ctx["field"] = field

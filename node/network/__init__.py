@@ -12,9 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from node.network.besu import init_besu_network
-from node.network.geth import GethNetwork, NodeStatus, deploy_contracts, geth_binary, init_geth_network
-from node.network.genesis import (
+from certnet.node.network.besu import init_besu_network
+from certnet.node.network.geth import GethNetwork, NodeStatus, deploy_contracts, geth_binary, init_geth_network
+from certnet.node.network.genesis import (
     DEFAULT_CHAIN_ID, DEFAULT_PERIOD, NetworkConfig, NetworkError, NodeConfig, clique_extra_data,
     decode_clique_extra_data, decode_qbft_extra_data, qbft_extra_data,
 )

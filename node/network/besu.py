@@ -20,8 +20,8 @@ import json
 from pathlib import Path
 from typing import Sequence
 
-from node.keys import create_keystore
-from node.network.genesis import (
+from certnet.node.keys import create_keystore
+from certnet.node.network.genesis import (
     DEFAULT_CHAIN_ID, DEFAULT_EPOCH, DEFAULT_GAS_LIMIT, DEFAULT_PERIOD, DEPLOYER_BALANCE_WEI, GENESIS_FILE,
     PASSPHRASE_FILE, VALIDATOR_BALANCE_WEI, NetworkConfig, NetworkError, NodeConfig, NodeKey, check_counts,
     check_new_directory, new_passphrase, qbft_genesis, write_secret,

@@ -5,7 +5,7 @@
     certnet network signers|propose|add-node|deploy DIR ...
 
 Hooked into the `certnet` parser by `add_parser(subparsers)`; the handler is `cmd_network(args)`.
-Also runnable alone: `python -m node.network.cli ...`.
+Also runnable alone: `python -m certnet.node.network.cli ...`.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from node.deploy import ConfigError, load_config
-from node.engines import EngineError
-from node.keys import KeystoreError, passphrase as read_passphrase
-from node.network import ENGINES, GethNetwork, NetworkError, init_network, load_network
-from node.network.genesis import DEFAULT_CHAIN_ID, DEFAULT_PERIOD, NETWORK_FILE
+from certnet.node.deploy import ConfigError, load_config
+from certnet.node.engines import EngineError
+from certnet.node.keys import KeystoreError, passphrase as read_passphrase
+from certnet.node.network import ENGINES, GethNetwork, NetworkError, init_network, load_network
+from certnet.node.network.genesis import DEFAULT_CHAIN_ID, DEFAULT_PERIOD, NETWORK_FILE
 
 EXIT_USAGE = 2
 EXIT_NOT_RUNNING = 3

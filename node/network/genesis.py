@@ -7,7 +7,7 @@ Two consensus engines:
 - QBFT (Besu): `extraData` is the RLP list `[vanity (32 zero bytes), [validator addresses], votes ([]),
   round (0, an empty string), seals ([])]`, as Besu's `rlp encode --type=QBFT_EXTRA_DATA` writes it.
 
-Nothing here starts a process: see node.network.geth and node.network.besu.
+Nothing here starts a process: see certnet.node.network.geth and certnet.node.network.besu.
 """
 
 from __future__ import annotations

@@ -36,17 +36,17 @@ from eth_utils import to_checksum_address
 from web3 import Web3
 
 
-from node.deploy import DeployConfig, Deployment, deploy
-from node.engines import EngineError, connect, free_port, http_web3
-from node.local import process_alive
-from node.keys import create_keystore, load_key
-from node.network.genesis import (
+from certnet.node.deploy import DeployConfig, Deployment, deploy
+from certnet.node.engines import EngineError, connect, free_port, http_web3
+from certnet.node.local import process_alive
+from certnet.node.keys import create_keystore, load_key
+from certnet.node.network.genesis import (
     DEFAULT_CHAIN_ID, DEFAULT_EPOCH, DEFAULT_GAS_LIMIT, DEFAULT_PERIOD, DEPLOYER_BALANCE_WEI, GENESIS_FILE,
     PASSPHRASE_FILE, VALIDATOR_BALANCE_WEI, NetworkConfig, NetworkError, NodeConfig, NodeKey, check_counts,
     check_new_directory, clique_genesis, new_passphrase, write_secret,
 )
-from node.paths import PROJECT_ROOT
-from node.tx import Transactor
+from certnet.node.paths import PROJECT_ROOT
+from certnet.node.tx import Transactor
 
 GETH_VERSION = "1.13.15"
 GETH_ENV = "CERTNET_GETH"

@@ -1,6 +1,6 @@
 """Alembic environment of the chain-event index.
 
-Run programmatically by `api.index.upgrade(url)` (which passes an open connection), or from the
+Run programmatically by `certnet.api.index.upgrade(url)` (which passes an open connection), or from the
 command line: `alembic -c api/index/alembic.ini -x url=sqlite:///index.db upgrade head`.
 """
 
@@ -10,8 +10,8 @@ import os
 
 from alembic import context
 
-from api.index import VERSION_TABLE, make_engine
-from api.index.models import Base
+from certnet.api.index import VERSION_TABLE, make_engine
+from certnet.api.index.models import Base
 
 config = context.config
 target_metadata = Base.metadata

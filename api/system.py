@@ -62,7 +62,14 @@ def _ensure_key(data_dir: Path, name: str, secret: str) -> Path:
 
 
 def _is_deployed(w3: Web3, d: Deployment) -> bool:
-    return d.chain_id == w3.eth.chain_id and len(w3.eth.get_code(Web3.to_checksum_address(d.certificate_registry))) > 0
+    """The deployment's registry is on this chain (and is the current contract, with document stores)."""
+    if d.chain_id != w3.eth.chain_id or not w3.eth.get_code(Web3.to_checksum_address(d.issuer_registry)):
+        return False
+    try:
+        d.issuer_registry_client(w3).store_implementation()
+    except Exception:
+        return False
+    return True
 
 
 def bring_up(data_dir: Path, port: int = local.DEFAULT_PORT, log=print) -> LocalSystem:
@@ -79,24 +86,27 @@ def bring_up(data_dir: Path, port: int = local.DEFAULT_PORT, log=print) -> Local
         if w3.eth.get_balance(addr) < 10**18:
             funder.transfer(addr, 100 * 10**18)
     dfile = deployment_file(data_dir)
-    deployment = Deployment.load(dfile) if dfile.is_file() else None
+    try:
+        deployment = Deployment.load(dfile) if dfile.is_file() else None
+    except FileNotFoundError as exc:  # an older deployment: deploy again
+        log(f"deploy: {exc}")
+        deployment = None
     if deployment is None or not _is_deployed(w3, deployment):
         config = DeployConfig(name="certnet local", members=[
             Member(c, [keys.keystore_address(key_files[f"{c.lower()}-admin"])]) for c in DEMO_MEMBERS])
         deployment = deploy(w3, funder, config, rpc_url=info.rpc_url)
         deployment.save(dfile)
-        log(f"deploy: IssuerRegistry {deployment.issuer_registry}, "
-            f"CertificateRegistry {deployment.certificate_registry}")
+        log(f"deploy: IssuerRegistry {deployment.issuer_registry}")
     else:
-        log(f"deploy: contracts already at {deployment.certificate_registry}")
+        log(f"deploy: contracts already at {deployment.issuer_registry}")
     for country, (key_name, org, types) in DEMO_ISSUERS.items():
         account = keys.keystore_address(key_files[key_name])
         reg = deployment.issuer_registry_client(w3)
-        if reg.issuer(account).country:
+        if reg.key_info(account).store:
             continue
         admin = Transactor(w3, keys.load_key(key_files[f"{country.lower()}-admin"], secret))
-        deployment.issuer_registry_client(w3, admin).register_issuer(account, org, types)
-        log(f"issuers: registered {org} ({country}) as {account}")
+        receipt = deployment.issuer_registry_client(w3, admin).register_authority(org, types, first_key=account)
+        log(f"issuers: registered {org} ({country}), document store {reg.store_from(receipt)}, key {account}")
     return LocalSystem(data_dir=data_dir, rpc_url=info.rpc_url, deployment=deployment, key_files=key_files)
 
 

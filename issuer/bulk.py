@@ -78,7 +78,7 @@ def parse_line(line: bytes) -> Any:
     return json.loads(line)
 
 
-def _read(source: Path, batch: int, skip: set[int], deployment: Deployment, issuer: tuple[str, str],
+def _read(source: Path, batch: int, skip: set[int], deployment: Deployment, issuer: tuple[str, str, str],
           doc_type: str | None, queue: Any, lane: int, lanes: int, parent: int) -> None:
     """A reader process: of the batches k with k % lanes == lane, each one parsed, checked and salted, marshalled
     onto a bounded queue as (salted JSON, targetHashes, documentType) — None for a batch written before — then
@@ -109,7 +109,7 @@ def _read(source: Path, batch: int, skip: set[int], deployment: Deployment, issu
                         raise BulkInputError(f"{source}:{lineno}: issuingCountry {doc['issuingCountry']!r} but the "
                                              f"issuer belongs to {issuer[0]}")
                     try:
-                        doc = complete_envelope(doc, deployment, issuer[1], doc_type)
+                        doc = complete_envelope(doc, deployment, issuer[1], issuer[2], doc_type)
                         if doc_type:
                             parse_document(doc, doc_type)
                     except (EnvelopeError, SchemaValidationError) as exc:
@@ -194,15 +194,17 @@ def bulk_issue(source: Path, out: Path, deployment: Deployment, signer: Transact
     for stale in out.glob(".batch-*.partial"):  # a batch being written when a run stopped: written again
         stale.unlink()
     done = written_batches(out)
-    store = deployment.certificate_registry_client(signer.w3, signer)
-    record = deployment.issuer_registry_client(signer.w3).issuer(signer.address)
-    if not record.country:
-        raise BulkInputError(f"{signer.address} is not a registered issuer on this network")
+    registry = deployment.issuer_registry_client(signer.w3)
+    key_store = registry.key_info(signer.address).store
+    record = registry.authority(key_store) if key_store else None
+    if record is None:
+        raise BulkInputError(f"{signer.address} is not a key of an issuing authority on this network")
+    store = deployment.store_client(signer.w3, record.store, signer)
     ctx = multiprocessing.get_context("fork")
     lanes = max(1, min(READERS, os.cpu_count() or 1))
     queues = [ctx.Queue(maxsize=1) for _ in range(lanes)]
     readers = [ctx.Process(target=_read, daemon=True,
-                           args=(source, batch, set(done), deployment, (record.country, record.name), doc_type,
+                           args=(source, batch, set(done), deployment, (record.country, record.name, record.store), doc_type,
                                  queues[lane], lane, lanes, os.getpid())) for lane in range(lanes)]
     for r in readers:
         r.start()

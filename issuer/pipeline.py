@@ -49,7 +49,7 @@ from certnet.issuer.outbox import (
 )
 from certnet.issuer.schemas import SchemaValidationError, parse_document
 from certnet.node import errors as chain_errors
-from certnet.node.contracts import DOCUMENT_TYPES, reason_code, to_bytes32
+from certnet.node.contracts import DOCUMENT_TYPES, DocumentStoreClient, reason_code, to_bytes32
 from certnet.node.deploy import Deployment
 from certnet.node.tx import NonceConsumed, TransactionError, Transactor
 from certnet.verifier.wrap import target_hash_of, wrap_documents
@@ -109,6 +109,14 @@ def _submitted_records(s: Session, issuer: str, country: str, refs: list[str]) -
     return {r.reference_number: Submitted(*r) for r in rows}
 
 
+class IssuerInfo(NamedTuple):
+    """The issuing authority an issuer key belongs to."""
+
+    country: str
+    name: str
+    store: str
+
+
 class Pipeline:
     """Issuance for the issuer accounts whose signers it holds, against one deployment."""
 
@@ -120,25 +128,29 @@ class Pipeline:
         self.signers = {Web3.to_checksum_address(a): s for a, s in signers.items()}
         self.config = config or PipelineConfig()
         self.registry = deployment.issuer_registry_client(w3)
-        self.store = deployment.certificate_registry_client(w3)
-        self._issuer_info: dict[str, tuple[str, str]] = {}
+        self._issuer_info: dict[str, IssuerInfo] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ submission
 
-    def issuer_info(self, issuer: str) -> tuple[str, str]:
-        """(country, registered name) of an issuer account, from the chain (cached)."""
+    def issuer_info(self, issuer: str) -> IssuerInfo:
+        """The issuing authority of an issuer key — its country, name and document store — from the chain (cached)."""
         issuer = Web3.to_checksum_address(issuer)
         if issuer not in self._issuer_info:
             try:
-                rec = self.registry.issuer(issuer)
+                store = self.registry.key_info(issuer).store
+                authority = self.registry.authority(store) if store else None
             except Exception as exc:  # the node is unreachable: nothing was accepted
                 raise SubmissionError("CHAIN_UNAVAILABLE", f"the issuer registry cannot be read now ({type(exc).__name__}); "
                                       "retry later") from None
-            if not rec.country:
-                raise SubmissionError("UNKNOWN_ISSUER", f"{issuer} is not a registered issuer on this network")
-            self._issuer_info[issuer] = (rec.country, rec.name)
+            if authority is None:
+                raise SubmissionError("UNKNOWN_ISSUER", f"{issuer} is not a key of an issuing authority on this network")
+            self._issuer_info[issuer] = IssuerInfo(authority.country, authority.name, authority.store)
         return self._issuer_info[issuer]
+
+    def store_of(self, issuer: str, signer: Transactor | None = None) -> DocumentStoreClient:
+        """The document store of an issuer key's authority (sending from `signer` when given)."""
+        return DocumentStoreClient(self.w3, self.issuer_info(issuer).store, signer)
 
     def submit(self, issuer: str, documents: Sequence[dict[str, Any]],
                document_type: str | None = None) -> list[Submitted]:
@@ -151,7 +163,7 @@ class Pipeline:
         if len(documents) > MAX_DOCUMENTS_PER_SUBMISSION:
             raise SubmissionError("TOO_MANY_DOCUMENTS",
                                   f"{len(documents)} documents; at most {MAX_DOCUMENTS_PER_SUBMISSION} per submission")
-        country, name = self.issuer_info(issuer)
+        country, name, store = self.issuer_info(issuer)
         prepared: list[tuple[dict[str, Any], str]] = []
         seen: dict[str, int] = {}
         for i, doc in enumerate(documents):
@@ -159,7 +171,7 @@ class Pipeline:
             if not isinstance(doc, dict):
                 raise SubmissionError("MALFORMED_DOCUMENT", "must be a JSON object", where)
             try:
-                data = complete_envelope(doc, self.deployment, name, document_type)
+                data = complete_envelope(doc, self.deployment, name, store, document_type)
             except EnvelopeError as exc:
                 raise SubmissionError("WRONG_NETWORK", str(exc), where) from None
             try:
@@ -357,11 +369,11 @@ class Pipeline:
             signer = self.signers.get(b.issuer)
             if signer is None:
                 continue
-            anchor = self.store.anchor_of(b.merkle_root)
+            anchor = self.store_of(b.issuer).anchor_of(b.merkle_root)
             if anchor is not None:  # anchored before (a crash after sending): just record it
                 self._mark_anchored(b.id, anchor.block_number, recovered_root=b.merkle_root)
                 continue
-            store = self.store.as_signer(signer)
+            store = self.store_of(b.issuer, signer)
             fn = store.function("anchor", to_bytes32(b.merkle_root), DOCUMENT_TYPES[b.document_type], b.count)
             try:
                 signed = signer.sign(fn, f"anchor batch {b.id}")
@@ -390,7 +402,7 @@ class Pipeline:
         for b in batches:
             receipt = self._receipt(b.tx_hash)
             if receipt is None:
-                anchor = self.store.anchor_of(b.merkle_root)
+                anchor = self.store_of(b.issuer).anchor_of(b.merkle_root)
                 if anchor is not None:
                     anchored += self._mark_anchored(b.id, anchor.block_number, recovered_root=b.merkle_root)
                     continue
@@ -409,7 +421,7 @@ class Pipeline:
                 if receipt is None:
                     continue
             if receipt["status"] != 1:
-                anchor = self.store.anchor_of(b.merkle_root)
+                anchor = self.store_of(b.issuer).anchor_of(b.merkle_root)
                 if anchor is not None:
                     anchored += self._mark_anchored(b.id, anchor.block_number, recovered_root=b.merkle_root)
                 else:
@@ -460,7 +472,9 @@ class Pipeline:
                                       block_hash=block_hash or block["hash"].to_0x_hex(),
                                       anchored_at=block["timestamp"], raw_tx=None)
         if recovered_root is not None:
-            tx = self.store.anchoring_tx(recovered_root, block_number)
+            with self.sessions() as s:
+                issuer = s.get(Batch, batch_id).issuer
+            tx = self.store_of(issuer).anchoring_tx(recovered_root, block_number)
             if tx is not None:
                 values["tx_hash"] = tx
         with self.sessions.begin() as s:
@@ -524,7 +538,7 @@ class Pipeline:
         return done, failed
 
     def _action_call(self, a: Action, signer: Transactor) -> Any:
-        store = self.store.as_signer(signer)
+        store = self.store_of(a.sender, signer)
         p = a.payload
         if a.kind == REVOKE_ROOT:
             return store.function("revokeRoot", to_bytes32(p["root"]), reason_code(p["reason"]))
@@ -541,7 +555,10 @@ class Pipeline:
         old, new = self._locate(p["oldDocumentId"]), self._locate(p["newDocumentId"])
         if old is None or new is None:
             return None
-        return store.function("supersede", *_proof_args(old), *_proof_args(new))
+        with self.sessions() as s:
+            new_issuer = s.get(Document, p["newDocumentId"]).issuer
+        new_store = self.issuer_info(new_issuer).store
+        return store.function("supersede", *_proof_args(old), new_store, *_proof_args(new))
 
     def _locate(self, document_id: int) -> tuple[str, str, list[str]] | None:
         """(root, targetHash, proof) of an anchored outbox document; None while it is not anchored."""

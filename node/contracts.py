@@ -1,4 +1,4 @@
-"""Python bindings for IssuerRegistry and CertificateRegistry: one method per contract function.
+"""Python bindings for the IssuerRegistry and the authorities' DocumentStores: one method per contract function.
 
 Country codes are plain strings ("VN"), hashes are hex strings (with or without 0x) or bytes, times are
 unix seconds. Transactions go through a `Transactor` and return the receipt; reverts raise the named
@@ -40,7 +40,9 @@ REVOCATION_REASONS: dict[str, int] = {
 REVOCATION_REASON_NAMES: dict[int, str] = {v: k for k, v in REVOCATION_REASONS.items()}
 
 
-class IssuerStatus(enum.IntEnum):
+class KeyStatus(enum.IntEnum):
+    """Lifecycle of an issuing authority's signing key (retired is final)."""
+
     NONE = 0
     ACTIVE = 1
     SUSPENDED = 2
@@ -58,6 +60,16 @@ class ProposalState(enum.IntEnum):
     PASSED = 2
     REJECTED = 3
     EXPIRED = 4
+    FAILED = 5  # passed, but could no longer take effect
+
+
+class RevokedLevel(enum.IntEnum):
+    """Which hash of a document's proof path a counting revocation was found on."""
+
+    NONE = 0
+    ROOT = 1
+    DOCUMENT = 2
+    PROOF_NODE = 3
 
 
 def to_bytes32(h: str | bytes) -> bytes:
@@ -100,16 +112,29 @@ def mask_types(mask: int) -> list[str | int]:
 
 
 @dataclass(frozen=True)
-class IssuerRecord:
-    account: str
+class AuthorityRecord:
+    """An issuing authority, named by its document store."""
+
+    store: str
     country: str
-    status: IssuerStatus
+    epoch: int
+    document_types: list[str | int]
+    valid_from: int
+    valid_until: int
+    name: str
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """A signing key of an issuing authority."""
+
+    key: str
+    store: str | None
+    status: KeyStatus
     valid_from: int
     valid_until: int
     compromised_since: int
-    document_types: list[str | int]
     successor: str | None
-    name: str
 
 
 @dataclass(frozen=True)
@@ -127,7 +152,7 @@ class Proposal:
 @dataclass(frozen=True)
 class AnchorRecord:
     root: str
-    issuer: str
+    key: str
     document_type: int
     document_count: int
     anchored_at: int
@@ -146,6 +171,7 @@ class RevocationRecord:
 @dataclass(frozen=True)
 class SupersessionRecord:
     document: str
+    successor_store: str
     successor_root: str
     successor_document: str
     by: str
@@ -153,29 +179,42 @@ class SupersessionRecord:
     block_number: int
 
 
+#: One document to ask the batched status view about: (store, root, targetHash, Merkle proof).
+StatusQuery = tuple[str, "str | bytes", "str | bytes", Sequence["str | bytes"]]
+
+
 @dataclass(frozen=True)
 class DocumentStatus:
-    """The batched status view's answer for one (root, document) pair. Hashes are hex without 0x."""
+    """The batched status view's answer for one document. Hashes are hex without 0x. Records made by a key after
+    its compromised-since time do not count and do not appear here."""
 
+    store: str
     root: str
     document: str
+    store_registered: bool  # the store is a registered authority's store of this network
+    country: str | None  # the store's authority's country
     issued: bool
-    issuer: str | None
-    country: str | None
+    issuer: str | None  # the key that anchored the root
     document_type: int
     document_count: int
     anchored_at: int
     anchored_block: int
-    issuer_authorised: bool
+    issuer_authorised: bool  # the key was authorised for the store and type at the anchoring time
+    proof_valid: bool
     revoked: bool
     root_revoked: bool
+    revoked_level: RevokedLevel
+    revoked_hash: str | None
     revocation_reason: int
     revoked_at: int
     revoked_block: int
+    revoked_by: str | None
     superseded: bool
+    successor_store: str | None
     successor_root: str | None
     successor_document: str | None
     superseded_at: int
+    superseded_by: str | None
 
 
 def _addr(a: str) -> str | None:
@@ -225,16 +264,23 @@ class _Client:
 
 
 class IssuerRegistryClient(_Client):
-    """Members, admins, membership votes and issuers."""
+    """Members, admins, customs keys, membership votes, issuing authorities and their keys, and the batched
+    status view across document stores."""
 
     artifact = "IssuerRegistry"
 
-    # -- admins and votes
+    # -- admins, customs keys and votes
     def add_admin(self, admin: str) -> TxReceipt:
         return self._send("addAdmin", admin)
 
     def remove_admin(self, admin: str) -> TxReceipt:
         return self._send("removeAdmin", admin)
+
+    def add_customs_key(self, key: str) -> TxReceipt:
+        return self._send("addCustomsKey", key)
+
+    def remove_customs_key(self, key: str) -> TxReceipt:
+        return self._send("removeCustomsKey", key)
 
     def propose_member(self, country: str, admin: str) -> int:
         """Propose a member; returns the proposal id (the proposer's vote is cast)."""
@@ -256,59 +302,83 @@ class IssuerRegistryClient(_Client):
     def vote(self, proposal_id: int, support: bool) -> TxReceipt:
         return self._send("vote", proposal_id, support)
 
-    # -- issuers
-    def register_issuer(self, account: str, name: str, document_types: Iterable[str | int],
-                        valid_from: int = 0, valid_until: int = 0) -> TxReceipt:
-        return self._send("registerIssuer", account, name, type_mask(document_types), valid_from, valid_until)
+    def decide(self, proposal_id: int) -> TxReceipt:
+        """Decide an open proposal again from the votes that count now, or close it as expired."""
+        return self._send("decide", proposal_id)
 
-    def suspend_issuer(self, account: str) -> TxReceipt:
-        return self._send("suspendIssuer", account)
+    # -- issuing authorities and keys
+    def register_authority(self, name: str, document_types: Iterable[str | int], valid_from: int = 0,
+                           valid_until: int = 0, first_key: str | None = None) -> TxReceipt:
+        """Register an authority of the signer's country; its new store is `store_from(receipt)`."""
+        return self._send("registerAuthority", name, type_mask(document_types), valid_from, valid_until,
+                          first_key or ZERO_ADDRESS)
 
-    def reinstate_issuer(self, account: str) -> TxReceipt:
-        return self._send("reinstateIssuer", account)
+    def store_from(self, receipt: TxReceipt) -> str:
+        """The store a `register_authority` transaction created."""
+        return Web3.to_checksum_address(self.events(receipt, "AuthorityRegistered")[0]["store"])
 
-    def retire_issuer(self, account: str) -> TxReceipt:
-        return self._send("retireIssuer", account)
+    def add_key(self, store: str, key: str, valid_from: int = 0, valid_until: int = 0) -> TxReceipt:
+        return self._send("addKey", store, key, valid_from, valid_until)
 
-    def rotate_issuer(self, previous: str, successor: str) -> TxReceipt:
-        return self._send("rotateIssuer", previous, successor)
+    def suspend_key(self, key: str) -> TxReceipt:
+        return self._send("suspendKey", key)
 
-    def mark_compromised(self, account: str, since: int) -> TxReceipt:
-        return self._send("markCompromised", account, since)
+    def reinstate_key(self, key: str) -> TxReceipt:
+        return self._send("reinstateKey", key)
+
+    def retire_key(self, key: str) -> TxReceipt:
+        return self._send("retireKey", key)
+
+    def rotate_key(self, previous: str, successor: str) -> TxReceipt:
+        return self._send("rotateKey", previous, successor)
+
+    def mark_compromised(self, key: str, since: int) -> TxReceipt:
+        return self._send("markCompromised", key, since)
 
     # -- views
-    def authorised_country(self, account: str, document_type: str | int) -> str | None:
-        raw = self._call("authorisedCountry", account, _type_code(document_type))
-        return from_bytes2(raw) or None
+    def store_implementation(self) -> str:
+        return self._call("storeImplementation")
 
-    def is_authorised_at(self, account: str, document_type: str | int, time: int) -> bool:
-        return self._call("isAuthorisedAt", account, _type_code(document_type), time)
+    def authority(self, store: str) -> AuthorityRecord | None:
+        """The authority owning `store` (None when it is not a registered store)."""
+        r = self._call("authority", store)
+        if r[1] == 0:
+            return None
+        return AuthorityRecord(store=Web3.to_checksum_address(store), country=from_bytes2(r[0]), epoch=r[1],
+                               document_types=mask_types(r[2]), valid_from=r[3], valid_until=r[4],
+                               name=DocumentStoreClient(self.w3, store).name())
 
-    def issuer(self, account: str) -> IssuerRecord:
-        r = self._call("issuer", account)
-        return IssuerRecord(
-            account=Web3.to_checksum_address(account), country=from_bytes2(r[0]), status=IssuerStatus(r[1]),
-            valid_from=r[2], valid_until=r[3], compromised_since=r[4], document_types=mask_types(r[5]),
-            successor=_addr(r[6]), name=r[7],
-        )
+    def country_of_store(self, store: str) -> str | None:
+        return from_bytes2(self._call("countryOfStore", store)) or None
 
-    def country_of(self, account: str) -> str | None:
-        return from_bytes2(self._call("countryOf", account)) or None
+    def stores_of(self, country: str) -> list[str]:
+        return list(self._call("storesOf", to_bytes2(country)))
 
-    def is_compromised(self, account: str) -> bool:
-        return self._call("isCompromised", account)
+    def key_info(self, key: str) -> KeyRecord:
+        r = self._call("keyInfo", key)
+        return KeyRecord(key=Web3.to_checksum_address(key), store=_addr(r[0]), status=KeyStatus(r[1]),
+                         valid_from=r[2], valid_until=r[3], compromised_since=r[4], successor=_addr(r[5]))
 
-    def issuer_status_at(self, account: str, time: int) -> IssuerStatus:
-        return IssuerStatus(self._call("issuerStatusAt", account, time))
+    def store_of_key(self, key: str) -> str | None:
+        return self.key_info(key).store
 
-    def issuers_of(self, country: str) -> list[str]:
-        return list(self._call("issuersOf", to_bytes2(country)))
+    def key_status_at(self, key: str, time: int) -> KeyStatus:
+        return KeyStatus(self._call("keyStatusAt", key, time))
+
+    def is_authorised_at(self, key: str, store: str, document_type: str | int, time: int) -> bool:
+        return self._call("isAuthorisedAt", key, store, _type_code(document_type), time)
+
+    def counts_at(self, account: str, time: int) -> bool:
+        return self._call("countsAt", account, time)
 
     def is_admin_of(self, account: str, country: str) -> bool:
         return self._call("isAdminOf", account, to_bytes2(country))
 
     def admin_country_of(self, account: str) -> str | None:
         return from_bytes2(self._call("adminCountryOf", account)) or None
+
+    def is_customs_key_of(self, key: str, country: str) -> bool:
+        return self._call("isCustomsKeyOf", key, to_bytes2(country))
 
     def is_member(self, country: str) -> bool:
         return self._call("isMember", to_bytes2(country))
@@ -317,8 +387,8 @@ class IssuerRegistryClient(_Client):
         return self._call("wasMemberAt", to_bytes2(country), time)
 
     def member(self, country: str) -> dict[str, Any]:
-        active, admins, joined = self._call("member", to_bytes2(country))
-        return {"country": country, "active": active, "adminCount": admins, "joinedAt": joined}
+        active, epoch, admins, joined = self._call("member", to_bytes2(country))
+        return {"country": country, "active": active, "epoch": epoch, "adminCount": admins, "joinedAt": joined}
 
     def countries(self) -> list[str]:
         return [from_bytes2(c) for c in self._call("countries")]
@@ -337,15 +407,89 @@ class IssuerRegistryClient(_Client):
     def has_voted(self, proposal_id: int, country: str) -> bool:
         return self._call("hasVoted", proposal_id, to_bytes2(country))
 
+    # -- the batched status view
+    MAX_STATUS_QUERIES = 1000
+    _STATUS_SELECTOR = Web3.keccak(text="statusOf(address[],bytes32[],bytes32[],uint256[],bytes32[])")[:4]
+    _STATUS_WORDS = 20  # words per DocumentStatus in the answer (3 + the store's 17)
+
+    def status_of(self, queries: Sequence[StatusQuery], block: Any = "latest") -> list[DocumentStatus]:
+        """The batched status view for many (store, root, document, proof) queries across stores (split into calls
+        of at most 1000).
+
+        One raw eth_call per chunk: the call data is built and the answer (a static tuple array, 20 words per
+        status) read directly, several times faster than web3's generic machinery for a thousand queries."""
+        from web3.exceptions import BadFunctionCallOutput
+
+        word = 32
+        out: list[DocumentStatus] = []
+        cache: dict[bytes, str] = {}
+
+        def addr(raw: bytes) -> str | None:
+            if raw == bytes(20):
+                return None
+            a = cache.get(raw)
+            if a is None:
+                a = cache[raw] = Web3.to_checksum_address(raw)
+            return a
+
+        for start in range(0, len(queries), self.MAX_STATUS_QUERIES):
+            chunk = queries[start:start + self.MAX_STATUS_QUERIES]
+            n = len(chunk)
+            stores = [bytes(12) + bytes.fromhex(checksummed(q[0])[2:]) for q in chunk]
+            roots = [to_bytes32(q[1]) for q in chunk]
+            docs = [to_bytes32(q[2]) for q in chunk]
+            proofs = [[to_bytes32(p) for p in q[3]] for q in chunk]
+            nodes = [p for proof in proofs for p in proof]
+            count = n.to_bytes(word, "big")
+            lengths = [len(p).to_bytes(word, "big") for p in proofs]
+            heads = [5 * word]
+            for size in (n, n, n, n):
+                heads.append(heads[-1] + (1 + size) * word)
+            data = b"".join((self._STATUS_SELECTOR, *(h.to_bytes(word, "big") for h in heads),
+                             count, *stores, count, *roots, count, *docs, count, *lengths,
+                             len(nodes).to_bytes(word, "big"), *nodes))
+            try:
+                raw = bytes(self.w3.eth.call({"to": self.address, "data": data}, block_identifier=block))
+            except REVERTS as exc:
+                raise revert_from(exc, "statusOf") from None
+            size = self._STATUS_WORDS * word
+            if (len(raw) != 2 * word + n * size or int.from_bytes(raw[:word], "big") != word
+                    or int.from_bytes(raw[word:2 * word], "big") != n):
+                raise BadFunctionCallOutput(
+                    f"IssuerRegistry.statusOf at {self.address} answered {len(raw)} bytes for {n} queries, not "
+                    f"{2 * word + n * size}: is the contract deployed there at block {block}?")
+            for i in range(n):
+                base = 2 * word + i * size
+                w = [raw[p:p + word] for p in range(base, base + size, word)]
+                num = [int.from_bytes(x, "big") for x in w]
+                key = addr(w[3][12:])
+                superseded = num[18] != 0
+                level = RevokedLevel(num[9])
+                out.append(DocumentStatus(
+                    store=Web3.to_checksum_address(stores[i][12:]), root=roots[i].hex(), document=docs[i].hex(),
+                    store_registered=num[0] != 0, country=from_bytes2(w[1][:2]) or None,
+                    issued=key is not None, issuer=key, document_type=num[4], document_count=num[5],
+                    anchored_at=num[6], anchored_block=num[7], issuer_authorised=num[2] != 0,
+                    proof_valid=num[8] != 0, revoked=level != RevokedLevel.NONE,
+                    root_revoked=level == RevokedLevel.ROOT, revoked_level=level,
+                    revoked_hash=w[10].hex() if level else None, revocation_reason=num[11], revoked_at=num[12],
+                    revoked_block=num[13], revoked_by=addr(w[14][12:]),
+                    superseded=superseded, successor_store=addr(w[15][12:]),
+                    successor_root=w[16].hex() if superseded else None,
+                    successor_document=w[17].hex() if superseded else None,
+                    superseded_at=num[18], superseded_by=addr(w[19][12:]),
+                ))
+        return out
+
 
 def _type_code(t: str | int) -> int:
     return DOCUMENT_TYPES[t] if isinstance(t, str) else int(t)
 
 
-class CertificateRegistryClient(_Client):
-    """Anchoring, revocation, supersession and status of certificate batches."""
+class DocumentStoreClient(_Client):
+    """One issuing authority's document store: anchoring, revocation, supersession and status."""
 
-    artifact = "CertificateRegistry"
+    artifact = "DocumentStore"
 
     # -- transactions
     def anchor(self, root: str | bytes, document_type: str | int, document_count: int) -> TxReceipt:
@@ -373,14 +517,19 @@ class CertificateRegistryClient(_Client):
                           signature="revoke(bytes32,bytes32,bytes32[])")
 
     def supersede(self, old_root: str | bytes, old_document: str | bytes, old_proof: Sequence[str | bytes],
-                  new_root: str | bytes, new_document: str | bytes, new_proof: Sequence[str | bytes]) -> TxReceipt:
+                  new_root: str | bytes, new_document: str | bytes, new_proof: Sequence[str | bytes],
+                  new_store: str | None = None) -> TxReceipt:
+        """Replace a document of this store by one anchored in `new_store` (default: this store)."""
         return self._send("supersede", to_bytes32(old_root), to_bytes32(old_document),
-                          [to_bytes32(p) for p in old_proof], to_bytes32(new_root), to_bytes32(new_document),
-                          [to_bytes32(p) for p in new_proof])
+                          [to_bytes32(p) for p in old_proof], new_store or self.address, to_bytes32(new_root),
+                          to_bytes32(new_document), [to_bytes32(p) for p in new_proof])
 
     # -- OpenAttestation views
     def name(self) -> str:
         return self._call("name")
+
+    def registry(self) -> str:
+        return self._call("registry")
 
     def is_issued(self, root: str | bytes, document: str | bytes | None = None,
                   proof: Sequence[str | bytes] | None = None, block: Any = "latest") -> bool:
@@ -404,14 +553,11 @@ class CertificateRegistryClient(_Client):
                           signature="isActive(bytes32,bytes32,bytes32[])", block=block)
 
     # -- certnet views
-    def issuer_registry(self) -> str:
-        return self._call("issuerRegistry")
-
-    def anchor_of(self, root: str | bytes) -> AnchorRecord | None:
-        r = self._call("anchorOf", to_bytes32(root))
+    def anchor_of(self, root: str | bytes, block: Any = "latest") -> AnchorRecord | None:
+        r = self._call("anchorOf", to_bytes32(root), block=block)
         if int(r[0], 16) == 0:
             return None
-        return AnchorRecord(root=to_bytes32(root).hex(), issuer=r[0], document_type=r[1], document_count=r[2],
+        return AnchorRecord(root=to_bytes32(root).hex(), key=r[0], document_type=r[1], document_count=r[2],
                             anchored_at=r[3], block_number=r[4])
 
     def anchoring_tx(self, root: str | bytes, block_number: int) -> str | None:
@@ -421,75 +567,21 @@ class CertificateRegistryClient(_Client):
         return logs[0]["transactionHash"].to_0x_hex() if logs else None
 
     def revocation_of(self, h: str | bytes) -> RevocationRecord | None:
+        """The revocation record of a hash; it may be one that does not count (see `is_revoked`)."""
         r = self._call("revocationOf", to_bytes32(h))
         if r[2] == 0:
             return None
         return RevocationRecord(hash=to_bytes32(h).hex(), by=r[0], reason=r[1], revoked_at=r[2], block_number=r[3])
 
     def supersession_of(self, document: str | bytes) -> SupersessionRecord | None:
+        """The supersession record of a document; it may be one that does not count (see `is_revoked`)."""
         r = self._call("supersessionOf", to_bytes32(document))
-        if r[3] == 0:
+        if r[1] == 0:
             return None
-        return SupersessionRecord(document=to_bytes32(document).hex(), successor_root=r[0].hex(),
-                                  successor_document=r[1].hex(), by=r[2], superseded_at=r[3], block_number=r[4])
+        return SupersessionRecord(document=to_bytes32(document).hex(), successor_store=r[0], superseded_at=r[1],
+                                  block_number=r[2], by=r[3], successor_root=r[4].hex(),
+                                  successor_document=r[5].hex())
 
-    MAX_STATUS_QUERIES = 1000
-
-    def status_of(self, pairs: Sequence[tuple[str | bytes, str | bytes]], block: Any = "latest") -> list[DocumentStatus]:
-        """The batched status view for many (root, document) pairs (split into calls of at most 1000).
-
-        One raw eth_call per chunk: the call data is built and the answer (a static tuple array, 14 words per
-        status) read directly, which is several times faster than web3's generic contract-call machinery
-        for a thousand pairs and gives the same values (addresses checksummed, hashes hex without 0x)."""
-        from web3.exceptions import BadFunctionCallOutput
-
-        word = 32
-        fields = 14  # words per DocumentStatus in the answer
-        selector = Web3.keccak(text="statusOf(bytes32[],bytes32[])")[:4]
-        zero20 = bytes(20)
-        checksummed: dict[bytes, str] = {}
-        out: list[DocumentStatus] = []
-        for start in range(0, len(pairs), self.MAX_STATUS_QUERIES):
-            chunk = pairs[start:start + self.MAX_STATUS_QUERIES]
-            n = len(chunk)
-            roots = [to_bytes32(r) for r, _ in chunk]
-            docs = [to_bytes32(d) for _, d in chunk]
-            count = n.to_bytes(word, "big")
-            data = b"".join((selector, (2 * word).to_bytes(word, "big"), ((3 + n) * word).to_bytes(word, "big"),
-                             count, *roots, count, *docs))
-            try:
-                raw = bytes(self.w3.eth.call({"to": self.address, "data": data}, block_identifier=block))
-            except REVERTS as exc:
-                raise revert_from(exc, "statusOf") from None
-            size = fields * word
-            if (len(raw) != 2 * word + n * size or int.from_bytes(raw[:word], "big") != word
-                    or int.from_bytes(raw[word:2 * word], "big") != n):
-                raise BadFunctionCallOutput(
-                    f"CertificateRegistry.statusOf at {self.address} answered {len(raw)} bytes for {n} pairs, not "
-                    f"{2 * word + n * size}: is the contract deployed there at block {block}?")
-            for i in range(n):
-                w = [int.from_bytes(raw[p:p + word], "big")
-                     for p in range(2 * word + i * size, 2 * word + (i + 1) * size, word)]
-                base = 2 * word + i * size
-                account = raw[base + 12:base + word]
-                issued = account != zero20
-                issuer = None
-                if issued:
-                    issuer = checksummed.get(account)
-                    if issuer is None:
-                        issuer = checksummed[account] = Web3.to_checksum_address(account)
-                superseded = w[13] != 0
-                out.append(DocumentStatus(
-                    root=roots[i].hex(), document=docs[i].hex(), issued=issued, issuer=issuer,
-                    country=from_bytes2(raw[base + word:base + word + 2]) or None, document_type=w[2],
-                    document_count=w[3], anchored_at=w[4], anchored_block=w[5], issuer_authorised=w[6] != 0,
-                    revoked=w[9] != 0, root_revoked=w[7] != 0, revocation_reason=w[8], revoked_at=w[9],
-                    revoked_block=w[10], superseded=superseded,
-                    successor_root=raw[base + 11 * word:base + 12 * word].hex() if superseded else None,
-                    successor_document=raw[base + 12 * word:base + 13 * word].hex() if superseded else None,
-                    superseded_at=w[13],
-                ))
-        return out
 
 def reason_code(r: str | int) -> int:
     """A revocation reason by name or code, checked."""

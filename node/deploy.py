@@ -1,4 +1,5 @@
-"""Deploying a network's two contracts from a configuration of founding members.
+"""Deploying a network's IssuerRegistry (with the DocumentStore implementation it clones) from a configuration of
+founding members.
 
 Configuration (JSON):
 
@@ -19,7 +20,7 @@ from eth_utils import is_hex_address, to_checksum_address
 from web3 import Web3
 
 from certnet.node.artifacts import load_artifact
-from certnet.node.contracts import CertificateRegistryClient, IssuerRegistryClient
+from certnet.node.contracts import DocumentStoreClient, IssuerRegistryClient
 from certnet.node.countries import is_country, to_bytes2
 from certnet.node.tx import Transactor
 
@@ -121,7 +122,6 @@ class Deployment:
 
     chain_id: int
     issuer_registry: str
-    certificate_registry: str
     block: int
     name: str
     rpc_url: str | None = None
@@ -135,13 +135,19 @@ class Deployment:
     def load(cls, path: Path) -> "Deployment":
         if not path.is_file():
             raise FileNotFoundError(f"no deployment at {path}: run `certnet deploy` first")
-        return cls(**json.loads(path.read_text()))
+        raw = json.loads(path.read_text())
+        known = {f for f in cls.__dataclass_fields__}
+        if "certificate_registry" in raw or not known >= set(raw):
+            raise FileNotFoundError(f"{path} describes an older certnet deployment (one shared certificate "
+                                    "registry): deploy again")
+        return cls(**raw)
 
     def issuer_registry_client(self, w3: Web3, signer: Transactor | None = None) -> IssuerRegistryClient:
         return IssuerRegistryClient(w3, self.issuer_registry, signer)
 
-    def certificate_registry_client(self, w3: Web3, signer: Transactor | None = None) -> CertificateRegistryClient:
-        return CertificateRegistryClient(w3, self.certificate_registry, signer)
+    def store_client(self, w3: Web3, store: str, signer: Transactor | None = None) -> DocumentStoreClient:
+        """An authority's document store on this network."""
+        return DocumentStoreClient(w3, store, signer)
 
 
 def _deploy_contract(w3: Web3, signer: Transactor, name: str, *args: Any) -> tuple[str, int]:
@@ -152,12 +158,11 @@ def _deploy_contract(w3: Web3, signer: Transactor, name: str, *args: Any) -> tup
 
 
 def deploy(w3: Web3, signer: Transactor, config: DeployConfig, rpc_url: str | None = None) -> Deployment:
-    """Deploy IssuerRegistry (with the founding members) and CertificateRegistry."""
+    """Deploy the IssuerRegistry with the founding members; it deploys the DocumentStore implementation itself."""
     countries = [to_bytes2(m.country) for m in config.members for _ in m.admins]
     admins = [a for m in config.members for a in m.admins]
-    registry, _ = _deploy_contract(w3, signer, "IssuerRegistry", countries, admins)
-    store, block = _deploy_contract(w3, signer, "CertificateRegistry", config.name, registry)
+    registry, block = _deploy_contract(w3, signer, "IssuerRegistry", countries, admins)
     return Deployment(
-        chain_id=w3.eth.chain_id, issuer_registry=registry, certificate_registry=store, block=block,
+        chain_id=w3.eth.chain_id, issuer_registry=registry, block=block,
         name=config.name, rpc_url=rpc_url, members=[asdict(m) for m in config.members],
     )

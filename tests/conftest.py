@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from eth_account import Account
 
-from certnet.node.contracts import CertificateRegistryClient, IssuerRegistryClient
+from certnet.node.contracts import DocumentStoreClient, IssuerRegistryClient
 from certnet.node.deploy import DeployConfig, Deployment, Member, deploy
 from certnet.node.engines import AnvilEngine, EmbeddedEngine, Engine
 from certnet.node.tx import Transactor, signer_for
@@ -43,12 +43,17 @@ class Net:
     engine: Engine
     deployment: Deployment
     actors: dict[str, Transactor]
+    stores: dict[str, str] = field(default_factory=dict)  # authority name ("vn", "vn2", "th") -> store
 
     def registry(self, who: str | None = None) -> IssuerRegistryClient:
         return self.deployment.issuer_registry_client(self.engine.w3, self.actors[who] if who else None)
 
-    def store(self, who: str | None = None) -> CertificateRegistryClient:
-        return self.deployment.certificate_registry_client(self.engine.w3, self.actors[who] if who else None)
+    def store(self, who: str | None = None, authority: str | None = None) -> DocumentStoreClient:
+        """An authority's store (default: the authority of key `who`, else VN's), sending from `who`."""
+        if authority is None:
+            authority = "th" if who and who.startswith("th_") else "vn2" if who == "vn2_issuer" else "vn"
+        return self.deployment.store_client(self.engine.w3, self.stores[authority],
+                                            self.actors[who] if who else None)
 
     def addr(self, who: str) -> str:
         return self.actors[who].address
@@ -60,12 +65,14 @@ class Net:
         return t
 
 
-ACTORS = ["deployer", "vn_admin", "vn_admin2", "th_admin", "my_admin", "vn_issuer", "vn_issuer2", "th_issuer",
-          "outsider"]
+ACTORS = ["deployer", "vn_admin", "vn_admin2", "th_admin", "my_admin", "vn_issuer", "vn_issuer2", "vn2_issuer",
+          "th_issuer", "outsider"]
 
 
 def make_net(engine: Engine) -> Net:
-    """VN (two admins), TH and MY as founding members; VN and TH issuers registered for Form D and e-cert."""
+    """VN (two admins), TH and MY as founding members. Authorities: "vn" (VCCI HCMC, key vn_issuer, Form D and
+    e-cert), "vn2" (VCCI Hanoi, key vn2_issuer, Form D) and "th" (key th_issuer, Form D). vn_issuer2 is funded
+    but no key of any authority."""
     actors: dict[str, Transactor] = {}
     n = Net(engine, None, actors)  # type: ignore[arg-type]
     for name in ACTORS:
@@ -76,8 +83,12 @@ def make_net(engine: Engine) -> Net:
         Member("MY", [actors["my_admin"].address]),
     ])
     n.deployment = deploy(engine.w3, actors["deployer"], config)
-    n.registry("vn_admin").register_issuer(n.addr("vn_issuer"), "VCCI Ho Chi Minh City", ["FORM_D", "ECERT"])
-    n.registry("th_admin").register_issuer(n.addr("th_issuer"), "Thai Department of Foreign Trade", ["FORM_D"])
+    for authority, admin, key, name, types in (
+            ("vn", "vn_admin", "vn_issuer", "VCCI Ho Chi Minh City", ["FORM_D", "ECERT"]),
+            ("vn2", "vn_admin", "vn2_issuer", "VCCI Hanoi", ["FORM_D"]),
+            ("th", "th_admin", "th_issuer", "Thai Department of Foreign Trade", ["FORM_D"])):
+        reg = n.registry(admin)
+        n.stores[authority] = reg.store_from(reg.register_authority(name, types, first_key=n.addr(key)))
     return n
 
 

@@ -14,10 +14,11 @@ from certnet.verifier.signature import sign_document
 from certnet.verifier.wrap import wrap_documents
 
 
-def _docs(net, n: int, seed: int, country: str = "VN", name: str = "VCCI Ho Chi Minh City") -> list[dict]:
+def _docs(net, n: int, seed: int, country: str = "VN", name: str = "VCCI Ho Chi Minh City",
+          store: str | None = None) -> list[dict]:
     d = net.deployment
-    return list(samples.generate(n, seed=seed, issuer_block=issuer_block(d, name), network=network_block(d),
-                                 issuing_country=country))
+    block = issuer_block(d, name, store or net.stores["vn"])
+    return list(samples.generate(n, seed=seed, issuer_block=block, network=network_block(d), issuing_country=country))
 
 
 def build_corpus(net, tmp_path: Path) -> dict[str, tuple[dict[str, Any], str]]:
@@ -65,11 +66,12 @@ def build_corpus(net, tmp_path: Path) -> dict[str, tuple[dict[str, Any], str]]:
 
     # anchored by an issuer whose key is then marked compromised since before the anchor
     rogue = net.new_actor("vn_rogue")
-    net.registry("vn_admin").register_issuer(rogue.address, "VCCI Can Tho", ["FORM_D"])
+    reg = net.registry("vn_admin")
+    net.stores["cantho"] = reg.store_from(reg.register_authority("VCCI Can Tho", ["FORM_D"], first_key=rogue.address))
     rp = Pipeline(sessions, net.engine.w3, net.deployment, {rogue.address: rogue}, PipelineConfig())
-    rrec, = rp.submit(rogue.address, _docs(net, 1, seed=5, name="VCCI Can Tho"))
+    rrec, = rp.submit(rogue.address, _docs(net, 1, seed=5, name="VCCI Can Tho", store=net.stores["cantho"]))
     rp.run_until_idle()
-    anchored_at = net.store().anchor_of(s_root := rrec_root(sessions, rrec.id)).anchored_at
+    anchored_at = net.store(authority="cantho").anchor_of(s_root := rrec_root(sessions, rrec.id)).anchored_at
     net.registry("vn_admin").mark_compromised(rogue.address, anchored_at)
     with sessions() as s:
         corpus["compromised_issuer"] = (s.get(Document, rrec.id).wrapped, "UNAUTHORIZED_ISSUER")

@@ -48,6 +48,7 @@ class IntegrityResult:
     message: str
     target_hash: str | None = None
     merkle_root: str | None = None
+    proof: tuple[str, ...] = ()  # the Merkle proof, when the document is intact
 
     @property
     def status(self) -> str:
@@ -194,4 +195,5 @@ def _check(wrapped: Any) -> IntegrityResult:
         f"merkleRoot {root}{hidden}.",
         th,
         root,
+        tuple(proof),
     )

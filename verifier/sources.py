@@ -1,7 +1,7 @@
 """Where verification reads certificate status: the chain itself (trustless) or the service's index.
 
-Both answer `status_of` with `certnet.node.contracts.DocumentStatus` for many (root, document) pairs at once,
-pinned to one block, so that both modes give the same verdicts.
+Both answer `read` with `certnet.node.contracts.DocumentStatus` for many (store, root, document, proof) queries at
+once, across the authorities' document stores, pinned to one block, so that both modes give the same verdicts.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Protocol, Sequence
 
 from web3 import Web3
 
-from certnet.node.contracts import DocumentStatus
+from certnet.node.contracts import DocumentStatus, DocumentStoreClient, StatusQuery
 from certnet.node.deploy import Deployment
 
 
@@ -23,7 +23,6 @@ class SourceError(RuntimeError):
 class NetworkInfo:
     chain_id: int
     name: str
-    certificate_registry: str
     issuer_registry: str
 
 
@@ -32,14 +31,18 @@ class StatusSource(Protocol):
 
     def network(self) -> NetworkInfo: ...
 
-    def read(self, pairs: Sequence[tuple[str, str]]) -> tuple[int, str | None, list[DocumentStatus]]:
+    def read(self, queries: Sequence[StatusQuery]) -> tuple[int, str | None, list[DocumentStatus]]:
         """(block number, block hash, statuses): every status as of that one block."""
 
-    def issuer_name(self, account: str) -> str | None: ...
+    def authority_name(self, store: str) -> str | None: ...
+
+    def key_authorised(self, key: str, store: str, document_type: int, time: int) -> bool:
+        """Whether `key` was a key of `store`'s authority, authorised for the type, at `time`."""
 
 
 class ChainSource:
-    """Reads the CertificateRegistry's batched status view directly from a node (one call per 1,000 pairs)."""
+    """Reads the IssuerRegistry's batched status view across stores directly from a node (one call per 1,000
+    documents)."""
 
     kind = "chain"
 
@@ -47,7 +50,6 @@ class ChainSource:
         self.w3 = w3
         self.deployment = deployment
         self.confirmations = confirmations
-        self.store = deployment.certificate_registry_client(w3)
         self.registry = deployment.issuer_registry_client(w3)
         self._names: dict[str, str | None] = {}
         self._chain_id: int | None = None
@@ -61,8 +63,7 @@ class ChainSource:
             if self._chain_id != self.deployment.chain_id:
                 raise SourceError(f"the node serves chain {self._chain_id}, the deployment is on chain "
                                   f"{self.deployment.chain_id}")
-        return NetworkInfo(self._chain_id, self.deployment.name, self.deployment.certificate_registry,
-                           self.deployment.issuer_registry)
+        return NetworkInfo(self._chain_id, self.deployment.name, self.deployment.issuer_registry)
 
     def snapshot(self) -> tuple[int, str]:
         try:
@@ -72,20 +73,27 @@ class ChainSource:
             raise SourceError(f"the node does not answer: {exc}") from None
         return block["number"], block["hash"].to_0x_hex()
 
-    def status_of(self, pairs: Sequence[tuple[str, str]], block: int) -> list[DocumentStatus]:
+    def status_of(self, queries: Sequence[StatusQuery], block: int) -> list[DocumentStatus]:
         try:
-            return self.store.status_of(list(pairs), block=block)
+            return self.registry.status_of(list(queries), block=block)
         except Exception as exc:
             raise SourceError(f"the registry could not be read at block {block}: {exc}") from None
 
-    def read(self, pairs: Sequence[tuple[str, str]]) -> tuple[int, str | None, list[DocumentStatus]]:
+    def read(self, queries: Sequence[StatusQuery]) -> tuple[int, str | None, list[DocumentStatus]]:
         block, block_hash = self.snapshot()
-        return block, block_hash, self.status_of(pairs, block) if pairs else []
+        return block, block_hash, self.status_of(queries, block) if queries else []
 
-    def issuer_name(self, account: str) -> str | None:
-        if account not in self._names:
+    def authority_name(self, store: str) -> str | None:
+        """The name of a registered store's authority (read once)."""
+        if store not in self._names:
             try:
-                self._names[account] = self.registry.issuer(account).name or None
+                self._names[store] = DocumentStoreClient(self.w3, store).name() or None
             except Exception as exc:
-                raise SourceError(f"the issuer registry could not be read: {exc}") from None
-        return self._names[account]
+                raise SourceError(f"the document store could not be read: {exc}") from None
+        return self._names[store]
+
+    def key_authorised(self, key: str, store: str, document_type: int, time: int) -> bool:
+        try:
+            return self.registry.is_authorised_at(key, store, document_type, time)
+        except Exception as exc:
+            raise SourceError(f"the issuer registry could not be read: {exc}") from None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from certnet.node.contracts import DOCUMENT_TYPES, REVOCATION_REASON_NAMES, DocumentStatus
+from certnet.node.contracts import DOCUMENT_TYPES, REVOCATION_REASON_NAMES, DocumentStatus, RevokedLevel, StatusQuery
 from certnet.verifier.integrity import IntegrityResult, check_integrity
 from certnet.verifier.jsjson import ProofFormatError
 from certnet.verifier.salting import unsalt_data
@@ -101,6 +101,10 @@ def _list_as_object(node: Any, path: str = "") -> str | None:
     return None
 
 
+def _is_address(s: str) -> bool:
+    return len(s) == 42 and s[:2] in ("0x", "0X") and all(c in "0123456789abcdefABCDEF" for c in s[2:])
+
+
 class Verifier:
     """Verifies documents against a status source (None: offline, integrity and signature only)."""
 
@@ -122,9 +126,13 @@ class Verifier:
             return [self._error(w, integ, env, str(exc)) for w, integ, env in prepared]
         ours = [i for i, (_, integ, env) in enumerate(prepared)
                 if integ.ok and env is not None and self._network_problem(env, net) is None]
-        pairs = [(prepared[i][1].merkle_root, prepared[i][1].target_hash) for i in ours]
+        queries: list[StatusQuery] = []
+        for i in ours:
+            integ, env = prepared[i][1], prepared[i][2]
+            assert env is not None and env.store is not None and integ.merkle_root and integ.target_hash
+            queries.append((env.store, integ.merkle_root, integ.target_hash, integ.proof))
         try:
-            block, block_hash, found = self.source.read(pairs)
+            block, block_hash, found = self.source.read(queries)
         except SourceError as exc:
             return [self._error(w, integ, env, str(exc), net) for w, integ, env in prepared]
         statuses: dict[int, DocumentStatus] = dict(zip(ours, found))
@@ -169,15 +177,19 @@ class Verifier:
 
     @staticmethod
     def _network_problem(env: _Envelope, net: NetworkInfo) -> str | None:
+        """Why the document cannot be about this network, read from its envelope alone (None: it can be)."""
         if not env.store:
-            return "it names no document store (it is not anchored on a certificate registry)"
-        if env.store.lower() != net.certificate_registry.lower():
-            chain = f" on chain {env.chain_id}" if env.chain_id is not None else ""
-            return f"its registry {env.store}{chain} is not the registry of the network configured here " \
-                   f"({net.name}, chain {net.chain_id})"
+            return "it names no document store (it is not anchored on a document store)"
+        if not _is_address(env.store):
+            return f"its document store {env.store!r} is not an address"
         if env.chain_id is not None and str(env.chain_id) != str(net.chain_id):
             return f"it names chain {env.chain_id}, the network configured here is chain {net.chain_id}"
         return None
+
+    @staticmethod
+    def _claims_this_network(env: _Envelope, net: NetworkInfo) -> bool:
+        return (env.identity_type == CERTNET_IDENTITY and env.identity_location is not None
+                and env.identity_location.lower() == net.issuer_registry.lower())
 
     def _integrity_check(self, integ: IntegrityResult) -> Check:
         details = {"targetHash": integ.target_hash, "merkleRoot": integ.merkle_root}
@@ -189,7 +201,9 @@ class Verifier:
         return Check(DOCUMENT_INTEGRITY, INVALID, integ.code,
                      "The document was altered after it was issued: " + integ.message.split(": ", 1)[-1], details)
 
-    def _signature_check(self, wrapped: Any, issuer: str | None) -> Check | None:
+    def _signature_check(self, wrapped: Any, st: DocumentStatus | None) -> Check | None:
+        """The optional issuer signature: it must recover to a key of the anchoring authority that was valid at the
+        anchoring time (`st` None: not compared, the status was not read)."""
         if not isinstance(wrapped, dict) or not wrapped.get("proof"):
             return None
         try:
@@ -197,16 +211,21 @@ class Verifier:
         except ProofFormatError as exc:
             return Check(ISSUER_SIGNATURE, INVALID, "SIGNATURE_MALFORMED",
                          f"The issuer's signature cannot be read: {exc}.")
-        if issuer is None:
+        if st is None or st.issuer is None:
             return Check(ISSUER_SIGNATURE, SKIPPED, "NOT_COMPARED",
                          f"Signed by {', '.join(signers)}; not compared with the issuing account (status not read).",
                          {"signers": signers})
-        if any(s.lower() == issuer.lower() for s in signers):
-            return Check(ISSUER_SIGNATURE, VALID, "SIGNED_BY_ISSUER",
-                         "The document is signed by the account that issued it.", {"signers": signers})
+        assert self.source is not None
+        issuer = st.issuer
+        for signer in signers:
+            if signer.lower() == issuer.lower() or self.source.key_authorised(
+                    signer, st.store, st.document_type, st.anchored_at):
+                return Check(ISSUER_SIGNATURE, VALID, "SIGNED_BY_ISSUER",
+                             "The document is signed with a key of the issuing authority that was valid when it was "
+                             "issued.", {"signers": signers})
         return Check(ISSUER_SIGNATURE, INVALID, "SIGNER_MISMATCH",
-                     f"The document is signed by {', '.join(signers)}, not by the account that issued it ({issuer}).",
-                     {"signers": signers, "issuer": issuer})
+                     f"The document is signed by {', '.join(signers)}, not by a key of the issuing authority valid "
+                     f"when it was issued (it was anchored with {issuer}).", {"signers": signers, "issuer": issuer})
 
     def _document_info(self, integ: IntegrityResult, env: _Envelope | None) -> dict[str, Any]:
         info: dict[str, Any] = {"targetHash": integ.target_hash, "merkleRoot": integ.merkle_root}
@@ -269,11 +288,30 @@ class Verifier:
                 v.checks.append(sig)
             return self._finish(v)
         assert st is not None
+        if not st.store_registered:
+            if self._claims_this_network(env, net):
+                msg = (f"The document names document store {env.store}, which is not the store of any issuing "
+                       f"authority registered on {net.name}.")
+                v.status = UNAUTHORIZED_ISSUER
+                v.checks += [Check(DOCUMENT_STATUS, INVALID, "UNKNOWN_STORE", msg, {"documentStore": env.store}),
+                             Check(ISSUER_IDENTITY, INVALID, "UNKNOWN_STORE", msg, {"documentStore": env.store})]
+            else:
+                msg = (f"Not checked here: its document store {env.store} is not a store of the network configured "
+                       f"here ({net.name}, chain {net.chain_id}).")
+                v.status = WRONG_NETWORK
+                v.checks += [Check(DOCUMENT_STATUS, SKIPPED, "NETWORK_NOT_CONFIGURED", msg,
+                                   {"documentStore": env.store, "chainId": env.chain_id}),
+                             Check(ISSUER_IDENTITY, SKIPPED, "NETWORK_NOT_CONFIGURED", msg)]
+                sig = self._signature_check(wrapped, None)
+                if sig:
+                    v.checks.append(sig)
+            return self._finish(v)
         v.checks.append(self._status_check(v, st, net, block))
         if st.issued:
-            v.issuer = {"address": st.issuer, "country": st.country, "name": self.source.issuer_name(st.issuer)}
+            v.issuer = {"address": st.issuer, "store": st.store, "country": st.country,
+                        "name": self.source.authority_name(st.store)}
             v.checks.append(self._identity_check(env, st, net))
-            sig = self._signature_check(wrapped, st.issuer)
+            sig = self._signature_check(wrapped, st)
             if sig:
                 v.checks.append(sig)
         else:
@@ -282,11 +320,11 @@ class Verifier:
         return self._finish(v)
 
     def _status_check(self, v: Verdict, st: DocumentStatus, net: NetworkInfo, block: int) -> Check:
-        details: dict[str, Any] = {"registry": net.certificate_registry, "chainId": net.chain_id, "block": block}
+        details: dict[str, Any] = {"documentStore": st.store, "chainId": net.chain_id, "block": block}
         if not st.issued:
             return Check(DOCUMENT_STATUS, INVALID, "NOT_ISSUED",
-                         f"This document was never issued on {net.name}: its fingerprint is not on the registry "
-                         f"(checked at block {block}).", details)
+                         f"This document was never issued on {net.name}: its fingerprint is not in its issuing "
+                         f"authority's document store (checked at block {block}).", details)
         details.update(anchoredBlock=st.anchored_block, anchoredAt=st.anchored_at,
                        anchoredAtUtc=utc(st.anchored_at), batchSize=st.document_count)
         if st.revoked:
@@ -294,13 +332,17 @@ class Verifier:
             text = REASON_SENTENCES.get(reason, f"reason code {st.revocation_reason}")
             v.revocation = {"reason": reason, "reasonCode": st.revocation_reason, "reasonText": text,
                             "revokedAt": st.revoked_at, "revokedAtUtc": utc(st.revoked_at),
-                            "block": st.revoked_block, "wholeBatch": st.root_revoked}
-            scope = "together with its whole batch" if st.root_revoked else "individually"
+                            "block": st.revoked_block, "wholeBatch": st.root_revoked,
+                            "revokedHash": st.revoked_hash, "revokedBy": st.revoked_by}
+            scope = ("together with its whole batch" if st.root_revoked
+                     else "together with part of its batch" if st.revoked_level == RevokedLevel.PROOF_NODE
+                     else "individually")
             return Check(DOCUMENT_STATUS, INVALID, "REVOKED",
                          f"The issuing authority revoked this document {scope} on {utc(st.revoked_at)} "
                          f"(block {st.revoked_block}) because {text}.", {**details, **v.revocation})
         if st.superseded:
-            v.successor = {"root": st.successor_root, "document": st.successor_document,
+            v.successor = {"documentStore": st.successor_store, "root": st.successor_root,
+                           "document": st.successor_document,
                            "supersededAt": st.superseded_at, "supersededAtUtc": utc(st.superseded_at)}
             return Check(DOCUMENT_STATUS, INVALID, "SUPERSEDED",
                          f"This document was replaced on {utc(st.superseded_at)} by another certificate "
@@ -311,18 +353,19 @@ class Verifier:
 
     def _identity_check(self, env: _Envelope, st: DocumentStatus, net: NetworkInfo) -> Check:
         assert self.source is not None
-        name = self.source.issuer_name(st.issuer) or st.issuer
-        details = {"issuer": st.issuer, "country": st.country, "name": name,
+        name = self.source.authority_name(st.store) or st.store
+        details = {"issuer": st.issuer, "documentStore": st.store, "country": st.country, "name": name,
                    "anchoredType": st.document_type, "anchoredAtUtc": utc(st.anchored_at)}
         hidden = env.identity_location is None  # obfuscated: the chain lookups establish the issuer anyway
         if env.identity_type == CERTNET_IDENTITY and not hidden and env.identity_location.lower() != net.issuer_registry.lower():
             return Check(ISSUER_IDENTITY, INVALID, "WRONG_ISSUER_REGISTRY",
                          f"The document names issuer registry {env.identity_location}, not this network's "
                          f"{net.issuer_registry}.", details)
-        if env.issuing_country and env.issuing_country != st.country:
+        if env.issuing_country != st.country:
+            said = f"says it was issued in {env.issuing_country}" if env.issuing_country else "names no issuing country"
             return Check(ISSUER_IDENTITY, INVALID, "COUNTRY_MISMATCH",
-                         f"The document says it was issued in {env.issuing_country}, but it was anchored by "
-                         f"{name}, an issuer of {st.country}.", details)
+                         f"The document {said}, but its document store belongs to {name}, an issuing authority of "
+                         f"{st.country}.", details)
         if env.document_type in DOCUMENT_TYPES and DOCUMENT_TYPES[env.document_type] != st.document_type:
             return Check(ISSUER_IDENTITY, INVALID, "TYPE_MISMATCH",
                          f"The document is a {env.document_type} but was anchored as document type "
@@ -330,8 +373,8 @@ class Verifier:
         if not st.issuer_authorised:
             return Check(ISSUER_IDENTITY, INVALID, "ISSUER_NOT_AUTHORISED",
                          f"{name} ({st.country}) was not authorised to issue this type of document on "
-                         f"{utc(st.anchored_at)}: suspended, retired, outside its validity, its key compromised, "
-                         "or its country not a member then.", details)
+                         f"{utc(st.anchored_at)}: the key that anchored it was suspended, retired, outside its "
+                         "validity or compromised then, or its country was not a member.", details)
         return Check(ISSUER_IDENTITY, VALID, "AUTHORISED_ISSUER",
                      f"Issued by {name} ({st.country}), authorised for this document type at the time of issue.",
                      details)

@@ -87,7 +87,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else _data_dir(args) / "deployment.json"
     deployment.save(out)
     print(json.dumps({"IssuerRegistry": deployment.issuer_registry,
-                      "CertificateRegistry": deployment.certificate_registry,
+                      "DocumentStoreImplementation": deployment.issuer_registry_client(w3).store_implementation(),
                       "chainId": deployment.chain_id, "block": deployment.block, "written": str(out)}, indent=2))
     return 0
 
@@ -107,7 +107,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     print(f"service: {url}  (API docs {url}/v1/docs, portal {url}/portal)")
     issue_samples(home, url, keys)
     print(f"demo API keys: {home / 'api-keys.json'}")
-    print(f"certnet is up: node {system.rpc_url}, registry {system.deployment.certificate_registry}, service {url}")
+    print(f"certnet is up: node {system.rpc_url}, registry {system.deployment.issuer_registry}, service {url}")
     return 0
 
 
@@ -143,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("action", choices=["up", "down", "status"])
     s.add_argument("--port", type=int, default=local.DEFAULT_PORT)
 
-    s = sub.add_parser("deploy", help="deploy IssuerRegistry and CertificateRegistry from a members config")
+    s = sub.add_parser("deploy", help="deploy the IssuerRegistry (document stores are created per authority) from a members config")
     s.add_argument("--config", required=True, help="JSON file: {name, members: [{country, admins: [...]}]}")
     s.add_argument("--rpc", help="JSON-RPC URL (default: the local node)")
     s.add_argument("--keystore", help="deployer's encrypted keystore (not needed on the local node)")

@@ -262,19 +262,48 @@ def cmd_obfuscate(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------ samples
 
+def _authority(deployment: Any, country: str, name: str) -> tuple[str, str] | None:
+    """(store, name) of `country`'s authority called `name` on the deployment's node, else of its first authority;
+    None when the node cannot be read or the country has no authority."""
+    from certnet.node.engines import connect
+
+    if not deployment.rpc_url:
+        return None
+    try:
+        reg = deployment.issuer_registry_client(connect(deployment.rpc_url))
+        found = [a for a in (reg.authority(store) for store in reg.stores_of(country)) if a is not None]
+    except Exception:  # noqa: BLE001 - samples are written anyway, without the issuer block
+        return None
+    for a in sorted(found, key=lambda a: a.name != name):
+        return a.store, a.name
+    return None
+
+
 def cmd_samples(args: argparse.Namespace) -> int:
     from certnet.issuer import samples
+    from certnet.node.contracts import checksummed
     from certnet.issuer.envelope import issuer_block, network_block
     from certnet.node.deploy import Deployment
 
     dfile = _home(args) / "deployment.json"
     kwargs: dict[str, Any] = {}
+    drop_issuers = False
     if dfile.is_file():
         d = Deployment.load(dfile)
-        kwargs = {"issuer_block": issuer_block(d, args.issuer_name), "network": network_block(d)}
+        kwargs = {"network": network_block(d)}
+        found = (checksummed(args.store), args.issuer_name) if args.store else _authority(d, args.country,
+                                                                                              args.issuer_name)
+        if found:
+            kwargs["issuer_block"] = issuer_block(d, found[1], found[0])
+        else:  # no such authority on the chain: the issuing service fills in its own authority's block
+            drop_issuers = True
+    elif args.store:
+        raise DocumentInputError("--store needs a deployment (run `certnet up` or `certnet deploy` first)")
     out = Path(args.out)
     docs = samples.generate(args.count, doc_type=TYPE_NAMES[args.type], seed=args.seed,
                             issuing_country=args.country, **kwargs)
+    if drop_issuers:
+        docs = ({k: v for k, v in doc.items() if k != "issuers"} for doc in docs)
     n = 0
     if out.suffix == ".ndjson":  # one file, a document per line (for `certnet issue-bulk`)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -387,6 +416,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--country", default="VN", help="issuing country")
     s.add_argument("--issuer-name", default="Vietnam Chamber of Commerce and Industry (VCCI) HCMC")
+    s.add_argument("--store", help="the issuing authority's document store to name in issuers[0]; by default, with a "
+                                   "deployment, documents carry no issuers block and the issuing service fills it in")
     s.add_argument("--out", required=True, help="a directory (one file per document) or FILE.ndjson (one per line)")
 
     s = sub.add_parser("verify", help="verify wrapped documents (files, directories, or - for stdin)")

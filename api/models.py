@@ -78,6 +78,7 @@ class Watch(ApiBase):
     country: Mapped[str] = mapped_column(String(2))
     hash: Mapped[str] = mapped_column(String(64), index=True)  # targetHash
     root: Mapped[str] = mapped_column(String(64), index=True)
+    store: Mapped[str] = mapped_column(String(42))  # the document store the document names (checksummed)
     reference_number: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 

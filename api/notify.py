@@ -24,6 +24,9 @@ from sqlalchemy.exc import IntegrityError
 
 from certnet.api.models import Delivery, ServiceState, Subscription, Watch
 from certnet.issuer.outbox import utcnow
+from web3 import Web3
+
+from certnet.node.artifacts import load_artifact
 from certnet.node.contracts import REVOCATION_REASON_NAMES
 
 if TYPE_CHECKING:
@@ -53,16 +56,17 @@ class Notifier:
 
     # ------------------------------------------------------------------ watches and listeners
 
-    def watch(self, country: str, target_hash: str, root: str, reference: str | None = None) -> None:
-        self.watch_many(country, [(target_hash, root, reference)])
+    def watch(self, country: str, target_hash: str, root: str, store: str, reference: str | None = None) -> None:
+        self.watch_many(country, [(target_hash, root, reference, store)])
 
     #: (country, targetHash) pairs known to be stored (watches are never deleted); bounded
     _KNOWN_MAX = 1_000_000
 
-    def watch_many(self, country: str, items: list[tuple[str, str, str | None]]) -> None:
-        """Watch many documents in one transaction; those already watched cost no database round trip."""
+    def watch_many(self, country: str, items: list[tuple[str, str, str | None, str]]) -> None:
+        """Watch many documents (targetHash, root, reference, store) in one transaction; those already watched cost
+        no database round trip. Only events of the document's own store concern it."""
         known = self.__dict__.setdefault("_known", set())
-        todo = {h: (h, r, ref) for h, r, ref in items if (country, h) not in known}
+        todo = {h: (h, r, ref, st) for h, r, ref, st in items if (country, h) not in known}
         if not todo:
             return
         with self.sessions.begin() as s:
@@ -71,7 +75,8 @@ class Notifier:
                 chunk = hashes[lo:lo + 500]
                 for h in s.scalars(select(Watch.hash).where(Watch.country == country, Watch.hash.in_(chunk))):
                     todo.pop(h, None)
-            s.add_all([Watch(country=country, hash=h, root=r, reference_number=ref) for h, r, ref in todo.values()])
+            s.add_all([Watch(country=country, hash=h, root=r, reference_number=ref, store=Web3.to_checksum_address(st))
+                       for h, r, ref, st in todo.values()])
         if len(known) > self._KNOWN_MAX:
             known.clear()
         known.update((country, h) for h in hashes)
@@ -124,20 +129,36 @@ class Notifier:
                 self._relay_cursor = head  # listeners hear what happens from now on
             start = self._relay_cursor + 1
         seen = 0
-        contract = self.service.deployment.certificate_registry_client(w3).contract
+        registry = self.service.deployment.issuer_registry_client(w3)
+        contract = w3.eth.contract(abi=load_artifact("DocumentStore")["abi"])
+        stores: dict[str, bool] = self.__dict__.setdefault("_stores", {})
+
+        def ours(log_: Any) -> bool:
+            """Only a registered authority's store speaks for its documents (anyone can emit look-alike logs)."""
+            address = log_["address"]
+            if address not in stores:
+                stores[address] = registry.country_of_store(address) is not None
+            return stores[address]
+
+        def store_logs(event: Any, a: int, b: int) -> list[Any]:
+            raw = w3.eth.get_logs({"fromBlock": a, "toBlock": b, "topics": [event.topic]})
+            return [event.process_log(r) for r in raw if ours(r)]
+
         while start <= head:
             end = min(head, start + LOG_CHUNK - 1)
             events: list[dict[str, Any]] = []
-            for log_ in contract.events.RevocationRecorded().get_logs(from_block=start, to_block=end):
+            for log_ in store_logs(contract.events.RevocationRecorded(), start, end):
                 a = log_["args"]
                 root, doc = a["root"].hex(), a["document"].hex()
-                events.append({"event": "REVOKED" if root != doc else "BATCH_REVOKED", "root": root, "document": doc,
+                events.append({"event": "REVOKED" if root != doc else "BATCH_REVOKED", "store": log_["address"],
+                               "root": root, "document": doc,
                                "reason": REVOCATION_REASON_NAMES.get(a["reason"], str(a["reason"])),
                                "block": log_["blockNumber"], "tx": log_["transactionHash"].to_0x_hex(),
                                "key": f"{log_['transactionHash'].to_0x_hex()}:{log_['logIndex']}"})
-            for log_ in contract.events.DocumentSuperseded().get_logs(from_block=start, to_block=end):
+            for log_ in store_logs(contract.events.DocumentSuperseded(), start, end):
                 a = log_["args"]
-                events.append({"event": "SUPERSEDED", "root": a["oldRoot"].hex(), "document": a["oldDocument"].hex(),
+                events.append({"event": "SUPERSEDED", "store": log_["address"], "root": a["oldRoot"].hex(),
+                               "document": a["oldDocument"].hex(), "successorStore": a["newStore"],
                                "successorRoot": a["newRoot"].hex(), "successorDocument": a["newDocument"].hex(),
                                "block": log_["blockNumber"], "tx": log_["transactionHash"].to_0x_hex(),
                                "key": f"{log_['transactionHash'].to_0x_hex()}:{log_['logIndex']}"})
@@ -155,7 +176,7 @@ class Notifier:
         whole_batch = event["event"] == "BATCH_REVOKED"
         with self.sessions() as s:
             cond = Watch.root == event["root"] if whole_batch else Watch.hash == event["document"]
-            watches = list(s.scalars(select(Watch).where(cond)))
+            watches = list(s.scalars(select(Watch).where(cond, Watch.store == event["store"])))
             subs = list(s.scalars(select(Subscription).where(Subscription.active.is_(True)))) if deliver else []
         for w in watches:
             payload = {k: v for k, v in event.items() if k != "key"}

@@ -20,9 +20,9 @@ EXAMPLES_FILE = Path(__file__).with_name("examples") / "form-d.json"
 # the local demo network (`certnet up`): deployment, members and registered issuers
 CHAIN_ID = 31337
 NETWORK_NAME = "certnet local"
-CERTIFICATE_REGISTRY = "0xa513E6E4b8f2a923D98304ec87F64353C4D5C853"
 ISSUER_REGISTRY = "0x0165878A594ca255338adfa4d48449f69242Eb8F"
 VN_ISSUER = "0x33377bD49fAC938Af8B9aB86Ee4DE7518bdAdD02"
+VN_STORE = "0xa16E02E87b7454126E5E10d957A927A7F5B5d2be"
 VN_ISSUER_NAME = "Vietnam Chamber of Commerce and Industry (VCCI) HCMC"
 TH_ISSUER = "0xE7a71a9594514226287da58C7446412df213bECA"
 TH_ISSUER_NAME = "Department of Foreign Trade, Thailand"
@@ -44,16 +44,15 @@ def make_batch() -> dict[str, Any]:
         doc = samples.form_d(seed, issuingCountry="VN", importingCountry="TH", lines=1)
         del doc["issuers"], doc["network"]  # the service fills in its own envelope
         raw.append(doc)
-    deployment = Deployment(chain_id=CHAIN_ID, issuer_registry=ISSUER_REGISTRY,
-                            certificate_registry=CERTIFICATE_REGISTRY, block=8, name=NETWORK_NAME)
+    deployment = Deployment(chain_id=CHAIN_ID, issuer_registry=ISSUER_REGISTRY, block=8, name=NETWORK_NAME)
     rng = random.Random(_SALT_SEED)
-    _, wrapped = wrap_documents([complete_envelope(d, deployment, VN_ISSUER_NAME) for d in raw],
+    _, wrapped = wrap_documents([complete_envelope(d, deployment, VN_ISSUER_NAME, VN_STORE) for d in raw],
                                 uuid_factory=lambda: str(uuid.UUID(int=rng.getrandbits(128), version=4)))
     return {"raw": raw, "wrapped": wrapped}
 
 
-_BATCH: dict[str, Any] = (json.loads(EXAMPLES_FILE.read_text(encoding="utf-8")) if EXAMPLES_FILE.is_file()
-                          else make_batch())
+_BATCH: dict[str, Any] = (json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))
+                          if EXAMPLES_FILE.is_file() and __name__ != "__main__" else make_batch())
 RAW_FORM_DS: list[dict[str, Any]] = _BATCH["raw"]
 WRAPPED: list[dict[str, Any]] = _BATCH["wrapped"]
 
@@ -105,9 +104,9 @@ ACTION_DONE: dict[str, Any] = {
 
 _DOCUMENT_SUMMARY: dict[str, Any] = {
     "targetHash": TARGET_HASH, "merkleRoot": MERKLE_ROOT, "referenceNumber": REFERENCE, "documentType": "FORM_D",
-    "issuingCountry": "VN", "documentStore": CERTIFICATE_REGISTRY, "chainId": str(CHAIN_ID)}
+    "issuingCountry": "VN", "documentStore": VN_STORE, "chainId": str(CHAIN_ID)}
 _STATUS_DETAILS: dict[str, Any] = {
-    "registry": CERTIFICATE_REGISTRY, "chainId": CHAIN_ID, "block": HEAD_BLOCK, "anchoredBlock": ANCHOR_BLOCK,
+    "documentStore": VN_STORE, "chainId": CHAIN_ID, "block": HEAD_BLOCK, "anchoredBlock": ANCHOR_BLOCK,
     "anchoredAt": ANCHORED_AT, "anchoredAtUtc": ANCHORED_AT_UTC, "batchSize": 2}
 CHECK_INTEGRITY: dict[str, Any] = {
     "type": "DOCUMENT_INTEGRITY", "status": "VALID", "code": "INTACT",
@@ -121,7 +120,8 @@ CHECK_ISSUED: dict[str, Any] = {
 CHECK_ISSUER: dict[str, Any] = {
     "type": "ISSUER_IDENTITY", "status": "VALID", "code": "AUTHORISED_ISSUER",
     "message": f"Issued by {VN_ISSUER_NAME} (VN), authorised for this document type at the time of issue.",
-    "details": {"issuer": VN_ISSUER, "country": "VN", "name": VN_ISSUER_NAME, "anchoredType": 1,
+    "details": {"issuer": VN_ISSUER, "documentStore": VN_STORE, "country": "VN", "name": VN_ISSUER_NAME,
+                "anchoredType": 1,
                 "anchoredAtUtc": ANCHORED_AT_UTC}}
 _REVOCATION: dict[str, Any] = {
     "reason": "DATA_CORRECTED", "reasonCode": 2, "reasonText": "its data had to be corrected",
@@ -137,7 +137,7 @@ VERDICT_VALID: dict[str, Any] = {
     "checks": [CHECK_INTEGRITY, CHECK_ISSUED, CHECK_ISSUER],
     "chainId": CHAIN_ID, "blockNumber": HEAD_BLOCK, "blockHash": HEAD_BLOCK_HASH, "source": "chain",
     "document": _DOCUMENT_SUMMARY,
-    "issuer": {"address": VN_ISSUER, "country": "VN", "name": VN_ISSUER_NAME},
+    "issuer": {"address": VN_ISSUER, "store": VN_STORE, "country": "VN", "name": VN_ISSUER_NAME},
     "revocation": None, "successor": None}
 VERDICT_REVOKED: dict[str, Any] = {
     **VERDICT_VALID, "status": "REVOKED",
@@ -188,23 +188,24 @@ MEMBERS: list[dict[str, Any]] = [
 _REGISTERED_TX = "0x9c1f5e2d3b4a5968778695a4b3c2d1e0f9e8d7c6b5a4938271605f4e3d2c1b0a"
 _SUSPENDED_TX = "0x3a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071829"
 _REINSTATED_TX = "0x5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c"
-ISSUER: dict[str, Any] = {
-    "account": VN_ISSUER, "country": "VN", "name": VN_ISSUER_NAME, "status": "ACTIVE",
-    "documentTypes": ["ECERT", "FORM_D"], "validFrom": 1718928000, "validUntil": 1099511627775,
-    "compromisedSince": None, "successor": None, "predecessor": None, "registeredAt": 1718928012,
+KEY: dict[str, Any] = {
+    "account": VN_ISSUER, "store": VN_STORE, "status": "ACTIVE", "validFrom": 1718928000,
+    "validUntil": 1099511627775, "compromisedSince": None, "successor": None, "predecessor": None,
+    "registeredAt": 1718928012,
     "statusHistory": [
         {"time": 1718928012, "status": "ACTIVE", "blockNumber": 2, "transactionHash": _REGISTERED_TX},
         {"time": 1719014400, "status": "SUSPENDED", "blockNumber": 5, "transactionHash": _SUSPENDED_TX},
         {"time": 1719100800, "status": "ACTIVE", "blockNumber": 6, "transactionHash": _REINSTATED_TX}],
     "historyBlock": HEAD_BLOCK}
-ISSUERS: list[dict[str, Any]] = [ISSUER, {
-    **ISSUER, "account": TH_ISSUER, "country": "TH", "name": TH_ISSUER_NAME, "documentTypes": ["FORM_D", "EPHYTO"],
-    "registeredAt": 1718928024, "statusHistory": [
-        {"time": 1718928024, "status": "ACTIVE", "blockNumber": 3,
-         "transactionHash": "0x7b8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4"}]}]
+AUTHORITY: dict[str, Any] = {
+    "store": VN_STORE, "country": "VN", "name": VN_ISSUER_NAME, "documentTypes": ["ECERT", "FORM_D"],
+    "validFrom": 1718928000, "validUntil": 1099511627775, "keys": [KEY], "historyBlock": HEAD_BLOCK}
 TX: dict[str, Any] = {
     "transactionHash": "0x8a9ba356b67201bdb2342c83ab97c9504a4c9804e97ec9a71d93afdb4ccdeb24", "blockNumber": 15,
     "result": {}}
+TX_AUTHORITY: dict[str, Any] = {
+    "transactionHash": "0x5c2b1f0e9d8c7b6a5948372615f4e3d2c1b0a9f8e7d6c5b4a3928170f6e5d4c3", "blockNumber": 15,
+    "result": {"store": "0x8dAF17A20c9DBA35f005b6324F493785D239719d"}}
 TX_PROPOSAL: dict[str, Any] = {
     "transactionHash": "0x1e2d3c4b5a69788796a5b4c3d2e1f0091827364554637281900a1b2c3d4e5f60", "blockNumber": 16,
     "result": {"proposalId": 2}}
@@ -225,7 +226,7 @@ HISTORY: dict[str, Any] = {
          "reasonName": "DATA_CORRECTED"}]}
 _EXPORT_LINES: list[dict[str, Any]] = [
     {"type": "header", "format": "certnet-audit-export/1", "chainId": CHAIN_ID, "network": NETWORK_NAME,
-     "certificateRegistry": CERTIFICATE_REGISTRY, "issuerRegistry": ISSUER_REGISTRY, "country": "VN",
+     "issuerRegistry": ISSUER_REGISTRY, "country": "VN",
      "from": 1717200000, "to": 1719792000, "indexedBlock": HEAD_BLOCK + 2, "events": 2, "documents": 2},
     {"type": "event", **HISTORY["events"][0]},
     {"type": "event", **HISTORY["events"][1]},
@@ -289,7 +290,7 @@ PROBLEMS: dict[int, dict[str, Any]] = {
     429: problem(429, "Too many requests", "RATE_LIMITED", "too many requests for this key; retry in 0.35s",
                  "/v1/verify"),
     503: problem(503, "Service unavailable", "NO_ADMIN_KEY", "this service holds no admin keystore for MY",
-                 "/v1/admin/issuers"),
+                 "/v1/admin/authorities"),
 }
 
 

@@ -99,8 +99,10 @@ def _verify(request: Request, principal: Principal, documents: list[dict[str, An
         service.metrics.verdicts.labels(status, mode).inc(n)
     if principal.role == "customs":  # what a customs verified, it hears about
         service.notifier.watch_many(principal.country, [
-            (v.document["targetHash"], v.document["merkleRoot"], v.document.get("referenceNumber")) for v in verdicts
-            if v.status in ("VALID", "SUPERSEDED", "UNAUTHORIZED_ISSUER") and v.document.get("targetHash")])
+            (v.document["targetHash"], v.document["merkleRoot"], v.document.get("referenceNumber"),
+             v.document["documentStore"]) for v in verdicts
+            if v.status in ("VALID", "SUPERSEDED", "UNAUTHORIZED_ISSUER") and v.document.get("targetHash")
+            and v.document.get("documentStore")])
     return verdicts
 
 
@@ -191,7 +193,8 @@ def inbox_add(body: InboxRequest, request: Request, principal: Principal = Princ
                 nsw_reference=body.nswReference, status_on_arrival=v.status, last_status=v.status)
             s.add(existing)
             s.flush()
-    service.notifier.watch(principal.country, th, v.document["merkleRoot"], v.document.get("referenceNumber"))
+    service.notifier.watch(principal.country, th, v.document["merkleRoot"], v.document["documentStore"],
+                           v.document.get("referenceNumber"))
     return _entry(existing, v)
 
 

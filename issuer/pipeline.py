@@ -49,7 +49,7 @@ from certnet.issuer.outbox import (
 )
 from certnet.issuer.schemas import SchemaValidationError, parse_document
 from certnet.node import errors as chain_errors
-from certnet.node.contracts import DOCUMENT_TYPES, DocumentStoreClient, reason_code, to_bytes32
+from certnet.node.contracts import DOCUMENT_TYPES, AnchorRecord, DocumentStoreClient, reason_code, to_bytes32
 from certnet.node.deploy import Deployment
 from certnet.node.tx import NonceConsumed, TransactionError, Transactor
 from certnet.verifier.wrap import target_hash_of, wrap_documents
@@ -147,6 +147,11 @@ class Pipeline:
                 raise SubmissionError("UNKNOWN_ISSUER", f"{issuer} is not a key of an issuing authority on this network")
             self._issuer_info[issuer] = IssuerInfo(authority.country, authority.name, authority.store)
         return self._issuer_info[issuer]
+
+    def _anchor_of(self, b: Batch) -> AnchorRecord | None:
+        """The batch's root as anchored in its own authority's store (only that authority's keys can anchor there:
+        the same root anchored by anyone else, anywhere else, does not count)."""
+        return self.store_of(b.issuer).anchor_of(b.merkle_root)
 
     def store_of(self, issuer: str, signer: Transactor | None = None) -> DocumentStoreClient:
         """The document store of an issuer key's authority (sending from `signer` when given)."""
@@ -369,7 +374,7 @@ class Pipeline:
             signer = self.signers.get(b.issuer)
             if signer is None:
                 continue
-            anchor = self.store_of(b.issuer).anchor_of(b.merkle_root)
+            anchor = self._anchor_of(b)
             if anchor is not None:  # anchored before (a crash after sending): just record it
                 self._mark_anchored(b.id, anchor.block_number, recovered_root=b.merkle_root)
                 continue
@@ -402,7 +407,7 @@ class Pipeline:
         for b in batches:
             receipt = self._receipt(b.tx_hash)
             if receipt is None:
-                anchor = self.store_of(b.issuer).anchor_of(b.merkle_root)
+                anchor = self._anchor_of(b)
                 if anchor is not None:
                     anchored += self._mark_anchored(b.id, anchor.block_number, recovered_root=b.merkle_root)
                     continue
@@ -421,7 +426,7 @@ class Pipeline:
                 if receipt is None:
                     continue
             if receipt["status"] != 1:
-                anchor = self.store_of(b.issuer).anchor_of(b.merkle_root)
+                anchor = self._anchor_of(b)
                 if anchor is not None:
                     anchored += self._mark_anchored(b.id, anchor.block_number, recovered_root=b.merkle_root)
                 else:

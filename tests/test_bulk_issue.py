@@ -55,7 +55,7 @@ def check_output(anvil_net, out: Path, docs: list[dict]) -> list[str]:
         for w in lines:
             assert check_integrity(w).ok and w["signature"]["merkleRoot"] == root
             refs.append(w["data"]["referenceNumber"].split(":", 2)[2])
-            assert w["data"]["issuers"][0]["documentStore"].endswith(anvil_net.deployment.certificate_registry)
+            assert w["data"]["issuers"][0]["documentStore"].endswith(":" + anvil_net.stores["vn"])
     assert refs == [d["referenceNumber"] for d in docs]  # each once, in input order
     return roots
 

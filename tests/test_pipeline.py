@@ -24,7 +24,7 @@ from certnet.verifier.merkle import verify_proof
 
 def docs_for(net, n: int, seed: int = 0, country: str = "VN") -> list[dict]:
     d = net.deployment
-    block = issuer_block(d, "VCCI Ho Chi Minh City")
+    block = issuer_block(d, "VCCI Ho Chi Minh City", net.stores["vn"])
     return list(samples.generate(n, seed=seed, issuer_block=block, network=network_block(d), issuing_country=country))
 
 
@@ -53,13 +53,13 @@ def test_submit_batch_anchor(net, tmp_path):
     assert sorted(b.count for b in batches) == [2, 4, 4]
     for b in batches:
         a = view.anchor_of(b.merkle_root)
-        assert a.issuer == net.addr("vn_issuer") and a.document_count == b.count and a.document_type == 1
+        assert a.key == net.addr("vn_issuer") and a.document_count == b.count and a.document_type == 1
         assert a.block_number == b.block_number and a.anchored_at == b.anchored_at
     for d in docs:
         sig = d.wrapped["signature"]
         assert verify_proof(sig["targetHash"], sig["proof"], sig["merkleRoot"])
         assert view.is_issued(sig["merkleRoot"], sig["targetHash"], sig["proof"])
-        assert d.wrapped["data"]["issuers"][0]["documentStore"].endswith(net.deployment.certificate_registry)
+        assert d.wrapped["data"]["issuers"][0]["documentStore"].endswith(":" + net.stores["vn"])
 
 
 def test_anchor_found_on_chain_keeps_its_transaction(net, tmp_path, monkeypatch):
@@ -73,14 +73,14 @@ def test_anchor_found_on_chain_keeps_its_transaction(net, tmp_path, monkeypatch)
         sent = s.scalars(select(Batch)).one()
     assert sent.state == SENT and sent.tx_hash
     net.engine.w3.eth.wait_for_transaction_receipt(sent.tx_hash, timeout=30)  # mined: a resend is refused
-    real_anchor_of = p.store.anchor_of
+    real_anchor_of = p._anchor_of
     monkeypatch.setattr(p, "_receipt", lambda tx_hash: None)
-    monkeypatch.setattr(p.store, "anchor_of", lambda root: None)
+    monkeypatch.setattr(p, "_anchor_of", lambda batch: None)
     assert p._confirm_batches() == 0
     with p.sessions() as s:
         batch = s.get(Batch, sent.id)
         assert batch.state == BATCHED and batch.tx_hash is None  # the rebroadcast was refused: nonce taken
-    monkeypatch.setattr(p.store, "anchor_of", real_anchor_of)
+    monkeypatch.setattr(p, "_anchor_of", real_anchor_of)
     p.run_until_idle()
     with p.sessions() as s:
         batch = s.get(Batch, sent.id)

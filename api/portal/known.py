@@ -207,7 +207,6 @@ def audit_search(service: Any, q: AuditQuery) -> dict[str, Any]:
     truncated = len(results) > limit
     d = service.deployment
     return {"query": q.as_dict(), "network": {"name": d.name, "chainId": d.chain_id,
-                                              "certificateRegistry": d.certificate_registry,
                                               "issuerRegistry": d.issuer_registry},
             "historySource": source, "truncated": truncated, "count": min(len(results), limit),
             "results": results[:limit]}

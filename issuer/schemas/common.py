@@ -408,7 +408,7 @@ class IdentityProof(CertnetModel):
 
 class Issuer(CertnetModel):
     name: Name = Field(description="the issuing authority as registered")
-    document_store: EthAddress = Field(description="address of the CertificateRegistry contract")
+    document_store: EthAddress = Field(description="address of the issuing authority's DocumentStore contract")
     identity_proof: IdentityProof
 
 

@@ -180,7 +180,6 @@ def _dispatch(args: argparse.Namespace) -> int:
         out = Path(args.out) if args.out else net.directory / "deployment.json"
         deployment.save(out)
         print(json.dumps({"IssuerRegistry": deployment.issuer_registry,
-                          "CertificateRegistry": deployment.certificate_registry,
                           "chainId": deployment.chain_id, "block": deployment.block, "written": str(out)}, indent=2))
         return 0
     raise NetworkError(f"unknown action {action}")

@@ -805,7 +805,7 @@ class GethNetwork:
 
     # -- contracts
     def deploy(self, config: DeployConfig, node: int = 0, signer: Transactor | None = None) -> Deployment:
-        """Deploy IssuerRegistry and CertificateRegistry through `node` from the deployer account,
+        """Deploy the IssuerRegistry (with its DocumentStore implementation) through `node` from the deployer account,
         built for this chain's EVM (London under Clique)."""
         w3 = self.w3(node)
         return deploy_contracts(w3, signer or Transactor(w3, self.deployer_key()), config,

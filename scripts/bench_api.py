@@ -320,7 +320,8 @@ def prepare(workdir: Path, n: int, batch: int, revoke_every: int, seed: int) -> 
 
     engine, deployment, issuer = start_network(workdir)
     docs, wrap_s, anchor_s = issue(engine, deployment, issuer, n, batch, seed)
-    store = deployment.certificate_registry_client(engine.w3, issuer)
+    store = deployment.store_client(engine.w3, deployment.issuer_registry_client(engine.w3).key_info(
+        issuer.address).store, issuer)
     revoked = set()
     for i in range(0, n, revoke_every) if revoke_every > 0 else ():
         sig = docs[i]["signature"]

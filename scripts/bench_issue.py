@@ -47,7 +47,8 @@ def deploy_with_issuer(engine: Engine, types: tuple[str, ...] = ("FORM_D",),
     for a in (admin, issuer):
         funder.transfer(a.address, 10**21)
     d = deploy(w3, funder, DeployConfig(name, [Member("VN", [admin.address])]))
-    d.issuer_registry_client(w3, signer_for(w3, admin)).register_issuer(issuer.address, "VCCI", list(types))
+    d.issuer_registry_client(w3, signer_for(w3, admin)).register_authority("VCCI", list(types),
+                                                                          first_key=issuer.address)
     return d, issuer
 
 
@@ -81,7 +82,8 @@ def main() -> None:
 
         result = bulk_issue(source, out, d, signer_for(w3, issuer), batch=args.batch, progress=progress)
         total = time.perf_counter() - t0
-        anchored = d.certificate_registry_client(w3).contract.events.RootAnchored().get_logs(from_block=d.block)
+        store = d.store_client(w3, d.issuer_registry_client(w3).key_info(issuer.address).store)
+        anchored = store.contract.events.RootAnchored().get_logs(from_block=d.block)
         count = sum(log["args"]["documentCount"] for log in anchored)
         assert count == result.documents == args.count, (count, result.documents)
         print(f"issued {count:,} documents in {len(anchored)} anchored batches of {args.batch:,} in {total:.1f} s "

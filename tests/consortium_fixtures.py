@@ -174,6 +174,7 @@ class Consortium:
     deployment: Deployment
     admins: dict[str, Transactor]
     vn_issuer: Transactor
+    vn_store: str
     members: dict[str, MemberService] = field(default_factory=dict)
     closed: bool = False
 
@@ -259,14 +260,15 @@ def start_consortium(root: Path) -> Consortium:
         deployment = net.deploy(config, node=0, signer=deployer)
         admins = {cc: Transactor(w3, a) for cc, a in admin_accounts.items()}
         vn_issuer = Transactor(w3, issuer_account)
-        deployment.issuer_registry_client(w3, admins["VN"]).register_issuer(vn_issuer.address, VN_ISSUER_NAME,
-                                                                            ["FORM_D", "ECERT"])
-        c = Consortium(net, deployment, admins, vn_issuer)
+        reg = deployment.issuer_registry_client(w3, admins["VN"])
+        vn_store = reg.store_from(reg.register_authority(VN_ISSUER_NAME, ["FORM_D", "ECERT"],
+                                                         first_key=vn_issuer.address))
+        c = Consortium(net, deployment, admins, vn_issuer, vn_store)
         # every node knows the registration, at the confirmation depth
         reg_block = w3.eth.block_number
         for i in range(VALIDATORS):
-            wait_for(lambda i=i: deployment.issuer_registry_client(net.w3(i)).authorised_country(
-                vn_issuer.address, "FORM_D") == "VN", 30, f"node {i} to see the VN issuer")
+            wait_for(lambda i=i: deployment.issuer_registry_client(net.w3(i)).key_info(
+                vn_issuer.address).store == vn_store, 30, f"node {i} to see the VN issuer")
             net.wait_block(i, reg_block + CONFIRMATIONS, timeout=30)
         for i, cc in enumerate(MEMBERS):
             _start_member(c, cc, i, root, admin_accounts[cc].key, issuer_account.key if cc == "VN" else None)

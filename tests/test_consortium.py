@@ -300,8 +300,8 @@ def test_vn_node_back_catches_up_and_nothing_accepted_is_lost(cons: Consortium, 
         v = wait_verdict(cons, "TH", d["wrapped"], "chain", "VALID", timeout=20)
         assert_at_depth(cons, "TH", v)
         wait_verdict(cons, "TH", d["wrapped"], "index", "VALID", timeout=20)
-    anchor = cons.deployment.certificate_registry_client(net.w3(1)).anchor_of(outage[0]["merkleRoot"])
-    assert anchor is not None and anchor.issuer == cons.vn_issuer.address and anchor.document_count == 2
+    anchor = cons.deployment.store_client(net.w3(1), cons.vn_store).anchor_of(outage[0]["merkleRoot"])
+    assert anchor is not None and anchor.key == cons.vn_issuer.address and anchor.document_count == 2
     # and so is the revocation VN accepted during the outage; TH (which holds docs[1]) is told
     done = wait_for(lambda: (a := action(cons, story["outage_revocation"]))["state"] == "DONE" and a, 60,
                     "the revocation accepted during the outage to be DONE")
@@ -345,7 +345,7 @@ def test_partition_majority_issues_every_index_has_it_after_healing(cons: Consor
     for cc in ("TH", "MY"):
         wait_verdict(cons, cc, part[0]["wrapped"], "chain", "VALID", timeout=20)
     # the cut-off member cannot know it, and says so instead of guessing
-    assert not cons.deployment.certificate_registry_client(net.w3(sg.node)).is_issued(root)
+    assert not cons.deployment.store_client(net.w3(sg.node), cons.vn_store).is_issued(root)
     assert verify(cons, "SG", part[0]["wrapped"], "chain")["status"] == "NOT_ISSUED"
     assert verify(cons, "SG", part[0]["wrapped"], "index")["status"] == "NOT_ISSUED"
     assert net.block_number(sg.node) <= lone_start + 1  # alone, one signer of four stalls
@@ -376,7 +376,7 @@ def test_partition_majority_issues_every_index_has_it_after_healing(cons: Consor
                 got = {v["document"]["targetHash"]: v["status"] for v in r.json()["results"]}
                 assert got == expected, (cc, mode, got)
     roots = {d["merkleRoot"] for d in anchored}
-    store = cons.deployment.certificate_registry_client(net.w3(3))
+    store = cons.deployment.store_client(net.w3(3), cons.vn_store)
     assert all(store.is_issued(r) for r in roots) and len(roots) == 4
 
 

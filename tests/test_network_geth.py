@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from certnet.node.contracts import CertificateRegistryClient, IssuerRegistryClient
+from certnet.node.contracts import DocumentStoreClient, IssuerRegistryClient
 from certnet.node.deploy import DeployConfig, Deployment, Member
 from certnet.node.engines import EngineError
 from certnet.node.keys import keystore_address
@@ -63,13 +63,15 @@ class Chain:
         config = DeployConfig(name="certnet consortium test", members=[
             Member("VN", [self.vn_admin.address]), Member("TH", [self.deployer.address])])
         self.deployment: Deployment = net.deploy(config, node=0, signer=self.deployer)
-        self.registry(0, self.vn_admin).register_issuer(self.issuer.address, "VCCI Ho Chi Minh City", ["FORM_D"])
+        reg = self.registry(0, self.vn_admin)
+        self.store_address = reg.store_from(reg.register_authority("VCCI Ho Chi Minh City", ["FORM_D"],
+                                                                   first_key=self.issuer.address))
 
     def registry(self, node: int, signer: Transactor | None = None) -> IssuerRegistryClient:
         return IssuerRegistryClient(self.net.w3(node), self.deployment.issuer_registry, signer)
 
-    def store(self, node: int, signer: Transactor | None = None) -> CertificateRegistryClient:
-        return CertificateRegistryClient(self.net.w3(node), self.deployment.certificate_registry, signer)
+    def store(self, node: int, signer: Transactor | None = None) -> DocumentStoreClient:
+        return DocumentStoreClient(self.net.w3(node), self.store_address, signer)
 
     def anchor(self, root: bytes, count: int = 3) -> dict:
         return self.store(0, self.issuer).anchor(root, "FORM_D", count)
@@ -139,16 +141,16 @@ def test_blocks_advance_on_all_nodes_with_peers(net: GethNetwork) -> None:
 
 
 def test_anchor_through_node0_read_on_node3(net: GethNetwork, chain: Chain) -> None:
-    wait_until(lambda: chain.registry(3).authorised_country(chain.issuer.address, "FORM_D") == "VN", 30,
+    wait_until(lambda: chain.registry(3).key_info(chain.issuer.address).store == chain.store_address, 30,
                "node 3 to see the registered issuer")
     root = os.urandom(32)
     receipt = chain.anchor(root)
     wait_until(lambda: chain.store(3).is_issued(root), 30, "node 3 to see the anchored root")
     record = chain.store(3).anchor_of(root)
-    assert record is not None and record.issuer == chain.issuer.address and record.document_count == 3
+    assert record is not None and record.key == chain.issuer.address and record.document_count == 3
     assert record.block_number == receipt["blockNumber"]
-    assert chain.registry(3).country_of(chain.issuer.address) == "VN"
-    assert chain.store(2).name() == "certnet consortium test"
+    assert chain.registry(3).country_of_store(chain.store_address) == "VN"
+    assert chain.store(2).name() == "VCCI Ho Chi Minh City"
 
 
 def test_one_validator_down_then_catches_up(net: GethNetwork, chain: Chain) -> None:

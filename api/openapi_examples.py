@@ -21,6 +21,7 @@ EXAMPLES_FILE = Path(__file__).with_name("examples") / "form-d.json"
 CHAIN_ID = 31337
 NETWORK_NAME = "certnet local"
 ISSUER_REGISTRY = "0x0165878A594ca255338adfa4d48449f69242Eb8F"
+CUSTOMS_RECORD = "0x2279B7A0a67DB372996a5FaB50D91eAA73d2eBe6"
 VN_ISSUER = "0x33377bD49fAC938Af8B9aB86Ee4DE7518bdAdD02"
 VN_STORE = "0xa16E02E87b7454126E5E10d957A927A7F5B5d2be"
 VN_ISSUER_NAME = "Vietnam Chamber of Commerce and Industry (VCCI) HCMC"
@@ -44,7 +45,8 @@ def make_batch() -> dict[str, Any]:
         doc = samples.form_d(seed, issuingCountry="VN", importingCountry="TH", lines=1)
         del doc["issuers"], doc["network"]  # the service fills in its own envelope
         raw.append(doc)
-    deployment = Deployment(chain_id=CHAIN_ID, issuer_registry=ISSUER_REGISTRY, block=8, name=NETWORK_NAME)
+    deployment = Deployment(chain_id=CHAIN_ID, issuer_registry=ISSUER_REGISTRY, customs_record=CUSTOMS_RECORD, block=8,
+                            name=NETWORK_NAME)
     rng = random.Random(_SALT_SEED)
     _, wrapped = wrap_documents([complete_envelope(d, deployment, VN_ISSUER_NAME, VN_STORE) for d in raw],
                                 uuid_factory=lambda: str(uuid.UUID(int=rng.getrandbits(128), version=4)))

@@ -25,6 +25,27 @@ ZERO_ADDRESS = "0x" + "00" * 20
 DOCUMENT_TYPES: dict[str, int] = {"ECERT": 0, "FORM_D": 1, "EPHYTO": 2}
 DOCUMENT_TYPE_NAMES: dict[int, str] = {v: k for k, v in DOCUMENT_TYPES.items()}
 
+#: Form D box 4 reasons a customs gives with its decision, recorded on chain.
+DECISION_REASONS: dict[str, int] = {
+    "NONE": 0,
+    "ORIGIN_CRITERION_NOT_MET": 1,
+    "HS_CODE_MISMATCH": 2,
+    "LATE_PRESENTATION": 3,
+    "SIGNATURE_OR_SEAL_MISMATCH": 4,
+    "THIRD_COUNTRY_INVOICING_NOT_DECLARED": 5,
+}
+#: Reasons a customs gives when it asks for a retroactive check (ATIGA Operational Certification Procedures).
+CHECK_REASONS: dict[str, int] = {
+    "RANDOM": 0,
+    "DOUBT_ORIGIN": 1,
+    "DOUBT_AUTHENTICITY": 2,
+    "DOUBT_HS_CLASSIFICATION": 3,
+    "DOUBT_VALUE_CONTENT": 4,
+    "DOUBT_CONSIGNMENT": 5,
+    "RISK_PROFILE": 6,
+    "OTHER": 7,
+}
+
 #: Revocation reason codes recorded on chain.
 REVOCATION_REASONS: dict[str, int] = {
     "UNSPECIFIED": 0,
@@ -61,6 +82,25 @@ class ProposalState(enum.IntEnum):
     REJECTED = 3
     EXPIRED = 4
     FAILED = 5  # passed, but could no longer take effect
+
+
+class Preference(enum.IntEnum):
+    NONE = 0
+    GIVEN = 1
+    NOT_GIVEN = 2
+
+
+class CheckState(enum.IntEnum):
+    NONE = 0
+    OPEN = 1
+    ANSWERED = 2
+    CLOSED = 3
+
+
+class CheckResult(enum.IntEnum):
+    NONE = 0
+    CONFIRMED = 1
+    NOT_CONFIRMED = 2
 
 
 class RevokedLevel(enum.IntEnum):
@@ -581,6 +621,95 @@ class DocumentStoreClient(_Client):
         return SupersessionRecord(document=to_bytes32(document).hex(), successor_store=r[0], superseded_at=r[1],
                                   block_number=r[2], by=r[3], successor_root=r[4].hex(),
                                   successor_document=r[5].hex())
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    preference: Preference
+    reason: int
+    at: int
+    by: str
+    note_hash: str
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    id: int
+    state: CheckState
+    result: CheckResult
+    late: bool
+    revoked: bool
+    country: str
+    reason: int
+    opened_at: int
+    due_at: int
+    answered_at: int
+    store: str
+    requester: str
+    answered_by: str | None
+    document: str
+    request_hash: str
+    findings_hash: str
+
+
+class CustomsRecordClient(_Client):
+    """Customs decisions and retroactive checks on certificates (store, targetHash)."""
+
+    artifact = "CustomsRecord"
+
+    @staticmethod
+    def _cert(store: str, root: str | bytes, document: str | bytes, proof: Sequence[str | bytes]) -> tuple[Any, ...]:
+        return (store, to_bytes32(root), to_bytes32(document), [to_bytes32(p) for p in proof])
+
+    @staticmethod
+    def _country_proof(proof: Any | None) -> tuple[list[bytes], int, str]:
+        """A verifier.fields.FieldProof of `importingCountry` as the contract takes it (empty: already proven)."""
+        if proof is None:
+            return ([], 0, "")
+        return ([to_bytes32(h) for h in proof.leaves], proof.index, proof.salt)
+
+    def record_decision(self, store: str, root: str | bytes, document: str | bytes, proof: Sequence[str | bytes],
+                        country: str, country_proof: Any | None, preference: Preference, reason: int,
+                        note_hash: str | bytes | None = None) -> TxReceipt:
+        return self._send("recordDecision", *self._cert(store, root, document, proof), to_bytes2(country),
+                          self._country_proof(country_proof), int(preference), reason,
+                          to_bytes32(note_hash) if note_hash else bytes(32))
+
+    def open_check(self, store: str, root: str | bytes, document: str | bytes, proof: Sequence[str | bytes],
+                   country: str, country_proof: Any | None, reason: int, request_hash: str | bytes) -> TxReceipt:
+        return self._send("openCheck", *self._cert(store, root, document, proof), to_bytes2(country),
+                          self._country_proof(country_proof), reason, to_bytes32(request_hash))
+
+    def check_id(self, receipt: TxReceipt) -> int:
+        return self.events(receipt, "CheckOpened")[0]["id"]
+
+    def answer_check(self, check_id: int, result: CheckResult, findings_hash: str | bytes) -> TxReceipt:
+        return self._send("answerCheck", check_id, int(result), to_bytes32(findings_hash))
+
+    def close_check(self, check_id: int) -> TxReceipt:
+        return self._send("closeCheck", check_id)
+
+    def answer_period(self) -> int:
+        return self._call("answerPeriod")
+
+    def importing_country_of(self, store: str, document: str | bytes) -> str | None:
+        return from_bytes2(self._call("importingCountryOf", store, to_bytes32(document))) or None
+
+    def decisions_of(self, store: str, document: str | bytes) -> list[DecisionRecord]:
+        return [DecisionRecord(Preference(d[0]), d[1], d[2], d[3], d[4].hex())
+                for d in self._call("decisionsOf", store, to_bytes32(document))]
+
+    def check(self, check_id: int) -> CheckRecord | None:
+        c = self._call("check", check_id)
+        if c[0] == 0:
+            return None
+        return CheckRecord(id=check_id, state=CheckState(c[0]), result=CheckResult(c[1]), late=c[2], revoked=c[3],
+                           country=from_bytes2(c[4]), reason=c[5], opened_at=c[6], due_at=c[7], answered_at=c[8],
+                           store=c[9], requester=c[10], answered_by=_addr(c[11]), document=c[12].hex(),
+                           request_hash=c[13].hex(), findings_hash=c[14].hex())
+
+    def open_check_of(self, store: str, document: str | bytes, country: str) -> int | None:
+        return self._call("openCheckOf", store, to_bytes32(document), to_bytes2(country)) or None
 
 
 def reason_code(r: str | int) -> int:

@@ -4,7 +4,8 @@ founding members.
 Configuration (JSON):
 
     {"name": "certnet ASEAN",
-     "members": [{"country": "VN", "admins": ["0x..."]}, {"country": "TH", "admins": ["0x...", "0x..."]}]}
+     "members": [{"country": "VN", "admins": ["0x..."]}, {"country": "TH", "admins": ["0x...", "0x..."]}],
+     "answerPeriodDays": 90}
 
 The result is written as `deployment.json` (chain id, addresses, block) where the other commands find it.
 """
@@ -20,7 +21,7 @@ from eth_utils import is_hex_address, to_checksum_address
 from web3 import Web3
 
 from certnet.node.artifacts import load_artifact
-from certnet.node.contracts import DocumentStoreClient, IssuerRegistryClient
+from certnet.node.contracts import CustomsRecordClient, DocumentStoreClient, IssuerRegistryClient
 from certnet.node.countries import is_country, to_bytes2
 from certnet.node.tx import Transactor
 
@@ -42,19 +43,27 @@ class Member:
     admins: list[str]
 
 
+#: Default time the issuing side has to answer a retroactive check: 90 days.
+ANSWER_PERIOD = 90 * 86400
+
+
 @dataclass(frozen=True)
 class DeployConfig:
     name: str
     members: list[Member]
+    answer_period: int = ANSWER_PERIOD
 
 
 def parse_config(raw: Any) -> DeployConfig:
     """Validate a configuration object; every error names the field."""
     if not isinstance(raw, dict):
         raise ConfigError("(top level)", "must be a JSON object with `name` and `members`")
-    unknown = set(raw) - {"name", "members"}
+    unknown = set(raw) - {"name", "members", "answerPeriodDays"}
     if unknown:
-        raise ConfigError(sorted(unknown)[0], "unknown field (allowed: name, members)")
+        raise ConfigError(sorted(unknown)[0], "unknown field (allowed: name, members, answerPeriodDays)")
+    days = raw.get("answerPeriodDays", ANSWER_PERIOD // 86400)
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 3650:
+        raise ConfigError("answerPeriodDays", "must be a whole number of days, 1..3650 (default 90)")
     name = raw.get("name", "certnet")
     if not isinstance(name, str) or not 0 < len(name.encode()) <= MAX_NAME:
         raise ConfigError("name", f"must be a non-empty string of at most {MAX_NAME} bytes")
@@ -102,7 +111,7 @@ def parse_config(raw: Any) -> DeployConfig:
             seen_admins[cs] = aw
             checked.append(cs)
         out.append(Member(country=country, admins=checked))
-    return DeployConfig(name=name, members=out)
+    return DeployConfig(name=name, members=out, answer_period=days * 86400)
 
 
 def load_config(path: str | Path) -> DeployConfig:
@@ -122,6 +131,7 @@ class Deployment:
 
     chain_id: int
     issuer_registry: str
+    customs_record: str
     block: int
     name: str
     rpc_url: str | None = None
@@ -145,6 +155,9 @@ class Deployment:
     def issuer_registry_client(self, w3: Web3, signer: Transactor | None = None) -> IssuerRegistryClient:
         return IssuerRegistryClient(w3, self.issuer_registry, signer)
 
+    def customs_record_client(self, w3: Web3, signer: Transactor | None = None) -> CustomsRecordClient:
+        return CustomsRecordClient(w3, self.customs_record, signer)
+
     def store_client(self, w3: Web3, store: str, signer: Transactor | None = None) -> DocumentStoreClient:
         """An authority's document store on this network."""
         return DocumentStoreClient(w3, store, signer)
@@ -158,11 +171,13 @@ def _deploy_contract(w3: Web3, signer: Transactor, name: str, *args: Any) -> tup
 
 
 def deploy(w3: Web3, signer: Transactor, config: DeployConfig, rpc_url: str | None = None) -> Deployment:
-    """Deploy the IssuerRegistry with the founding members; it deploys the DocumentStore implementation itself."""
+    """Deploy the IssuerRegistry with the founding members (it deploys the DocumentStore implementation itself),
+    then the CustomsRecord."""
     countries = [to_bytes2(m.country) for m in config.members for _ in m.admins]
     admins = [a for m in config.members for a in m.admins]
     registry, block = _deploy_contract(w3, signer, "IssuerRegistry", countries, admins)
+    customs, _ = _deploy_contract(w3, signer, "CustomsRecord", registry, config.answer_period)
     return Deployment(
-        chain_id=w3.eth.chain_id, issuer_registry=registry, block=block,
+        chain_id=w3.eth.chain_id, issuer_registry=registry, customs_record=customs, block=block,
         name=config.name, rpc_url=rpc_url, members=[asdict(m) for m in config.members],
     )

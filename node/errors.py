@@ -53,7 +53,7 @@ def _register(abi: list[dict[str, Any]]) -> None:
         _BY_SELECTOR[selector] = (cls, types, names)
 
 
-for _contract in ("IssuerRegistry", "DocumentStore"):
+for _contract in ("IssuerRegistry", "DocumentStore", "CustomsRecord"):
     _register(load_artifact(_contract)["abi"])
 
 

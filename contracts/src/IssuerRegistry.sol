@@ -538,10 +538,19 @@ contract IssuerRegistry is ERC165, IIssuerRegistry {
 
     /// @inheritdoc IIssuerRegistry
     function canRevoke(address account) external view returns (bool) {
-        Authority storage a = _authorities[msg.sender];
+        return canActFor(account, msg.sender);
+    }
+
+    /// @notice Whether `account` may act for `store` now: an active key of its authority (whose country is a member
+    /// in the authority's epoch), or a current admin of its country.
+    /// @param account the account
+    /// @param store the store
+    /// @return true when it may
+    function canActFor(address account, address store) public view returns (bool) {
+        Authority storage a = _authorities[store];
         if (a.epoch == 0) return false;
         Key storage k = _keys[account];
-        if (k.store == msg.sender) {
+        if (k.store == store) {
             Member storage m = _members[a.country];
             return k.status == KeyStatus.Active && m.active && m.epoch == a.epoch;
         }

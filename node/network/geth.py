@@ -100,7 +100,7 @@ def geth_binary() -> Path:
 
 def deploy_contracts(w3: Web3, signer: Transactor, config: DeployConfig, evm_version: str,
                      rpc_url: str | None = None) -> Deployment:
-    """Deploy the two contracts: the committed artifacts target London, which every engine runs."""
+    """Deploy the contracts: the committed artifacts target London, which every engine runs."""
     return deploy(w3, signer, config, rpc_url=rpc_url)
 
 

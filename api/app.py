@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from certnet.api import openapi_examples as ex
 from certnet.api.auth import Principal
+from certnet.api.docs_ui import mount_docs
 from certnet.api.problems import Problem, handle_http, handle_problem, handle_unexpected, handle_validation, problem_response
 from certnet.api.service import Service
 
@@ -103,8 +104,9 @@ def create_app(service: Service) -> FastAPI:
         service.stop()
 
     app = FastAPI(title="certnet", version="1.0.0", description=API_DESCRIPTION, lifespan=lifespan,
-                  openapi_url="/v1/openapi.json", docs_url="/v1/docs", redoc_url=None)
+                  openapi_url="/v1/openapi.json", docs_url=None, redoc_url=None)
     app.state.service = service
+    mount_docs(app)
     app.add_exception_handler(Problem, handle_problem)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, handle_validation)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, handle_http)  # type: ignore[arg-type]

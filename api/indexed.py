@@ -1,12 +1,13 @@
-"""The index as a verification source: the same `read` as the chain source, answered from the index
-database at its indexed block (which the verdict names)."""
+"""The index as a verification source: the same `read`, `authority_name`, `key_authorised` and `network` as the
+chain source (certnet.verifier.sources.ChainSource), answered from the index database at its indexed block
+(which the verdict names)."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
-from certnet.api.index.queries import IndexNotReady, IndexStatusSource
-from certnet.node.contracts import DocumentStatus
+from certnet.api.index.queries import ChainEvent, IndexNotReady, IndexStatusSource
+from certnet.node.contracts import DocumentStatus, StatusQuery
 from certnet.node.deploy import Deployment
 from certnet.verifier.sources import NetworkInfo, SourceError
 
@@ -14,32 +15,43 @@ from certnet.verifier.sources import NetworkInfo, SourceError
 class IndexedSource:
     kind = "index"
 
-    def __init__(self, db_url: str, deployment: Deployment) -> None:
+    def __init__(self, db_url: Any, deployment: Deployment) -> None:
         self.deployment = deployment
-        self.index = IndexStatusSource(db_url, deployment.chain_id, deployment.certificate_registry,
-                                       deployment.issuer_registry)
-        self._names: dict[str, str] = {}
+        self.index = IndexStatusSource(db_url, deployment.chain_id, deployment.issuer_registry)
+        self._names: dict[str, str | None] = {}
 
     def network(self) -> NetworkInfo:
         d = self.deployment
-        return NetworkInfo(d.chain_id, d.name, d.certificate_registry, d.issuer_registry)
+        return NetworkInfo(d.chain_id, d.name, d.issuer_registry)
 
-    def read(self, pairs: Sequence[tuple[str, str]]) -> tuple[int, str | None, list[DocumentStatus]]:
+    def read(self, queries: Sequence[StatusQuery]) -> tuple[int, str | None, list[DocumentStatus]]:
         try:
-            block, statuses = self.index.status_with_block(list(pairs))
+            block, statuses = self.index.status_with_block(list(queries))
         except IndexNotReady as exc:
             raise SourceError(f"the index is not ready: {exc}") from None
         except Exception as exc:
             raise SourceError(f"the index could not be read: {type(exc).__name__}: {exc}") from None
         return block.number, block.hash, statuses
 
-    def issuer_name(self, account: str) -> str | None:
-        if account not in self._names:
+    def authority_name(self, store: str) -> str | None:
+        """The name of a registered store's authority (kept once known: it never changes)."""
+        name = self._names.get(store)
+        if name is None:
             try:
-                self._names = {i.account: i.name for i in self.index.issuers()}
+                name = self.index.authority_name(store) or None
             except Exception as exc:
                 raise SourceError(f"the index could not be read: {exc}") from None
-        return self._names.get(account)
+            if name is not None:
+                self._names[store] = name
+        return name
 
-    def history(self, h: str):  # noqa: ANN201 - the index's ChainEvent list
-        return self.index.history(h)
+    def key_authorised(self, key: str, store: str, document_type: int, time: int) -> bool:
+        """Whether `key` was a key of `store`'s authority, authorised for the type, at `time` (as of the indexed
+        block)."""
+        try:
+            return self.index.is_authorised_at(key, store, document_type, time)
+        except Exception as exc:
+            raise SourceError(f"the index could not be read: {exc}") from None
+
+    def history(self, h: str, root: str | None = None, store: str | None = None) -> list[ChainEvent]:
+        return self.index.history(h, root, store)

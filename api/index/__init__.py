@@ -1,11 +1,12 @@
 """The chain-event index: contract events followed into SQL (SQLite by default, PostgreSQL supported).
 
 - `upgrade(url)` creates or upgrades the schema (Alembic migrations, the only way the schema changes);
-- `Indexer` (certnet.api.index.follower) follows both contracts' events from a checkpoint, detects reorgs and
-  rolls back to the common ancestor, respecting a confirmation depth;
+- `Indexer` (certnet.api.index.follower) follows the IssuerRegistry's events and those of every DocumentStore
+  it creates from a checkpoint, detects reorgs and rolls back to the common ancestor, respecting a confirmation
+  depth;
 - `IndexStatusSource` (certnet.api.index.queries) answers the batched document status exactly as the chain's
-  `CertificateRegistry.statusOf` does at the indexed block, plus histories, audit exports and the
-  issuer and member views.
+  `IssuerRegistry.statusOf` does across stores at the indexed block, plus histories, audit exports and the
+  authority, key, member and customs-key views.
 """
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: Alembic's version table for the index (its own, so the index can share a database with other parts).
 VERSION_TABLE = "idx_alembic_version"
 _MIGRATION_LOCK = 0x63657274  # PostgreSQL advisory lock key held while migrating ("cert")
+#: Revisions of schemas that were replaced rather than migrated (pre-release: redeploying is the migration). An
+#: index at one of them is dropped and built again from the chain.
+_REPLACED_REVISIONS = {"0001": ("idx_anchors", "idx_revocations", "idx_supersessions", "idx_issuers",
+                                "idx_issuer_status", "idx_issuer_rotations", "idx_issuer_compromises",
+                                "idx_member_changes", "idx_admin_changes", "idx_proposal_events", "idx_blocks",
+                                "idx_networks")}
 
 
 def sqlite_url(path: str | Path) -> str:
@@ -85,11 +92,28 @@ def upgrade(url: str | Engine, revision: str = "head") -> None:
         with engine.execution_options(sqlite_immediate=True).begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+            _drop_replaced(conn)
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
     finally:
         if not isinstance(url, Engine):
             engine.dispose()
+
+
+def _drop_replaced(conn: Any) -> None:
+    """Drop an index whose schema revision was replaced (its rows are rebuilt from the chain)."""
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import inspect, text
+
+    current = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
+    tables = _REPLACED_REVISIONS.get(current or "")
+    if tables is None:
+        return
+    existing = set(inspect(conn).get_table_names())
+    for table in tables:
+        if table in existing:
+            conn.execute(text(f"DROP TABLE {table}"))
+    conn.execute(text(f"DELETE FROM {VERSION_TABLE}"))
 
 
 def current_revision(url: str | Engine) -> str | None:

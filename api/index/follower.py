@@ -1,11 +1,14 @@
-"""The follower: both contracts' events, from a checkpoint into the index database.
+"""The follower: the IssuerRegistry's events and those of every DocumentStore it creates, from a checkpoint into
+the index database.
 
     indexer = Indexer(w3, deployment, "sqlite:///index.db", confirmations=0)
     indexer.sync()                      # catch up to head - confirmations; returns the indexed block
     indexer.run(stop_event, interval=1) # keep following
 
-How it reads the chain: `eth_getLogs` over block ranges with an address filter (both contracts) and a
-topic filter (the events the index keeps), the range adapting to the density of events; the logs are
+How it reads the chain: `eth_getLogs` over block ranges with an address filter (the registry and every store it
+created so far; by topic alone once there are very many stores) and a topic filter (the events the index keeps);
+a store registered inside a range gets its logs of that range fetched at once. Store logs count only after
+their store's AuthorityRegistered, in block/log order. The range adapts to the density of events; the logs are
 decoded straight from their hex topics and data (no web3 formatting: that is where the time goes for a
 million events) and written in bulk, one database transaction per range together with the checkpoint.
 
@@ -42,15 +45,18 @@ from certnet.api.index.models import (
     EVENT_MODELS,
     AdminChange,
     Anchor,
+    AuthorityRegistration,
     Block,
-    IssuerCompromise,
-    IssuerRegistration,
-    IssuerRotation,
-    IssuerStatusChange,
+    CustomsKeyChange,
+    KeyAddition,
+    KeyCompromise,
+    KeyRotation,
+    KeyStatusChange,
     MemberChange,
     Network,
     ProposalEvent,
     Revocation,
+    Rollback,
     Supersession,
 )
 from certnet.node.artifacts import load_artifact
@@ -60,10 +66,10 @@ log = logging.getLogger("certnet.index")
 
 #: Events the index keeps. DocumentIssued and DocumentRevoked (the OpenAttestation interface's events)
 #: repeat what RootAnchored and RevocationRecorded say and are not fetched.
-CERTIFICATE_EVENTS = ("RootAnchored", "RevocationRecorded", "DocumentSuperseded")
-REGISTRY_EVENTS = ("MemberAdded", "MemberRemoved", "AdminAdded", "AdminRemoved", "ProposalCreated", "VoteCast",
-                   "ProposalClosedWith", "IssuerRegistered", "IssuerStatusChanged", "IssuerRotated",
-                   "IssuerCompromised")
+STORE_EVENTS = ("RootAnchored", "RevocationRecorded", "DocumentSuperseded")
+REGISTRY_EVENTS = ("MemberAdded", "MemberRemoved", "AdminAdded", "AdminRemoved", "CustomsKeyAdded",
+                   "CustomsKeyRemoved", "ProposalCreated", "VoteCast", "ProposalClosedWith", "AuthorityRegistered",
+                   "KeyAdded", "KeyStatusChanged", "KeyRotated", "KeyCompromised")
 
 
 class IndexerError(RuntimeError):
@@ -187,17 +193,23 @@ class ChainReader:
                 out[n] = self._header(b)
         return out
 
-    def logs(self, from_block: int, to_block: int, addresses: list[str], topics: list[str]) -> list[RawLog]:
+    def logs(self, from_block: int, to_block: int, addresses: list[str] | None, topics: list[str]) -> list[RawLog]:
+        """Logs of blocks from_block..to_block with one of `topics` as topic0, emitted by one of `addresses` (None:
+        by any contract)."""
         if self.raw:
-            result = self._call("eth_getLogs", [{"fromBlock": hex(from_block), "toBlock": hex(to_block),
-                                                  "address": addresses, "topics": [topics]}])
+            flt: dict[str, Any] = {"fromBlock": hex(from_block), "toBlock": hex(to_block), "topics": [topics]}
+            if addresses is not None:
+                flt["address"] = addresses
+            result = self._call("eth_getLogs", [flt])
             return [RawLog(r["address"].lower(), r["topics"], r["data"], int(r["blockNumber"], 16), r["blockHash"],
                            r["transactionHash"], int(r["logIndex"], 16))
                     for r in result if not r.get("removed")]
         wanted = set(topics)
         out = []
-        for r in self.w3.eth.get_logs({"fromBlock": from_block, "toBlock": to_block,  # type: ignore[typeddict-item]
-                                       "address": [Web3.to_checksum_address(a) for a in addresses]}):
+        query: dict[str, Any] = {"fromBlock": from_block, "toBlock": to_block}
+        if addresses is not None:
+            query["address"] = [Web3.to_checksum_address(a) for a in addresses]
+        for r in self.w3.eth.get_logs(query):  # type: ignore[arg-type]
             tops = [_hex(t) for t in r["topics"]]
             if tops and tops[0] in wanted:
                 out.append(RawLog(r["address"].lower(), tops, _hex(r["data"]), int(r["blockNumber"]),
@@ -212,20 +224,21 @@ class ChainReader:
 
 
 class Decoder:
-    """Turns raw logs of the two contracts into rows of the index tables (common columns included)."""
+    """Turns raw logs of the IssuerRegistry and of the stores it created into rows of the index tables (common
+    columns included).
 
-    def __init__(self, issuer_registry: str, certificate_registry: str) -> None:
+    `stores` maps each known store (lowercase address) to its authority's country. A store's logs are accepted
+    only once its AuthorityRegistered was decoded (in this call or an earlier one: `rows` adds the stores it
+    sees registered, so logs in block/log order need nothing else); logs of any other address are skipped."""
+
+    def __init__(self, issuer_registry: str, stores: dict[str, str] | None = None) -> None:
         self.registry = issuer_registry.lower()
-        self.store = certificate_registry.lower()
+        self.stores: dict[str, str] = dict(stores or {})
         self._addresses: dict[str, str] = {}
-        cert = {topic_of("CertificateRegistry", e): getattr(self, f"_{e}") for e in CERTIFICATE_EVENTS}
-        reg = {topic_of("IssuerRegistry", e): getattr(self, f"_{e}") for e in REGISTRY_EVENTS}
-        self.topics = list(cert) + list(reg)
-        self._dispatch: dict[tuple[str, str], Callable[[list[str], str], tuple[type, dict[str, Any]]]] = {}
-        for t, fn in cert.items():
-            self._dispatch[(self.store, t)] = fn
-        for t, fn in reg.items():
-            self._dispatch[(self.registry, t)] = fn
+        self.store_handlers = {topic_of("DocumentStore", e): getattr(self, f"_{e}") for e in STORE_EVENTS}
+        self.registry_handlers = {topic_of("IssuerRegistry", e): getattr(self, f"_{e}") for e in REGISTRY_EVENTS}
+        self.topics = list(self.store_handlers) + list(self.registry_handlers)
+        self.registered_topic = topic_of("IssuerRegistry", "AuthorityRegistered")
 
     # -- field helpers
     def _addr(self, word: str) -> str:
@@ -246,24 +259,30 @@ class Decoder:
     def _words(data: str) -> list[str]:
         return [data[i:i + 64] for i in range(2, len(data), 64)]
 
-    # -- CertificateRegistry
+    def _store_country(self, word: str) -> str:
+        return self.stores.get("0x" + word[-40:], "")
+
+    # -- DocumentStore (`store` and `country` are added by `rows`)
     def _RootAnchored(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
-        return Anchor, {"root": t[1][2:], "issuer": self._addr(t[2]), "country": self._country(t[3]),
-                        "document_type": int(data[2:66], 16), "document_count": int(data[66:130], 16)}
+        return Anchor, {"root": t[1][2:], "key": self._addr(t[2]), "document_type": int(data[2:66], 16),
+                        "document_count": int(data[66:130], 16)}
 
     def _RevocationRecorded(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
         return Revocation, {"root": t[1][2:], "hash": t[2][2:], "by": self._addr(t[3]), "reason": int(data[2:66], 16)}
 
     def _DocumentSuperseded(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
+        w = self._words(data)
         return Supersession, {"old_root": t[1][2:], "old_document": t[2][2:], "new_document": t[3][2:],
-                              "new_root": data[2:66], "by": self._addr(data[66:130])}
+                              "new_store": self._addr(w[0]), "new_root": w[1], "by": self._addr(w[2])}
 
-    # -- IssuerRegistry
+    # -- IssuerRegistry: members, admins, customs keys, votes
     def _MemberAdded(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
-        return MemberChange, {"country": self._country(t[1]), "added": True, "proposal_id": int(data[2:66], 16)}
+        return MemberChange, {"country": self._country(t[1]), "added": True, "epoch": int(data[2:66], 16),
+                              "proposal_id": int(data[66:130], 16)}
 
     def _MemberRemoved(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
-        return MemberChange, {"country": self._country(t[1]), "added": False, "proposal_id": int(data[2:66], 16)}
+        return MemberChange, {"country": self._country(t[1]), "added": False, "epoch": int(data[2:66], 16),
+                              "proposal_id": int(data[66:130], 16)}
 
     def _AdminAdded(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
         return AdminChange, {"country": self._country(t[1]), "admin": self._addr(t[2]), "added": True,
@@ -272,6 +291,14 @@ class Decoder:
     def _AdminRemoved(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
         return AdminChange, {"country": self._country(t[1]), "admin": self._addr(t[2]), "added": False,
                              "by": self._addr(t[3])}
+
+    def _CustomsKeyAdded(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
+        return CustomsKeyChange, {"country": self._country(t[1]), "key": self._addr(t[2]), "added": True,
+                                  "by": self._addr(t[3])}
+
+    def _CustomsKeyRemoved(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
+        return CustomsKeyChange, {"country": self._country(t[1]), "key": self._addr(t[2]), "added": False,
+                                  "by": self._addr(t[3])}
 
     @staticmethod
     def _proposal(proposal_id: int, event: str, **fields: Any) -> tuple[type, dict[str, Any]]:
@@ -295,7 +322,8 @@ class Decoder:
     def _ProposalClosedWith(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
         return self._proposal(int(t[1], 16), "CLOSED", state=int(data[2:66], 16))
 
-    def _IssuerRegistered(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
+    # -- IssuerRegistry: authorities and keys
+    def _AuthorityRegistered(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
         # (string name, uint64 documentTypes, uint40 validFrom, uint40 validUntil, address by); the name is
         # read by hand so that bytes that are not UTF-8 (the contract checks only the length) cannot stop
         # the follower
@@ -304,31 +332,62 @@ class Decoder:
         length = int.from_bytes(raw[offset:offset + 32], "big")
         name = raw[offset + 32:offset + 32 + length].decode("utf-8", "replace").replace("\x00", "\ufffd")
         w = self._words(data)
-        return IssuerRegistration, {"account": self._addr(t[1]), "country": self._country(t[2]), "name": name,
-                                    "document_types": int(w[1], 16), "valid_from": int(w[2], 16),
-                                    "valid_until": int(w[3], 16), "by": self._addr(w[4])}
+        store, country = self._addr(t[1]), self._country(t[2])
+        self.stores[store.lower()] = country
+        return AuthorityRegistration, {"store": store, "country": country, "name": name,
+                                       "document_types": int(w[1], 16), "valid_from": int(w[2], 16),
+                                       "valid_until": int(w[3], 16), "by": self._addr(w[4])}
 
-    def _IssuerStatusChanged(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
-        return IssuerStatusChange, {"account": self._addr(t[1]), "country": self._country(t[2]),
-                                    "status": int(data[2:66], 16), "by": self._addr(data[66:130])}
+    def _KeyAdded(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
+        w = self._words(data)
+        return KeyAddition, {"key": self._addr(t[1]), "store": self._addr(t[2]), "country": self._store_country(t[2]),
+                             "valid_from": int(w[0], 16), "valid_until": int(w[1], 16), "by": self._addr(w[2])}
 
-    def _IssuerRotated(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
-        return IssuerRotation, {"previous": self._addr(t[1]), "successor": self._addr(t[2]),
-                                "country": self._country(t[3]), "by": self._addr(data[2:66])}
+    def _KeyStatusChanged(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
+        return KeyStatusChange, {"key": self._addr(t[1]), "store": self._addr(t[2]),
+                                 "country": self._store_country(t[2]), "status": int(data[2:66], 16),
+                                 "by": self._addr(data[66:130])}
 
-    def _IssuerCompromised(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
-        return IssuerCompromise, {"account": self._addr(t[1]), "country": self._country(t[2]),
-                                  "since": int(data[2:66], 16), "by": self._addr(data[66:130])}
+    def _KeyRotated(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
+        return KeyRotation, {"previous": self._addr(t[1]), "successor": self._addr(t[2]), "store": self._addr(t[3]),
+                             "country": self._store_country(t[3]), "by": self._addr(data[2:66])}
+
+    def _KeyCompromised(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
+        return KeyCompromise, {"key": self._addr(t[1]), "store": self._addr(t[2]),
+                               "country": self._store_country(t[2]), "since": int(data[2:66], 16),
+                               "by": self._addr(data[66:130])}
+
+    def new_stores(self, logs: Iterable[RawLog]) -> dict[str, int]:
+        """Stores registered by the logs (lowercase address -> block) that are not known yet."""
+        out: dict[str, int] = {}
+        for lg in logs:
+            if lg.address == self.registry and lg.topics and lg.topics[0] == self.registered_topic:
+                store = "0x" + lg.topics[1][-40:].lower()
+                if store not in self.stores and store not in out:
+                    out[store] = lg.block_number
+        return out
 
     def rows(self, network_id: int, logs: Iterable[RawLog], times: dict[int, int]) -> dict[type, list[dict[str, Any]]]:
-        """Rows per model for `logs`; `times` gives each block's timestamp. Unknown logs are skipped."""
+        """Rows per model for `logs` (in block/log order); `times` gives each block's timestamp. Logs of unknown
+        contracts, and of a store before its registration, are skipped."""
         out: dict[type, list[dict[str, Any]]] = {}
-        dispatch = self._dispatch
+        registry, stores = self.registry, self.stores
+        reg, sto = self.registry_handlers, self.store_handlers
         for lg in logs:
-            fn = dispatch.get((lg.address, lg.topics[0])) if lg.topics else None
+            if not lg.topics:
+                continue
+            if lg.address == registry:
+                fn = reg.get(lg.topics[0])
+                country = None
+            else:
+                country = stores.get(lg.address)
+                fn = sto.get(lg.topics[0]) if country is not None else None
             if fn is None:
                 continue
             model, row = fn(lg.topics, lg.data)
+            if country is not None:
+                row["store"] = self._addr(lg.address)
+                row["country"] = country
             row["network_id"] = network_id
             row["block_number"] = lg.block_number
             row["block_hash"] = lg.block_hash
@@ -368,7 +427,8 @@ class SyncStats:
 
 
 class Indexer:
-    """Follows one deployment's two contracts into the index database at `db_url`.
+    """Follows one deployment's IssuerRegistry and every DocumentStore it creates into the index database at
+    `db_url`.
 
     `confirmations`: blocks below the head that are not indexed yet (the chain's finality depth).
     `start_block`: first block scanned; by default the IssuerRegistry's deployment block (found with
@@ -377,11 +437,18 @@ class Indexer:
     `max_range`: the most blocks asked for in one `eth_getLogs`; `target_logs`: the range shrinks so that a
     call returns about this many logs (and one database transaction writes them).
     `reader`: what reads the chain (default: a ChainReader on `w3`; benchmarks pass an in-memory one).
+    `address_limit`: logs are asked for with an address filter (the registry and the known stores) while there
+    are at most this many stores, beyond it by topic alone (and kept only when a known store emitted them).
+
+    A store created in the middle of a range: its registration is found among the registry's logs of the range,
+    and the store's own logs from that block on are fetched at once with a second call, before the range is
+    written; they are accepted only after the registration in block/log order.
     """
 
     def __init__(self, w3: Web3, deployment: Deployment, db_url: str | Engine, confirmations: int = 0, *,
                  start_block: int | None = None, keep_blocks: int = 256, max_range: int = 5_000,
-                 target_logs: int = 20_000, migrate: bool = True, reader: ChainReader | None = None) -> None:
+                 target_logs: int = 20_000, migrate: bool = True, reader: ChainReader | None = None,
+                 address_limit: int = 1000) -> None:
         if confirmations < 0:
             raise ValueError("confirmations must be >= 0")
         self.w3 = w3
@@ -396,9 +463,8 @@ class Indexer:
         if migrate:
             upgrade(self.engine)
         self.issuer_registry = Web3.to_checksum_address(deployment.issuer_registry)
-        self.certificate_registry = Web3.to_checksum_address(deployment.certificate_registry)
-        self.decoder = Decoder(self.issuer_registry, self.certificate_registry)
-        self.addresses = [self.certificate_registry.lower(), self.issuer_registry.lower()]
+        self.decoder = Decoder(self.issuer_registry)
+        self.address_limit = address_limit
         self.stats = SyncStats()
         self._range = min(max_range, 100)  # grows (doubling) while the chain is sparse
         self._lock = threading.RLock()
@@ -407,11 +473,11 @@ class Indexer:
             raise WrongNetwork(f"the node is chain {chain_id}, the deployment is on chain {deployment.chain_id}")
         self.chain_id = chain_id
         self.network_id = self._network(start_block)
+        self._load_stores()
 
     # -- set-up
     def _network(self, start_block: int | None) -> int:
-        key = (Network.chain_id == self.chain_id, Network.issuer_registry == self.issuer_registry,
-               Network.certificate_registry == self.certificate_registry)
+        key = (Network.chain_id == self.chain_id, Network.issuer_registry == self.issuer_registry)
         with self.engine.begin() as conn:
             nid = conn.execute(select(Network.id).where(*key)).scalar()
             if nid is not None:
@@ -421,8 +487,8 @@ class Indexer:
             nid = conn.execute(select(Network.id).where(*key)).scalar()
             if nid is None:
                 nid = conn.execute(insert(Network).values(
-                    chain_id=self.chain_id, issuer_registry=self.issuer_registry,
-                    certificate_registry=self.certificate_registry, start_block=start, block_number=start - 1,
+                    chain_id=self.chain_id, issuer_registry=self.issuer_registry, start_block=start,
+                    block_number=start - 1,
                     block_hash=None, updated_at=int(time.time()))).inserted_primary_key[0]
             return nid
 
@@ -443,6 +509,17 @@ class Indexer:
         except Exception as exc:  # a node without old state: scan from genesis
             log.info("index: cannot look up the deployment block (%s); scanning from block 0", exc)
             return 0
+
+    def _load_stores(self) -> None:
+        """The stores indexed so far (and their countries), whose logs the follower accepts."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(AuthorityRegistration.store, AuthorityRegistration.country)
+                                .where(AuthorityRegistration.network_id == self.network_id)).all()
+        self.decoder.stores = {store.lower(): country for store, country in rows}
+
+    def stores(self) -> dict[str, str]:
+        """Every store the follower knows (lowercase address -> its authority's country)."""
+        return dict(self.decoder.stores)
 
     def close(self) -> None:
         if self._own_engine:
@@ -477,6 +554,7 @@ class Indexer:
             if to_block is not None:
                 target = min(target, to_block)
             self.check_reorg()
+            self._load_stores()
             cp = self.checkpoint()
             unstable = 0
             while cp.number < target:
@@ -507,11 +585,25 @@ class Indexer:
                 log.exception("index: sync failed; retrying in %.1fs", interval)
             stop_event.wait(interval)
 
+    def _addresses(self, stores: Iterable[str]) -> list[str] | None:
+        known = list(stores)
+        if len(known) >= self.address_limit:
+            return None
+        return [self.decoder.registry, *known]
+
     def _fetch_logs(self, a: int, b: int) -> tuple[list[RawLog], int]:
-        """Logs of blocks a..b; on a node's "too many results" the range is halved (b may come back lower)."""
+        """Logs of blocks a..b in block/log order, those of stores registered inside the range included; on a
+        node's "too many results" the range is halved (b may come back lower)."""
+        topics = self.decoder.topics
         while True:
             try:
-                logs = self.chain.logs(a, b, self.addresses, self.decoder.topics)
+                addresses = self._addresses(self.decoder.stores)
+                logs = self.chain.logs(a, b, addresses, topics)
+                if addresses is not None:
+                    new = self.decoder.new_stores(logs)
+                    if new:  # stores created inside the range: their logs from their registration on
+                        logs = sorted(logs + self.chain.logs(min(new.values()), b, list(new), topics),
+                                      key=lambda lg: (lg.block_number, lg.log_index))
             except (RpcError, ValueError) as exc:
                 if b > a and _too_much(exc):
                     self._range = max(1, (b - a + 1) // 2)
@@ -549,9 +641,14 @@ class Indexer:
             if h is None or h.hash != lg.block_hash.lower():
                 raise _Inconsistent(f"a log of block {lg.block_number} is not on the chain's block")
         times = {n: h.timestamp for n, h in headers.items() if h is not None}
-        rows = self.decoder.rows(self.network_id, logs, times)
-        new_blocks = [h for n, h in headers.items() if h is not None and n > cp.number]
-        self._write(cp, b, end.hash, rows, new_blocks)
+        known = dict(self.decoder.stores)
+        try:  # decoding learns the stores registered in the range: forget them if the range is not written
+            rows = self.decoder.rows(self.network_id, logs, times)
+            new_blocks = [h for n, h in headers.items() if h is not None and n > cp.number]
+            self._write(cp, b, end.hash, rows, new_blocks)
+        except BaseException:
+            self.decoder.stores = known
+            raise
         written = sum(len(r) for r in rows.values())
         self.stats.events += written
         self.stats.ranges += 1
@@ -627,6 +724,9 @@ class Indexer:
                 t = model.__table__  # type: ignore[attr-defined]
                 conn.execute(delete(t).where(t.c.network_id == self.network_id, t.c.block_number > number))
             conn.execute(delete(Block.__table__).where(Block.network_id == self.network_id, Block.number > number))
+            conn.execute(insert(Rollback.__table__).values(network_id=self.network_id, orphaned_block=cp.number,
+                                                          ancestor_block=number, at=int(time.time())))
+        self._load_stores()
 
 
 class _Inconsistent(Exception):

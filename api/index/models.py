@@ -1,7 +1,9 @@
 """The chain-event index schema (SQLAlchemy 2, typed mappings).
 
-One database can hold the index of several networks: every row belongs to a `Network` (chain id plus
-the two contract addresses), which is also the follower's checkpoint. Every event row keeps where it
+One database can hold the index of several networks: every row belongs to a `Network` (chain id plus the
+IssuerRegistry's address), which is also the follower's checkpoint. The registry's events and those of every
+DocumentStore it created (one per issuing authority) are kept; the rows of store events name their store and,
+for the audit export, the store's country. Every event row keeps where it
 came from (block number and hash, transaction hash, log index) and the block's time, so that a reorg
 can be rolled back row by row and an auditor can re-check each row against any node.
 
@@ -66,15 +68,14 @@ class Base(DeclarativeBase):
 
 
 class Network(Base):
-    """A followed network (chain id + contract addresses) and its checkpoint: the last indexed block."""
+    """A followed network (chain id + IssuerRegistry address) and its checkpoint: the last indexed block."""
 
     __tablename__ = "idx_networks"
-    __table_args__ = (UniqueConstraint("chain_id", "issuer_registry", "certificate_registry"),)
+    __table_args__ = (UniqueConstraint("chain_id", "issuer_registry"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chain_id: Mapped[int] = mapped_column(BigInteger)
     issuer_registry: Mapped[str] = mapped_column(String(42))
-    certificate_registry: Mapped[str] = mapped_column(String(42))
     #: first block scanned (the IssuerRegistry's deployment block)
     start_block: Mapped[int] = mapped_column(BigInteger)
     #: last indexed block (start_block - 1 before the first sync)
@@ -98,6 +99,20 @@ class Block(Base):
     timestamp: Mapped[int] = mapped_column(BigInteger)
 
 
+class Rollback(Base):
+    """A reorg the follower rolled back: rows above `ancestor_block` were deleted and indexed again. Readers that
+    keep a block cursor over the index (the notifier) read from here that they must look again."""
+
+    __tablename__ = "idx_rollbacks"
+    __table_args__ = (Index("ix_idx_rollbacks_network", "network_id", "id"),)
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("idx_networks.id"))
+    orphaned_block: Mapped[int] = mapped_column(BigInteger)
+    ancestor_block: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[int] = mapped_column(BigInteger)
+
+
 class EventMixin:
     """Where an event row came from."""
 
@@ -115,38 +130,45 @@ def _block_ix(table: str) -> Index:
     return Index(f"ix_{table}_block", "network_id", "block_number")
 
 
-# ------------------------------------------------------------------ CertificateRegistry
+# ------------------------------------------------------------------ DocumentStores
 
 
 class Anchor(EventMixin, Base):
-    """RootAnchored: a batch root anchored by an issuer."""
+    """RootAnchored: a batch root anchored in `store` by one of its authority's keys (never overwritten)."""
 
     __tablename__ = "idx_anchors"
     __table_args__ = (
-        UniqueConstraint("network_id", "root"),
+        UniqueConstraint("network_id", "store", "root"),
+        Index("ix_idx_anchors_root", "network_id", "root"),
         _block_ix("idx_anchors"),
         Index("ix_idx_anchors_country_time", "network_id", "country", "block_time"),
     )
 
-    root: Mapped[str] = mapped_column(String(64))
-    issuer: Mapped[str] = mapped_column(String(42))
+    store: Mapped[str] = mapped_column(String(42))
+    #: the store's authority's country
     country: Mapped[str] = mapped_column(String(2))
+    root: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(42))
     document_type: Mapped[int] = mapped_column(SmallInteger)
     document_count: Mapped[int] = mapped_column(BigInteger)
 
 
 class Revocation(EventMixin, Base):
-    """RevocationRecorded: `hash` is the revoked key (the root itself for a whole batch, else the
-    document's targetHash); `root` is the batch it belongs to."""
+    """RevocationRecorded: `hash` (the root itself for a whole batch, a document's targetHash or a node of a proof
+    path) revoked in `store`, recorded with `root`. A store keeps one record per hash; a record that does not
+    count (made by a key at or after its compromised-since time) may be made again, so the newest row of a
+    (store, hash) is the store's record."""
 
     __tablename__ = "idx_revocations"
     __table_args__ = (
-        UniqueConstraint("network_id", "hash"),
+        Index("ix_idx_revocations_hash", "network_id", "hash"),
         Index("ix_idx_revocations_root", "network_id", "root"),
         _block_ix("idx_revocations"),
-        Index("ix_idx_revocations_time", "network_id", "block_time"),
+        Index("ix_idx_revocations_country_time", "network_id", "country", "block_time"),
     )
 
+    store: Mapped[str] = mapped_column(String(42))
+    country: Mapped[str] = mapped_column(String(2))
     hash: Mapped[str] = mapped_column(String(64))
     root: Mapped[str] = mapped_column(String(64))
     by: Mapped[str] = mapped_column(String(42))
@@ -154,39 +176,44 @@ class Revocation(EventMixin, Base):
 
 
 class Supersession(EventMixin, Base):
-    """DocumentSuperseded: the old document (in old_root) is replaced by new_document (in new_root)."""
+    """DocumentSuperseded: the old document (of old_root in `store`) is replaced by new_document (of new_root in
+    new_store). As for revocations, the newest row of a (store, old_document) is the store's record."""
 
     __tablename__ = "idx_supersessions"
     __table_args__ = (
-        UniqueConstraint("network_id", "old_document"),
+        Index("ix_idx_supersessions_old_document", "network_id", "old_document"),
         Index("ix_idx_supersessions_old_root", "network_id", "old_root"),
         Index("ix_idx_supersessions_new_document", "network_id", "new_document"),
         Index("ix_idx_supersessions_new_root", "network_id", "new_root"),
         _block_ix("idx_supersessions"),
-        Index("ix_idx_supersessions_time", "network_id", "block_time"),
+        Index("ix_idx_supersessions_country_time", "network_id", "country", "block_time"),
     )
 
+    store: Mapped[str] = mapped_column(String(42))
+    country: Mapped[str] = mapped_column(String(2))
     old_root: Mapped[str] = mapped_column(String(64))
     old_document: Mapped[str] = mapped_column(String(64))
+    new_store: Mapped[str] = mapped_column(String(42))
     new_root: Mapped[str] = mapped_column(String(64))
     new_document: Mapped[str] = mapped_column(String(64))
     by: Mapped[str] = mapped_column(String(42))
 
 
-# ------------------------------------------------------------------ IssuerRegistry: issuers
+# ------------------------------------------------------------------ IssuerRegistry: authorities and keys
 
 
-class IssuerRegistration(EventMixin, Base):
-    """IssuerRegistered: name, allowed document types and validity window (never change afterwards)."""
+class AuthorityRegistration(EventMixin, Base):
+    """AuthorityRegistered: an issuing authority and its new store; name, allowed document types and validity
+    window never change afterwards."""
 
-    __tablename__ = "idx_issuers"
+    __tablename__ = "idx_authorities"
     __table_args__ = (
-        UniqueConstraint("network_id", "account"),
-        Index("ix_idx_issuers_country", "network_id", "country"),
-        _block_ix("idx_issuers"),
+        UniqueConstraint("network_id", "store"),
+        Index("ix_idx_authorities_country", "network_id", "country"),
+        _block_ix("idx_authorities"),
     )
 
-    account: Mapped[str] = mapped_column(String(42))
+    store: Mapped[str] = mapped_column(String(42))
     country: Mapped[str] = mapped_column(String(2))
     name: Mapped[str] = mapped_column(String(512))
     document_types: Mapped[int] = mapped_column(Uint64)
@@ -195,59 +222,81 @@ class IssuerRegistration(EventMixin, Base):
     by: Mapped[str] = mapped_column(String(42))
 
 
-class IssuerStatusChange(EventMixin, Base):
-    """IssuerStatusChanged: the issuer's status from this block's time on (1 Active, 2 Suspended,
-    3 Retired)."""
+class KeyAddition(EventMixin, Base):
+    """KeyAdded: a signing key of the authority owning `store`, with its validity window (keys are never reused)."""
 
-    __tablename__ = "idx_issuer_status"
+    __tablename__ = "idx_keys"
     __table_args__ = (
-        Index("ix_idx_issuer_status_account", "network_id", "account"),
-        _block_ix("idx_issuer_status"),
-        Index("ix_idx_issuer_status_time", "network_id", "block_time"),
+        UniqueConstraint("network_id", "key"),
+        Index("ix_idx_keys_store", "network_id", "store"),
+        Index("ix_idx_keys_country", "network_id", "country"),
+        _block_ix("idx_keys"),
     )
 
-    account: Mapped[str] = mapped_column(String(42))
+    key: Mapped[str] = mapped_column(String(42))
+    store: Mapped[str] = mapped_column(String(42))
+    country: Mapped[str] = mapped_column(String(2))
+    valid_from: Mapped[int] = mapped_column(BigInteger)
+    valid_until: Mapped[int] = mapped_column(BigInteger)
+    by: Mapped[str] = mapped_column(String(42))
+
+
+class KeyStatusChange(EventMixin, Base):
+    """KeyStatusChanged: the key's status from this block's time on (1 Active, 2 Suspended, 3 Retired)."""
+
+    __tablename__ = "idx_key_status"
+    __table_args__ = (
+        Index("ix_idx_key_status_key", "network_id", "key"),
+        _block_ix("idx_key_status"),
+        Index("ix_idx_key_status_country_time", "network_id", "country", "block_time"),
+    )
+
+    key: Mapped[str] = mapped_column(String(42))
+    store: Mapped[str] = mapped_column(String(42))
     country: Mapped[str] = mapped_column(String(2))
     status: Mapped[int] = mapped_column(SmallInteger)
     by: Mapped[str] = mapped_column(String(42))
 
 
-class IssuerRotation(EventMixin, Base):
-    """IssuerRotated: `previous` was replaced by `successor`."""
+class KeyRotation(EventMixin, Base):
+    """KeyRotated: `previous` was replaced by `successor` (same store)."""
 
-    __tablename__ = "idx_issuer_rotations"
+    __tablename__ = "idx_key_rotations"
     __table_args__ = (
-        Index("ix_idx_issuer_rotations_previous", "network_id", "previous"),
-        Index("ix_idx_issuer_rotations_successor", "network_id", "successor"),
-        _block_ix("idx_issuer_rotations"),
+        Index("ix_idx_key_rotations_previous", "network_id", "previous"),
+        Index("ix_idx_key_rotations_successor", "network_id", "successor"),
+        _block_ix("idx_key_rotations"),
     )
 
     previous: Mapped[str] = mapped_column(String(42))
     successor: Mapped[str] = mapped_column(String(42))
+    store: Mapped[str] = mapped_column(String(42))
     country: Mapped[str] = mapped_column(String(2))
     by: Mapped[str] = mapped_column(String(42))
 
 
-class IssuerCompromise(EventMixin, Base):
-    """IssuerCompromised: anchors at or after `since` no longer count as authorised."""
+class KeyCompromise(EventMixin, Base):
+    """KeyCompromised: whatever the key did at or after `since` no longer counts (the time only moves earlier)."""
 
-    __tablename__ = "idx_issuer_compromises"
+    __tablename__ = "idx_key_compromises"
     __table_args__ = (
-        Index("ix_idx_issuer_compromises_account", "network_id", "account"),
-        _block_ix("idx_issuer_compromises"),
+        Index("ix_idx_key_compromises_key", "network_id", "key"),
+        _block_ix("idx_key_compromises"),
     )
 
-    account: Mapped[str] = mapped_column(String(42))
+    key: Mapped[str] = mapped_column(String(42))
+    store: Mapped[str] = mapped_column(String(42))
     country: Mapped[str] = mapped_column(String(2))
     since: Mapped[int] = mapped_column(BigInteger)
     by: Mapped[str] = mapped_column(String(42))
 
 
-# ------------------------------------------------------------------ IssuerRegistry: members, admins, votes
+# ------------------------------------------------------------------ IssuerRegistry: members, admins, customs, votes
 
 
 class MemberChange(EventMixin, Base):
-    """MemberAdded / MemberRemoved: membership of a country from this block's time on."""
+    """MemberAdded / MemberRemoved: membership of a country from this block's time on, in membership `epoch`
+    (each admission starts a new one; rights of an earlier epoch never count again)."""
 
     __tablename__ = "idx_member_changes"
     __table_args__ = (
@@ -257,6 +306,7 @@ class MemberChange(EventMixin, Base):
 
     country: Mapped[str] = mapped_column(String(2))
     added: Mapped[bool] = mapped_column(Boolean)
+    epoch: Mapped[int] = mapped_column(BigInteger)
     proposal_id: Mapped[int] = mapped_column(BigInteger)
 
 
@@ -271,6 +321,22 @@ class AdminChange(EventMixin, Base):
 
     country: Mapped[str] = mapped_column(String(2))
     admin: Mapped[str] = mapped_column(String(42))
+    added: Mapped[bool] = mapped_column(Boolean)
+    by: Mapped[str] = mapped_column(String(42))
+
+
+class CustomsKeyChange(EventMixin, Base):
+    """CustomsKeyAdded / CustomsKeyRemoved: a key that records customs decisions for its country."""
+
+    __tablename__ = "idx_customs_keys"
+    __table_args__ = (
+        Index("ix_idx_customs_keys_country", "network_id", "country"),
+        Index("ix_idx_customs_keys_key", "network_id", "key"),
+        _block_ix("idx_customs_keys"),
+    )
+
+    country: Mapped[str] = mapped_column(String(2))
+    key: Mapped[str] = mapped_column(String(42))
     added: Mapped[bool] = mapped_column(Boolean)
     by: Mapped[str] = mapped_column(String(42))
 
@@ -301,6 +367,6 @@ class ProposalEvent(EventMixin, Base):
 
 #: Every event table, in the order a rollback deletes them.
 EVENT_MODELS: tuple[type[EventMixin], ...] = (
-    Anchor, Revocation, Supersession, IssuerRegistration, IssuerStatusChange, IssuerRotation,
-    IssuerCompromise, MemberChange, AdminChange, ProposalEvent,
+    Anchor, Revocation, Supersession, AuthorityRegistration, KeyAddition, KeyStatusChange, KeyRotation,
+    KeyCompromise, MemberChange, AdminChange, CustomsKeyChange, ProposalEvent,
 )

@@ -77,6 +77,40 @@ def build_corpus(net, tmp_path: Path) -> dict[str, tuple[dict[str, Any], str]]:
         corpus["compromised_issuer"] = (s.get(Document, rrec.id).wrapped, "UNAUTHORIZED_ISSUER")
     del s_root
 
+    # revoked by a key of its own authority that is then marked compromised since before the revocation: the
+    # revocation no longer counts, the document is valid again (anchored before that time)
+    vt = net.new_actor("vn_vungtau")
+    net.stores["vungtau"] = reg.store_from(reg.register_authority("VCCI Vung Tau", ["FORM_D"], first_key=vt.address))
+    _, vt_docs = wrap_documents(_docs(net, 2, seed=14, name="VCCI Vung Tau", store=net.stores["vungtau"]))
+    vt_store = net.store("vn_vungtau", authority="vungtau")
+    vt_store.anchor(vt_docs[0]["signature"]["merkleRoot"], "FORM_D", 2)
+    net.engine.advance_time(5)
+    sig = vt_docs[0]["signature"]
+    revocation = vt_store.revoke_document(sig["merkleRoot"], sig["targetHash"], sig["proof"], "FRAUDULENT")
+    revoked_at = net.engine.w3.eth.get_block(revocation["blockNumber"])["timestamp"]
+    net.registry("vn_admin").mark_compromised(vt.address, revoked_at)
+    corpus["revoked_by_compromised_key"] = (vt_docs[0], "VALID")
+
+    # a node of the proof path revoked: both documents under it are revoked, the rest of the batch is not
+    _, quad = wrap_documents(_docs(net, 4, seed=15))
+    net.store("vn_issuer").anchor(quad[0]["signature"]["merkleRoot"], "FORM_D", 4)
+    leaf = quad[0]["signature"]
+    proof = leaf["proof"]
+    from certnet.verifier.merkle import combine
+
+    node = combine(bytes.fromhex(leaf["targetHash"]), bytes.fromhex(proof[0]))
+    net.store("vn_issuer").revoke_document(leaf["merkleRoot"], node, proof[1:], "GOODS_NOT_SHIPPED")
+    under = [d for d in quad if d["signature"]["proof"][1:] == proof[1:]]
+    others = [d for d in quad if d["signature"]["proof"][1:] != proof[1:]]
+    corpus["proof_node_revoked"] = (under[1], "REVOKED")
+    corpus["proof_node_other_subtree"] = (others[0], "VALID")
+
+    # issued by an authority of another country (its own store), verified on the same network
+    th_raw = _docs(net, 1, seed=16, country="TH", name="Thai Department of Foreign Trade", store=net.stores["th"])
+    _, (th_doc,) = wrap_documents(th_raw)
+    net.store("th_issuer").anchor(th_doc["signature"]["merkleRoot"], "FORM_D", 1)
+    corpus["other_country_store"] = (th_doc, "VALID")
+
     # a document claiming another country than its issuer's
     th_claim = _docs(net, 1, seed=11)[0]
     _, (wrong_country,) = wrap_documents([dict(th_claim, issuingCountry="TH")])

@@ -1,11 +1,14 @@
 """Audit exports that anyone can re-check against any node.
 
-An export is NDJSON: a `header` line (network, registries, period, the index's block), one `event` line per
-contract event (kind, block number and hash, transaction, log index, time, hashes), and one `document` line per
-document of an exported anchor that this node knows (targetHash, merkleRoot, Merkle proof).
+An export is NDJSON: a `header` line (network, the IssuerRegistry, period, the index's block), one `event` line
+per contract event (kind, block number and hash, transaction, log index, time, emitting store, hashes), and one
+`document` line per document of an exported anchor that this node knows (store, targetHash, merkleRoot, Merkle
+proof).
 `check_export` re-reads every event's transaction receipt from a node and confirms the block, the emitting
-contract and the hashes in the log; it re-folds every document proof and asks the registry that the root is
-anchored.
+contract — the document store named by the event for anchors, revocations and supersessions, which must be a
+store the IssuerRegistry created (for an authority of the event's country), else the IssuerRegistry — the
+event's signature and the hashes in the log; it re-folds every document proof and asks the document's store
+that the root is anchored there.
 """
 
 from __future__ import annotations
@@ -20,8 +23,23 @@ from certnet.verifier.merkle import verify_proof
 
 FORMAT = "certnet-audit-export/1"
 
-#: Which contract emits each event kind, and the log field holding (root, document) when it has them.
-CERTIFICATE_EVENTS = {"ANCHORED", "REVOKED", "SUPERSEDED", "SUPERSEDES"}
+#: Event kinds emitted by an authority's DocumentStore, with the contract event each comes from; every other
+#: kind is the IssuerRegistry's.
+STORE_EVENTS = {"ANCHORED": "RootAnchored", "REVOKED": "RevocationRecorded", "SUPERSEDED": "DocumentSuperseded",
+                "SUPERSEDES": "DocumentSuperseded"}
+
+
+def document_store(wrapped: Any) -> str | None:
+    """The document store a wrapped document names (`data.issuers[0].documentStore`, unsalted, checksummed), or
+    None when it names none readable."""
+    from certnet.node.contracts import checksummed
+    from certnet.verifier.salting import unsalt_value
+
+    try:
+        store = unsalt_value(wrapped["data"]["issuers"][0]["documentStore"])
+        return checksummed(store) if isinstance(store, str) else None
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
 
 
 def export_lines(header: dict[str, Any], events: Iterable[dict[str, Any]],
@@ -52,7 +70,7 @@ def check_export(lines: Iterable[str], w3: Web3) -> CheckReport:
     """Re-verify an export against the node behind `w3`."""
     report = CheckReport()
     header: dict[str, Any] | None = None
-    store_abi = None
+    registry: Any = None
     for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -69,21 +87,23 @@ def check_export(lines: Iterable[str], w3: Web3) -> CheckReport:
             chain_id = w3.eth.chain_id
             if item.get("chainId") != chain_id:
                 report.problems.append(f"line {n}: export is of chain {item.get('chainId')}, the node serves {chain_id}")
-            from certnet.node.artifacts import load_artifact
-
-            store_abi = load_artifact("CertificateRegistry")["abi"]
+            try:
+                registry = _Registry(w3, item["issuerRegistry"])
+            except (KeyError, TypeError, ValueError):
+                report.problems.append(f"line {n}: the header names no issuer registry address")
+                return report
             continue
         if header is None:
             report.problems.append(f"line {n}: no header before the first record")
             return report
         if kind == "event":
             report.events_checked += 1
-            problem = _check_event(item, header, w3)
+            problem = _check_event(item, registry, w3)
             if problem:
                 report.problems.append(f"line {n} ({item.get('kind')} in tx {item.get('transactionHash')}): {problem}")
         elif kind == "document":
             report.documents_checked += 1
-            problem = _check_document(item, header, w3, store_abi)
+            problem = _check_document(item, registry, w3)
             if problem:
                 report.problems.append(f"line {n} (document {item.get('targetHash')}): {problem}")
         else:
@@ -93,7 +113,34 @@ def check_export(lines: Iterable[str], w3: Web3) -> CheckReport:
     return report
 
 
-def _check_event(e: dict[str, Any], header: dict[str, Any], w3: Web3) -> str | None:
+class _Registry:
+    """The export's IssuerRegistry on the node being checked against: which stores it created (asked once each)."""
+
+    def __init__(self, w3: Web3, address: str) -> None:
+        from certnet.node.contracts import IssuerRegistryClient
+
+        self.client = IssuerRegistryClient(w3, Web3.to_checksum_address(address))
+        self.address = self.client.address
+        self._countries: dict[str, str | None] = {}
+
+    def country_of_store(self, store: str) -> str | None:
+        """The country of the authority owning `store`, None when the registry did not create it."""
+        key = store.lower()
+        if key not in self._countries:
+            try:
+                self._countries[key] = self.client.country_of_store(Web3.to_checksum_address(store))
+            except Exception:  # noqa: BLE001 - not readable: not a store of this registry
+                self._countries[key] = None
+        return self._countries[key]
+
+
+def _topic0(event: str) -> str:
+    from certnet.api.index.follower import topic_of
+
+    return topic_of("DocumentStore", event)[2:]
+
+
+def _check_event(e: dict[str, Any], registry: _Registry, w3: Web3) -> str | None:
     try:
         receipt = w3.eth.get_transaction_receipt(e["transactionHash"])
     except Exception:
@@ -108,9 +155,22 @@ def _check_event(e: dict[str, Any], header: dict[str, Any], w3: Web3) -> str | N
     log = next((lg for lg in receipt["logs"] if lg["logIndex"] == e.get("logIndex")), None)
     if log is None:
         return f"no log {e.get('logIndex')} in the transaction"
-    expected = header["certificateRegistry"] if e.get("kind") in CERTIFICATE_EVENTS else header["issuerRegistry"]
-    if log["address"].lower() != expected.lower():
-        return f"the log was emitted by {log['address']}, not the registry {expected}"
+    kind = e.get("kind")
+    if kind in STORE_EVENTS:
+        store = e.get("store")
+        if not isinstance(store, str) or not Web3.is_address(store):
+            return "the event names no document store"
+        if log["address"].lower() != store.lower():
+            return f"the log was emitted by {log['address']}, not the document store {store}"
+        country = registry.country_of_store(store)
+        if country is None:
+            return f"{store} is not a document store of the issuer registry {registry.address}"
+        if e.get("country") and country != e["country"]:
+            return f"the document store {store} belongs to an authority of {country}, not {e['country']}"
+        if not log["topics"] or log["topics"][0].hex().removeprefix("0x") != _topic0(STORE_EVENTS[kind]):
+            return f"the log is not a {STORE_EVENTS[kind]} event"
+    elif log["address"].lower() != registry.address.lower():
+        return f"the log was emitted by {log['address']}, not the issuer registry {registry.address}"
     hashes = _topics(log) | _data_words(log)
     for key in ("root", "document"):
         if e.get(key) and e[key].lower() not in hashes:
@@ -123,14 +183,23 @@ def _data_words(log: Any) -> set[str]:
     return {data[i:i + 32].hex() for i in range(0, len(data) - 31, 32)}
 
 
-def _check_document(d: dict[str, Any], header: dict[str, Any], w3: Web3, abi: Any) -> str | None:
+def _check_document(d: dict[str, Any], registry: _Registry, w3: Web3) -> str | None:
     try:
         if not verify_proof(d["targetHash"], d["proof"], d["merkleRoot"]):
             return "its Merkle proof does not lead to its root"
     except (KeyError, ValueError, TypeError) as exc:
         return f"unreadable proof ({exc})"
-    store = w3.eth.contract(address=Web3.to_checksum_address(header["certificateRegistry"]), abi=abi)
-    root = bytes.fromhex(d["merkleRoot"])
-    if not store.get_function_by_signature("isIssued(bytes32)")(root).call():
-        return "its root is not anchored on this chain"
+    store = d.get("store")
+    if not isinstance(store, str) or not Web3.is_address(store):
+        return "it names no document store"
+    if registry.country_of_store(store) is None:
+        return f"{store} is not a document store of the issuer registry {registry.address}"
+    from certnet.node.contracts import DocumentStoreClient
+
+    try:
+        issued = DocumentStoreClient(w3, store).is_issued(d["merkleRoot"])
+    except Exception as exc:  # noqa: BLE001
+        return f"its store could not be read ({exc})"
+    if not issued:
+        return f"its root is not anchored in its document store {store} on this chain"
     return None

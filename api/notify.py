@@ -1,10 +1,13 @@
 """Revocation notifications for importing customs.
 
 Customs systems register what they received or verified (watches) and subscribe by webhook or by
-server-sent events. The notifier follows the registry's RevocationRecorded and DocumentSuperseded events
-from a durable cursor; for each event touching a watched document (or its root) it records one delivery per
-subscription (unique, so a restart never notifies twice), then POSTs them with an HMAC-SHA256 signature,
-retrying with exponential backoff; after MAX_ATTEMPTS a delivery stays as a dead letter.
+server-sent events. The notifier reads the revocations and supersessions that the index follower wrote (one
+reader of chain events: the follower, reorg-safe), from a durable block cursor up to the indexed block; a reorg
+the follower rolled back (`idx_rollbacks`) moves the cursor back to its common ancestor. For each event that
+counts (not made by a key after its compromised-since time) and touches a watched document (or its root) in the
+document's own store (the watch names it), it records one delivery per subscription (unique, so a restart or a re-read never notifies
+twice), then POSTs them with an HMAC-SHA256 signature, retrying with exponential backoff; after MAX_ATTEMPTS a
+delivery stays as a dead letter.
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ from certnet.api.models import Delivery, ServiceState, Subscription, Watch
 from certnet.issuer.outbox import utcnow
 from web3 import Web3
 
-from certnet.node.artifacts import load_artifact
 from certnet.node.contracts import REVOCATION_REASON_NAMES
 
 if TYPE_CHECKING:
@@ -38,7 +40,7 @@ MAX_ATTEMPTS = 8
 BACKOFF_BASE = 1.0
 BACKOFF_MAX = 300.0
 CURSOR_KEY = "notifier.block"
-LOG_CHUNK = 5000
+ROLLBACK_KEY = "notifier.rollback"  # the last index rollback the cursor has taken into account
 
 
 def sign_payload(secret: str, body: bytes) -> str:
@@ -52,6 +54,7 @@ class Notifier:
         self._listeners: list[tuple[str, asyncio.Queue, asyncio.AbstractEventLoop]] = []
         self._lock = threading.Lock()
         self._relay_cursor: int | None = None  # relay_forever's block cursor (in memory)
+        self._relay_rollback = 0
         self.client = httpx.Client(timeout=10.0)
 
     # ------------------------------------------------------------------ watches and listeners
@@ -99,78 +102,61 @@ class Notifier:
 
     # ------------------------------------------------------------------ following the chain
 
-    def _cursor(self) -> int:
+    def _state(self, key: str, default: int) -> int:
         with self.sessions() as s:
-            row = s.get(ServiceState, CURSOR_KEY)
-        if row is None:
-            return self.service.deployment.block - 1
-        return int(row.value)
+            row = s.get(ServiceState, key)
+        return default if row is None else int(row.value)
 
-    def _set_cursor(self, block: int) -> None:
+    def _cursor(self) -> int:
+        return self._state(CURSOR_KEY, self.service.deployment.block - 1)
+
+    def _set_cursor(self, block: int, rollback: int | None = None) -> None:
         with self.sessions.begin() as s:
-            row = s.get(ServiceState, CURSOR_KEY)
-            if row is None:
-                s.add(ServiceState(key=CURSOR_KEY, value=str(block)))
-            else:
-                row.value = str(block)
+            for key, value in ((CURSOR_KEY, block), (ROLLBACK_KEY, rollback)):
+                if value is None:
+                    continue
+                row = s.get(ServiceState, key)
+                if row is None:
+                    s.add(ServiceState(key=key, value=str(value)))
+                else:
+                    row.value = str(value)
+
+    def _index(self) -> Any:
+        source = getattr(self.service, "index_source", None)
+        index = getattr(source, "index", None)
+        if index is None:
+            raise RuntimeError("notifications read the chain-event index, and this service keeps none")
+        return index
 
     def poll_chain(self, deliver: bool = True) -> int:
-        """Turn new revocation/supersession events into webhook deliveries and server-sent events.
+        """Turn new revocation/supersession events (read from the index) into webhook deliveries and server-sent
+        events.
 
         With ``deliver=False`` (a process serving requests only, see :meth:`relay_forever`) events go to this
         process's SSE listeners alone, from a cursor kept in memory: the process with the workers records
         the deliveries. Returns how many events were seen."""
-        w3 = self.service.w3
-        head = w3.eth.block_number - self.service.settings.confirmations
+        index = self._index()
+        indexed = index.indexed_block().number
         if deliver:
-            start = self._cursor() + 1
+            start, seen_rollback = self._cursor() + 1, self._state(ROLLBACK_KEY, 0)
         else:
-            if self._relay_cursor is None:
-                self._relay_cursor = head  # listeners hear what happens from now on
-            start = self._relay_cursor + 1
-        seen = 0
-        registry = self.service.deployment.issuer_registry_client(w3)
-        contract = w3.eth.contract(abi=load_artifact("DocumentStore")["abi"])
-        stores: dict[str, bool] = self.__dict__.setdefault("_stores", {})
-
-        def ours(log_: Any) -> bool:
-            """Only a registered authority's store speaks for its documents (anyone can emit look-alike logs)."""
-            address = log_["address"]
-            if address not in stores:
-                stores[address] = registry.country_of_store(address) is not None
-            return stores[address]
-
-        def store_logs(event: Any, a: int, b: int) -> list[Any]:
-            raw = w3.eth.get_logs({"fromBlock": a, "toBlock": b, "topics": [event.topic]})
-            return [event.process_log(r) for r in raw if ours(r)]
-
-        while start <= head:
-            end = min(head, start + LOG_CHUNK - 1)
-            events: list[dict[str, Any]] = []
-            for log_ in store_logs(contract.events.RevocationRecorded(), start, end):
-                a = log_["args"]
-                root, doc = a["root"].hex(), a["document"].hex()
-                events.append({"event": "REVOKED" if root != doc else "BATCH_REVOKED", "store": log_["address"],
-                               "root": root, "document": doc,
-                               "reason": REVOCATION_REASON_NAMES.get(a["reason"], str(a["reason"])),
-                               "block": log_["blockNumber"], "tx": log_["transactionHash"].to_0x_hex(),
-                               "key": f"{log_['transactionHash'].to_0x_hex()}:{log_['logIndex']}"})
-            for log_ in store_logs(contract.events.DocumentSuperseded(), start, end):
-                a = log_["args"]
-                events.append({"event": "SUPERSEDED", "store": log_["address"], "root": a["oldRoot"].hex(),
-                               "document": a["oldDocument"].hex(), "successorStore": a["newStore"],
-                               "successorRoot": a["newRoot"].hex(), "successorDocument": a["newDocument"].hex(),
-                               "block": log_["blockNumber"], "tx": log_["transactionHash"].to_0x_hex(),
-                               "key": f"{log_['transactionHash'].to_0x_hex()}:{log_['logIndex']}"})
-            for e in sorted(events, key=lambda e: (e["block"], e["key"])):
-                self._dispatch(e, deliver)
-            seen += len(events)
-            if deliver:
-                self._set_cursor(end)
-            else:
-                self._relay_cursor = end
-            start = end + 1
-        return seen
+            if self._relay_cursor is None:  # listeners hear what happens from now on
+                self._relay_cursor = indexed
+                self._relay_rollback = max((i for i, _ in index.rollbacks_since(0)), default=0)
+            start, seen_rollback = self._relay_cursor + 1, self._relay_rollback
+        rollbacks = index.rollbacks_since(seen_rollback)
+        if rollbacks:  # blocks above the ancestor were indexed again: read them again (deliveries are unique)
+            start = min(start, min(a for _, a in rollbacks) + 1)
+            seen_rollback = rollbacks[-1][0]
+        events = index.document_events(start, indexed) if start <= indexed else []
+        for e in events:
+            if e.details.get("counts", True):
+                self._dispatch(_payload(e), deliver)
+        if deliver:
+            self._set_cursor(max(indexed, start - 1), seen_rollback)
+        else:
+            self._relay_cursor, self._relay_rollback = max(indexed, start - 1), seen_rollback
+        return len(events)
 
     def _dispatch(self, event: dict[str, Any], deliver: bool = True) -> None:
         whole_batch = event["event"] == "BATCH_REVOKED"
@@ -250,6 +236,19 @@ class Notifier:
                 log.exception("notification pass failed; retrying")
                 stop.wait(2.0)
             stop.wait(interval)
+
+
+def _payload(e: Any) -> dict[str, Any]:
+    """A notification from an index event (a ChainEvent of kind REVOKED or SUPERSEDED)."""
+    where = {"store": e.store, "block": e.block_number, "tx": e.tx_hash, "key": f"{e.tx_hash}:{e.log_index}"}
+    if e.kind == "REVOKED":
+        whole = e.document is None
+        return {"event": "BATCH_REVOKED" if whole else "REVOKED", "root": e.root,
+                "document": e.root if whole else e.document,
+                "reason": REVOCATION_REASON_NAMES.get(e.details["reason"], str(e.details["reason"])), **where}
+    d = e.details
+    return {"event": "SUPERSEDED", "root": d["oldRoot"], "document": d["oldDocument"], "successorStore": d["newStore"],
+            "successorRoot": d["newRoot"], "successorDocument": d["newDocument"], **where}
 
 
 def _offer(q: asyncio.Queue, payload: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from certnet.api import openapi_examples as ex
 from certnet.api.app import PROBLEM_RESPONSES, PrincipalDep, service_of
-from certnet.api.audit import export_lines
+from certnet.api.audit import document_store, export_lines
 from certnet.api.auth import Principal, require
 from certnet.api.models import ReceivedDocument
 from certnet.api.problems import Problem
@@ -35,7 +35,7 @@ class HistoryOut(BaseModel):
 
 
 def _known_proof(service: Any, h: str) -> dict[str, Any] | None:
-    """(targetHash, merkleRoot, proof) of a document this node issued or received."""
+    """(store, targetHash, merkleRoot, proof) of a document this node issued or received."""
     with service.sessions() as s:
         d = s.scalar(select(Document).where(Document.target_hash == h))
         wrapped = d.wrapped if d is not None else None
@@ -45,7 +45,8 @@ def _known_proof(service: Any, h: str) -> dict[str, Any] | None:
     if not wrapped:
         return None
     sig = wrapped["signature"]
-    return {"targetHash": sig["targetHash"], "merkleRoot": sig["merkleRoot"], "proof": sig["proof"]}
+    return {"store": document_store(wrapped), "targetHash": sig["targetHash"], "merkleRoot": sig["merkleRoot"],
+            "proof": sig["proof"]}
 
 
 def _index(request: Request) -> Any:
@@ -58,8 +59,11 @@ def _index(request: Request) -> Any:
 @router.get("/history/{hash}", response_model=HistoryOut,
             summary="Every event of a certificate (anchored, revoked, superseded) with block, time, transaction "
                     "and the proof that ties the document to its root",
-            description="For auditor and customs keys: the certificate's events from the service's index, and its "
-                        "Merkle proof when this service issued or received the document.")
+            description="For auditor and customs keys: the certificate's events from the service's index, each "
+                        "naming the document store that emitted it, and its Merkle proof when this service issued or "
+                        "received the document (then only its own store's events are listed; the same hashes "
+                        "anchored in another store are another authority's business). Revocations and "
+                        "supersessions say whether they count (`counts`).")
 def history(hash: Annotated[str, Path(description="a targetHash or Merkle root: 64 hex digits, with or without 0x",
                                       openapi_examples=ex.param(ex.TARGET_HASH, "a Form D's targetHash"))],
             request: Request, principal: Principal = PrincipalDep) -> HistoryOut:
@@ -69,7 +73,7 @@ def history(hash: Annotated[str, Path(description="a targetHash or Merkle root: 
     h = hash.lower().removeprefix("0x")
     index = _index(request)
     proof = _known_proof(service_of(request), h)
-    events = index.history(h, proof["merkleRoot"] if proof else None)
+    events = index.history(h, proof["merkleRoot"] if proof else None, proof["store"] if proof else None)
     return HistoryOut(hash=h, indexedBlock=index.indexed_block().number, proof=proof,
                       events=[e.as_dict() for e in events])
 
@@ -110,15 +114,22 @@ def export(request: Request, principal: Principal = PrincipalDep,
     service = service_of(request)
     index = _index(request)
     events = [e.as_dict() for e in index.events_between(country, t0, t1)]
-    roots = {e["root"] for e in events if e["kind"] == "ANCHORED"}
+    stores = {(e["root"], e["store"]) for e in events if e["kind"] == "ANCHORED"}
+    roots = {r for r, _ in stores}
     with service.sessions() as s:
         rows = list(s.execute(select(Document.wrapped).join(Batch, Batch.id == Document.batch_id)
                               .where(Batch.merkle_root.in_(roots)))) if roots else []
-    documents = [{"targetHash": w["signature"]["targetHash"], "merkleRoot": w["signature"]["merkleRoot"],
-                  "proof": w["signature"]["proof"]} for (w,) in rows if w]
+    documents = []
+    for (w,) in rows:
+        if not w:
+            continue
+        store = document_store(w)
+        if (w["signature"]["merkleRoot"], store) in stores:  # anchored in the store it names
+            documents.append({"store": store, "targetHash": w["signature"]["targetHash"],
+                              "merkleRoot": w["signature"]["merkleRoot"], "proof": w["signature"]["proof"]})
     d = service.deployment
-    header = {"chainId": d.chain_id, "network": d.name, "certificateRegistry": d.certificate_registry,
-              "issuerRegistry": d.issuer_registry, "country": country, "from": t0, "to": t1,
+    header = {"chainId": d.chain_id, "network": d.name, "issuerRegistry": d.issuer_registry, "country": country,
+              "from": t0, "to": t1,
               "indexedBlock": index.indexed_block().number, "events": len(events), "documents": len(documents)}
     filename = f"certnet-{country}-{start[:10]}-{end[:10]}.ndjson"
     return StreamingResponse(export_lines(header, events, documents), media_type="application/x-ndjson",

@@ -93,16 +93,17 @@ def test_postgres_migration_sync_and_status(pg_url: str, anvil_net) -> None:
     assert current_revision(pg_url) is None
     upgrade(pg_url)
     upgrade(pg_url)
-    assert current_revision(pg_url) == "0001"
+    assert current_revision(pg_url) == "0002"
     engine = make_engine(pg_url)
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE, "compare_type": True})
         assert compare_metadata(ctx, Base.metadata) == []
 
     vn, vn_admin = net.store("vn_issuer"), net.registry("vn_admin")
-    a, b, c = h32(), h32(), h32()
-    root, proofs = merkle([a, b, c])
-    vn.anchor(root, "FORM_D", 3)
+    VN = net.stores["vn"]
+    a, b, c, d0 = h32(), h32(), h32(), h32()
+    root, proofs = merkle([a, b, c, d0])
+    vn.anchor(root, "FORM_D", 4)
     vn.revoke_document(root, b, proofs[b], "FRAUDULENT")
     r2 = h32()
     vn.anchor(r2, "ECERT", 1)
@@ -110,34 +111,42 @@ def test_postgres_migration_sync_and_status(pg_url: str, anvil_net) -> None:
     new = h32()
     vn.anchor(new, "FORM_D", 1)
     vn.supersede(root, c, proofs[c], new, new, [])
-    # an issuer allowed for type 63 only: its mask is 2**63, beyond a signed BIGINT
+    # an authority allowed for type 63 only: its mask is 2**63, beyond a signed BIGINT; its key revokes, then is
+    # marked compromised since before the revocation
     wide = net.new_actor("wide_issuer")
-    vn_admin.register_issuer(wide.address, "Type 63 issuer", [63])
-    w = h32()
-    receipt = net.store("wide_issuer").anchor(w, 63, 1)
+    reg = net.registry("vn_admin")
+    WIDE = reg.store_from(reg.register_authority("Type 63 authority", [63], first_key=wide.address))
+    ws = net.deployment.store_client(w3, WIDE, wide)
+    w, x = h32(), h32()
+    wroot, wproofs = merkle([w, x])
+    ws.anchor(wroot, 63, 2)
+    net.engine.advance_time(2)
+    receipt = ws.revoke_document(wroot, x, wproofs[x], "FRAUDULENT")
     vn_admin.mark_compromised(wide.address, w3.eth.get_block(receipt["blockNumber"])["timestamp"])
 
     indexer = Indexer(w3, net.deployment, engine)  # an Engine works as well as a URL
-    source = IndexStatusSource(pg_url, w3.eth.chain_id, net.deployment.certificate_registry)
+    source = IndexStatusSource(pg_url, w3.eth.chain_id, net.deployment.issuer_registry)
     try:
-        pairs = [(root, a), (root, b), (root, c), (r2, r2), (new, new), (w, w), (h32(), h32())]
+        queries = [(VN, root, a, proofs[a]), (VN, root, b, proofs[b]), (VN, root, c, proofs[c]), (VN, r2, r2, []),
+                   (VN, new, new, []), (WIDE, wroot, w, wproofs[w]), (WIDE, wroot, x, wproofs[x]),
+                   (VN, h32(), h32(), []), (net.stores["th"], root, a, proofs[a])]
         block = indexer.sync()
-        got = source.status_of(pairs)
-        assert_same(got, net.store().status_of(pairs, block=block))
-        assert [s.revoked for s in got] == [False, True, False, True, False, False, False]
-        assert got[2].superseded and not got[5].issuer_authorised and got[5].document_type == 63
+        got = source.status_of(queries)
+        assert_same(got, net.registry().status_of(queries, block=block))
+        assert [s.revoked for s in got] == [False, True, False, True, False, False, False, False, False]
+        assert got[2].superseded and got[5].issuer_authorised and got[5].document_type == 63
         assert source.indexed_block().number == block
         assert [e.kind for e in source.history(c, root=root)] == ["ANCHORED", "SUPERSEDED"]
-        view = next(v for v in source.issuers("VN") if v.account == wide.address)
+        view = next(v for v in source.authorities("VN") if v.store == WIDE)
         assert view.document_types == 2**63 and view.document_type_names == [63]
-        assert view.compromised_since is not None
+        assert view.keys[0].compromised_since is not None
 
         # incremental
         d = h32()
         vn.anchor(d, "FORM_D", 1)
         block = indexer.sync()
-        pairs.append((d, d))
-        assert_same(source.status_of(pairs), net.store().status_of(pairs, block=block))
+        queries.append((VN, d, d, []))
+        assert_same(source.status_of(queries), net.registry().status_of(queries, block=block))
         assert indexer.lag() == 0
     finally:
         source.close()

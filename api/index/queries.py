@@ -673,6 +673,23 @@ class IndexStatusSource:
                 events += evs
         return sorted(events, key=lambda e: (e.block_number, e.log_index, e.kind))
 
+    def document_events(self, first_block: int, last_block: int) -> list[ChainEvent]:
+        """The revocations and supersessions recorded in blocks first_block..last_block, oldest first, each saying
+        whether it counts (for notifications: they read what the follower wrote)."""
+        with self._snapshot() as (q, _, state):
+            conn, nid = q.conn, q.nid
+            revs = conn.execute(select(Revocation.__table__).where(
+                Revocation.network_id == nid, Revocation.block_number >= first_block,
+                Revocation.block_number <= last_block)).all()
+            sups = conn.execute(select(Supersession.__table__).where(
+                Supersession.network_id == nid, Supersession.block_number >= first_block,
+                Supersession.block_number <= last_block)).all()
+            state.load_since(q, {r.by for r in revs} | {s.by for s in sups})
+            events = [self._revocation_event(r, state) for r in revs]
+            for s in sups:
+                events += self._supersession_events(s, state, None)
+        return sorted(events, key=lambda e: (e.block_number, e.log_index))
+
     def events_between(self, country: str, from_time: int, to_time: int) -> list[ChainEvent]:
         """A jurisdiction's events with from_time <= block time < to_time, oldest first (audit export): the
         anchors, revocations and supersessions of its authorities' stores, its authorities and their keys,

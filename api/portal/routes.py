@@ -135,7 +135,8 @@ def _history(service: Any, v: Verdict) -> tuple[list[dict[str, Any]], str | None
     if not th or not root or not expected_kinds(v):
         return [], None
     try:
-        got, _ = histories(service, [(th, root)], {th: expected_kinds(v)}, as_of=v.block_number)
+        got, _ = histories(service, [(th, root, v.document.get("documentStore"))], {th: expected_kinds(v)},
+                           as_of=v.block_number)
     except HistoryError as exc:
         return [], str(exc)
     return got.get(th, []), None

@@ -31,6 +31,11 @@ def test_history_and_export_recheck(api, tmp_path):
         r = c.post(f"/v1/documents/{docs[0]['id']}/revoke", json={"reason": "DATA_CORRECTED"})
         wait_until(lambda: c.get(f"/v1/actions/{r.json()['id']}").json()["state"] == "DONE")
     head = api.net.engine.w3.eth.block_number
+    # another country's authority anchors and revokes the VN document's hash in its own store: not its history
+    th = api.net.store("th_issuer")
+    th.anchor(docs[0]["targetHash"], "FORM_D", 1)
+    th.revoke_root(docs[0]["targetHash"], "FRAUDULENT")
+    head = api.net.engine.w3.eth.block_number
     with api.client("auditor_vn") as c:
         def indexed() -> bool:
             return c.get(f"/v1/history/{docs[0]['targetHash']}").json()["indexedBlock"] >= head
@@ -41,7 +46,8 @@ def test_history_and_export_recheck(api, tmp_path):
         assert h["proof"]["merkleRoot"] == docs[0]["merkleRoot"]
         anchored = h["events"][0]
         assert anchored["blockNumber"] == docs[0]["blockNumber"] and anchored["transactionHash"] == docs[0]["transactionHash"]
-        assert h["events"][1]["reason"] in ("DATA_CORRECTED", 2)
+        assert h["events"][1]["reason"] in ("DATA_CORRECTED", 2) and h["events"][1]["counts"]
+        assert {e["store"] for e in h["events"]} == {api.net.stores["vn"]} == {h["proof"]["store"]}
         start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t0))
         end = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 60))
         r = c.get("/v1/audit/export", params={"country": "VN", "from": start, "to": end})
@@ -57,6 +63,9 @@ def test_history_and_export_recheck(api, tmp_path):
     assert records[0]["type"] == "header" and records[0]["country"] == "VN"
     assert {r["targetHash"] for r in records if r["type"] == "document"} >= {d["targetHash"] for d in docs}
     assert any(r["type"] == "event" and r["kind"] == "REVOKED" for r in records)
+    assert {r["store"] for r in records if r["type"] == "event" and r["kind"] in ("ANCHORED", "REVOKED")} == \
+           {api.net.stores["vn"]} == {r["store"] for r in records if r["type"] == "document"}
+    assert "certificateRegistry" not in records[0] and records[0]["issuerRegistry"] == api.net.deployment.issuer_registry
 
     export = tmp_path / "export.ndjson"
     export.write_text(r.text)
@@ -71,11 +80,20 @@ def test_history_and_export_recheck(api, tmp_path):
     ev["root"] = "ab" * 32
     doc = next(x for x in bad if x["type"] == "document")
     doc["targetHash"] = "cd" * 32
+    # an event or a document moved to another store, registered or not, is caught too
+    revoked = next(x for x in bad if x["type"] == "event" and x["kind"] == "REVOKED")
+    revoked["store"] = api.net.stores["th"]
+    docs_lines = [x for x in bad if x["type"] == "document"]
+    docs_lines[1]["store"] = api.net.stores["th"]
+    docs_lines[2]["store"] = "0x" + "12" * 20
     tampered = tmp_path / "tampered.ndjson"
     tampered.write_text("".join(json.dumps(x) + "\n" for x in bad))
     r = subprocess.run([sys.executable, "-m", "certnet.api.cli", "audit", "check", str(tampered), "--rpc",
                         api.net.engine.rpc_url], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 1 and "does not carry root" in r.stdout and "Merkle proof" in r.stdout
+    assert r.returncode == 1 and "does not carry root" in r.stdout and "Merkle proof" in r.stdout, r.stdout
+    assert f"not the document store {api.net.stores['th']}" in r.stdout, r.stdout
+    assert f"not anchored in its document store {api.net.stores['th']}" in r.stdout, r.stdout
+    assert "0x" + "12" * 20 in r.stdout and "is not a document store of the issuer registry" in r.stdout, r.stdout
 
 
 def test_export_does_not_check_against_another_chain(api, tmp_path):
@@ -84,7 +102,7 @@ def test_export_does_not_check_against_another_chain(api, tmp_path):
     other = AnvilEngine(tmp_path / "other", chain_id=31338).start()
     try:
         lines = ['{"type":"header","format":"certnet-audit-export/1","chainId":31337,'
-                 '"certificateRegistry":"0x' + "11" * 20 + '","issuerRegistry":"0x' + "22" * 20 + '"}\n']
+                 '"issuerRegistry":"0x' + "22" * 20 + '"}\n']
         report = check_export(lines, other.w3)
         assert not report.ok and "chain 31337" in report.problems[0]
     finally:

@@ -8,7 +8,8 @@ Two measurements, both through the follower's own code (`certnet.api.index.follo
    block; then a fresh index catches up from the deployment block: `eth_getLogs` over HTTP, header
    fetches, decoding, SQL writes, checkpoints. Events per second is measured, and the time for a million
    events extrapolated from it.
-2. **synthetic** - one million events (RootAnchored with 1% RevocationRecorded, 800 per block) fed through
+2. **synthetic** - one million events (an authority's registration, then RootAnchored with 1%
+   RevocationRecorded in its document store, 800 per block) fed through
    the same `Indexer.sync` with the node replaced by an in-memory chain that hands over the logs as the
    JSON-RPC reader does (hex strings): this measures range planning, consistency checks, decoding and
    database writes for exactly one million events, without the node's share (serving and parsing the
@@ -89,7 +90,8 @@ class BenchAnvil(AnvilEngine):
 
 
 def generate_on_anvil(engine: AnvilEngine, n: int, per_block: int = 700) -> tuple[object, float]:
-    """Deploy, register issuers (anvil's unlocked dev accounts 2..9) and anchor `n` roots."""
+    """Deploy, register eight authorities (their first keys anvil's unlocked dev accounts 2..9, each with its own
+    document store) and anchor `n` roots, spread over the stores."""
     w3 = engine.w3
     accounts = w3.eth.accounts
     deployer = signer_for(w3, engine.keys[0])
@@ -97,9 +99,10 @@ def generate_on_anvil(engine: AnvilEngine, n: int, per_block: int = 700) -> tupl
     deployment = deploy(w3, deployer, DeployConfig(name="bench", members=[Member("VN", [accounts[1]])]))
     registry = deployment.issuer_registry_client(w3, admin)
     issuers = accounts[2:10]
+    stores = {}
     for i, acct in enumerate(issuers):
-        registry.register_issuer(acct, f"bench issuer {i}", ["FORM_D", "ECERT"])
-    store = deployment.certificate_registry.lower()
+        stores[acct] = registry.store_from(registry.register_authority(f"bench authority {i}", ["FORM_D", "ECERT"],
+                                                                       first_key=acct))
     nonces = {a: w3.eth.get_transaction_count(a, "pending") for a in issuers}
     _rpc(w3, "evm_setAutomine", [False])
     start = time.perf_counter()
@@ -112,7 +115,7 @@ def generate_on_anvil(engine: AnvilEngine, n: int, per_block: int = 700) -> tupl
                 root = os.urandom(32).hex()
                 data = "0x" + ANCHOR_SELECTOR + root + f"{1:064x}" + f"{(sent + j) % 50 + 1:064x}"
                 sender = issuers[(sent + j) % len(issuers)]
-                calls.append(("eth_sendTransaction", [{"from": sender, "to": store, "data": data,
+                calls.append(("eth_sendTransaction", [{"from": sender, "to": stores[sender], "data": data,
                                                        "gas": hex(150_000), "nonce": hex(nonces[sender])}]))
                 nonces[sender] += 1
             for resp in w3.provider.make_batch_request(calls):
@@ -168,8 +171,9 @@ class SyntheticChain:
         self.registry, self.store = registry.lower(), store.lower()
         self.start, self.n, self.per_block = start, n_events, per_block
         self.head = start + (n_events + per_block - 1) // per_block
-        self.t_anchor = topic_of("CertificateRegistry", "RootAnchored")
-        self.t_revoke = topic_of("CertificateRegistry", "RevocationRecorded")
+        self.t_anchor = topic_of("DocumentStore", "RootAnchored")
+        self.t_revoke = topic_of("DocumentStore", "RevocationRecorded")
+        self.t_registered = topic_of("IssuerRegistry", "AuthorityRegistered")
         self.issuer = "0x" + "00" * 12 + "5b38da6a701c568545dcfcb03fcb875f56beddc4"
         self.country = "0x" + b"VN".hex() + "00" * 30
         self.generation = 0.0
@@ -192,9 +196,23 @@ class SyntheticChain:
     def header(self, number: int):
         return self.headers([number])[number]
 
+    def _registration(self) -> RawLog:
+        """The store's AuthorityRegistered, the first event of the first block (the store's logs count after it)."""
+        name = b"synthetic authority"
+        data = ("0x" + f"{5 * 32:064x}" + f"{2:064x}" + f"{1:064x}" + f"{2**40 - 1:064x}" + "00" * 12 + "ab" * 20
+                + f"{len(name):064x}" + name.hex().ljust(64, "0"))
+        return RawLog(self.registry, [self.t_registered, "0x" + "00" * 12 + self.store[2:], self.country], data,
+                      self.start + 1, self._hash(self.start + 1), "0x" + "ee" * 32, 0)
+
     def logs(self, a: int, b: int, addresses, topics):
         t0 = time.perf_counter()
+        wanted = None if addresses is None else set(addresses)
         out = []
+        if a <= self.start + 1 <= b and (wanted is None or self.registry in wanted):
+            out.append(self._registration())
+        if wanted is not None and self.store not in wanted:
+            self.generation += time.perf_counter() - t0
+            return out
         data_anchor = "0x" + f"{1:064x}" + f"{8:064x}"
         data_revoke = "0x" + f"{2:064x}"
         by = "0x" + "00" * 12 + "ab" * 20
@@ -206,13 +224,13 @@ class SyntheticChain:
                 if i % 100 == 99 and self.recent_roots:  # 1% revocations of earlier roots
                     root = self.recent_roots.pop()
                     out.append(RawLog(self.store, [self.t_revoke, root, root, by], data_revoke, block, bh, tx,
-                                      i - first))
+                                      i - first + 1))
                 else:
                     root = "0x" + os.urandom(32).hex()
                     if i % 50 == 0:
                         self.recent_roots.append(root)
-                    out.append(RawLog(self.store, [self.t_anchor, root, self.issuer, self.country], data_anchor,
-                                      block, bh, tx, i - first))
+                    out.append(RawLog(self.store, [self.t_anchor, root, self.issuer], data_anchor,
+                                      block, bh, tx, i - first + 1))
         self.generation += time.perf_counter() - t0
         return out
 
@@ -221,19 +239,18 @@ def bench_synthetic(n: int, db: str | None, workdir: Path) -> float:
     print(f"synthetic: {n:,} events through Indexer.sync (node in memory)")
     from certnet.node.deploy import Deployment
 
-    deployment = Deployment(chain_id=31337, issuer_registry="0x" + "11" * 20, certificate_registry="0x" + "22" * 20,
-                            block=1, name="synthetic")
+    deployment = Deployment(chain_id=31337, issuer_registry="0x" + "11" * 20, block=1, name="synthetic")
     url = _db_url(db, workdir, "synthetic")
     _reset(url)
 
-    chain = SyntheticChain(deployment.issuer_registry, deployment.certificate_registry, 1, n)
+    chain = SyntheticChain(deployment.issuer_registry, "0x" + "22" * 20, 1, n)
     indexer = Indexer(None, deployment, url, start_block=1, reader=chain)  # type: ignore[arg-type]
     start = time.perf_counter()
     indexer.sync()
     total = time.perf_counter() - start
     took = total - chain.generation
     events = indexer.stats.events
-    assert events == n, (events, n)
+    assert events == n + 1, (events, n)  # and the registration
     rate = events / took
     print(f"  {events:,} events ({indexer.stats.ranges} ranges) in {took:.2f}s (+{chain.generation:.2f}s generating "
           f"the logs, not counted): {rate:,.0f} events/s -> one million in {MILLION / rate:.1f}s")

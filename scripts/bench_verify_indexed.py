@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Benchmark: verifying certnet documents through the index, next to trustless verification.
 
-A fresh anvil node: contracts deployed, a Form D issuer registered, realistic Form D documents
-(``certnet.issuer.samples``) wrapped in batches with ``certnet.verifier.wrap.wrap_documents`` and anchored, a few of them
+A fresh anvil node: contracts deployed, ten Form D issuing authorities registered (each with its document store
+and key), realistic Form D documents (``certnet.issuer.samples``) wrapped in batches with
+``certnet.verifier.wrap.wrap_documents`` and anchored, the batches spread over the ten stores, a few documents
 revoked (so that both verdict paths run). ``certnet.api.index.follower.Indexer.sync`` indexes the chain into an
 SQLite file; then, over the same documents:
 
@@ -12,15 +13,16 @@ SQLite file; then, over the same documents:
 and, to show what limits the index figure, its parts:
 
   integrity            ``check_integrity`` alone over the documents (pure CPU, one core)
-  status (index)       ``IndexedSource.read(pairs)``: the batched SQL status read, pinned to the indexed block
-  status (chain)       ``ChainSource.read(pairs)``: eth_call of CertificateRegistry.statusOf per 1,000 pairs
+  status (index)       ``IndexedSource.read(queries)``: the batched SQL status read, pinned to the indexed block
+  status (chain)       ``ChainSource.read(queries)``: eth_call of IssuerRegistry.statusOf across the stores per
+                       1,000 documents
   rest                 ``verify_many`` through the index with the integrity results precomputed (status read,
                        envelope reading, building the verdicts)
   N processes          the index verification split over N forked processes (one per core), wall time
 
 Both modes must give the same verdicts (compared check by check, apart from the source's name).
 
-    .venv/bin/python scripts/bench_verify_indexed.py                  # 5,000 documents, batches of 1,000
+    .venv/bin/python scripts/bench_verify_indexed.py                  # 5,000 documents, batches of 500, 10 stores
     .venv/bin/python scripts/bench_verify_indexed.py --docs 10000 --repeat 7 --profile
 
 Goal: index verification >= 5,000 documents/second.
@@ -52,13 +54,20 @@ if str(ROOT) not in sys.path:
 from certnet.api.index import sqlite_url  # noqa: E402
 from certnet.api.index.follower import Indexer  # noqa: E402
 from certnet.api.indexed import IndexedSource  # noqa: E402
-from certnet.scripts.bench_verify import cpu_name, issue, rate, say, start_network  # noqa: E402
+from certnet.issuer import samples  # noqa: E402
+from certnet.issuer.envelope import issuer_block, network_block  # noqa: E402
+from certnet.node.deploy import DeployConfig, Member, deploy  # noqa: E402
+from certnet.node.engines import AnvilEngine  # noqa: E402
+from certnet.node.tx import signer_for  # noqa: E402
+from certnet.scripts.bench_verify import cpu_name, rate, say  # noqa: E402
+from certnet.verifier.wrap import wrap_documents  # noqa: E402
 from certnet.verifier import verify as verify_module  # noqa: E402
 from certnet.verifier.integrity import check_integrity  # noqa: E402
 from certnet.verifier.sources import ChainSource  # noqa: E402
 from certnet.verifier.verify import Verifier  # noqa: E402
 
 GOAL = 5_000
+AUTHORITIES = 10
 
 
 #: CPU seconds of this process for each timed run of `timed` (the last call's), beside the wall times
@@ -94,15 +103,62 @@ def comparable(v: Any) -> dict:
     return d
 
 
-def revoke_some(engine: Any, deployment: Any, issuer: Any, docs: list[dict], every: int) -> int:
-    """Revoke every `every`-th document individually (reason DATA_CORRECTED); the count revoked."""
+def start_network(workdir: Path, authorities: int = AUTHORITIES) -> tuple[AnvilEngine, Any, list[tuple[str, Any]]]:
+    """A fresh anvil node with the contracts deployed and `authorities` Form D issuing authorities of VN, each with
+    its own store and a new funded key: (engine, deployment, [(store, key signer)])."""
+    from eth_account import Account
+
+    engine = AnvilEngine(workdir / "anvil").start()
+    w3 = engine.w3
+    deployer, admin = (signer_for(w3, k) for k in engine.keys[:2])
+    deployment = deploy(w3, deployer, DeployConfig(name="certnet bench", members=[Member("VN", [admin.address])]),
+                        rpc_url=engine.rpc_url)
+    registry = deployment.issuer_registry_client(w3, admin)
+    out = []
+    for i in range(authorities):
+        key = signer_for(w3, Account.create().key)
+        deployer.transfer(key.address, 10**19)
+        store = registry.store_from(registry.register_authority(f"VCCI bench office {i}", ["FORM_D"],
+                                                                first_key=key.address))
+        out.append((store, key))
+    return engine, deployment, out
+
+
+def issue(engine: AnvilEngine, deployment: Any, authorities: list[tuple[str, Any]], n: int, batch: int,
+          seed: int) -> tuple[list[dict], float, float]:
+    """Generate, wrap and anchor n Form D documents, batch after batch over the authorities' stores in turn;
+    (wrapped documents, wrap seconds, anchor seconds)."""
+    wrapped: list[dict] = []
+    wrap_s = anchor_s = 0.0
+    for i, lo in enumerate(range(0, n, batch)):
+        store, key = authorities[i % len(authorities)]
+        block = issuer_block(deployment, f"VCCI bench office {i % len(authorities)}", store)
+        raw = list(samples.generate(min(batch, n - lo), "FORM_D", seed=seed + i, issuer_block=block,
+                                    network=network_block(deployment), issuing_country="VN"))
+        t0 = time.perf_counter()
+        root, docs = wrap_documents(raw)
+        t1 = time.perf_counter()
+        deployment.store_client(engine.w3, store, key).anchor(root, "FORM_D", len(docs))
+        anchor_s += time.perf_counter() - t1
+        wrap_s += t1 - t0
+        wrapped.extend(docs)
+    return wrapped, wrap_s, anchor_s
+
+
+def revoke_some(engine: Any, deployment: Any, authorities: list[tuple[str, Any]], docs: list[dict],
+                every: int) -> int:
+    """Revoke every `every`-th document individually (reason DATA_CORRECTED) in its store; the count revoked."""
     if every <= 0:
         return 0
-    store = deployment.certificate_registry_client(engine.w3, issuer)
+    from certnet.api.audit import document_store
+
+    keys = dict(authorities)
     n = 0
     for d in docs[::every]:
         sig = d["signature"]
-        store.revoke_document(sig["merkleRoot"], sig["targetHash"], sig["proof"], "DATA_CORRECTED")
+        store = document_store(d)
+        deployment.store_client(engine.w3, store, keys[store]).revoke_document(
+            sig["merkleRoot"], sig["targetHash"], sig["proof"], "DATA_CORRECTED")
         n += 1
     return n
 
@@ -151,7 +207,9 @@ def bench_processes(url: str, deployment: Any, docs: list[dict], processes: int,
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--docs", type=int, default=5000, help="documents issued and verified (default 5,000)")
-    ap.add_argument("--batch", type=int, default=1000, help="documents per anchored batch (default 1,000)")
+    ap.add_argument("--batch", type=int, default=500, help="documents per anchored batch (default 500)")
+    ap.add_argument("--authorities", type=int, default=AUTHORITIES,
+                    help=f"issuing authorities, each with its store, the batches go to in turn (default {AUTHORITIES})")
     ap.add_argument("--revoke-every", type=int, default=100,
                     help="revoke every N-th document individually (default 100: 1%%; 0: none)")
     ap.add_argument("--repeat", type=int, default=5, help="timed runs of each measurement (after a warm-up)")
@@ -177,13 +235,14 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="certnet-bench-indexed-") as tmp:
         workdir = Path(tmp)
         t0 = time.perf_counter()
-        engine, deployment, issuer = start_network(workdir)
+        engine, deployment, authorities = start_network(workdir, args.authorities)
         try:
-            docs, wrap_s, anchor_s = issue(engine, deployment, issuer, n, args.batch, args.seed)
-            revoked = revoke_some(engine, deployment, issuer, docs, args.revoke_every)
+            docs, wrap_s, anchor_s = issue(engine, deployment, authorities, n, args.batch, args.seed)
+            revoked = revoke_some(engine, deployment, authorities, docs, args.revoke_every)
             size = sum(len(json.dumps(d, ensure_ascii=False).encode()) for d in docs) / n
             say(f"fresh anvil node {engine.rpc_url} (chain {deployment.chain_id}); issued {n:,} Form D documents in "
-                f"{-(-n // args.batch)} anchored batches (wrap {wrap_s:.2f} s, anchor {anchor_s:.2f} s), "
+                f"{-(-n // args.batch)} anchored batches over {len(authorities)} authorities' stores (wrap "
+                f"{wrap_s:.2f} s, anchor {anchor_s:.2f} s), "
                 f"{size / 1024:.1f} KiB of JSON each on average; {revoked} revoked individually")
 
             url = sqlite_url(workdir / "index.db")
@@ -239,7 +298,10 @@ def main(argv: list[str] | None = None) -> int:
             assert ok == n
             parts["integrity"] = min(runs)
             say(f"  integrity alone (check_integrity)       : {rate(n, min(runs))}{cpu_note(n)}")
-            pairs = [(d["signature"]["merkleRoot"], d["signature"]["targetHash"]) for d in docs]
+            from certnet.api.audit import document_store
+
+            pairs = [(document_store(d), d["signature"]["merkleRoot"], d["signature"]["targetHash"],
+                      d["signature"]["proof"]) for d in docs]
             runs, _ = timed(lambda: index_source.read(pairs), args.repeat)
             parts["status_index"] = min(runs)
             say(f"  status read, index (IndexedSource.read) : {rate(n, min(runs))}{cpu_note(n)}")

@@ -239,7 +239,8 @@ def bench_synthetic(n: int, db: str | None, workdir: Path) -> float:
     print(f"synthetic: {n:,} events through Indexer.sync (node in memory)")
     from certnet.node.deploy import Deployment
 
-    deployment = Deployment(chain_id=31337, issuer_registry="0x" + "11" * 20, block=1, name="synthetic")
+    deployment = Deployment(chain_id=31337, issuer_registry="0x" + "11" * 20, customs_record="0x" + "33" * 20,
+                            block=1, name="synthetic")
     url = _db_url(db, workdir, "synthetic")
     _reset(url)
 

@@ -138,8 +138,7 @@ class Anchor(EventMixin, Base):
 
     __tablename__ = "idx_anchors"
     __table_args__ = (
-        UniqueConstraint("network_id", "store", "root"),
-        Index("ix_idx_anchors_root", "network_id", "root"),
+        UniqueConstraint("network_id", "root", "store"),  # also the index of lookups by root
         _block_ix("idx_anchors"),
         Index("ix_idx_anchors_country_time", "network_id", "country", "block_time"),
     )

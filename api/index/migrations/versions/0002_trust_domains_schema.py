@@ -42,8 +42,8 @@ EVENT_TABLES: list[tuple[str, list[sa.Column], list[list[str]], dict[str, list[s
     ("idx_anchors", [
         _s("store"), _s("country", 2), _s("root", 64), _s("key"), _i("document_type", sa.SmallInteger),
         _i("document_count"),
-    ], [["network_id", "store", "root"]], {"ix_idx_anchors_root": ["network_id", "root"],
-                                           "ix_idx_anchors_country_time": ["network_id", "country", "block_time"]}),
+    ], [["network_id", "root", "store"]],  # the unique index serves lookups by root too
+        {"ix_idx_anchors_country_time": ["network_id", "country", "block_time"]}),
     ("idx_revocations", [
         _s("store"), _s("country", 2), _s("hash", 64), _s("root", 64), _s("by"), _i("reason", sa.SmallInteger),
     ], [], {"ix_idx_revocations_hash": ["network_id", "hash"], "ix_idx_revocations_root": ["network_id", "root"],

@@ -383,10 +383,14 @@ class _Query:
     proof_valid: bool
 
 
-def _prepare(q: StatusQuery) -> _Query:
-    """A status query normalised, with its proof path folded as DocumentStore.statusOf folds it."""
+def _prepare(q: StatusQuery, stores: dict[str, str]) -> _Query:
+    """A status query normalised, with its proof path folded as DocumentStore.statusOf folds it. `stores` remembers
+    the checksummed form of each store address (computing it is most of the cost otherwise)."""
     store, root, doc, proof = q
-    store = checksummed(store)
+    cs = stores.get(store)
+    if cs is None:
+        cs = stores[store] = checksummed(store)
+    store = cs
     r, d = to_bytes32(root), to_bytes32(doc)
     nodes = [to_bytes32(p) for p in proof]
     if len(nodes) > MAX_PROOF_LENGTH:
@@ -488,7 +492,8 @@ class IndexStatusSource:
 
     def status_with_block(self, queries: Sequence[StatusQuery]) -> tuple[IndexedBlock, list[DocumentStatus]]:
         """`status_of` and the indexed block it answers for, read from one snapshot."""
-        prepared = [_prepare(q) for q in queries]
+        stores: dict[str, str] = {}
+        prepared = [_prepare(q, stores) for q in queries]
         with self._snapshot() as (q, block, state):
             return block, self._status(q, state, prepared)
 

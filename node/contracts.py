@@ -448,7 +448,9 @@ class IssuerRegistryClient(_Client):
         return self._call("hasVoted", proposal_id, to_bytes2(country))
 
     # -- the batched status view
-    MAX_STATUS_QUERIES = 1000
+    #: Documents per call: the view copies each store's answer into memory, and at 1,000 documents with deep proofs
+    #: a call runs out of gas for memory on anvil (60M gas per eth_call), so calls are smaller than the contract's cap.
+    MAX_STATUS_QUERIES = 250
     _STATUS_SELECTOR = Web3.keccak(text="statusOf(address[],bytes32[],bytes32[],uint256[],bytes32[])")[:4]
     _STATUS_WORDS = 20  # words per DocumentStatus in the answer (3 + the store's 17)
 
@@ -472,10 +474,18 @@ class IssuerRegistryClient(_Client):
                 a = cache[raw] = Web3.to_checksum_address(raw)
             return a
 
+        words: dict[str, bytes] = {}
+
+        def store_word(address: str) -> bytes:
+            w = words.get(address)
+            if w is None:
+                w = words[address] = bytes(12) + bytes.fromhex(checksummed(address)[2:])
+            return w
+
         for start in range(0, len(queries), self.MAX_STATUS_QUERIES):
             chunk = queries[start:start + self.MAX_STATUS_QUERIES]
             n = len(chunk)
-            stores = [bytes(12) + bytes.fromhex(checksummed(q[0])[2:]) for q in chunk]
+            stores = [store_word(q[0]) for q in chunk]
             roots = [to_bytes32(q[1]) for q in chunk]
             docs = [to_bytes32(q[2]) for q in chunk]
             proofs = [[to_bytes32(p) for p in q[3]] for q in chunk]
@@ -506,7 +516,7 @@ class IssuerRegistryClient(_Client):
                 superseded = num[18] != 0
                 level = RevokedLevel(num[9])
                 out.append(DocumentStatus(
-                    store=Web3.to_checksum_address(stores[i][12:]), root=roots[i].hex(), document=docs[i].hex(),
+                    store=addr(stores[i][12:]) or "", root=roots[i].hex(), document=docs[i].hex(),
                     store_registered=num[0] != 0, country=from_bytes2(w[1][:2]) or None,
                     issued=key is not None, issuer=key, document_type=num[4], document_count=num[5],
                     anchored_at=num[6], anchored_block=num[7], issuer_authorised=num[2] != 0,

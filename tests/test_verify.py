@@ -63,12 +63,12 @@ def test_one_status_call_for_many_documents(corpus_net, monkeypatch):
     net, corpus = corpus_net
     source = ChainSource(net.engine.w3, net.deployment)
     calls = []
-    original = source.store.status_of
-    monkeypatch.setattr(source.store, "status_of",
-                        lambda pairs, block: calls.append(len(pairs)) or original(pairs, block=block))
+    original = source.registry.status_of
+    monkeypatch.setattr(source.registry, "status_of",
+                        lambda queries, block: calls.append(len(queries)) or original(queries, block=block))
     docs = [corpus["valid"][0]] * 50 + [corpus["revoked_document"][0]] * 50
     verdicts = Verifier(source).verify_many(docs)
-    assert calls == [100]
+    assert calls == [100]  # one call (the binding splits only beyond MAX_STATUS_QUERIES)
     assert [v.status for v in verdicts] == ["VALID"] * 50 + ["REVOKED"] * 50
 
 
@@ -88,7 +88,7 @@ def test_node_dies_between_snapshot_and_read(corpus_net, monkeypatch):
     def boom(pairs, block):
         raise ConnectionError("connection reset")
 
-    monkeypatch.setattr(source.store, "status_of", boom)
+    monkeypatch.setattr(source.registry, "status_of", boom)
     v = Verifier(source).verify(corpus["valid"][0])
     assert v.status == "ERROR" and "connection reset" in v.check("DOCUMENT_STATUS").message
 

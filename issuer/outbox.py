@@ -48,7 +48,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 SUBMITTED, BATCHED, SENT, ANCHORED = "SUBMITTED", "BATCHED", "SENT", "ANCHORED"
@@ -242,13 +242,15 @@ class WriterLock:
             return self._fd is not None or self.path is None
         if self._conn is None:
             return False
-        try:
-            self._conn.execute(text("SELECT 1"))
-            return True
-        except DBAPIError:
-            log.warning("outbox: the session holding the writer lock ended; taking the lock again")
-            self._drop_connection()
-            return False
+        try:  # this session's advisory lock (a session that ended, even one reconnected since, holds none)
+            if self._conn.execute(text("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' "
+                                       "AND granted AND pid = pg_backend_pid())")).scalar_one():
+                return True
+        except SQLAlchemyError:  # the connection is gone (or was invalidated)
+            pass
+        log.warning("outbox: the session holding the writer lock ended; taking the lock again")
+        self._drop_connection()
+        return False
 
     def try_acquire(self) -> bool:
         if self.held():
@@ -298,13 +300,18 @@ class WriterLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+        if self._conn is not None:
+            try:  # a pooled connection outlives close(): its session would keep the lock
+                self._conn.execute(text("SELECT pg_advisory_unlock_all()"))
+            except SQLAlchemyError:
+                self._conn.invalidate()
         self._drop_connection()
 
     def _drop_connection(self) -> None:
         if self._conn is not None:
             try:
                 self._conn.close()
-            except DBAPIError:
+            except SQLAlchemyError:
                 pass
             self._conn = None
 

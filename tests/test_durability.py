@@ -21,7 +21,11 @@ from sqlalchemy import select
 from certnet.issuer.outbox import (
     ANCHORED,
     BATCHED,
+    DONE,
     EV_REANCHOR,
+    FAILED,
+    PENDING,
+    Action,
     Batch,
     BatchEvent,
     Document,
@@ -348,3 +352,65 @@ def test_sigkill_of_the_node_during_api_submissions_loses_no_acknowledged_docume
         stop_api(server, thread)
         api.service.stop()
         node.kill()
+
+
+# ------------------------------------------------------------------ bulk issuance reconciles its output directory
+
+def test_issue_bulk_run_again_anchors_what_the_chain_lost(own_anvil, tmp_path):
+    """`certnet issue-bulk` journals its anchorings; run again over its output directory after the node lost the
+    blocks, it anchors those batches again (same roots: the batch files stay valid) and says so."""
+    from certnet.node.keys import create_keystore
+    from tests.test_bulk_issue import BATCH, COUNT, bulk, check_output, source
+
+    net = make_net(own_anvil)
+    home = tmp_path / "home"
+    net.deployment.rpc_url = own_anvil.rpc_url
+    net.deployment.save(home / "deployment.json")
+    (home / "passphrase").write_text("cli-test-pass\n")
+    create_keystore(home / "keys" / "vn-issuer.json", "cli-test-pass", net.actors["vn_issuer"].account.key)
+    src, docs = source(tmp_path, seed=90)
+    out = tmp_path / "out"
+    snapshot = rpc(own_anvil, "evm_snapshot")
+    r = bulk(home, str(src), "--out", str(out), "--batch", str(BATCH), "--type", "form-d")
+    assert r.returncode == 0, r.stderr
+    roots = check_output(net, out, docs)
+    journal = [json.loads(line) for line in (out / "anchors.ndjson").read_text().splitlines()]
+    assert sorted(j["root"] for j in journal) == sorted(roots)
+    assert rpc(own_anvil, "evm_revert", snapshot) is True  # the node lost the anchoring blocks
+    assert all(net.store().anchor_of(root) is None for root in roots)
+    r = bulk(home, str(src), "--out", str(out), "--batch", str(BATCH))
+    assert r.returncode == 0, r.stderr
+    n = -(-COUNT // BATCH)
+    assert f"({n} written by an earlier run); {n} the chain had lost, anchored again" in r.stdout
+    assert "no longer has it" in r.stderr
+    assert check_output(net, out, docs) == roots  # the same roots, anchored once each on the chain as it is
+    assert sorted(anchored_roots(net)) == sorted(roots)
+    r = bulk(home, str(src), "--out", str(out), "--batch", str(BATCH))  # and nothing more after that
+    assert r.returncode == 0 and "anchored again" not in r.stdout
+
+
+# ------------------------------------------------------------------ actions
+
+def test_a_failed_action_can_be_requested_again_a_pending_one_is_returned(anvil_net, tmp_path):
+    """A revocation FAILED (the root was not anchored then) is requested again once it is: the same action goes
+    back to PENDING and is done; a request repeated while it is pending (or done) returns it."""
+    net = anvil_net
+    p = make_pipeline(net, tmp_path)
+    issuer = net.addr("vn_issuer")
+    root = os.urandom(32).hex()
+    first = p.request_revocation(issuer, root=root, reason="FRAUDULENT")
+    p.run_until_idle()
+    with p.sessions() as s:
+        failed = s.get(Action, first.id)
+    assert failed.state == FAILED and "NotIssued" in failed.error
+    assert p.request_revocation(issuer, root=root, reason="FRAUDULENT").id == first.id  # requested again
+    net.store("vn_issuer").anchor(root, "FORM_D", 1)  # anchored since (by this authority's key)
+    with p.sessions() as s:
+        again = s.get(Action, first.id)
+    assert again.state == PENDING and again.error is None  # the repeated request above requeued it
+    assert p.request_revocation(issuer, root=root, reason="FRAUDULENT").id == first.id  # pending: returned
+    p.run_until_idle()
+    with p.sessions() as s:
+        done = s.get(Action, first.id)
+    assert done.state == DONE and net.store().is_revoked(root)
+    assert p.request_revocation(issuer, root=root).state == DONE  # done: returned as it is

@@ -414,3 +414,25 @@ def test_a_failed_action_can_be_requested_again_a_pending_one_is_returned(anvil_
         done = s.get(Action, first.id)
     assert done.state == DONE and net.store().is_revoked(root)
     assert p.request_revocation(issuer, root=root).state == DONE  # done: returned as it is
+
+
+def test_an_outbox_created_before_gets_the_new_columns(tmp_path):
+    """`open_database` adds the columns added since an outbox was created (create_all adds tables, never
+    columns): an old database, its rows kept, gains reanchored_count and last_reconciled_at."""
+    import sqlalchemy
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    open_database(url)
+    engine = sqlalchemy.create_engine(url)
+    with engine.begin() as conn:  # the outbox as it was before those columns
+        conn.execute(sqlalchemy.text("ALTER TABLE outbox_batches DROP COLUMN reanchored_count"))
+        conn.execute(sqlalchemy.text("ALTER TABLE outbox_batches DROP COLUMN last_reconciled_at"))
+        conn.execute(sqlalchemy.text("INSERT INTO outbox_batches (issuer, document_type, merkle_root, count, state, "
+                                     "created_at, updated_at) VALUES ('0x1', 'FORM_D', 'aa', 1, 'ANCHORED', "
+                                     "'2024-01-01 00:00:00', '2024-01-01 00:00:00')"))
+    assert "reanchored_count" not in {c["name"] for c in sqlalchemy.inspect(engine).get_columns("outbox_batches")}
+    sessions = open_database(url)
+    with sessions() as s:
+        b = s.scalars(select(Batch)).one()
+    assert b.merkle_root == "aa" and b.reanchored_count == 0 and b.last_reconciled_at is None
+    open_database(url)  # and again: nothing to add

@@ -175,7 +175,12 @@ def issue_files(pipeline: Any, issuer: str, files: list[Path], doc_type: str | N
             if len(where) >= 2 and where[0] == "documents":
                 raise DocumentInputError(f"{chunk[int(where[1])]}: {exc.code}: {exc.message}") from None
             raise DocumentInputError(f"{exc.code}: {exc}") from None
-    pipeline.run_until_idle(progress=progress)
+    from certnet.issuer.outbox import OutboxLocked
+
+    try:  # waits while another pipeline (another `certnet issue`, a service) writes the same outbox
+        pipeline.run_until_idle(progress=progress)
+    except OutboxLocked as exc:
+        raise DocumentInputError(f"{exc} (the documents are accepted: run again later to finish)") from None
     batch_ids: set[int] = set()
     wrapped_text = type_coerce(Document.wrapped, Text)  # the stored JSON as it is, parsed once below
     for start in range(0, len(ids), step):
@@ -212,7 +217,8 @@ def cmd_issue_bulk(args: argparse.Namespace) -> int:
     for k, root, n in result.batches:
         print(f"{root}  {n} documents  batch-{k:06d}")
     print(f"{result.documents} documents in {len(result.batches)} batches anchored"
-          + (f" ({result.resumed} written by an earlier run)" if result.resumed else ""))
+          + (f" ({result.resumed} written by an earlier run)" if result.resumed else "")
+          + (f"; {result.reanchored} the chain had lost, anchored again" if result.reanchored else ""))
     return 0
 
 

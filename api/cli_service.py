@@ -34,7 +34,9 @@ def _service_app(spec: dict[str, Any]) -> Any:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = settings_from_data_dir(Path(spec["data_dir"]), rpc_url=spec["rpc"], confirmations=spec["confirmations"],
-                                      start_workers=spec["start_workers"])
+                                      start_workers=spec["start_workers"],
+                                      reconcile_interval=spec.get("reconcile_interval", 30.0),
+                                      reconcile_window=spec.get("reconcile_window", 5000))
     if spec["db"]:
         settings.db_url = spec["db"]
     return create_app(Service(settings))
@@ -75,7 +77,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise CliError(f"--workers must be at least 1, got {args.workers}", 2)
     os.environ[SERVE_ENV] = json.dumps({
         "data_dir": str(_home(args)), "rpc": args.rpc, "confirmations": args.confirmations, "db": args.db,
-        "start_workers": not args.no_workers, "processes": args.workers})
+        "start_workers": not args.no_workers, "processes": args.workers,
+        "reconcile_interval": args.reconcile_interval, "reconcile_window": args.reconcile_window})
     try:
         serve("certnet.api.cli_service:app_factory", args.host, args.port, args.workers)
     except ServeError as exc:
@@ -230,6 +233,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
     s.add_argument("--db", help="database URL (default: sqlite in the data dir, or $CERTNET_DB_URL)")
     s.add_argument("--confirmations", type=int, default=0,
                    help="blocks a transaction must be deep before it counts (Clique: at least half the validators)")
+    s.add_argument("--reconcile-interval", type=float, default=30.0,
+                   help="seconds between checks that recently anchored batches are still on the chain (a node "
+                        "that lost blocks or a reorg is noticed at once)")
+    s.add_argument("--reconcile-window", type=int, default=5000,
+                   help="how many blocks back the periodic check goes")
     s.add_argument("--no-workers", action="store_true",
                    help="serve only: no issuance, index or notification workers (API replicas; run them in "
                         "exactly one process per member database)")

@@ -31,6 +31,20 @@ class Metrics:
                                     registry=self.registry, multiprocess_mode="mostrecent")
         self.deliveries = Counter("certnet_notifications_total", "Webhook deliveries", ["result"],
                                   registry=self.registry)
+        self.reanchored = Counter("certnet_batches_reanchored_total",
+                                  "Anchored batches the chain lost (node restart, reorg), sent to be anchored again",
+                                  registry=self.registry)
+        self.issuance_recoveries = Counter(
+            "certnet_issuance_recoveries_total", "Issuance recoveries: batches re-mined in another block (moved), "
+            "issuer nonces reset (nonce_reset), revocations/supersessions sent again (action_resent)", ["event"],
+            registry=self.registry)
+
+    def pipeline_event(self, event: str) -> None:
+        """A listener of the issuance pipeline (certnet.issuer.pipeline.Pipeline.listeners)."""
+        if event == "reanchored":
+            self.reanchored.inc()
+        else:
+            self.issuance_recoveries.labels(event).inc()
 
     def render(self) -> bytes:
         if os.environ.get(MULTIPROC_ENV):  # the sum over every worker of the service

@@ -12,7 +12,7 @@ from certnet.api import openapi_examples as ex
 from certnet.api.app import PROBLEM_RESPONSES, LimitQuery, OffsetQuery, PrincipalDep, id_path, service_of
 from certnet.api.auth import Principal, require
 from certnet.api.problems import Problem
-from certnet.issuer.outbox import Action, Batch, Document
+from certnet.issuer.outbox import Action, Batch, BatchEvent, Document
 from certnet.issuer.pipeline import SubmissionError
 from certnet.node.contracts import REVOCATION_REASONS
 
@@ -36,6 +36,30 @@ class SubmitRequest(Strict):
         {"documentType": "FORM_D", "documents": ex.RAW_FORM_DS}]})
 
 
+class BatchHistoryEvent(BaseModel):
+    """One event of a batch's history."""
+
+    event: Literal["ANCHORED", "REANCHOR", "MOVED", "RESIGN"] = Field(
+        description="ANCHORED (at the confirmation depth); REANCHOR (the chain lost the anchor, e.g. a node "
+                    "restart or a reorg: the same root is anchored again, wrapped documents stay valid); MOVED "
+                    "(re-mined in another block); RESIGN (its transaction could not be mined: signed again)")
+    at: str = Field(description="when the service recorded it (UTC, ISO 8601)")
+    blockNumber: int | None = None
+    blockHash: str | None = None
+    transactionHash: str | None = None
+    detail: str | None = None
+
+
+def _history(s: Any, batch_ids: list[int]) -> dict[int, list[BatchHistoryEvent]]:
+    out: dict[int, list[BatchHistoryEvent]] = {i: [] for i in batch_ids}
+    if batch_ids:
+        for e in s.scalars(select(BatchEvent).where(BatchEvent.batch_id.in_(batch_ids)).order_by(BatchEvent.id)):
+            out[e.batch_id].append(BatchHistoryEvent(
+                event=e.event, at=e.created_at.isoformat() + "Z", blockNumber=e.block_number, blockHash=e.block_hash,
+                transactionHash=e.tx_hash, detail=e.detail))
+    return out
+
+
 class DocumentState(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [ex.DOCUMENT_ANCHORED, ex.DOCUMENT_SUBMITTED]})
 
@@ -49,6 +73,10 @@ class DocumentState(BaseModel):
     transactionHash: str | None = None
     blockNumber: int | None = None
     wrapped: dict[str, Any] | None = None
+    reanchoredCount: int | None = Field(None, description="times the chain lost this document's batch and it was "
+                                        "anchored again (same root: the wrapped document stays valid)")
+    batchHistory: list[BatchHistoryEvent] | None = Field(None, description="the batch's history (one document "
+                                                         "read by id)")
 
 
 class SubmitResponse(BaseModel):
@@ -87,13 +115,15 @@ def _issuer(principal: Principal) -> str:
     return principal.issuer_account
 
 
-def _state(d: Document, b: Batch | None, with_wrapped: bool) -> DocumentState:
+def _state(d: Document, b: Batch | None, with_wrapped: bool,
+           history: list[BatchHistoryEvent] | None = None) -> DocumentState:
     sig = (d.wrapped or {}).get("signature", {})
     return DocumentState(
         id=d.id, referenceNumber=d.reference_number, documentType=d.document_type, state=d.state,
         targetHash=d.target_hash, merkleRoot=sig.get("merkleRoot"), batchId=d.batch_id,
         transactionHash=b.tx_hash if b else None, blockNumber=b.block_number if b else None,
-        wrapped=d.wrapped if with_wrapped and d.state == "ANCHORED" else None)
+        wrapped=d.wrapped if with_wrapped and d.state == "ANCHORED" else None,
+        reanchoredCount=b.reanchored_count if b else None, batchHistory=history)
 
 
 def _submission_problem(exc: SubmissionError) -> Problem:
@@ -139,7 +169,11 @@ def _own_document(request: Request, principal: Principal, document_id: int) -> t
                         "ANCHORED), the batch and its transaction, and the wrapped document to hand out once anchored.")
 def document_state(document_id: DocumentId, request: Request, principal: Principal = PrincipalDep) -> DocumentState:
     d, b = _own_document(request, principal, document_id)
-    return _state(d, b, True)
+    history = None
+    if b is not None:
+        with service_of(request).sessions() as s:
+            history = _history(s, [b.id])[b.id]
+    return _state(d, b, True, history)
 
 
 @router.get("/documents", response_model=list[DocumentState], summary="This issuer's documents, newest first",
@@ -176,11 +210,17 @@ class BatchState(BaseModel):
     transactionHash: str | None
     blockNumber: int | None
     anchoredAt: int | None
+    reanchoredCount: int = Field(0, description="times the chain lost this batch's anchor (a node restart, a "
+                                 "reorg) and the same root was anchored again")
+    lastReconciledAt: str | None = Field(None, description="when the service last checked the anchor on chain "
+                                         "(UTC, ISO 8601)")
+    history: list[BatchHistoryEvent] = Field(default_factory=list, description="the batch's events, oldest first")
 
 
 @router.get("/batches", response_model=list[BatchState], summary="This issuer's batches, newest first",
             description="For issuer keys: the key's own batches (one Merkle root each) with their anchoring "
-                        "transaction, a page at a time.",
+                        "transaction and history (anchored, anchored again after the chain lost it), a page at a "
+                        "time.",
             responses={200: ex.json_example([ex.BATCH], "This issuer's batches")})
 def list_batches(request: Request, principal: Principal = PrincipalDep,
                  limit: LimitQuery = 50, offset: OffsetQuery = 0) -> list[BatchState]:
@@ -188,8 +228,12 @@ def list_batches(request: Request, principal: Principal = PrincipalDep,
     with service_of(request).sessions() as s:
         rows = list(s.scalars(select(Batch).where(Batch.issuer == issuer).order_by(Batch.id.desc())
                               .limit(limit).offset(offset)))
+        history = _history(s, [b.id for b in rows])
     return [BatchState(id=b.id, merkleRoot=b.merkle_root, documentType=b.document_type, count=b.count, state=b.state,
-                       transactionHash=b.tx_hash, blockNumber=b.block_number, anchoredAt=b.anchored_at) for b in rows]
+                       transactionHash=b.tx_hash, blockNumber=b.block_number, anchoredAt=b.anchored_at,
+                       reanchoredCount=b.reanchored_count or 0,
+                       lastReconciledAt=b.last_reconciled_at.isoformat() + "Z" if b.last_reconciled_at else None,
+                       history=history[b.id]) for b in rows]
 
 
 def _action(a: Action) -> ActionState:

@@ -44,6 +44,10 @@ class Settings:
     rate_burst: int = 4000
     max_batch: int = 1000
     max_batch_age: float = 2.0
+    #: seconds between the pipeline's checks of recently anchored batches against the chain, and how many
+    #: blocks back they go (a node that lost blocks or a reorg is checked at once, whatever these say)
+    reconcile_interval: float = 30.0
+    reconcile_window: int = 5000
     start_workers: bool = True
 
 
@@ -71,7 +75,8 @@ class Service:
             else:
                 log.warning("keystore %s is not an admin of any member country; ignored", ks)
         self.pipeline = Pipeline(self.sessions, self.w3, self.deployment, issuers, PipelineConfig(
-            max_batch=settings.max_batch, max_age=settings.max_batch_age, confirmations=settings.confirmations))
+            max_batch=settings.max_batch, max_age=settings.max_batch_age, confirmations=settings.confirmations,
+            reconcile_interval=settings.reconcile_interval, reconcile_window=settings.reconcile_window))
         self.chain_source = ChainSource(self.w3, self.deployment, settings.confirmations)
         self.index_source: StatusSource | None = None
         self.indexer: Any = None
@@ -85,6 +90,7 @@ class Service:
         from certnet.api.metrics import Metrics
 
         self.metrics = Metrics()
+        self.pipeline.listeners.append(self.metrics.pipeline_event)
 
     def _setup_index(self) -> None:
         from certnet.api.index.follower import Indexer

@@ -7,6 +7,11 @@ Batch k holds input lines [k*B, (k+1)*B). Its wrapped documents are written to `
 nothing and issues nothing twice: run again with the same input and output, and batches already written are
 not wrapped again (same salts, same root); their roots are only anchored if the chain does not have them yet.
 
+Each anchoring is journalled in ``anchors.ndjson`` (batch, root, transaction, block and its hash). Running
+again over the output directory reconciles it with the chain the way the service's pipeline does: a batch
+whose root the chain no longer has (a node that lost blocks, a reorg) is anchored again — the same root, so
+the batch file's wrapped documents stay valid — and says so; one re-mined in another block is re-journalled.
+
 Reader processes (one per core, up to two) parse, check (with a document type, validate) and salt alternate
 batches; this process builds each batch's Merkle tree, writes the batch and anchors its root.
 """
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import logging
 import marshal
 import multiprocessing
 import os
@@ -29,12 +35,15 @@ import orjson
 
 from certnet.issuer import faults
 from certnet.issuer.envelope import EnvelopeError, complete_envelope
+from certnet.issuer.pipeline import anchor_by
 from certnet.node.contracts import DOCUMENT_TYPES, to_bytes32
 from certnet.node.errors import ContractRevert
 from certnet.node.deploy import Deployment
 from certnet.node.tx import Transactor
 from certnet.verifier.jsjson import ProofFormatError
 from certnet.verifier.wrap import assemble_batch, salt_documents_json
+
+log = logging.getLogger("certnet.issuer.bulk")
 
 MAX_LINE_BYTES = 5 * 1024 * 1024
 PR_SET_PDEATHSIG = 1
@@ -51,6 +60,7 @@ class BulkResult:
     documents: int = 0
     batches: list[tuple[int, str, int]] = field(default_factory=list)  # (batch, root, documents) in order
     resumed: int = 0  # batches found written by an earlier run (not wrapped again)
+    reanchored: int = 0  # batches journalled as anchored that the chain had lost: anchored again
 
 
 def written_batches(out: Path) -> dict[int, tuple[str, Path]]:
@@ -168,6 +178,31 @@ def _salted(source: Path, k: int, last_line: int, docs: list[dict]) -> bytes:
     return marshal.dumps((salted, targets, docs[0].get("documentType", "")))
 
 
+JOURNAL = "anchors.ndjson"
+
+
+def read_journal(out: Path) -> dict[str, dict[str, Any]]:
+    """The anchorings journalled in `out` by root (the last line of a root wins; a torn last line is skipped)."""
+    found: dict[str, dict[str, Any]] = {}
+    path = out / JOURNAL
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                rec = json.loads(line)
+                found[rec["root"]] = rec
+            except (json.JSONDecodeError, KeyError, TypeError):
+                continue
+    return found
+
+
+def _journal(out: Path, k: int, root: str, tx: str, block: int, block_hash: str, event: str = "ANCHORED") -> None:
+    with open(out / JOURNAL, "a") as f:
+        f.write(json.dumps({"batch": k, "root": root, "event": event, "tx": tx, "block": block,
+                            "blockHash": block_hash}) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
 def _write_batch(out: Path, k: int, root: str, wrapped: list[bytes]) -> Path:
     final = out / f"batch-{k:06d}-{root}.ndjson"
     tmp = out / f".batch-{k:06d}.partial"
@@ -194,6 +229,7 @@ def bulk_issue(source: Path, out: Path, deployment: Deployment, signer: Transact
     for stale in out.glob(".batch-*.partial"):  # a batch being written when a run stopped: written again
         stale.unlink()
     done = written_batches(out)
+    journal = read_journal(out)
     registry = deployment.issuer_registry_client(signer.w3)
     key_store = registry.key_info(signer.address).store
     record = registry.authority(key_store) if key_store else None
@@ -235,7 +271,27 @@ def bulk_issue(source: Path, out: Path, deployment: Deployment, signer: Transact
                 _write_batch(out, k, root, wrapped)
                 del wrapped
                 faults.crash_point("bulk_written")
-            if store.anchor_of(root) is None:
+            anchor = anchor_by(store, root, registry.store_of_key, f"batch {k}")
+            journalled = journal.get(root)
+            if anchor is None and store.anchor_of(root) is not None:
+                raise BulkInputError(f"batch {k}: root {root} is anchored in {store.address} by a key not of its "
+                                     "authority")
+            if anchor is None and journalled is not None:
+                log.warning("batch %s (root %s) was anchored in block %s (transaction %s) but the chain no longer "
+                            "has it (a node that lost blocks, a reorg): anchoring it again", k, root,
+                            journalled.get("block"), journalled.get("tx"))
+                result.reanchored += 1
+            elif anchor is not None and journalled is not None and anchor.block_number != journalled.get("block"):
+                log.warning("batch %s (root %s) was re-mined in block %s (journalled: block %s)", k, root,
+                            anchor.block_number, journalled.get("block"))
+                tx = store.anchoring_tx(root, anchor.block_number) or ""
+                block_hash = signer.w3.eth.get_block(anchor.block_number)["hash"].to_0x_hex()
+                _journal(out, k, root, tx, anchor.block_number, block_hash, "MOVED")
+            elif anchor is not None and journalled is None:  # sent by a run killed before it journalled
+                tx = store.anchoring_tx(root, anchor.block_number) or ""
+                block_hash = signer.w3.eth.get_block(anchor.block_number)["hash"].to_0x_hex()
+                _journal(out, k, root, tx, anchor.block_number, block_hash)
+            if anchor is None:
                 code = DOCUMENT_TYPES.get(doc_type or type_name)
                 if code is None:
                     raise BulkInputError(f"{source}: batch {k}: documentType {type_name!r} is not one of "
@@ -244,7 +300,7 @@ def bulk_issue(source: Path, out: Path, deployment: Deployment, signer: Transact
                     signed = signer.sign(store.function("anchor", to_bytes32(root), code, n), f"anchor batch {k}")
                 except ContractRevert as exc:
                     raise BulkInputError(f"batch {k} ({root}) cannot be anchored: {exc}") from None
-                pending.append((root, signer.broadcast(signed.raw, f"anchor batch {k}")))
+                pending.append((k, root, signer.broadcast(signed.raw, f"anchor batch {k}")))
                 faults.crash_point("bulk_sent")
             result.batches.append((k, root, n))
             result.documents += n
@@ -253,10 +309,12 @@ def bulk_issue(source: Path, out: Path, deployment: Deployment, signer: Transact
             k += 1
         for r in readers:
             r.join(30)
-        for root, tx in pending:
+        for k, root, tx in pending:
             receipt = signer.w3.eth.wait_for_transaction_receipt(tx, timeout=receipt_timeout, poll_latency=0.05)
             if receipt["status"] != 1 and store.anchor_of(root) is None:
                 raise BulkInputError(f"the anchoring transaction {tx} of root {root} failed; run again to retry")
+            if receipt["status"] == 1:
+                _journal(out, k, root, tx, receipt["blockNumber"], receipt["blockHash"].to_0x_hex())
         return result
     finally:
         for r in readers:

@@ -6,14 +6,27 @@ Actions (revocations, supersessions) move PENDING -> SENT -> DONE, or FAILED wit
 The rows are written before anything is acknowledged or sent, so a crash at any point loses nothing:
 see `certnet.issuer.pipeline` for the recovery.
 
-SQLite by default (WAL mode); any SQLAlchemy URL works, PostgreSQL included.
+An anchored batch stays anchored only while the chain says so: the pipeline reconciles (see its
+`_reconcile`), sends a batch whose root the chain lost back to BATCHED (the same root, the same wrapped
+documents) and records each such event in `outbox_batch_events` and the batch's `reanchored_count`.
+
+Only one pipeline writes an outbox at a time: `WriterLock` (a file lock next to an SQLite database, a
+PostgreSQL advisory lock otherwise).
+
+SQLite by default (WAL mode); any SQLAlchemy URL works, PostgreSQL included. The tables are created by
+`create_all`; columns added since are added to an existing database by `upgrade_schema` (one place).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import json
+import logging
+import os
+import socket
+from pathlib import Path
 from typing import Any, Iterator
 
 import orjson
@@ -30,14 +43,21 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    inspect,
     select,
+    text,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 SUBMITTED, BATCHED, SENT, ANCHORED = "SUBMITTED", "BATCHED", "SENT", "ANCHORED"
 PENDING, DONE, FAILED = "PENDING", "DONE", "FAILED"
 REVOKE_ROOT, REVOKE_DOCUMENT, SUPERSEDE = "REVOKE_ROOT", "REVOKE_DOCUMENT", "SUPERSEDE"
+#: Events of a batch's history (`BatchEvent.event`).
+EV_ANCHORED, EV_REANCHOR, EV_MOVED, EV_RESIGN = "ANCHORED", "REANCHOR", "MOVED", "RESIGN"
+
+log = logging.getLogger("certnet.issuer")
 
 
 def utcnow() -> dt.datetime:
@@ -69,8 +89,28 @@ class Batch(Base):
     block_number: Mapped[int | None] = mapped_column(BigInteger)
     block_hash: Mapped[str | None] = mapped_column(String(66))
     anchored_at: Mapped[int | None] = mapped_column(BigInteger)
+    #: times the chain lost this batch's anchor and it was sent again (the same root)
+    reanchored_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: when reconciliation last found the anchor on chain (or found it missing)
+    last_reconciled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class BatchEvent(Base):
+    """A batch's history: anchored (block, transaction), re-anchored (the chain lost it), moved (re-mined in
+    another block), re-signed (its transaction could not be mined any more)."""
+
+    __tablename__ = "outbox_batch_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("outbox_batches.id"), index=True)
+    event: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(Text)
+    block_number: Mapped[int | None] = mapped_column(BigInteger)
+    block_hash: Mapped[str | None] = mapped_column(String(66))
+    tx_hash: Mapped[str | None] = mapped_column(String(66))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Document(Base):
@@ -96,7 +136,8 @@ class Document(Base):
 
 
 class Action(Base):
-    """A revocation or supersession, durable like the documents."""
+    """A revocation or supersession, durable like the documents. One row per (kind, target): a FAILED action
+    requested again goes back to PENDING (its previous error kept in `error` until it is sent again)."""
 
     __tablename__ = "outbox_actions"
     __table_args__ = (UniqueConstraint("kind", "target", name="uq_outbox_action_target"),)
@@ -149,7 +190,130 @@ def open_database(url: str) -> sessionmaker[Session]:
     if url.startswith("sqlite"):
         _sqlite_pragmas(engine)
     Base.metadata.create_all(engine)
+    upgrade_schema(engine)
     return sessionmaker(engine, expire_on_commit=False)
+
+
+#: Columns added to the outbox tables after their first release: (table, column, SQL type and default).
+#: `upgrade_schema` adds the missing ones to a database created before (create_all adds no column).
+ADDED_COLUMNS: list[tuple[str, str, str]] = [
+    ("outbox_batches", "reanchored_count", "INTEGER NOT NULL DEFAULT 0"),
+    ("outbox_batches", "last_reconciled_at", "TIMESTAMP"),
+]
+
+
+def upgrade_schema(engine: Engine) -> None:
+    """Add the columns of `ADDED_COLUMNS` that an existing database lacks (the one place the outbox schema
+    changes; new tables come from create_all). Safe when several processes open the database at once."""
+    for table, column, ddl in ADDED_COLUMNS:
+        if column in {c["name"] for c in inspect(engine).get_columns(table)}:
+            continue
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
+            log.info("outbox: added column %s.%s", table, column)
+        except (OperationalError, ProgrammingError) as exc:  # another process added it meanwhile
+            if column not in {c["name"] for c in inspect(engine).get_columns(table)}:
+                raise RuntimeError(f"cannot add column {table}.{column} to the outbox: {exc}") from exc
+
+
+class OutboxLocked(RuntimeError):
+    """Another pipeline writes this outbox."""
+
+
+class WriterLock:
+    """One writer per outbox. SQLite: an exclusive `flock` on `<database>.writer.lock` next to the database
+    file (released by the kernel when the holder dies, even by SIGKILL). PostgreSQL: a session advisory lock
+    keyed by the outbox's schema, held on a connection of its own (released when that session ends)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._fd: int | None = None
+        self._conn: Connection | None = None
+        self.path: Path | None = None
+        if engine.dialect.name == "sqlite":
+            db = engine.url.database
+            if db and db != ":memory:":
+                self.path = Path(db).resolve().with_name(Path(db).name + ".writer.lock")
+
+    def held(self) -> bool:
+        """True while this process holds the lock (for PostgreSQL: while its session is alive)."""
+        if self.engine.dialect.name == "sqlite":
+            return self._fd is not None or self.path is None
+        if self._conn is None:
+            return False
+        try:  # this session's advisory lock (a session that ended, even one reconnected since, holds none)
+            if self._conn.execute(text("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' "
+                                       "AND granted AND pid = pg_backend_pid())")).scalar_one():
+                return True
+        except SQLAlchemyError:  # the connection is gone (or was invalidated)
+            pass
+        log.warning("outbox: the session holding the writer lock ended; taking the lock again")
+        self._drop_connection()
+        return False
+
+    def try_acquire(self) -> bool:
+        if self.held():
+            return True
+        if self.engine.dialect.name == "sqlite":
+            assert self.path is not None
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                return False
+            os.ftruncate(fd, 0)
+            os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
+            self._fd = fd
+            return True
+        conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")  # never idle in a transaction
+        try:
+            key = conn.execute(text("SELECT ('x' || substr(md5('certnet outbox writer ' || current_schema()), 1, 16))"
+                                    "::bit(64)::bigint")).scalar_one()
+            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar_one()
+        except BaseException:
+            conn.close()
+            raise
+        if not got:
+            conn.close()
+            return False
+        self._conn = conn
+        return True
+
+    def holder(self) -> str:
+        """Who holds the lock, as far as can be told (for messages)."""
+        if self.path is not None:
+            try:
+                return self.path.read_text().strip() or "another process"
+            except OSError:
+                return "another process"
+        return "another session of this database"
+
+    def describe(self) -> str:
+        where = f"the lock file {self.path}" if self.path else "a PostgreSQL advisory lock"
+        return f"another pipeline ({self.holder()}) writes this outbox ({where})"
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+        if self._conn is not None:
+            try:  # a pooled connection outlives close(): its session would keep the lock
+                self._conn.execute(text("SELECT pg_advisory_unlock_all()"))
+            except SQLAlchemyError:
+                self._conn.invalidate()
+        self._drop_connection()
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except SQLAlchemyError:
+                pass
+            self._conn = None
 
 
 def _sqlite_pragmas(engine: Engine) -> None:

@@ -15,7 +15,7 @@ import sys
 import threading
 from pathlib import Path
 
-from certnet.issuer.outbox import open_database
+from certnet.issuer.outbox import OutboxLocked, open_database
 from certnet.issuer.pipeline import Pipeline, PipelineConfig
 from certnet.node.deploy import Deployment
 from certnet.node.engines import connect
@@ -46,15 +46,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-batch", type=int, default=1000)
     ap.add_argument("--max-age", type=float, default=2.0, help="seconds a document may wait for its batch")
     ap.add_argument("--confirmations", type=int, default=0)
+    ap.add_argument("--reconcile-interval", type=float, default=30.0,
+                    help="seconds between checks that recently anchored batches are still on the chain")
+    ap.add_argument("--reconcile-window", type=int, default=5000, help="blocks back the periodic check goes")
+    ap.add_argument("--lock-wait", type=float, default=600.0,
+                    help="with --until-idle: seconds to wait for another pipeline writing the same outbox")
     ap.add_argument("--until-idle", action="store_true", help="exit when every document is anchored")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    config = PipelineConfig(max_batch=args.max_batch, max_age=args.max_age, confirmations=args.confirmations)
+    config = PipelineConfig(max_batch=args.max_batch, max_age=args.max_age, confirmations=args.confirmations,
+                            reconcile_interval=args.reconcile_interval, reconcile_window=args.reconcile_window)
     pipeline = build_pipeline(args.db, args.rpc, args.deployment, args.keystore, config, args.passphrase_file)
     if args.until_idle:
+        try:
+            pipeline.acquire_writer(wait=args.lock_wait)
+        except OutboxLocked as exc:
+            print(f"certnet.issuer.worker: {exc}", file=sys.stderr)
+            return 3
         stats = pipeline.run_until_idle()
         print(f"anchored {stats.anchored} batches, {stats.actions_done} actions done, "
-              f"{stats.actions_failed} failed")
+              f"{stats.actions_failed} failed" + (f", {stats.reanchored} anchored again" if stats.reanchored else ""))
         return 0
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

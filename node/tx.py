@@ -98,6 +98,19 @@ class Transactor:
             self._chain_id = self.w3.eth.chain_id
         return self._chain_id
 
+    @property
+    def next_nonce(self) -> int | None:
+        """The nonce the next signature takes, when known (None: it will be read from the node)."""
+        with self._lock:
+            return self._nonce
+
+    def reset_nonce(self) -> None:
+        """Forget the allocated nonces: the next signature reads the node's (pending) nonce. For a node that
+        lost transactions (blocks lost in a crash, a reorg, a pool that dropped them): signing on from the
+        cached nonce would leave a gap the node waits behind for ever."""
+        with self._lock:
+            self._nonce = None
+
     def _fees(self) -> dict[str, int]:
         base = self.w3.eth.get_block("latest").get("baseFeePerGas")
         if base is None:

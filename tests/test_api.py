@@ -94,6 +94,31 @@ def test_supersede_over_http(api):
         assert v["status"] == "SUPERSEDED" and v["successor"]["document"] == new["targetHash"]
 
 
+def test_a_failed_supersession_can_be_requested_again_over_http(api):
+    """A supersession FAILED (its successor was revoked: SuccessorNotActive) is requested again naming another successor: the same
+    action goes back to PENDING and is done; a request repeated while it is pending returns it."""
+    docs = form_ds(api, 3, seed=3)
+    for i, d in enumerate(docs[1:]):
+        d["referenceNumber"] += f"-R{i}"
+    old, revoked, good = issue(api, "issuer_vn", docs)
+    with api.client("issuer_vn") as c:
+        r = c.post(f"/v1/documents/{revoked['id']}/revoke", json={"reason": "ISSUED_IN_ERROR"})
+        wait_until(lambda: c.get(f"/v1/actions/{r.json()['id']}").json()["state"] == "DONE")
+        first = c.post(f"/v1/documents/{old['id']}/supersede", json={"successorId": revoked["id"]}).json()
+        failed = wait_until(lambda: (lambda a: a if a["state"] == "FAILED" else None)(
+            c.get(f"/v1/actions/{first['id']}").json()))
+        assert "SuccessorNotActive" in failed["error"]
+        again = c.post(f"/v1/documents/{old['id']}/supersede", json={"successorId": good["id"]})
+        assert again.status_code == 202 and again.json()["id"] == first["id"]
+        assert again.json()["state"] in ("PENDING", "SENT", "DONE") and again.json()["error"] is None
+        repeated = c.post(f"/v1/documents/{old['id']}/supersede", json={"successorId": good["id"]}).json()
+        assert repeated["id"] == first["id"] and repeated["state"] != "FAILED"
+        wait_until(lambda: c.get(f"/v1/actions/{first['id']}").json()["state"] == "DONE")
+    with api.client("customs_th") as c:
+        v = c.post("/v1/verify", json={"document": old["wrapped"]}).json()
+        assert v["status"] == "SUPERSEDED" and v["successor"]["document"] == good["targetHash"]
+
+
 # ------------------------------------------------------------------ scopes
 
 ALL = {"issuer", "customs", "auditor", "admin"}

@@ -73,14 +73,14 @@ def test_anchor_found_on_chain_keeps_its_transaction(net, tmp_path, monkeypatch)
         sent = s.scalars(select(Batch)).one()
     assert sent.state == SENT and sent.tx_hash
     net.engine.w3.eth.wait_for_transaction_receipt(sent.tx_hash, timeout=30)  # mined: a resend is refused
-    real_anchor_of = p._anchor_of
+    real_anchor_of = p._anchor_on_chain
     monkeypatch.setattr(p, "_receipt", lambda tx_hash: None)
-    monkeypatch.setattr(p, "_anchor_of", lambda batch: None)
+    monkeypatch.setattr(p, "_anchor_on_chain", lambda batch: None)
     assert p._confirm_batches() == 0
     with p.sessions() as s:
         batch = s.get(Batch, sent.id)
         assert batch.state == BATCHED and batch.tx_hash is None  # the rebroadcast was refused: nonce taken
-    monkeypatch.setattr(p, "_anchor_of", real_anchor_of)
+    monkeypatch.setattr(p, "_anchor_on_chain", real_anchor_of)
     p.run_until_idle()
     with p.sessions() as s:
         batch = s.get(Batch, sent.id)

@@ -107,3 +107,40 @@ def test_two_batchers_on_postgres_never_share_a_document(pg, anvil_engine):
         per_batch[d.batch_id] = per_batch.get(d.batch_id, 0) + 1
     assert per_batch == {i: b.count for i, b in batches.items()}  # no batch claims a document it lost
     assert sum(b.count for b in batches.values()) == 60
+
+
+def test_one_writer_per_outbox_on_postgres(pg, embedded_net):
+    """On PostgreSQL the writer lock is an advisory lock keyed by the outbox's schema: a second pipeline on the
+    same outbox is refused while the first holds it and takes over when the first's session ends; a pipeline on
+    another schema (another outbox) is not affected."""
+    import sqlalchemy
+
+    from certnet.issuer.outbox import OutboxLocked
+
+    net = embedded_net
+    urls = {}
+    for schema in ("writer_a", "writer_b"):
+        with sqlalchemy.create_engine(pg).begin() as conn:
+            conn.execute(sqlalchemy.text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
+        urls[schema] = pg.replace("/postgres", f"/postgres?options=-csearch_path%3D{schema}")
+    issuer = net.addr("vn_issuer")
+
+    def pipeline(schema: str) -> Pipeline:
+        return Pipeline(open_database(urls[schema]), net.engine.w3, net.deployment, {issuer: net.actors["vn_issuer"]},
+                        PipelineConfig(max_batch=4))
+
+    first, second, other = pipeline("writer_a"), pipeline("writer_a"), pipeline("writer_b")
+    first.submit(issuer, docs_for(net, 3, seed=92))
+    first.run_once(force=True)
+    with pytest.raises(OutboxLocked, match="advisory lock"):
+        second.run_once(force=True)
+    other.run_once(force=True)  # another outbox: its own lock
+    first.writer._conn.invalidate()  # the holder's session ends (as when its process dies)
+    assert not first.writer.held()
+    second.run_until_idle(timeout=60)
+    with second.sessions() as s:
+        assert {d.state for d in s.scalars(select(Document))} == {ANCHORED}
+    with pytest.raises(OutboxLocked):
+        first.run_once()
+    second.close()
+    first.run_once()

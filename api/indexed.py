@@ -3,12 +3,16 @@ database at its indexed block (which the verdict names)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Sequence
 
 from certnet.api.index.queries import IndexNotReady, IndexStatusSource
 from certnet.node.contracts import DocumentStatus
 from certnet.node.deploy import Deployment
 from certnet.verifier.sources import NetworkInfo, SourceError
+
+log = logging.getLogger("certnet.api.index")
+UNREADABLE = "the service's index could not be read (the service's log has the details)"
 
 
 class IndexedSource:
@@ -28,17 +32,20 @@ class IndexedSource:
         try:
             block, statuses = self.index.status_with_block(list(pairs))
         except IndexNotReady as exc:
-            raise SourceError(f"the index is not ready: {exc}") from None
-        except Exception as exc:
-            raise SourceError(f"the index could not be read: {type(exc).__name__}: {exc}") from None
+            log.warning("verification: the index is not ready: %s", exc)
+            raise SourceError("the service's index has not read this network yet") from None
+        except Exception:
+            log.exception("verification: the index could not be read")
+            raise SourceError(UNREADABLE) from None
         return block.number, block.hash, statuses
 
     def issuer_name(self, account: str) -> str | None:
         if account not in self._names:
             try:
                 self._names = {i.account: i.name for i in self.index.issuers()}
-            except Exception as exc:
-                raise SourceError(f"the index could not be read: {exc}") from None
+            except Exception:
+                log.exception("verification: the index's issuers could not be read")
+                raise SourceError(UNREADABLE) from None
         return self._names.get(account)
 
     def history(self, h: str):  # noqa: ANN201 - the index's ChainEvent list

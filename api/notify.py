@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from certnet.api.models import Delivery, ServiceState, Subscription, Watch
-from certnet.issuer.outbox import utcnow
+from certnet.issuer.outbox import insert_ignoring_duplicates, utcnow
 from web3 import Web3
 
 from certnet.node.artifacts import load_artifact
@@ -69,14 +69,20 @@ class Notifier:
         todo = {h: (h, r, ref, st) for h, r, ref, st in items if (country, h) not in known}
         if not todo:
             return
-        with self.sessions.begin() as s:
-            hashes = list(todo)
+        hashes = list(todo)
+        with self.sessions() as s:  # a read apart from the write: a read transaction turned writer can fail
             for lo in range(0, len(hashes), 500):
                 chunk = hashes[lo:lo + 500]
                 for h in s.scalars(select(Watch.hash).where(Watch.country == country, Watch.hash.in_(chunk))):
                     todo.pop(h, None)
-            s.add_all([Watch(country=country, hash=h, root=r, reference_number=ref, store=Web3.to_checksum_address(st))
-                       for h, r, ref, st in todo.values()])
+        if todo:
+            # another process may watch the same documents at this moment: duplicates are skipped, not an error
+            now = utcnow()
+            with self.sessions.begin() as s:
+                insert_ignoring_duplicates(s, Watch.__table__, [
+                    {"country": country, "hash": h, "root": r, "reference_number": ref,
+                     "store": Web3.to_checksum_address(st), "created_at": now}
+                    for h, r, ref, st in todo.values()], ("country", "hash"))
         if len(known) > self._KNOWN_MAX:
             known.clear()
         known.update((country, h) for h in hashes)
@@ -108,11 +114,8 @@ class Notifier:
 
     def _set_cursor(self, block: int) -> None:
         with self.sessions.begin() as s:
-            row = s.get(ServiceState, CURSOR_KEY)
-            if row is None:
-                s.add(ServiceState(key=CURSOR_KEY, value=str(block)))
-            else:
-                row.value = str(block)
+            insert_ignoring_duplicates(s, ServiceState.__table__, [{"key": CURSOR_KEY, "value": str(block)}], ("key",))
+            s.execute(update(ServiceState).where(ServiceState.key == CURSOR_KEY).values(value=str(block)))
 
     def poll_chain(self, deliver: bool = True) -> int:
         """Turn new revocation/supersession events into webhook deliveries and server-sent events.

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
 import orjson
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 from web3.exceptions import BlockNotFound
@@ -44,6 +45,7 @@ from certnet.issuer.outbox import (
     Batch,
     Document,
     canonical_hash,
+    insert_ignoring_duplicates,
     pending_groups,
     utcnow,
 )
@@ -208,8 +210,16 @@ class Pipeline:
                          "created_at": now, "updated_at": now}
                         for data, h in prepared if data["referenceNumber"] not in existing]
             if new_rows:  # one executemany INSERT, then the new ids by the unique (issuer, country, reference)
-                s.execute(insert(Document.__table__), new_rows)
+                # another process may accept the same reference at this moment: its row stands, ours is skipped
+                insert_ignoring_duplicates(s, Document.__table__, new_rows,
+                                           ("issuer", "issuing_country", "reference_number"))
                 existing.update(_submitted_records(s, issuer, country, [r["reference_number"] for r in new_rows]))
+                for row in new_rows:
+                    if existing[row["reference_number"]].content_hash != row["content_hash"]:
+                        raise SubmissionError(
+                            "REFERENCE_CONFLICT", f"reference number {row['reference_number']!r} was just submitted "
+                            "by this issuer with different content", f"documents.{refs.index(row['reference_number'])}"
+                            ".referenceNumber")
         return [existing[ref] for ref in refs]
 
     def request_revocation(self, sender: str, *, document_id: int | None = None, root: str | None = None,
@@ -263,8 +273,12 @@ class Pipeline:
         if existing is not None:
             return existing  # a repeated request returns the existing record
         a = Action(kind=kind, sender=sender, target=target, payload=payload, state=PENDING)
-        s.add(a)
-        s.flush()
+        try:
+            with s.begin_nested():  # another process may queue the same action at this moment
+                s.add(a)
+                s.flush()
+        except IntegrityError:
+            return s.scalar(select(Action).where(Action.kind == kind, Action.target == target))
         return a
 
     # ------------------------------------------------------------------ the worker

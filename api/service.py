@@ -9,7 +9,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -69,22 +69,19 @@ class Settings:
 
 
 class BoundedVerifier:
-    """A verifier whose every node call, together, ends within `seconds` (then the verdict is ERROR)."""
+    """A verifier whose every node call, together, ends within `seconds` (then the verdict is ERROR). `choose`
+    picks the verifier inside that bound (index mode reads the chain's head to measure the index's lag)."""
 
-    def __init__(self, verifier: Verifier, seconds: float) -> None:
-        self.verifier = verifier
+    def __init__(self, choose: Callable[[], Verifier], seconds: float) -> None:
+        self.choose = choose
         self.seconds = seconds
-
-    @property
-    def source(self) -> StatusSource | None:
-        return self.verifier.source
 
     def verify(self, document: Any) -> Any:
         return self.verify_many([document])[0]
 
     def verify_many(self, documents: Sequence[Any]) -> list[Any]:
         with deadline(self.seconds):
-            return self.verifier.verify_many(documents)
+            return self.choose().verify_many(documents)
 
 
 class StaleIndex:
@@ -106,8 +103,9 @@ class StaleIndex:
         return self.index.issuer_name(account)
 
 
-#: seconds the chain's head, read for the index's lag, is reused
-HEAD_TTL = 1.0
+#: seconds the chain's head, read for the index's lag, is reused (so the lag bound holds as of this long ago;
+#: the follower itself syncs every 0.5 s)
+HEAD_TTL = 0.5
 
 
 class Service:
@@ -161,27 +159,31 @@ class Service:
 
     def verifier(self, mode: str = "chain") -> BoundedVerifier:
         """A verifier reading the chain, or the index while it is within its allowed lag (beyond it: the chain,
-        or ERROR, as `stale_index` says). Either way bounded by `verify_timeout`."""
-        bound = self.settings.verify_timeout
-        if mode == "index":
-            if self.index_source is None:
-                from certnet.api.problems import Problem
+        or ERROR, as `stale_index` says); either way every node call of a verification ends within
+        `verify_timeout` seconds."""
+        if mode == "index" and self.index_source is None:
+            from certnet.api.problems import Problem
 
-                raise Problem(503, "INDEX_UNAVAILABLE", "this service runs without an index; use mode=chain")
-            with deadline(bound):
-                stale = self.index_staleness()
-            if self._stale_reason != stale:  # logged when it changes, not for every request
-                if stale:
-                    log.warning("index mode: %s; answering from %s", stale,
-                                "the chain" if self.settings.stale_index == "chain" else "nothing (ERROR)")
-                else:
-                    log.info("index mode: the index is within its allowed lag again")
-                self._stale_reason = stale
-            if stale is None:
-                return BoundedVerifier(Verifier(self.index_source), bound)
-            if self.settings.stale_index == "error":
-                return BoundedVerifier(Verifier(StaleIndex(self.index_source, stale)), bound)
-        return BoundedVerifier(Verifier(self.chain_source), bound)
+            raise Problem(503, "INDEX_UNAVAILABLE", "this service runs without an index; use mode=chain")
+        return BoundedVerifier(lambda: self._choose(mode), self.settings.verify_timeout)
+
+    def _choose(self, mode: str) -> Verifier:
+        if mode != "index":
+            return Verifier(self.chain_source)
+        assert self.index_source is not None
+        stale = self.index_staleness()
+        if self._stale_reason != stale:  # logged when it changes, not for every request
+            if stale:
+                log.warning("index mode: %s; answering from %s", stale,
+                            "the chain" if self.settings.stale_index == "chain" else "nothing (ERROR)")
+            else:
+                log.info("index mode: the index is within its allowed lag again")
+            self._stale_reason = stale
+        if stale is None:
+            return Verifier(self.index_source)
+        if self.settings.stale_index == "error":
+            return Verifier(StaleIndex(self.index_source, stale))
+        return Verifier(self.chain_source)
 
     def head_is_cached(self) -> bool:
         """The chain's head for the index's lag is known without asking the node (a request can stay on the

@@ -190,10 +190,29 @@ def test_keys_are_scoped_to_their_issuer_and_country(api):
         is_problem(c.post(f"/v1/documents/{vn['id']}/revoke", json={"reason": "FRAUDULENT"}), 404)
         # a TH issuer key cannot issue VN documents
         is_problem(c.post("/v1/documents", json={"documents": form_ds(api, 1, seed=4)}), 422, "WRONG_COUNTRY")
+    # each issuer lists its own documents and batches, never the other's (both lists hold something)
+    th, = issue(api, "issuer_th", form_ds(api, 1, seed=30, country="TH"))
+    for who, mine, other in (("issuer_th", th, vn), ("issuer_vn", vn, th)):
+        with api.client(who) as c:
+            listed = {d["id"] for d in c.get("/v1/documents", params={"limit": 500}).json()}
+            assert mine["id"] in listed and other["id"] not in listed, who
+            roots = {b["merkleRoot"] for b in c.get("/v1/batches", params={"limit": 500}).json()}
+            assert mine["merkleRoot"] in roots and other["merkleRoot"] not in roots, who
     with api.client("customs_vn") as c:
-        c.post("/v1/inbox", json={"document": vn["wrapped"]})
+        assert c.post("/v1/inbox", json={"document": vn["wrapped"]}).status_code == 201
     with api.client("customs_th") as c:
-        assert all(e["targetHash"] != vn["targetHash"] for e in c.get("/v1/inbox").json())
+        assert c.post("/v1/inbox", json={"document": th["wrapped"]}).status_code == 201
+        inbox = {e["targetHash"] for e in c.get("/v1/inbox").json()}
+        assert th["targetHash"] in inbox and vn["targetHash"] not in inbox
+    # a customs removes its own country's webhooks only
+    with api.client("customs_vn") as c:
+        sub = c.post("/v1/subscriptions", json={"url": "http://127.0.0.1:9/vn-hook"}).json()
+    with api.client("customs_th") as c:
+        is_problem(c.delete(f"/v1/subscriptions/{sub['id']}"), 404, "SUBSCRIPTION_NOT_FOUND")
+    with api.client("customs_vn") as c:
+        assert sub["id"] in {x["id"] for x in c.get("/v1/subscriptions").json()}  # still there
+        assert c.delete(f"/v1/subscriptions/{sub['id']}").status_code == 204
+        assert sub["id"] not in {x["id"] for x in c.get("/v1/subscriptions").json()}
     th_issuer = api.net.addr("th_issuer")
     with api.client("admin_vn") as c:  # the VN admin cannot touch a TH issuer
         is_problem(c.post(f"/v1/admin/issuers/{th_issuer}", json={"action": "suspend"}), 409, "CHAIN_NOTADMINOF")

@@ -39,7 +39,7 @@ def assert_plain(text: str) -> None:
 def wrapped_doc(net, seed: int = 1) -> dict:
     raw = next(iter(samples.generate(1, seed=seed, network=network_block(net.deployment))))
     raw.pop("issuers")
-    data = complete_envelope(raw, net.deployment, "VCCI Ho Chi Minh City", "FORM_D")
+    data = complete_envelope(raw, net.deployment, "VCCI Ho Chi Minh City", net.stores["vn"], "FORM_D")
     _, (wrapped,) = wrap_documents([data])
     return wrapped
 

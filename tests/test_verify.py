@@ -92,8 +92,9 @@ def anchored(net, who: str, doc_type: str, country: str, anchor_as: str | None =
     raw = next(iter(samples.generate(1, doc_type, seed=seed, network=network_block(net.deployment),
                                      issuing_country=country)))
     raw.pop("issuers")
-    root, (wrapped,) = wrap_documents([complete_envelope(raw, net.deployment, "an issuer", doc_type)])
-    net.store(who).anchor(root, anchor_as or doc_type, 1)
+    store = net.store(who)
+    root, (wrapped,) = wrap_documents([complete_envelope(raw, net.deployment, "an issuer", store.address, doc_type)])
+    store.anchor(root, anchor_as or doc_type, 1)
     return wrapped
 
 

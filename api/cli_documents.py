@@ -355,9 +355,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
             raise DocumentInputError("no node: pass --rpc URL")
         from certnet.node.engines import http_web3
 
-        w3 = http_web3(rpc, timeout=15)
+        if not args.timeout > 0:
+            raise DocumentInputError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
+        w3 = http_web3(rpc, timeout=args.timeout)
         verifier = Verifier(ChainSource(w3, d, confirmations=args.confirmations))
-    verdicts = verifier.verify_many([content for _, content in inputs])
+    from certnet.node.rpc import deadline
+
+    with deadline(args.timeout):  # a node that does not answer gives ERROR in time, not a long wait
+        verdicts = verifier.verify_many([content for _, content in inputs])
     worst = max((v.status for v in verdicts), key=lambda s: (s != "VALID", OVERALL.index(s)))
     if args.json:
         results = [{"file": name, **v.to_dict()} for (name, _), v in zip(inputs, verdicts)]
@@ -431,6 +436,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.add_argument("--offline", action="store_true", help="integrity and signature only; read no network")
     s.add_argument("--confirmations", type=int, default=0)
+    s.add_argument("--timeout", type=float, default=5.0,
+                   help="seconds the node may take to answer, in all, before the verdict is ERROR (default 5)")
     chain_opts(s)
     return {"wrap": cmd_wrap, "issue": cmd_issue, "issue-bulk": cmd_issue_bulk, "revoke": cmd_revoke, "obfuscate": cmd_obfuscate,
             "samples": cmd_samples, "verify": cmd_verify}

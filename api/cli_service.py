@@ -24,6 +24,8 @@ def _home(args: argparse.Namespace) -> Path:
 
 #: `certnet serve --workers N` hands its options to the worker processes through this variable
 SERVE_ENV = "CERTNET_SERVE_SPEC"
+#: service settings bounding waits and staleness, each a `certnet serve` option of the same name
+BOUND_SETTINGS = ("rpc_timeout", "verify_timeout", "index_max_lag_blocks", "index_max_age", "stale_index")
 
 
 def _service_app(spec: dict[str, Any]) -> Any:
@@ -33,10 +35,11 @@ def _service_app(spec: dict[str, Any]) -> Any:
     from certnet.api.service import Service, settings_from_data_dir
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    bounds = {k: spec[k] for k in BOUND_SETTINGS if spec.get(k) is not None}
     settings = settings_from_data_dir(Path(spec["data_dir"]), rpc_url=spec["rpc"], confirmations=spec["confirmations"],
                                       start_workers=spec["start_workers"],
                                       reconcile_interval=spec.get("reconcile_interval", 30.0),
-                                      reconcile_window=spec.get("reconcile_window", 5000))
+                                      reconcile_window=spec.get("reconcile_window", 5000), **bounds)
     if spec["db"]:
         settings.db_url = spec["db"]
     return create_app(Service(settings))
@@ -75,10 +78,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if args.workers < 1:
         raise CliError(f"--workers must be at least 1, got {args.workers}", 2)
+    from certnet.api.service import Settings
+
+    try:  # refused here, with the option's name, rather than by every worker process at its start
+        Settings(data_dir=Path("."), rpc_url="", deployment_file=Path("."), db_url="",
+                 **{k: getattr(args, k) for k in BOUND_SETTINGS if getattr(args, k, None) is not None})
+    except ValueError as exc:
+        raise CliError(f"certnet serve: {exc}", 2) from None
     os.environ[SERVE_ENV] = json.dumps({
         "data_dir": str(_home(args)), "rpc": args.rpc, "confirmations": args.confirmations, "db": args.db,
         "start_workers": not args.no_workers, "processes": args.workers,
-        "reconcile_interval": args.reconcile_interval, "reconcile_window": args.reconcile_window})
+        "reconcile_interval": args.reconcile_interval, "reconcile_window": args.reconcile_window,
+        **{k: getattr(args, k, None) for k in BOUND_SETTINGS}})
     try:
         serve("certnet.api.cli_service:app_factory", args.host, args.port, args.workers)
     except ServeError as exc:
@@ -244,6 +255,17 @@ def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
     s.add_argument("--workers", type=int, default=1,
                    help="processes serving requests (default 1; use the machine's cores for bulk verification); "
                         "the background workers run in one of them")
+    s.add_argument("--verify-timeout", dest="verify_timeout", type=float,
+                   help="seconds a verification may wait for the node, in all, before its verdict is ERROR (default 5)")
+    s.add_argument("--rpc-timeout", dest="rpc_timeout", type=float,
+                   help="seconds one JSON-RPC request of the background workers may take (default 30)")
+    s.add_argument("--index-max-lag-blocks", dest="index_max_lag_blocks", type=int,
+                   help="index mode answers only while the index is at most this many blocks behind the confirmed "
+                        "head (default 20)")
+    s.add_argument("--index-max-age", dest="index_max_age", type=float,
+                   help="... and its last completed sync is at most this many seconds old (default 30)")
+    s.add_argument("--stale-index", dest="stale_index", choices=["chain", "error"],
+                   help="beyond those bounds index mode reads the chain (default) or answers ERROR")
 
     s = sub.add_parser("apikey", help="create, list or revoke API keys")
     s.add_argument("action", choices=["create", "list", "revoke"])

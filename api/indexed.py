@@ -4,12 +4,16 @@ chain source (certnet.verifier.sources.ChainSource), answered from the index dat
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Sequence
 
 from certnet.api.index.queries import ChainEvent, IndexNotReady, IndexStatusSource
 from certnet.node.contracts import DocumentStatus, StatusQuery
 from certnet.node.deploy import Deployment
 from certnet.verifier.sources import NetworkInfo, SourceError
+
+log = logging.getLogger("certnet.api.index")
+UNREADABLE = "the service's index could not be read (the service's log has the details)"
 
 
 class IndexedSource:
@@ -28,9 +32,11 @@ class IndexedSource:
         try:
             block, statuses = self.index.status_with_block(list(queries))
         except IndexNotReady as exc:
-            raise SourceError(f"the index is not ready: {exc}") from None
-        except Exception as exc:
-            raise SourceError(f"the index could not be read: {type(exc).__name__}: {exc}") from None
+            log.warning("verification: the index is not ready: %s", exc)
+            raise SourceError("the service's index has not read this network yet") from None
+        except Exception:
+            log.exception("verification: the index could not be read")
+            raise SourceError(UNREADABLE) from None
         return block.number, block.hash, statuses
 
     def authority_name(self, store: str) -> str | None:
@@ -39,8 +45,9 @@ class IndexedSource:
         if name is None:
             try:
                 name = self.index.authority_name(store) or None
-            except Exception as exc:
-                raise SourceError(f"the index could not be read: {exc}") from None
+            except Exception:
+                log.exception("verification: the index's authorities could not be read")
+                raise SourceError(UNREADABLE) from None
             if name is not None:
                 self._names[store] = name
         return name

@@ -26,7 +26,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from certnet.api.models import Delivery, ServiceState, Subscription, Watch
-from certnet.issuer.outbox import utcnow
+from certnet.issuer.outbox import insert_ignoring_duplicates, utcnow
 from web3 import Web3
 
 from certnet.node.contracts import REVOCATION_REASON_NAMES
@@ -72,14 +72,20 @@ class Notifier:
         todo = {h: (h, r, ref, st) for h, r, ref, st in items if (country, h) not in known}
         if not todo:
             return
-        with self.sessions.begin() as s:
-            hashes = list(todo)
+        hashes = list(todo)
+        with self.sessions() as s:  # a read apart from the write: a read transaction turned writer can fail
             for lo in range(0, len(hashes), 500):
                 chunk = hashes[lo:lo + 500]
                 for h in s.scalars(select(Watch.hash).where(Watch.country == country, Watch.hash.in_(chunk))):
                     todo.pop(h, None)
-            s.add_all([Watch(country=country, hash=h, root=r, reference_number=ref, store=Web3.to_checksum_address(st))
-                       for h, r, ref, st in todo.values()])
+        if todo:
+            # another process may watch the same documents at this moment: duplicates are skipped, not an error
+            now = utcnow()
+            with self.sessions.begin() as s:
+                insert_ignoring_duplicates(s, Watch.__table__, [
+                    {"country": country, "hash": h, "root": r, "reference_number": ref,
+                     "store": Web3.to_checksum_address(st), "created_at": now}
+                    for h, r, ref, st in todo.values()], ("country", "hash"))
         if len(known) > self._KNOWN_MAX:
             known.clear()
         known.update((country, h) for h in hashes)
@@ -115,11 +121,8 @@ class Notifier:
             for key, value in ((CURSOR_KEY, block), (ROLLBACK_KEY, rollback)):
                 if value is None:
                     continue
-                row = s.get(ServiceState, key)
-                if row is None:
-                    s.add(ServiceState(key=key, value=str(value)))
-                else:
-                    row.value = str(value)
+                insert_ignoring_duplicates(s, ServiceState.__table__, [{"key": key, "value": str(value)}], ("key",))
+                s.execute(update(ServiceState).where(ServiceState.key == key).values(value=str(value)))
 
     def _index(self) -> Any:
         source = getattr(self.service, "index_source", None)

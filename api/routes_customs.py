@@ -18,7 +18,7 @@ from certnet.api.app import PROBLEM_RESPONSES, LimitQuery, OffsetQuery, Principa
 from certnet.api.auth import Principal, require
 from certnet.api.models import ReceivedDocument, Subscription
 from certnet.api.problems import Problem
-from certnet.issuer.outbox import utcnow
+from certnet.issuer.outbox import insert_ignoring_duplicates, utcnow
 from certnet.verifier.jsjson import dump_bytes
 from certnet.verifier.verdict import Verdict
 
@@ -115,7 +115,8 @@ def _verify(request: Request, principal: Principal, documents: list[dict[str, An
 async def verify(body: VerifyRequest, request: Request, principal: Principal = PrincipalDep,
                  mode: Mode = Query("chain", description=_MODE_HELP,
                                     openapi_examples=ex.param("chain", "read the node"))) -> Any:
-    if mode == "chain":  # a blocking call to the node: keep it off the event loop
+    if mode == "chain" or not service_of(request).head_is_cached():
+        # a blocking call to the node (the verification, or the head for the index's lag): off the event loop
         verdicts = await run_in_threadpool(_verify, request, principal, [body.document], mode)
     else:  # the index answers from local SQL in microseconds: no thread hop
         verdicts = _verify(request, principal, [body.document], mode)
@@ -182,17 +183,20 @@ def inbox_add(body: InboxRequest, request: Request, principal: Principal = Princ
     if v.status in ("MALFORMED", "TAMPERED") or not v.document.get("targetHash"):
         raise Problem(422, f"DOCUMENT_{v.status}", v.message)
     th = v.document["targetHash"]
-    with service.sessions.begin() as s:
-        existing = s.scalar(select(ReceivedDocument).where(ReceivedDocument.customs_country == principal.country,
-                                                           ReceivedDocument.target_hash == th))
-        if existing is None:
-            existing = ReceivedDocument(
+    mine = (ReceivedDocument.customs_country == principal.country, ReceivedDocument.target_hash == th)
+    with service.sessions() as s:
+        existing = s.scalar(select(ReceivedDocument).where(*mine))
+    if existing is None:  # kept once, even when the same document arrives at two processes at once
+        now = utcnow()
+        with service.sessions.begin() as s:
+            insert_ignoring_duplicates(s, ReceivedDocument.__table__, [dict(
                 customs_country=principal.country, key_id=principal.key_id,
                 issuing_country=v.document.get("issuingCountry"), reference_number=v.document.get("referenceNumber"),
                 target_hash=th, merkle_root=v.document["merkleRoot"], document=body.document,
-                nsw_reference=body.nswReference, status_on_arrival=v.status, last_status=v.status)
-            s.add(existing)
-            s.flush()
+                nsw_reference=body.nswReference, status_on_arrival=v.status, last_status=v.status,
+                received_at=now, checked_at=now)], ("customs_country", "target_hash"))
+        with service.sessions() as s:
+            existing = s.scalar(select(ReceivedDocument).where(*mine))
     service.notifier.watch(principal.country, th, v.document["merkleRoot"], v.document["documentStore"],
                            v.document.get("referenceNumber"))
     return _entry(existing, v)

@@ -11,9 +11,9 @@ from sqlalchemy import func, select, text
 
 from certnet.api import openapi_examples as ex
 from certnet.issuer.outbox import ANCHORED, Document
+from certnet.node.rpc import deadline
 
 router = APIRouter(tags=["operations"])
-MAX_INDEX_LAG = 20
 
 
 class Health(BaseModel):
@@ -38,12 +38,18 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", summary="Readiness: chain reachable, database usable, index not lagging",
             description="Anyone may call it (no key). 200 when the chain node answers, the database is usable and "
-                        "the index is at most 20 blocks behind; 503 with the failing checks otherwise.",
+                        "the index is within its allowed lag (`index_max_lag_blocks`, 20 by default, beyond the confirmation "
+                        "depth, and synced within `index_max_age` seconds); 503 with the failing checks otherwise.",
             responses={200: {"model": Readiness, "description": "Ready"},
                        503: {"model": Readiness, "description": "Not ready: the failing checks say why",
                              "content": {"application/json": {"example": ex.NOT_READY}}}})
 def readyz(request: Request) -> JSONResponse:
     service = request.app.state.service
+    with deadline(service.settings.verify_timeout):  # a hung node makes this answer "not ready", not wait
+        return _readiness(service)
+
+
+def _readiness(service: Any) -> JSONResponse:
     checks: dict[str, dict] = {}
     ready = True
     try:
@@ -64,9 +70,13 @@ def readyz(request: Request) -> JSONResponse:
         try:
             lag = service.indexer.lag()
             service.metrics.index_lag.set(lag)
-            ok = lag <= MAX_INDEX_LAG
+            max_lag = service.settings.index_max_lag_blocks + service.settings.confirmations
+            stale = service.index_staleness()
+            ok = lag <= max_lag and stale is None
             ready = ready and ok
-            checks["index"] = {"ok": ok, "lagBlocks": lag, "maxLag": MAX_INDEX_LAG}
+            checks["index"] = {"ok": ok, "lagBlocks": lag, "maxLag": max_lag}
+            if stale:
+                checks["index"]["stale"] = stale
         except Exception as exc:
             ready = False
             checks["index"] = {"ok": False, "error": type(exc).__name__}

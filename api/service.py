@@ -6,9 +6,10 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,8 +20,9 @@ from certnet.issuer.pipeline import Pipeline, PipelineConfig
 from certnet.node.deploy import Deployment
 from certnet.node.engines import http_web3
 from certnet.node.keys import load_key
+from certnet.node.rpc import deadline, log_failure
 from certnet.node.tx import Transactor
-from certnet.verifier.sources import ChainSource, StatusSource
+from certnet.verifier.sources import ChainSource, NetworkInfo, SourceError, StatusSource
 from certnet.verifier.verify import Verifier
 
 log = logging.getLogger("certnet.api")
@@ -49,6 +51,65 @@ class Settings:
     reconcile_interval: float = 30.0
     reconcile_window: int = 5000
     start_workers: bool = True
+    #: seconds one JSON-RPC request of the background workers (issuance, index, notices) may take
+    rpc_timeout: float = 30.0
+    #: seconds one verification (every node call it makes) may take before its verdict is ERROR
+    verify_timeout: float = 5.0
+    #: index mode answers only while the index is at most this many blocks behind the confirmed head ...
+    index_max_lag_blocks: int = 20
+    #: ... and its follower completed a sync at most this many seconds ago
+    index_max_age: float = 30.0
+    #: what index mode does beyond those bounds: "chain" (read the node instead) or "error" (verdict ERROR)
+    stale_index: str = "chain"
+
+    def __post_init__(self) -> None:
+        for name in ("rpc_timeout", "verify_timeout", "index_max_age"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"setting {name} must be a positive number of seconds, got {getattr(self, name)!r}")
+        if self.index_max_lag_blocks < 0:
+            raise ValueError(f"setting index_max_lag_blocks must be 0 or more, got {self.index_max_lag_blocks!r}")
+        if self.stale_index not in ("chain", "error"):
+            raise ValueError(f"setting stale_index must be 'chain' or 'error', got {self.stale_index!r}")
+
+
+class BoundedVerifier:
+    """A verifier whose every node call, together, ends within `seconds` (then the verdict is ERROR). `choose`
+    picks the verifier inside that bound (index mode reads the chain's head to measure the index's lag)."""
+
+    def __init__(self, choose: Callable[[], Verifier], seconds: float) -> None:
+        self.choose = choose
+        self.seconds = seconds
+
+    def verify(self, document: Any) -> Any:
+        return self.verify_many([document])[0]
+
+    def verify_many(self, documents: Sequence[Any]) -> list[Any]:
+        with deadline(self.seconds):
+            return self.choose().verify_many(documents)
+
+
+class StaleIndex:
+    """The index beyond its allowed lag, when the service answers ERROR rather than reading the chain."""
+
+    kind = "index"
+
+    def __init__(self, index: StatusSource, reason: str) -> None:
+        self.index = index
+        self.reason = reason
+
+    def network(self) -> NetworkInfo:
+        return self.index.network()
+
+    def read(self, pairs: Sequence[tuple[str, str]]) -> Any:
+        raise SourceError(self.reason)
+
+    def issuer_name(self, account: str) -> str | None:
+        return self.index.issuer_name(account)
+
+
+#: seconds the chain's head, read for the index's lag, is reused (so the lag bound holds as of this long ago;
+#: the follower itself syncs every 0.5 s)
+HEAD_TTL = 0.5
 
 
 class Service:
@@ -56,7 +117,7 @@ class Service:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.w3 = http_web3(settings.rpc_url, timeout=15)
+        self.w3 = http_web3(settings.rpc_url, timeout=settings.rpc_timeout)
         self.deployment = Deployment.load(settings.deployment_file)
         self.sessions: sessionmaker[Session] = open_database(settings.db_url)
         ApiBase.metadata.create_all(self.sessions.kw["bind"])
@@ -91,6 +152,8 @@ class Service:
 
         self.metrics = Metrics()
         self.pipeline.listeners.append(self.metrics.pipeline_event)
+        self._head: tuple[int, float] | None = None  # (head block, monotonic time read)
+        self._stale_reason: str | None = None
 
     def _setup_index(self) -> None:
         from certnet.api.index.follower import Indexer
@@ -100,14 +163,70 @@ class Service:
                                confirmations=self.settings.confirmations)
         self.index_source = IndexedSource(self.settings.db_url, self.deployment)
 
-    def verifier(self, mode: str = "chain") -> Verifier:
-        if mode == "index":
-            if self.index_source is None:
-                from certnet.api.problems import Problem
+    def verifier(self, mode: str = "chain") -> BoundedVerifier:
+        """A verifier reading the chain, or the index while it is within its allowed lag (beyond it: the chain,
+        or ERROR, as `stale_index` says); either way every node call of a verification ends within
+        `verify_timeout` seconds."""
+        if mode == "index" and self.index_source is None:
+            from certnet.api.problems import Problem
 
-                raise Problem(503, "INDEX_UNAVAILABLE", "this service runs without an index; use mode=chain")
+            raise Problem(503, "INDEX_UNAVAILABLE", "this service runs without an index; use mode=chain")
+        return BoundedVerifier(lambda: self._choose(mode), self.settings.verify_timeout)
+
+    def _choose(self, mode: str) -> Verifier:
+        if mode != "index":
+            return Verifier(self.chain_source)
+        assert self.index_source is not None
+        stale = self.index_staleness()
+        if self._stale_reason != stale:  # logged when it changes, not for every request
+            if stale:
+                log.warning("index mode: %s; answering from %s", stale,
+                            "the chain" if self.settings.stale_index == "chain" else "nothing (ERROR)")
+            else:
+                log.info("index mode: the index is within its allowed lag again")
+            self._stale_reason = stale
+        if stale is None:
             return Verifier(self.index_source)
+        if self.settings.stale_index == "error":
+            return Verifier(StaleIndex(self.index_source, stale))
         return Verifier(self.chain_source)
+
+    def head_is_cached(self) -> bool:
+        """The chain's head for the index's lag is known without asking the node (a request can stay on the
+        event loop)."""
+        return self._head is not None and time.monotonic() - self._head[1] < HEAD_TTL
+
+    def chain_head(self) -> int:
+        """The node's head block, reused for HEAD_TTL seconds."""
+        cached = self._head
+        if cached is not None and time.monotonic() - cached[1] < HEAD_TTL:
+            return cached[0]
+        head = self.w3.eth.block_number
+        self._head = (head, time.monotonic())
+        return head
+
+    def index_staleness(self) -> str | None:
+        """None while the index may answer (at most `index_max_lag_blocks` behind the confirmed head, synced
+        within `index_max_age` seconds); otherwise why not, as a sentence for the verdict."""
+        s = self.settings
+        try:
+            number, synced_at = self.index_source.index.freshness()  # type: ignore[union-attr]
+        except Exception as exc:
+            log.warning("index mode: the index's checkpoint could not be read: %s: %s", type(exc).__name__, exc)
+            return "the service's index could not be read"
+        age = time.time() - synced_at
+        if age > s.index_max_age:
+            return (f"the service's index was last brought up to date {age:.0f} seconds ago, longer than the "
+                    f"{s.index_max_age:g} seconds allowed")
+        try:
+            head = self.chain_head()
+        except Exception as exc:
+            return f"the index's lag could not be measured: {log_failure(exc, 'index mode: reading the head')}"
+        behind = head - s.confirmations - number
+        if behind > s.index_max_lag_blocks:
+            return (f"the service's index is {behind} blocks behind the chain, more than the "
+                    f"{s.index_max_lag_blocks} allowed")
+        return None
 
     # ------------------------------------------------------------------ workers
 

@@ -27,7 +27,7 @@ import logging
 import os
 import socket
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import orjson
 
@@ -336,3 +336,29 @@ def pending_groups(session: Session) -> Iterator[tuple[str, str, int, dt.datetim
         .group_by(Document.issuer, Document.document_type)
     )
     yield from rows
+
+
+def insert_ignoring_duplicates(session: Session, table: Any, rows: list[dict[str, Any]],
+                               unique: Sequence[str]) -> None:
+    """INSERT `rows` into `table`, skipping any that would repeat the unique key `unique` (already there, or
+    inserted at the same moment by another process): INSERT ... ON CONFLICT DO NOTHING on SQLite and
+    PostgreSQL, one savepoint per row elsewhere. Check-then-insert races between processes; this does not."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        session.execute(dialect_insert(table).on_conflict_do_nothing(index_elements=list(unique)), rows)
+        return
+    from sqlalchemy import insert
+    from sqlalchemy.exc import IntegrityError
+
+    for row in rows:
+        try:
+            with session.begin_nested():
+                session.execute(insert(table), [row])
+        except IntegrityError:
+            pass

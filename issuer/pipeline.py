@@ -65,6 +65,7 @@ from certnet.issuer.outbox import (
     OutboxLocked,
     WriterLock,
     canonical_hash,
+    insert_ignoring_duplicates,
     pending_groups,
     utcnow,
 )
@@ -237,8 +238,16 @@ class Pipeline:
                          "created_at": now, "updated_at": now}
                         for data, h in prepared if data["referenceNumber"] not in existing]
             if new_rows:  # one executemany INSERT, then the new ids by the unique (issuer, country, reference)
-                s.execute(insert(Document.__table__), new_rows)
+                # another process may accept the same reference at this moment: its row stands, ours is skipped
+                insert_ignoring_duplicates(s, Document.__table__, new_rows,
+                                           ("issuer", "issuing_country", "reference_number"))
                 existing.update(_submitted_records(s, issuer, country, [r["reference_number"] for r in new_rows]))
+                for row in new_rows:
+                    if existing[row["reference_number"]].content_hash != row["content_hash"]:
+                        raise SubmissionError(
+                            "REFERENCE_CONFLICT", f"reference number {row['reference_number']!r} was just submitted "
+                            "by this issuer with different content", f"documents.{refs.index(row['reference_number'])}"
+                            ".referenceNumber")
         return [existing[ref] for ref in refs]
 
     def request_revocation(self, sender: str, *, document_id: int | None = None, root: str | None = None,

@@ -20,6 +20,7 @@ from eth_account import Account
 from web3 import Web3
 
 from certnet.node.paths import NODE_MODULES
+from certnet.node.rpc import DEFAULT_TIMEOUT, BoundedHTTPProvider, describe_failure
 
 DEFAULT_CHAIN_ID = 31337
 ANVIL_DEV_MNEMONIC = "test test test test test test test test test test test junk"
@@ -206,23 +207,25 @@ class AnvilEngine(Engine):
             self.proc.wait()
 
 
-def http_web3(rpc_url: str, timeout: float = 30.0) -> Web3:
+def http_web3(rpc_url: str, timeout: float = DEFAULT_TIMEOUT) -> Web3:
     """A web3 connection over HTTP that also accepts proof-of-authority block headers (Clique's 97-byte
-    extraData); harmless on other engines."""
+    extraData); harmless on other engines. Each request times out after `timeout` seconds (and within any
+    :func:`certnet.node.rpc.deadline` around it); only refused connections are retried (see node/rpc.py)."""
     from web3.middleware import ExtraDataToPOAMiddleware
 
-    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+    w3 = Web3(BoundedHTTPProvider(rpc_url, timeout=timeout))
     w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0, name="certnet_poa")
     return w3
 
 
-def connect(rpc_url: str, timeout: float = 30.0) -> Web3:
+def connect(rpc_url: str, timeout: float = DEFAULT_TIMEOUT) -> Web3:
     """A web3 connection to any JSON-RPC endpoint, checked to answer."""
     w3 = http_web3(rpc_url, timeout)
     try:
         w3.eth.chain_id
     except Exception as exc:
-        raise EngineError(f"no Ethereum JSON-RPC node answers at {rpc_url}: {exc}") from exc
+        raise EngineError(f"no Ethereum JSON-RPC node answers at {rpc_url}: "
+                          f"{describe_failure(exc, 'the node')}") from exc
     return w3
 
 

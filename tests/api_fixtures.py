@@ -50,7 +50,8 @@ def start_api(net, tmp: Path, **settings: Any) -> tuple[Api, uvicorn.Server, thr
     defaults: dict[str, Any] = dict(max_batch_age=0.2, rate_per_second=1000.0, rate_burst=2000,
                                     db_url=f"sqlite:///{tmp / 'certnet.db'}")
     defaults.update(settings)
-    s = Settings(data_dir=tmp, rpc_url=net.engine.rpc_url, deployment_file=tmp / "deployment.json",
+    rpc_url = defaults.pop("rpc_url", net.engine.rpc_url)
+    s = Settings(data_dir=tmp, rpc_url=rpc_url, deployment_file=tmp / "deployment.json",
                  issuer_keystores=issuer_ks, admin_keystores=admin_ks,
                  passphrase=PASS, **defaults)
     service = Service(s)
@@ -68,14 +69,25 @@ def start_api(net, tmp: Path, **settings: Any) -> tuple[Api, uvicorn.Server, thr
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    wait_answering(url, server, thread)
+    return Api(url, service, keys, net), server, thread
+
+
+def wait_answering(url: str, server: uvicorn.Server, thread: threading.Thread, timeout: float = 30) -> None:
+    """Until the service answers /healthz; fails (stopping it) if it never does or its server thread ends."""
+    deadline = time.monotonic() + timeout
+    while True:
         try:
             if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                break
+                return
         except httpx.HTTPError:
-            time.sleep(0.05)
-    return Api(url, service, keys, net), server, thread
+            pass
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            thread.join(timeout=15)
+            why = "its server thread ended" if not thread.is_alive() else f"not within {timeout:g} s"
+            raise AssertionError(f"the service on {url} never answered /healthz ({why})")
+        time.sleep(0.05)
 
 
 def stop_api(server: uvicorn.Server, thread: threading.Thread) -> None:

@@ -132,14 +132,21 @@ def test_compromised_issuer_cannot_revoke_but_admin_can(net):
     net.registry("vn_admin").mark_compromised(net.addr("vn_issuer"), now)
     with pytest.raises(errors.NotRevoker):
         net.store("vn_issuer").revoke_root(root, "KEY_COMPROMISED")
+    assert not net.store().is_revoked(root)
     net.store("vn_admin").revoke_root(root, "KEY_COMPROMISED")
+    rev = net.store().revocation_of(root)
+    assert rev.by == net.addr("vn_admin") and rev.reason == REASON["KEY_COMPROMISED"]
+    assert net.store().is_revoked(root)
 
 
 def test_retired_issuer_can_still_revoke_its_own(net):
     root = rand_hashes(1)[0]
     net.store("vn_issuer").anchor(root, "FORM_D", 1)
     net.registry("vn_admin").retire_issuer(net.addr("vn_issuer"))
-    net.store("vn_issuer").revoke_root(root, 1)
+    receipt = net.store("vn_issuer").revoke_root(root, 1)
+    rev = net.store().revocation_of(root)
+    assert rev.by == net.addr("vn_issuer") and rev.reason == 1 and rev.block_number == receipt["blockNumber"]
+    assert net.store().is_revoked(root)
 
 
 def test_revoke_single_document_checks_proof(net):

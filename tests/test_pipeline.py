@@ -319,3 +319,45 @@ def test_issue_files_in_chunks_and_again_after_a_refused_file(net, tmp_path):
         w = written[f.name]
         assert w == by_ref[json.loads(f.read_text())["referenceNumber"]]
         assert net.store().anchor_of(w["signature"]["merkleRoot"]) is not None
+
+
+def test_a_batch_waits_for_the_confirmation_depth(anvil_net, tmp_path):
+    """Mined is not anchored: the batch stays SENT until its receipt is `confirmations` blocks deep."""
+    p = make_pipeline(anvil_net, tmp_path, max_batch=10, max_age=0.0, confirmations=3)
+    p.submit(anvil_net.addr("vn_issuer"), docs_for(anvil_net, 2, seed=81))
+    p.run_once(force=True)
+    p.run_once()
+    with p.sessions() as s:
+        batch = s.scalars(select(Batch)).one()
+    assert batch.state == SENT and batch.tx_hash
+    mined = anvil_net.engine.w3.eth.get_transaction_receipt(batch.tx_hash)["blockNumber"]
+    w3 = anvil_net.engine.w3
+    while w3.eth.block_number < mined + 2:  # two deep: still not enough
+        w3.provider.make_request("evm_mine", [])
+    p.run_once()
+    assert {d.state for d in all_docs(p)} == {SENT}
+    w3.provider.make_request("evm_mine", [])  # three deep
+    p.run_once()
+    assert {d.state for d in all_docs(p)} == {ANCHORED}
+
+
+def test_a_reverted_anchoring_is_not_anchored(anvil_net, tmp_path, monkeypatch):
+    """The signed anchoring transaction reaches the chain only after the issuer's key was suspended: it is mined
+    and reverts. The batch must go back to be anchored again, never be marked ANCHORED."""
+    p = make_pipeline(anvil_net, tmp_path, max_batch=10, max_age=0.0)
+    signer = p.signers[anvil_net.addr("vn_issuer")]
+    p.submit(signer.address, docs_for(anvil_net, 2, seed=82))
+    p._form_batches(True)
+    monkeypatch.setattr(signer, "broadcast", lambda raw, what="": None)  # signed and recorded, not sent yet
+    p._send_batches()
+    monkeypatch.undo()
+    with p.sessions() as s:
+        tx_hash = s.scalars(select(Batch)).one().tx_hash
+    anvil_net.registry("vn_admin").suspend_key(signer.address)
+    p._confirm_batches()  # rebroadcasts the recorded transaction: mined, reverted
+    with p.sessions() as s:
+        batch = s.scalars(select(Batch)).one()
+    receipt = anvil_net.engine.w3.eth.get_transaction_receipt(tx_hash)
+    assert receipt is not None and receipt["status"] == 0  # it did reach the chain, and reverted
+    assert batch.state == BATCHED and ANCHORED not in {d.state for d in all_docs(p)}
+    assert not anvil_net.store().is_issued(batch.merkle_root)

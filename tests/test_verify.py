@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import copy
+import time
 
 import pytest
 
+from certnet.issuer import samples
+from certnet.issuer.envelope import complete_envelope, network_block
 from certnet.node.deploy import Deployment
 from certnet.node.engines import AnvilEngine
 from certnet.verifier.sources import ChainSource
 from certnet.verifier.verdict import EXIT_CODES
 from certnet.verifier.verify import Verifier
+from certnet.verifier.wrap import wrap_documents
 from tests.corpus import build_corpus
 
 
@@ -76,21 +80,69 @@ def test_unreachable_node_gives_error_never_valid(corpus_net, tmp_path):
     net, corpus = corpus_net
     dead = AnvilEngine(tmp_path / "dead")  # never started: nothing answers on its port
     verdicts = Verifier(ChainSource(dead.w3, net.deployment)).verify_many([corpus["valid"][0], corpus["tampered"][0]])
-    assert verdicts[0].status == "ERROR" and "does not answer" in verdicts[0].check("DOCUMENT_STATUS").message
+    msg = verdicts[0].check("DOCUMENT_STATUS").message
+    assert verdicts[0].status == "ERROR" and "the node could not be reached" in msg, msg
+    assert "HTTPConnectionPool" not in msg and "Max retries" not in msg  # a sentence, not the library's exception
     assert verdicts[0].check("DOCUMENT_INTEGRITY").status == "VALID"
     assert verdicts[1].status == "TAMPERED"
 
 
-def test_node_dies_between_snapshot_and_read(corpus_net, monkeypatch):
-    net, corpus = corpus_net
-    source = ChainSource(net.engine.w3, net.deployment)
+def anchored(net, who: str, doc_type: str, country: str, anchor_as: str | None = None, seed: int = 0) -> dict:
+    """A one-document batch of `doc_type` issued in `country`, anchored by `who` as `anchor_as` (default: its type)."""
+    raw = next(iter(samples.generate(1, doc_type, seed=seed, network=network_block(net.deployment),
+                                     issuing_country=country)))
+    raw.pop("issuers")
+    store = net.store(who)
+    root, (wrapped,) = wrap_documents([complete_envelope(raw, net.deployment, "an issuer", store.address, doc_type)])
+    store.anchor(root, anchor_as or doc_type, 1)
+    return wrapped
 
-    def boom(pairs, block):
-        raise ConnectionError("connection reset")
 
-    monkeypatch.setattr(source.registry, "status_of", boom)
-    v = Verifier(source).verify(corpus["valid"][0])
-    assert v.status == "ERROR" and "connection reset" in v.check("DOCUMENT_STATUS").message
+def test_a_document_anchored_as_another_type_is_not_valid(corpus_net):
+    """The Thai issuer may issue Form D only: an e-cert it anchors (as a Form D, the only type it may anchor)
+    must not pass as an e-cert it was authorised for."""
+    net, _ = corpus_net
+    ecert = anchored(net, "th_issuer", "ECERT", "TH", anchor_as="FORM_D", seed=61)
+    form_d = anchored(net, "th_issuer", "FORM_D", "TH", seed=62)
+    wrong, right = Verifier(ChainSource(net.engine.w3, net.deployment)).verify_many([ecert, form_d])
+    assert right.status == "VALID"
+    assert wrong.status == "UNAUTHORIZED_ISSUER", wrong.status
+    identity = wrong.check("ISSUER_IDENTITY")
+    assert identity.status == "INVALID" and identity.code == "TYPE_MISMATCH", (identity.code, identity.message)
+    assert wrong.check("DOCUMENT_STATUS").status == "VALID"  # anchored and not revoked: only the type is wrong
+
+
+def test_node_dies_between_snapshot_and_read(tmp_path):
+    """A real node, killed (SIGKILL) after the verifier pinned its block and before it read the statuses."""
+    from tests.conftest import make_net
+
+    engine = AnvilEngine(tmp_path / "mortal").start()
+    try:
+        net = make_net(engine)
+        doc = anchored(net, "vn_issuer", "FORM_D", "VN", seed=63)
+        source = ChainSource(engine.w3, net.deployment)
+        assert Verifier(source).verify(doc).status == "VALID"
+        pinned: list[int] = []
+        real_snapshot = source.snapshot
+
+        def snapshot_then_die() -> tuple[int, str]:
+            taken = real_snapshot()
+            pinned.append(taken[0])
+            engine.kill()
+            return taken
+
+        source.snapshot = snapshot_then_die  # type: ignore[method-assign]
+        t0 = time.monotonic()
+        v = Verifier(source).verify(doc)
+        assert time.monotonic() - t0 < 10
+        assert engine.proc is not None and engine.proc.poll() is not None  # it really died
+        msg = v.check("DOCUMENT_STATUS").message
+        assert v.status == "ERROR", (v.status, msg)
+        assert f"at block {pinned[0]}" in msg and "the node could not be reached" in msg, msg
+        assert "HTTPConnectionPool" not in msg and "Errno" not in msg
+        assert v.check("DOCUMENT_INTEGRITY").status == "VALID"
+    finally:
+        engine.stop()
 
 
 def test_missing_network_gives_error(corpus_net):

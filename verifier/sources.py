@@ -13,6 +13,7 @@ from web3 import Web3
 
 from certnet.node.contracts import DocumentStatus, DocumentStoreClient, StatusQuery
 from certnet.node.deploy import Deployment
+from certnet.node.rpc import log_failure
 
 
 class SourceError(RuntimeError):
@@ -59,7 +60,7 @@ class ChainSource:
             try:
                 self._chain_id = self.w3.eth.chain_id
             except Exception as exc:
-                raise SourceError(f"the node does not answer: {exc}") from None
+                raise SourceError(log_failure(exc, "verification: reading the chain id")) from None
             if self._chain_id != self.deployment.chain_id:
                 raise SourceError(f"the node serves chain {self._chain_id}, the deployment is on chain "
                                   f"{self.deployment.chain_id}")
@@ -70,14 +71,15 @@ class ChainSource:
             head = self.w3.eth.block_number
             block = self.w3.eth.get_block(max(0, head - self.confirmations))
         except Exception as exc:
-            raise SourceError(f"the node does not answer: {exc}") from None
+            raise SourceError(log_failure(exc, "verification: reading the head block")) from None
         return block["number"], block["hash"].to_0x_hex()
 
     def status_of(self, queries: Sequence[StatusQuery], block: int) -> list[DocumentStatus]:
         try:
             return self.registry.status_of(list(queries), block=block)
         except Exception as exc:
-            raise SourceError(f"the registry could not be read at block {block}: {exc}") from None
+            raise SourceError(f"the registry could not be read at block {block}: "
+                              f"{log_failure(exc, f'verification: reading statuses at block {block}')}") from None
 
     def read(self, queries: Sequence[StatusQuery]) -> tuple[int, str | None, list[DocumentStatus]]:
         block, block_hash = self.snapshot()
@@ -89,11 +91,13 @@ class ChainSource:
             try:
                 self._names[store] = DocumentStoreClient(self.w3, store).name() or None
             except Exception as exc:
-                raise SourceError(f"the document store could not be read: {exc}") from None
+                raise SourceError("the document store could not be read: "
+                                  f"{log_failure(exc, 'verification: reading a store name')}") from None
         return self._names[store]
 
     def key_authorised(self, key: str, store: str, document_type: int, time: int) -> bool:
         try:
             return self.registry.is_authorised_at(key, store, document_type, time)
         except Exception as exc:
-            raise SourceError(f"the issuer registry could not be read: {exc}") from None
+            raise SourceError("the issuer registry could not be read: "
+                              f"{log_failure(exc, 'verification: reading a key authorisation')}") from None

@@ -573,7 +573,14 @@ class Indexer:
                     cp = self.checkpoint()
                     continue
                 cp = done
+            self._synced()
             return cp.number
+
+    def _synced(self) -> None:
+        """Record that a sync reached its target (index mode's staleness bound reads this time)."""
+        with self.engine.begin() as conn:
+            conn.execute(update(Network.__table__).where(Network.id == self.network_id)
+                         .values(updated_at=int(time.time())))
 
     def run(self, stop_event: threading.Event, interval: float = 1.0) -> None:
         """Follow the chain until `stop_event` is set, syncing every `interval` seconds. Errors are

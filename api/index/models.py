@@ -82,7 +82,7 @@ class Network(Base):
     block_number: Mapped[int] = mapped_column(BigInteger)
     #: its hash (None before the first sync)
     block_hash: Mapped[str | None] = mapped_column(String(66))
-    #: unix time of the last checkpoint move
+    #: unix time of the last checkpoint move or completed sync (how fresh the index is)
     updated_at: Mapped[int] = mapped_column(BigInteger, default=0)
 
 

@@ -485,6 +485,14 @@ class IndexStatusSource:
         with self._read() as conn:
             return self._block(conn, self._network(conn))
 
+    def freshness(self) -> tuple[int, int]:
+        """(last indexed block, unix time the follower last completed a sync or moved its checkpoint)."""
+        with self._read() as conn:
+            nid = self._network(conn)
+            number, synced = conn.execute(select(Network.block_number, Network.updated_at)
+                                          .where(Network.id == nid)).one()
+            return number, synced or 0
+
     def status_of(self, queries: Sequence[StatusQuery]) -> list[DocumentStatus]:
         """The batched status of (store, root, document, proof) queries, as the chain answers at the indexed
         block."""

@@ -337,8 +337,11 @@ async def api_status(request: Request) -> JSONResponse:
     def read() -> dict[str, Any]:
         from certnet.verifier.sources import SourceError
 
+        from certnet.node.rpc import deadline
+
         try:
-            block, block_hash, statuses = service.chain_source.read([(r, t) for t, r in pairs])
+            with deadline(service.settings.verify_timeout):
+                block, block_hash, statuses = service.chain_source.read([(r, t) for t, r in pairs])
         except SourceError as exc:
             raise Problem(503, "CHAIN_UNAVAILABLE", str(exc)) from None
         out = []

@@ -362,7 +362,7 @@ class GethNetwork:
     def _wait_answering(self, i: int, timeout: float) -> None:
         proc = self._procs.get(i)
         deadline = time.monotonic() + timeout
-        w3 = Web3(Web3.HTTPProvider(self.rpc_url(i), request_kwargs={"timeout": 5}))
+        w3 = http_web3(self.rpc_url(i), timeout=5)
         while True:
             if proc is not None and proc.poll() is not None:
                 raise NetworkError(f"geth {self.node(i).name} exited with code {proc.returncode}: "

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from certnet.node.paths import data_dir
+from certnet.verifier import jsonlimits
 from certnet.verifier.jsjson import dump_bytes
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -48,7 +49,9 @@ def read_json(path: Path, what: str = "document") -> Any:
     if path.stat().st_size > MAX_FILE_BYTES:
         raise DocumentInputError(f"{path}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
     try:
-        return json.loads(path.read_bytes())
+        return jsonlimits.loads(path.read_bytes())
+    except jsonlimits.JsonTooDeep as exc:
+        raise DocumentInputError(f"{path}: {exc}") from None
     except json.JSONDecodeError as exc:
         raise DocumentInputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
     except UnicodeDecodeError:

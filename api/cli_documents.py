@@ -56,6 +56,8 @@ def read_json(path: Path, what: str = "document") -> Any:
         raise DocumentInputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
     except UnicodeDecodeError:
         raise DocumentInputError(f"{path}: not UTF-8 text") from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise DocumentInputError(f"{path}: not readable JSON ({exc})") from None
 
 
 def read_raw_documents(files: list[Path], doc_type: str | None) -> list[dict[str, Any]]:

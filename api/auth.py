@@ -229,17 +229,26 @@ class Authenticator:
         return cached
 
     def charge(self, principal: Principal, cost: float = 1.0) -> None:
-        """Take `cost` tokens from the key's bucket (a bulk request: one per document beyond the one its
-        authentication took), or refuse with 429."""
+        """Take `cost` tokens from the key's bucket, or refuse with 429."""
         if cost <= 0:
             return
         ok, retry = self.limiter.allow(principal.key_id, cost)
         if not ok:
-            if cost > self.limiter.burst:
-                raise Problem(429, "RATE_LIMITED", f"this request costs {cost:.0f} requests of the key's rate, more "
-                              f"than its burst of {self.limiter.burst}; send fewer documents at once")
-            raise Problem(429, "RATE_LIMITED", f"too many requests for this key; retry in {retry:.2f}s"
-                          + (f" (this request counts as {cost:.0f}, one per document)" if cost > 1 else ""),
+            raise Problem(429, "RATE_LIMITED", f"too many requests for this key; retry in {retry:.2f}s",
+                          headers={"Retry-After": str(max(1, int(retry + 0.999)))})
+
+    def charge_documents(self, principal: Principal, documents: int) -> None:
+        """A bulk request counts one request per document: take the tokens beyond the one its authentication
+        took, or refuse with 429."""
+        if documents > self.limiter.burst:
+            raise Problem(429, "RATE_LIMITED", f"this request counts as {documents} requests (one per document), "
+                          f"more than this key's burst of {self.limiter.burst}; send fewer documents at once")
+        if documents <= 1:
+            return
+        ok, retry = self.limiter.allow(principal.key_id, documents - 1)
+        if not ok:
+            raise Problem(429, "RATE_LIMITED", f"too many requests for this key; retry in {retry:.2f}s (this request "
+                          f"counts as {documents}, one per document)",
                           headers={"Retry-After": str(max(1, int(retry + 0.999)))})
 
     def forget(self) -> None:

@@ -133,7 +133,7 @@ def verify_bulk(body: BulkVerifyRequest, request: Request, principal: Principal 
     limit = service.settings.max_documents
     if len(body.documents) > limit:
         raise Problem(413, "TOO_MANY_DOCUMENTS", f"{len(body.documents)} documents; at most {limit} per request")
-    service.auth.charge(principal, len(body.documents) - 1)  # the key's rate counts documents
+    service.auth.charge_documents(principal, len(body.documents))
     verdicts = _verify(request, principal, body.documents, mode)
     counts: dict[str, int] = {}
     for v in verdicts:

@@ -15,6 +15,7 @@ import uvicorn
 from certnet.api.app import create_app
 from certnet.api.auth import create_api_key
 from certnet.api.service import Service, Settings
+from certnet.api.serving import uvicorn_config
 from certnet.node.keys import create_keystore
 from tests.conftest import TEST_SCRYPT_N
 
@@ -68,7 +69,7 @@ def start_api(net, tmp: Path, **settings: Any) -> tuple[Api, uvicorn.Server, thr
         "admin_th": create_api_key(service.sessions, "th admin", "admin", "TH")[0],
     }
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(service), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn_config(create_app(service), "127.0.0.1", port))  # as `certnet serve` runs it
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"

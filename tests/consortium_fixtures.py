@@ -24,6 +24,7 @@ from eth_account import Account
 from certnet.api.app import create_app
 from certnet.api.auth import create_api_key
 from certnet.api.service import Service, Settings
+from certnet.api.serving import uvicorn_config
 from certnet.issuer import samples
 from certnet.issuer.envelope import network_block
 from certnet.node.deploy import DeployConfig, Deployment, Member as DeployMember
@@ -231,7 +232,7 @@ def _start_member(c: Consortium, country: str, node: int, root: Path, admin_key:
         keys[f"issuer_{lc}"] = create_api_key(service.sessions, f"{lc} issuer", "issuer", country,
                                               Account.from_key(issuer_key).address)[0]
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(service), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn_config(create_app(service), "127.0.0.1", port))  # as `certnet serve` runs it
     thread = threading.Thread(target=server.run, name=f"uvicorn-{lc}", daemon=True)
     thread.start()
     m = MemberService(country, node, d, service, server, thread, port, keys)

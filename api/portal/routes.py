@@ -342,7 +342,7 @@ async def api_status(request: Request) -> JSONResponse:
         raise Problem(400, "INVALID_REQUEST", 'send {"documents": [{"targetHash": ..., "merkleRoot": ...}]}') from None
     if len(pairs) > MAX_STATUS:
         raise Problem(413, "TOO_MANY_DOCUMENTS", f"at most {MAX_STATUS} documents per request")
-    service.auth.charge(principal, len(pairs) - 1)  # the key's rate counts documents
+    service.auth.charge_documents(principal, len(pairs))
     if any(t is None or r is None for t, r in pairs):
         raise Problem(422, "INVALID_HASH", "hashes are 64 hex digits")
 

@@ -81,13 +81,30 @@ def parse_allow_list(entries: Iterable[str]) -> tuple[Network, ...]:
     return tuple(out)
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def embedded_ipv4(ip: Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for: mapped (::ffff:a.b.c.d), 6to4 (2002::/16), NAT64 (64:ff9b::/96)."""
+    if isinstance(ip, ipaddress.IPv4Address):
+        return None
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def _why_refused(ip: Address) -> str | None:
     """Why an address is no webhook target (None: it is a public unicast address)."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return _why_refused(ip.ipv4_mapped)
+    inner = embedded_ipv4(ip)
+    if inner is not None:
+        return _why_refused(inner)
     for test, what in ((ip.is_unspecified, "unspecified"), (ip.is_loopback, "loopback"),
                        (ip.is_link_local, "link-local"), (ip.is_multicast, "multicast"),
-                       (ip.is_private, "private"), (ip.is_reserved, "reserved")):
+                       (ip.is_reserved, "reserved"), (ip.is_private, "private")):
         if test:
             return what
     if not ip.is_global:
@@ -104,7 +121,7 @@ class TargetPolicy:
 
     def check_address(self, address: str, host: str) -> Address:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
-        judged = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped else ip
+        judged = embedded_ipv4(ip) or ip
         if any(judged in net or ip in net for net in self.allow):
             return ip
         why = _why_refused(ip)
@@ -173,7 +190,18 @@ def post(policy: TargetPolicy, url: str, body: bytes, headers: dict[str, str], t
         conn = http.client.HTTPConnection(host, port, timeout=timeout)
     conn._create_connection = lambda address, t=None, source=None: connect_checked(  # type: ignore[attr-defined]
         policy, host, port, timeout)
-    watchdog = threading.Timer(timeout, _shut, args=(conn,))
+    expired = threading.Event()
+
+    def expire() -> None:  # end a connection that outlived its time: a read blocked on it returns at once
+        expired.set()
+        sock = conn.sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    watchdog = threading.Timer(timeout, expire)
     watchdog.daemon = True
     watchdog.start()
     try:
@@ -181,19 +209,13 @@ def post(policy: TargetPolicy, url: str, body: bytes, headers: dict[str, str], t
         response = conn.getresponse()
         response.read(MAX_RESPONSE_BYTES)
         return response.status
+    except (OSError, http.client.HTTPException):
+        if expired.is_set():
+            raise TimeoutError(f"timed out: no answer within {timeout:g} s") from None
+        raise
     finally:
         watchdog.cancel()
         conn.close()
-
-
-def _shut(conn: http.client.HTTPConnection) -> None:
-    """End a connection that outlived its time (a read blocked on it returns at once)."""
-    sock = conn.sock
-    if sock is not None:
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
 
 def endpoint_of(url: str) -> str:

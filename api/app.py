@@ -18,6 +18,7 @@ from certnet.api.auth import Principal
 from certnet.api.docs_ui import mount_docs
 from certnet.api.problems import Problem, handle_http, handle_problem, handle_unexpected, handle_validation, problem_response
 from certnet.api.service import Service
+from certnet.verifier.jsonlimits import JsonTooDeep, exceeds_depth, is_json_content_type
 
 API_DESCRIPTION = """certnet verifies electronic certificates of origin (ATIGA e-Form D) and other trade
 e-certificates anchored on a consortium chain.
@@ -65,6 +66,47 @@ class BodyLimit:
 
 class _TooLarge(Exception):
     pass
+
+
+class JsonDepthLimit:
+    """Refuses a JSON body (or one without a Content-Type, which FastAPI reads as JSON) nested deeper than
+    `limit` (400 JSON_TOO_DEEP) before anything parses it (certnet.verifier.jsonlimits). The body is read
+    whole (BodyLimit, outside, bounds it) and handed on unchanged."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS") or \
+                not is_json_content_type(dict(scope.get("headers") or []).get(b"content-type", b"").decode("latin-1")):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                await self.app(scope, _replay([message], receive), send)
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if body and exceeds_depth(body, self.limit):
+            resp = problem_response(400, "JSON_TOO_DEEP", str(JsonTooDeep(self.limit, "the body")), scope.get("path"))
+            await resp(scope, receive, send)
+            return
+        await self.app(scope, _replay([{"type": "http.request", "body": body, "more_body": False}], receive), send)
+
+
+def _replay(messages: list[Any], receive: Receive) -> Receive:
+    """A receive that gives `messages` first, then what `receive` gives (a disconnect)."""
+    pending = list(messages)
+
+    async def replayed() -> Any:
+        return pending.pop(0) if pending else await receive()
+
+    return replayed
 
 
 class Measure:
@@ -122,7 +164,8 @@ def create_app(service: Service) -> FastAPI:
     from certnet.api.portal import router as portal_router
 
     app.include_router(portal_router)
-    app.add_middleware(BodyLimit, limit=service.settings.max_body_bytes)  # type: ignore[arg-type]
+    app.add_middleware(JsonDepthLimit, limit=service.settings.max_json_depth)  # type: ignore[arg-type]
+    app.add_middleware(BodyLimit, limit=service.settings.max_body_bytes)  # type: ignore[arg-type]  # outermost
     original_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:

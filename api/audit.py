@@ -19,6 +19,7 @@ from typing import Any, Iterable, Iterator
 
 from web3 import Web3
 
+from certnet.verifier import jsonlimits
 from certnet.verifier.merkle import verify_proof
 
 FORMAT = "certnet-audit-export/1"
@@ -75,7 +76,10 @@ def check_export(lines: Iterable[str], w3: Web3) -> CheckReport:
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
+            item = jsonlimits.loads(line)
+        except jsonlimits.JsonTooDeep as exc:
+            report.problems.append(f"line {n}: {exc}")
+            continue
         except json.JSONDecodeError as exc:
             report.problems.append(f"line {n}: not JSON ({exc.msg})")
             continue

@@ -1,9 +1,11 @@
 """API keys: random secrets shown once, stored as sha256 hashes, each scoped to one role and one country
-(an issuer key also to one issuer account). Rate limits per key."""
+(an issuer key also to one issuer account). Rate limits per key (a bulk request costs one token per document)
+and, for failed authentications, per client address."""
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import mmap
 import secrets
 import threading
@@ -90,12 +92,12 @@ class SharedBuckets:
 
 #: set by :func:`share_rate_limits` in a process about to fork its workers: one table per kind of client
 _shared_tables: dict[str, SharedBuckets] = {}
-API_KEYS, PORTAL_CLIENTS = "api-keys", "portal-clients"
+API_KEYS, PORTAL_CLIENTS, FAILED_AUTH = "api-keys", "portal-clients", "failed-auth"
 
 
 def share_rate_limits() -> None:
     """Rate limiters made from now on, in this process and in processes forked from it, share their buckets."""
-    for table in (API_KEYS, PORTAL_CLIENTS):
+    for table in (API_KEYS, PORTAL_CLIENTS, FAILED_AUTH):
         _shared_tables[table] = SharedBuckets()
 
 
@@ -128,17 +130,53 @@ class RateLimiter:
         self.burst = burst
         self._buckets: SharedBuckets | _LocalBuckets = _shared_tables.get(table) or _LocalBuckets(max_keys)
 
-    def allow(self, key: int, cost: float = 1.0) -> tuple[bool, float]:
-        """(allowed, seconds to wait before retrying)."""
+    def allow(self, key: int, cost: float = 1.0, take: bool = True) -> tuple[bool, float]:
+        """(allowed, seconds to wait before retrying). With `take=False` only tells whether `cost` tokens are
+        there, taking none."""
         now = time.monotonic()  # CLOCK_MONOTONIC: one clock for every process of the machine
         with self._buckets.lock:
             tokens, last = self._buckets.get(key) or (float(self.burst), now)
             tokens = min(float(self.burst), tokens + (now - last) * self.rate)
             ok = tokens >= cost
-            if ok:
+            if ok and take:
                 tokens -= cost
             self._buckets.put(key, tokens, now)
         return ok, 0.0 if ok else (cost - tokens) / self.rate
+
+
+def address_key(address: str) -> int:
+    """A 48-bit key for a client address (exact in the shared tables' float slots)."""
+    return int.from_bytes(hashlib.blake2b(address.encode(), digest_size=6).digest(), "big")
+
+
+class ClientAddress:
+    """The client's address for per-address limits: the socket's peer, or — when the peer is one of the trusted
+    proxies — the last address in the configured header (the one that proxy appended; earlier entries are the
+    client's own say). Without a configured header the peer, always."""
+
+    def __init__(self, header: str | None = None, proxies: list[str] | tuple[str, ...] = ()) -> None:
+        self.header = header.lower() if header else None
+        self.proxies = tuple(ipaddress.ip_network(p, strict=False) for p in proxies)
+
+    def __call__(self, request: Request) -> str:
+        peer = request.client.host if request.client else "unknown"
+        if self.header is None or not self._trusted(peer):
+            return peer
+        values = request.headers.getlist(self.header)
+        if not values:
+            return peer
+        last = values[-1].split(",")[-1].strip()
+        try:
+            return str(ipaddress.ip_address(last.strip("[]")))
+        except ValueError:
+            return peer  # not an address: the proxy did not set it, someone else did
+
+    def _trusted(self, peer: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(peer)
+        except ValueError:
+            return False
+        return any(ip in net for net in self.proxies)
 
 
 class Authenticator:
@@ -147,9 +185,12 @@ class Authenticator:
 
     CACHE_SECONDS = 5.0
 
-    def __init__(self, sessions: sessionmaker[Session], limiter: RateLimiter) -> None:
+    def __init__(self, sessions: sessionmaker[Session], limiter: RateLimiter, failures: RateLimiter | None = None,
+                 client_address: ClientAddress | None = None) -> None:
         self.sessions = sessions
         self.limiter = limiter
+        self.failures = failures or RateLimiter(0.1, 10, table=FAILED_AUTH)
+        self.client_address = client_address or ClientAddress()
         self._cache: dict[str, tuple[Principal, float]] = {}
         self._lock = threading.Lock()
 
@@ -159,7 +200,16 @@ class Authenticator:
         if not key:
             raise Problem(401, "MISSING_API_KEY", "send an API key: Authorization: Bearer <key>",
                           headers={"WWW-Authenticate": "Bearer"})
+        # an address that sent too many unknown keys is refused before its key is looked at: keys cannot be
+        # guessed faster than the failure rate, not even by a guess that happens to be right
+        client = address_key(self.client_address(request))
+        ok, retry = self.failures.allow(client, take=False)
+        if not ok:
+            raise Problem(429, "TOO_MANY_FAILED_AUTHENTICATIONS",
+                          f"too many requests with an invalid API key from this address; retry in {retry:.0f}s",
+                          headers={"Retry-After": str(max(1, int(retry + 0.999)))})
         if len(key) > 200:
+            self.failures.allow(client)
             raise Problem(401, "INVALID_API_KEY", "the API key is not valid", headers={"WWW-Authenticate": "Bearer"})
         h = hash_key(key)
         now = time.monotonic()
@@ -170,15 +220,36 @@ class Authenticator:
             with self.sessions() as s:
                 rec = s.scalar(select(ApiKey).where(ApiKey.key_hash == h, ApiKey.revoked.is_(False)))
             if rec is None:
+                self.failures.allow(client)
                 raise Problem(401, "INVALID_API_KEY", "the API key is not valid", headers={"WWW-Authenticate": "Bearer"})
             cached = Principal(rec.id, rec.name, rec.role, rec.country, rec.issuer_account)
             with self._lock:
                 self._cache[h] = (cached, now)
-        ok, retry = self.limiter.allow(cached.key_id)
+        self.charge(cached)
+        return cached
+
+    def charge(self, principal: Principal, cost: float = 1.0) -> None:
+        """Take `cost` tokens from the key's bucket, or refuse with 429."""
+        if cost <= 0:
+            return
+        ok, retry = self.limiter.allow(principal.key_id, cost)
         if not ok:
             raise Problem(429, "RATE_LIMITED", f"too many requests for this key; retry in {retry:.2f}s",
                           headers={"Retry-After": str(max(1, int(retry + 0.999)))})
-        return cached
+
+    def charge_documents(self, principal: Principal, documents: int) -> None:
+        """A bulk request counts one request per document: take the tokens beyond the one its authentication
+        took, or refuse with 429."""
+        if documents > self.limiter.burst:
+            raise Problem(429, "RATE_LIMITED", f"this request counts as {documents} requests (one per document), "
+                          f"more than this key's burst of {self.limiter.burst}; send fewer documents at once")
+        if documents <= 1:
+            return
+        ok, retry = self.limiter.allow(principal.key_id, documents - 1)
+        if not ok:
+            raise Problem(429, "RATE_LIMITED", f"too many requests for this key; retry in {retry:.2f}s (this request "
+                          f"counts as {documents}, one per document)",
+                          headers={"Retry-After": str(max(1, int(retry + 0.999)))})
 
     def forget(self) -> None:
         with self._lock:

@@ -172,5 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # python -m certnet.api.cli: run the module's own copy, whose CliError the commands raise
+    from certnet.api.cli import main as _main
+
+    sys.exit(_main())

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from certnet.node.paths import data_dir
+from certnet.verifier import jsonlimits
 from certnet.verifier.jsjson import dump_bytes
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -48,11 +49,15 @@ def read_json(path: Path, what: str = "document") -> Any:
     if path.stat().st_size > MAX_FILE_BYTES:
         raise DocumentInputError(f"{path}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
     try:
-        return json.loads(path.read_bytes())
+        return jsonlimits.loads(path.read_bytes())
+    except jsonlimits.JsonTooDeep as exc:
+        raise DocumentInputError(f"{path}: {exc}") from None
     except json.JSONDecodeError as exc:
         raise DocumentInputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
     except UnicodeDecodeError:
         raise DocumentInputError(f"{path}: not UTF-8 text") from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise DocumentInputError(f"{path}: not readable JSON ({exc})") from None
 
 
 def read_raw_documents(files: list[Path], doc_type: str | None) -> list[dict[str, Any]]:

@@ -35,11 +35,8 @@ def _service_app(spec: dict[str, Any]) -> Any:
     from certnet.api.service import Service, settings_from_data_dir
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    bounds = {k: spec[k] for k in BOUND_SETTINGS if spec.get(k) is not None}
     settings = settings_from_data_dir(Path(spec["data_dir"]), rpc_url=spec["rpc"], confirmations=spec["confirmations"],
-                                      start_workers=spec["start_workers"],
-                                      reconcile_interval=spec.get("reconcile_interval", 30.0),
-                                      reconcile_window=spec.get("reconcile_window", 5000), **bounds)
+                                      start_workers=spec["start_workers"], **spec.get("settings", {}))
     if spec["db"]:
         settings.db_url = spec["db"]
     return create_app(Service(settings))
@@ -76,20 +73,38 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from certnet.api.cli import CliError
     from certnet.api.serving import ServeError, serve
 
+    from certnet.api.service import settings_from_data_dir
+    from certnet.api.webhooks import parse_allow_list
+    from certnet.node.keys import KeystoreError
+
     if args.workers < 1:
         raise CliError(f"--workers must be at least 1, got {args.workers}", 2)
     from certnet.api.service import Settings
 
+    bounds = {k: getattr(args, k) for k in BOUND_SETTINGS if getattr(args, k, None) is not None}
     try:  # refused here, with the option's name, rather than by every worker process at its start
-        Settings(data_dir=Path("."), rpc_url="", deployment_file=Path("."), db_url="",
-                 **{k: getattr(args, k) for k in BOUND_SETTINGS if getattr(args, k, None) is not None})
+        Settings(data_dir=Path("."), rpc_url="", deployment_file=Path("."), db_url="", **bounds)
     except ValueError as exc:
         raise CliError(f"certnet serve: {exc}", 2) from None
+    listen = f"[{args.host}]" if ":" in args.host else args.host
+    settings: dict[str, Any] = {
+        "public_base_url": args.public_url or f"http://{listen}:{args.port}",
+        "trusted_proxy_header": args.trusted_proxy_header, "webhook_allow": args.webhook_allow,
+        "max_subscriptions": args.max_subscriptions, "max_json_depth": args.max_json_depth,
+        "reconcile_interval": args.reconcile_interval, "reconcile_window": args.reconcile_window, **bounds}
+    if args.trusted_proxy:
+        settings["trusted_proxies"] = args.trusted_proxy
+    try:
+        parse_allow_list(args.webhook_allow + (args.trusted_proxy or []))
+    except ValueError as exc:
+        raise CliError(str(exc), 2) from None
+    try:  # refused before any process starts: a production start with a passphrase file, a missing deployment
+        settings_from_data_dir(_home(args), rpc_url=args.rpc)
+    except KeystoreError as exc:
+        raise CliError(str(exc), 2) from None
     os.environ[SERVE_ENV] = json.dumps({
         "data_dir": str(_home(args)), "rpc": args.rpc, "confirmations": args.confirmations, "db": args.db,
-        "start_workers": not args.no_workers, "processes": args.workers,
-        "reconcile_interval": args.reconcile_interval, "reconcile_window": args.reconcile_window,
-        **{k: getattr(args, k, None) for k in BOUND_SETTINGS}})
+        "start_workers": not args.no_workers, "processes": args.workers, "settings": settings})
     try:
         serve("certnet.api.cli_service:app_factory", args.host, args.port, args.workers)
     except ServeError as exc:
@@ -266,6 +281,19 @@ def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
                    help="... and its last completed sync is at most this many seconds old (default 30)")
     s.add_argument("--stale-index", dest="stale_index", choices=["chain", "error"],
                    help="beyond those bounds index mode reads the chain (default) or answers ERROR")
+    s.add_argument("--public-url", help="the service's public base URL, for the links printed in QR codes (default: "
+                                        "http://HOST:PORT as listened on; never the requests' Host header)")
+    s.add_argument("--trusted-proxy-header", metavar="NAME",
+                   help="take the client address for per-address limits from this header (e.g. X-Forwarded-For: its "
+                        "last address), when the connection comes from a --trusted-proxy; default: the socket peer")
+    s.add_argument("--trusted-proxy", action="append", metavar="ADDR[/BITS]",
+                   help="address or network of the reverse proxy (repeatable; default 127.0.0.1 and ::1)")
+    s.add_argument("--webhook-allow", action="append", default=[], metavar="ADDR[/BITS]",
+                   help="let webhooks reach this address or network although it is loopback, private, link-local... "
+                        "(repeatable; default none: public addresses only)")
+    s.add_argument("--max-subscriptions", type=int, default=20, help="active webhooks per API key (default 20)")
+    s.add_argument("--max-json-depth", type=int, default=64,
+                   help="arrays and objects nested in a request body or an uploaded document (default 64)")
 
     s = sub.add_parser("apikey", help="create, list or revoke API keys")
     s.add_argument("action", choices=["create", "list", "revoke"])

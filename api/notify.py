@@ -5,24 +5,21 @@ server-sent events. The notifier reads the revocations and supersessions that th
 reader of chain events: the follower, reorg-safe), from a durable block cursor up to the indexed block; a reorg
 the follower rolled back (`idx_rollbacks`) moves the cursor back to its common ancestor. For each event that
 counts (not made by a key after its compromised-since time) and touches a watched document (or its root) in the
-document's own store (the watch names it), it records one delivery per subscription (unique, so a restart or a re-read never notifies
-twice), then POSTs them with an HMAC-SHA256 signature, retrying with exponential backoff; after MAX_ATTEMPTS a
-delivery stays as a dead letter.
+document's own store (the watch names it), it records one delivery per subscription (unique, so a restart or a
+re-read never notifies twice); certnet.api.webhooks POSTs them with an HMAC-SHA256 signature, retrying with
+exponential backoff; after MAX_ATTEMPTS a delivery stays as a dead letter.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import hashlib
 import hmac
-import json
 import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
-import httpx
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from certnet.api.models import Delivery, ServiceState, Subscription, Watch
@@ -36,9 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("certnet.notify")
 
-MAX_ATTEMPTS = 8
-BACKOFF_BASE = 1.0
-BACKOFF_MAX = 300.0
 CURSOR_KEY = "notifier.block"
 ROLLBACK_KEY = "notifier.rollback"  # the last index rollback the cursor has taken into account
 
@@ -55,7 +49,6 @@ class Notifier:
         self._lock = threading.Lock()
         self._relay_cursor: int | None = None  # relay_forever's block cursor (in memory)
         self._relay_rollback = 0
-        self.client = httpx.Client(timeout=10.0)
 
     # ------------------------------------------------------------------ watches and listeners
 
@@ -185,38 +178,8 @@ class Notifier:
     # ------------------------------------------------------------------ delivering
 
     def deliver_due(self) -> int:
-        now = utcnow()
-        with self.sessions() as s:
-            due = list(s.execute(
-                select(Delivery, Subscription).join(Subscription, Subscription.id == Delivery.subscription_id)
-                .where(Delivery.state == "PENDING", Delivery.next_attempt_at <= now).limit(100)))
-        delivered = 0
-        for d, sub in due:
-            body = json.dumps({"id": d.id, **d.payload}, separators=(",", ":")).encode()
-            headers = {"content-type": "application/json", "x-certnet-event": d.payload.get("event", ""),
-                       "x-certnet-delivery": str(d.id), "x-certnet-signature": sign_payload(sub.secret, body)}
-            error = None
-            try:
-                r = self.client.post(sub.url, content=body, headers=headers)
-                if not 200 <= r.status_code < 300:
-                    error = f"HTTP {r.status_code}"
-            except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}"
-            with self.sessions.begin() as s:
-                if error is None:
-                    s.execute(update(Delivery).where(Delivery.id == d.id).values(
-                        state="DELIVERED", attempts=d.attempts + 1, delivered_at=utcnow(), last_error=None))
-                    delivered += 1
-                    self.service.metrics.deliveries.labels("delivered").inc()
-                else:
-                    attempts = d.attempts + 1
-                    dead = attempts >= MAX_ATTEMPTS
-                    delay = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (attempts - 1))
-                    s.execute(update(Delivery).where(Delivery.id == d.id).values(
-                        state="DEAD" if dead else "PENDING", attempts=attempts, last_error=error,
-                        next_attempt_at=utcnow() + dt.timedelta(seconds=delay)))
-                    self.service.metrics.deliveries.labels("dead" if dead else "retry").inc()
-        return delivered
+        """Deliver what is due now and wait for the outcome (certnet.api.webhooks; its own thread does this)."""
+        return self.service.webhooks.deliver_due(wait=True)
 
     def relay_forever(self, stop: threading.Event, interval: float = 0.5) -> None:
         """Server-sent events for a process that serves requests only (`certnet serve --workers N` runs the
@@ -231,10 +194,11 @@ class Notifier:
             stop.wait(interval)
 
     def run_forever(self, stop: threading.Event, interval: float = 0.5) -> None:
+        """Follow the chain into deliveries and server-sent events (the deliveries are posted by
+        certnet.api.webhooks.Deliverer on a thread of its own, so a slow webhook never holds this one)."""
         while not stop.is_set():
             try:
                 self.poll_chain()
-                self.deliver_due()
             except Exception:
                 log.exception("notification pass failed; retrying")
                 stop.wait(2.0)

@@ -18,6 +18,7 @@ from certnet.api.app import PROBLEM_RESPONSES, LimitQuery, OffsetQuery, Principa
 from certnet.api.auth import Principal, require
 from certnet.api.models import ReceivedDocument, Subscription
 from certnet.api.problems import Problem
+from certnet.api.webhooks import TargetRefused, subscription_count
 from certnet.issuer.outbox import insert_ignoring_duplicates, utcnow
 from certnet.verifier.jsjson import dump_bytes
 from certnet.verifier.verdict import Verdict
@@ -129,9 +130,11 @@ async def verify(body: VerifyRequest, request: Request, principal: Principal = P
 def verify_bulk(body: BulkVerifyRequest, request: Request, principal: Principal = PrincipalDep,
                 mode: Mode = Query("index", description=_MODE_HELP,
                                    openapi_examples=ex.param("index", "read the service's index"))) -> Response:
-    limit = service_of(request).settings.max_documents
+    service = service_of(request)
+    limit = service.settings.max_documents
     if len(body.documents) > limit:
         raise Problem(413, "TOO_MANY_DOCUMENTS", f"{len(body.documents)} documents; at most {limit} per request")
+    service.auth.charge_documents(principal, len(body.documents))
     verdicts = _verify(request, principal, body.documents, mode)
     counts: dict[str, int] = {}
     for v in verdicts:
@@ -264,14 +267,26 @@ class SubscriptionOut(BaseModel):
              summary="Subscribe a webhook to revocations and supersessions of documents this customs received "
                      "or verified",
              description="For customs keys. Notices are POSTed as JSON signed with the secret returned here (once); "
-                         "failed deliveries are retried with backoff.")
+                         "failed deliveries are retried with backoff. The URL must lead to public addresses only "
+                         "(not loopback, link-local, private, multicast or reserved ones, unless the operator allows "
+                         "them), checked now and at every delivery; redirects are not followed. A key holds at most "
+                         "the service's `max_subscriptions` (20 by default).")
 def subscribe(body: SubscriptionRequest, request: Request, principal: Principal = PrincipalDep) -> SubscriptionOut:
     require(principal, "customs")
     url = str(body.url)
     if len(url) > 2000:
         raise Problem(422, "URL_TOO_LONG", "webhook URLs are limited to 2000 characters")
+    service = service_of(request)
+    try:
+        service.webhooks.check_target(url)
+    except TargetRefused as exc:
+        raise Problem(422, "WEBHOOK_TARGET_REFUSED", f"url: {exc}", [{"field": "url", "message": str(exc)}]) from None
     secret = secrets.token_hex(32)
-    with service_of(request).sessions.begin() as s:
+    cap = service.settings.max_subscriptions
+    with service.sessions.begin() as s:
+        if subscription_count(s, principal.key_id) >= cap:
+            raise Problem(409, "TOO_MANY_SUBSCRIPTIONS", f"this key already has {cap} active subscriptions, the "
+                          "most it may hold; remove one first (DELETE /v1/subscriptions/{id})")
         sub = Subscription(key_id=principal.key_id, country=principal.country, url=url, secret=secret)
         s.add(sub)
         s.flush()

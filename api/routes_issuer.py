@@ -143,6 +143,7 @@ def submit(body: SubmitRequest, request: Request, principal: Principal = Princip
     if len(body.documents) > service.settings.max_documents:
         raise Problem(413, "TOO_MANY_DOCUMENTS",
                       f"{len(body.documents)} documents; at most {service.settings.max_documents} per request")
+    service.auth.charge_documents(principal, len(body.documents))
     try:
         records = service.pipeline.submit(issuer, body.documents, body.documentType)
     except SubmissionError as exc:

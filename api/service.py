@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from certnet.api.auth import Authenticator, RateLimiter
+from certnet.api.auth import FAILED_AUTH, Authenticator, ClientAddress, RateLimiter
 from certnet.api.models import ApiBase
 from certnet.issuer.outbox import open_database
 from certnet.issuer.pipeline import Pipeline, PipelineConfig
@@ -42,6 +42,24 @@ class Settings:
     confirmations: int = 0
     max_body_bytes: int = 16 * 1024 * 1024
     max_documents: int = 1000
+    max_json_depth: int = 64  # arrays and objects nested in a request body, a document or an uploaded file
+    # failed authentications (an unknown API key) per client address: a token bucket; when it is empty the
+    # address gets 429 whatever key it sends
+    auth_failure_rate: float = 0.1
+    auth_failure_burst: int = 10
+    # the portal's client address (rate limits) comes from this request header, as set by a reverse proxy, when
+    # the connection comes from one of `trusted_proxies` (addresses or networks); else it is the socket's peer
+    trusted_proxy_header: str | None = None
+    trusted_proxies: list[str] = field(default_factory=lambda: ["127.0.0.1", "::1"])
+    # links printed in QR codes start with this URL (e.g. https://certnet.customs.example); when unset, the
+    # address this process listens on. Never the request's Host header.
+    public_base_url: str | None = None
+    # webhooks: targets must be public addresses unless this list (addresses or networks) names them
+    webhook_allow: list[str] = field(default_factory=list)
+    webhook_timeout: float = 3.0  # seconds for a whole delivery: connect, send, answer
+    webhook_concurrency: int = 16
+    max_subscriptions: int = 20  # active webhook subscriptions per API key
+    webhook_resolver: Any = None  # (host, port) -> addresses; None: the system's resolver (tests give their own)
     rate_per_second: float = 2000.0
     rate_burst: int = 4000
     max_batch: int = 1000
@@ -142,10 +160,17 @@ class Service:
         self.index_source: StatusSource | None = None
         self.indexer: Any = None
         self._setup_index()
-        self.auth = Authenticator(self.sessions, RateLimiter(settings.rate_per_second, settings.rate_burst))
+        self.auth = Authenticator(self.sessions, RateLimiter(settings.rate_per_second, settings.rate_burst),
+                                  failures=RateLimiter(settings.auth_failure_rate, settings.auth_failure_burst,
+                                                       table=FAILED_AUTH),
+                                  client_address=ClientAddress(settings.trusted_proxy_header, settings.trusted_proxies))
         from certnet.api.notify import Notifier
+        from certnet.api.webhooks import Deliverer, WebhookSettings, parse_allow_list, system_resolver
 
         self.notifier = Notifier(self)
+        self.webhooks = Deliverer(self, WebhookSettings(
+            allow=parse_allow_list(settings.webhook_allow), timeout=settings.webhook_timeout,
+            concurrency=settings.webhook_concurrency, resolve=settings.webhook_resolver or system_resolver))
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         from certnet.api.metrics import Metrics
@@ -238,7 +263,8 @@ class Service:
                 log.warning("issuer %s not readable at start: %s", account, exc)
         if self.settings.start_workers:
             workers = [("issuance", lambda: self.pipeline.run_forever(self._stop)),
-                       ("notifier", lambda: self.notifier.run_forever(self._stop))]
+                       ("notifier", lambda: self.notifier.run_forever(self._stop)),
+                       ("webhooks", lambda: self.webhooks.run_forever(self._stop))]
             if self.indexer is not None:
                 workers.append(("indexer", lambda: self.indexer.run(self._stop, 0.5)))
         else:  # serving requests only: its server-sent event listeners still hear the chain
@@ -257,15 +283,18 @@ class Service:
 
 def settings_from_data_dir(data_dir: Path, rpc_url: str | None = None, **overrides: Any) -> Settings:
     """Settings for the local system laid out by `certnet up` (keys, deployment, database in data_dir)."""
-    from certnet.api.system import local_passphrase
     from certnet.node.deploy import Deployment
+    from certnet.node.keys import service_passphrase
 
     dfile = data_dir / "deployment.json"
     d = Deployment.load(dfile)
     keys = data_dir / "keys"
+    rpc = rpc_url or d.rpc_url or "http://127.0.0.1:8545"
+    issuer_ks, admin_ks = sorted(keys.glob("*-issuer.json")), sorted(keys.glob("*-admin.json"))
+    # a production start (any chain but the local demo's) takes the passphrase from the environment only
+    secret = service_passphrase(data_dir, d.chain_id, rpc) if issuer_ks or admin_ks else None
     return Settings(
-        data_dir=data_dir, rpc_url=rpc_url or d.rpc_url or "http://127.0.0.1:8545", deployment_file=dfile,
+        data_dir=data_dir, rpc_url=rpc, deployment_file=dfile,
         db_url=os.environ.get("CERTNET_DB_URL") or f"sqlite:///{data_dir / 'certnet.db'}",
-        issuer_keystores=sorted(keys.glob("*-issuer.json")), admin_keystores=sorted(keys.glob("*-admin.json")),
-        passphrase=local_passphrase(data_dir), **overrides,
+        issuer_keystores=issuer_ks, admin_keystores=admin_ks, passphrase=secret, **overrides,
     )

@@ -55,10 +55,16 @@ def listening_socket(host: str, port: int, reuse_port: bool) -> socket.socket:
     return sock
 
 
+def uvicorn_config(app: Any, host: str, port: int, log_level: str = "warning") -> uvicorn.Config:
+    """How certnet runs uvicorn. Its proxy-header handling is off: uvicorn would otherwise take the client address
+    from X-Forwarded-For for any connection from 127.0.0.1; certnet reads a proxy's header itself, only the one
+    configured and only from the proxies configured (Settings.trusted_proxy_header, certnet.api.auth.ClientAddress)."""
+    return uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False, proxy_headers=False)
+
+
 def _run(app: Any, sock: socket.socket, log_level: str) -> None:
     host, port = sock.getsockname()[:2]
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False)
-    uvicorn.Server(config).run(sockets=[sock])
+    uvicorn.Server(uvicorn_config(app, host, port, log_level)).run(sockets=[sock])
 
 
 def _worker(factory: str, host: str, port: int, log_level: str, parent: int) -> None:

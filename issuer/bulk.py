@@ -40,6 +40,7 @@ from certnet.node.contracts import DOCUMENT_TYPES, to_bytes32
 from certnet.node.errors import ContractRevert
 from certnet.node.deploy import Deployment
 from certnet.node.tx import Transactor
+from certnet.verifier import jsonlimits
 from certnet.verifier.jsjson import ProofFormatError
 from certnet.verifier.wrap import assemble_batch, salt_documents_json
 
@@ -85,7 +86,7 @@ def parse_line(line: bytes) -> Any:
             return orjson.loads(line)
         except orjson.JSONDecodeError:
             pass
-    return json.loads(line)
+    return jsonlimits.loads(line)  # (orjson refuses depth beyond 1024 itself, cleanly)
 
 
 def _read(source: Path, batch: int, skip: set[int], deployment: Deployment, issuer: tuple[str, str, str],
@@ -111,6 +112,8 @@ def _read(source: Path, batch: int, skip: set[int], deployment: Deployment, issu
                         raise BulkInputError(f"{source}:{lineno}: longer than {MAX_LINE_BYTES // 2**20} MiB")
                     try:
                         doc = parse_line(line)
+                    except jsonlimits.JsonTooDeep as exc:
+                        raise BulkInputError(f"{source}:{lineno}: {exc}") from None
                     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                         raise BulkInputError(f"{source}:{lineno}: not valid JSON ({exc})") from None
                     if not isinstance(doc, dict):

@@ -15,7 +15,9 @@ import uvicorn
 from certnet.api.app import create_app
 from certnet.api.auth import create_api_key
 from certnet.api.service import Service, Settings
+from certnet.api.serving import uvicorn_config
 from certnet.node.keys import create_keystore
+from tests.conftest import TEST_SCRYPT_N
 
 PASS = "api-test-passphrase"
 
@@ -41,14 +43,17 @@ def _free_port() -> int:
 def start_api(net, tmp: Path, **settings: Any) -> tuple[Api, uvicorn.Server, threading.Thread]:
     keys_dir = tmp / "keys"
     issuer_ks = [keys_dir / "vn-issuer.json", keys_dir / "th-issuer.json"]
-    create_keystore(issuer_ks[0], PASS, net.actors["vn_issuer"].account.key)
-    create_keystore(issuer_ks[1], PASS, net.actors["th_issuer"].account.key)
+    create_keystore(issuer_ks[0], PASS, net.actors["vn_issuer"].account.key, scrypt_n=TEST_SCRYPT_N)
+    create_keystore(issuer_ks[1], PASS, net.actors["th_issuer"].account.key, scrypt_n=TEST_SCRYPT_N)
     admin_ks = [keys_dir / "vn-admin.json", keys_dir / "th-admin.json"]
-    create_keystore(admin_ks[0], PASS, net.actors["vn_admin"].account.key)
-    create_keystore(admin_ks[1], PASS, net.actors["th_admin"].account.key)
+    create_keystore(admin_ks[0], PASS, net.actors["vn_admin"].account.key, scrypt_n=TEST_SCRYPT_N)
+    create_keystore(admin_ks[1], PASS, net.actors["th_admin"].account.key, scrypt_n=TEST_SCRYPT_N)
     net.deployment.save(tmp / "deployment.json")
+    # webhooks: the tests' receivers listen on 127.0.0.1, which only an operator's allow-list opens; every test
+    # client is 127.0.0.1, and many send invalid keys on purpose: failed authentications are limited loosely
     defaults: dict[str, Any] = dict(max_batch_age=0.2, rate_per_second=1000.0, rate_burst=2000,
-                                    db_url=f"sqlite:///{tmp / 'certnet.db'}")
+                                    db_url=f"sqlite:///{tmp / 'certnet.db'}", webhook_allow=["127.0.0.1"],
+                                    auth_failure_rate=1000.0, auth_failure_burst=10_000)
     defaults.update(settings)
     rpc_url = defaults.pop("rpc_url", net.engine.rpc_url)
     s = Settings(data_dir=tmp, rpc_url=rpc_url, deployment_file=tmp / "deployment.json",
@@ -65,7 +70,7 @@ def start_api(net, tmp: Path, **settings: Any) -> tuple[Api, uvicorn.Server, thr
         "admin_th": create_api_key(service.sessions, "th admin", "admin", "TH")[0],
     }
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(service), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn_config(create_app(service), "127.0.0.1", port))  # as `certnet serve` runs it
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"

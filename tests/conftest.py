@@ -13,6 +13,10 @@ from certnet.node.deploy import DeployConfig, Deployment, Member, deploy
 from certnet.node.engines import AnvilEngine, EmbeddedEngine, Engine
 from certnet.node.tx import Transactor, signer_for
 
+#: scrypt cost of the keystores tests create (asked for explicitly: certnet's default is the standard 2**18, about
+#: a second and 256 MiB per key, which the many keys the tests make and unlock would add up)
+TEST_SCRYPT_N = 2**12
+
 
 @pytest.fixture(scope="session")
 def anvil_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
@@ -121,5 +125,6 @@ def home(anvil_net, tmp_path) -> Path:
     anvil_net.deployment.rpc_url = anvil_net.engine.rpc_url
     anvil_net.deployment.save(h / "deployment.json")
     (h / "passphrase").write_text("cli-test-pass\n")
-    create_keystore(h / "keys" / "vn-issuer.json", "cli-test-pass", anvil_net.actors["vn_issuer"].account.key)
+    create_keystore(h / "keys" / "vn-issuer.json", "cli-test-pass", anvil_net.actors["vn_issuer"].account.key,
+                    scrypt_n=TEST_SCRYPT_N)
     return h

@@ -24,10 +24,12 @@ from eth_account import Account
 from certnet.api.app import create_app
 from certnet.api.auth import create_api_key
 from certnet.api.service import Service, Settings
+from certnet.api.serving import uvicorn_config
 from certnet.issuer import samples
 from certnet.issuer.envelope import network_block
 from certnet.node.deploy import DeployConfig, Deployment, Member as DeployMember
 from certnet.node.keys import create_keystore
+from tests.conftest import TEST_SCRYPT_N
 from certnet.node.network import GethNetwork, init_network
 from certnet.node.network.geth import geth_binary
 from certnet.node.tx import Transactor
@@ -209,16 +211,16 @@ def _start_member(c: Consortium, country: str, node: int, root: Path, admin_key:
     d = root / country.lower()
     keys_dir = d / "keys"
     admin_ks = [keys_dir / f"{country.lower()}-admin.json"]
-    create_keystore(admin_ks[0], PASS, admin_key)
+    create_keystore(admin_ks[0], PASS, admin_key, scrypt_n=TEST_SCRYPT_N)
     issuer_ks = []
     if issuer_key is not None:
         issuer_ks = [keys_dir / f"{country.lower()}-issuer.json"]
-        create_keystore(issuer_ks[0], PASS, issuer_key)
+        create_keystore(issuer_ks[0], PASS, issuer_key, scrypt_n=TEST_SCRYPT_N)
     c.deployment.save(d / "deployment.json")  # each member keeps its own copy
     settings = Settings(data_dir=d, rpc_url=c.net.rpc_url(node), deployment_file=d / "deployment.json",
                         db_url=f"sqlite:///{d / 'certnet.db'}", issuer_keystores=issuer_ks, admin_keystores=admin_ks,
                         passphrase=PASS, confirmations=CONFIRMATIONS, max_batch_age=0.2, rate_per_second=1000.0,
-                        rate_burst=2000)
+                        rate_burst=2000, webhook_allow=["127.0.0.1"])  # the receivers are on loopback
     service = Service(settings)
     assert list(service.admins) == [country], service.admins
     lc = country.lower()
@@ -230,7 +232,7 @@ def _start_member(c: Consortium, country: str, node: int, root: Path, admin_key:
         keys[f"issuer_{lc}"] = create_api_key(service.sessions, f"{lc} issuer", "issuer", country,
                                               Account.from_key(issuer_key).address)[0]
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(service), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn_config(create_app(service), "127.0.0.1", port))  # as `certnet serve` runs it
     thread = threading.Thread(target=server.run, name=f"uvicorn-{lc}", daemon=True)
     thread.start()
     m = MemberService(country, node, d, service, server, thread, port, keys)

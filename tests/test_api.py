@@ -399,9 +399,9 @@ class Receiver:
 
 
 def test_webhook_told_of_revocation_with_signature_and_retries(api):
-    import certnet.api.notify as notify
+    import certnet.api.webhooks as webhooks
 
-    notify.BACKOFF_BASE = 0.2  # keep the retry test short
+    webhooks.BACKOFF_BASE = 0.2  # keep the retry test short
     receiver = Receiver(fail_first=2)
     try:
         doc, other = issue(api, "issuer_vn", form_ds(api, 2, seed=5))
@@ -448,12 +448,12 @@ def test_webhook_told_of_revocation_with_signature_and_retries(api):
 
 
 def test_dead_letter_after_max_attempts(api):
-    import certnet.api.notify as notify
+    import certnet.api.webhooks as webhooks
     from certnet.api.models import Delivery
     from sqlalchemy import select
 
-    notify.BACKOFF_BASE = 0.05
-    notify.MAX_ATTEMPTS = 3
+    webhooks.BACKOFF_BASE = 0.05
+    webhooks.MAX_ATTEMPTS = 3
     receiver = Receiver(fail_first=100)
     try:
         doc, = issue(api, "issuer_vn", form_ds(api, 1, seed=6))
@@ -470,7 +470,7 @@ def test_dead_letter_after_max_attempts(api):
         d = wait_until(dead, timeout=30)
         assert d.attempts == 3 and "HTTP 500" in d.last_error
     finally:
-        notify.MAX_ATTEMPTS = 8
+        webhooks.MAX_ATTEMPTS = 8
         receiver.close()
 
 

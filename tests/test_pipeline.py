@@ -19,6 +19,7 @@ from certnet.issuer.faults import CRASH_ENV, POINTS
 from certnet.issuer.outbox import ANCHORED, BATCHED, DONE, FAILED, SENT, SUBMITTED, Action, Batch, Document, open_database
 from certnet.issuer.pipeline import Pipeline, PipelineConfig, SubmissionError
 from certnet.node.keys import create_keystore
+from tests.conftest import TEST_SCRYPT_N
 from certnet.verifier.merkle import verify_proof
 
 
@@ -229,7 +230,8 @@ def run_worker(tmp_path: Path, net, env_extra: dict[str, str], timeout: float = 
 @pytest.mark.parametrize("point", POINTS)
 def test_crash_at_every_point_then_resume(anvil_net, tmp_path, point):
     net = anvil_net
-    create_keystore(tmp_path / "issuer.json", "crash-test-passphrase", net.actors["vn_issuer"].account.key)
+    create_keystore(tmp_path / "issuer.json", "crash-test-passphrase", net.actors["vn_issuer"].account.key,
+                    scrypt_n=TEST_SCRYPT_N)
     net.deployment.save(tmp_path / "deployment.json")
     p = make_pipeline(net, tmp_path)
     issuer = net.addr("vn_issuer")

@@ -10,6 +10,7 @@ from certnet.issuer.faults import CRASH_ENV
 from certnet.issuer.outbox import ANCHORED, Batch, Document, open_database
 from certnet.issuer.pipeline import Pipeline, PipelineConfig
 from certnet.node.keys import create_keystore
+from tests.conftest import TEST_SCRYPT_N
 from tests.api_fixtures import start_api, stop_api, wait_until
 from tests.conftest import make_net
 from tests.test_api import form_ds, issue
@@ -28,7 +29,8 @@ def pg():
 
 def test_outbox_on_postgres_survives_a_killed_worker(pg, anvil_engine, tmp_path):
     net = make_net(anvil_engine)
-    create_keystore(tmp_path / "issuer.json", "crash-test-passphrase", net.actors["vn_issuer"].account.key)
+    create_keystore(tmp_path / "issuer.json", "crash-test-passphrase", net.actors["vn_issuer"].account.key,
+                    scrypt_n=TEST_SCRYPT_N)
     net.deployment.save(tmp_path / "deployment.json")
     url = pg.replace("/postgres", "/postgres?options=-csearch_path%3Doutbox_test")
     import sqlalchemy

@@ -14,6 +14,7 @@ from typing import Any
 import certnet_native
 
 from .jsjson import ProofFormatError, short_repr
+from .jsonlimits import MAX_DEPTH, JsonTooDeep, check_depth
 from .merkle import verify_proof
 from .salting import is_hash_hex, target_hash, unsalt_and_hash
 from .wrap import PROOF_TYPE, SCHEMA_V2
@@ -75,10 +76,12 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
     return d
 
 
-def parse_document(text: str | bytes) -> Any:
-    """Parse JSON strictly (no NaN/Infinity, no repeated keys); raises ValueError."""
+def parse_document(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
+    """Parse JSON strictly (UTF-8, no NaN/Infinity, no repeated keys, nested at most `max_depth` deep);
+    raises ValueError (JsonTooDeep for the depth, checked before parsing)."""
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode("utf-8")
+    check_depth(text, max_depth, "the document")
     return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
 
 
@@ -118,6 +121,8 @@ def _check(wrapped: Any) -> IntegrityResult:
     if isinstance(wrapped, (str, bytes, bytearray)):
         try:
             wrapped = parse_document(wrapped)
+        except JsonTooDeep as e:
+            return _malformed(str(e))
         except (ValueError, UnicodeDecodeError) as e:
             return _malformed(f"it is not valid JSON ({e})")
     th: str | None = None

@@ -4,18 +4,14 @@ processes of `certnet serve --workers N` like the API keys' limits)."""
 
 from __future__ import annotations
 
-import hashlib
-
-from certnet.api.auth import PORTAL_CLIENTS, RateLimiter
+from certnet.api.auth import PORTAL_CLIENTS, RateLimiter, address_key
 
 DEFAULT_RATE = 5.0  # verifications a second, on average, per client address
 DEFAULT_BURST = 60
 MAX_CLIENTS = 50_000
 
 
-def client_key(client: str) -> int:
-    """A 48-bit key for a client address (exact in the shared table's float slots)."""
-    return int.from_bytes(hashlib.blake2b(client.encode(), digest_size=6).digest(), "big")
+client_key = address_key  # a 48-bit key for a client address (exact in the shared table's float slots)
 
 
 class IpRateLimiter:

@@ -30,6 +30,7 @@ from certnet.api.portal.present import certificate_view, raw_data, short, timeli
 from certnet.api.portal.qr import qr_svg
 from certnet.api.problems import Problem
 from certnet.node.contracts import REVOCATION_REASONS
+from certnet.verifier import jsonlimits
 from certnet.verifier.integrity import parse_document
 from certnet.verifier.verdict import REASON_SENTENCES, Verdict, utc
 
@@ -91,7 +92,18 @@ def limiter(service: Any) -> IpRateLimiter:
 
 
 def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address: the socket's peer, or the trusted proxy's header (Settings.trusted_proxy_header)."""
+    return _service(request).auth.client_address(request)
+
+
+def public_url(request: Request, path: str) -> str:
+    """An absolute link to print (a QR code): under Settings.public_base_url, else under the address this process
+    listens on — never under the request's Host header, which the client chooses."""
+    base = _service(request).settings.public_base_url
+    if not base:
+        host, port = (request.scope.get("server") or ("127.0.0.1", 80))[:2]
+        base = f"http://[{host}]:{port}" if ":" in str(host) else f"http://{host}:{port}"
+    return base.rstrip("/") + path
 
 
 def _limited(request: Request, cost: float = 1.0) -> float | None:
@@ -200,7 +212,7 @@ async def verify_submit(request: Request) -> HTMLResponse:
             "error": "Choose a document file, drop one on the box, or paste the document's text, then press Verify."},
             status=400)
     try:
-        document: Any = parse_document(content)
+        document: Any = parse_document(content, service.settings.max_json_depth)
     except (ValueError, UnicodeDecodeError):
         document = content  # the verifier explains why it cannot be read (MALFORMED)
     ctx = await run_in_threadpool(_verdict_context, service, document)
@@ -255,7 +267,7 @@ def certificate_page(request: Request, target_hash: str) -> HTMLResponse:
     v = _verify(service, known.wrapped)
     events, history_error = _history(service, v)
     linked = [e.get("newDocument") or e.get("oldDocument") for e in events if e["kind"] in ("SUPERSEDED", "SUPERSEDES")]
-    qr_url = str(request.url_for("portal_qr", target_hash=h))
+    qr_url = public_url(request, request.app.url_path_for("portal_qr", target_hash=h))
     view = verdict_view(v, network_name=service.deployment.name, events=events, history_error=history_error,
                         data=data, known=True)
     cert = certificate_view(data)
@@ -302,7 +314,7 @@ async def api_verify(request: Request) -> JSONResponse:
         raise _too_many_problem(retry)
     body = await request.body()
     try:
-        parsed = parse_document(body)
+        parsed = parse_document(body, _service(request).settings.max_json_depth)
     except (ValueError, UnicodeDecodeError):
         raise Problem(400, "INVALID_JSON", "the body is not JSON") from None
     document = parsed["document"] if isinstance(parsed, dict) and set(parsed) == {"document"} else parsed
@@ -320,10 +332,10 @@ async def api_status(request: Request) -> JSONResponse:
     """On-chain status of many documents, for the issuer page: {"documents": [{"targetHash", "merkleRoot"}]}.
     Any valid API key (its own rate limit applies)."""
     service = _service(request)
-    service.auth.principal(request)
+    principal = service.auth.principal(request)
     body = await request.body()
     try:
-        parsed = json.loads(body)
+        parsed = jsonlimits.loads(body, service.settings.max_json_depth)
         items = parsed["documents"]
         assert isinstance(items, list)
         pairs = [(normalise_hash(i["targetHash"]), normalise_hash(i["merkleRoot"])) for i in items]
@@ -331,6 +343,7 @@ async def api_status(request: Request) -> JSONResponse:
         raise Problem(400, "INVALID_REQUEST", 'send {"documents": [{"targetHash": ..., "merkleRoot": ...}]}') from None
     if len(pairs) > MAX_STATUS:
         raise Problem(413, "TOO_MANY_DOCUMENTS", f"at most {MAX_STATUS} documents per request")
+    service.auth.charge_documents(principal, len(pairs))
     if any(t is None or r is None for t, r in pairs):
         raise Problem(422, "INVALID_HASH", "hashes are 64 hex digits")
 

@@ -34,7 +34,7 @@ def _service_app(spec: dict[str, Any]) -> Any:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = settings_from_data_dir(Path(spec["data_dir"]), rpc_url=spec["rpc"], confirmations=spec["confirmations"],
-                                      start_workers=spec["start_workers"])
+                                      start_workers=spec["start_workers"], public_url=spec.get("public_url"))
     if spec["db"]:
         settings.db_url = spec["db"]
     return create_app(Service(settings))
@@ -67,6 +67,22 @@ def app_factory() -> Any:
     return _service_app(spec)
 
 
+def _public_url(value: str | None) -> str | None:
+    """The --public-url (or $CERTNET_PUBLIC_URL), checked: an absolute http(s) URL without query or fragment."""
+    from urllib.parse import urlsplit
+
+    from certnet.api.cli import CliError
+
+    value = value or os.environ.get("CERTNET_PUBLIC_URL") or None
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise CliError(f"--public-url {value!r}: give the service's absolute public URL, e.g. "
+                       "https://certnet.customs.example (no query, no fragment)", 2)
+    return value.rstrip("/")
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from certnet.api.cli import CliError
     from certnet.api.serving import ServeError, serve
@@ -75,7 +91,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise CliError(f"--workers must be at least 1, got {args.workers}", 2)
     os.environ[SERVE_ENV] = json.dumps({
         "data_dir": str(_home(args)), "rpc": args.rpc, "confirmations": args.confirmations, "db": args.db,
-        "start_workers": not args.no_workers, "processes": args.workers})
+        "start_workers": not args.no_workers, "processes": args.workers, "public_url": _public_url(args.public_url)})
     try:
         serve("certnet.api.cli_service:app_factory", args.host, args.port, args.workers)
     except ServeError as exc:
@@ -233,6 +249,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
     s.add_argument("--no-workers", action="store_true",
                    help="serve only: no issuance, index or notification workers (API replicas; run them in "
                         "exactly one process per member database)")
+    s.add_argument("--public-url", help="the service's public base URL, for the QR links printed on certificates "
+                                        "(default: $CERTNET_PUBLIC_URL, else the URL each request came to)")
     s.add_argument("--workers", type=int, default=1,
                    help="processes serving requests (default 1; use the machine's cores for bulk verification); "
                         "the background workers run in one of them")

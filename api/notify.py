@@ -1,10 +1,16 @@
 """Revocation notifications for importing customs.
 
 Customs systems register what they received or verified (watches) and subscribe by webhook or by
-server-sent events. The notifier follows the registry's RevocationRecorded and DocumentSuperseded events
-from a durable cursor; for each event touching a watched document (or its root) it records one delivery per
-subscription (unique, so a restart never notifies twice), then POSTs them with an HMAC-SHA256 signature,
+server-sent events. The notifier (in the one process that runs the background workers) follows the
+registry's RevocationRecorded and DocumentSuperseded events from a durable cursor; for each event touching a
+watched document (or its root) it records one notice per watching country and one delivery per subscription
+(both unique, so a restart never notifies twice), then POSTs the deliveries with an HMAC-SHA256 signature,
 retrying with exponential backoff; after MAX_ATTEMPTS a delivery stays as a dead letter.
+
+Server-sent events reach listeners of every process of the service — the other workers of `certnet serve
+--workers N`, `--no-workers` replicas on the same database — because every process tails the notices table
+from its own cursor (`relay_forever`) and hands each notice to its own listeners. Only the notifier writes
+notices, one transaction after another, so their ids grow in commit order and a cursor on the id misses none.
 """
 
 from __future__ import annotations
@@ -19,10 +25,10 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from certnet.api.models import Delivery, ServiceState, Subscription, Watch
+from certnet.api.models import Delivery, Notice, ServiceState, Subscription, Watch
 from certnet.issuer.outbox import utcnow
 from web3 import Web3
 
@@ -39,6 +45,10 @@ BACKOFF_BASE = 1.0
 BACKOFF_MAX = 300.0
 CURSOR_KEY = "notifier.block"
 LOG_CHUNK = 5000
+#: how long notices are kept for listeners that reconnect (Last-Event-ID)
+NOTICE_RETENTION = dt.timedelta(days=1)
+#: notices read per pass of a process's relay, and resent at most to one reconnecting listener
+NOTICE_PAGE = 1000
 
 
 def sign_payload(secret: str, body: bytes) -> str:
@@ -51,7 +61,7 @@ class Notifier:
         self.sessions = service.sessions
         self._listeners: list[tuple[str, asyncio.Queue, asyncio.AbstractEventLoop]] = []
         self._lock = threading.Lock()
-        self._relay_cursor: int | None = None  # relay_forever's block cursor (in memory)
+        self._notice_cursor: int | None = None  # the last notice this process handed to its listeners
         self.client = httpx.Client(timeout=10.0)
 
     # ------------------------------------------------------------------ watches and listeners
@@ -91,11 +101,49 @@ class Notifier:
         with self._lock:
             self._listeners = [entry for entry in self._listeners if entry[1] is not q]
 
-    def _publish(self, country: str, payload: dict[str, Any]) -> None:
+    def _publish(self, notice_id: int, country: str, payload: dict[str, Any]) -> None:
         with self._lock:
             targets = [(q, loop) for c, q, loop in self._listeners if c == country]
         for q, loop in targets:
-            loop.call_soon_threadsafe(_offer, q, payload)
+            loop.call_soon_threadsafe(_offer, q, (notice_id, payload))
+
+    # ------------------------------------------------------------------ notices, for every process's listeners
+
+    def _record_notice(self, key: str, country: str, payload: dict[str, Any]) -> None:
+        try:
+            with self.sessions.begin() as s:
+                s.add(Notice(event_key=key, country=country, payload=payload))
+        except IntegrityError:
+            pass  # already recorded before a restart
+
+    def last_notice_id(self) -> int:
+        with self.sessions() as s:
+            return s.scalar(select(func.max(Notice.id))) or 0
+
+    def notices_after(self, after: int, country: str | None = None,
+                      limit: int = NOTICE_PAGE) -> list[tuple[int, str, dict[str, Any]]]:
+        """(id, country, payload) of the notices after id `after`, oldest first (of one country if given)."""
+        q = select(Notice.id, Notice.country, Notice.payload).where(Notice.id > after)
+        if country is not None:
+            q = q.where(Notice.country == country)
+        with self.sessions() as s:
+            return [(i, c, p) for i, c, p in s.execute(q.order_by(Notice.id).limit(limit))]
+
+    def relay_notices(self) -> int:
+        """Hand the notices recorded since the last pass to this process's listeners; how many there were.
+        The first pass starts from the newest notice: listeners hear what happens from then on."""
+        if self._notice_cursor is None:
+            self._notice_cursor = self.last_notice_id()
+            return 0
+        found = self.notices_after(self._notice_cursor)
+        for notice_id, country, payload in found:
+            self._publish(notice_id, country, payload)
+            self._notice_cursor = notice_id
+        return len(found)
+
+    def prune_notices(self) -> int:
+        with self.sessions.begin() as s:
+            return s.execute(delete(Notice).where(Notice.created_at < utcnow() - NOTICE_RETENTION)).rowcount or 0
 
     # ------------------------------------------------------------------ following the chain
 
@@ -114,20 +162,12 @@ class Notifier:
             else:
                 row.value = str(block)
 
-    def poll_chain(self, deliver: bool = True) -> int:
-        """Turn new revocation/supersession events into webhook deliveries and server-sent events.
-
-        With ``deliver=False`` (a process serving requests only, see :meth:`relay_forever`) events go to this
-        process's SSE listeners alone, from a cursor kept in memory: the process with the workers records
-        the deliveries. Returns how many events were seen."""
+    def poll_chain(self) -> int:
+        """Turn new revocation/supersession events into notices (for server-sent events) and webhook
+        deliveries. Returns how many events were seen."""
         w3 = self.service.w3
         head = w3.eth.block_number - self.service.settings.confirmations
-        if deliver:
-            start = self._cursor() + 1
-        else:
-            if self._relay_cursor is None:
-                self._relay_cursor = head  # listeners hear what happens from now on
-            start = self._relay_cursor + 1
+        start = self._cursor() + 1
         seen = 0
         registry = self.service.deployment.issuer_registry_client(w3)
         contract = w3.eth.contract(abi=load_artifact("DocumentStore")["abi"])
@@ -163,26 +203,23 @@ class Notifier:
                                "block": log_["blockNumber"], "tx": log_["transactionHash"].to_0x_hex(),
                                "key": f"{log_['transactionHash'].to_0x_hex()}:{log_['logIndex']}"})
             for e in sorted(events, key=lambda e: (e["block"], e["key"])):
-                self._dispatch(e, deliver)
+                self._dispatch(e)
             seen += len(events)
-            if deliver:
-                self._set_cursor(end)
-            else:
-                self._relay_cursor = end
+            self._set_cursor(end)
             start = end + 1
         return seen
 
-    def _dispatch(self, event: dict[str, Any], deliver: bool = True) -> None:
+    def _dispatch(self, event: dict[str, Any]) -> None:
         whole_batch = event["event"] == "BATCH_REVOKED"
         with self.sessions() as s:
             cond = Watch.root == event["root"] if whole_batch else Watch.hash == event["document"]
             watches = list(s.scalars(select(Watch).where(cond, Watch.store == event["store"])))
-            subs = list(s.scalars(select(Subscription).where(Subscription.active.is_(True)))) if deliver else []
+            subs = list(s.scalars(select(Subscription).where(Subscription.active.is_(True))))
         for w in watches:
             payload = {k: v for k, v in event.items() if k != "key"}
             payload.update(event="REVOKED" if whole_batch else event["event"], targetHash=w.hash,
                            referenceNumber=w.reference_number, wholeBatch=whole_batch)
-            self._publish(w.country, payload)
+            self._record_notice(f"{event['key']}:{w.hash}:{w.country}", w.country, payload)
             for sub in subs:
                 if sub.country != w.country:
                     continue
@@ -229,23 +266,28 @@ class Notifier:
                     self.service.metrics.deliveries.labels("dead" if dead else "retry").inc()
         return delivered
 
-    def relay_forever(self, stop: threading.Event, interval: float = 0.5) -> None:
-        """Server-sent events for a process that serves requests only (`certnet serve --workers N` runs the
-        background workers in one process; `--no-workers` replicas run none): follow the chain for this
-        process's SSE listeners, without recording deliveries."""
+    def relay_forever(self, stop: threading.Event, interval: float = 0.25) -> None:
+        """Every process of the service (workers or not): hand new notices to this process's SSE listeners."""
         while not stop.is_set():
             try:
-                self.poll_chain(deliver=False)
+                self.relay_notices()
             except Exception:
-                log.exception("event relay pass failed; retrying")
+                log.exception("notice relay pass failed; retrying")
                 stop.wait(2.0)
             stop.wait(interval)
 
+    #: notifier passes between prunings of old notices
+    PRUNE_EVERY = 1200
+
     def run_forever(self, stop: threading.Event, interval: float = 0.5) -> None:
+        passes = 0
         while not stop.is_set():
             try:
                 self.poll_chain()
                 self.deliver_due()
+                if passes % self.PRUNE_EVERY == 0:
+                    self.prune_notices()
+                passes += 1
             except Exception:
                 log.exception("notification pass failed; retrying")
                 stop.wait(2.0)

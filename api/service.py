@@ -45,6 +45,9 @@ class Settings:
     max_batch: int = 1000
     max_batch_age: float = 2.0
     start_workers: bool = True
+    #: the service's public base URL (e.g. https://certnet.customs.example), for the QR links it prints;
+    #: None: the request's own base URL
+    public_url: str | None = None
 
 
 class Service:
@@ -111,13 +114,13 @@ class Service:
                 self.pipeline.issuer_info(account)
             except Exception as exc:
                 log.warning("issuer %s not readable at start: %s", account, exc)
+        # every process relays the notifier's notices to its own server-sent event listeners
+        workers = [("events", lambda: self.notifier.relay_forever(self._stop))]
         if self.settings.start_workers:
-            workers = [("issuance", lambda: self.pipeline.run_forever(self._stop)),
-                       ("notifier", lambda: self.notifier.run_forever(self._stop))]
+            workers += [("issuance", lambda: self.pipeline.run_forever(self._stop)),
+                        ("notifier", lambda: self.notifier.run_forever(self._stop))]
             if self.indexer is not None:
                 workers.append(("indexer", lambda: self.indexer.run(self._stop, 0.5)))
-        else:  # serving requests only: its server-sent event listeners still hear the chain
-            workers = [("events", lambda: self.notifier.relay_forever(self._stop))]
         for name, target in workers:
             t = threading.Thread(target=target, name=f"certnet-{name}", daemon=True)
             t.start()

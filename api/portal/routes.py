@@ -316,7 +316,7 @@ def capability_page(request: Request, token: str) -> HTMLResponse:
         if record is None or record.is_root or _copy_for_status(record) is None:
             return message_page(request, 410, "QR link withdrawn", "The issuer withdrew this QR link.")
         ctx = _status_context(request, record, link.target_hash)
-        return page(request, "status.html", {"nav": "verify", "link_revoked": True, **ctx}, status=410)
+        return page(request, "status.html", {"nav": "verify", "link_revoked": True, **ctx})
     return page(request, "capability.html", {"nav": "verify", "title": "Opening the certificate", "token": token})
 
 
@@ -371,9 +371,9 @@ def _content_fragment(request: Request, record: DocumentRecord, wrapped: dict[st
     cert = certificate_view(data)
     received = [r.country for r in record.received]
     if issuer_view or (principal.role == "auditor" and record.issued is not None and record.issued.wrapped):
-        shown = "the issuing authority's copy"
+        shown = "The issuing authority's copy"
     else:
-        shown = f"the copy received by the customs of {principal.country}"
+        shown = f"The copy received by the customs of {principal.country}"
     sig = wrapped.get("signature") if isinstance(wrapped.get("signature"), dict) else {}
     return _env.get_template("_content.html").render(
         cert=cert, qr_slot=issuer_view, target_hash=record.hash, merkle_root=sig.get("merkleRoot"),

@@ -315,3 +315,76 @@ def test_a_tampered_copy_of_a_kept_document_reveals_nothing(world: World):
         page = c.post("/portal/verify", data={"document": json.dumps(forged)}).text
     assert 'data-status="TAMPERED"' in page and "/portal/certificates/" not in page
     assert d.exporter not in page and d.consignee not in page
+
+
+def test_qr_links_are_capabilities(world: World):
+    """A link's token fetches only ciphertext; its key (in the fragment) decrypts it to the wrapped document;
+    the service keeps no key; only the issuing authority makes, lists and revokes links; a revoked link's
+    ciphertext is gone and its page shows the status only."""
+    from cryptography.exceptions import InvalidTag
+    from sqlalchemy import select
+
+    from certnet.api.links import LinkError, create_link, decrypt, unb64url
+    from certnet.api.models import QrLink
+    from certnet.issuer.outbox import Document
+
+    d = world.docs["D1"]
+    doc_id = d.state["id"]
+    with world.api.client("issuer_vn") as c:
+        made = c.post(f"/v1/documents/{doc_id}/links").json()
+    token, key_text = re.fullmatch(rf"{re.escape(world.api.url)}/portal/q/([A-Za-z0-9_-]{{22}})#([A-Za-z0-9_-]{{43}})",
+                                   made["url"]).groups()
+    key = unb64url(key_text)
+    with world.api.client() as c:  # no key needed for the ciphertext; it is useless without the link's key
+        sealed = c.get(f"/portal/api/q/{token}").json()
+    assert sealed["algorithm"] == "AES-256-GCM" and d.consignee not in json.dumps(sealed)
+    assert decrypt(token, key, unb64url(sealed["nonce"]), unb64url(sealed["ciphertext"])) == d.state["wrapped"]
+    with pytest.raises(InvalidTag):
+        decrypt(token, bytes(32), unb64url(sealed["nonce"]), unb64url(sealed["ciphertext"]))
+    with pytest.raises(InvalidTag):  # the ciphertext is bound to its token
+        decrypt(world.token, key, unb64url(sealed["nonce"]), unb64url(sealed["ciphertext"]))
+    with world.api.service.sessions() as s:
+        row = s.scalar(select(QrLink).where(QrLink.token == token))
+        stored = b"".join(v if isinstance(v, bytes) else str(v).encode() for v in
+                          (getattr(row, col.name) for col in QrLink.__table__.columns))
+    assert key not in stored and key_text.encode() not in stored  # the key is in the link only
+
+    # only the issuing authority: others' keys find no such document
+    for who in ("issuer_th", "customs_th", "auditor_vn", "admin_vn"):
+        with world.api.client(who) as c:
+            assert c.post(f"/v1/documents/{doc_id}/links").status_code in (403, 404), who
+            assert c.get(f"/v1/documents/{doc_id}/links").status_code in (403, 404), who
+            assert c.delete(f"/v1/documents/{doc_id}/links/{made['id']}").status_code in (403, 404), who
+    with world.api.client("issuer_vn") as c:
+        listed = c.get(f"/v1/documents/{doc_id}/links").json()
+        assert made["id"] in [x["id"] for x in listed] and all(x["url"] is None for x in listed)
+        assert c.delete(f"/v1/documents/{doc_id}/links/{made['id']}").status_code == 204
+        assert c.delete(f"/v1/documents/{doc_id}/links/{made['id']}").status_code == 204  # idempotent
+        assert c.delete(f"/v1/documents/{doc_id}/links/999999").status_code == 404
+        revoked = next(x for x in c.get(f"/v1/documents/{doc_id}/links").json() if x["id"] == made["id"])
+        assert revoked["revokedAt"]
+    with world.api.client() as c:
+        r = c.get(f"/portal/api/q/{token}")
+        assert r.status_code == 410 and r.json()["code"] == "LINK_REVOKED"
+        page = c.get(f"/portal/q/{token}")
+        assert page.status_code == 200 and 'id="link-revoked"' in page.text and 'data-status="VALID"' in page.text
+        assert d.consignee not in page.text and d.reference not in page.text
+        assert c.get("/portal/q/unknown-token-0000000").status_code == 404
+    with world.api.service.sessions() as s:
+        assert s.scalar(select(QrLink.ciphertext).where(QrLink.token == token)) == b""  # nothing left to decrypt
+
+    # links are built from the configured public URL, not the request's Host
+    settings = world.api.service.settings
+    settings.public_url = "https://certnet.customs.example"
+    try:
+        with world.api.client("issuer_vn") as c:
+            url = c.post(f"/v1/documents/{doc_id}/links", headers={"host": "evil.example"}).json()["url"]
+        assert url.startswith("https://certnet.customs.example/portal/q/")
+    finally:
+        settings.public_url = None
+
+    # a document not anchored yet has no link
+    pending = Document(id=0, issuer=world.api.net.addr("vn_issuer"), issuing_country="VN", reference_number="X", document_type="FORM_D",
+                       content_hash="0" * 64, raw={}, state="SUBMITTED")
+    with pytest.raises(LinkError, match="not anchored"):
+        create_link(world.api.service.sessions, pending, "https://x.example")

@@ -388,3 +388,16 @@ def test_qr_links_are_capabilities(world: World):
                        content_hash="0" * 64, raw={}, state="SUBMITTED")
     with pytest.raises(LinkError, match="not anchored"):
         create_link(world.api.service.sessions, pending, "https://x.example")
+
+
+@pytest.mark.parametrize("bad", ["ftp://certnet.example", "https://certnet.example/#k"])
+def test_serve_refuses_a_public_url_that_is_not_one(tmp_path, bad):
+    import subprocess
+    import sys
+
+    from pathlib import Path
+
+    certnet = Path(sys.executable).with_name("certnet")  # the installed command (as operators run it)
+    r = subprocess.run([str(certnet), "--data-dir", str(tmp_path), "serve", "--port", "9",
+                        "--public-url", bad], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "--public-url" in r.stderr and "absolute public URL" in r.stderr, r.stderr[-2000:]

@@ -1,6 +1,7 @@
 """The web portal over real HTTP (a uvicorn service over anvil): every page, verification by upload, paste
-and QR link, the certificate page (Form D boxes 1-13, QR code, print stylesheet, history), per-address rate
-limit and body limit, and the JSON endpoints behind the issuer and auditor pages."""
+and QR link, the certificate page (status and history for anyone; Form D boxes 1-13 and QR capability links
+for an entitled key), per-address rate limit and body limit, and the JSON endpoints behind the issuer and
+auditor pages. Who sees what is tested in full in test_disclosure.py."""
 
 from __future__ import annotations
 

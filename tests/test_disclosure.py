@@ -187,7 +187,7 @@ ENDPOINTS = [
     Endpoint("portal audit search and export", lambda w, d, who: [
         Call("GET", "/portal/api/audit/search?limit=500"), Call("GET", "/portal/api/audit/export?limit=500")],
         shows=("reference", "root", "proof")),
-    Endpoint("members and issuers", lambda w, d, who: [Call("GET", "/v1/members"), Call("GET", "/v1/issuers")]),
+    Endpoint("members and authorities", lambda w, d, who: [Call("GET", "/v1/members"), Call("GET", "/v1/authorities")]),
     # presenting the copy the receiving customs holds (for D3: the obfuscated one)
     Endpoint("verify (presented)", lambda w, d, who: [
         Call("POST", "/v1/verify", json={"document": d.presented}),
@@ -261,14 +261,17 @@ def test_the_table_covers_every_route(world: World):
                "/v1/certificates/{issuing_country}/{reference_number}", "/v1/inbox", "/v1/documents",
                "/v1/documents/{document_id}", "/v1/batches", "/v1/documents/{document_id}/links", "/v1/audit/export",
                "/portal/api/audit/search", "/portal/api/audit/export", "/v1/verify", "/v1/verify/bulk",
-               "/portal/verify", "/portal/api/verify", "/v1/members", "/v1/issuers",
+               "/portal/verify", "/portal/api/verify", "/v1/members", "/v1/authorities",
                # no document content by construction: actions, registry, operations, pages without data
                "/v1/documents/{document_id}/revoke", "/v1/documents/{document_id}/supersede", "/v1/actions/{action_id}",
                "/v1/documents/{document_id}/links/{link_id}", "/portal/api/certificates/{target_hash}/links",
                "/v1/subscriptions", "/v1/subscriptions/{subscription_id}", "/v1/events/stream", "/v1/issuers/{account}",
-               "/v1/admin/issuers", "/v1/admin/issuers/{account}", "/v1/admin/proposals",
-               "/v1/admin/proposals/{proposal_id}/vote", "/healthz", "/readyz", "/metrics", "/v1/openapi.json",
-               "/v1/docs", "/docs/oauth2-redirect", "/portal", "/portal/", "/portal/open", "/portal/issuer",
+               "/v1/authorities/{store}", "/v1/admin/authorities", "/v1/admin/authorities/{store}/keys",
+               "/v1/admin/issuers/{account}", "/v1/admin/customs-keys", "/v1/admin/customs-keys/{account}",
+               "/v1/admin/proposals", "/v1/admin/proposals/{proposal_id}/vote",
+               "/v1/admin/proposals/{proposal_id}/decide", "/healthz", "/readyz", "/metrics", "/v1/openapi.json",
+               "/v1/docs", "/v1/redoc", "/v1/docs-assets", "/docs/oauth2-redirect", "/portal", "/portal/",
+               "/portal/open", "/portal/issuer",
                "/portal/auditor", "/portal/static/{name}", "/portal/{rest:path}"}
     from certnet.api.app import create_app
 

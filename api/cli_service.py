@@ -267,6 +267,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
     s.add_argument("--no-workers", action="store_true",
                    help="serve only: no issuance, index or notification workers (API replicas; run them in "
                         "exactly one process per member database)")
+    s.add_argument("--public-url", help="the service's public base URL, for the QR links printed on certificates "
+                                        "(default: $CERTNET_PUBLIC_URL, else the URL each request came to)")
     s.add_argument("--workers", type=int, default=1,
                    help="processes serving requests (default 1; use the machine's cores for bulk verification); "
                         "the background workers run in one of them")

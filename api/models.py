@@ -1,10 +1,11 @@
-"""The service's own tables: API keys (hashed), the customs inbox, notification subscriptions and deliveries."""
+"""The service's own tables: API keys (hashed), the customs inbox, notification subscriptions and deliveries,
+the notices every process relays to its server-sent event listeners, and QR capability links."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from certnet.issuer.outbox import utcnow
@@ -108,3 +109,35 @@ class ServiceState(ApiBase):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
+
+
+class Notice(ApiBase):
+    """A revocation or supersession notice for one customs country, written once by the notifier (the process
+    with the background workers) and read by every process of the service, each from its own cursor on `id`,
+    for its server-sent event listeners."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_key: Mapped[str] = mapped_column(String(200), unique=True)  # the chain event and the watch: once only
+    country: Mapped[str] = mapped_column(String(2))
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class QrLink(ApiBase):
+    """A QR capability link printed on a certificate: `<public URL>/portal/q/<token>#<key>`. Only the token and
+    the wrapped document encrypted under the key (AES-256-GCM, the token as associated data) are kept; the key
+    lives in the link alone (a URL fragment never reaches the server)."""
+
+    __tablename__ = "qr_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    target_hash: Mapped[str] = mapped_column(String(64), index=True)
+    document_id: Mapped[int] = mapped_column(Integer, index=True)  # the issuer's outbox document
+    issuer: Mapped[str] = mapped_column(String(42))
+    nonce: Mapped[bytes] = mapped_column(LargeBinary)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

@@ -1,13 +1,19 @@
 """Revocation notifications for importing customs.
 
 Customs systems register what they received or verified (watches) and subscribe by webhook or by
-server-sent events. The notifier reads the revocations and supersessions that the index follower wrote (one
-reader of chain events: the follower, reorg-safe), from a durable block cursor up to the indexed block; a reorg
-the follower rolled back (`idx_rollbacks`) moves the cursor back to its common ancestor. For each event that
-counts (not made by a key after its compromised-since time) and touches a watched document (or its root) in the
-document's own store (the watch names it), it records one delivery per subscription (unique, so a restart or a
-re-read never notifies twice); certnet.api.webhooks POSTs them with an HMAC-SHA256 signature, retrying with
-exponential backoff; after MAX_ATTEMPTS a delivery stays as a dead letter.
+server-sent events. The notifier (in the one process that runs the background workers) reads the revocations and
+supersessions that the index follower wrote (one reader of chain events: the follower, reorg-safe), from a durable
+block cursor up to the indexed block; a reorg the follower rolled back (`idx_rollbacks`) moves the cursor back to its
+common ancestor. For each event that counts (not made by a key after its compromised-since time) and touches a
+watched document (or its root) in the document's own store (the watch names it), it records one notice per
+watching country and one delivery per subscription (both unique, so a restart or a re-read never notifies twice);
+certnet.api.webhooks POSTs the deliveries with an HMAC-SHA256 signature, retrying with exponential backoff; after
+MAX_ATTEMPTS a delivery stays as a dead letter.
+
+Server-sent events reach listeners of every process of the service — the other workers of `certnet serve
+--workers N`, `--no-workers` replicas on the same database — because every process tails the notices table
+from its own cursor (`relay_forever`) and hands each notice to its own listeners. Only the notifier writes
+notices, one transaction after another, so their ids grow in commit order and a cursor on the id misses none.
 """
 
 from __future__ import annotations
@@ -19,10 +25,10 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from certnet.api.models import Delivery, ServiceState, Subscription, Watch
+from certnet.api.models import Delivery, Notice, ServiceState, Subscription, Watch
 from certnet.issuer.outbox import insert_ignoring_duplicates, utcnow
 from web3 import Web3
 
@@ -35,6 +41,10 @@ log = logging.getLogger("certnet.notify")
 
 CURSOR_KEY = "notifier.block"
 ROLLBACK_KEY = "notifier.rollback"  # the last index rollback the cursor has taken into account
+#: how long notices are kept for listeners that reconnect (Last-Event-ID)
+NOTICE_RETENTION = dt.timedelta(days=1)
+#: notices read per pass of a process's relay, and resent at most to one reconnecting listener
+NOTICE_PAGE = 1000
 
 
 def sign_payload(secret: str, body: bytes) -> str:
@@ -47,8 +57,7 @@ class Notifier:
         self.sessions = service.sessions
         self._listeners: list[tuple[str, asyncio.Queue, asyncio.AbstractEventLoop]] = []
         self._lock = threading.Lock()
-        self._relay_cursor: int | None = None  # relay_forever's block cursor (in memory)
-        self._relay_rollback = 0
+        self._notice_cursor: int | None = None  # the last notice this process handed to its listeners
 
     # ------------------------------------------------------------------ watches and listeners
 
@@ -93,11 +102,49 @@ class Notifier:
         with self._lock:
             self._listeners = [entry for entry in self._listeners if entry[1] is not q]
 
-    def _publish(self, country: str, payload: dict[str, Any]) -> None:
+    def _publish(self, notice_id: int, country: str, payload: dict[str, Any]) -> None:
         with self._lock:
             targets = [(q, loop) for c, q, loop in self._listeners if c == country]
         for q, loop in targets:
-            loop.call_soon_threadsafe(_offer, q, payload)
+            loop.call_soon_threadsafe(_offer, q, (notice_id, payload))
+
+    # ------------------------------------------------------------------ notices, for every process's listeners
+
+    def _record_notice(self, key: str, country: str, payload: dict[str, Any]) -> None:
+        try:
+            with self.sessions.begin() as s:
+                s.add(Notice(event_key=key, country=country, payload=payload))
+        except IntegrityError:
+            pass  # already recorded before a restart
+
+    def last_notice_id(self) -> int:
+        with self.sessions() as s:
+            return s.scalar(select(func.max(Notice.id))) or 0
+
+    def notices_after(self, after: int, country: str | None = None,
+                      limit: int = NOTICE_PAGE) -> list[tuple[int, str, dict[str, Any]]]:
+        """(id, country, payload) of the notices after id `after`, oldest first (of one country if given)."""
+        q = select(Notice.id, Notice.country, Notice.payload).where(Notice.id > after)
+        if country is not None:
+            q = q.where(Notice.country == country)
+        with self.sessions() as s:
+            return [(i, c, p) for i, c, p in s.execute(q.order_by(Notice.id).limit(limit))]
+
+    def relay_notices(self) -> int:
+        """Hand the notices recorded since the last pass to this process's listeners; how many there were.
+        The first pass starts from the newest notice: listeners hear what happens from then on."""
+        if self._notice_cursor is None:
+            self._notice_cursor = self.last_notice_id()
+            return 0
+        found = self.notices_after(self._notice_cursor)
+        for notice_id, country, payload in found:
+            self._publish(notice_id, country, payload)
+            self._notice_cursor = notice_id
+        return len(found)
+
+    def prune_notices(self) -> int:
+        with self.sessions.begin() as s:
+            return s.execute(delete(Notice).where(Notice.created_at < utcnow() - NOTICE_RETENTION)).rowcount or 0
 
     # ------------------------------------------------------------------ following the chain
 
@@ -124,22 +171,12 @@ class Notifier:
             raise RuntimeError("notifications read the chain-event index, and this service keeps none")
         return index
 
-    def poll_chain(self, deliver: bool = True) -> int:
-        """Turn new revocation/supersession events (read from the index) into webhook deliveries and server-sent
-        events.
-
-        With ``deliver=False`` (a process serving requests only, see :meth:`relay_forever`) events go to this
-        process's SSE listeners alone, from a cursor kept in memory: the process with the workers records
-        the deliveries. Returns how many events were seen."""
+    def poll_chain(self) -> int:
+        """Turn new revocation/supersession events (read from the index) into notices (for server-sent events) and
+        webhook deliveries. Returns how many events were seen."""
         index = self._index()
         indexed = index.indexed_block().number
-        if deliver:
-            start, seen_rollback = self._cursor() + 1, self._state(ROLLBACK_KEY, 0)
-        else:
-            if self._relay_cursor is None:  # listeners hear what happens from now on
-                self._relay_cursor = indexed
-                self._relay_rollback = max((i for i, _ in index.rollbacks_since(0)), default=0)
-            start, seen_rollback = self._relay_cursor + 1, self._relay_rollback
+        start, seen_rollback = self._cursor() + 1, self._state(ROLLBACK_KEY, 0)
         rollbacks = index.rollbacks_since(seen_rollback)
         if rollbacks:  # blocks above the ancestor were indexed again: read them again (deliveries are unique)
             start = min(start, min(a for _, a in rollbacks) + 1)
@@ -147,24 +184,21 @@ class Notifier:
         events = index.document_events(start, indexed) if start <= indexed else []
         for e in events:
             if e.details.get("counts", True):
-                self._dispatch(_payload(e), deliver)
-        if deliver:
-            self._set_cursor(max(indexed, start - 1), seen_rollback)
-        else:
-            self._relay_cursor, self._relay_rollback = max(indexed, start - 1), seen_rollback
+                self._dispatch(_payload(e))
+        self._set_cursor(max(indexed, start - 1), seen_rollback)
         return len(events)
 
-    def _dispatch(self, event: dict[str, Any], deliver: bool = True) -> None:
+    def _dispatch(self, event: dict[str, Any]) -> None:
         whole_batch = event["event"] == "BATCH_REVOKED"
         with self.sessions() as s:
             cond = Watch.root == event["root"] if whole_batch else Watch.hash == event["document"]
             watches = list(s.scalars(select(Watch).where(cond, Watch.store == event["store"])))
-            subs = list(s.scalars(select(Subscription).where(Subscription.active.is_(True)))) if deliver else []
+            subs = list(s.scalars(select(Subscription).where(Subscription.active.is_(True))))
         for w in watches:
             payload = {k: v for k, v in event.items() if k != "key"}
             payload.update(event="REVOKED" if whole_batch else event["event"], targetHash=w.hash,
                            referenceNumber=w.reference_number, wholeBatch=whole_batch)
-            self._publish(w.country, payload)
+            self._record_notice(f"{event['key']}:{w.hash}:{w.country}", w.country, payload)
             for sub in subs:
                 if sub.country != w.country:
                     continue
@@ -181,24 +215,29 @@ class Notifier:
         """Deliver what is due now and wait for the outcome (certnet.api.webhooks; its own thread does this)."""
         return self.service.webhooks.deliver_due(wait=True)
 
-    def relay_forever(self, stop: threading.Event, interval: float = 0.5) -> None:
-        """Server-sent events for a process that serves requests only (`certnet serve --workers N` runs the
-        background workers in one process; `--no-workers` replicas run none): follow the chain for this
-        process's SSE listeners, without recording deliveries."""
+    def relay_forever(self, stop: threading.Event, interval: float = 0.25) -> None:
+        """Every process of the service (workers or not): hand new notices to this process's SSE listeners."""
         while not stop.is_set():
             try:
-                self.poll_chain(deliver=False)
+                self.relay_notices()
             except Exception:
-                log.exception("event relay pass failed; retrying")
+                log.exception("notice relay pass failed; retrying")
                 stop.wait(2.0)
             stop.wait(interval)
 
+    #: notifier passes between prunings of old notices
+    PRUNE_EVERY = 1200
+
     def run_forever(self, stop: threading.Event, interval: float = 0.5) -> None:
-        """Follow the chain into deliveries and server-sent events (the deliveries are posted by
-        certnet.api.webhooks.Deliverer on a thread of its own, so a slow webhook never holds this one)."""
+        """Follow the index into notices and deliveries (the deliveries are posted by certnet.api.webhooks.Deliverer
+        on a thread of its own, so a slow webhook never holds this one)."""
+        passes = 0
         while not stop.is_set():
             try:
                 self.poll_chain()
+                if passes % self.PRUNE_EVERY == 0:
+                    self.prune_notices()
+                passes += 1
             except Exception:
                 log.exception("notification pass failed; retrying")
                 stop.wait(2.0)

@@ -172,7 +172,7 @@ SUBSCRIPTION_LIST: list[dict[str, Any]] = [{"id": 1, "url": WEBHOOK_URL, "secret
 _NOTICE = {"event": "REVOKED", "root": MERKLE_ROOT, "document": TARGET_HASH, "reason": "DATA_CORRECTED",
            "block": REVOKE_BLOCK, "tx": REVOKE_TX, "targetHash": TARGET_HASH, "referenceNumber": REFERENCE,
            "wholeBatch": False}
-EVENT_STREAM = f": connected\n\nevent: REVOKED\ndata: {json.dumps(_NOTICE)}\n\n: keep-alive\n\n"
+EVENT_STREAM = f": connected\n\nid: 41\nevent: REVOKED\ndata: {json.dumps(_NOTICE)}\n\n: keep-alive\n\n"
 
 # ------------------------------------------------------------------ registry
 
@@ -294,6 +294,18 @@ PROBLEMS: dict[int, dict[str, Any]] = {
     503: problem(503, "Service unavailable", "NO_ADMIN_KEY", "this service holds no admin keystore for MY",
                  "/v1/admin/authorities"),
 }
+
+
+# ------------------------------------------------------------------ QR capability links
+
+LINK_TOKEN = "q3Jx0V8mX2bqRjYv4tLw1A"
+LINK_CREATED: dict[str, Any] = {
+    "id": 7, "targetHash": TARGET_HASH, "createdAt": "2024-06-22T03:20:41Z", "revokedAt": None,
+    "url": f"https://certnet.moit.gov.vn/portal/q/{LINK_TOKEN}#3q2-7wAAAAD8l9Jt0K6TlX2bq3h0y0ZbQy1k9mV2Lx8",
+}
+LINK_LIST: list[dict[str, Any]] = [{**LINK_CREATED, "url": None},
+                                   {**LINK_CREATED, "id": 8, "url": None, "createdAt": "2024-06-23T08:02:11Z",
+                                    "revokedAt": "2024-06-24T08:00:00Z"}]
 
 
 def param(value: Any, summary: str) -> dict[str, dict[str, Any]]:

@@ -15,7 +15,7 @@ from certnet.api import openapi_examples as ex
 from certnet.api.app import PROBLEM_RESPONSES, PrincipalDep, service_of
 from certnet.api.audit import document_store, export_lines
 from certnet.api.auth import Principal, require
-from certnet.api.models import ReceivedDocument
+from certnet.api.disclosure import issued_record, load_record, may_see_content, status_event, visible_copy
 from certnet.api.problems import Problem
 from certnet.issuer.outbox import Batch, Document
 from certnet.node.countries import is_country
@@ -34,19 +34,13 @@ class HistoryOut(BaseModel):
     events: list[dict[str, Any]]
 
 
-def _known_proof(service: Any, h: str) -> dict[str, Any] | None:
-    """(store, targetHash, merkleRoot, proof) of a document this node issued or received."""
-    with service.sessions() as s:
-        d = s.scalar(select(Document).where(Document.target_hash == h))
-        wrapped = d.wrapped if d is not None else None
-        if wrapped is None:
-            r = s.scalar(select(ReceivedDocument).where(ReceivedDocument.target_hash == h))
-            wrapped = r.document if r is not None else None
-    if not wrapped:
+def _proof(wrapped: dict[str, Any] | None) -> dict[str, Any] | None:
+    """(store, targetHash, merkleRoot, proof) of a wrapped document."""
+    sig = (wrapped or {}).get("signature")
+    if not isinstance(sig, dict):
         return None
-    sig = wrapped["signature"]
-    return {"store": document_store(wrapped), "targetHash": sig["targetHash"], "merkleRoot": sig["merkleRoot"],
-            "proof": sig["proof"]}
+    return {"store": document_store(wrapped), "targetHash": sig.get("targetHash"),
+            "merkleRoot": sig.get("merkleRoot"), "proof": sig.get("proof")}
 
 
 def _index(request: Request) -> Any:
@@ -60,10 +54,12 @@ def _index(request: Request) -> Any:
             summary="Every event of a certificate (anchored, revoked, superseded) with block, time, transaction "
                     "and the proof that ties the document to its root",
             description="For auditor and customs keys: the certificate's events from the service's index, each "
-                        "naming the document store that emitted it, and its Merkle proof when this service issued or "
-                        "received the document (then only its own store's events are listed; the same hashes "
-                        "anchored in another store are another authority's business). Revocations and "
-                        "supersessions say whether they count (`counts`).")
+                        "naming the document store that emitted it; when this service issued or received the "
+                        "document, only its own store's events are listed (the same hashes anchored in another store "
+                        "are another authority's business). Those entitled to the document's content (auditors of "
+                        "the issuing country, the customs whose inbox holds it) get every event with its root and "
+                        "transaction and the Merkle proof; the others get the status only (kinds, blocks, times, "
+                        "reasons, successors). Revocations and supersessions say whether they count (`counts`).")
 def history(hash: Annotated[str, Path(description="a targetHash or Merkle root: 64 hex digits, with or without 0x",
                                       openapi_examples=ex.param(ex.TARGET_HASH, "a Form D's targetHash"))],
             request: Request, principal: Principal = PrincipalDep) -> HistoryOut:
@@ -72,10 +68,18 @@ def history(hash: Annotated[str, Path(description="a targetHash or Merkle root: 
         raise Problem(422, "MALFORMED_HASH", "give a targetHash or Merkle root: 64 hex digits")
     h = hash.lower().removeprefix("0x")
     index = _index(request)
-    proof = _known_proof(service_of(request), h)
-    events = index.history(h, proof["merkleRoot"] if proof else None, proof["store"] if proof else None)
-    return HistoryOut(hash=h, indexedBlock=index.indexed_block().number, proof=proof,
-                      events=[e.as_dict() for e in events])
+    record = load_record(service_of(request), h)
+    copy = None
+    if record is not None and not record.is_root:
+        copy = (record.issued.wrapped if record.issued else None) or (record.received[0].wrapped
+                                                                       if record.received else None)
+    store = document_store(copy) if copy else None
+    events = [e.as_dict() for e in index.history(h, record.merkle_root if record else None, store)]
+    if record is None or not may_see_content(principal, record):  # the status only: nothing ties hash to content
+        return HistoryOut(hash=h, indexedBlock=index.indexed_block().number, proof=None,
+                          events=[status_event(e) for e in events])
+    proof = None if record.is_root else _proof(visible_copy(principal, record))
+    return HistoryOut(hash=h, indexedBlock=index.indexed_block().number, proof=proof, events=events)
 
 
 def _time(value: str, name: str) -> int:
@@ -117,16 +121,10 @@ def export(request: Request, principal: Principal = PrincipalDep,
     stores = {(e["root"], e["store"]) for e in events if e["kind"] == "ANCHORED"}
     roots = {r for r, _ in stores}
     with service.sessions() as s:
-        rows = list(s.execute(select(Document.wrapped).join(Batch, Batch.id == Document.batch_id)
+        rows = list(s.scalars(select(Document).join(Batch, Batch.id == Document.batch_id)
                               .where(Batch.merkle_root.in_(roots)))) if roots else []
-    documents = []
-    for (w,) in rows:
-        if not w:
-            continue
-        store = document_store(w)
-        if (w["signature"]["merkleRoot"], store) in stores:  # anchored in the store it names
-            documents.append({"store": store, "targetHash": w["signature"]["targetHash"],
-                              "merkleRoot": w["signature"]["merkleRoot"], "proof": w["signature"]["proof"]})
+    documents = [p for p in (_proof(visible_copy(principal, issued_record(d))) for d in rows) if p
+                 and (p["merkleRoot"], p["store"]) in stores]  # anchored in the store it names
     d = service.deployment
     header = {"chainId": d.chain_id, "network": d.name, "issuerRegistry": d.issuer_registry, "country": country,
               "from": t0, "to": t1,

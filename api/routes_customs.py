@@ -7,7 +7,7 @@ import json
 import secrets
 from typing import Annotated, Any, AsyncIterator, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from certnet.api import openapi_examples as ex
 from certnet.api.app import PROBLEM_RESPONSES, LimitQuery, OffsetQuery, PrincipalDep, id_path, service_of
 from certnet.api.auth import Principal, require
+from certnet.api.disclosure import received_record, visible_copy
 from certnet.api.models import ReceivedDocument, Subscription
 from certnet.api.problems import Problem
 from certnet.api.webhooks import TargetRefused, subscription_count
@@ -240,7 +241,11 @@ def certificate_status(
     if r is None:
         raise Problem(404, "CERTIFICATE_NOT_RECEIVED",
                       f"no certificate {reference_number!r} from {issuing_country.upper()} in this customs' inbox")
-    v = service.verifier("chain").verify(r.document)
+    document = visible_copy(principal, received_record(r))  # this customs' own copy, as it received it
+    if document is None:
+        raise Problem(404, "CERTIFICATE_NOT_RECEIVED",
+                      f"no certificate {reference_number!r} from {issuing_country.upper()} in this customs' inbox")
+    v = service.verifier("chain").verify(document)
     with service.sessions.begin() as s:
         row = s.get(ReceivedDocument, r.id)
         row.last_status, row.checked_at = v.status, utcnow()
@@ -318,23 +323,40 @@ def unsubscribe(subscription_id: SubscriptionId, request: Request, principal: Pr
 @router.get("/events/stream", summary="Server-sent events: revocations and supersessions of watched documents",
             response_class=StreamingResponse,
             description="For customs keys: a never-ending `text/event-stream` of the notices the webhooks get, for "
-                        "documents the key's country received or verified, with a keep-alive comment every 10 s.",
+                        "documents the key's country received or verified, with a keep-alive comment every 10 s. "
+                        "Any process of the service (every worker, every replica on the same database) hears every "
+                        "notice. Each event carries an `id`; a client that reconnects with `Last-Event-ID` first "
+                        "gets the notices it missed (kept for a day).",
             responses={200: ex.text_example("text/event-stream", ex.EVENT_STREAM, "Server-sent events")})
-async def events(request: Request, principal: Principal = PrincipalDep) -> StreamingResponse:
+async def events(request: Request, principal: Principal = PrincipalDep,
+                 last_event_id: str | None = Header(None, max_length=20, description="resume after this event id",
+                                                    openapi_examples=ex.param("41", "the last event received"))
+                 ) -> StreamingResponse:
     require(principal, "customs")
     notifier = service_of(request).notifier
     queue = notifier.add_listener(principal.country)
+    after = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
+    missed = await run_in_threadpool(notifier.notices_after, after, principal.country) if after is not None else []
+
+    def event(notice_id: int, payload: dict[str, Any]) -> bytes:
+        return f"id: {notice_id}\nevent: {payload['event']}\ndata: {json.dumps(payload)}\n\n".encode()
 
     async def stream() -> AsyncIterator[bytes]:
+        sent = after or 0
         try:
             yield b": connected\n\n"
+            for notice_id, _, payload in missed:
+                yield event(notice_id, payload)
+                sent = notice_id
             while not await request.is_disconnected():
                 try:
-                    payload = await asyncio.wait_for(queue.get(), timeout=10)
+                    notice_id, payload = await asyncio.wait_for(queue.get(), timeout=10)
                 except asyncio.TimeoutError:
                     yield b": keep-alive\n\n"
                     continue
-                yield f"event: {payload['event']}\ndata: {json.dumps(payload)}\n\n".encode()
+                if notice_id > sent:  # not already sent from the missed ones
+                    yield event(notice_id, payload)
+                    sent = notice_id
         finally:
             notifier.remove_listener(queue)
 

@@ -11,6 +11,8 @@ from sqlalchemy import select
 from certnet.api import openapi_examples as ex
 from certnet.api.app import PROBLEM_RESPONSES, LimitQuery, OffsetQuery, PrincipalDep, id_path, service_of
 from certnet.api.auth import Principal, require
+from certnet.api.disclosure import issued_record, may_see_content
+from certnet.api.links import LinkError, create_link, links_of, public_base, revoke_link
 from certnet.api.problems import Problem
 from certnet.issuer.outbox import Action, Batch, BatchEvent, Document
 from certnet.issuer.pipeline import SubmissionError
@@ -22,6 +24,7 @@ DocType = Literal["FORM_D", "EPHYTO", "ECERT"]
 Reason = Literal[tuple(REVOCATION_REASONS)]  # type: ignore[valid-type]
 DocumentId = Annotated[int, id_path("outbox id of a document this issuer submitted", 42)]
 ActionId = Annotated[int, id_path("id of a revocation or supersession this issuer requested", 3)]
+LinkId = Annotated[int, id_path("id of one of the document's QR links", 7)]
 
 
 class Strict(BaseModel):
@@ -115,14 +118,15 @@ def _issuer(principal: Principal) -> str:
     return principal.issuer_account
 
 
-def _state(d: Document, b: Batch | None, with_wrapped: bool,
+def _state(principal: Principal, d: Document, b: Batch | None, with_wrapped: bool,
            history: list[BatchHistoryEvent] | None = None) -> DocumentState:
     sig = (d.wrapped or {}).get("signature", {})
+    show = with_wrapped and d.state == "ANCHORED" and may_see_content(principal, issued_record(d))
     return DocumentState(
         id=d.id, referenceNumber=d.reference_number, documentType=d.document_type, state=d.state,
         targetHash=d.target_hash, merkleRoot=sig.get("merkleRoot"), batchId=d.batch_id,
         transactionHash=b.tx_hash if b else None, blockNumber=b.block_number if b else None,
-        wrapped=d.wrapped if with_wrapped and d.state == "ANCHORED" else None,
+        wrapped=d.wrapped if show else None,
         reanchoredCount=b.reanchored_count if b else None, batchHistory=history)
 
 
@@ -155,10 +159,10 @@ def submit(body: SubmitRequest, request: Request, principal: Principal = Princip
 
 
 def _own_document(request: Request, principal: Principal, document_id: int) -> tuple[Document, Batch | None]:
-    issuer = _issuer(principal)
+    _issuer(principal)
     with service_of(request).sessions() as s:
         d = s.get(Document, document_id)
-        if d is None or d.issuer != issuer:
+        if d is None or not may_see_content(principal, issued_record(d)):  # its own documents only
             raise Problem(404, "DOCUMENT_NOT_FOUND", f"no document {document_id} of this issuer")
         b = s.get(Batch, d.batch_id) if d.batch_id else None
     return d, b
@@ -174,7 +178,7 @@ def document_state(document_id: DocumentId, request: Request, principal: Princip
     if b is not None:
         with service_of(request).sessions() as s:
             history = _history(s, [b.id])[b.id]
-    return _state(d, b, True, history)
+    return _state(principal, d, b, True, history)
 
 
 @router.get("/documents", response_model=list[DocumentState], summary="This issuer's documents, newest first",
@@ -197,7 +201,7 @@ def list_documents(request: Request, principal: Principal = PrincipalDep,
         q = q.where(Document.reference_number == reference)
     with service_of(request).sessions() as s:
         docs = list(s.scalars(q.order_by(Document.id.desc()).limit(limit).offset(offset)))
-    return [_state(d, None, False) for d in docs]
+    return [_state(principal, d, None, False) for d in docs]
 
 
 class BatchState(BaseModel):
@@ -281,3 +285,57 @@ def action_state(action_id: ActionId, request: Request, principal: Principal = P
     if a is None or a.sender != issuer:
         raise Problem(404, "ACTION_NOT_FOUND", f"no action {action_id} of this issuer")
     return _action(a)
+
+
+# ------------------------------------------------------------------ QR capability links
+
+class LinkOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.LINK_CREATED, ex.LINK_LIST[1]]})
+
+    id: int
+    targetHash: str
+    createdAt: str
+    revokedAt: str | None = None
+    url: str | None = Field(None, description="shown once, when made: `<public URL>/portal/q/<token>#<key>`; the key "
+                                              "after `#` is not kept by the service")
+
+
+def _link_out(link: Any, url: str | None = None) -> LinkOut:
+    return LinkOut(id=link.id, targetHash=link.target_hash, createdAt=link.created_at.isoformat(timespec="seconds") + "Z",
+                   revokedAt=link.revoked_at.isoformat(timespec="seconds") + "Z" if link.revoked_at else None, url=url)
+
+
+@router.post("/documents/{document_id}/links", status_code=201, response_model=LinkOut,
+             summary="Make a QR link to print on the certificate (a capability: token and key)",
+             description="For issuer keys, about their own anchored documents. The service encrypts the wrapped "
+                         "document under a new random key (AES-256-GCM) and keeps only the token and the ciphertext; "
+                         "the answer's `url` holds the key in its fragment and is shown once. Whoever opens the link "
+                         "sees the certificate decrypted in the browser and verified; without it, a hash yields at "
+                         "most the status.")
+def make_link(document_id: DocumentId, request: Request, principal: Principal = PrincipalDep) -> LinkOut:
+    d, _ = _own_document(request, principal, document_id)
+    service = service_of(request)
+    try:
+        link, url = create_link(service.sessions, d, public_base(service, request))
+    except LinkError as exc:
+        raise Problem(409, "NOT_ANCHORED", str(exc)) from None
+    return _link_out(link, url)
+
+
+@router.get("/documents/{document_id}/links", response_model=list[LinkOut], summary="A document's QR links",
+            description="For issuer keys, about their own documents: every link made, with when it was revoked "
+                        "(the keys are not kept, so no URL).",
+            responses={200: ex.json_example(ex.LINK_LIST, "The document's QR links")})
+def list_links(document_id: DocumentId, request: Request, principal: Principal = PrincipalDep) -> list[LinkOut]:
+    d, _ = _own_document(request, principal, document_id)
+    return [_link_out(x) for x in links_of(service_of(request).sessions, d.id)]
+
+
+@router.delete("/documents/{document_id}/links/{link_id}", status_code=204, summary="Revoke a QR link",
+               description="For issuer keys, about their own documents' links: the link stops opening the "
+                           "certificate (its ciphertext is erased); its page then shows the document's status only.")
+def delete_link(document_id: DocumentId, link_id: LinkId, request: Request,
+                principal: Principal = PrincipalDep) -> None:
+    d, _ = _own_document(request, principal, document_id)
+    if revoke_link(service_of(request).sessions, d.id, link_id) is None:
+        raise Problem(404, "LINK_NOT_FOUND", f"no QR link {link_id} of document {document_id}")

@@ -261,14 +261,14 @@ class Service:
                 self.pipeline.issuer_info(account)
             except Exception as exc:
                 log.warning("issuer %s not readable at start: %s", account, exc)
+        # every process relays the notifier's notices to its own server-sent event listeners
+        workers = [("events", lambda: self.notifier.relay_forever(self._stop))]
         if self.settings.start_workers:
-            workers = [("issuance", lambda: self.pipeline.run_forever(self._stop)),
-                       ("notifier", lambda: self.notifier.run_forever(self._stop)),
-                       ("webhooks", lambda: self.webhooks.run_forever(self._stop))]
+            workers += [("issuance", lambda: self.pipeline.run_forever(self._stop)),
+                        ("notifier", lambda: self.notifier.run_forever(self._stop)),
+                        ("webhooks", lambda: self.webhooks.run_forever(self._stop))]
             if self.indexer is not None:
                 workers.append(("indexer", lambda: self.indexer.run(self._stop, 0.5)))
-        else:  # serving requests only: its server-sent event listeners still hear the chain
-            workers = [("events", lambda: self.notifier.relay_forever(self._stop))]
         for name, target in workers:
             t = threading.Thread(target=target, name=f"certnet-{name}", daemon=True)
             t.start()

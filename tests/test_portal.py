@@ -1,6 +1,7 @@
 """The web portal over real HTTP (a uvicorn service over anvil): every page, verification by upload, paste
-and QR link, the certificate page (Form D boxes 1-13, QR code, print stylesheet, history), per-address rate
-limit and body limit, and the JSON endpoints behind the issuer and auditor pages."""
+and QR link, the certificate page (status and history for anyone; Form D boxes 1-13 and QR capability links
+for an entitled key), per-address rate limit and body limit, and the JSON endpoints behind the issuer and
+auditor pages. Who sees what is tested in full in test_disclosure.py."""
 
 from __future__ import annotations
 
@@ -161,11 +162,18 @@ def test_verify_tampered_malformed_and_empty(portal, issued):
         assert r.status_code == 400 and "paste the document" in r.text
 
 
-def test_qr_link_of_an_issued_document(portal, issued):
+def test_old_qr_link_of_an_issued_document_shows_the_status_only(portal, issued):
+    """Links printed before QR capabilities name the document by its targetHash: they keep working, for the
+    status only (certnet.api.disclosure)."""
     th = issued[0]["targetHash"]
+    raw = unsalt_data(issued[0]["wrapped"]["data"])
     with web(portal) as c:
         r = c.get(f"/portal/v/{th}")
         assert r.status_code == 200 and status_of(r.text) == "VALID"
+        assert "shows the status, not the content" in text_of(r.text)
+        for content in (raw["consignee"]["name"], raw["exporter"]["name"], raw["referenceNumber"],
+                        issued[0]["merkleRoot"], issued[0]["transactionHash"].lower()):
+            assert content not in r.text and content not in r.text.lower(), content
         assert f'href="/portal/certificates/{th}"' in r.text
         assert c.get(f"/portal/v/0x{th.upper()}").status_code == 200  # 0x and upper case are the same hash
         unknown = c.get("/portal/v/" + "ab" * 32)
@@ -173,6 +181,7 @@ def test_qr_link_of_an_issued_document(portal, issued):
         assert unknown.headers["content-type"].startswith("text/html")
         assert c.get("/portal/v/not-a-hash").status_code == 404
         assert c.get("/portal/certificates/" + "ab" * 32).status_code == 404
+        assert c.get(f"/portal/v/{issued[0]['merkleRoot']}").status_code == 404  # a batch root is no certificate
 
 
 def test_open_a_pasted_qr_link(portal, issued):
@@ -182,6 +191,10 @@ def test_open_a_pasted_qr_link(portal, issued):
         assert r.status_code == 303 and r.headers["location"] == f"/portal/v/{th}"
         r = c.get("/portal/open", params={"link": "hello"})
         assert r.status_code == 400 and "not a certnet QR link" in r.text
+        # a capability link reaching the server (no script ran) is not followed, and its key is not echoed
+        key = "k" * 43
+        r = c.get("/portal/open", params={"link": f"https://customs.example/portal/q/{'t' * 22}#{key}"})
+        assert r.status_code == 400 and "open the link itself" in text_of(r.text) and key not in r.text
 
 
 def test_json_verify_needs_no_key(portal, issued):
@@ -227,7 +240,14 @@ def test_per_address_rate_limit_and_body_limit(portal, issued):
 
 # ------------------------------------------------------------------ certificate page
 
-def test_certificate_page_renders_the_form_d(portal, issued):
+def content(portal, who: str, target_hash: str) -> httpx.Response:
+    """The certificate page's content request, with `who`'s key."""
+    with web(portal) as c:
+        return c.get(f"/portal/api/certificates/{target_hash}",
+                     headers={"authorization": f"Bearer {portal.keys[who]}"})
+
+
+def test_certificate_page_shows_status_and_history_without_content(portal, issued):
     doc = issued[0]
     th = doc["targetHash"]
     raw = unsalt_data(doc["wrapped"]["data"])
@@ -235,7 +255,25 @@ def test_certificate_page_renders_the_form_d(portal, issued):
         r = c.get(f"/portal/certificates/{th}")
     assert r.status_code == 200, r.text
     page = r.text
-    words = text_of(page)
+    assert 'data-status="VALID"' in page and 'data-kind="ANCHORED"' in page
+    assert 'id="certificate-content"' in page and 'src="/portal/static/certificate.js"' in page
+    assert "Show the content" in page  # the key form
+    for value in (raw["exporter"]["name"], raw["consignee"]["name"], raw["consignee"]["address"],
+                  raw["referenceNumber"], raw["goods"][0]["description"], doc["merkleRoot"],
+                  doc["transactionHash"].lower()):
+        assert value not in page and value not in page.lower(), value
+    assert "<svg" not in page  # no QR code: QR links are made by the issuer, from the content
+
+
+def test_certificate_content_renders_the_form_d_for_its_issuer(portal, issued):
+    doc = issued[0]
+    th = doc["targetHash"]
+    raw = unsalt_data(doc["wrapped"]["data"])
+    r = content(portal, "issuer_vn", th)
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert answer["canMakeLink"] is True and answer["documentId"] == doc["id"] and answer["formD"] is True
+    words = text_of(answer["html"])
     for n, label in [(1, "Goods consigned from"), (2, "Goods consigned to"), (3, "Means of transport and route"),
                      (4, "For official use"), (5, "Item number"), (6, "Marks and numbers on packages"),
                      (7, "Number and type of packages"), (8, "Origin criterion"), (9, "Gross weight or other quantity"),
@@ -246,25 +284,43 @@ def test_certificate_page_renders_the_form_d(portal, issued):
     assert raw["exporter"]["name"] in words and raw["consignee"]["name"] in words
     assert raw["goods"][0]["hsCode"] in words and raw["goods"][0]["description"] in words
     assert raw["certification"]["signatory"] in words
-    # the QR code: an inline SVG linking to the absolute /portal/v/ URL
-    assert re.search(r'<svg class="qr" role="img"', page) and "<path" in page
-    assert f"{portal.url}/portal/v/{th}" in page
-    assert '<link rel="stylesheet" href="/portal/static/print.css" media="print">' in page
-    # the history timeline, from the chain
-    assert 'data-kind="ANCHORED"' in page and doc["transactionHash"].lower() in page.lower()
-    assert f"Block {doc['blockNumber']}" in page
-    assert 'data-status="VALID"' in page
+    assert doc["merkleRoot"] in answer["html"] and 'id="qr-print"' in answer["html"]
+    # the issuer makes a QR capability link to print: an inline SVG of <base>/portal/q/<token>#<key>
+    with web(portal) as c:
+        made = c.post(f"/portal/api/certificates/{th}/links", headers={"authorization": f"Bearer {portal.keys['issuer_vn']}"})
+        assert made.status_code == 201, made.text
+        link = made.json()
+        assert re.fullmatch(rf"{re.escape(portal.url)}/portal/q/[A-Za-z0-9_-]{{22}}#[A-Za-z0-9_-]{{43}}", link["url"])
+        assert link["qr"].startswith('<svg class="qr" role="img"') and "<path" in link["qr"]
+        assert link["qrPrint"].startswith('<svg class="qr-print"')
+        from certnet.api.portal.qr import qr_svg
+
+        assert link["qr"] == qr_svg(link["url"], "QR code opening this certificate")  # the QR encodes the link
+        # others may not make links
+        for who in ("auditor_vn", "customs_th", "issuer_th"):
+            r = c.post(f"/portal/api/certificates/{th}/links", headers={"authorization": f"Bearer {portal.keys[who]}"})
+            assert r.status_code in (403, 404), (who, r.status_code)
 
 
-def test_certificate_page_of_an_ecert_is_a_table(portal):
+def test_certificate_content_of_an_ecert_is_a_table(portal):
     doc, = issue(portal, raw_docs(portal, 1, seed=12, doc_type="ECERT"))
     raw = unsalt_data(doc["wrapped"]["data"])
-    with web(portal) as c:
-        page = c.get(f"/portal/certificates/{doc['targetHash']}").text
-    assert 'id="document-table"' in page and 'id="formd"' not in page
-    words = text_of(page)
+    answer = content(portal, "issuer_vn", doc["targetHash"]).json()
+    assert 'id="document-table"' in answer["html"] and 'id="formd"' not in answer["html"] and not answer["formD"]
+    words = text_of(answer["html"])
     assert raw["subject"]["name"] in words and raw["referenceNumber"] in words
     assert "Subject › Name" in words
+
+
+def test_certificate_content_refused_to_keys_not_entitled(portal, issued):
+    th = issued[0]["targetHash"]
+    for who in ("issuer_th", "customs_th", "customs_vn", "admin_vn", "admin_th"):
+        r = content(portal, who, th)
+        assert r.status_code == 403 and r.json()["code"] == "NOT_ENTITLED", (who, r.text)
+    assert content(portal, "auditor_vn", th).status_code == 200  # auditors of the issuing country
+    with web(portal) as c:
+        assert c.get(f"/portal/api/certificates/{th}").status_code == 401
+    assert content(portal, "issuer_vn", "ab" * 32).status_code == 404
 
 
 def test_revoked_and_superseded_documents(portal):
@@ -289,7 +345,7 @@ def test_revoked_and_superseded_documents(portal):
 
         page = c.get(f"/portal/v/{b['targetHash']}").text
         assert status_of(page) == "SUPERSEDED"
-        assert f'href="/portal/v/{b2["targetHash"]}"' in page  # the replacement, known here
+        assert f'href="/portal/certificates/{b2["targetHash"]}"' in page  # the replacement's status, known here
         cert = c.get(f"/portal/certificates/{b['targetHash']}").text
         assert 'data-kind="SUPERSEDED"' in cert and f'/portal/certificates/{b2["targetHash"]}' in cert
         cert2 = c.get(f"/portal/certificates/{b2['targetHash']}").text
@@ -303,7 +359,7 @@ def test_revoked_and_superseded_documents(portal):
         assert statuses["documents"][0]["revocationReason"] == "GOODS_NOT_SHIPPED"
 
 
-def test_qr_link_of_a_document_received_in_a_customs_inbox(portal):
+def test_a_document_received_in_a_customs_inbox(portal):
     """A Form D issued elsewhere (anchored straight on chain by the Thai issuer), known here only because
     the Vietnamese customs registered it in its inbox."""
     raw = raw_docs(portal, 1, seed=14, country="TH")[0]
@@ -319,7 +375,11 @@ def test_qr_link_of_a_document_received_in_a_customs_inbox(portal):
         r = c.get(f"/portal/v/{th}")
         assert r.status_code == 200 and status_of(r.text) == "VALID"
         cert = c.get(f"/portal/certificates/{th}").text
-        assert raw["exporter"]["name"] in text_of(cert) and 'data-kind="ANCHORED"' in cert
+        assert raw["exporter"]["name"] not in text_of(cert) and 'data-kind="ANCHORED"' in cert
+    # the content: to the customs that received it, and to the issuing country's auditors (none here is TH's)
+    assert raw["exporter"]["name"] in text_of(content(portal, "customs_vn", th).json()["html"])
+    for who in ("customs_th", "auditor_vn", "issuer_th", "issuer_vn"):
+        assert content(portal, who, th).status_code == 403, who
 
 
 # ------------------------------------------------------------------ auditor

@@ -9,6 +9,7 @@ import copy
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -83,8 +84,14 @@ def test_uploaded_valid_document_shows_valid(page, issued):
     expect(details.locator("dd").first).not_to_be_visible()
     details.locator("summary").click()
     expect(details).to_contain_text(issued[0]["transactionHash"])
-    page.get_by_role("link", name="View the certificate and its history").click()
-    expect(page.locator("#formd")).to_be_visible()
+    # the certificate as presented, box by box
+    expect(page.locator("#presented #formd")).to_be_visible()
+    expect(page.locator("#presented #consignee-name")).not_to_be_empty()
+    # its page by hash: status and history, no content without a key
+    page.get_by_role("link", name="Status and history of this certificate").click()
+    expect(page.locator('#timeline [data-kind="ANCHORED"]')).to_be_visible()
+    assert page.locator("#verdict").get_attribute("data-status") == "VALID"
+    expect(page.locator("#formd")).to_have_count(0)
 
 
 def test_dropped_file_is_verified(page, issued):
@@ -125,17 +132,24 @@ def test_revoked_document_shows_reason_and_time(page, portal, issued):
     expect(page.locator("#verdict-message")).to_contain_text("revoked")
 
 
-def test_certificate_page_renders_the_form_and_prints(page, issued, tmp_path):
+def test_certificate_page_renders_the_form_and_prints(page, portal, issued, tmp_path):
     th = issued[0]["targetHash"]
     page.goto(f"/portal/certificates/{th}")
+    expect(page.locator('#timeline [data-kind="ANCHORED"]')).to_be_visible()
+    expect(page.locator("#formd")).to_have_count(0)  # no key: the status only
+    page.get_by_label("API key (issuing authority, customs or auditor)").fill(portal.keys["issuer_vn"])
+    page.get_by_role("button", name="Show the content").click()
     form = page.locator("#formd")
     expect(form).to_be_visible()
     for box in range(1, 14):
         expect(form.locator(".box__no", has_text=re.compile(rf"^{box}\.$")).first).to_be_attached()
     expect(page.locator("#exporter-name")).not_to_be_empty()
     expect(page.locator("#consignee-name")).not_to_be_empty()
+    expect(page.locator("#content-access")).to_be_hidden()
+    page.get_by_role("button", name="Make a QR link to print").click()
     expect(page.locator("svg.qr")).to_be_visible()
-    expect(page.locator('#timeline [data-kind="ANCHORED"]')).to_be_visible()
+    link = page.locator("#qr-link").get_attribute("href")
+    assert re.fullmatch(rf"{re.escape(portal.url)}/portal/q/[A-Za-z0-9_-]{{22}}#[A-Za-z0-9_-]{{43}}", link), link
     expect(page.locator(".site-nav")).to_be_visible()
     # print: navigation and buttons hidden, form and QR code kept, A4 PDF produced
     page.emulate_media(media="print")
@@ -143,6 +157,7 @@ def test_certificate_page_renders_the_form_and_prints(page, issued, tmp_path):
     expect(page.get_by_role("button", name="Print")).to_be_hidden()
     expect(form).to_be_visible()
     expect(form.locator("svg.qr-print")).to_be_visible()  # the QR code moves into the form's title box
+    expect(form.locator("#qr-print")).to_contain_text(link)
     pdf = page.pdf(format="A4", print_background=True)
     assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
     page.emulate_media(media="screen")
@@ -236,3 +251,81 @@ def test_verify_form_works_with_the_keyboard_only(page, issued):
     assert page.evaluate("document.activeElement.id") == "verify-button"
     page.keyboard.press("Enter")
     assert verdict(page) == "VALID"
+
+
+def test_qr_capability_link_opens_decrypts_and_verifies(browser, page, portal, issued):
+    """Print a certificate, open its QR link: the page decrypts it in the browser and shows VALID; a link with
+    a wrong key shows nothing but an error; a revoked link shows the status only. The key never reaches the
+    service."""
+    from certnet.api.portal.qr import qr_svg
+    from certnet.verifier.salting import unsalt_data
+
+    doc = issued[1]
+    raw = unsalt_data(doc["wrapped"]["data"])
+    consignee = raw["consignee"]["name"]
+    # the issuer, signed in on the issuer page, prints the certificate with a QR link
+    page.goto("/portal/issuer")
+    page.get_by_label("Issuer API key").fill(portal.keys["issuer_vn"])
+    page.get_by_label("Issuer API key").press("Enter")
+    expect(page.locator("#workspace")).to_be_visible()
+    page.goto(f"/portal/certificates/{doc['targetHash']}")
+    expect(page.locator("#consignee-name")).to_have_text(consignee)  # the tab's issuer key shows the content
+    page.get_by_role("button", name="Make a QR link to print").click()
+    expect(page.locator("svg.qr")).to_be_visible()
+    link = page.locator("#qr-link").get_attribute("href")
+    token, key = re.fullmatch(rf"{re.escape(portal.url)}/portal/q/([A-Za-z0-9_-]{{22}})#([A-Za-z0-9_-]{{43}})", link).groups()
+    printed = re.search(r' d="([^"]+)"', qr_svg(link)).group(1)
+    assert page.locator("#qr-code svg path").get_attribute("d") == printed  # the QR code encodes exactly the link
+    page.emulate_media(media="print")
+    expect(page.locator("#formd svg.qr-print")).to_be_visible()
+    page.emulate_media(media="screen")
+
+    def visitor() -> tuple[Page, list[str], Any]:
+        context = browser.new_context(base_url=portal.url)
+        context.set_default_timeout(30_000)
+        seen: list[str] = []
+        pg = context.new_page()
+        pg.on("request", lambda r: seen.append(f"{r.method} {r.url} {r.post_data or ''}"))
+        return pg, seen, context
+
+    # anyone holding the printed link: decrypted in the browser, verified by presenting it
+    pg, seen, context = visitor()
+    try:
+        pg.goto(link)
+        expect(pg.locator("#verdict")).to_have_attribute("data-status", "VALID")
+        expect(pg.locator("#verdict-status")).to_contain_text("VALID")
+        expect(pg.locator("#presented #consignee-name")).to_have_text(consignee)
+        assert pg.url == link  # still the link: the result replaced the page in place
+        assert seen and not any(key in r for r in seen), seen  # the key stayed in the browser
+        assert any(r.startswith(f"GET {portal.url}/portal/api/q/{token}") for r in seen)
+        assert any(r.startswith(f"POST {portal.url}/portal/verify ") for r in seen)
+
+        # a wrong key: an error, and nothing of the certificate, not even its status
+        wrong = key[:-4] + ("AAAA" if not key.endswith("AAAA") else "BBBB")
+        pg.goto("about:blank")  # (a link differing only after "#" would not load the page again)
+        pg.goto(f"{portal.url}/portal/q/{token}#{wrong}")
+        expect(pg.locator("#capability-error")).to_contain_text("key does not match")
+        expect(pg.locator("#verdict")).to_have_count(0)
+        assert consignee not in pg.content() and raw["referenceNumber"] not in pg.content()
+        pg.goto("about:blank")
+        pg.goto(f"{portal.url}/portal/q/{token}")  # no key at all
+        expect(pg.locator("#capability-error")).to_contain_text("key after")
+        assert consignee not in pg.content()
+    finally:
+        context.close()
+
+    # the issuer revokes the link: it shows the status only
+    with portal.client("issuer_vn") as c:
+        links = c.get(f"/v1/documents/{doc['id']}/links").json()
+        assert links and all(x["url"] is None for x in links)  # the keys are not kept
+        assert c.delete(f"/v1/documents/{doc['id']}/links/{links[-1]['id']}").status_code == 204
+    pg, seen, context = visitor()
+    try:
+        pg.goto(link)
+        expect(pg.locator("#link-revoked")).to_be_visible()
+        expect(pg.locator("#verdict")).to_have_attribute("data-status", "VALID")
+        expect(pg.locator("#timeline [data-kind=\"ANCHORED\"]")).to_be_visible()
+        assert consignee not in pg.content() and raw["referenceNumber"] not in pg.content()
+        assert not any(key in r for r in seen)
+    finally:
+        context.close()

@@ -1,16 +1,19 @@
-"""Documents this node knows: issued through its outbox (certnet.issuer.outbox.Document) or received in a customs
-inbox (certnet.api.models.ReceivedDocument), found by targetHash; and the auditor's search over them."""
+"""Links and hashes as visitors paste them; which hashes this node knows (issued through its outbox,
+certnet.issuer.outbox.Document, or received in a customs inbox, certnet.api.models.ReceivedDocument); and the
+auditor's search over them (what certnet.api.disclosure lets the auditor see)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from web3 import Web3
 
+from certnet.api.auth import Principal
+from certnet.api.disclosure import issued_record, may_see_content, received_record
 from certnet.api.models import ReceivedDocument
 from certnet.api.problems import Problem
 from certnet.issuer.outbox import ANCHORED, Batch, Document
@@ -26,6 +29,15 @@ def normalise_hash(value: str) -> str | None:
     return m.group(1).lower() if m else None
 
 
+TOKEN_IN_LINK = re.compile(r"/portal/q/([A-Za-z0-9_-]{16,64})(?:[#?/]|$)")
+
+
+def token_in_link(text: str) -> str | None:
+    """The token of a pasted QR capability link (…/portal/q/<token>#<key>), or None."""
+    m = TOKEN_IN_LINK.search((text or "").strip())
+    return m.group(1) if m else None
+
+
 def hash_in_link(text: str) -> str | None:
     """The targetHash in a pasted QR link (…/portal/v/<hash>) or a bare hash."""
     text = (text or "").strip()
@@ -36,44 +48,10 @@ def hash_in_link(text: str) -> str | None:
     return m.group(1).lower() if m else None
 
 
-@dataclass
-class KnownDocument:
-    target_hash: str
-    merkle_root: str | None
-    wrapped: dict[str, Any]
-    source: str  # "outbox" or "inbox"
-    reference_number: str | None = None
-    issuing_country: str | None = None
-    document_type: str | None = None
-    outbox_id: int | None = None
-    outbox_state: str | None = None
-    issuer: str | None = None
-    received_by: list[str] = field(default_factory=list)
-
-
 def _root_of(wrapped: Any) -> str | None:
     sig = wrapped.get("signature") if isinstance(wrapped, dict) else None
     root = sig.get("merkleRoot") if isinstance(sig, dict) else None
     return root if isinstance(root, str) else None
-
-
-def find_known(service: Any, target_hash: str) -> KnownDocument | None:
-    """The document with this targetHash that this node issued (preferred: its own wrapped copy) or received."""
-    with service.sessions() as s:
-        d = s.scalar(select(Document).where(Document.target_hash == target_hash, Document.wrapped.is_not(None))
-                     .order_by((Document.state == ANCHORED).desc(), Document.id.desc()).limit(1))
-        received = list(s.scalars(select(ReceivedDocument).where(ReceivedDocument.target_hash == target_hash)
-                                  .order_by(ReceivedDocument.id)))
-    by = sorted({r.customs_country for r in received})
-    if d is not None:
-        return KnownDocument(target_hash, _root_of(d.wrapped), d.wrapped, "outbox", d.reference_number,
-                             d.issuing_country, d.document_type, d.id, d.state, d.issuer, by)
-    if received:
-        r = received[0]
-        doc_type = None
-        return KnownDocument(target_hash, r.merkle_root, r.document, "inbox", r.reference_number, r.issuing_country,
-                             doc_type, received_by=by)
-    return None
 
 
 def known_hashes(service: Any, hashes: list[str]) -> set[str]:
@@ -132,10 +110,11 @@ class AuditQuery:
                 "to": self.date_to or None, "reference": self.reference or None, "limit": self.limit}
 
 
-def audit_search(service: Any, q: AuditQuery) -> dict[str, Any]:
-    """Documents of the auditor's jurisdiction (issued in that country, or received by its customs) known to
-    this node, filtered by issuer account, anchoring date and reference number, each with its on-chain events
-    (block, time, transaction) and its Merkle proof: enough for anyone to re-check it against any node."""
+def audit_search(service: Any, q: AuditQuery, principal: Principal) -> dict[str, Any]:
+    """Documents of the auditor's jurisdiction known to this node — those the auditor may see under
+    certnet.api.disclosure: issued in that country, through this node or received by any customs here —
+    filtered by issuer account, anchoring date and reference number, each with its on-chain events (block,
+    time, transaction) and its Merkle proof: enough for anyone to re-check it against any node."""
     from certnet.api.portal.history import histories
 
     lo, hi = q.bounds()
@@ -155,17 +134,20 @@ def audit_search(service: Any, q: AuditQuery) -> dict[str, Any]:
         if hi is not None:
             query = query.where(Batch.anchored_at < hi)
         for d, b in s.execute(query.order_by(Document.id.desc()).limit(limit + 1)):
+            if not may_see_content(principal, issued_record(d)):
+                continue
             found[d.target_hash] = {
                 "targetHash": d.target_hash, "merkleRoot": _root_of(d.wrapped), "referenceNumber": d.reference_number,
                 "issuingCountry": d.issuing_country, "documentType": d.document_type, "issuer": d.issuer,
                 "pipelineState": d.state, "knownAs": ["issued through this node"],
                 "proof": ((d.wrapped or {}).get("signature") or {}).get("proof"),
                 "anchoredAt": b.anchored_at if b else None}
-        iq = select(ReceivedDocument).where(or_(ReceivedDocument.customs_country == q.country,
-                                                ReceivedDocument.issuing_country == q.country))
+        iq = select(ReceivedDocument).where(ReceivedDocument.issuing_country == q.country)
         if ref:
             iq = iq.where(ReceivedDocument.reference_number.contains(ref, autoescape=True))
         for r in s.scalars(iq.order_by(ReceivedDocument.id.desc()).limit(limit + 1)):
+            if not may_see_content(principal, received_record(r)):
+                continue
             entry = found.get(r.target_hash)
             label = f"received by the customs of {r.customs_country}"
             if entry is None:

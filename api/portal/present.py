@@ -141,6 +141,42 @@ def verdict_view(v: Verdict, *, network_name: str, events: list[dict[str, Any]] 
     }
 
 
+#: what a status-only page says (no reference number, no names from the document: those are content)
+STATUS_SENTENCES = {
+    "VALID": "This certificate was issued and is in force: not revoked, not replaced.",
+    "REVOKED": "This certificate was revoked by its issuing authority.",
+    "SUPERSEDED": "This certificate was replaced by another one.",
+    "NOT_ISSUED": "No issuing authority anchored this certificate on this network.",
+    "UNAUTHORIZED_ISSUER": "Whoever anchored this certificate was not authorised to issue it.",
+    "ERROR": "The network could not be read: the status is unknown for now.",
+}
+
+
+def status_view(v: Verdict, *, successor_known: bool = False) -> dict[str, Any]:
+    """A verdict reduced to the status of a hash, for those not entitled to the document's content: the
+    outcome, the revocation's reason and time, the successor, the issuing authority as the registry names it
+    — nothing read from the document's data."""
+    tone, advice = STATUS_ADVICE.get(v.status, ("warn", ""))
+    revocation = None
+    if v.revocation:
+        r = v.revocation
+        revocation = {"reason": r.get("reasonText") or REASON_SENTENCES.get(r.get("reason", ""), r.get("reason")),
+                      "code": r.get("reason"), "when": r.get("revokedAtUtc"), "block": r.get("block"),
+                      "scope": "the whole batch it was issued in" if r.get("wholeBatch") else "this document only"}
+    successor = None
+    if v.successor:
+        successor = {"document": v.successor.get("document"), "when": v.successor.get("supersededAtUtc"),
+                     "known": successor_known}
+    issuer = None
+    if v.issuer and v.issuer.get("country"):
+        name = v.issuer.get("name")
+        issuer = f"{name} ({v.issuer.get('country')})" if name else v.issuer.get("country")
+    return {"status": v.status, "label": status_label(v.status), "tone": tone,
+            "message": STATUS_SENTENCES.get(v.status, "The status of this certificate could not be established."),
+            "advice": advice, "revocation": revocation, "successor": successor, "issuer": issuer,
+            "checked_at": v.block_number}
+
+
 def country_name(code: Any) -> str:
     if not isinstance(code, str) or not code:
         return ""

@@ -3,6 +3,10 @@
 Verification needs no API key (anyone holding a document may verify it); it is limited per client address.
 The issuer and auditor pages take an API key that the browser keeps in sessionStorage and sends as
 `Authorization: Bearer` to the JSON API; it never travels in a cookie or a URL.
+
+What a page shows follows certnet.api.disclosure: pages reached by a hash show the status only; the content of
+a certificate is shown from what the visitor presents (a file, a paste, a QR capability link decrypted in the
+browser), or fetched with an API key entitled to it (`/portal/api/certificates/{hash}`).
 """
 
 from __future__ import annotations
@@ -22,15 +26,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from certnet.api.auth import Principal, require
+from certnet.api.disclosure import DocumentRecord, load_record, may_see_content, status_event, visible_copy
+from certnet.api.links import ALGORITHM, LinkError, b64url, create_link, find_link, public_base
 from certnet.api.portal.history import HistoryError, expected_kinds, histories
-from certnet.api.portal.known import AuditQuery, KnownDocument, audit_search, find_known, hash_in_link, known_hashes, \
-    normalise_hash
+from certnet.api.portal.known import AuditQuery, audit_search, hash_in_link, known_hashes, normalise_hash, token_in_link
 from certnet.api.portal.limits import IpRateLimiter
-from certnet.api.portal.present import certificate_view, raw_data, short, timeline, verdict_view
+from certnet.api.portal.present import certificate_view, raw_data, short, status_view, timeline, verdict_view
 from certnet.api.portal.qr import qr_svg
 from certnet.api.problems import Problem
 from certnet.node.contracts import REVOCATION_REASONS
 from certnet.verifier import jsonlimits
+from certnet.issuer.outbox import Document
 from certnet.verifier.integrity import parse_document
 from certnet.verifier.verdict import REASON_SENTENCES, Verdict, utc
 
@@ -154,18 +160,20 @@ def _history(service: Any, v: Verdict) -> tuple[list[dict[str, Any]], str | None
     return got.get(th, []), None
 
 
-def _verdict_context(service: Any, document: Any, known: KnownDocument | None = None) -> dict[str, Any]:
+def _verdict_context(service: Any, document: Any) -> dict[str, Any]:
+    """The verdict page of a presented document: everything shown comes from what was presented (a field hidden
+    by selective disclosure stays hidden), never from a copy this service keeps."""
     v = _verify(service, document)
     events, history_error = _history(service, v)
     th = v.document.get("targetHash")
     data = raw_data(document) if isinstance(document, dict) else None
-    if known is None and th and isinstance(document, dict):
-        known = find_known(service, th)
+    known = bool(th) and isinstance(document, dict) and th in known_hashes(service, [th])
     successor = (v.successor or {}).get("document")
     successor_known = bool(successor) and successor in known_hashes(service, [successor])
     view = verdict_view(v, network_name=service.deployment.name, events=events, history_error=history_error,
-                        data=data, known=known is not None, successor_known=successor_known)
-    return {"v": view, "title": f"{view['label']} – verification result"}
+                        data=data, known=known, successor_known=successor_known)
+    cert = certificate_view(data) if data and view["summary"] else None
+    return {"v": view, "cert": cert, "title": f"{view['label']} – verification result"}
 
 
 def _read_upload(value: Any) -> bytes | None:
@@ -221,27 +229,64 @@ async def verify_submit(request: Request) -> HTMLResponse:
 
 @router.get("/portal/open", response_class=HTMLResponse)
 def open_link(request: Request, link: str = Query("", max_length=4000)) -> Response:
+    if token_in_link(link):  # a capability link: the page's script opens it without sending its key here
+        return page(request, "verify.html", {
+            "nav": "verify", "title": "Verify a certificate",
+            "link_error": "This QR link holds a key that only your browser should see: open the link itself (scan "
+                          "the QR code, or paste the link into the address bar)."}, status=400)
     h = hash_in_link(link)
     if h is None:
         return page(request, "verify.html", {
             "nav": "verify", "title": "Verify a certificate", "link": link[:200],
-            "link_error": "This is not a certnet QR link: it should end with /portal/v/ and 64 letters and digits."},
+            "link_error": "This is not a certnet QR link: it should look like …/portal/q/<token>#<key> (or, printed "
+                          "before, …/portal/v/ and 64 letters and digits)."},
             status=400)
     return RedirectResponse(f"/portal/v/{h}", status_code=303)
 
 
+def _copy_for_status(record: DocumentRecord) -> dict[str, Any] | None:
+    """A copy this service keeps, verified server-side to learn the status (never shown)."""
+    if record.issued is not None and record.issued.wrapped is not None:
+        return record.issued.wrapped
+    return next((r.wrapped for r in record.received), None)
+
+
+def _status_context(request: Request, record: DocumentRecord, h: str) -> dict[str, Any]:
+    """A hash's status and history, for anyone: no field, root, proof or transaction of the document."""
+    service = _service(request)
+    copy = _copy_for_status(record)
+    v = _verify(service, copy)
+    events, history_error = _history(service, v)
+    events = [status_event(e) for e in events]
+    linked = [e.get("newDocument") or e.get("oldDocument") for e in events if e["kind"] in ("SUPERSEDED", "SUPERSEDES")]
+    successor = (v.successor or {}).get("document")
+    known = known_hashes(service, [x for x in linked + [successor] if x])
+    view = status_view(v, successor_known=bool(successor) and successor in known)
+    return {"v": view, "events": timeline(events, known), "history_error": history_error, "target_hash": h,
+            "checked_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "title": f"{view['label']} – certificate status"}
+
+
+def _record_or_unknown(request: Request, target_hash: str) -> tuple[str, DocumentRecord] | HTMLResponse:
+    h = normalise_hash(target_hash)
+    record = load_record(_service(request), h) if h else None
+    if record is None or h is None or record.is_root or _copy_for_status(record) is None:
+        return _unknown(request, target_hash)
+    return h, record
+
+
 @router.get("/portal/v/{target_hash}", response_class=HTMLResponse, name="portal_qr")
 def qr_link(request: Request, target_hash: str) -> HTMLResponse:
-    h = normalise_hash(target_hash)
-    service = _service(request)
-    known = find_known(service, h) if h else None
-    if known is None:
-        return _unknown(request, target_hash)
+    """Links printed before QR capabilities (a bare targetHash): the status only."""
+    found = _record_or_unknown(request, target_hash)
+    if isinstance(found, HTMLResponse):
+        return found
     retry = _limited(request)
     if retry is not None:
         return _too_many_page(request, retry)
-    ctx = _verdict_context(service, known.wrapped, known)
-    return page(request, "verdict.html", {"nav": "verify", "via_link": True, **ctx})
+    h, record = found
+    ctx = _status_context(request, record, h)
+    return page(request, "status.html", {"nav": "verify", "via_link": True, **ctx})
 
 
 def _unknown(request: Request, target_hash: str) -> HTMLResponse:
@@ -255,28 +300,37 @@ def _unknown(request: Request, target_hash: str) -> HTMLResponse:
 
 @router.get("/portal/certificates/{target_hash}", response_class=HTMLResponse, name="portal_certificate")
 def certificate_page(request: Request, target_hash: str) -> HTMLResponse:
-    h = normalise_hash(target_hash)
-    service = _service(request)
-    known = find_known(service, h) if h else None
-    if known is None:
-        return _unknown(request, target_hash)
+    """Status and history for anyone; the content is fetched by the page's script with an entitled API key."""
+    found = _record_or_unknown(request, target_hash)
+    if isinstance(found, HTMLResponse):
+        return found
     retry = _limited(request)
     if retry is not None:
         return _too_many_page(request, retry)
-    data = raw_data(known.wrapped) or {}
-    v = _verify(service, known.wrapped)
-    events, history_error = _history(service, v)
-    linked = [e.get("newDocument") or e.get("oldDocument") for e in events if e["kind"] in ("SUPERSEDED", "SUPERSEDES")]
-    qr_url = public_url(request, request.app.url_path_for("portal_qr", target_hash=h))
-    view = verdict_view(v, network_name=service.deployment.name, events=events, history_error=history_error,
-                        data=data, known=True)
-    cert = certificate_view(data)
-    return page(request, "certificate.html", {
-        "title": f"{cert['title']} {cert['reference']}".strip(), "cert": cert, "v": view, "known": known,
-        "events": timeline(events, known_hashes(service, [x for x in linked if x])),
-        "history_error": history_error, "qr": qr_svg(qr_url, f"QR code linking to {qr_url}"), "qr_url": qr_url,
-        "qr_print": qr_svg(qr_url, f"QR code linking to {qr_url}", "qr-print"),
-        "target_hash": h, "printed_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")})
+    h, record = found
+    ctx = _status_context(request, record, h)
+    return page(request, "status.html", {"nav": "", "certificate_page": True, **ctx})
+
+
+@router.get("/portal/q/{token}", response_class=HTMLResponse, name="portal_capability")
+def capability_page(request: Request, token: str) -> HTMLResponse:
+    """A QR capability link: the page fetches the ciphertext and decrypts it in the browser with the key in the
+    URL fragment (never sent here), then verifies it by presenting it. A revoked link shows the status only."""
+    service = _service(request)
+    link = find_link(service.sessions, token)
+    if link is None:
+        return message_page(request, 404, "QR link not found",
+                            "This service knows no such QR link. Check that the whole link was scanned or copied.")
+    retry = _limited(request)
+    if retry is not None:
+        return _too_many_page(request, retry)
+    if link.revoked_at is not None:
+        record = load_record(service, link.target_hash)
+        if record is None or record.is_root or _copy_for_status(record) is None:
+            return message_page(request, 410, "QR link withdrawn", "The issuer withdrew this QR link.")
+        ctx = _status_context(request, record, link.target_hash)
+        return page(request, "status.html", {"nav": "verify", "link_revoked": True, **ctx})
+    return page(request, "capability.html", {"nav": "verify", "title": "Opening the certificate", "token": token})
 
 
 # ------------------------------------------------------------------ issuer and auditor pages
@@ -322,6 +376,80 @@ async def api_verify(request: Request) -> JSONResponse:
 
     v = await run_in_threadpool(_verify, _service(request), document)
     return JSONResponse(verdict_out(v))
+
+
+def _content_fragment(request: Request, record: DocumentRecord, wrapped: dict[str, Any], principal: Principal,
+                      issuer_view: bool) -> str:
+    data = raw_data(wrapped) or {}
+    cert = certificate_view(data)
+    received = [r.country for r in record.received]
+    if issuer_view or (principal.role == "auditor" and record.issued is not None and record.issued.wrapped):
+        shown = "The issuing authority's copy"
+    else:
+        shown = f"The copy received by the customs of {principal.country}"
+    sig = wrapped.get("signature") if isinstance(wrapped.get("signature"), dict) else {}
+    return _env.get_template("_content.html").render(
+        cert=cert, qr_slot=issuer_view, target_hash=record.hash, merkle_root=sig.get("merkleRoot"),
+        proof=sig.get("proof") or [], shown=shown, received_by=received,
+        outbox_state=record.issued.state if record.issued else None)
+
+
+@router.get("/portal/api/certificates/{target_hash}")
+def api_certificate_content(request: Request, target_hash: str) -> JSONResponse:
+    """A certificate's content, for a key entitled to it (certnet.api.disclosure): the rendered certificate
+    (Form D boxes or a table) as an HTML fragment, its root and proof. Others get 403."""
+    principal = _service(request).auth.principal(request)
+    h = normalise_hash(target_hash)
+    record = load_record(_service(request), h) if h else None
+    if record is None or record.is_root:
+        raise Problem(404, "CERTIFICATE_NOT_FOUND", "this service keeps no certificate with this fingerprint")
+    wrapped = visible_copy(principal, record)
+    if wrapped is None:
+        raise Problem(403, "NOT_ENTITLED", "this key may not see this certificate's content: it is shown to the "
+                                           "issuing authority, the importing customs that received it and the "
+                                           "auditors of the issuing country")
+    issuer_view = principal.role == "issuer"
+    can_link = issuer_view and record.issued is not None and record.issued.state == "ANCHORED"
+    html = _content_fragment(request, record, wrapped, principal, issuer_view)
+    return JSONResponse({"targetHash": h, "html": html, "formD": (raw_data(wrapped) or {}).get("documentType") == "FORM_D",
+                         "canMakeLink": can_link,
+                         "documentId": record.issued.document_id if issuer_view and record.issued else None},
+                        headers={"Cache-Control": "no-store"})
+
+
+@router.post("/portal/api/certificates/{target_hash}/links")
+def api_make_link(request: Request, target_hash: str) -> JSONResponse:
+    """For the issuing authority: a new QR capability link (shown once) with its QR codes, to print."""
+    service = _service(request)
+    principal = _principal(request, "issuer")
+    h = normalise_hash(target_hash)
+    record = load_record(service, h) if h else None
+    if record is None or record.is_root or record.issued is None or not may_see_content(principal, record):
+        raise Problem(404, "CERTIFICATE_NOT_FOUND", "no certificate with this fingerprint issued by this key's issuer")
+    with service.sessions() as s:
+        d = s.get(Document, record.issued.document_id)
+    try:
+        link, url = create_link(service.sessions, d, public_base(service, request))
+    except LinkError as exc:
+        raise Problem(409, "NOT_ANCHORED", str(exc)) from None
+    label = "QR code opening this certificate"
+    return JSONResponse({"id": link.id, "url": url, "qr": qr_svg(url, label), "qrPrint": qr_svg(url, label, "qr-print")},
+                        status_code=201, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/portal/api/q/{token}")
+def api_capability(request: Request, token: str) -> JSONResponse:
+    """The ciphertext behind a QR link (useless without the key in the link's fragment)."""
+    retry = _limited(request)
+    if retry is not None:
+        raise _too_many_problem(retry)
+    link = find_link(_service(request).sessions, token)
+    if link is None:
+        raise Problem(404, "LINK_NOT_FOUND", "no such QR link")
+    if link.revoked_at is not None:
+        raise Problem(410, "LINK_REVOKED", "the issuer withdrew this QR link")
+    return JSONResponse({"token": link.token, "algorithm": ALGORITHM, "nonce": b64url(link.nonce),
+                         "ciphertext": b64url(link.ciphertext)}, headers={"Cache-Control": "no-store"})
 
 
 MAX_STATUS = 500
@@ -390,7 +518,7 @@ def api_audit_search(request: Request, issuer: str | None = Query(None, max_leng
     principal = _principal(request, "auditor")
     q = _audit_query(principal, issuer, date_from, date_to, reference, limit)
     try:
-        result = audit_search(_service(request), q)
+        result = audit_search(_service(request), q, principal)
     except HistoryError as exc:
         raise Problem(503, "CHAIN_UNAVAILABLE", str(exc)) from None
     return JSONResponse(result, headers={"Cache-Control": "no-store"})
@@ -408,7 +536,7 @@ def api_audit_export(request: Request, issuer: str | None = Query(None, max_leng
     principal = _principal(request, "auditor")
     q = _audit_query(principal, issuer, date_from, date_to, reference, limit)
     try:
-        result = audit_search(_service(request), q)
+        result = audit_search(_service(request), q, principal)
     except HistoryError as exc:
         raise Problem(503, "CHAIN_UNAVAILABLE", str(exc)) from None
     now = dt.datetime.now(dt.timezone.utc)

@@ -98,3 +98,17 @@ window.addEventListener('pageshow', () => {
   button.textContent = 'Verify';
   form.removeAttribute('aria-busy');
 });
+
+// A pasted QR capability link (…/portal/q/<token>#<key>) is opened here, in the browser: its key must not be
+// sent to the service as a query parameter.
+const linkForm = document.querySelector('form[action="/portal/open"]');
+if (linkForm) {
+  linkForm.addEventListener('submit', (event) => {
+    const text = linkForm.elements.link.value.trim();
+    const m = /\/portal\/q\/([A-Za-z0-9_-]{16,64})#([A-Za-z0-9_-]+)/.exec(text);
+    if (m) {
+      event.preventDefault();
+      window.location.assign(`/portal/q/${m[1]}#${m[2]}`);
+    }
+  });
+}

@@ -19,6 +19,7 @@ notices, one transaction after another, so their ids grow in commit order and a 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import hmac
 import logging
@@ -27,11 +28,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
+from web3 import Web3
 
 from certnet.api.models import Delivery, Notice, ServiceState, Subscription, Watch
 from certnet.issuer.outbox import insert_ignoring_duplicates, utcnow
-from web3 import Web3
-
 from certnet.node.contracts import REVOCATION_REASON_NAMES
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from certnet.node.artifacts import load_artifact
 from certnet.node.deploy import ConfigError, parse_config
 from certnet.node.engines import AnvilEngine, anvil_binary
 from certnet.node.tx import Transactor, signer_for
-from tests.conftest import fund, make_net
+from tests.conftest import make_net
 
 
 def test_artifacts_are_current():

@@ -32,7 +32,6 @@ from certnet.issuer.outbox import (
     OutboxLocked,
     open_database,
 )
-from certnet.issuer.pipeline import Pipeline, PipelineConfig
 from certnet.node.engines import AnvilEngine
 from certnet.verifier.sources import ChainSource
 from certnet.verifier.verify import Verifier

@@ -15,7 +15,7 @@ from tests.api_fixtures import start_api, stop_api, wait_until
 from tests.conftest import make_net
 from tests.test_api import form_ds, issue
 from tests.test_index_postgres import Cluster
-from tests.test_pipeline import docs_for, run_worker
+from tests.test_pipeline import docs_for
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ browser), or fetched with an API key entitled to it (`/portal/api/certificates/{
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import re
 from pathlib import Path

@@ -251,19 +251,22 @@ def test_keys_are_scoped_to_their_issuer_and_country(api):
         is_problem(c.post(f"/v1/admin/issuers/{th_issuer}", json={"action": "suspend"}), 409, "CHAIN_NOTADMINOF")
 
 
-def test_admin_manages_own_issuers(api):
+def test_admin_manages_own_authorities_and_keys(api):
     from eth_account import Account
 
-    new = Account.create().address
+    new, second = Account.create().address, Account.create().address
     with api.client("admin_vn") as c:
-        r = c.post("/v1/admin/issuers", json={"account": new, "name": "VCCI Hai Phong", "documentTypes": ["FORM_D"]})
+        r = c.post("/v1/admin/authorities", json={"name": "VCCI Hai Phong", "documentTypes": ["FORM_D"],
+                                                  "firstKey": new})
         assert r.status_code == 201, r.text
         registered = r.json()
+        store = registered["result"]["store"]
+        assert c.post(f"/v1/admin/authorities/{store}/keys", json={"key": second}).status_code == 201
         suspended = c.post(f"/v1/admin/issuers/{new.lower()}", json={"action": "suspend"})  # lower case: no checksum
         assert suspended.status_code == 200, suspended.text
         info = c.get(f"/v1/issuers/{new}").json()
-        assert info["status"] == "SUSPENDED" and info["country"] == "VN"
-        is_problem(c.post(f"/v1/admin/issuers/{new}", json={"action": "suspend"}), 409, "CHAIN_INVALIDISSUERSTATUS")
+        assert info["status"] == "SUSPENDED" and info["store"] == store
+        is_problem(c.post(f"/v1/admin/issuers/{new}", json={"action": "suspend"}), 409, "CHAIN_INVALIDKEYSTATUS")
         assert c.post(f"/v1/admin/issuers/{new}", json={"action": "reinstate"}).status_code == 200
         # validity over time, from the index: every status with the transaction that set it
         wait_until(lambda: len(c.get(f"/v1/issuers/{new}").json()["statusHistory"] or []) == 3, timeout=30)
@@ -273,8 +276,14 @@ def test_admin_manages_own_issuers(api):
         assert info["statusHistory"][2]["status"] == info["status"] == "ACTIVE"
         assert info["registeredAt"] == info["statusHistory"][0]["time"] and info["historyBlock"] >= \
             info["statusHistory"][2]["blockNumber"]
+        # another country's authority is not this admin's to manage
+        th_key = api.net.addr("th_issuer")
+        is_problem(c.post(f"/v1/admin/issuers/{th_key}", json={"action": "suspend"}), 409, "CHAIN_NOTADMINOF")
     with api.client("customs_th") as c:
-        assert any(i["account"] == new and i["statusHistory"] for i in c.get("/v1/issuers?country=VN").json())
+        authorities = {a["store"]: a for a in c.get("/v1/authorities?country=VN").json()}
+        assert authorities[store]["name"] == "VCCI Hai Phong" and authorities[store]["country"] == "VN"
+        wait_until(lambda: {k["account"] for k in c.get(f"/v1/authorities/{store}").json()["keys"] or []}
+                   == {new, second}, timeout=30)
         members = {m["country"]: m for m in c.get("/v1/members").json()}
         assert set(members) >= {"VN", "TH", "MY"}
         vn = members["VN"]
@@ -290,9 +299,9 @@ def test_addresses_with_a_broken_checksum_are_refused(api):
     if broken.lower() == broken or broken.upper()[2:] == broken[2:]:
         broken = good[:-1] + ("A" if good[-1] != "A" else "B")  # no letters to flip: change the address itself
     with api.client("admin_vn") as c:
-        body = is_problem(c.post("/v1/admin/issuers", json={"account": broken, "name": "x",
-                                                             "documentTypes": ["FORM_D"]}), 422, "INVALID_REQUEST")
-        assert body["errors"][0]["field"] == "account" and "checksum" in body["errors"][0]["message"]
+        body = is_problem(c.post("/v1/admin/authorities", json={"firstKey": broken, "name": "x",
+                                                                 "documentTypes": ["FORM_D"]}), 422, "INVALID_REQUEST")
+        assert body["errors"][0]["field"] == "firstKey" and "checksum" in body["errors"][0]["message"]
         is_problem(c.post(f"/v1/admin/issuers/{broken}", json={"action": "suspend"}), 422, "MALFORMED_ADDRESS")
 
 

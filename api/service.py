@@ -18,7 +18,7 @@ from certnet.issuer.outbox import open_database
 from certnet.issuer.pipeline import Pipeline, PipelineConfig
 from certnet.node.deploy import Deployment
 from certnet.node.engines import http_web3
-from certnet.node.keys import load_key
+from certnet.node.signers import SignerConfig, load_signer_config, open_signers
 from certnet.node.tx import Transactor
 from certnet.verifier.sources import ChainSource, StatusSource
 from certnet.verifier.verify import Verifier
@@ -37,6 +37,8 @@ class Settings:
     issuer_keystores: list[Path] = field(default_factory=list)
     admin_keystores: list[Path] = field(default_factory=list)
     passphrase: str | None = None
+    #: issuer and admin accounts whose keys are in an external signer (Clef), not in a keystore here
+    signer: SignerConfig | None = None
     confirmations: int = 0
     max_body_bytes: int = 16 * 1024 * 1024
     max_documents: int = 1000
@@ -58,18 +60,18 @@ class Service:
         ApiBase.metadata.create_all(self.sessions.kw["bind"])
         secret = settings.passphrase or ""
         issuers = {}
-        for ks in settings.issuer_keystores:
-            t = Transactor(self.w3, load_key(ks, secret))
+        for signer in open_signers(settings.issuer_keystores, secret, settings.signer, "issuer"):
+            t = Transactor(self.w3, signer)
             issuers[t.address] = t
         self.admins: dict[str, Transactor] = {}
         registry = self.deployment.issuer_registry_client(self.w3)
-        for ks in settings.admin_keystores:
-            t = Transactor(self.w3, load_key(ks, secret))
+        for signer in open_signers(settings.admin_keystores, secret, settings.signer, "admin"):
+            t = Transactor(self.w3, signer)
             country = registry.admin_country_of(t.address)
             if country:
                 self.admins[country] = t
             else:
-                log.warning("keystore %s is not an admin of any member country; ignored", ks)
+                log.warning("%r is not an admin of any member country; ignored", signer)
         self.pipeline = Pipeline(self.sessions, self.w3, self.deployment, issuers, PipelineConfig(
             max_batch=settings.max_batch, max_age=settings.max_batch_age, confirmations=settings.confirmations))
         self.chain_source = ChainSource(self.w3, self.deployment, settings.confirmations)
@@ -142,5 +144,5 @@ def settings_from_data_dir(data_dir: Path, rpc_url: str | None = None, **overrid
         data_dir=data_dir, rpc_url=rpc_url or d.rpc_url or "http://127.0.0.1:8545", deployment_file=dfile,
         db_url=os.environ.get("CERTNET_DB_URL") or f"sqlite:///{data_dir / 'certnet.db'}",
         issuer_keystores=sorted(keys.glob("*-issuer.json")), admin_keystores=sorted(keys.glob("*-admin.json")),
-        passphrase=local_passphrase(data_dir), **overrides,
+        passphrase=local_passphrase(data_dir), signer=load_signer_config(data_dir), **overrides,
     )

@@ -51,6 +51,7 @@ from certnet.issuer.schemas import SchemaValidationError, parse_document
 from certnet.node import errors as chain_errors
 from certnet.node.contracts import DOCUMENT_TYPES, AnchorRecord, DocumentStoreClient, reason_code, to_bytes32
 from certnet.node.deploy import Deployment
+from certnet.node.signers import SignerError
 from certnet.node.tx import NonceConsumed, TransactionError, Transactor
 from certnet.verifier.wrap import target_hash_of, wrap_documents
 
@@ -385,6 +386,9 @@ class Pipeline:
             except chain_errors.ContractRevert as exc:
                 log.warning("batch %s (root %s) cannot be anchored now: %s", b.id, b.merkle_root, exc)
                 continue
+            except SignerError as exc:  # an external signer refused or is away: nothing sent, retried later
+                log.warning("batch %s (root %s) not signed: %s", b.id, b.merkle_root, exc)
+                continue
             with self.sessions.begin() as s:
                 s.execute(update(Batch).where(Batch.id == b.id).values(
                     state=SENT, tx_hash=signed.hash, raw_tx=signed.raw, nonce=signed.nonce))
@@ -528,6 +532,9 @@ class Pipeline:
             except chain_errors.ContractRevert as exc:
                 self._set_action(a.id, state=FAILED, error=str(exc))
                 failed += 1
+                continue
+            except SignerError as exc:  # an external signer refused or is away: nothing sent, retried later
+                log.warning("action %s not signed: %s", a.id, exc)
                 continue
             self._set_action(a.id, state=SENT, tx_hash=signed.hash, raw_tx=signed.raw, nonce=signed.nonce)
             faults.crash_point("action_signed")

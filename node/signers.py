@@ -339,6 +339,20 @@ def load_signer_config(data_dir: Path) -> SignerConfig | None:
     return SignerConfig.load(path) if path.is_file() else None
 
 
+def open_signers(keystores: Iterable[Path], secret: str, config: SignerConfig | None, role: str) -> list[Signer]:
+    """The signers of one role: each local keystore decrypted, then each account of that role in Clef. An
+    account both local and in Clef is refused (SignerConfigError) before any key is decrypted."""
+    from certnet.node.keys import keystore_address, load_key
+
+    keystores = list(keystores)
+    if config is not None:
+        config.check_separate({keystore_address(ks): ks for ks in keystores})
+    signers: list[Signer] = [LocalKeySigner(load_key(ks, secret)) for ks in keystores]
+    if config is not None:
+        signers += [config.signer(a) for a in config.addresses(role)]
+    return signers
+
+
 def rules_js(accounts: Iterable[str], stores: Iterable[str] = ()) -> str:
     """Clef rules (JavaScript) that approve without asking: value-free transactions of `accounts` (the issuers'
     keys: anchoring, revoking, superseding) — to one of `stores` when given — and account listings. Every

@@ -355,7 +355,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
     s.add_argument("source", help="keystore JSON (Web3 Secret Storage v3) or a file with 64 hex digits")
     s.add_argument("--name", required=True, help="the key's name here, e.g. vn-issuer")
     s.add_argument("--source-passphrase-file",
-                   help=f"the source keystore's passphrase (else ${IMPORT_PASSPHRASE_ENV}, else the certnet passphrase)")
+                   help=f"the source keystore's passphrase (else ${IMPORT_PASSPHRASE_ENV}, else the certnet "
+                        "passphrase)")
     s.add_argument("--clef-keystore", metavar="DIR", help="Clef's keystore directory (the file is copied as it is)")
     s.add_argument("--clef", metavar="URL", help="Clef's endpoint, when signer.json does not name it yet")
     clef_opts(s)

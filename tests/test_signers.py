@@ -19,7 +19,7 @@ from certnet.issuer.pipeline import Pipeline, PipelineConfig
 from certnet.node.signers import (ClefClient, ClefSigner, LocalKeySigner, SignerAccount, SignerConfig,
                                   SignerConfigError, SignerRefused, SignerUnavailable, open_signers, rules_js)
 from certnet.node.tx import Transactor
-from tests.api_fixtures import start_api, stop_api, wait_anchored, wait_until
+from tests.api_fixtures import start_api, stop_api, wait_anchored
 from tests.clef_fixtures import Clef, write_keystore
 from tests.conftest import make_net
 from tests.test_api import form_ds, is_problem

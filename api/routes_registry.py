@@ -17,6 +17,7 @@ from certnet.api.problems import Problem
 from certnet.node import errors as chain_errors
 from certnet.node.contracts import DOCUMENT_TYPES, AuthorityRecord, IssuerRegistryClient, KeyRecord, checksummed
 from certnet.node.countries import is_country
+from certnet.node.signers import SignerError, SignerRefused, SignerUnavailable
 from certnet.node.tx import TransactionError
 
 router = APIRouter(prefix="/v1", tags=["registry"], responses=PROBLEM_RESPONSES)
@@ -283,7 +284,8 @@ def _admin(request: Request, principal: Principal) -> IssuerRegistryClient:
     service = service_of(request)
     signer = service.admins.get(principal.country)
     if signer is None:
-        raise Problem(503, "NO_ADMIN_KEY", f"this service holds no admin keystore for {principal.country}")
+        raise Problem(503, "NO_ADMIN_KEY",
+                      f"this service holds no admin key (keystore or external signer) for {principal.country}")
     return service.deployment.issuer_registry_client(service.w3, signer)
 
 
@@ -295,6 +297,13 @@ def _mined(fn: Any) -> Any:
         raise Problem(409, f"CHAIN_{exc.error.upper()}", str(exc)) from None
     except TransactionError as exc:
         raise Problem(503, "CHAIN_UNAVAILABLE", str(exc)) from None
+    except SignerRefused as exc:  # the admin key is in an external signer whose rules or operator said no
+        raise Problem(403, "SIGNER_REFUSED", f"the signer refused the transaction; nothing was sent ({exc})") from None
+    except SignerUnavailable as exc:
+        raise Problem(503, "SIGNER_UNAVAILABLE", f"the signer holding this country's admin key did not answer; "
+                                                 f"nothing was sent ({exc})") from None
+    except SignerError as exc:
+        raise Problem(503, "SIGNER_ERROR", f"the signer could not sign; nothing was sent ({exc})") from None
 
 
 def _send(fn: Any) -> TxOut:

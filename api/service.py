@@ -19,8 +19,8 @@ from certnet.issuer.outbox import open_database
 from certnet.issuer.pipeline import Pipeline, PipelineConfig
 from certnet.node.deploy import Deployment
 from certnet.node.engines import http_web3
-from certnet.node.keys import load_key
 from certnet.node.rpc import deadline, log_failure
+from certnet.node.signers import SignerConfig, load_signer_config, open_signers
 from certnet.node.tx import Transactor
 from certnet.verifier.sources import ChainSource, NetworkInfo, SourceError, StatusSource
 from certnet.verifier.verify import Verifier
@@ -39,6 +39,8 @@ class Settings:
     issuer_keystores: list[Path] = field(default_factory=list)
     admin_keystores: list[Path] = field(default_factory=list)
     passphrase: str | None = None
+    #: issuer and admin accounts whose keys are in an external signer (Clef), not in a keystore here
+    signer: SignerConfig | None = None
     confirmations: int = 0
     max_body_bytes: int = 16 * 1024 * 1024
     max_documents: int = 1000
@@ -141,18 +143,18 @@ class Service:
         ApiBase.metadata.create_all(self.sessions.kw["bind"])
         secret = settings.passphrase or ""
         issuers = {}
-        for ks in settings.issuer_keystores:
-            t = Transactor(self.w3, load_key(ks, secret))
+        for signer in open_signers(settings.issuer_keystores, secret, settings.signer, "issuer"):
+            t = Transactor(self.w3, signer)
             issuers[t.address] = t
         self.admins: dict[str, Transactor] = {}
         registry = self.deployment.issuer_registry_client(self.w3)
-        for ks in settings.admin_keystores:
-            t = Transactor(self.w3, load_key(ks, secret))
+        for signer in open_signers(settings.admin_keystores, secret, settings.signer, "admin"):
+            t = Transactor(self.w3, signer)
             country = registry.admin_country_of(t.address)
             if country:
                 self.admins[country] = t
             else:
-                log.warning("keystore %s is not an admin of any member country; ignored", ks)
+                log.warning("%r is not an admin of any member country; ignored", signer)
         self.pipeline = Pipeline(self.sessions, self.w3, self.deployment, issuers, PipelineConfig(
             max_batch=settings.max_batch, max_age=settings.max_batch_age, confirmations=settings.confirmations,
             reconcile_interval=settings.reconcile_interval, reconcile_window=settings.reconcile_window))
@@ -296,5 +298,6 @@ def settings_from_data_dir(data_dir: Path, rpc_url: str | None = None, **overrid
     return Settings(
         data_dir=data_dir, rpc_url=rpc, deployment_file=dfile,
         db_url=os.environ.get("CERTNET_DB_URL") or f"sqlite:///{data_dir / 'certnet.db'}",
-        issuer_keystores=issuer_ks, admin_keystores=admin_ks, passphrase=secret, **overrides,
+        issuer_keystores=issuer_ks, admin_keystores=admin_ks, passphrase=secret,
+        signer=load_signer_config(data_dir), **overrides,
     )

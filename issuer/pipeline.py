@@ -73,6 +73,7 @@ from certnet.issuer.schemas import SchemaValidationError, parse_document
 from certnet.node import errors as chain_errors
 from certnet.node.contracts import DOCUMENT_TYPES, AnchorRecord, DocumentStoreClient, reason_code, to_bytes32
 from certnet.node.deploy import Deployment
+from certnet.node.signers import SignerError
 from certnet.node.tx import NonceConsumed, TransactionError, Transactor
 from certnet.verifier.wrap import target_hash_of, wrap_documents
 
@@ -746,6 +747,9 @@ class Pipeline:
             except chain_errors.ContractRevert as exc:
                 log.warning("batch %s (root %s) cannot be anchored now: %s", b.id, b.merkle_root, exc)
                 continue
+            except SignerError as exc:  # an external signer refused or is away: nothing sent, retried later
+                log.warning("batch %s (root %s) not signed: %s", b.id, b.merkle_root, exc)
+                continue
             with self.sessions.begin() as s:
                 recorded = self._move_batch(s, b.id, BATCHED, SENT, tx_hash=signed.hash, raw_tx=signed.raw,
                                             nonce=signed.nonce)
@@ -902,6 +906,9 @@ class Pipeline:
             except chain_errors.ContractRevert as exc:
                 if self._set_action(a.id, PENDING, state=FAILED, error=str(exc)):
                     failed += 1
+                continue
+            except SignerError as exc:  # an external signer refused or is away: nothing sent, retried later
+                log.warning("action %s not signed: %s", a.id, exc)
                 continue
             if not self._set_action(a.id, PENDING, state=SENT, tx_hash=signed.hash, raw_tx=signed.raw,
                                     nonce=signed.nonce):

@@ -1,5 +1,6 @@
-"""Signing and sending transactions from local keys: correct nonces under concurrency, receipts
-awaited, reverts raised as the contract's named custom errors (see certnet.node.errors)."""
+"""Signing and sending transactions: correct nonces under concurrency, receipts awaited, reverts raised as
+the contract's named custom errors (see certnet.node.errors). The key is local (decrypted from a keystore) or
+in an external signer such as Clef (certnet.node.signers)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError, ContractPan
 from web3.types import TxReceipt
 
 from certnet.node.errors import ContractRevert, decode_revert
+from certnet.node.signers import LocalKeySigner, Signer, tx_hash
 
 try:  # the embedded engine raises its own exception for reverts in some paths
     from eth_tester.exceptions import TransactionFailed as _TesterFailed
@@ -81,16 +83,29 @@ class Transactor:
     GAS_MARGIN = 1.25
     GAS_EXTRA = 40_000
 
-    def __init__(self, w3: Web3, key: str | bytes | LocalAccount) -> None:
+    def __init__(self, w3: Web3, key: str | bytes | LocalAccount | Signer) -> None:
         self.w3 = w3
-        self.account: LocalAccount = key if isinstance(key, LocalAccount) else Account.from_key(key)
-        self.address = self.account.address
+        self.signer: Signer
+        if isinstance(key, LocalAccount):  # (a LocalAccount would pass for a Signer: checked first)
+            self.signer = LocalKeySigner(key)
+        elif isinstance(key, (str, bytes)):
+            self.signer = LocalKeySigner(Account.from_key(key))
+        else:
+            self.signer = key
+        self.address = self.signer.address
         self._lock = threading.RLock()
         self._nonce: int | None = None
         self._chain_id: int | None = None
 
     def __repr__(self) -> str:  # never show the key
         return f"Transactor({self.address})"
+
+    @property
+    def account(self) -> LocalAccount:
+        """The local key (only when this process holds it)."""
+        if not isinstance(self.signer, LocalKeySigner):
+            raise TypeError(f"the key of {self.address} is in an external signer ({self.signer!r})")
+        return self.signer.account
 
     @property
     def chain_id(self) -> int:
@@ -133,10 +148,12 @@ class Transactor:
         return self._sign(self._builder(fn, self._estimate(fn, label)))
 
     def _builder(self, fn: ContractFunction | ContractConstructor, gas: int) -> Any:
-        return lambda nonce, fees: fn.build_transaction({
+        build = lambda nonce, fees: fn.build_transaction({  # noqa: E731
             "from": self.address, "nonce": nonce, "gas": int(gas * self.GAS_MARGIN) + self.GAS_EXTRA,
             "chainId": self.chain_id, **fees,
         })
+        build.method = getattr(fn, "signature", None) if isinstance(fn, ContractFunction) else None
+        return build
 
     def broadcast(self, raw_tx: str, label: str = "transaction") -> str:
         """Send a signed transaction. Re-sending one the node already has is not an error."""
@@ -182,14 +199,16 @@ class Transactor:
         raise AssertionError("unreachable")
 
     def _sign(self, build: Any) -> SignedTx:
+        """Sign with the next nonce. An external signer may take a while (a person confirming) or refuse
+        (certnet.node.signers.SignerError): the nonce is taken only once the signature is there."""
         fees = self._fees()
         with self._lock:
             if self._nonce is None:
                 self._nonce = self.w3.eth.get_transaction_count(self.address, "pending")
             nonce = self._nonce
-            signed = self.account.sign_transaction(build(nonce, fees))
+            raw = self.signer.sign_transaction(build(nonce, fees), getattr(build, "method", None))
             self._nonce += 1
-        return SignedTx(hash=signed.hash.to_0x_hex(), raw=signed.raw_transaction.to_0x_hex(), nonce=nonce)
+        return SignedTx(hash=tx_hash(raw), raw="0x" + raw.hex(), nonce=nonce)
 
     def wait(self, tx_hash: str, timeout: float = 120.0, fn: Any = None, label: str = "transaction") -> TxReceipt:
         """Wait for a receipt; a failed one is replayed at its block to name the revert."""
@@ -211,9 +230,9 @@ _SIGNERS: dict[tuple[int, str], Transactor] = {}
 _SIGNERS_LOCK = threading.Lock()
 
 
-def signer_for(w3: Web3, key: str | bytes | LocalAccount) -> Transactor:
+def signer_for(w3: Web3, key: str | bytes | LocalAccount | Signer) -> Transactor:
     """The shared Transactor of this account on this connection (one nonce sequence per account)."""
-    account = key if isinstance(key, LocalAccount) else Account.from_key(key)
+    account = key if isinstance(key, (LocalAccount, Signer)) else Account.from_key(key)
     with _SIGNERS_LOCK:
         k = (id(w3), account.address)
         if k not in _SIGNERS:

@@ -41,13 +41,16 @@ def _free_port() -> int:
 
 
 def start_api(net, tmp: Path, **settings: Any) -> tuple[Api, uvicorn.Server, threading.Thread]:
+    """`settings` override the defaults; with `signer` (a SignerConfig), the accounts it lists get no keystore
+    here (their keys are in the external signer)."""
     keys_dir = tmp / "keys"
-    issuer_ks = [keys_dir / "vn-issuer.json", keys_dir / "th-issuer.json"]
-    create_keystore(issuer_ks[0], PASS, net.actors["vn_issuer"].account.key, scrypt_n=TEST_SCRYPT_N)
-    create_keystore(issuer_ks[1], PASS, net.actors["th_issuer"].account.key, scrypt_n=TEST_SCRYPT_N)
-    admin_ks = [keys_dir / "vn-admin.json", keys_dir / "th-admin.json"]
-    create_keystore(admin_ks[0], PASS, net.actors["vn_admin"].account.key, scrypt_n=TEST_SCRYPT_N)
-    create_keystore(admin_ks[1], PASS, net.actors["th_admin"].account.key, scrypt_n=TEST_SCRYPT_N)
+    external = {a.address for a in settings["signer"].accounts} if settings.get("signer") else set()
+    issuer_ks, admin_ks = [], []
+    for actor, kind in (("vn_issuer", issuer_ks), ("th_issuer", issuer_ks), ("vn_admin", admin_ks),
+                        ("th_admin", admin_ks)):
+        if net.addr(actor) not in external:
+            kind.append(keys_dir / f"{actor.replace('_', '-')}.json")
+            create_keystore(kind[-1], PASS, net.actors[actor].account.key, scrypt_n=TEST_SCRYPT_N)
     net.deployment.save(tmp / "deployment.json")
     # webhooks: the tests' receivers listen on 127.0.0.1, which only an operator's allow-list opens; every test
     # client is 127.0.0.1, and many send invalid keys on purpose: failed authentications are limited loosely

@@ -69,6 +69,22 @@ def app_factory() -> Any:
     return _service_app(spec)
 
 
+def _public_url(value: str | None) -> str | None:
+    """The --public-url (or $CERTNET_PUBLIC_URL), checked: an absolute http(s) URL without query or fragment."""
+    from urllib.parse import urlsplit
+
+    from certnet.api.cli import CliError
+
+    value = value or os.environ.get("CERTNET_PUBLIC_URL") or None
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise CliError(f"--public-url {value!r}: give the service's absolute public URL, e.g. "
+                       "https://certnet.customs.example (no query, no fragment)", 2)
+    return value.rstrip("/")
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from certnet.api.cli import CliError
     from certnet.api.serving import ServeError, serve
@@ -88,7 +104,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise CliError(f"certnet serve: {exc}", 2) from None
     listen = f"[{args.host}]" if ":" in args.host else args.host
     settings: dict[str, Any] = {
-        "public_base_url": args.public_url or f"http://{listen}:{args.port}",
+        "public_base_url": _public_url(args.public_url) or f"http://{listen}:{args.port}",
         "trusted_proxy_header": args.trusted_proxy_header, "webhook_allow": args.webhook_allow,
         "max_subscriptions": args.max_subscriptions, "max_json_depth": args.max_json_depth,
         "reconcile_interval": args.reconcile_interval, "reconcile_window": args.reconcile_window, **bounds}
@@ -267,8 +283,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
     s.add_argument("--no-workers", action="store_true",
                    help="serve only: no issuance, index or notification workers (API replicas; run them in "
                         "exactly one process per member database)")
-    s.add_argument("--public-url", help="the service's public base URL, for the QR links printed on certificates "
-                                        "(default: $CERTNET_PUBLIC_URL, else the URL each request came to)")
     s.add_argument("--workers", type=int, default=1,
                    help="processes serving requests (default 1; use the machine's cores for bulk verification); "
                         "the background workers run in one of them")
@@ -284,7 +298,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
     s.add_argument("--stale-index", dest="stale_index", choices=["chain", "error"],
                    help="beyond those bounds index mode reads the chain (default) or answers ERROR")
     s.add_argument("--public-url", help="the service's public base URL, for the links printed in QR codes (default: "
-                                        "http://HOST:PORT as listened on; never the requests' Host header)")
+                                        "$CERTNET_PUBLIC_URL, else http://HOST:PORT as listened on; never the "
+                                        "requests' Host header)")
     s.add_argument("--trusted-proxy-header", metavar="NAME",
                    help="take the client address for per-address limits from this header (e.g. X-Forwarded-For: its "
                         "last address), when the connection comes from a --trusted-proxy; default: the socket peer")

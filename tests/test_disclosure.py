@@ -378,13 +378,13 @@ def test_qr_links_are_capabilities(world: World):
 
     # links are built from the configured public URL, not the request's Host
     settings = world.api.service.settings
-    settings.public_url = "https://certnet.customs.example"
+    settings.public_base_url = "https://certnet.customs.example"
     try:
         with world.api.client("issuer_vn") as c:
             url = c.post(f"/v1/documents/{doc_id}/links", headers={"host": "evil.example"}).json()["url"]
         assert url.startswith("https://certnet.customs.example/portal/q/")
     finally:
-        settings.public_url = None
+        settings.public_base_url = None
 
     # a document not anchored yet has no link
     pending = Document(id=0, issuer=world.api.net.addr("vn_issuer"), issuing_country="VN", reference_number="X", document_type="FORM_D",

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from web3 import Web3
 
+from certnet.api.audit import document_store
 from certnet.api.auth import Principal
 from certnet.api.disclosure import issued_record, may_see_content, received_record
 from certnet.api.models import ReceivedDocument
@@ -141,6 +142,7 @@ def audit_search(service: Any, q: AuditQuery, principal: Principal) -> dict[str,
                 "issuingCountry": d.issuing_country, "documentType": d.document_type, "issuer": d.issuer,
                 "pipelineState": d.state, "knownAs": ["issued through this node"],
                 "proof": ((d.wrapped or {}).get("signature") or {}).get("proof"),
+                "store": document_store(d.wrapped) if d.wrapped else None,
                 "anchoredAt": b.anchored_at if b else None}
         iq = select(ReceivedDocument).where(ReceivedDocument.issuing_country == q.country)
         if ref:
@@ -156,10 +158,10 @@ def audit_search(service: Any, q: AuditQuery, principal: Principal) -> dict[str,
                     "targetHash": r.target_hash, "merkleRoot": r.merkle_root, "referenceNumber": r.reference_number,
                     "issuingCountry": r.issuing_country, "documentType": None, "issuer": None,
                     "pipelineState": None, "knownAs": [], "proof": sig.get("proof") if isinstance(sig, dict) else None,
-                    "anchoredAt": None}
+                    "store": document_store(r.document) if r.document else None, "anchoredAt": None}
             if label not in entry["knownAs"]:
                 entry["knownAs"].append(label)
-    pairs = [(e["targetHash"], e["merkleRoot"]) for e in found.values() if e["merkleRoot"]]
+    pairs = [(e["targetHash"], e["merkleRoot"], e["store"]) for e in found.values() if e["merkleRoot"]]
     expected = {e["targetHash"]: {"ANCHORED"} for e in found.values()
                 if e["merkleRoot"] and e["pipelineState"] == ANCHORED}
     events, source = histories(service, pairs, expected)

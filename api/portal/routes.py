@@ -456,8 +456,9 @@ MAX_STATUS = 500
 
 @router.post("/portal/api/status")
 async def api_status(request: Request) -> JSONResponse:
-    """On-chain status of many documents, for the issuer page: {"documents": [{"targetHash", "merkleRoot"}]}.
-    Any valid API key (its own rate limit applies)."""
+    """On-chain status of many documents this service issued or received, for the issuer page: {"documents":
+    [{"targetHash", "merkleRoot"}]} (UNKNOWN for a document the service keeps no copy of: it cannot tell which store
+    to ask). Any valid API key (its own rate limit applies)."""
     service = _service(request)
     principal = service.auth.principal(request)
     body = await request.body()
@@ -475,19 +476,39 @@ async def api_status(request: Request) -> JSONResponse:
         raise Problem(422, "INVALID_HASH", "hashes are 64 hex digits")
 
     def read() -> dict[str, Any]:
+        from certnet.api.audit import document_store
+        from certnet.node.contracts import REVOCATION_REASON_NAMES
+        from certnet.node.rpc import deadline
         from certnet.verifier.sources import SourceError
 
-        from certnet.node.rpc import deadline
-
+        # the status lives in the store the document names: this service's own copy says which, and its proof
+        queries, known = [], []
+        for t, r in pairs:
+            record = load_record(service, t)
+            copy = None
+            if record is not None and not record.is_root:
+                copy = (record.issued.wrapped if record.issued else None) or (
+                    record.received[0].wrapped if record.received else None)
+            store = document_store(copy) if copy else None
+            if store and copy["signature"]["merkleRoot"] == r:
+                queries.append((store, r, t, copy["signature"]["proof"]))
+                known.append(True)
+            else:
+                known.append(False)
         try:
             with deadline(service.settings.verify_timeout):
-                block, block_hash, statuses = service.chain_source.read([(r, t) for t, r in pairs])
+                block, block_hash, found = service.chain_source.read(queries)
         except SourceError as exc:
             raise Problem(503, "CHAIN_UNAVAILABLE", str(exc)) from None
-        out = []
-        for (t, _), s in zip(pairs, statuses):
-            from certnet.node.contracts import REVOCATION_REASON_NAMES
-
+        statuses = iter(found)
+        out: list[dict[str, Any]] = []
+        for (t, _), is_known in zip(pairs, known):
+            if not is_known:
+                out.append({"targetHash": t, "status": "UNKNOWN", "revocationReason": None,
+                            "revocationReasonText": None, "revokedAtUtc": None, "wholeBatch": None,
+                            "successor": None})
+                continue
+            s = next(statuses)
             state = ("REVOKED" if s.revoked else "SUPERSEDED" if s.superseded else "ISSUED" if s.issued
                      else "NOT_ISSUED")
             reason = REVOCATION_REASON_NAMES.get(s.revocation_reason) if s.revoked else None
@@ -546,13 +567,13 @@ def api_audit_export(request: Request, issuer: str | None = Query(None, max_leng
     for r in result["results"]:
         for e in r["events"]:
             events.setdefault((e["kind"], e["transactionHash"], e["logIndex"]), e)
-        documents.append({"targetHash": r["targetHash"], "merkleRoot": r["merkleRoot"], "proof": r["proof"] or [],
+        documents.append({"store": r["store"], "targetHash": r["targetHash"], "merkleRoot": r["merkleRoot"],
+                          "proof": r["proof"] or [],
                           "referenceNumber": r["referenceNumber"], "issuingCountry": r["issuingCountry"],
                           "documentType": r["documentType"], "issuer": r["issuer"], "anchoredAt": r["anchoredAt"],
                           "chainStatus": r["chainStatus"], "knownAs": r["knownAs"]})
     net = result["network"]
-    header = {"chainId": net["chainId"], "network": net["name"], "certificateRegistry": net["certificateRegistry"],
-              "issuerRegistry": net["issuerRegistry"], "country": principal.country, "query": result["query"],
+    header = {"chainId": net["chainId"], "network": net["name"], "issuerRegistry": net["issuerRegistry"], "country": principal.country, "query": result["query"],
               "generatedAt": now.isoformat(timespec="seconds"), "historySource": result["historySource"],
               "truncated": result["truncated"], "events": len(events), "documents": len(documents)}
     ordered = sorted(events.values(), key=lambda e: (e["blockNumber"], e["logIndex"], e["kind"]))

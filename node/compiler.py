@@ -69,7 +69,7 @@ def collect_sources(settings: dict[str, Any]) -> dict[str, dict[str, str]]:
 def standard_input(settings: dict[str, Any]) -> dict[str, Any]:
     body = dict(settings["settings"])
     body["outputSelection"] = {
-        "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "devdoc", "userdoc"]}
+        "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "devdoc", "userdoc", "storageLayout"]}
     }
     return {"language": "Solidity", "sources": collect_sources(settings), "settings": body}
 
@@ -119,6 +119,7 @@ def compile_contracts() -> dict[str, dict[str, Any]]:
                 "deployedBytecode": "0x" + c["evm"]["deployedBytecode"]["object"],
                 "devdoc": c.get("devdoc", {}),
                 "userdoc": c.get("userdoc", {}),
+                "storageLayout": c.get("storageLayout", {}),
             }
     return artifacts
 

@@ -11,7 +11,7 @@ from eth_utils import keccak
 from certnet.verifier.bundle import (
     BundleSource, CheckedBundle, StateView, TrustRoot, query_bytes, storage_layout, store_code_hash,
 )
-from certnet.verifier.bundle_maker import BundleMaker
+from certnet.verifier.bundle_maker import BundleMaker, queries_for
 from certnet.verifier.chainproof import CheckedChain, ChainProofError, Header, ProvenState, Unproven
 from certnet.verifier.integrity import check_integrity
 from certnet.verifier.sources import ChainSource
@@ -100,9 +100,8 @@ def test_verdicts_from_proofs_equal_online_verdicts(corpus_net):
     names = list(corpus)
     docs = [corpus[n][0] for n in names]
     queries = _queries(net, docs)
-    signer = net.addr("vn_issuer")
-    keys = [(signer, net.stores["vn"], 1, 0)]
-    block, state, _ = _proven(net, queries, keys)
+    _, signers, _ = queries_for(docs)
+    block, state, _ = _proven(net, queries, signers)
     online = Verifier(ChainSource(net.engine.w3, net.deployment)).verify_many(docs)
     offline = Verifier(_source(net, state, block)).verify_many(docs)
     for name, a, b in zip(names, online, offline):

@@ -174,22 +174,6 @@ def store_code_hash(implementation: bytes) -> bytes:
     return keccak(eip1167_code(implementation))
 
 
-def check_registry_code(registry: bytes, code: bytes, implementation: bytes) -> None:
-    """Whether `code` is the committed IssuerRegistry artifact with `implementation` in its immutable (the
-    compiler leaves 32 zero bytes where an immutable goes); ValueError says otherwise."""
-    expected = bytes.fromhex(load_artifact("IssuerRegistry")["deployedBytecode"][2:])
-    word = bytes(12) + implementation
-    if len(code) != len(expected) or code.replace(word, bytes(32)) != expected:
-        raise ValueError(f"the code at {to_checksum_address(registry)} is not the IssuerRegistry of this certnet "
-                         "version")
-
-
-def check_store_implementation_code(registry: bytes, code: bytes) -> None:
-    expected = bytes.fromhex(load_artifact("DocumentStore")["deployedBytecode"][2:])
-    if len(code) != len(expected) or code.replace(bytes(12) + registry, bytes(32)) != expected:
-        raise ValueError("the DocumentStore implementation's code is not the one of this certnet version")
-
-
 # ------------------------------------------------------------------ storage layout
 
 def _struct_name(type_id: str) -> str:

@@ -147,25 +147,27 @@ class BundleMaker:
 
     # -- headers
     def _candidates(self, target: int, end: int) -> list[list[int]]:
-        """Header selections to try, smallest first (see the module docstring)."""
+        """Header selections to try, smallest first (see the module docstring). A selection that would leave the
+        verifier believing another set than the node's at the target is not offered (it would check, but name the
+        wrong validators)."""
         epoch, _ = self._chain_config()
         genesis_set = self._signers_at(0)
-        tail = list(range(target, end + 1))
-        out = [tail]
         checkpoint = target - target % epoch
         changed = []
-        previous = genesis_set
+        listed = genesis_set
         for c in range(epoch, checkpoint + 1, epoch):
-            listed = sorted(clique_checkpoint_signers(self.header(c)))
-            if listed != previous:
+            now = sorted(clique_checkpoint_signers(self.header(c)))
+            if now != listed:
                 changed.append(c)
-            previous = listed
-        runs: list[int] = []
+            listed = now
+        runs: set[int] = set()
         for c in changed:
-            runs.extend(range(c, min(c + 2 * len(genesis_set) + 2, target)))
-        if changed or checkpoint:
-            out.append(sorted(set(runs) | set(tail)))
-            out.append(sorted(set(runs) | set(range(max(checkpoint, 1), end + 1))))
+            runs.update(range(c, min(c + 2 * len(listed) + 2, end + 1)))
+        tail = set(range(target, end + 1))
+        out = []
+        if self._signers_at(target - 1) == listed:  # no vote passed between the last checkpoint and the target
+            out.append(sorted(runs | tail))
+        out.append(sorted(runs | set(range(max(checkpoint, 1), end + 1))))
         if end <= MAX_HEADERS:
             out.append(list(range(1, end + 1)))
         return out
@@ -200,8 +202,7 @@ class BundleMaker:
                     nodes.update(n.lower() for n in sp["proof"])
         return values, nodes
 
-    def _state(self, queries: Sequence[StatusQuery], keys: Sequence[tuple[str, str, int, int]], block: int
-               ) -> list[str]:
+    def _state(self, queries: Sequence[StatusQuery], signers: Sequence[Sequence[str]], block: int) -> list[str]:
         """The proof nodes of every slot the status derivation reads, found by running it until it asks for no
         slot it has not read (a slot not read yet reads as zero meanwhile)."""
         values: dict[tuple[bytes, int], int] = {}
@@ -219,12 +220,14 @@ class BundleMaker:
                 return values[(account, slot)]
 
             view = StateView(read, self.registry)
-            for store, root, doc, proof in parsed:
-                if view.status_of(store, root, doc, proof).store_registered:
+            for i, (store, root, doc, proof) in enumerate(parsed):
+                st = view.status_of(store, root, doc, proof)
+                if st.store_registered:
                     view.store_name(store)
-            for key, store, doc_type, at in keys:
-                view.is_authorised_at(_b(Web3.to_checksum_address(key)), _b(Web3.to_checksum_address(store)),
-                                      doc_type, at)
+                for key in (signers[i] if i < len(signers) else ()):
+                    if st.issued:
+                        view.is_authorised_at(_b(Web3.to_checksum_address(key)), store, st.document_type,
+                                              st.anchored_at)
             for a in accounts - proven:  # the account itself (its code hash), even with no slot read
                 missing.setdefault(a, set())
             if not missing:
@@ -237,10 +240,10 @@ class BundleMaker:
 
     # -- the bundle
     def make(self, queries: Sequence[StatusQuery], block: int | None = None,
-             signer_keys: Sequence[tuple[str, str, int, int]] = ()) -> dict[str, Any]:
+             signers: Sequence[Sequence[str]] = ()) -> dict[str, Any]:
         """A bundle proving the status of `queries` (store, root, targetHash, proof) at `block` (default: the
-        latest block a majority of validators has sealed on top of). `signer_keys`: (key, store, type, time) of
-        document signatures to prove authorisation for too."""
+        latest block a majority of validators has sealed on top of). `signers[i]`: the keys that signed document i
+        (their authorisation at its anchoring time is proven too)."""
         trust = self.trust_root()
         head = int(_rpc(self.w3, "eth_blockNumber", []), 16)
         if trust.engine == "qbft":
@@ -254,7 +257,7 @@ class BundleMaker:
                 raise MakerError(f"block {target} is not yet sealed over by a majority of the {n} validators "
                                  f"(the head is block {head}): wait for {n // 2 - (end - target)} more blocks")
         headers = self._headers_for(trust, target, end)
-        nodes = self._state(queries, signer_keys, target)
+        nodes = self._state(queries, signers, target)
         docs = [{"store": to_checksum_address(s), "root": "0x" + r.hex(), "document": "0x" + d.hex(),
                  "proof": ["0x" + p.hex() for p in proof]} for s, r, d, proof in (query_bytes(q) for q in queries)]
         raw = {"format": BUNDLE_FORMAT, "version": VERSION,
@@ -267,3 +270,28 @@ class BundleMaker:
         except BundleError as exc:
             raise MakerError(f"the bundle made from this node does not check: {exc}") from None
         return raw
+
+
+def queries_for(documents: Sequence[Any]) -> tuple[list[StatusQuery], list[list[str]], list[str | None]]:
+    """The status queries of wrapped documents (those intact and naming a store), the keys that signed each, and
+    for every document why it gets no query (None when it gets one)."""
+    from certnet.verifier.jsjson import ProofFormatError
+    from certnet.verifier.signature import recover_signers
+    from certnet.verifier.verify import Verifier
+
+    v = Verifier(None)
+    queries: list[StatusQuery] = []
+    signers: list[list[str]] = []
+    skipped: list[str | None] = []
+    for d in documents:
+        wrapped, integ, env = v._prepare(d)
+        if not integ.ok or env is None or not env.store or not Web3.is_address(env.store):
+            skipped.append(integ.message if not integ.ok else "it names no document store")
+            continue
+        queries.append((env.store, integ.merkle_root, integ.target_hash, integ.proof))
+        try:
+            signers.append(recover_signers(wrapped) if isinstance(wrapped, dict) and wrapped.get("proof") else [])
+        except ProofFormatError:
+            signers.append([])
+        skipped.append(None)
+    return queries, signers, skipped

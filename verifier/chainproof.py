@@ -26,6 +26,7 @@ becomes the known set. The block hash leaves out the commit seals and the round.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
@@ -135,11 +136,21 @@ def _recover(message_hash: bytes, signature: bytes, what: str) -> bytes:
     """The address that made a 65-byte [r, s, v] secp256k1 signature (v 0 or 1) of `message_hash`."""
     if len(signature) != 65 or signature[64] not in (0, 1):
         raise ChainProofError(f"{what}: not a 65-byte [r, s, v] signature with v 0 or 1")
+    signer = _recover_cached(message_hash, signature)
+    if signer is None:
+        raise ChainProofError(f"{what}: the signature cannot be recovered")
+    return signer
+
+
+@functools.lru_cache(maxsize=4096)
+def _recover_cached(message_hash: bytes, signature: bytes) -> bytes | None:
+    """Recovery is slow in pure Python (~20 ms): the same headers are checked again and again (every document
+    of a batch, every verification of one bundle), so each (hash, signature) is recovered once."""
     try:
         sig = eth_keys.Signature(signature)
         return sig.recover_public_key_from_msg_hash(message_hash).to_canonical_address()
-    except (BadSignature, KeyValidationError, ValueError) as exc:
-        raise ChainProofError(f"{what}: the signature cannot be recovered ({exc})") from None
+    except (BadSignature, KeyValidationError, ValueError):
+        return None
 
 
 def _sign(message_hash: bytes, private_key: bytes) -> bytes:

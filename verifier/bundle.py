@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address as _to_checksum_address
 from web3 import Web3
 
 from certnet.node.artifacts import load_artifact
@@ -36,6 +36,7 @@ from certnet.verifier.chainproof import (
     CheckedChain, ChainProofError, Header, ProvenState, Unproven, check_clique_chain, check_qbft_chain, eip1167_code,
     qbft_block_hash,
 )
+from certnet.verifier.merkle import combine as _hash_pair, keccak256 as keccak
 from certnet.verifier.sources import NetworkInfo, SourceError
 from certnet.verifier.verdict import (
     DOCUMENT_STATUS, ERROR, INTEGRITY_ONLY, ISSUER_IDENTITY, NOT_ISSUED, SKIPPED, VALID, WRONG_NETWORK, Check,
@@ -203,6 +204,12 @@ def storage_layout() -> dict[str, Any]:
     return out
 
 
+@functools.lru_cache(maxsize=65536)
+def to_checksum_address(a: bytes | str) -> str:
+    return _to_checksum_address(a)
+
+
+@functools.lru_cache(maxsize=65536)
 def mapping_slot(key32: bytes, slot: int) -> int:
     return int.from_bytes(keccak(key32 + slot.to_bytes(32, "big")), "big")
 
@@ -229,6 +236,8 @@ class StateView:
         self.registry = registry
         self.layout = storage_layout()
         self.s = self.layout["structs"]
+        self._revocations: dict[tuple[bytes, bytes], tuple[bytes, int, int, int] | None] = {}
+        self._pairs: dict[tuple[bytes, bytes], bytes] = {}
 
     def _member(self, account: bytes, base: int, struct: str, member: str) -> int:
         slot, offset, size = self.s[struct][member]
@@ -323,7 +332,21 @@ class StateView:
         return raw.decode("utf-8", errors="replace")
 
     def _revocation(self, store: bytes, h: bytes) -> tuple[bytes, int, int, int] | None:
-        """(by, reason, revokedAt, block) of a revocation record that counts."""
+        """(by, reason, revokedAt, block) of a revocation record that counts (a batch's documents share their root
+        and upper proof nodes: each is looked up once per view)."""
+        key = (store, h)
+        if key not in self._revocations:
+            self._revocations[key] = self._read_revocation(store, h)
+        return self._revocations[key]
+
+    def _pair(self, a: bytes, b: bytes) -> bytes:
+        key = (a, b)
+        got = self._pairs.get(key)
+        if got is None:
+            got = self._pairs[key] = _hash_pair(a, b)
+        return got
+
+    def _read_revocation(self, store: bytes, h: bytes) -> tuple[bytes, int, int, int] | None:
         base = mapping_slot(h, self._store("_revocations"))
         word = self.read(store, base)
         f = self.s["Revocation"]
@@ -363,14 +386,14 @@ class StateView:
             else:
                 node = document
                 for sibling in proof[:-1]:
-                    node = _hash_pair(node, sibling)
+                    node = self._pair(node, sibling)
                     rec = self._revocation(store, node)
                     if rec is not None:
                         level, revoked_hash = RevokedLevel.PROOF_NODE, node
                         break
         node = document
         for sibling in proof:
-            node = _hash_pair(node, sibling)
+            node = self._pair(node, sibling)
         proof_valid = node == root
         sb = mapping_slot(document, self._store("_supersessions"))
         sup = self.s["Supersession"]
@@ -402,10 +425,6 @@ class StateView:
             superseded_at=succ.get("at", 0), superseded_by=to_checksum_address(succ["by"]) if succ else None)
 
 
-def _hash_pair(a: bytes, b: bytes) -> bytes:
-    return keccak(a + b) if a < b else keccak(b + a)
-
-
 def _status(store: str, root: bytes, document: bytes) -> DocumentStatus:
     """The answer for a store that is not registered: nothing else is read."""
     return DocumentStatus(
@@ -416,8 +435,13 @@ def _status(store: str, root: bytes, document: bytes) -> DocumentStatus:
         successor_root=None, successor_document=None, superseded_at=0, superseded_by=None)
 
 
+@functools.lru_cache(maxsize=4096)
+def _store_bytes(store: str) -> bytes:
+    return bytes.fromhex(checksummed(store)[2:])
+
+
 def query_bytes(q: StatusQuery) -> tuple[bytes, bytes, bytes, list[bytes]]:
-    return (bytes.fromhex(checksummed(q[0])[2:]), to_bytes32(q[1]), to_bytes32(q[2]), [to_bytes32(p) for p in q[3]])
+    return (_store_bytes(q[0]), to_bytes32(q[1]), to_bytes32(q[2]), [to_bytes32(p) for p in q[3]])
 
 
 # ------------------------------------------------------------------ the bundle

@@ -258,8 +258,8 @@ class BundleMaker:
                                  f"(the head is block {head}): wait for {n // 2 - (end - target)} more blocks")
         headers = self._headers_for(trust, target, end)
         nodes = self._state(queries, signers, target)
-        docs = [{"store": to_checksum_address(s), "root": "0x" + r.hex(), "document": "0x" + d.hex(),
-                 "proof": ["0x" + p.hex() for p in proof]} for s, r, d, proof in (query_bytes(q) for q in queries)]
+        docs = [{"store": to_checksum_address(s), "root": "0x" + r.hex(), "document": "0x" + d.hex()}
+                for s, r, d, _ in (query_bytes(q) for q in queries)]
         raw = {"format": BUNDLE_FORMAT, "version": VERSION,
                "network": {"chainId": trust.chain_id, "genesisHash": "0x" + trust.genesis_hash.hex()},
                "engine": trust.engine, "issuerRegistry": to_checksum_address(self.registry), "block": target,

@@ -28,14 +28,16 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import rlp
 from eth_keys import keys as eth_keys
 from eth_keys.exceptions import BadSignature, ValidationError as KeyValidationError
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 from trie import HexaryTrie
 from trie.exceptions import BadTrieProof, MissingTrieNode
+
+from certnet.verifier.merkle import keccak256 as keccak
 
 
 class ChainProofError(ValueError):
@@ -541,20 +543,20 @@ class ProvenState:
         self._accounts: dict[bytes, tuple[int, int, bytes, bytes] | None] = {}
         self._storage: dict[tuple[bytes, int], int] = {}
 
-    def _get(self, root: bytes, key: bytes, what: str) -> bytes:
+    def _get(self, root: bytes, key: bytes, what: Callable[[], str]) -> bytes:
         if root == EMPTY_TRIE_ROOT:
             return b""
         try:
             return HexaryTrie(self.db, root_hash=root).get(key)
         except MissingTrieNode:
-            raise Unproven(f"the bundle does not prove {what}") from None
+            raise Unproven(f"the bundle does not prove {what()}") from None
         except (BadTrieProof, rlp.DecodingError, ValueError, IndexError, TypeError) as exc:
-            raise ChainProofError(f"the proof of {what} is malformed ({type(exc).__name__})") from None
+            raise ChainProofError(f"the proof of {what()} is malformed ({type(exc).__name__})") from None
 
     def account(self, address: bytes) -> tuple[int, int, bytes, bytes] | None:
         """(nonce, balance, storageRoot, codeHash), None for an account that does not exist."""
         if address not in self._accounts:
-            raw = self._get(self.state_root, keccak(address), f"account {_addr(address)}")
+            raw = self._get(self.state_root, keccak(address), lambda: f"account {_addr(address)}")
             if not raw:
                 self._accounts[address] = None
             else:
@@ -575,7 +577,7 @@ class ProvenState:
                 self._storage[key] = 0
             else:
                 raw = self._get(acct[2], keccak(slot.to_bytes(32, "big")),
-                                f"storage slot {hex(slot)} of {_addr(address)}")
+                                lambda: f"storage slot {hex(slot)} of {_addr(address)}")
                 try:
                     self._storage[key] = _int(rlp.decode(raw)) if raw else 0
                 except Exception:

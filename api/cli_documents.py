@@ -347,6 +347,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from certnet.verifier.verify import Verifier
 
     inputs = list(_verify_inputs(args.sources))
+    if getattr(args, "bundle", None):
+        from certnet.api.cli_bundles import verify_with_bundle_cli
+
+        return verify_with_bundle_cli(args, inputs)
     if args.offline:
         verifier = Verifier(None)
     else:
@@ -444,5 +448,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
     s.add_argument("--timeout", type=float, default=5.0,
                    help="seconds the node may take to answer, in all, before the verdict is ERROR (default 5)")
     chain_opts(s)
+    from certnet.api.cli_bundles import add_verify_options
+
+    add_verify_options(s)
     return {"wrap": cmd_wrap, "issue": cmd_issue, "issue-bulk": cmd_issue_bulk, "revoke": cmd_revoke, "obfuscate": cmd_obfuscate,
             "samples": cmd_samples, "verify": cmd_verify}

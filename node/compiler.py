@@ -69,7 +69,8 @@ def collect_sources(settings: dict[str, Any]) -> dict[str, dict[str, str]]:
 def standard_input(settings: dict[str, Any]) -> dict[str, Any]:
     body = dict(settings["settings"])
     body["outputSelection"] = {
-        "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "devdoc", "userdoc"]}
+        "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "evm.deployedBytecode.immutableReferences",
+                     "devdoc", "userdoc", "storageLayout"]}
     }
     return {"language": "Solidity", "sources": collect_sources(settings), "settings": body}
 
@@ -119,6 +120,8 @@ def compile_contracts() -> dict[str, dict[str, Any]]:
                 "deployedBytecode": "0x" + c["evm"]["deployedBytecode"]["object"],
                 "devdoc": c.get("devdoc", {}),
                 "userdoc": c.get("userdoc", {}),
+                "storageLayout": c.get("storageLayout", {}),
+                "immutableReferences": c["evm"]["deployedBytecode"].get("immutableReferences", {}),
             }
     return artifacts
 

@@ -25,13 +25,13 @@ ENGINES = ("geth", "besu")
 def init_network(directory: str | Path, validators: int = 4, engine: str = "geth",
                  chain_id: int = DEFAULT_CHAIN_ID, period: int = DEFAULT_PERIOD, passphrase: str | None = None,
                  base_port: int | None = None, hosts: Sequence[str] | None = None,
-                 force: bool = False) -> NetworkConfig:
+                 force: bool = False, epoch: int | None = None) -> NetworkConfig:
     """Write a new network directory for `engine` ("geth": Clique; "besu": QBFT)."""
     if engine == "geth":
         if hosts:
             raise NetworkError("a geth network runs on this machine only (127.0.0.1): --host is for besu")
         return init_geth_network(directory, validators, chain_id=chain_id, period=period, passphrase=passphrase,
-                                 base_port=base_port, force=force)
+                                 base_port=base_port, force=force, **({"epoch": epoch} if epoch else {}))
     if engine == "besu":
         return init_besu_network(directory, validators, chain_id=chain_id, period=period, passphrase=passphrase,
                                  hosts=hosts, base_port=base_port, force=force)

@@ -43,6 +43,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     s.add_argument("--host", action="append", dest="hosts", metavar="IP",
                    help="besu: the IP address of each node, once per node in order (default 127.0.0.1)")
     s.add_argument("--passphrase-file", help="keystore passphrase (default: a fresh random one, written to DIR/passphrase)")
+    s.add_argument("--epoch", type=int, help="geth: blocks between Clique checkpoints, where votes reset and the "
+                                             "signers are listed (default 30000)")
 
     for action, text in (("up", "start every geth node of the network"),
                          ("down", "stop every node (cleanly, then killed after a timeout)"),
@@ -69,6 +71,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="voting node (repeatable; default: every running node that is a signer)")
     s.add_argument("--drop", action="store_true", help="vote to remove the validator instead")
 
+    s = sub.add_parser("trust-root", help="write the trust root an offline verifier pins (genesis hash, validators, "
+                                          "issuer registry), computed from the network's files")
+    s.add_argument("dir")
+    s.add_argument("--deployment", help="deployment.json (default DIR/deployment.json)")
+    s.add_argument("--out", help="where to write it (default: standard output)")
+
     s = sub.add_parser("deploy", help="deploy the contracts through a node, from the network's deployer account")
     s.add_argument("dir")
     s.add_argument("--config", required=True, help="JSON file: {name, members: [{country, admins: [...]}]}")
@@ -88,7 +96,7 @@ def _geth(directory: str) -> GethNetwork:
 def _init(args: argparse.Namespace) -> int:
     secret = read_passphrase(args.passphrase_file) if args.passphrase_file else None
     config = init_network(args.dir, args.validators, args.engine, chain_id=args.chain_id, period=args.period,
-                          passphrase=secret, base_port=args.base_port, hosts=args.hosts)
+                          passphrase=secret, base_port=args.base_port, hosts=args.hosts, epoch=args.epoch)
     print(f"{config.engine} network written to {args.dir} ({NETWORK_FILE}): chain id {config.chain_id}, "
           f"{len(config.nodes)} validators, period {config.period}s, EVM {config.evm_version}")
     for n in config.nodes:
@@ -131,6 +139,16 @@ def _dispatch(args: argparse.Namespace) -> int:
     action = args.network_action
     if action == "init":
         return _init(args)
+    if action == "trust-root":
+        from certnet.node.network.trust_root import trust_root
+
+        text = json.dumps(trust_root(args.dir, args.deployment), indent=2) + "\n"
+        if args.out:
+            Path(args.out).write_text(text)
+            print(f"trust root written to {args.out}")
+        else:
+            sys.stdout.write(text)
+        return 0
     net = _geth(args.dir)
     if action == "up":
         net.up()

@@ -147,22 +147,26 @@ def _write_static_nodes(directory: Path, config: NetworkConfig) -> None:
 
 def init_geth_network(directory: str | Path, validators: int = 4, chain_id: int = DEFAULT_CHAIN_ID,
                       period: int = DEFAULT_PERIOD, passphrase: str | None = None, base_port: int | None = None,
-                      gas_limit: int = DEFAULT_GAS_LIMIT, force: bool = False) -> NetworkConfig:
-    """Write a Clique network of `validators` geth nodes into a new `directory` (nothing is started)."""
+                      gas_limit: int = DEFAULT_GAS_LIMIT, force: bool = False, epoch: int = DEFAULT_EPOCH
+                      ) -> NetworkConfig:
+    """Write a Clique network of `validators` geth nodes into a new `directory` (nothing is started); Clique
+    resets its votes and lists the signers every `epoch` blocks."""
     check_counts(validators, "geth")
     if period < 0:
         raise NetworkError("the block period must be 0 (seal on demand) or more seconds")
+    if epoch < 1:
+        raise NetworkError("the Clique epoch must be at least 1 block")
     d = check_new_directory(Path(directory), force)
     secret = passphrase or new_passphrase()
     write_secret(d / PASSPHRASE_FILE, secret + "\n")
     ports = _Ports(base_port)
     nodes = [_new_node(d, i, secret, ports, True) for i in range(validators)]
-    config = NetworkConfig(engine="geth", chain_id=chain_id, period=period, epoch=DEFAULT_EPOCH,
+    config = NetworkConfig(engine="geth", chain_id=chain_id, period=period, epoch=epoch,
                            gas_limit=gas_limit, evm_version=CLIQUE_EVM_VERSION, deployer="", nodes=nodes)
     config.deployer = create_keystore(d / config.deployer_keystore, secret)
     balances = {n.validator: VALIDATOR_BALANCE_WEI for n in nodes}
     balances[config.deployer] = DEPLOYER_BALANCE_WEI
-    genesis = clique_genesis(chain_id, period, [n.validator for n in nodes], balances, gas_limit)
+    genesis = clique_genesis(chain_id, period, [n.validator for n in nodes], balances, gas_limit, epoch=epoch)
     (d / GENESIS_FILE).write_text(json.dumps(genesis, indent=2) + "\n")
     _write_static_nodes(d, config)
     config.save(d)

@@ -60,13 +60,11 @@ _HELD_LOCKS: list[Any] = []
 
 
 def app_factory() -> Any:
-    """The app of each process of `certnet serve`. The background workers (issuance, index, webhooks) must run
-    once per database: with several processes the first to take `<data dir>/serve.lock` runs them, the others
-    serve requests (their server-sent event listeners still follow the chain)."""
-    spec = json.loads(os.environ[SERVE_ENV])
-    if spec["start_workers"] and spec["processes"] > 1:
-        spec["start_workers"] = take_lock(Path(spec["data_dir"]) / "serve.lock")
-    return _service_app(spec)
+    """The app of each process of `certnet serve`. The background workers (issuance, index, webhooks) run once
+    per database: every process (of every `certnet serve` on the database, on any host) campaigns for them
+    through the database (certnet.api.election) and the one elected runs them; the others serve requests (their
+    server-sent event listeners still follow the notices) and take over when the leader dies."""
+    return _service_app(json.loads(os.environ[SERVE_ENV]))
 
 
 def _public_url(value: str | None) -> str | None:
@@ -281,11 +279,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
     s.add_argument("--reconcile-window", type=int, default=5000,
                    help="how many blocks back the periodic check goes")
     s.add_argument("--no-workers", action="store_true",
-                   help="serve only: no issuance, index or notification workers (API replicas; run them in "
-                        "exactly one process per member database)")
+                   help="serve only: never run the issuance, index or notification workers (API replicas); "
+                        "without it, the processes of every `certnet serve` on the database elect one to run them")
     s.add_argument("--workers", type=int, default=1,
                    help="processes serving requests (default 1; use the machine's cores for bulk verification); "
-                        "the background workers run in one of them")
+                        "the background workers run in the one elected through the database")
     s.add_argument("--verify-timeout", dest="verify_timeout", type=float,
                    help="seconds a verification may wait for the node, in all, before its verdict is ERROR (default 5)")
     s.add_argument("--rpc-timeout", dest="rpc_timeout", type=float,

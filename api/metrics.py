@@ -29,6 +29,9 @@ class Metrics:
                                registry=self.registry, multiprocess_mode="mostrecent")
         self.outbox_pending = Gauge("certnet_outbox_pending_documents", "Accepted documents not anchored yet",
                                     registry=self.registry, multiprocess_mode="mostrecent")
+        self.leading = Gauge("certnet_workers_leader", "1 in the process that runs the background workers "
+                             "(elected through the database), else 0", registry=self.registry,
+                             multiprocess_mode="livesum")
         self.deliveries = Counter("certnet_notifications_total", "Webhook deliveries", ["result"],
                                   registry=self.registry)
         self.reanchored = Counter("certnet_batches_reanchored_total",

@@ -175,6 +175,7 @@ class Service:
             concurrency=settings.webhook_concurrency, resolve=settings.webhook_resolver or system_resolver))
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.election: Any = None  # certnet.api.election.Election, when this process campaigns for the workers
         from certnet.api.metrics import Metrics
 
         self.metrics = Metrics()
@@ -264,23 +265,35 @@ class Service:
             except Exception as exc:
                 log.warning("issuer %s not readable at start: %s", account, exc)
         # every process relays the notifier's notices to its own server-sent event listeners
-        workers = [("events", lambda: self.notifier.relay_forever(self._stop))]
-        if self.settings.start_workers:
-            workers += [("issuance", lambda: self.pipeline.run_forever(self._stop)),
-                        ("notifier", lambda: self.notifier.run_forever(self._stop)),
-                        ("webhooks", lambda: self.webhooks.run_forever(self._stop))]
-            if self.indexer is not None:
-                workers.append(("indexer", lambda: self.indexer.run(self._stop, 0.5)))
-        for name, target in workers:
-            t = threading.Thread(target=target, name=f"certnet-{name}", daemon=True)
-            t.start()
-            self._threads.append(t)
+        self._threads += _start_threads([("events", lambda: self.notifier.relay_forever(self._stop))])
+        if self.settings.start_workers:  # the background workers: in the one process elected by the database
+            from certnet.api.election import Election
+
+            self.election = Election(self.sessions.kw["bind"], self._start_workers,
+                                     on_change=self.metrics.leading.set)
+            self._threads += _start_threads([("election", lambda: self.election.run(self._stop))])
+
+    def _start_workers(self, term: threading.Event) -> list[threading.Thread]:
+        """The background workers of one term as leader, running until `term` is set."""
+        workers = [("issuance", lambda: self.pipeline.run_forever(term)),
+                   ("notifier", lambda: self.notifier.run_forever(term)),
+                   ("webhooks", lambda: self.webhooks.run_forever(term))]
+        if self.indexer is not None:
+            workers.append(("indexer", lambda: self.indexer.run(term, 0.5)))
+        return _start_threads(workers)
 
     def stop(self) -> None:
         self._stop.set()
         for t in self._threads:
             t.join(timeout=10)
         self._threads.clear()
+
+
+def _start_threads(targets: list[tuple[str, Callable[[], Any]]]) -> list[threading.Thread]:
+    threads = [threading.Thread(target=target, name=f"certnet-{name}", daemon=True) for name, target in targets]
+    for t in threads:
+        t.start()
+    return threads
 
 
 def settings_from_data_dir(data_dir: Path, rpc_url: str | None = None, **overrides: Any) -> Settings:

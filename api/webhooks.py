@@ -47,6 +47,8 @@ BACKOFF_BASE = 1.0
 BACKOFF_MAX = 300.0
 #: deliveries to one endpoint in flight at once
 PER_ENDPOINT = 2
+#: seconds, beyond the delivery timeout, a claimed delivery is left to its deliverer before it is due again
+CLAIM_SECONDS = 30.0
 #: a response body is read up to this much (only the status matters)
 MAX_RESPONSE_BYTES = 64 * 1024
 
@@ -251,6 +253,7 @@ class Deliverer:
         self._lock = threading.Lock()
         self._in_flight: set[int] = set()
         self._endpoints: dict[str, _Endpoint] = {}
+        self._closed = False
 
     def check_target(self, url: str) -> None:
         """Registration's check (TargetRefused)."""
@@ -271,18 +274,41 @@ class Deliverer:
         started: list[Future] = []
         clock = time.monotonic()
         with self._lock:
+            chosen = []
             for d, sub in due:
-                if d.id in self._in_flight or len(started) >= free:
+                if d.id in self._in_flight or len(chosen) >= free:
                     continue
                 ep = self._endpoints.setdefault(endpoint_of(sub.url), _Endpoint())
                 if ep.not_before > clock or ep.in_flight >= PER_ENDPOINT:
                     continue
+                chosen.append((d, sub, ep))
+            for d, sub, ep in self._claim(chosen, now):
                 ep.in_flight += 1
                 self._in_flight.add(d.id)
                 started.append(self.pool.submit(self._deliver, d, sub))
         if wait:
             return sum(1 for f in started if f.result())
         return len(started)
+
+    def _claim(self, chosen: list[tuple[Delivery, Subscription, "_Endpoint"]], now: dt.datetime) -> list[Any]:
+        """The chosen deliveries this process may post: each is claimed in the database by moving its next attempt
+        CLAIM_SECONDS past the time of the post (`WHERE` it is still pending, unattempted since it was read, and
+        due), so another deliverer on the same database (a leader taking over while the old one still runs)
+        neither sees it due nor claims it; a claim of a process that died runs out and the delivery is due again."""
+        if not chosen:
+            return []
+        until = now + dt.timedelta(seconds=self.settings.timeout + CLAIM_SECONDS)
+        won = []
+        with self.sessions.begin() as s:
+            for item in chosen:
+                d = item[0]
+                claimed = s.execute(update(Delivery).where(
+                    Delivery.id == d.id, Delivery.state == "PENDING", Delivery.attempts == d.attempts,
+                    Delivery.next_attempt_at <= now,
+                ).values(next_attempt_at=until)).rowcount
+                if claimed == 1:
+                    won.append(item)
+        return won
 
     def _deliver(self, d: Delivery, sub: Subscription) -> bool:
         from certnet.api.notify import sign_payload
@@ -320,20 +346,34 @@ class Deliverer:
         return error is None
 
     def _record(self, d: Delivery, error: str | None) -> None:
+        # guarded by the state claimed: an outcome recorded meanwhile by another deliverer is never overwritten
+        mine = (Delivery.id == d.id, Delivery.state == "PENDING", Delivery.attempts == d.attempts)
         with self.sessions.begin() as s:
             if error is None:
-                s.execute(update(Delivery).where(Delivery.id == d.id).values(
-                    state="DELIVERED", attempts=d.attempts + 1, delivered_at=utcnow(), last_error=None))
-                self.service.metrics.deliveries.labels("delivered").inc()
+                done = s.execute(update(Delivery).where(*mine).values(
+                    state="DELIVERED", attempts=d.attempts + 1, delivered_at=utcnow(), last_error=None)).rowcount
+                outcome = "delivered"
             else:
                 attempts = d.attempts + 1
                 dead = attempts >= MAX_ATTEMPTS
-                s.execute(update(Delivery).where(Delivery.id == d.id).values(
+                done = s.execute(update(Delivery).where(*mine).values(
                     state="DEAD" if dead else "PENDING", attempts=attempts, last_error=error,
-                    next_attempt_at=utcnow() + dt.timedelta(seconds=backoff(attempts))))
-                self.service.metrics.deliveries.labels("dead" if dead else "retry").inc()
+                    next_attempt_at=utcnow() + dt.timedelta(seconds=backoff(attempts)))).rowcount
+                outcome = "dead" if dead else "retry"
+        if done == 1:
+            self.service.metrics.deliveries.labels(outcome).inc()
+        else:
+            log.warning("delivery %s: its outcome was recorded by another deliverer meanwhile", d.id)
 
     def run_forever(self, stop: threading.Event, interval: float = 0.2) -> None:
+        """Post due deliveries until `stop` is set (it may run again afterwards, in a later term as leader)."""
+        with self._lock:
+            if self._closed:  # a previous run shut its pool down: deliveries cancelled then are claimed again
+                self.pool = ThreadPoolExecutor(max_workers=self.settings.concurrency,
+                                               thread_name_prefix="certnet-webhook")
+                self._in_flight.clear()
+                self._endpoints.clear()
+                self._closed = False
         while not stop.is_set():
             try:
                 self.deliver_due()
@@ -341,6 +381,8 @@ class Deliverer:
                 log.exception("webhook delivery pass failed; retrying")
                 stop.wait(2.0)
             stop.wait(interval)
+        with self._lock:
+            self._closed = True
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 

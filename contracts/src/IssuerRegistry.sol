@@ -551,8 +551,11 @@ contract IssuerRegistry is ERC165, IIssuerRegistry {
         if (a.epoch == 0) return false;
         Key storage k = _keys[account];
         if (k.store == store) {
+            if (k.status != KeyStatus.Active || block.timestamp < k.validFrom || block.timestamp > k.validUntil) {
+                return false; // suspended, retired, expired or not yet valid
+            }
             Member storage m = _members[a.country];
-            return k.status == KeyStatus.Active && m.active && m.epoch == a.epoch;
+            return m.active && m.epoch == a.epoch;
         }
         Role memory r = _admins[account];
         return r.country == a.country && _roleCounts(r);

@@ -52,9 +52,8 @@ def _installed(package: str) -> str | None:
     return json.loads(manifest.read_text())["version"] if manifest.exists() else None
 
 
-@pytest.fixture(scope="module")
-def tt(tmp_path_factory):
-    """run(documents, rpc_url, *flags) -> one oa-verify result {isValid, calls, fragments} per document."""
+def oracle_node() -> str:
+    """node, with the pinned oa-verify and ethers v5 installed; fails (never skips) otherwise."""
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is not installed: the TradeTrust interoperability tests need it (run `make setup`)")
@@ -69,6 +68,13 @@ def tt(tmp_path_factory):
     ethers = _installed("ethers")
     if ethers is None or not ethers.startswith("5."):
         pytest.fail(f"{PACKAGE} needs ethers v5 in node_modules, found {ethers}")
+    return node
+
+
+@pytest.fixture(scope="module")
+def tt(tmp_path_factory):
+    """run(documents, rpc_url, *flags) -> one oa-verify result {isValid, calls, fragments} per document."""
+    node = oracle_node()
     workdir = tmp_path_factory.mktemp("tt")
     counter = iter(range(10**6))
 
@@ -84,6 +90,39 @@ def tt(tmp_path_factory):
         return out
 
     return run
+
+
+@pytest.fixture(scope="module")
+def tt_served():
+    """Like `tt`, through one long-lived `tt_verify.cjs --serve` process (the library is loaded once)."""
+    import select
+    import time
+
+    proc = subprocess.Popen([oracle_node(), str(ORACLE), "--serve"], cwd=ROOT, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def run(documents: list[Any], rpc_url: str) -> list[dict[str, Any]]:
+        proc.stdin.write(json.dumps({"documents": documents, "url": rpc_url}) + "\n")
+        proc.stdin.flush()
+        deadline = time.monotonic() + 120
+        while not select.select([proc.stdout], [], [], 1.0)[0]:
+            if proc.poll() is not None:
+                pytest.fail(f"tt_verify.cjs --serve ended:\n{proc.stderr.read()}")
+            if time.monotonic() > deadline:
+                pytest.fail("tt_verify.cjs --serve gave no answer within 120 s")
+        out = json.loads(proc.stdout.readline())
+        if isinstance(out, dict):
+            pytest.fail(f"tt_verify.cjs --serve failed: {out.get('error')}")
+        assert isinstance(out, list) and len(out) == len(documents)
+        return out
+
+    yield run
+    proc.stdin.close()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def fragment(result: dict[str, Any], name: str) -> dict[str, Any]:

@@ -541,8 +541,8 @@ contract IssuerRegistry is ERC165, IIssuerRegistry {
         return canActFor(account, msg.sender);
     }
 
-    /// @notice Whether `account` may act for `store` now: an active key of its authority (whose country is a member
-    /// in the authority's epoch), or a current admin of its country.
+    /// @notice Whether `account` may act for `store` now: an active key of its authority inside its validity window
+    /// (the country a member in the authority's epoch), or a current admin of its country.
     /// @param account the account
     /// @param store the store
     /// @return true when it may

@@ -564,6 +564,29 @@ def test_compromised_key_revocation_of_a_whole_batch_stops_counting(net):
     assert view.is_revoked(root)
 
 
+def test_anchor_then_suspension_in_the_same_block_keeps_the_anchor_valid(anvil_net):
+    """A key suspended (or retired) in the same block as its anchor — the same second — does not undo the anchor:
+    the store let the key anchor because it was active then. (Judging by the key's status checkpoint of the
+    anchoring second read the anchor as revoked.)"""
+    net = anvil_net
+    w3 = net.engine.w3
+    root, leaves, proofs = batch(2)
+    store, reg = net.store("vn_issuer"), net.registry("vn_admin")
+    w3.provider.make_request("evm_setAutomine", [False])
+    try:
+        sent = [store.signer.send(store.function("anchor", bytes.fromhex(root), 1, 2), wait=False),
+                reg.signer.send(reg.function("suspendKey", net.addr("vn_issuer")), wait=False)]
+        w3.provider.make_request("evm_mine", [])
+    finally:
+        w3.provider.make_request("evm_setAutomine", [True])
+    receipts = [w3.eth.wait_for_transaction_receipt(h, timeout=30) for h in sent]
+    assert [r["status"] for r in receipts] == [1, 1] and receipts[0]["blockNumber"] == receipts[1]["blockNumber"]
+    view = net.store()
+    assert view.is_active(root) and not view.is_revoked(root)
+    s = net.registry().status_of([(net.stores["vn"], root, leaves[0], proofs[leaves[0]])])[0]
+    assert s.issued and s.issuer_authorised and not s.revoked
+
+
 # ------------------------------------------------------------------ views
 
 def test_name_registry_and_erc165(net):

@@ -590,7 +590,7 @@ contract IssuerRegistry is ERC165, IIssuerRegistry {
     struct DocumentStatus {
         bool storeRegistered;
         bytes2 country;
-        bool keyAuthorised;
+        bool keyAuthorised; // anchored by a key of the store's authority, not at or after its compromised-since time
         DocumentStore.StoreStatus store;
     }
 
@@ -634,7 +634,10 @@ contract IssuerRegistry is ERC165, IIssuerRegistry {
         s.country = a.country;
         s.store = DocumentStore(store).statusOf(root, document, proof);
         if (s.store.key != address(0)) {
-            s.keyAuthorised = isAuthorisedAt(s.store.key, store, s.store.documentType, uint40(s.store.anchoredAt));
+            // the store let only a key authorised at that moment anchor (canAnchor); what can undo that is the key
+            // being marked compromised since then. (isAuthorisedAt, which reads the status checkpoint of the
+            // anchoring second, would also reject an anchor followed by a suspension in the same second.)
+            s.keyAuthorised = _keys[s.store.key].store == store && countsAt(s.store.key, uint40(s.store.anchoredAt));
         }
     }
 

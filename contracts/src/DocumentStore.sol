@@ -349,12 +349,13 @@ contract DocumentStore is ERC165, IDocumentStore, IDocumentStoreBatchable, ICert
             }
         }
         s.proofValid = MerkleProof.verifyCalldata(proof, root, document);
-        Supersession memory p = _supersessions[document];
-        if (_counts(p.by, p.supersededAt)) {
+        Supersession storage p = _supersessions[document];
+        uint32 supersededAt = p.supersededAt; // one slot read for the (usual) document never superseded
+        if (supersededAt != 0 && _counts(p.by, supersededAt)) {
             s.successorStore = p.successorStore;
             s.successorRoot = p.successorRoot;
             s.successorDocument = p.successorDocument;
-            s.supersededAt = p.supersededAt;
+            s.supersededAt = supersededAt;
             s.supersededBy = p.by;
         }
     }

@@ -57,14 +57,17 @@ def test_anvil_restart_keeps_state(tmp_path: Path):
     assert engine.proc.returncode is not None  # the process really ended
     restarted = AnvilEngine(tmp_path / "node", port=engine.port).start()
     try:
-        view = net.deployment.certificate_registry_client(restarted.w3)
+        view = net.deployment.store_client(restarted.w3, net.stores["vn"])
         assert restarted.w3.eth.block_number >= head
+        assert view.name() == "VCCI Ho Chi Minh City"
+        assert net.deployment.issuer_registry_client(restarted.w3).stores_of("VN") == [net.stores["vn"],
+                                                                                       net.stores["vn2"]]
         assert all(view.is_issued(r) for r in roots)
         assert view.is_revoked(roots[1]) and not view.is_revoked(roots[0])
         assert view.revocation_of(roots[1]).reason == 3
         # the restarted node keeps accepting transactions from the same accounts
         signer = Transactor(restarted.w3, net.actors["vn_issuer"].account)
-        net.deployment.certificate_registry_client(restarted.w3, signer).anchor("ab" * 32, "FORM_D", 1)
+        net.deployment.store_client(restarted.w3, net.stores["vn"], signer).anchor("ab" * 32, "FORM_D", 1)
         assert view.is_issued("ab" * 32)
     finally:
         restarted.stop()
@@ -102,10 +105,10 @@ def test_signer_for_shares_one_nonce_sequence(embedded_engine):
 
 
 def test_revert_names_error_and_arguments(embedded_net):
-    with pytest.raises(errors.NotAuthorisedIssuer) as info:
-        embedded_net.store("outsider").anchor("cd" * 32, "FORM_D", 1)
-    assert info.value.args_["account"] == embedded_net.addr("outsider")
-    assert "NotAuthorisedIssuer" in str(info.value) and "anchor" in str(info.value)
+    with pytest.raises(errors.NotAuthorisedKey) as info:
+        embedded_net.store("outsider", authority="vn").anchor("cd" * 32, "FORM_D", 1)
+    assert info.value.args_ == {"key": embedded_net.addr("outsider"), "documentType": 1}
+    assert "NotAuthorisedKey" in str(info.value) and "anchor" in str(info.value)
 
 
 # ------------------------------------------------------------------ deploy configuration
@@ -180,19 +183,23 @@ def test_deploy_cli_deploys_and_writes_addresses(tmp_path: Path, anvil_engine):
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     written = json.loads((tmp_path / "deployment.json").read_text())
-    assert written["certificate_registry"] == out["CertificateRegistry"]
+    assert written["issuer_registry"] == out["IssuerRegistry"] and "certificate_registry" not in written
     from certnet.node.deploy import Deployment
 
     d = Deployment.load(tmp_path / "deployment.json")
-    assert d.issuer_registry_client(anvil_engine.w3).is_admin_of(admin.address, "SG")
-    assert d.certificate_registry_client(anvil_engine.w3).name() == "certnet CLI test"
+    reg = d.issuer_registry_client(anvil_engine.w3)
+    assert reg.is_admin_of(admin.address, "SG") and d.name == "certnet CLI test"
+    assert anvil_engine.w3.eth.get_code(reg.store_implementation()) != b""
 
 
 def test_gas_report_runs():
     r = subprocess.run([sys.executable, "-m", "certnet.scripts.gas_report", "--embedded", "--samples", "1"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
-    assert "revokeDocument, proof depth 20" in r.stdout and "goal anchor" in r.stdout
+    for line in ("revokeDocument, proof depth 20", "registerAuthority with a first key", "goal anchor",
+                 "goal 10-step revocation", "goal store creation"):
+        assert line in r.stdout, r.stdout
+    assert "MISSED" not in r.stdout, r.stdout
 
 
 def test_sender_recovers_when_another_process_used_the_account(anvil_engine):

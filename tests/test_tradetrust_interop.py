@@ -1,12 +1,14 @@
 """TradeTrust interoperability: the npm verifier `@govtechsg/oa-verify` checks certnet documents on our chain.
 
+(`@tradetrust-tt/tt-verify` 9.7.2, which issue 12 also names, is not in package.json or node_modules: not tested.)
+
 The pinned library runs in node through ``tests/oracle/tt_verify.cjs`` with an ethers v5
 StaticJsonRpcProvider on the session's anvil node (chain 31337). Documents are issued, revoked and
 superseded through certnet's real pipeline; every eth_call oa-verify makes is recorded and decoded.
 
 Findings this file pins down:
 
-* Against the CertificateRegistry, oa-verify 9.4.0 asks ``supportsInterface(0xdcfd0745)`` (false:
+* Against an authority's DocumentStore (the store in issuers[0].documentStore), oa-verify 9.4.0 asks ``supportsInterface(0xdcfd0745)`` (false:
   the batchable id is not advertised), then ``isIssued(bytes32)`` with ``0x<merkleRoot>``, then
   ``supportsInterface(0xdcfd0745)`` again and root-only ``isRevoked(bytes32)`` for ``0x<targetHash>``,
   each node on the proof path and the root. Issued, revoked (one document or the whole batch),
@@ -52,9 +54,8 @@ def _installed(package: str) -> str | None:
     return json.loads(manifest.read_text())["version"] if manifest.exists() else None
 
 
-@pytest.fixture(scope="module")
-def tt(tmp_path_factory):
-    """run(documents, rpc_url, *flags) -> one oa-verify result {isValid, calls, fragments} per document."""
+def oracle_node() -> str:
+    """node, with the pinned oa-verify and ethers v5 installed; fails (never skips) otherwise."""
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is not installed: the TradeTrust interoperability tests need it (run `make setup`)")
@@ -69,6 +70,13 @@ def tt(tmp_path_factory):
     ethers = _installed("ethers")
     if ethers is None or not ethers.startswith("5."):
         pytest.fail(f"{PACKAGE} needs ethers v5 in node_modules, found {ethers}")
+    return node
+
+
+@pytest.fixture(scope="module")
+def tt(tmp_path_factory):
+    """run(documents, rpc_url, *flags) -> one oa-verify result {isValid, calls, fragments} per document."""
+    node = oracle_node()
     workdir = tmp_path_factory.mktemp("tt")
     counter = iter(range(10**6))
 
@@ -84,6 +92,39 @@ def tt(tmp_path_factory):
         return out
 
     return run
+
+
+@pytest.fixture(scope="module")
+def tt_served():
+    """Like `tt`, through one long-lived `tt_verify.cjs --serve` process (the library is loaded once)."""
+    import select
+    import time
+
+    proc = subprocess.Popen([oracle_node(), str(ORACLE), "--serve"], cwd=ROOT, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def run(documents: list[Any], rpc_url: str) -> list[dict[str, Any]]:
+        proc.stdin.write(json.dumps({"documents": documents, "url": rpc_url}) + "\n")
+        proc.stdin.flush()
+        deadline = time.monotonic() + 120
+        while not select.select([proc.stdout], [], [], 1.0)[0]:
+            if proc.poll() is not None:
+                pytest.fail(f"tt_verify.cjs --serve ended:\n{proc.stderr.read()}")
+            if time.monotonic() > deadline:
+                pytest.fail("tt_verify.cjs --serve gave no answer within 120 s")
+        out = json.loads(proc.stdout.readline())
+        if isinstance(out, dict):
+            pytest.fail(f"tt_verify.cjs --serve failed: {out.get('error')}")
+        assert isinstance(out, list) and len(out) == len(documents)
+        return out
+
+    yield run
+    proc.stdin.close()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def fragment(result: dict[str, Any], name: str) -> dict[str, Any]:
@@ -163,12 +204,31 @@ def world(anvil_engine, tt, tmp_path_factory):
     docs["tampered"] = tampered
     _, (unissued,) = wrap_documents(_docs(net, 1, seed=304))
     docs["unissued"] = unissued
-    after_names = ["a0", "a1", "a2", "a3", "a4", "successor", "b0", "b2", "tampered", "unissued"]
+
+    # a key marked compromised since t: what it anchored after t is not valid; a document it revoked after t
+    # verifies as before the revocation
+    reg = net.registry("vn_admin")
+    rogue = net.new_actor("vn_rogue")
+    net.stores["cantho"] = reg.store_from(reg.register_authority("VCCI Can Tho", ["FORM_D"], first_key=rogue.address))
+    rogue_store = net.store("vn_rogue", authority="cantho")
+    (_, (kept,)), (_, (stolen,)) = (wrap_documents(_docs(net, 1, seed=s, name="VCCI Can Tho",
+                                                         store=net.stores["cantho"])) for s in (305, 306))
+    rogue_store.anchor(kept["signature"]["merkleRoot"], "FORM_D", 1)
+    anvil_engine.advance_time(10)
+    since = anvil_engine.w3.eth.get_block("latest")["timestamp"] + 1
+    anvil_engine.advance_time(5)
+    rogue_store.anchor(stolen["signature"]["merkleRoot"], "FORM_D", 1)
+    rogue_store.revoke_root(kept["signature"]["merkleRoot"], "FRAUDULENT")
+    revoked_by_thief = tt([kept, stolen], url)
+    reg.mark_compromised(rogue.address, since)
+    docs["compromised_anchor"], docs["compromised_revocation"] = stolen, kept
+    after_names = ["a0", "a1", "a2", "a3", "a4", "successor", "b0", "b2", "tampered", "unissued",
+                   "compromised_anchor", "compromised_revocation"]
     after = dict(zip(after_names, tt([docs[n] for n in after_names], url, *relaxed)))
     certnet = dict(zip(after_names, Verifier(ChainSource(net.engine.w3, net.deployment)).verify_many(
         [docs[n] for n in after_names])))
     return {"net": net, "docs": docs, "before": before, "after": after, "unrelaxed": unrelaxed,
-            "oa_shaped": oa_shaped, "certnet": certnet}
+            "oa_shaped": oa_shaped, "certnet": certnet, "revoked_by_thief": revoked_by_thief}
 
 
 def test_issued_documents_are_valid_for_oa_verify(world):
@@ -180,8 +240,8 @@ def test_issued_documents_are_valid_for_oa_verify(world):
 
 
 def test_oa_verify_uses_the_root_only_document_store_path(world):
-    """Exactly what oa-verify asks the CertificateRegistry, in order, for one document."""
-    store = world["net"].deployment.certificate_registry.lower()
+    """Exactly what oa-verify asks the authority's DocumentStore, in order, for one document."""
+    store = world["net"].stores["vn"].lower()
     for name, r in world["before"].items():
         w = world["docs"][name]
         root = "0x" + w["signature"]["merkleRoot"]
@@ -254,7 +314,8 @@ def test_issuer_identity_is_not_valid_for_oa_verify(world):
 def test_certnet_and_oa_verify_agree_on_status(world):
     expected = {"a0": "VALID", "a1": "REVOKED", "a2": "SUPERSEDED", "a3": "VALID", "a4": "VALID",
                 "successor": "VALID", "b0": "REVOKED", "b2": "REVOKED", "tampered": "TAMPERED",
-                "unissued": "NOT_ISSUED"}
+                "unissued": "NOT_ISSUED", "compromised_anchor": "UNAUTHORIZED_ISSUER",
+                "compromised_revocation": "VALID"}
     for name, r in world["after"].items():
         ours = world["certnet"][name].status
         assert ours == expected[name], (name, ours)
@@ -274,3 +335,26 @@ def test_pipeline_documents_pass_the_oa_schema(world):
     assert integrity(r) == "VALID", r["fragments"]
     assert store_status(r)["status"] == "VALID"
 
+
+
+def test_compromised_key_anchor_is_not_valid_for_oa_verify(world):
+    """Anchored by a key after its compromised-since time: valid for oa-verify until the key was marked, then not
+    (the root reads revoked through the root-only isRevoked), as certnet says UNAUTHORIZED_ISSUER."""
+    assert store_status(world["revoked_by_thief"][1])["status"] == "VALID"
+    r = world["after"]["compromised_anchor"]
+    assert integrity(r) == "VALID"
+    st = store_status(r)
+    assert st["status"] == "INVALID" and st["reason"]["codeString"] == "DOCUMENT_REVOKED"
+    root = "0x" + world["docs"]["compromised_anchor"]["signature"]["merkleRoot"]
+    asks = {c["args"][0]: c["result"] for c in r["calls"] if c["fn"] == "isRevoked(bytes32)"}
+    assert asks[root] == "true"
+    assert world["certnet"]["compromised_anchor"].status == "UNAUTHORIZED_ISSUER"
+
+
+def test_compromised_key_revocation_stops_counting_for_oa_verify(world):
+    """Revoked by a key after its compromised-since time: revoked for oa-verify until the key was marked, then
+    valid again, for oa-verify and certnet."""
+    before = store_status(world["revoked_by_thief"][0])
+    assert before["status"] == "INVALID" and before["reason"]["codeString"] == "DOCUMENT_REVOKED"
+    assert store_status(world["after"]["compromised_revocation"])["status"] == "VALID"
+    assert world["certnet"]["compromised_revocation"].status == "VALID"

@@ -253,9 +253,10 @@ contract DocumentStore is ERC165, IDocumentStore, IDocumentStoreBatchable, ICert
     }
 
     /// @notice Whether `hash` — a root, a document or a proof node of this store — is revoked or superseded by a
-    /// record that counts, or is a root anchored by a key that was not authorised at the time (a key marked
-    /// compromised since before it). The TradeTrust verifiers ask this for the targetHash, each node of its proof
-    /// path and the root.
+    /// record that counts, or is a root anchored by a key at or after its compromised-since time (the key was
+    /// authorised when it anchored: `anchor` checks it; only a compromise marked later can undo that, and a
+    /// suspension or retirement in the same second as the anchor must not). The TradeTrust verifiers ask this for
+    /// the targetHash, each node of its proof path and the root.
     /// @param hash the hash
     /// @return true when revoked
     function isRevoked(bytes32 hash) public view returns (bool) {
@@ -264,8 +265,7 @@ contract DocumentStore is ERC165, IDocumentStore, IDocumentStoreBatchable, ICert
         Supersession storage s = _supersessions[hash];
         if (_counts(s.by, s.supersededAt)) return true;
         Anchor storage a = _anchors[hash];
-        return a.key != address(0)
-            && !registry.isAuthorisedAt(a.key, address(this), a.documentType, uint40(a.anchoredAt));
+        return a.key != address(0) && !_counts(a.key, a.anchoredAt);
     }
 
     /// @notice Whether the root or the document is revoked (or the document superseded). Reverts with
@@ -349,12 +349,13 @@ contract DocumentStore is ERC165, IDocumentStore, IDocumentStoreBatchable, ICert
             }
         }
         s.proofValid = MerkleProof.verifyCalldata(proof, root, document);
-        Supersession memory p = _supersessions[document];
-        if (_counts(p.by, p.supersededAt)) {
+        Supersession storage p = _supersessions[document];
+        uint32 supersededAt = p.supersededAt; // one slot read for the (usual) document never superseded
+        if (supersededAt != 0 && _counts(p.by, supersededAt)) {
             s.successorStore = p.successorStore;
             s.successorRoot = p.successorRoot;
             s.successorDocument = p.successorDocument;
-            s.supersededAt = p.supersededAt;
+            s.supersededAt = supersededAt;
             s.supersededBy = p.by;
         }
     }

@@ -541,8 +541,8 @@ contract IssuerRegistry is ERC165, IIssuerRegistry {
         return canActFor(account, msg.sender);
     }
 
-    /// @notice Whether `account` may act for `store` now: an active key of its authority (whose country is a member
-    /// in the authority's epoch), or a current admin of its country.
+    /// @notice Whether `account` may act for `store` now: an active key of its authority inside its validity window
+    /// (the country a member in the authority's epoch), or a current admin of its country.
     /// @param account the account
     /// @param store the store
     /// @return true when it may
@@ -551,8 +551,11 @@ contract IssuerRegistry is ERC165, IIssuerRegistry {
         if (a.epoch == 0) return false;
         Key storage k = _keys[account];
         if (k.store == store) {
+            if (k.status != KeyStatus.Active || block.timestamp < k.validFrom || block.timestamp > k.validUntil) {
+                return false; // suspended, retired, expired or not yet valid
+            }
             Member storage m = _members[a.country];
-            return k.status == KeyStatus.Active && m.active && m.epoch == a.epoch;
+            return m.active && m.epoch == a.epoch;
         }
         Role memory r = _admins[account];
         return r.country == a.country && _roleCounts(r);
@@ -587,7 +590,7 @@ contract IssuerRegistry is ERC165, IIssuerRegistry {
     struct DocumentStatus {
         bool storeRegistered;
         bytes2 country;
-        bool keyAuthorised;
+        bool keyAuthorised; // anchored by a key of the store's authority, not at or after its compromised-since time
         DocumentStore.StoreStatus store;
     }
 
@@ -631,7 +634,10 @@ contract IssuerRegistry is ERC165, IIssuerRegistry {
         s.country = a.country;
         s.store = DocumentStore(store).statusOf(root, document, proof);
         if (s.store.key != address(0)) {
-            s.keyAuthorised = isAuthorisedAt(s.store.key, store, s.store.documentType, uint40(s.store.anchoredAt));
+            // the store let only a key authorised at that moment anchor (canAnchor); what can undo that is the key
+            // being marked compromised since then. (isAuthorisedAt, which reads the status checkpoint of the
+            // anchoring second, would also reject an anchor followed by a suspension in the same second.)
+            s.keyAuthorised = _keys[s.store.key].store == store && countsAt(s.store.key, uint40(s.store.anchoredAt));
         }
     }
 

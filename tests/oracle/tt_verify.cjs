@@ -3,7 +3,11 @@
 // package.json) run against a certnet node, for the interoperability tests.
 //
 //   node tests/oracle/tt_verify.cjs <document.json|-> <rpc-url> [--chain-id N] [--ignore-network-schema]
+//   node tests/oracle/tt_verify.cjs --serve [--chain-id N]
 //
+// With --serve it reads requests from stdin, one JSON line each: {"documents": [...], "url": "<rpc-url>"}, and
+// answers each with one JSON line, the list of results described below (or {"error": "..."}); the library is
+// loaded once, for tests that verify again and again.
 // Reads a wrapped document (or a JSON array of wrapped documents) from the file, or from stdin
 // with "-", and verifies each with
 //   verificationBuilder(openAttestationVerifiers, { provider })
@@ -42,6 +46,7 @@ function parseArgs(argv) {
   const positional = [];
   let chainId = 31337;
   let ignoreNetworkSchema = false;
+  let serve = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--chain-id") {
@@ -52,11 +57,17 @@ function parseArgs(argv) {
       if (!Number.isInteger(chainId) || chainId <= 0) usage(`bad ${a}`);
     } else if (a === "--ignore-network-schema") {
       ignoreNetworkSchema = true;
+    } else if (a === "--serve") {
+      serve = true;
     } else if (a.startsWith("--") && a !== "-") {
       usage(`unknown option ${a}`);
     } else {
       positional.push(a);
     }
+  }
+  if (serve) {
+    if (positional.length !== 0) usage("--serve takes its documents from stdin");
+    return { serve, chainId, ignoreNetworkSchema };
   }
   if (positional.length !== 2) usage("expected a document and an RPC URL");
   return { file: positional[0], url: positional[1], chainId, ignoreNetworkSchema };
@@ -140,12 +151,7 @@ function traceCalls(ethers, provider) {
   return calls;
 }
 
-async function main() {
-  const { file, url, chainId, ignoreNetworkSchema } = parseArgs(process.argv.slice(2));
-  if (ignoreNetworkSchema) ignoreNetworkSchemaErrors();
-  const text = file === "-" ? fs.readFileSync(0, "utf8") : fs.readFileSync(file, "utf8");
-  const input = JSON.parse(text);
-
+async function verifyAll(docs, url, chainId) {
   const { ethers } = req("ethers");
   const { verificationBuilder, openAttestationVerifiers, isValid } = req("@govtechsg/oa-verify");
   if (!ethers.version || !ethers.version.startsWith("ethers/5.")) {
@@ -155,9 +161,6 @@ async function main() {
   const provider = new ethers.providers.StaticJsonRpcProvider(url, { chainId, name: "certnet" });
   const calls = traceCalls(ethers, provider);
   const verify = verificationBuilder(openAttestationVerifiers, { provider });
-
-  const many = Array.isArray(input);
-  const docs = many ? input : [input];
   const out = [];
   for (const doc of docs) {
     calls.length = 0;
@@ -174,6 +177,33 @@ async function main() {
       })),
     });
   }
+  return out;
+}
+
+async function serve(chainId) {
+  const readline = require("readline");
+  const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (!line.trim()) continue;
+    let reply;
+    try {
+      const { documents, url } = JSON.parse(line);
+      reply = safeJson(await verifyAll(documents, url, chainId));
+    } catch (e) {
+      reply = JSON.stringify({ error: String(e && e.stack ? e.stack : e) });
+    }
+    process.stdout.write(reply + "\n");
+  }
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.ignoreNetworkSchema) ignoreNetworkSchemaErrors();
+  if (args.serve) return serve(args.chainId);
+  const text = args.file === "-" ? fs.readFileSync(0, "utf8") : fs.readFileSync(args.file, "utf8");
+  const input = JSON.parse(text);
+  const many = Array.isArray(input);
+  const out = await verifyAll(many ? input : [input], args.url, args.chainId);
   process.stdout.write(safeJson(many ? out : out[0]));
 }
 

@@ -7,7 +7,7 @@ interface IIssuerRegistry {
     /// @notice Whether `key` may anchor documents of `documentType` in the calling store now.
     function canAnchor(address key, uint8 documentType) external view returns (bool);
     /// @notice Whether `account` may revoke or supersede in the calling store now: an active key of the store's
-    /// authority, or an admin of its country.
+    /// authority inside its validity window, or an admin of its country (the country a member).
     function canRevoke(address account) external view returns (bool);
     /// @notice Whether a record made by `account` at `time` counts: false when `account` is a key marked
     /// compromised at or before `time`.

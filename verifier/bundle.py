@@ -407,7 +407,10 @@ class StateView:
                         "document": self.read(store, sb + sup["successorDocument"][0]).to_bytes(32, "big"),
                         "at": superseded_at, "by": by}
         issued = key != bytes(20)
-        authorised = issued and self.is_authorised_at(key, store, get("documentType"), get("anchoredAt"))
+        # as the registry's batched view: the store checked the key when it anchored; only the key being marked
+        # compromised since then undoes it
+        authorised = (issued and self._member(self.registry, self._key_base(key), "Key", "store").to_bytes(20, "big")
+                      == store and self.counts_at(key, get("anchoredAt")))
         by = rec[0] if rec else None
         return DocumentStatus(
             store=store_cs, root=root.hex(), document=document.hex(), store_registered=True,

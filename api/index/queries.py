@@ -9,9 +9,10 @@ with the same meaning. As the contracts do, it
   document's proof path (computed from the document and its proof, as `DocumentStore.statusOf` does), then the
   document's supersession; a store's record of a hash is its newest event, and a record counts only when made
   before its key's compromised-since time (as of the indexed block);
-- recomputes `issuer_authorised` as `IssuerRegistry.isAuthorisedAt(key, store, type, anchoredAt)` from the
-  indexed history: the key's store and validity, the authority's types and validity, the key's status
-  checkpoints, its compromised-since time, and the authority's membership epoch at that time.
+- recomputes `issuer_authorised` as the registry's batched view does: the anchoring key belongs to the store and
+  the anchor was not made at or after the key's compromised-since time (the store checked the key when it
+  anchored); `is_authorised_at` answers `IssuerRegistry.isAuthorisedAt` from the indexed history (the key's
+  store and validity, the authority's types and validity, status checkpoints, compromised-since, membership).
 Every read runs in one database transaction (one snapshot), and the queries are batched (IN lists), never one
 round trip per document.
 """
@@ -548,7 +549,10 @@ class IndexStatusSource:
             a = anchors.get((x.store, x.root))
             if a is not None:
                 key, doc_type, count, anchored_at, anchored_block = a[2], a[3], a[4], a[5], a[6]
-                authorised = state.authorised_at(key, x.store, doc_type, anchored_at)
+                # as the registry's batched view: the store checked the key when it anchored; only the key being
+                # marked compromised since then undoes it
+                k = state.keys.get(key)
+                authorised = k is not None and k.store == x.store and state.counts_at(key, anchored_at)
             else:
                 key, doc_type, count, anchored_at, anchored_block, authorised = None, 0, 0, 0, 0, False
             level, rev, revoked_hash = RevokedLevel.NONE, None, None

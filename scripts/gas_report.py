@@ -18,6 +18,7 @@ from pathlib import Path
 
 from certnet.node.engines import AnvilEngine, EmbeddedEngine, Engine
 from certnet.node.tx import signer_for
+from certnet.scripts.gas_customs import customs_rows
 from certnet.scripts.bench_issue import deploy_with_issuer
 from certnet.verifier.merkle import combine
 
@@ -82,7 +83,7 @@ def main() -> None:
     else:
         engine = AnvilEngine(Path(tempfile.mkdtemp(prefix="certnet-gas-"))).start()
     try:
-        rows = run(engine, args.samples)
+        rows = run(engine, args.samples) + customs_rows(engine, args.samples)
     finally:
         engine.stop()
     print(f"gas used on {engine.name} (median of {args.samples})")

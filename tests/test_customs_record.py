@@ -390,3 +390,14 @@ def test_customs_keys_are_free_accounts(net):
     k = Account.create().address
     net.registry("th_admin").add_customs_key(k)
     assert net.registry().is_customs_key_of(k, "TH") and not net.registry().is_customs_key_of(k, "VN")
+
+
+def test_gas_figures(anvil_engine):
+    """The gas report's CustomsRecord rows: the first decision pays for the country proof, later calls do not."""
+    from certnet.scripts.gas_customs import customs_rows
+
+    rows = dict(customs_rows(anvil_engine, 1))
+    first = next(v for k, v in rows.items() if k.startswith("recordDecision, first"))
+    assert first < 400_000 and rows["recordDecision, amendment"] < 130_000
+    assert rows["openCheck (country already proven)"] < 220_000 and rows["answerCheck"] < 130_000
+    assert first > rows["recordDecision, amendment"] + 100_000

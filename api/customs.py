@@ -256,6 +256,16 @@ class CustomsDesk:
         self._lock = threading.Lock()
 
     # -- helpers
+    def now(self) -> int:
+        """The chain's time (its latest block's): deadlines are the contract's, measured on its clock. Read at
+        most once a second."""
+        cached = self.__dict__.get("_now")
+        if cached is not None and time.monotonic() - cached[1] < 1.0:
+            return cached[0]
+        value = int(self.service.w3.eth.get_block("latest")["timestamp"])
+        self._now = (value, time.monotonic())
+        return value
+
     def record(self, signer: Any = None) -> Any:
         d = self.service.deployment
         return d.customs_record_client(self.service.w3, signer)
@@ -488,7 +498,7 @@ class CustomsDesk:
     # -- deadlines
     def flag_deadlines(self, now: int | None = None) -> int:
         """Notices for open checks past their due time (overdue, once) and before it (reminders, once each)."""
-        now = int(time.time()) if now is None else now
+        now = self.now() if now is None else now
         sent = 0
         with self.sessions() as s:
             open_checks = list(s.scalars(select(CustomsCheck).where(CustomsCheck.state == "OPEN")))

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
+from starlette.convertors import Convertor, register_url_convertor
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import or_, select
 
@@ -47,6 +48,22 @@ from certnet.node.contracts import (
 from certnet.node.tx import TransactionError
 
 router = APIRouter(prefix="/v1", tags=["customs decisions and checks"], responses=PROBLEM_RESPONSES)
+
+
+class _HashConvertor(Convertor):
+    """A targetHash in a path: only 64 hex digits match (anything else goes on to the next route, such as the
+    look-up by issuing country and reference number)."""
+
+    regex = "(?:0x)?[0-9a-fA-F]{64}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("hash64", _HashConvertor())
 
 CheckId = Annotated[int, id_path("id of a retroactive check (the CustomsRecord's)", 1)]
 TargetHash = Annotated[str, Path(pattern=r"^(0x)?[0-9a-fA-F]{64}$", description="the certificate's targetHash",
@@ -314,7 +331,7 @@ def _side(request: Request, principal: Principal, store: str, importing: str, is
 
 
 def _check_out(desk: CustomsDesk, c: CustomsCheck, now: int | None = None) -> dict[str, Any]:
-    now = int(time.time()) if now is None else now
+    now = desk.now() if now is None else now
     request_text = desk.text(c.request_hash)
     cert = {"store": c.store, "targetHash": c.target_hash, "referenceNumber": c.reference_number,
             "issuingCountry": c.issuing_country, "importingCountry": c.requesting_country}
@@ -404,7 +421,7 @@ def decide(body: DecisionRequest, request: Request, principal: Principal = Princ
                        transactionHash=receipt["transactionHash"].to_0x_hex(), blockNumber=receipt["blockNumber"])
 
 
-@router.get("/certificates/{target_hash}/decisions", response_model=list[DecisionOut],
+@router.get("/certificates/{target_hash:hash64}/decisions", response_model=list[DecisionOut],
             summary="Every version of the customs decisions on a certificate, oldest first",
             description="For customs keys of the importing country, the issuing authority's issuer keys and its "
                         "country's admins, and auditors of either country: the decisions this service has seen on "
@@ -478,7 +495,7 @@ def list_checks(request: Request, principal: Principal = PrincipalDep,
                     "all", description="which checks", openapi_examples=ex.param("open", "open checks")),
                 limit: LimitQuery = 50, offset: OffsetQuery = 0) -> list[dict[str, Any]]:
     desk = _desk(request)
-    now = int(time.time())
+    now = desk.now()
     q = select(CustomsCheck)
     if principal.role == "customs":
         q = q.where(CustomsCheck.requesting_country == principal.country)

@@ -155,12 +155,14 @@ class DecisionOut(BaseModel):
 
 
 class Attachment(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_REQUEST["attachments"][0]]})
+
     name: str = Field(min_length=1, max_length=200)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the attached file (the file stays with "
                                                                  "the customs)")
 
 
-class CheckRequest(Strict):
+class RetroCheckRequest(Strict):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"certificate": {"inboxId": 5}, "reason": "DOUBT_ORIGIN", "questions": _REQUEST["questions"],
          "attachments": _REQUEST["attachments"]}]})
@@ -173,10 +175,14 @@ class CheckRequest(Strict):
 
 
 class RevokeFirst(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "REJECTED_BY_IMPORTING_CUSTOMS"}]})
+
     reason: Literal[tuple(REVOCATION_REASONS)] = "REJECTED_BY_IMPORTING_CUSTOMS"  # type: ignore[valid-type]
 
 
 class SupersedeFirst(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"successorId": 44}]})
+
     successorId: int = Field(ge=1, le=2**63 - 1, description="outbox id of the corrected certificate (issuer keys)")
 
 
@@ -198,7 +204,7 @@ class AnswerRequest(Strict):
         return self
 
 
-class CheckOut(BaseModel):
+class RetroCheckOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [CHECK_EXAMPLE, CHECK_ANSWERED_EXAMPLE]})
 
     id: int
@@ -449,7 +455,7 @@ def decisions(target_hash: TargetHash, request: Request, principal: Principal = 
 
 # ------------------------------------------------------------------ checks
 
-@router.post("/checks", status_code=201, response_model=CheckOut,
+@router.post("/checks", status_code=201, response_model=RetroCheckOut,
              summary="Ask the issuing country for a retroactive check of a received certificate",
              description="For customs keys, about certificates in their own inbox that name their country as the "
                          "importing country. Opens the check on chain (the answer is due within the network's "
@@ -458,7 +464,7 @@ def decisions(target_hash: TargetHash, request: Request, principal: Principal = 
                          "side's service. A repeat while a check of this country on the certificate is open returns "
                          "that check (200).",
              responses={200: ex.json_example(CHECK_EXAMPLE, "The check already open on this certificate")})
-def open_check(body: CheckRequest, request: Request, principal: Principal = PrincipalDep) -> Any:
+def open_check(body: RetroCheckRequest, request: Request, principal: Principal = PrincipalDep) -> Any:
     require(principal, "customs")
     row = _received(request, principal, body.certificate)
     cert, proof = _importer_args(request, principal, row)
@@ -483,7 +489,7 @@ def open_check(body: CheckRequest, request: Request, principal: Principal = Prin
     return out
 
 
-@router.get("/checks", response_model=list[CheckOut], summary="Retroactive checks, newest first",
+@router.get("/checks", response_model=list[RetroCheckOut], summary="Retroactive checks, newest first",
             description="For customs keys: the checks their country asked for. For issuer keys: the checks on "
                         "certificates of their authority (its inbox of checks, with their deadlines); for admin "
                         "keys: on certificates of any authority of their country; for auditors: the checks either "
@@ -528,9 +534,9 @@ def _entitled_check(request: Request, principal: Principal, check_id: int) -> tu
     return c, side
 
 
-@router.get("/checks/{check_id}", response_model=CheckOut, summary="One retroactive check with its texts",
-            description="For the check's two sides (customs keys of the requesting country, the issuing authority's "
-                        "issuer keys, its country's admins) and auditors of either country.")
+@router.get("/checks/{check_id}", response_model=RetroCheckOut, summary="One retroactive check with its texts",
+            description="For customs keys of the requesting country, the issuing authority's issuer keys and its "
+                        "country's admins (the check's two sides), and auditors of either country.")
 def get_check(check_id: CheckId, request: Request, principal: Principal = PrincipalDep) -> dict[str, Any]:
     c, _ = _entitled_check(request, principal, check_id)
     return _check_out(_desk(request), c)
@@ -571,7 +577,7 @@ def _certificate_proof(request: Request, c: CustomsCheck) -> tuple[str, list[str
     return cert["merkleRoot"], list(cert.get("proof") or []), None
 
 
-@router.post("/checks/{check_id}/answer", response_model=CheckOut, summary="Answer a retroactive check",
+@router.post("/checks/{check_id}/answer", response_model=RetroCheckOut, summary="Answer a retroactive check",
              description="For issuer keys of the certificate's authority and admin keys of its country (signed with "
                          "the keystore this service holds). CONFIRMED or NOT_CONFIRMED with findings (kept here, their "
                          "hash on chain); optionally revoke the certificate or supersede it by a corrected one first "
@@ -644,7 +650,7 @@ def answer_check(check_id: CheckId, body: AnswerRequest, request: Request,
     return out
 
 
-@router.post("/checks/{check_id}/close", response_model=CheckOut, summary="Close an answered retroactive check",
+@router.post("/checks/{check_id}/close", response_model=RetroCheckOut, summary="Close an answered retroactive check",
              description="For customs keys of the country that asked (signed with its customs keystore held by this "
                          "service): closes an answered check; a new check on the certificate may then be opened.")
 def close_check(check_id: CheckId, request: Request, principal: Principal = PrincipalDep) -> dict[str, Any]:

@@ -45,7 +45,6 @@ from web3 import Web3
 
 from certnet.api.models import ApiBase, ApiKey, Delivery, ServiceState, Subscription
 from certnet.issuer.outbox import utcnow
-from certnet.node.artifacts import load_artifact
 from certnet.node.contracts import CHECK_REASONS, DECISION_REASONS, CheckResult, CheckState, Preference
 
 if TYPE_CHECKING:
@@ -68,7 +67,7 @@ SIGNATURE_WINDOW = 300
 #: reminders to the issuing side, this long before a check's answer is due (seconds)
 REMINDERS = (14 * 86400, 2 * 86400)
 CURSOR_KEY = "customs.block"
-LOG_CHUNK = 5000
+ROLLBACK_KEY = "customs.rollback"  # the last index rollback the mirror has taken into account
 
 DECISION_NOTE = "certnet.customs.decision-note/1"
 CHECK_REQUEST = "certnet.customs.check-request/1"
@@ -309,52 +308,94 @@ class CustomsDesk:
         reg = self.registry()
         return self.can_act_for(account, row.store) or reg.is_customs_key_of(account, row.importing_country)
 
-    # -- following the chain
-    def _cursor(self) -> int:
+    # -- following the chain (through the index: one reader of chain events, reorg-safe)
+    def _state(self, key: str, default: int) -> int:
         with self.sessions() as s:
-            row = s.get(ServiceState, CURSOR_KEY)
-        return self.service.deployment.block - 1 if row is None else int(row.value)
+            row = s.get(ServiceState, key)
+        return default if row is None else int(row.value)
 
-    def _set_cursor(self, block: int) -> None:
+    def _set_state(self, **values: int) -> None:
         with self.sessions.begin() as s:
-            row = s.get(ServiceState, CURSOR_KEY)
-            if row is None:
-                s.add(ServiceState(key=CURSOR_KEY, value=str(block)))
-            else:
-                row.value = str(block)
+            for key, value in values.items():
+                row = s.get(ServiceState, key)
+                if row is None:
+                    s.add(ServiceState(key=key, value=str(value)))
+                else:
+                    row.value = str(value)
+
+    def _index(self) -> Any:
+        index = getattr(getattr(self.service, "index_source", None), "index", None)
+        if index is None:
+            raise RuntimeError("customs decisions and checks are read from the chain-event index, and this service "
+                               "keeps none")
+        return index
 
     def poll_chain(self) -> int:
-        """Mirror new CustomsRecord events (up to head - confirmations) and notify; returns how many were seen."""
-        w3 = self.service.w3
+        """Mirror the CustomsRecord events the index follower wrote since the last pass (a reorg the follower
+        rolled back first undoes what this mirror took from the orphaned blocks) and notify; returns how many."""
+        index = self._index()
         with self._lock:
-            head = w3.eth.block_number - self.service.settings.confirmations
-            start = self._cursor() + 1
-            contract = w3.eth.contract(address=Web3.to_checksum_address(self.service.deployment.customs_record),
-                                       abi=load_artifact("CustomsRecord")["abi"])
-            seen = 0
-            while start <= head:
-                end = min(head, start + LOG_CHUNK - 1)
-                logs = []
-                for name in ("DecisionRecorded", "CheckOpened", "CheckAnswered", "CheckClosed"):
-                    event = getattr(contract.events, name)()
-                    raw = w3.eth.get_logs({"fromBlock": start, "toBlock": end, "address": contract.address,
-                                           "topics": [event.topic]})
-                    logs += [event.process_log(r) for r in raw]
-                logs.sort(key=lambda lg: (lg["blockNumber"], lg["logIndex"]))
-                times: dict[int, int] = {}
-                for lg in logs:
-                    n = lg["blockNumber"]
-                    if n not in times:
-                        times[n] = w3.eth.get_block(n)["timestamp"]
-                    getattr(self, f"_on_{lg['event']}")(lg, times[n])
-                seen += len(logs)
-                self._set_cursor(end)
-                start = end + 1
-            return seen
+            indexed = index.indexed_block().number
+            start = self._state(CURSOR_KEY, self.service.deployment.block - 1) + 1
+            seen_rollback = self._state(ROLLBACK_KEY, 0)
+            rollbacks = index.rollbacks_since(seen_rollback)
+            if rollbacks:
+                ancestor = min(a for _, a in rollbacks)
+                self._forget_above(ancestor)
+                start = min(start, ancestor + 1)
+                seen_rollback = rollbacks[-1][0]
+            events = index.customs_events(start, indexed) if start <= indexed else []
+            for e in events:
+                self.apply(event_of(e))
+            self._set_state(**{CURSOR_KEY: max(indexed, start - 1), ROLLBACK_KEY: seen_rollback})
+            return len(events)
 
-    @staticmethod
-    def _where(lg: Any) -> dict[str, Any]:
-        return {"block": lg["blockNumber"], "tx": lg["transactionHash"].to_0x_hex()}
+    def _forget_above(self, block: int) -> None:
+        """Undo what the mirror took from blocks above `block` (orphaned by a reorg)."""
+        from sqlalchemy import delete
+
+        with self.sessions.begin() as s:
+            s.execute(delete(CustomsDecision).where(CustomsDecision.block_number > block))
+            s.execute(delete(CustomsCheck).where(CustomsCheck.opened_block > block))
+            for c in s.scalars(select(CustomsCheck).where(CustomsCheck.answered_block > block)):
+                c.state, c.result, c.findings_hash, c.late, c.revoked = "OPEN", None, None, False, False
+                c.answered_at = c.answered_by = c.answered_tx = c.answered_block = None
+            for c in s.scalars(select(CustomsCheck).where(CustomsCheck.closed_block > block)):
+                c.state = "ANSWERED"
+                c.closed_by = c.closed_tx = c.closed_block = None
+
+    def mirror_receipt(self, receipt: Any) -> None:
+        """Mirror the CustomsRecord events of a transaction this service just sent (on a chain final at once), so
+        that its callers read their own writes before the follower's next pass (applying is idempotent)."""
+        from web3.logs import DISCARD
+
+        rec = self.record()
+        at = int(self.service.w3.eth.get_block(receipt["blockNumber"])["timestamp"])
+        for name in ("DecisionRecorded", "CheckOpened", "CheckAnswered", "CheckClosed"):
+            for lg in getattr(rec.contract.events, name)().process_receipt(receipt, errors=DISCARD):
+                self.apply(self._event_of_log(name, lg, at))
+
+    def _event_of_log(self, name: str, lg: Any, at: int) -> dict[str, Any]:
+        a = lg["args"]
+        e: dict[str, Any] = {"block": lg["blockNumber"], "tx": lg["transactionHash"].to_0x_hex(), "time": at,
+                             "by": a["by"], "checkId": a.get("id")}
+        if name in ("DecisionRecorded", "CheckOpened"):
+            e.update(store=a["store"], document=a["document"].hex(), country=a["country"].decode(),
+                     issuingCountry=self.country_of_store(a["store"]) or "")
+        if name == "DecisionRecorded":
+            note = a["noteHash"].hex()
+            e.update(kind="DECIDED", preference=Preference(a["preference"]).name,
+                     reason=DECISION_REASON_NAMES.get(a["reason"], str(a["reason"])), version=a["version"],
+                     textHash=None if int(note, 16) == 0 else note)
+        elif name == "CheckOpened":
+            e.update(kind="CHECK_OPENED", reason=CHECK_REASON_NAMES.get(a["reason"], str(a["reason"])),
+                     dueAt=a["dueAt"], textHash=a["requestHash"].hex())
+        elif name == "CheckAnswered":
+            e.update(kind="CHECK_ANSWERED", result=CheckResult(a["result"]).name, late=a["late"],
+                     revoked=a["revoked"], textHash=a["findingsHash"].hex())
+        else:
+            e.update(kind="CHECK_CLOSED")
+        return e
 
     def _reference(self, store: str, target_hash: str) -> str | None:
         """The certificate's reference number if this service knows it (its inbox, its outbox, a text)."""
@@ -372,74 +413,77 @@ class CustomsDesk:
                 ref = ((body or {}).get("certificate") or {}).get("referenceNumber")
         return ref
 
-    def _on_DecisionRecorded(self, lg: Any, at: int) -> None:  # noqa: N802
-        a = lg["args"]
-        store, th = a["store"], a["document"].hex()
-        country = a["country"].decode()
-        issuing = self.country_of_store(store) or ""
-        note = a["noteHash"].hex()
-        row = dict(store=store, target_hash=th, country=country, issuing_country=issuing, version=a["version"],
-                   preference=Preference(a["preference"]).name, reason=DECISION_REASON_NAMES.get(a["reason"],
-                                                                                             str(a["reason"])),
-                   note_hash=None if int(note, 16) == 0 else note, by=a["by"], at=at,
-                   block_number=lg["blockNumber"], tx_hash=lg["transactionHash"].to_0x_hex(),
-                   reference_number=self._reference(store, th))
-        try:
-            with self.sessions.begin() as s:
-                s.add(CustomsDecision(**row))
-        except IntegrityError:
-            return  # mirrored before a restart
-        self.notify("DECISION_RECORDED", Audience(country, issuing), {
-            "store": store, "targetHash": th, "referenceNumber": row["reference_number"], "importingCountry": country,
-            "issuingCountry": issuing, "version": row["version"], "preference": row["preference"],
-            "reason": row["reason"], "noteHash": row["note_hash"], "by": row["by"], "at": at, **self._where(lg)},
-            key=f"decision:{store}:{th}:{row['version']}")
+    def apply(self, e: dict[str, Any]) -> None:
+        """Take one CustomsRecord event (see `event_of`) into the mirror, and notify both sides the first time."""
+        getattr(self, f"_on_{e['kind']}")(e)
 
-    def _on_CheckOpened(self, lg: Any, at: int) -> None:  # noqa: N802
-        a = lg["args"]
-        store, th = a["store"], a["document"].hex()
-        country = a["country"].decode()
-        issuing = self.country_of_store(store) or ""
-        row = CustomsCheck(id=a["id"], store=store, target_hash=th, requesting_country=country,
-                           issuing_country=issuing, reason=CHECK_REASON_NAMES.get(a["reason"], str(a["reason"])),
-                           request_hash=a["requestHash"].hex(), state="OPEN", opened_at=at, due_at=a["dueAt"],
-                           opened_by=a["by"], opened_tx=lg["transactionHash"].to_0x_hex(),
-                           opened_block=lg["blockNumber"], reference_number=self._reference(store, th))
-        try:
-            with self.sessions.begin() as s:
-                s.add(row)
-        except IntegrityError:
+    def _on_DECIDED(self, e: dict[str, Any]) -> None:  # noqa: N802
+        where = {"block": e["block"], "tx": e["tx"]}
+        row = dict(store=e["store"], target_hash=e["document"], country=e["country"],
+                   issuing_country=e["issuingCountry"], version=e["version"], preference=e["preference"],
+                   reason=e["reason"], note_hash=e["textHash"], by=e["by"], at=e["time"], block_number=e["block"],
+                   tx_hash=e["tx"], reference_number=self._reference(e["store"], e["document"]))
+        with self.sessions() as s:
+            known = s.scalar(select(CustomsDecision.id).where(
+                CustomsDecision.store == row["store"], CustomsDecision.target_hash == row["target_hash"],
+                CustomsDecision.version == row["version"]))
+        if known is None:
+            try:
+                with self.sessions.begin() as s:
+                    s.add(CustomsDecision(**row))
+            except IntegrityError:
+                pass
+        self.notify("DECISION_RECORDED", Audience(e["country"], e["issuingCountry"]), {
+            "store": e["store"], "targetHash": e["document"], "referenceNumber": row["reference_number"],
+            "importingCountry": e["country"], "issuingCountry": e["issuingCountry"], "version": e["version"],
+            "preference": e["preference"], "reason": e["reason"], "noteHash": e["textHash"], "by": e["by"],
+            "at": e["time"], **where}, key=f"decision:{e['store']}:{e['document']}:{e['version']}")
+
+    def _on_CHECK_OPENED(self, e: dict[str, Any]) -> None:  # noqa: N802
+        with self.sessions() as s:
+            known = s.get(CustomsCheck, e["checkId"]) is not None
+        if not known:
+            try:
+                with self.sessions.begin() as s:
+                    s.add(CustomsCheck(
+                        id=e["checkId"], store=e["store"], target_hash=e["document"], requesting_country=e["country"],
+                        issuing_country=e["issuingCountry"], reason=e["reason"], request_hash=e["textHash"],
+                        state="OPEN", opened_at=e["time"], due_at=e["dueAt"], opened_by=e["by"], opened_tx=e["tx"],
+                        opened_block=e["block"], reference_number=self._reference(e["store"], e["document"])))
+            except IntegrityError:
+                pass
+        self._notify_check("CHECK_OPENED", e, "opened")
+
+    def _on_CHECK_ANSWERED(self, e: dict[str, Any]) -> None:  # noqa: N802
+        with self.sessions.begin() as s:
+            row = s.get(CustomsCheck, e["checkId"])
+            if row is None:
+                return
+            if row.answered_tx is None:
+                row.state = "ANSWERED" if row.state == "OPEN" else row.state
+                row.result, row.findings_hash = e["result"], e["textHash"]
+                row.late, row.revoked = bool(e["late"]), bool(e["revoked"])
+                row.answered_at, row.answered_by = e["time"], e["by"]
+                row.answered_tx, row.answered_block = e["tx"], e["block"]
+        self._notify_check("CHECK_ANSWERED", e, "answered")
+
+    def _on_CHECK_CLOSED(self, e: dict[str, Any]) -> None:  # noqa: N802
+        with self.sessions.begin() as s:
+            row = s.get(CustomsCheck, e["checkId"])
+            if row is None:
+                return
+            if row.closed_tx is None:
+                row.state = "CLOSED"
+                row.closed_by, row.closed_tx, row.closed_block = e["by"], e["tx"], e["block"]
+        self._notify_check("CHECK_CLOSED", e, "closed")
+
+    def _notify_check(self, event: str, e: dict[str, Any], step: str) -> None:
+        with self.sessions() as s:
+            row = s.get(CustomsCheck, e["checkId"])
+        if row is None:
             return
-        self.notify("CHECK_OPENED", Audience(country, issuing), self.check_notice(row.id, self._where(lg)),
-                    key=f"check:{row.id}:opened")
-
-    def _on_CheckAnswered(self, lg: Any, at: int) -> None:  # noqa: N802
-        a = lg["args"]
-        with self.sessions.begin() as s:
-            row = s.get(CustomsCheck, a["id"])
-            if row is None or row.answered_tx is not None:
-                return
-            row.state = "ANSWERED" if row.state == "OPEN" else row.state
-            row.result = CheckResult(a["result"]).name
-            row.findings_hash = a["findingsHash"].hex()
-            row.late, row.revoked = bool(a["late"]), bool(a["revoked"])
-            row.answered_at, row.answered_by = at, a["by"]
-            row.answered_tx, row.answered_block = lg["transactionHash"].to_0x_hex(), lg["blockNumber"]
-            audience = Audience(row.requesting_country, row.issuing_country)
-        self.notify("CHECK_ANSWERED", audience, self.check_notice(a["id"], self._where(lg)),
-                    key=f"check:{a['id']}:answered")
-
-    def _on_CheckClosed(self, lg: Any, at: int) -> None:  # noqa: N802
-        a = lg["args"]
-        with self.sessions.begin() as s:
-            row = s.get(CustomsCheck, a["id"])
-            if row is None or row.closed_tx is not None:
-                return
-            row.state = "CLOSED"
-            row.closed_by, row.closed_tx, row.closed_block = a["by"], lg["transactionHash"].to_0x_hex(), lg["blockNumber"]
-            audience = Audience(row.requesting_country, row.issuing_country)
-        self.notify("CHECK_CLOSED", audience, self.check_notice(a["id"], self._where(lg)),
-                    key=f"check:{a['id']}:closed")
+        self.notify(event, Audience(row.requesting_country, row.issuing_country),
+                    self.check_notice(row.id, {"block": e["block"], "tx": e["tx"]}), key=f"check:{row.id}:{step}")
 
     # -- texts from peers
     def own_signer(self, store: str, importing_country: str) -> Any:
@@ -575,5 +619,11 @@ class CustomsDesk:
             stop.wait(interval)
 
 
-def check_ids(rows: Iterable[CustomsCheck]) -> list[int]:
-    return [r.id for r in rows]
+def event_of(e: Any) -> dict[str, Any]:
+    """A CustomsRecord event as the desk applies it, from the index's ChainEvent."""
+    d = e.details
+    return {"kind": e.kind, "block": e.block_number, "tx": e.tx_hash, "time": e.time, "by": e.actor,
+            "store": e.store, "document": e.document, "country": e.country, "issuingCountry": d.get("issuingCountry"),
+            "checkId": d.get("checkId"), "textHash": d.get("textHash"), "preference": d.get("preference"),
+            "reason": d.get("reason"), "version": d.get("version"), "dueAt": d.get("dueAt"), "result": d.get("result"),
+            "late": d.get("late"), "revoked": d.get("revoked")}

@@ -352,17 +352,8 @@ def _check_out(desk: CustomsDesk, c: CustomsCheck, now: int | None = None) -> di
 def _mirror(request: Request, receipt: Any, *events: str) -> None:
     """Mirror a mined transaction's events at once when the chain is final at once (no confirmation depth);
     otherwise the follower does when it is deep enough."""
-    service = service_of(request)
-    if service.settings.confirmations:
-        return
-    desk = _desk(request)
-    rec = desk.record()
-    at = service.w3.eth.get_block(receipt["blockNumber"])["timestamp"]
-    from web3.logs import DISCARD
-
-    for name in events:
-        for lg in getattr(rec.contract.events, name)().process_receipt(receipt, errors=DISCARD):
-            getattr(desk, f"_on_{name}")(lg, at)
+    if not service_of(request).settings.confirmations:
+        _desk(request).mirror_receipt(receipt)
 
 
 def _chain_check(request: Request, check_id: int) -> CustomsCheck:

@@ -448,3 +448,68 @@ def test_command_line(world, tmp_path, monkeypatch):
     monkeypatch.delenv("CERTNET_API_KEY", raising=False)
     code, _, err = run("decide", str(doc), "--preference", "GIVEN", "--url", th.url)
     assert code == 2 and "API key" in err
+
+
+# ------------------------------------------------------------------ history, audit export, audit check
+
+def test_history_and_audit_export_carry_every_step(world):
+    import datetime as dt
+
+    from certnet.api.audit import check_export
+
+    vn, th, net = world["vn"], world["th"], world["net"]
+    th_hash, cid = world["wrapped"]["signature"]["targetHash"], world["cid"]
+    with th.client("auditor_th") as c:
+        h = wait_for(lambda: (lambda r: r.status_code == 200 and "CHECK_CLOSED" in [e["kind"] for e in r.json()[
+            "events"]] and r.json())(c.get(f"/v1/history/{th_hash}")), 30, "the history to hold the closing")
+    kinds = [e["kind"] for e in h["events"]]
+    assert kinds[:1] == ["ANCHORED"] and {"DECIDED", "CHECK_OPENED", "CHECK_ANSWERED", "REVOKED",
+                                          "CHECK_CLOSED"} <= set(kinds)
+    assert kinds.index("REVOKED") < kinds.index("CHECK_ANSWERED") < kinds.index("CHECK_CLOSED")
+    answered = next(e for e in h["events"] if e["kind"] == "CHECK_ANSWERED")
+    assert answered["checkId"] == cid and answered["result"] == "NOT_CONFIRMED" and answered["revoked"]
+    assert answered["country"] == "TH" and answered["issuingCountry"] == "VN" and answered["document"] == th_hash
+    decided = [e for e in h["events"] if e["kind"] == "DECIDED"]
+    assert [d["version"] for d in decided] == [1, 2] and decided[0]["reason"] == "ORIGIN_CRITERION_NOT_MET"
+
+    day = dt.datetime.now(dt.timezone.utc).date()
+    period = {"from": str(day - dt.timedelta(days=1)), "to": str(day + dt.timedelta(days=200))}  # the clock moved
+    exports = {}
+    for member, who, country in ((th, "auditor_th", "TH"), (vn, "auditor_vn", "VN")):
+        with member.client(who) as c:
+            r = c.get("/v1/audit/export", params={"country": country, **period})
+            assert r.status_code == 200, r.text
+            exports[country] = r.text.splitlines()
+    for country, lines in exports.items():
+        header = json.loads(lines[0])
+        assert header["customsRecord"] == net.deployment.customs_record
+        events = [json.loads(x) for x in lines if json.loads(x)["type"] == "event"]
+        ours = [e for e in events if e["kind"] in ("DECIDED", "CHECK_OPENED", "CHECK_ANSWERED", "CHECK_CLOSED")]
+        assert {e["kind"] for e in ours} == {"DECIDED", "CHECK_OPENED", "CHECK_ANSWERED", "CHECK_CLOSED"}, country
+        report = check_export(lines, net.engine.w3)
+        assert report.ok, report.problems
+    th_docs = [json.loads(x) for x in exports["TH"] if json.loads(x)["type"] == "document"]
+    assert th_hash in {d["targetHash"] for d in th_docs}  # the received certificate, with its proof
+
+    def tampered(lines: list[str], kind: str, **changes: Any) -> list[str]:
+        out, done = [], False
+        for line in lines:
+            item = json.loads(line)
+            if not done and item.get("kind") == kind:
+                item.update(changes)
+                done = True
+            out.append(json.dumps(item))
+        assert done
+        return out
+
+    lines = exports["TH"]
+    for kind, changes, says in (
+            ("CHECK_ANSWERED", {"textHash": "cd" * 32}, "does not carry textHash"),
+            ("CHECK_CLOSED", {"document": "ef" * 32}, "is about"),
+            ("CHECK_OPENED", {"checkId": cid + 1000}, "not about check"),
+            ("DECIDED", {"store": net.stores["th"]}, "does not carry the store")):
+        report = check_export(tampered(lines, kind, **changes), net.engine.w3)
+        assert not report.ok and any(says in p for p in report.problems), (kind, report.problems)
+    forged = [json.dumps({**json.loads(lines[0]), "customsRecord": net.deployment.issuer_registry}), *lines[1:]]
+    report = check_export(forged, net.engine.w3)
+    assert any("not a customs record" in p for p in report.problems), report.problems

@@ -113,16 +113,18 @@ class Strict(BaseModel):
 class CertificateRef(Strict):
     """The certificate: a document in this customs' inbox, by its inbox id or as the wrapped document itself."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"inboxId": 5},
-                                                                             {"document": ex.WRAPPED[0]}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"inboxId": 5}, {"targetHash": ex.TARGET_HASH}, {"document": ex.WRAPPED[0]}]})
 
     inboxId: int | None = Field(None, ge=1, le=2**63 - 1, description="id of the entry in this customs' inbox")
+    targetHash: str | None = Field(None, pattern=r"^(0x)?[0-9a-fA-F]{64}$",
+                                   description="the targetHash of a document in this customs' inbox")
     document: dict[str, Any] | None = Field(None, description="the wrapped document (it must be in the inbox)")
 
     @model_validator(mode="after")
     def one_of(self) -> "CertificateRef":
-        if (self.inboxId is None) == (self.document is None):
-            raise ValueError("name the certificate by exactly one of inboxId or document")
+        if sum(x is not None for x in (self.inboxId, self.targetHash, self.document)) != 1:
+            raise ValueError("name the certificate by exactly one of inboxId, targetHash or document")
         return self
 
 
@@ -275,7 +277,7 @@ def _received(request: Request, principal: Principal, ref: CertificateRef) -> Re
                 raise Problem(404, "CERTIFICATE_NOT_RECEIVED",
                               f"no entry {ref.inboxId} in the inbox of {principal.country}'s customs")
             return row
-        sig = (ref.document or {}).get("signature")
+        sig = (ref.document or {}).get("signature") if ref.targetHash is None else {"targetHash": ref.targetHash}
         th = sig.get("targetHash") if isinstance(sig, dict) else None
         if not isinstance(th, str) or len(th.removeprefix("0x")) != 64:
             raise Problem(422, "DOCUMENT_MALFORMED", "certificate.document: not a wrapped document (no "
@@ -490,6 +492,9 @@ def open_check(body: RetroCheckRequest, request: Request, principal: Principal =
 def list_checks(request: Request, principal: Principal = PrincipalDep,
                 state: Literal["open", "overdue", "answered", "closed", "all"] = Query(
                     "all", description="which checks", openapi_examples=ex.param("open", "open checks")),
+                target_hash: str | None = Query(None, alias="targetHash", pattern=r"^(0x)?[0-9a-fA-F]{64}$",
+                                                description="only the checks on this certificate",
+                                                openapi_examples=ex.param(ex.TARGET_HASH, "a Vietnamese Form D")),
                 limit: LimitQuery = 50, offset: OffsetQuery = 0) -> list[dict[str, Any]]:
     desk = _desk(request)
     now = desk.now()
@@ -505,6 +510,8 @@ def list_checks(request: Request, principal: Principal = PrincipalDep,
         store = service_of(request).deployment.issuer_registry_client(service_of(request).w3).key_info(
             principal.issuer_account).store if principal.issuer_account else None
         q = q.where(CustomsCheck.store == (store or "none"), CustomsCheck.issuing_country == principal.country)
+    if target_hash:
+        q = q.where(CustomsCheck.target_hash == target_hash.removeprefix("0x").lower())
     if state in ("open", "overdue"):
         q = q.where(CustomsCheck.state == "OPEN")
     if state == "overdue":

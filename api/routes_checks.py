@@ -5,6 +5,7 @@ texts are kept in this service's database by the hash that goes on chain (see ce
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Annotated, Any, Literal
 
@@ -34,6 +35,7 @@ from certnet.api.customs import (
     signer_of,
     text_hash,
 )
+from certnet.api.disclosure import load_record, may_see_content
 from certnet.api.models import ReceivedDocument
 from certnet.api.problems import Problem
 from certnet.node import errors as chain_errors
@@ -338,15 +340,41 @@ def _side(request: Request, principal: Principal, store: str, importing: str, is
     return None
 
 
-def _check_out(desk: CustomsDesk, c: CustomsCheck, now: int | None = None) -> dict[str, Any]:
+def _redacted(text: dict[str, Any] | None, content: bool) -> dict[str, Any] | None:
+    """A text as a caller not entitled to the certificate's content sees it (certnet.api.disclosure): without the
+    certificate's root and proof, or the revocation's transaction (the rest is the customs' own words)."""
+    if text is None or content:
+        return text
+    out = json.loads(json.dumps(text))
+    cert = out.get("certificate")
+    if isinstance(cert, dict) and ("merkleRoot" in cert or "proof" in cert):
+        cert.pop("merkleRoot", None)
+        cert.pop("proof", None)
+        out["redacted"] = ["certificate.merkleRoot", "certificate.proof"]
+    for key in ("revocation", "supersession"):
+        if isinstance(out.get(key), dict) and "transactionHash" in out[key]:
+            out[key].pop("transactionHash")
+            out.setdefault("redacted", []).append(f"{key}.transactionHash")
+    return out
+
+
+def _may_see_content(request: Request, principal: Principal | None, target_hash: str) -> bool:
+    """The disclosure rule for the certificate a text is about (None: the service's own use, all of it)."""
+    if principal is None:
+        return True
+    record = load_record(service_of(request), target_hash)
+    return record is not None and may_see_content(principal, record)
+
+
+def _check_out(desk: CustomsDesk, c: CustomsCheck, now: int | None = None, content: bool = True) -> dict[str, Any]:
     now = desk.now() if now is None else now
-    request_text = desk.text(c.request_hash)
+    request_text = _redacted(desk.text(c.request_hash), content)
     cert = {"store": c.store, "targetHash": c.target_hash, "referenceNumber": c.reference_number,
             "issuingCountry": c.issuing_country, "importingCountry": c.requesting_country}
     return {"id": c.id, "state": c.state, "overdue": c.state == "OPEN" and now > c.due_at, "certificate": cert,
             "reason": c.reason, "request": request_text, "requestHash": c.request_hash, "openedAt": c.opened_at,
             "dueAt": c.due_at, "openedBy": c.opened_by, "openedTransaction": c.opened_tx, "result": c.result,
-            "findings": desk.text(c.findings_hash), "findingsHash": c.findings_hash, "late": c.late,
+            "findings": _redacted(desk.text(c.findings_hash), content), "findingsHash": c.findings_hash, "late": c.late,
             "revoked": c.revoked, "answeredAt": c.answered_at, "answeredBy": c.answered_by,
             "answeredTransaction": c.answered_tx, "closedBy": c.closed_by, "closedTransaction": c.closed_tx}
 
@@ -464,7 +492,7 @@ def open_check(body: RetroCheckRequest, request: Request, principal: Principal =
     desk = _desk(request)
     existing = desk.record().open_check_of(cert["store"], cert["targetHash"], principal.country)
     if existing is not None:
-        return JSONResponse(_check_out(desk, _chain_check(request, existing)), status_code=200)
+        return JSONResponse(_check_out(desk, _chain_check(request, existing)), status_code=200)  # its own inbox
     signer = _customs_signer(request, principal.country)
     text = {"kind": CHECK_REQUEST, "certificate": {**_public_cert(cert), "merkleRoot": cert["merkleRoot"],
                                                    "proof": cert["proof"]},
@@ -521,7 +549,11 @@ def list_checks(request: Request, principal: Principal = PrincipalDep,
     order = CustomsCheck.due_at if state in ("open", "overdue") else CustomsCheck.id.desc()
     with desk.sessions() as s:
         rows = list(s.scalars(q.order_by(order).limit(limit).offset(offset)))
-    return [_check_out(desk, c, now) for c in rows]
+    content: dict[str, bool] = {}
+    for c in rows:
+        if c.target_hash not in content:
+            content[c.target_hash] = _may_see_content(request, principal, c.target_hash)
+    return [_check_out(desk, c, now, content[c.target_hash]) for c in rows]
 
 
 def _entitled_check(request: Request, principal: Principal, check_id: int) -> tuple[CustomsCheck, str]:
@@ -537,7 +569,7 @@ def _entitled_check(request: Request, principal: Principal, check_id: int) -> tu
                         "country's admins (the check's two sides), and auditors of either country.")
 def get_check(check_id: CheckId, request: Request, principal: Principal = PrincipalDep) -> dict[str, Any]:
     c, _ = _entitled_check(request, principal, check_id)
-    return _check_out(_desk(request), c)
+    return _check_out(_desk(request), c, content=_may_see_content(request, principal, c.target_hash))
 
 
 def _wait_action(request: Request, action_id: int, timeout: float = 120.0) -> Any:
@@ -639,10 +671,12 @@ def answer_check(check_id: CheckId, body: AnswerRequest, request: Request,
     desk.keep_text(text, CHECK_FINDINGS, c.store, c.target_hash, c.requesting_country, True)
     receipt = _mined(lambda: desk.record(signer).answer_check(check_id, CheckResult[body.result], h))
     _mirror(request, receipt, "CheckAnswered")
-    out = _check_out(desk, _chain_check(request, check_id))
+    out = _check_out(desk, _chain_check(request, check_id),
+                     content=_may_see_content(request, principal, c.target_hash))
     if out["state"] == "OPEN":  # not mirrored yet (confirmation depth): what the receipt says
         ev = desk.record().events(receipt, "CheckAnswered")[0]
-        out.update(state="ANSWERED", overdue=False, result=body.result, findings=text, findingsHash=h,
+        out.update(state="ANSWERED", overdue=False, result=body.result,
+                   findings=_redacted(text, _may_see_content(request, principal, c.target_hash)), findingsHash=h,
                    late=ev["late"], revoked=ev["revoked"], answeredBy=signer.address)
     out["answeredTransaction"] = receipt["transactionHash"].to_0x_hex()
     return out
@@ -660,7 +694,7 @@ def close_check(check_id: CheckId, request: Request, principal: Principal = Prin
     signer = _customs_signer(request, principal.country)
     receipt = _mined(lambda: desk.record(signer).close_check(check_id))
     _mirror(request, receipt, "CheckClosed")
-    out = _check_out(desk, _chain_check(request, check_id))
+    out = _check_out(desk, _chain_check(request, check_id))  # the customs that received it
     out.update(state="CLOSED", overdue=False, closedBy=signer.address,
                closedTransaction=receipt["transactionHash"].to_0x_hex())
     return out

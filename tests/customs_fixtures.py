@@ -18,6 +18,7 @@ from certnet.api.auth import create_api_key
 from certnet.api.service import Service, Settings
 from certnet.node.keys import create_keystore
 from tests.api_fixtures import _free_port
+from tests.conftest import TEST_SCRYPT_N
 
 PASS = "customs-test-passphrase"
 
@@ -46,11 +47,11 @@ def start_member(net: Any, tmp: Path, country: str, keystores: dict[str, str], a
     {name: (role, country, issuer actor or None)}."""
     keys_dir = tmp / "keys"
     for stem, actor in keystores.items():
-        create_keystore(keys_dir / f"{stem}.json", PASS, net.actors[actor].account.key)
+        create_keystore(keys_dir / f"{stem}.json", PASS, net.actors[actor].account.key, scrypt_n=TEST_SCRYPT_N)
     net.deployment.save(tmp / "deployment.json")
     s = Settings(data_dir=tmp, rpc_url=net.engine.rpc_url, deployment_file=tmp / "deployment.json",
                  db_url=f"sqlite:///{tmp / 'certnet.db'}", passphrase=PASS, max_batch_age=0.2,
-                 rate_per_second=1000.0, rate_burst=2000,
+                 rate_per_second=1000.0, rate_burst=2000, webhook_allow=["127.0.0.1"],  # receivers on loopback
                  issuer_keystores=sorted(keys_dir.glob("*-issuer.json")),
                  admin_keystores=sorted(keys_dir.glob("*-admin.json")),
                  customs_keystores=sorted(keys_dir.glob("*-customs.json")), **settings)

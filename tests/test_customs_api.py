@@ -228,11 +228,18 @@ def test_decision_check_answer_revocation_and_close(world):
 def test_who_sees_what(world):
     vn, th, cid = world["vn"], world["th"], world["cid"]
     th_hash = world["wrapped"]["signature"]["targetHash"]
-    for member, who in ((vn, "issuer_vn"), (vn, "admin_vn"), (vn, "auditor_vn"), (th, "customs_th"),
-                        (th, "auditor_th")):
+    for member, who, content in ((vn, "issuer_vn", True), (vn, "admin_vn", False), (vn, "auditor_vn", True),
+                                 (th, "customs_th", True), (th, "auditor_th", False)):
         with member.client(who) as c:
             r = c.get(f"/v1/checks/{cid}")
             assert r.status_code == 200 and r.json()["request"] is not None, (who, r.text)
+            request_text, findings = r.json()["request"], r.json()["findings"]
+            assert request_text["questions"] and findings["findings"]  # the texts, to both sides and auditors
+            # the certificate's root and proof, and the revocation's transaction, only to those entitled to the
+            # certificate's content (certnet.api.disclosure)
+            assert ("merkleRoot" in request_text["certificate"]) is content, who
+            assert ("transactionHash" in findings["revocation"]) is content, who
+            assert ("redacted" in request_text) is not content, who
             assert any(x["id"] == cid for x in c.get("/v1/checks").json()), who
             assert c.get(f"/v1/certificates/{th_hash}/decisions").status_code == 200, who
     for member, who in ((vn, "customs_vn"), (th, "customs_my"), (th, "auditor_my")):
@@ -459,7 +466,7 @@ def test_history_and_audit_export_carry_every_step(world):
 
     vn, th, net = world["vn"], world["th"], world["net"]
     th_hash, cid = world["wrapped"]["signature"]["targetHash"], world["cid"]
-    with th.client("auditor_th") as c:
+    with th.client("customs_th") as c:  # the customs that received it sees the whole history
         h = wait_for(lambda: (lambda r: r.status_code == 200 and "CHECK_CLOSED" in [e["kind"] for e in r.json()[
             "events"]] and r.json())(c.get(f"/v1/history/{th_hash}")), 30, "the history to hold the closing")
     kinds = [e["kind"] for e in h["events"]]
@@ -488,8 +495,10 @@ def test_history_and_audit_export_carry_every_step(world):
         assert {e["kind"] for e in ours} == {"DECIDED", "CHECK_OPENED", "CHECK_ANSWERED", "CHECK_CLOSED"}, country
         report = check_export(lines, net.engine.w3)
         assert report.ok, report.problems
-    th_docs = [json.loads(x) for x in exports["TH"] if json.loads(x)["type"] == "document"]
-    assert th_hash in {d["targetHash"] for d in th_docs}  # the received certificate, with its proof
+    # proofs only for whom the disclosure rule lets see them: the issuing country's auditors, not the importing's
+    docs = {cc: {json.loads(x)["targetHash"] for x in lines if json.loads(x)["type"] == "document"}
+            for cc, lines in exports.items()}
+    assert th_hash in docs["VN"] and th_hash not in docs["TH"]
 
     def tampered(lines: list[str], kind: str, **changes: Any) -> list[str]:
         out, done = [], False

@@ -487,15 +487,21 @@ class CustomsDesk:
 
     # -- texts from peers
     def own_signer(self, store: str, importing_country: str) -> Any:
-        """A key of this service the contract entitles to the texts of (store, importing country): one of the
-        store's authority keys, an admin of its country, or a customs key of the importing country."""
-        for t in self.service.pipeline.signers.values():
-            if self.can_act_for(t.address, store):
-                return t
+        """A key this process holds (a keystore: keys in an external signer cannot sign the text requests here) that
+        the contract entitles to the texts of (store, importing country): one of the store's authority keys, an
+        admin of its country, or a customs key of the importing country. None when there is none."""
+        candidates = [t for t in self.service.pipeline.signers.values() if self.can_act_for(t.address, store)]
         country = self.country_of_store(store)
         if country and country in self.service.admins:
-            return self.service.admins[country]
-        return getattr(self.service, "customs", {}).get(importing_country)
+            candidates.append(self.service.admins[country])
+        if importing_country in getattr(self.service, "customs", {}):
+            candidates.append(self.service.customs[importing_country])
+        for t in candidates:
+            try:
+                return t.account
+            except TypeError:  # its key is in an external signer
+                continue
+        return None
 
     def fetch_missing_texts(self) -> int:
         """Fetch, from the peer that wrote it, every text this service's checks and decisions name but it lacks."""
@@ -513,11 +519,11 @@ class CustomsDesk:
         fetched = 0
         for h, writer, store, importing in {w[0]: w for w in wanted}.values():
             peer = self.peers.get(writer)
-            signer = self.own_signer(store, importing)
-            if peer is None or signer is None:
+            account = self.own_signer(store, importing)
+            if peer is None or account is None:
                 continue
             try:
-                r = self.client.get(f"{peer}/v1/customs-texts/{h}", headers=sign_text_request(signer.account, h))
+                r = self.client.get(f"{peer}/v1/customs-texts/{h}", headers=sign_text_request(account, h))
             except httpx.HTTPError as exc:
                 log.info("customs: text %s not fetched from %s (%s); retrying later", h, writer, exc)
                 continue

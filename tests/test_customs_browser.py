@@ -137,6 +137,6 @@ def test_both_sides_in_the_browser(world, browser):
     expect(p.locator("#panel-checks .panel-check").first).to_contain_text("closed")
     expect(p.locator("#panel-checks .panel-check").first).to_contain_text("could not substantiate")
     # the status banner turned revoked
-    expect(p.locator("#current-status")).to_have_attribute("data-status", "REVOKED")
+    expect(p.locator("#verdict")).to_have_attribute("data-status", "REVOKED")
     errors = [e for e in errors if not re.search(r"status of 40[1349] ", e)]
     assert not errors, errors

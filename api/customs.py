@@ -503,21 +503,32 @@ class CustomsDesk:
                 continue
         return None
 
+    #: seconds before a text a peer did not give is asked for again
+    RETRY_FETCH = 15.0
+
     def fetch_missing_texts(self) -> int:
-        """Fetch, from the peer that wrote it, every text this service's checks and decisions name but it lacks."""
+        """Fetch, from the peer that wrote it, every text this service's checks and decisions name but it lacks
+        (a text that could not be had is asked for again after RETRY_FETCH seconds)."""
+        from sqlalchemy.orm import aliased
+
         wanted: list[tuple[str, str, str, str]] = []  # (hash, writer country, store, importing country)
+        t = aliased(CustomsText)
         with self.sessions() as s:
-            have = set(s.scalars(select(CustomsText.hash)))
-            for c in s.scalars(select(CustomsCheck)):
-                if c.request_hash not in have:
-                    wanted.append((c.request_hash, c.requesting_country, c.store, c.requesting_country))
-                if c.findings_hash and c.findings_hash not in have:
-                    wanted.append((c.findings_hash, c.issuing_country, c.store, c.requesting_country))
-            for d in s.scalars(select(CustomsDecision).where(CustomsDecision.note_hash.is_not(None))):
-                if d.note_hash not in have:
-                    wanted.append((d.note_hash, d.country, d.store, d.country))
+            for c in s.scalars(select(CustomsCheck).outerjoin(t, t.hash == CustomsCheck.request_hash)
+                               .where(t.hash.is_(None))):
+                wanted.append((c.request_hash, c.requesting_country, c.store, c.requesting_country))
+            for c in s.scalars(select(CustomsCheck).outerjoin(t, t.hash == CustomsCheck.findings_hash)
+                               .where(CustomsCheck.findings_hash.is_not(None), t.hash.is_(None))):
+                wanted.append((c.findings_hash, c.issuing_country, c.store, c.requesting_country))
+            for d in s.scalars(select(CustomsDecision).outerjoin(t, t.hash == CustomsDecision.note_hash)
+                               .where(CustomsDecision.note_hash.is_not(None), t.hash.is_(None))):
+                wanted.append((d.note_hash, d.country, d.store, d.country))
+        tried: dict[str, float] = self.__dict__.setdefault("_tried", {})
+        now = time.monotonic()
+        wanted = [w for w in wanted if now - tried.get(w[0], -1e9) >= self.RETRY_FETCH]
         fetched = 0
         for h, writer, store, importing in {w[0]: w for w in wanted}.values():
+            tried[h] = now
             peer = self.peers.get(writer)
             account = self.own_signer(store, importing)
             if peer is None or account is None:
@@ -610,10 +621,16 @@ class CustomsDesk:
         return 1 if first else 0
 
     # -- the worker
+    #: seconds between passes over the open checks' deadlines
+    DEADLINE_EVERY = 5.0
+
     def run_once(self) -> None:
         self.poll_chain()
         self.fetch_missing_texts()
-        self.flag_deadlines()
+        last = self.__dict__.get("_deadlines_at", -1e9)
+        if time.monotonic() - last >= self.DEADLINE_EVERY:
+            self.flag_deadlines()
+            self._deadlines_at = time.monotonic()
 
     def run_forever(self, stop: threading.Event, interval: float = 0.5) -> None:
         while not stop.is_set():

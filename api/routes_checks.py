@@ -263,6 +263,25 @@ def _mined(fn: Any) -> Any:
         raise Problem(503, "CHAIN_UNAVAILABLE", str(exc)) from None
 
 
+def _with_text(desk: CustomsDesk, text: dict[str, Any] | None, kind: str, store: str, target_hash: str,
+               importing: str, send: Any) -> Any:
+    """Keep `text` (before the transaction: the other side's service may ask for it as soon as it sees the hash on
+    chain), then send; a text kept only for a transaction that failed is removed again."""
+    from sqlalchemy import delete
+
+    new = False
+    if text is not None:
+        new = desk.text(text_hash(text)) is None
+        desk.keep_text(text, kind, store, target_hash, importing, True)
+    try:
+        return _mined(send)
+    except BaseException:
+        if new:
+            with desk.sessions.begin() as s:
+                s.execute(delete(CustomsText).where(CustomsText.hash == text_hash(text)))  # type: ignore[arg-type]
+        raise
+
+
 def _customs_signer(request: Request, country: str) -> Any:
     signer = getattr(service_of(request), "customs", {}).get(country)
     if signer is None:
@@ -435,11 +454,10 @@ def decide(body: DecisionRequest, request: Request, principal: Principal = Princ
         note = {"kind": DECISION_NOTE, "certificate": {"store": cert["store"], "targetHash": cert["targetHash"]},
                 "country": principal.country, "note": body.note}
         note_hash = text_hash(note)
-    receipt = _mined(lambda: desk.record(signer).record_decision(
-        cert["store"], cert["merkleRoot"], cert["targetHash"], cert["proof"], principal.country, proof,
-        Preference[body.preference], DECISION_REASONS[body.reason], note_hash))
-    if note is not None:
-        desk.keep_text(note, DECISION_NOTE, cert["store"], cert["targetHash"], principal.country, True)
+    receipt = _with_text(desk, note, DECISION_NOTE, cert["store"], cert["targetHash"], principal.country,
+                         lambda: desk.record(signer).record_decision(
+                             cert["store"], cert["merkleRoot"], cert["targetHash"], cert["proof"], principal.country,
+                             proof, Preference[body.preference], DECISION_REASONS[body.reason], note_hash))
     ev = desk.record().events(receipt, "DecisionRecorded")[0]
     _mirror(request, receipt, "DecisionRecorded")
     at = service_of(request).w3.eth.get_block(receipt["blockNumber"])["timestamp"]
@@ -499,10 +517,10 @@ def open_check(body: RetroCheckRequest, request: Request, principal: Principal =
             "requestingCountry": principal.country, "reason": body.reason, "questions": body.questions,
             "attachments": [a.model_dump() for a in body.attachments], "askedAt": int(time.time())}
     h = text_hash(text)
-    desk.keep_text(text, CHECK_REQUEST, cert["store"], cert["targetHash"], principal.country, True)
-    receipt = _mined(lambda: desk.record(signer).open_check(
-        cert["store"], cert["merkleRoot"], cert["targetHash"], cert["proof"], principal.country, proof,
-        CHECK_REASONS[body.reason], h))
+    receipt = _with_text(desk, text, CHECK_REQUEST, cert["store"], cert["targetHash"], principal.country,
+                         lambda: desk.record(signer).open_check(
+                             cert["store"], cert["merkleRoot"], cert["targetHash"], cert["proof"], principal.country,
+                             proof, CHECK_REASONS[body.reason], h))
     check_id = desk.record().check_id(receipt)
     _mirror(request, receipt, "CheckOpened")
     out = _check_out(desk, _chain_check(request, check_id))
@@ -668,8 +686,8 @@ def answer_check(check_id: CheckId, body: AnswerRequest, request: Request,
             "certificate": {"store": c.store, "targetHash": c.target_hash}, "result": body.result,
             "findings": body.findings, "revocation": revocation, "supersession": supersession}
     h = text_hash(text)
-    desk.keep_text(text, CHECK_FINDINGS, c.store, c.target_hash, c.requesting_country, True)
-    receipt = _mined(lambda: desk.record(signer).answer_check(check_id, CheckResult[body.result], h))
+    receipt = _with_text(desk, text, CHECK_FINDINGS, c.store, c.target_hash, c.requesting_country,
+                         lambda: desk.record(signer).answer_check(check_id, CheckResult[body.result], h))
     _mirror(request, receipt, "CheckAnswered")
     out = _check_out(desk, _chain_check(request, check_id),
                      content=_may_see_content(request, principal, c.target_hash))

@@ -28,6 +28,9 @@ FORMAT = "certnet-audit-export/1"
 #: kind is the IssuerRegistry's.
 STORE_EVENTS = {"ANCHORED": "RootAnchored", "REVOKED": "RevocationRecorded", "SUPERSEDED": "DocumentSuperseded",
                 "SUPERSEDES": "DocumentSuperseded"}
+#: Event kinds emitted by the CustomsRecord (named in the header, deployed for the header's IssuerRegistry).
+CUSTOMS_EVENTS = {"DECIDED": "DecisionRecorded", "CHECK_OPENED": "CheckOpened", "CHECK_ANSWERED": "CheckAnswered",
+                  "CHECK_CLOSED": "CheckClosed"}
 
 
 def document_store(wrapped: Any) -> str | None:
@@ -92,7 +95,7 @@ def check_export(lines: Iterable[str], w3: Web3) -> CheckReport:
             if item.get("chainId") != chain_id:
                 report.problems.append(f"line {n}: export is of chain {item.get('chainId')}, the node serves {chain_id}")
             try:
-                registry = _Registry(w3, item["issuerRegistry"])
+                registry = _Registry(w3, item["issuerRegistry"], item.get("customsRecord"))
             except (KeyError, TypeError, ValueError):
                 report.problems.append(f"line {n}: the header names no issuer registry address")
                 return report
@@ -120,12 +123,32 @@ def check_export(lines: Iterable[str], w3: Web3) -> CheckReport:
 class _Registry:
     """The export's IssuerRegistry on the node being checked against: which stores it created (asked once each)."""
 
-    def __init__(self, w3: Web3, address: str) -> None:
+    def __init__(self, w3: Web3, address: str, customs_record: str | None = None) -> None:
         from certnet.node.contracts import IssuerRegistryClient
 
         self.client = IssuerRegistryClient(w3, Web3.to_checksum_address(address))
         self.address = self.client.address
         self._countries: dict[str, str | None] = {}
+        self.w3 = w3
+        self.customs_record = Web3.to_checksum_address(customs_record) if customs_record else None
+        self._customs_ok: str | None | bool = None
+
+    def customs_problem(self) -> str | None:
+        """Why the header's CustomsRecord cannot vouch for customs events (None: it can): it must be deployed on
+        this chain for the header's IssuerRegistry (its `registry()`)."""
+        if self._customs_ok is None:
+            from certnet.node.contracts import CustomsRecordClient
+
+            if self.customs_record is None:
+                self._customs_ok = "the header names no customs record"
+            else:
+                try:
+                    reg = CustomsRecordClient(self.w3, self.customs_record)._call("registry")
+                    self._customs_ok = True if reg.lower() == self.address.lower() else (
+                        f"the customs record {self.customs_record} belongs to registry {reg}, not {self.address}")
+                except Exception:  # noqa: BLE001 - no such contract here
+                    self._customs_ok = f"{self.customs_record} is not a customs record on this chain"
+        return None if self._customs_ok is True else str(self._customs_ok)
 
     def country_of_store(self, store: str) -> str | None:
         """The country of the authority owning `store`, None when the registry did not create it."""
@@ -138,10 +161,10 @@ class _Registry:
         return self._countries[key]
 
 
-def _topic0(event: str) -> str:
+def _topic0(event: str, artifact: str = "DocumentStore") -> str:
     from certnet.api.index.follower import topic_of
 
-    return topic_of("DocumentStore", event)[2:]
+    return topic_of(artifact, event)[2:]
 
 
 def _check_event(e: dict[str, Any], registry: _Registry, w3: Web3) -> str | None:
@@ -173,12 +196,46 @@ def _check_event(e: dict[str, Any], registry: _Registry, w3: Web3) -> str | None
             return f"the document store {store} belongs to an authority of {country}, not {e['country']}"
         if not log["topics"] or log["topics"][0].hex().removeprefix("0x") != _topic0(STORE_EVENTS[kind]):
             return f"the log is not a {STORE_EVENTS[kind]} event"
+    elif kind in CUSTOMS_EVENTS:
+        problem = registry.customs_problem()
+        if problem:
+            return problem
+        if log["address"].lower() != registry.customs_record.lower():  # type: ignore[union-attr]
+            return f"the log was emitted by {log['address']}, not the customs record {registry.customs_record}"
+        if not log["topics"] or log["topics"][0].hex().removeprefix("0x") != _topic0(CUSTOMS_EVENTS[kind],
+                                                                                   "CustomsRecord"):
+            return f"the log is not a {CUSTOMS_EVENTS[kind]} event"
     elif log["address"].lower() != registry.address.lower():
         return f"the log was emitted by {log['address']}, not the issuer registry {registry.address}"
     hashes = _topics(log) | _data_words(log)
-    for key in ("root", "document"):
-        if e.get(key) and e[key].lower() not in hashes:
+    answer_or_close = kind in ("CHECK_ANSWERED", "CHECK_CLOSED")  # their logs name the check, not the certificate
+    for key in ("root", "document", "textHash"):
+        if e.get(key) and e[key].lower() not in hashes and not (key == "document" and answer_or_close):
             return f"the log does not carry {key} {e[key]}"
+    if kind in CUSTOMS_EVENTS:
+        return _check_customs_event(e, kind, hashes, registry)
+    return None
+
+
+def _check_customs_event(e: dict[str, Any], kind: str, hashes: set[str], registry: "_Registry") -> str | None:
+    """The certificate and check a CustomsRecord event names: carried by the log (a decision, an opening), or for
+    an answer or a closing the contract's record of its check."""
+    store = e.get("store") or ""
+    if e.get("checkId") is not None and f"{int(e['checkId']):064x}" not in hashes:
+        return f"the log is not about check {e['checkId']}"
+    if kind in ("DECIDED", "CHECK_OPENED"):
+        if store.lower()[2:].rjust(64, "0") not in hashes:
+            return f"the log does not carry the store {store}"
+        return None
+    from certnet.node.contracts import CustomsRecordClient
+
+    c = CustomsRecordClient(registry.w3, registry.customs_record).check(int(e.get("checkId") or 0))  # type: ignore[arg-type]
+    if c is None:
+        return f"the customs record has no check {e.get('checkId')}"
+    if c.store.lower() != store.lower() or c.document != str(e.get("document", "")).lower():
+        return f"check {e.get('checkId')} is about {c.store}/{c.document}, not {store}/{e.get('document')}"
+    if e.get("country") and c.country != e["country"]:
+        return f"check {e.get('checkId')} was asked by {c.country}, not {e['country']}"
     return None
 
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from certnet.api import cli_bundles, cli_documents, cli_keys, cli_service
+from certnet.api import cli_bundles, cli_customs, cli_documents, cli_keys, cli_service
 from certnet.node import local
 from certnet.node.network import cli as network_cli
 from certnet.node.deploy import ConfigError, deploy, load_config
@@ -154,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     COMMANDS.update(cli_service.add_parsers(sub))
     COMMANDS.update(cli_keys.add_parsers(sub))
     COMMANDS.update(cli_bundles.add_parsers(sub))
+    COMMANDS.update(cli_customs.add_parsers(sub))
     network_cli.add_parser(sub)
     COMMANDS["network"] = network_cli.cmd_network
     return p

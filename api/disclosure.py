@@ -155,7 +155,9 @@ def load_record(service: Any, h: str) -> DocumentRecord | None:
 #: event fields that are status (kind, when, by which registered account, why, the successor's targetHash);
 #: everything else (roots, proofs, transactions, block hashes, batch sizes) ties the hash to content
 STATUS_EVENT_FIELDS = ("kind", "blockNumber", "time", "country", "actor", "documentType", "documentTypeName", "scope",
-                       "reason", "reasonName", "oldDocument", "newDocument")
+                       "reason", "reasonName", "oldDocument", "newDocument",
+                       # customs decisions and checks: their codes are on chain in clear (the texts are not here)
+                       "issuingCountry", "preference", "version", "checkId", "dueAt", "result", "late", "revoked")
 
 
 def status_event(event: dict[str, Any]) -> dict[str, Any]:

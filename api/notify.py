@@ -30,7 +30,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from web3 import Web3
 
-from certnet.api.models import Delivery, Notice, ServiceState, Subscription, Watch
+from certnet.api.models import ApiKey, Delivery, Notice, ServiceState, Subscription, Watch
 from certnet.issuer.outbox import insert_ignoring_duplicates, utcnow
 from certnet.node.contracts import REVOCATION_REASON_NAMES
 
@@ -193,7 +193,9 @@ class Notifier:
         with self.sessions() as s:
             cond = Watch.root == event["root"] if whole_batch else Watch.hash == event["document"]
             watches = list(s.scalars(select(Watch).where(cond, Watch.store == event["store"])))
-            subs = list(s.scalars(select(Subscription).where(Subscription.active.is_(True))))
+            subs = list(s.scalars(select(Subscription).join(ApiKey, ApiKey.id == Subscription.key_id).where(
+                Subscription.active.is_(True), ApiKey.role == "customs")))  # customs' notices, not the issuers'
+
         for w in watches:
             payload = {k: v for k, v in event.items() if k != "key"}
             payload.update(event="REVOKED" if whole_batch else event["event"], targetHash=w.hash,

@@ -92,11 +92,30 @@ def _time(value: str, name: str) -> int:
     return int(t.timestamp())
 
 
+def _customs_documents(service: Any, principal: Principal, events: list[dict[str, Any]],
+                       have: set[str]) -> list[dict[str, Any]]:
+    """Document lines for the certificates of the export's customs decisions and checks that this auditor may see
+    (see certnet.api.disclosure): their proofs tie each to a root anchored in its store."""
+    from certnet.api.audit import CUSTOMS_EVENTS
+
+    wanted = {e["document"]: e["store"] for e in events if e["kind"] in CUSTOMS_EVENTS and e["document"] not in have}
+    out = []
+    for h, store in wanted.items():
+        record = load_record(service, h)
+        p = _proof(visible_copy(principal, record)) if record is not None else None
+        if p and p["store"] == store:
+            out.append(p)
+    return out
+
+
 @router.get("/audit/export", summary="A jurisdiction's events for a period, as NDJSON that `certnet audit check` "
                                      "re-verifies against any node", response_class=StreamingResponse,
             description="For auditor keys, for their own country only: a header line, one line per registry event of "
-                        "the country in the period (at most 366 days) and one per document of its anchored batches "
-                        "with its Merkle proof.",
+                        "the country in the period (at most 366 days) — customs decisions and retroactive checks "
+                        "included, those the country made as importer and those on its authorities' certificates "
+                        "(hashes only: the texts stay with the two services) — and one per document of its "
+                        "anchored batches and of the certificates of those decisions and checks, with its Merkle "
+                        "proof, as far as the auditor may see them.",
             responses={200: ex.text_example("application/x-ndjson", ex.AUDIT_EXPORT,
                                             "NDJSON: header, event and document lines")})
 def export(request: Request, principal: Principal = PrincipalDep,
@@ -125,8 +144,10 @@ def export(request: Request, principal: Principal = PrincipalDep,
                               .where(Batch.merkle_root.in_(roots)))) if roots else []
     documents = [p for p in (_proof(visible_copy(principal, issued_record(d))) for d in rows) if p
                  and (p["merkleRoot"], p["store"]) in stores]  # anchored in the store it names
+    documents += _customs_documents(service, principal, events, {p["targetHash"] for p in documents})
     d = service.deployment
-    header = {"chainId": d.chain_id, "network": d.name, "issuerRegistry": d.issuer_registry, "country": country,
+    header = {"chainId": d.chain_id, "network": d.name, "issuerRegistry": d.issuer_registry,
+              "customsRecord": d.customs_record, "country": country,
               "from": t0, "to": t1,
               "indexedBlock": index.indexed_block().number, "events": len(events), "documents": len(documents)}
     filename = f"certnet-{country}-{start[:10]}-{end[:10]}.ndjson"

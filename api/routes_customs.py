@@ -17,7 +17,7 @@ from certnet.api import openapi_examples as ex
 from certnet.api.app import PROBLEM_RESPONSES, LimitQuery, OffsetQuery, PrincipalDep, id_path, service_of
 from certnet.api.auth import Principal, require
 from certnet.api.disclosure import received_record, visible_copy
-from certnet.api.models import ReceivedDocument, Subscription
+from certnet.api.models import ApiKey, ReceivedDocument, Subscription
 from certnet.api.problems import Problem
 from certnet.api.webhooks import TargetRefused, subscription_count
 from certnet.issuer.outbox import insert_ignoring_duplicates, utcnow
@@ -268,16 +268,31 @@ class SubscriptionOut(BaseModel):
     secret: str | None = Field(None, description="shown once: verify X-Certnet-Signature = sha256=HMAC(secret, body)")
 
 
+def _same_side(principal: Principal) -> Any:
+    """The keys whose webhooks this key sees: customs keys of its country, or its country's issuing side (issuer and
+    admin keys)."""
+    roles = ("customs",) if principal.role == "customs" else ("issuer", "admin")
+    return select(ApiKey.id).where(ApiKey.country == principal.country, ApiKey.role.in_(roles))
+
+
+def _side(principal: Principal) -> str:
+    """Which notices a key's server-sent events carry: the customs' (revocations, supersessions, its customs
+    decisions and checks) or the issuing side's (the customs decisions and checks on its certificates)."""
+    return "customs" if principal.role == "customs" else "issuing"
+
+
 @router.post("/subscriptions", status_code=201, response_model=SubscriptionOut,
              summary="Subscribe a webhook to revocations and supersessions of documents this customs received "
-                     "or verified",
-             description="For customs keys. Notices are POSTed as JSON signed with the secret returned here (once); "
-                         "failed deliveries are retried with backoff. The URL must lead to public addresses only "
+                     "or verified, and to the steps of customs decisions and retroactive checks",
+             description="For customs keys, and for issuer and admin keys (the issuing side of customs decisions and "
+                         "retroactive checks: opened, answered, closed, reminders, overdue). Notices are POSTed as "
+                         "JSON signed with the secret returned here (once); failed deliveries are retried with "
+                         "backoff. The URL must lead to public addresses only "
                          "(not loopback, link-local, private, multicast or reserved ones, unless the operator allows "
                          "them), checked now and at every delivery; redirects are not followed. A key holds at most "
                          "the service's `max_subscriptions` (20 by default).")
 def subscribe(body: SubscriptionRequest, request: Request, principal: Principal = PrincipalDep) -> SubscriptionOut:
-    require(principal, "customs")
+    require(principal, "customs", "issuer", "admin")
     url = str(body.url)
     if len(url) > 2000:
         raise Problem(422, "URL_TOO_LONG", "webhook URLs are limited to 2000 characters")
@@ -299,23 +314,25 @@ def subscribe(body: SubscriptionRequest, request: Request, principal: Principal 
 
 
 @router.get("/subscriptions", response_model=list[SubscriptionOut], summary="This customs' webhooks",
-            description="For customs keys: the active webhooks of the key's country (without their secrets).",
+            description="For customs keys (and issuer and admin keys): the active webhooks of the key's country and "
+                        "side (without their secrets).",
             responses={200: ex.json_example(ex.SUBSCRIPTION_LIST, "This customs' webhooks")})
 def subscriptions(request: Request, principal: Principal = PrincipalDep) -> list[SubscriptionOut]:
-    require(principal, "customs")
+    require(principal, "customs", "issuer", "admin")
     with service_of(request).sessions() as s:
-        rows = list(s.scalars(select(Subscription).where(Subscription.country == principal.country,
+        rows = list(s.scalars(select(Subscription).where(Subscription.key_id.in_(_same_side(principal)),
                                                          Subscription.active.is_(True))))
     return [SubscriptionOut(id=r.id, url=r.url) for r in rows]
 
 
 @router.delete("/subscriptions/{subscription_id}", status_code=204, summary="Remove a webhook",
-               description="For customs keys, about their own country's webhooks: no more notices go to it.")
+               description="For customs keys (and issuer and admin keys), about their own country's and side's "
+                           "webhooks: no more notices go to it.")
 def unsubscribe(subscription_id: SubscriptionId, request: Request, principal: Principal = PrincipalDep) -> None:
-    require(principal, "customs")
+    require(principal, "customs", "issuer", "admin")
     with service_of(request).sessions.begin() as s:
         sub = s.get(Subscription, subscription_id)
-        if sub is None or sub.country != principal.country:
+        if sub is None or sub.key_id not in set(s.scalars(_same_side(principal))):
             raise Problem(404, "SUBSCRIPTION_NOT_FOUND", f"no subscription {subscription_id} of this customs")
         sub.active = False
 
@@ -326,14 +343,16 @@ def unsubscribe(subscription_id: SubscriptionId, request: Request, principal: Pr
                         "documents the key's country received or verified, with a keep-alive comment every 10 s. "
                         "Any process of the service (every worker, every replica on the same database) hears every "
                         "notice. Each event carries an `id`; a client that reconnects with `Last-Event-ID` first "
-                        "gets the notices it missed (kept for a day).",
+                        "gets the notices it missed (kept for a day). Customs, issuer and admin keys also hear the "
+                        "steps of the customs decisions and retroactive checks that concern their side.",
             responses={200: ex.text_example("text/event-stream", ex.EVENT_STREAM, "Server-sent events")})
 async def events(request: Request, principal: Principal = PrincipalDep,
                  last_event_id: str | None = Header(None, max_length=20, description="resume after this event id",
                                                     openapi_examples=ex.param("41", "the last event received"))
                  ) -> StreamingResponse:
-    require(principal, "customs")
+    require(principal, "customs", "issuer", "admin")
     notifier = service_of(request).notifier
+    side = _side(principal)
     queue = notifier.add_listener(principal.country)
     after = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
     missed = await run_in_threadpool(notifier.notices_after, after, principal.country) if after is not None else []
@@ -346,7 +365,8 @@ async def events(request: Request, principal: Principal = PrincipalDep,
         try:
             yield b": connected\n\n"
             for notice_id, _, payload in missed:
-                yield event(notice_id, payload)
+                if payload.get("audience", "customs") == side:
+                    yield event(notice_id, payload)
                 sent = notice_id
             while not await request.is_disconnected():
                 try:
@@ -355,7 +375,8 @@ async def events(request: Request, principal: Principal = PrincipalDep,
                     yield b": keep-alive\n\n"
                     continue
                 if notice_id > sent:  # not already sent from the missed ones
-                    yield event(notice_id, payload)
+                    if payload.get("audience", "customs") == side:  # this key's side's notices only
+                        yield event(notice_id, payload)
                     sent = notice_id
         finally:
             notifier.remove_listener(queue)

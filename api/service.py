@@ -13,6 +13,7 @@ from typing import Any, Callable, Sequence
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from certnet.api import customs as customs_tables  # noqa: F401 - registers its tables with ApiBase
 from certnet.api.auth import FAILED_AUTH, Authenticator, ClientAddress, RateLimiter
 from certnet.api.models import ApiBase
 from certnet.issuer.outbox import open_database
@@ -38,6 +39,8 @@ class Settings:
     db_url: str
     issuer_keystores: list[Path] = field(default_factory=list)
     admin_keystores: list[Path] = field(default_factory=list)
+    customs_keystores: list[Path] = field(default_factory=list)  # <cc>-customs.json: a customs key of country cc
+    peers: dict[str, str] = field(default_factory=dict)  # member country -> its service's URL (customs texts)
     passphrase: str | None = None
     #: issuer and admin accounts whose keys are in an external signer (Clef), not in a keystore here
     signer: SignerConfig | None = None
@@ -173,6 +176,8 @@ class Service:
         self.webhooks = Deliverer(self, WebhookSettings(
             allow=parse_allow_list(settings.webhook_allow), timeout=settings.webhook_timeout,
             concurrency=settings.webhook_concurrency, resolve=settings.webhook_resolver or system_resolver))
+        self.customs = customs_tables.load_customs_keys(self.w3, settings.customs_keystores, secret)
+        self.customs_desk = customs_tables.CustomsDesk(self)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.election: Any = None  # certnet.api.election.Election, when this process campaigns for the workers
@@ -277,7 +282,8 @@ class Service:
         """The background workers of one term as leader, running until `term` is set."""
         workers = [("issuance", lambda: self.pipeline.run_forever(term)),
                    ("notifier", lambda: self.notifier.run_forever(term)),
-                   ("webhooks", lambda: self.webhooks.run_forever(term))]
+                   ("webhooks", lambda: self.webhooks.run_forever(term)),
+                   ("customs", lambda: self.customs_desk.run_forever(term))]
         if self.indexer is not None:
             workers.append(("indexer", lambda: self.indexer.run(term, 0.5)))
         return _start_threads(workers)
@@ -306,11 +312,12 @@ def settings_from_data_dir(data_dir: Path, rpc_url: str | None = None, **overrid
     keys = data_dir / "keys"
     rpc = rpc_url or d.rpc_url or "http://127.0.0.1:8545"
     issuer_ks, admin_ks = sorted(keys.glob("*-issuer.json")), sorted(keys.glob("*-admin.json"))
+    customs_ks = sorted(keys.glob("*-customs.json"))
     # a production start (any chain but the local demo's) takes the passphrase from the environment only
-    secret = service_passphrase(data_dir, d.chain_id, rpc) if issuer_ks or admin_ks else None
+    secret = service_passphrase(data_dir, d.chain_id, rpc) if issuer_ks or admin_ks or customs_ks else None
     return Settings(
         data_dir=data_dir, rpc_url=rpc, deployment_file=dfile,
         db_url=os.environ.get("CERTNET_DB_URL") or f"sqlite:///{data_dir / 'certnet.db'}",
-        issuer_keystores=issuer_ks, admin_keystores=admin_ks, passphrase=secret,
+        issuer_keystores=issuer_ks, admin_keystores=admin_ks, customs_keystores=customs_ks, passphrase=secret,
         signer=load_signer_config(data_dir), **overrides,
     )

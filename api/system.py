@@ -23,6 +23,7 @@ from certnet.node.engines import connect, dev_keys
 from certnet.node.tx import Transactor, signer_for
 
 DEMO_MEMBERS = ["VN", "TH", "MY", "SG"]
+DEMO_CUSTOMS = ["TH", "VN"]  # countries whose customs key the local service holds (<cc>-customs.json)
 DEMO_ISSUERS = {
     "VN": ("vn-issuer", "Vietnam Chamber of Commerce and Industry (VCCI) HCMC", ["FORM_D", "ECERT"]),
     "TH": ("th-issuer", "Department of Foreign Trade, Thailand", ["FORM_D", "EPHYTO"]),
@@ -78,7 +79,8 @@ def bring_up(data_dir: Path, port: int = local.DEFAULT_PORT, log=print) -> Local
     log(f"node: anvil on {info.rpc_url} (chain id {info.chain_id}), state in {local.node_dir(data_dir)}")
     w3 = connect(info.rpc_url)
     secret = local_passphrase(data_dir)
-    names = [f"{c.lower()}-admin" for c in DEMO_MEMBERS] + [v[0] for v in DEMO_ISSUERS.values()]
+    names = [f"{c.lower()}-admin" for c in DEMO_MEMBERS] + [v[0] for v in DEMO_ISSUERS.values()] + [
+        f"{c.lower()}-customs" for c in DEMO_CUSTOMS]
     key_files = {n: _ensure_key(data_dir, n, secret) for n in names}
     funder = signer_for(w3, dev_keys(1)[0])
     for n, f in key_files.items():
@@ -107,7 +109,21 @@ def bring_up(data_dir: Path, port: int = local.DEFAULT_PORT, log=print) -> Local
         admin = Transactor(w3, keys.load_key(key_files[f"{country.lower()}-admin"], secret))
         receipt = deployment.issuer_registry_client(w3, admin).register_authority(org, types, first_key=account)
         log(f"issuers: registered {org} ({country}), document store {reg.store_from(receipt)}, key {account}")
+    register_customs_keys(w3, deployment, key_files, secret, log)
     return LocalSystem(data_dir=data_dir, rpc_url=info.rpc_url, deployment=deployment, key_files=key_files)
+
+
+def register_customs_keys(w3: Web3, deployment: Deployment, key_files: dict[str, Path], secret: str,
+                          log=print) -> None:
+    """Each demo customs key registered by its country's admin (once)."""
+    reg = deployment.issuer_registry_client(w3)
+    for country in DEMO_CUSTOMS:
+        account = keys.keystore_address(key_files[f"{country.lower()}-customs"])
+        if reg.is_customs_key_of(account, country):
+            continue
+        admin = Transactor(w3, keys.load_key(key_files[f"{country.lower()}-admin"], secret))
+        deployment.issuer_registry_client(w3, admin).add_customs_key(account)
+        log(f"customs: {country}'s customs key {account} registered by its admin")
 
 
 def bring_down(data_dir: Path, log=print) -> None:

@@ -24,6 +24,7 @@ from eth_account import Account
 from certnet.node.deploy import DeployConfig, Member, deploy
 from certnet.node.engines import AnvilEngine, EmbeddedEngine, Engine
 from certnet.node.tx import signer_for
+from certnet.scripts.gas_customs import customs_rows
 from certnet.verifier.merkle import combine
 
 ANCHOR_GOAL = 70_000
@@ -101,7 +102,7 @@ def main() -> None:
     else:
         engine = AnvilEngine(Path(tempfile.mkdtemp(prefix="certnet-gas-"))).start()
     try:
-        rows = run(engine, args.samples)
+        rows = run(engine, args.samples) + customs_rows(engine, args.samples)
     finally:
         engine.stop()
     print(f"gas used on {engine.name} (median of {args.samples})")

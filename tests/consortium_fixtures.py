@@ -178,6 +178,7 @@ class Consortium:
     vn_issuer: Transactor
     vn_store: str
     members: dict[str, MemberService] = field(default_factory=dict)
+    customs: dict[str, Transactor] = field(default_factory=dict)  # each member's customs key
     closed: bool = False
 
     def __getitem__(self, country: str) -> MemberService:
@@ -207,11 +208,15 @@ class Consortium:
 
 
 def _start_member(c: Consortium, country: str, node: int, root: Path, admin_key: Any,
-                  issuer_key: Any | None) -> MemberService:
+                  issuer_key: Any | None, customs_key: Any | None = None) -> MemberService:
     d = root / country.lower()
     keys_dir = d / "keys"
     admin_ks = [keys_dir / f"{country.lower()}-admin.json"]
     create_keystore(admin_ks[0], PASS, admin_key, scrypt_n=TEST_SCRYPT_N)
+    customs_ks = []
+    if customs_key is not None:  # the country's customs key (decisions and retroactive checks)
+        customs_ks = [keys_dir / f"{country.lower()}-customs.json"]
+        create_keystore(customs_ks[0], PASS, customs_key, scrypt_n=TEST_SCRYPT_N)
     issuer_ks = []
     if issuer_key is not None:
         issuer_ks = [keys_dir / f"{country.lower()}-issuer.json"]
@@ -219,6 +224,7 @@ def _start_member(c: Consortium, country: str, node: int, root: Path, admin_key:
     c.deployment.save(d / "deployment.json")  # each member keeps its own copy
     settings = Settings(data_dir=d, rpc_url=c.net.rpc_url(node), deployment_file=d / "deployment.json",
                         db_url=f"sqlite:///{d / 'certnet.db'}", issuer_keystores=issuer_ks, admin_keystores=admin_ks,
+                        customs_keystores=customs_ks,
                         passphrase=PASS, confirmations=CONFIRMATIONS, max_batch_age=0.2, rate_per_second=1000.0,
                         rate_burst=2000, webhook_allow=["127.0.0.1"])  # the receivers are on loopback
     service = Service(settings)
@@ -254,8 +260,9 @@ def start_consortium(root: Path) -> Consortium:
         w3 = net.w3(0)
         deployer = Transactor(w3, net.deployer_key())
         admin_accounts = {cc: Account.create() for cc in MEMBERS}
+        customs_accounts = {cc: Account.create() for cc in MEMBERS}
         issuer_account = Account.create()
-        for a in [*admin_accounts.values(), issuer_account]:
+        for a in [*admin_accounts.values(), *customs_accounts.values(), issuer_account]:
             deployer.transfer(a.address, 10 * 10**18, wait=False)
         config = DeployConfig(name="certnet ASEAN consortium test",
                               members=[DeployMember(cc, [admin_accounts[cc].address]) for cc in MEMBERS])
@@ -266,6 +273,9 @@ def start_consortium(root: Path) -> Consortium:
         vn_store = reg.store_from(reg.register_authority(VN_ISSUER_NAME, ["FORM_D", "ECERT"],
                                                          first_key=vn_issuer.address))
         c = Consortium(net, deployment, admins, vn_issuer, vn_store)
+        for cc, a in customs_accounts.items():  # every member's admin registers its customs key
+            deployment.issuer_registry_client(w3, admins[cc]).add_customs_key(a.address)
+            c.customs[cc] = Transactor(w3, a)
         # every node knows the registration, at the confirmation depth
         reg_block = w3.eth.block_number
         for i in range(VALIDATORS):
@@ -273,7 +283,10 @@ def start_consortium(root: Path) -> Consortium:
                 vn_issuer.address).store == vn_store, 30, f"node {i} to see the VN issuer")
             net.wait_block(i, reg_block + CONFIRMATIONS, timeout=30)
         for i, cc in enumerate(MEMBERS):
-            _start_member(c, cc, i, root, admin_accounts[cc].key, issuer_account.key if cc == "VN" else None)
+            _start_member(c, cc, i, root, admin_accounts[cc].key, issuer_account.key if cc == "VN" else None,
+                          customs_accounts[cc].key)
+        for m in c.members.values():  # each service knows the others' (customs texts travel between them)
+            m.service.customs_desk.peers.update({o.country: o.url for o in c.members.values() if o is not m})
         return c
     except BaseException:
         if c is not None:

@@ -140,10 +140,21 @@ ENDPOINTS = [  # (method, path, body, roles allowed, what an allowed role gets):
     ("POST", "/v1/inbox", {"document": {}}, {"customs"}, (422, "DOCUMENT_MALFORMED")),
     ("GET", "/v1/inbox", None, {"customs"}, (200, None)),
     ("GET", "/v1/certificates/VN/X-1", None, {"customs"}, (404, "CERTIFICATE_NOT_RECEIVED")),
-    ("POST", "/v1/subscriptions", {"url": "http://127.0.0.1:9/hook"}, {"customs"}, (201, None)),
-    ("GET", "/v1/subscriptions", None, {"customs"}, (200, None)),
-    ("DELETE", f"/v1/subscriptions/{NOT_MINE}", None, {"customs"}, (404, "SUBSCRIPTION_NOT_FOUND")),
-    ("GET", "/v1/events/stream", None, {"customs"}, (200, None)),
+    ("POST", "/v1/subscriptions", {"url": "http://127.0.0.1:9/hook"}, {"customs", "issuer", "admin"}, (201, None)),
+    ("GET", "/v1/subscriptions", None, {"customs", "issuer", "admin"}, (200, None)),
+    ("DELETE", f"/v1/subscriptions/{NOT_MINE}", None, {"customs", "issuer", "admin"},
+     (404, "SUBSCRIPTION_NOT_FOUND")),
+    ("GET", "/v1/events/stream", None, {"customs", "issuer", "admin"}, (200, None)),
+    ("POST", "/v1/decisions", {"certificate": {"inboxId": NOT_MINE}, "preference": "GIVEN"}, {"customs"},
+     (404, "CERTIFICATE_NOT_RECEIVED")),
+    ("GET", f"/v1/certificates/{H64}/decisions", None, ALL, (404, "NO_DECISIONS")),
+    ("POST", "/v1/checks", {"certificate": {"inboxId": NOT_MINE}, "reason": "RANDOM", "questions": ["?"]},
+     {"customs"}, (404, "CERTIFICATE_NOT_RECEIVED")),
+    ("GET", "/v1/checks?state=open", None, ALL, (200, None)),
+    ("GET", f"/v1/checks/{NOT_MINE}", None, ALL, (404, "CHECK_NOT_FOUND")),
+    ("POST", f"/v1/checks/{NOT_MINE}/answer", {"result": "CONFIRMED", "findings": "x"}, {"issuer", "admin"},
+     (404, "CHECK_NOT_FOUND")),
+    ("POST", f"/v1/checks/{NOT_MINE}/close", None, {"customs"}, (404, "CHECK_NOT_FOUND")),
     ("GET", "/v1/members", None, ALL, (200, None)),
     ("GET", "/v1/authorities", None, ALL, (200, None)),
     ("GET", "/v1/authorities/0x" + "34" * 20, None, ALL, (404, "AUTHORITY_NOT_FOUND")),
@@ -162,6 +173,7 @@ ENDPOINTS = [  # (method, path, body, roles allowed, what an allowed role gets):
 ]
 PUBLIC = [("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/v1/openapi.json"),
           ("GET", "/v1/docs"), ("GET", "/portal")]
+SIGNED = [("GET", f"/v1/customs-texts/{H64}")]  # no API key: a chain key's signature (tests/test_customs_api.py)
 ROLE_KEYS = {"issuer": "issuer_vn", "customs": "customs_th", "auditor": "auditor_vn", "admin": "admin_vn"}
 
 
@@ -185,6 +197,7 @@ def test_the_scope_table_covers_every_operation(api):
             if m == method and re.match(pattern, concrete):
                 covered.add((m, template))
     covered |= {(m, p) for m, p in PUBLIC}
+    covered |= {(m, "/v1/customs-texts/{text_hash}") for m, _ in SIGNED}
     assert templates - covered == set(), "operations without a scope test"
 
 
@@ -208,6 +221,12 @@ def test_every_role_against_every_endpoint(api, method, path, body, allowed, exp
                 assert r.status_code == status, (role, r.status_code)
             answered.append(role)
     assert set(answered) >= allowed
+
+
+@pytest.mark.parametrize("method, path", SIGNED, ids=[f"{m} {p}" for m, p in SIGNED])
+def test_signed_endpoints_refuse_requests_without_a_signature(api, method, path):
+    with api.client("admin_vn") as c:  # an API key is not what they take
+        is_problem(c.request(method, path), 401, "TEXT_SIGNATURE_INVALID")
 
 
 @pytest.mark.parametrize("method, path", PUBLIC, ids=[f"{m} {p}" for m, p in PUBLIC])

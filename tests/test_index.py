@@ -691,7 +691,7 @@ def test_migration_creates_the_schema_from_empty(tmp_path: Path) -> None:
     assert current_revision(url) is None
     upgrade(url)
     upgrade(url)  # idempotent
-    assert current_revision(url) == "0002"
+    assert current_revision(url) == "0003"
     engine = make_engine(url)
     try:
         tables = set(inspect(engine).get_table_names())
@@ -708,7 +708,7 @@ def test_migration_creates_the_schema_from_empty(tmp_path: Path) -> None:
     command.downgrade(alembic_config(url), "base")
     assert current_revision(url) is None
     upgrade(url)
-    assert current_revision(url) == "0002"
+    assert current_revision(url) == "0003"
 
 
 def test_an_index_of_the_replaced_schema_is_rebuilt(tmp_path: Path) -> None:
@@ -723,7 +723,7 @@ def test_an_index_of_the_replaced_schema_is_rebuilt(tmp_path: Path) -> None:
         conn.exec_driver_sql("CREATE TABLE outbox_documents (id INTEGER PRIMARY KEY)")  # not the index's
     engine.dispose()
     upgrade(url)
-    assert current_revision(url) == "0002"
+    assert current_revision(url) == "0003"
     engine = make_engine(url)
     try:
         tables = set(inspect(engine).get_table_names())
@@ -783,3 +783,28 @@ def test_status_of_5000_documents_is_batched(tmp_path: Path) -> None:
     assert len(got) == 5000 and all(s.issued and s.issuer_authorised and s.proof_valid for s in got)
     assert sum(s.revoked for s in got) == len(docs[:1000:7])
     assert len(statements) < 100, f"{len(statements)} SQL statements for 5,000 documents"
+
+
+def test_an_index_at_0002_is_followed_again_with_customs_events(tmp_path: Path) -> None:
+    """0002 followed the chain without the CustomsRecord: the upgrade empties its rows and moves the checkpoint back
+    to the start, so that the follower reads every block again, customs events included."""
+    from sqlalchemy import text
+
+    url = sqlite_url(tmp_path / "at-0002.db")
+    upgrade(url, "0002")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO idx_networks (id, chain_id, issuer_registry, start_block, block_number, "
+                              "block_hash, updated_at) VALUES (1, 31337, '0xabc', 7, 500, '0x01', 0)"))
+            conn.execute(text("INSERT INTO idx_member_changes (country, added, epoch, proposal_id, network_id, "
+                              "block_number, block_hash, tx_hash, log_index, block_time) "
+                              "VALUES ('VN', 1, 1, 0, 1, 7, '0x01', '0x02', 0, 1)"))
+        upgrade(url)
+        assert current_revision(url) == "0003"
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT block_number, block_hash FROM idx_networks")).one() == (6, None)
+            assert conn.execute(text("SELECT count(*) FROM idx_member_changes")).scalar() == 0
+            assert conn.execute(text("SELECT count(*) FROM idx_customs_events")).scalar() == 0
+    finally:
+        engine.dispose()

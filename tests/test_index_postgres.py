@@ -93,7 +93,7 @@ def test_postgres_migration_sync_and_status(pg_url: str, anvil_net) -> None:
     assert current_revision(pg_url) is None
     upgrade(pg_url)
     upgrade(pg_url)
-    assert current_revision(pg_url) == "0002"
+    assert current_revision(pg_url) == "0003"
     engine = make_engine(pg_url)
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE, "compare_type": True})

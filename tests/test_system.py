@@ -52,6 +52,15 @@ def test_up_down_up(tmp_path):
         v = httpx.post(f"{url}/v1/verify", json={"document": wrapped}, headers=customs, timeout=30).json()
         assert v["status"] == "VALID" and v["issuer"]["country"] == "VN"
         assert httpx.get(f"{url}/portal", timeout=10).status_code == 200
+        # the TH customs key the service holds was registered by TH's admin: TH records a decision on chain
+        from certnet.verifier.salting import unsalt_data
+
+        for_th = next(w for w in (httpx.get(f"{url}/v1/documents/{d['id']}", headers=issuer, timeout=10).json()
+                                  ["wrapped"] for d in docs) if unsalt_data(w["data"])["importingCountry"] == "TH")
+        entry = httpx.post(f"{url}/v1/inbox", json={"document": for_th}, headers=customs, timeout=30).json()
+        d = httpx.post(f"{url}/v1/decisions", json={"certificate": {"inboxId": entry["id"]}, "preference": "GIVEN"},
+                       headers=customs, timeout=60)
+        assert d.status_code == 201 and d.json()["version"] == 1, d.text
         r = certnet(home, "node", "status")
         assert r.returncode == 0 and f"127.0.0.1:{node_port}" in r.stdout
 

@@ -47,6 +47,7 @@ from certnet.api.index.models import (
     Anchor,
     AuthorityRegistration,
     Block,
+    CustomsEvent,
     CustomsKeyChange,
     KeyAddition,
     KeyCompromise,
@@ -70,6 +71,7 @@ STORE_EVENTS = ("RootAnchored", "RevocationRecorded", "DocumentSuperseded")
 REGISTRY_EVENTS = ("MemberAdded", "MemberRemoved", "AdminAdded", "AdminRemoved", "CustomsKeyAdded",
                    "CustomsKeyRemoved", "ProposalCreated", "VoteCast", "ProposalClosedWith", "AuthorityRegistered",
                    "KeyAdded", "KeyStatusChanged", "KeyRotated", "KeyCompromised")
+CUSTOMS_EVENTS = ("DecisionRecorded", "CheckOpened", "CheckAnswered", "CheckClosed")
 
 
 class IndexerError(RuntimeError):
@@ -231,13 +233,22 @@ class Decoder:
     only once its AuthorityRegistered was decoded (in this call or an earlier one: `rows` adds the stores it
     sees registered, so logs in block/log order need nothing else); logs of any other address are skipped."""
 
-    def __init__(self, issuer_registry: str, stores: dict[str, str] | None = None) -> None:
+    def __init__(self, issuer_registry: str, stores: dict[str, str] | None = None, customs_record: str | None = None,
+                 check_lookup: Callable[[int], tuple[str, str, str, str] | None] | None = None) -> None:
         self.registry = issuer_registry.lower()
         self.stores: dict[str, str] = dict(stores or {})
         self._addresses: dict[str, str] = {}
         self.store_handlers = {topic_of("DocumentStore", e): getattr(self, f"_{e}") for e in STORE_EVENTS}
         self.registry_handlers = {topic_of("IssuerRegistry", e): getattr(self, f"_{e}") for e in REGISTRY_EVENTS}
-        self.topics = list(self.store_handlers) + list(self.registry_handlers)
+        #: the CustomsRecord deployed with the registry (None: not followed)
+        self.customs = customs_record.lower() if customs_record else None
+        self.customs_handlers = ({topic_of("CustomsRecord", e): getattr(self, f"_{e}") for e in CUSTOMS_EVENTS}
+                                 if self.customs else {})
+        #: check id -> (store, document, importing country, issuing country), learned from CheckOpened; older
+        #: checks are asked of `check_lookup` (the index)
+        self.checks: dict[int, tuple[str, str, str, str]] = {}
+        self.check_lookup = check_lookup
+        self.topics = list(self.store_handlers) + list(self.registry_handlers) + list(self.customs_handlers)
         self.registered_topic = topic_of("IssuerRegistry", "AuthorityRegistered")
 
     # -- field helpers
@@ -357,6 +368,55 @@ class Decoder:
                                "country": self._store_country(t[2]), "since": int(data[2:66], 16),
                                "by": self._addr(data[66:130])}
 
+    # -- CustomsRecord
+    def _DecisionRecorded(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
+        w = self._words(data)  # country, preference, reason, noteHash, version, by
+        note = w[3]
+        return CustomsEvent, {"kind": "DECIDED", "store": self._addr(t[2]), "document": t[3][2:],
+                              "country": self._country(w[0]), "issuing_country": self._store_country(t[2]),
+                              "check_id": None, "by": self._addr(w[5]),
+                              "text_hash": None if int(note, 16) == 0 else note, "preference": int(w[1], 16),
+                              "reason": int(w[2], 16), "version": int(w[4], 16), "due_at": None, "result": None,
+                              "late": None, "revoked": None}
+
+    def _CheckOpened(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
+        w = self._words(data)  # country, reason, requestHash, dueAt, by
+        check_id = int(t[1], 16)
+        store, document, country = self._addr(t[2]), t[3][2:], self._country(w[0])
+        issuing = self._store_country(t[2])
+        self.checks[check_id] = (store, document, country, issuing)
+        return CustomsEvent, {"kind": "CHECK_OPENED", "store": store, "document": document, "country": country,
+                              "issuing_country": issuing, "check_id": check_id, "by": self._addr(w[4]),
+                              "text_hash": w[2], "preference": None, "reason": int(w[1], 16), "version": None,
+                              "due_at": int(w[3], 16), "result": None, "late": None, "revoked": None}
+
+    def _check_of(self, check_id: int) -> tuple[str, str, str, str]:
+        found = self.checks.get(check_id)
+        if found is None and self.check_lookup is not None:
+            found = self.check_lookup(check_id)
+            if found is not None:
+                self.checks[check_id] = found
+        if found is None:  # the contract emits no answer or closing of a check it did not open
+            raise IndexerError(f"CustomsRecord check {check_id} answered or closed, but its opening is not indexed")
+        return found
+
+    def _check_row(self, kind: str, t: list[str], **fields: Any) -> tuple[type, dict[str, Any]]:
+        check_id = int(t[1], 16)
+        store, document, country, issuing = self._check_of(check_id)
+        row = {"kind": kind, "store": store, "document": document, "country": country, "issuing_country": issuing,
+               "check_id": check_id, "text_hash": None, "preference": None, "reason": None, "version": None,
+               "due_at": None, "result": None, "late": None, "revoked": None}
+        row.update(fields)
+        return CustomsEvent, row
+
+    def _CheckAnswered(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
+        w = self._words(data)  # result, findingsHash, late, revoked, by
+        return self._check_row("CHECK_ANSWERED", t, by=self._addr(w[4]), text_hash=w[1], result=int(w[0], 16),
+                               late=int(w[2], 16) != 0, revoked=int(w[3], 16) != 0)
+
+    def _CheckClosed(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
+        return self._check_row("CHECK_CLOSED", t, by=self._addr(data[2:66]))
+
     def new_stores(self, logs: Iterable[RawLog]) -> dict[str, int]:
         """Stores registered by the logs (lowercase address -> block) that are not known yet."""
         out: dict[str, int] = {}
@@ -371,13 +431,16 @@ class Decoder:
         """Rows per model for `logs` (in block/log order); `times` gives each block's timestamp. Logs of unknown
         contracts, and of a store before its registration, are skipped."""
         out: dict[type, list[dict[str, Any]]] = {}
-        registry, stores = self.registry, self.stores
-        reg, sto = self.registry_handlers, self.store_handlers
+        registry, stores, customs = self.registry, self.stores, self.customs
+        reg, sto, cus = self.registry_handlers, self.store_handlers, self.customs_handlers
         for lg in logs:
             if not lg.topics:
                 continue
             if lg.address == registry:
                 fn = reg.get(lg.topics[0])
+                country = None
+            elif lg.address == customs:
+                fn = cus.get(lg.topics[0])
                 country = None
             else:
                 country = stores.get(lg.address)
@@ -463,7 +526,8 @@ class Indexer:
         if migrate:
             upgrade(self.engine)
         self.issuer_registry = Web3.to_checksum_address(deployment.issuer_registry)
-        self.decoder = Decoder(self.issuer_registry)
+        customs = getattr(deployment, "customs_record", None)
+        self.decoder = Decoder(self.issuer_registry, customs_record=customs, check_lookup=self._check_lookup)
         self.address_limit = address_limit
         self.stats = SyncStats()
         self._range = min(max_range, 100)  # grows (doubling) while the chain is sparse
@@ -516,6 +580,15 @@ class Indexer:
             rows = conn.execute(select(AuthorityRegistration.store, AuthorityRegistration.country)
                                 .where(AuthorityRegistration.network_id == self.network_id)).all()
         self.decoder.stores = {store.lower(): country for store, country in rows}
+
+    def _check_lookup(self, check_id: int) -> tuple[str, str, str, str] | None:
+        """(store, document, importing country, issuing country) of an indexed CheckOpened."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(CustomsEvent.store, CustomsEvent.document, CustomsEvent.country,
+                                      CustomsEvent.issuing_country)
+                               .where(CustomsEvent.network_id == self.network_id, CustomsEvent.check_id == check_id,
+                                      CustomsEvent.kind == "CHECK_OPENED")).first()
+        return tuple(row) if row is not None else None  # type: ignore[return-value]
 
     def stores(self) -> dict[str, str]:
         """Every store the follower knows (lowercase address -> its authority's country)."""
@@ -596,7 +669,7 @@ class Indexer:
         known = list(stores)
         if len(known) >= self.address_limit:
             return None
-        return [self.decoder.registry, *known]
+        return [self.decoder.registry, *([self.decoder.customs] if self.decoder.customs else []), *known]
 
     def _fetch_logs(self, a: int, b: int) -> tuple[list[RawLog], int]:
         """Logs of blocks a..b in block/log order, those of stores registered inside the range included; on a
@@ -734,6 +807,7 @@ class Indexer:
             conn.execute(insert(Rollback.__table__).values(network_id=self.network_id, orphaned_block=cp.number,
                                                           ancestor_block=number, at=int(time.time())))
         self._load_stores()
+        self.decoder.checks.clear()
 
 
 class _Inconsistent(Exception):

@@ -364,8 +364,47 @@ class ProposalEvent(EventMixin, Base):
     state: Mapped[int | None] = mapped_column(SmallInteger)
 
 
+# ------------------------------------------------------------------ CustomsRecord
+
+
+class CustomsEvent(EventMixin, Base):
+    """The CustomsRecord's events: DECIDED (DecisionRecorded: preference, reason, note hash, version),
+    CHECK_OPENED (CheckOpened: reason, request hash, due time), CHECK_ANSWERED (CheckAnswered: result, findings
+    hash, late, revoked) and CHECK_CLOSED (CheckClosed). Every row names its certificate (store and targetHash),
+    the importing country (`country`) and the store's country (`issuing_country`): for an answer or a closing,
+    those of the check it belongs to."""
+
+    __tablename__ = "idx_customs_events"
+    __table_args__ = (
+        Index("ix_idx_customs_events_document", "network_id", "document"),
+        Index("ix_idx_customs_events_check", "network_id", "check_id"),
+        _block_ix("idx_customs_events"),
+        Index("ix_idx_customs_events_country_time", "network_id", "country", "block_time"),
+        Index("ix_idx_customs_events_issuing_time", "network_id", "issuing_country", "block_time"),
+    )
+
+    kind: Mapped[str] = mapped_column(String(16))
+    store: Mapped[str] = mapped_column(String(42))
+    document: Mapped[str] = mapped_column(String(64))
+    #: the importing country (the customs' side)
+    country: Mapped[str] = mapped_column(String(2))
+    #: the store's authority's country (the issuing side)
+    issuing_country: Mapped[str] = mapped_column(String(2))
+    check_id: Mapped[int | None] = mapped_column(BigInteger)
+    by: Mapped[str] = mapped_column(String(42))
+    #: the hash of the text kept off chain: the note, the request or the findings (None: no note)
+    text_hash: Mapped[str | None] = mapped_column(String(64))
+    preference: Mapped[int | None] = mapped_column(SmallInteger)
+    reason: Mapped[int | None] = mapped_column(SmallInteger)
+    version: Mapped[int | None] = mapped_column(BigInteger)
+    due_at: Mapped[int | None] = mapped_column(BigInteger)
+    result: Mapped[int | None] = mapped_column(SmallInteger)
+    late: Mapped[bool | None] = mapped_column(Boolean)
+    revoked: Mapped[bool | None] = mapped_column(Boolean)
+
+
 #: Every event table, in the order a rollback deletes them.
 EVENT_MODELS: tuple[type[EventMixin], ...] = (
     Anchor, Revocation, Supersession, AuthorityRegistration, KeyAddition, KeyStatusChange, KeyRotation,
-    KeyCompromise, MemberChange, AdminChange, CustomsKeyChange, ProposalEvent,
+    KeyCompromise, MemberChange, AdminChange, CustomsKeyChange, ProposalEvent, CustomsEvent,
 )

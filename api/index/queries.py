@@ -31,6 +31,7 @@ from sqlalchemy.orm import sessionmaker
 from certnet.api.index import make_engine
 from certnet.api.index.models import (
     AdminChange,
+    CustomsEvent,
     Anchor,
     AuthorityRegistration,
     CustomsKeyChange,
@@ -84,7 +85,9 @@ class ChainEvent:
     another) — emitted by `store` — and AUTHORITY_REGISTERED, KEY_ADDED, KEY_STATUS_CHANGED, KEY_ROTATED,
     KEY_COMPROMISED, MEMBER_ADDED, MEMBER_REMOVED, ADMIN_ADDED, ADMIN_REMOVED, CUSTOMS_KEY_ADDED,
     CUSTOMS_KEY_REMOVED, PROPOSAL_CREATED, VOTE_CAST, PROPOSAL_CLOSED — emitted by the IssuerRegistry (`store`
-    None). `actor` is the account that caused it (the anchoring key for an anchor, the sender otherwise).
+    None) — and DECIDED, CHECK_OPENED, CHECK_ANSWERED, CHECK_CLOSED — emitted by the CustomsRecord (`store` and
+    `document` the certificate's, `country` its importing country). `actor` is the account that caused it (the
+    anchoring key for an anchor, the sender otherwise).
     """
 
     kind: str
@@ -405,6 +408,24 @@ def _prepare(q: StatusQuery, stores: dict[str, str]) -> _Query:
     return _Query(store, r.hex(), d.hex(), tuple(path), node == r)
 
 
+def customs_event(c: Any) -> ChainEvent:
+    """A ChainEvent of an idx_customs_events row: `country` is the importing country, `store` and `document` the
+    certificate's; details name the check, the text hash kept on chain and the kind's own fields."""
+    from certnet.node.contracts import CHECK_REASONS, DECISION_REASONS, CheckResult, Preference
+
+    details: dict[str, Any] = {"issuingCountry": c.issuing_country, "checkId": c.check_id, "textHash": c.text_hash}
+    if c.kind == "DECIDED":
+        details.update(preference=Preference(c.preference).name, version=c.version,
+                       reason={v: k for k, v in DECISION_REASONS.items()}.get(c.reason, str(c.reason)))
+    elif c.kind == "CHECK_OPENED":
+        details.update(reason={v: k for k, v in CHECK_REASONS.items()}.get(c.reason, str(c.reason)), dueAt=c.due_at)
+    elif c.kind == "CHECK_ANSWERED":
+        details.update(result=CheckResult(c.result).name, late=c.late, revoked=c.revoked)
+    return ChainEvent(c.kind, block_number=c.block_number, block_hash=c.block_hash, tx_hash=c.tx_hash,
+                      log_index=c.log_index, time=c.block_time, country=c.country, document=c.document, actor=c.by,
+                      store=c.store, details=details)
+
+
 class IndexStatusSource:
     """Answers from the index database of one network.
 
@@ -680,8 +701,13 @@ class IndexStatusSource:
                 sups = [s for s in sups if s.store == only or s.new_store == only]
             state.load_keys(q, {a.key for a in anchors})
             state.load_since(q, {r.by for r in revs} | {s.by for s in sups})
+            customs = conn.execute(select(CustomsEvent.__table__).where(
+                CustomsEvent.network_id == nid, CustomsEvent.document == h)).all()
+            if only is not None:
+                customs = [c for c in customs if c.store == only]
             events = [self._anchor_event(a, state) for a in anchors]
             events += [self._revocation_event(r, state) for r in revs]
+            events += [customs_event(c) for c in customs]
             for s in sups:
                 evs = self._supersession_events(s, state, {h} if root is None else hashes)
                 if only is not None:  # this store's side of it: its document replaced, or replacing
@@ -706,6 +732,16 @@ class IndexStatusSource:
             for s in sups:
                 events += self._supersession_events(s, state, None)
         return sorted(events, key=lambda e: (e.block_number, e.log_index))
+
+    def customs_events(self, first_block: int, last_block: int) -> list[ChainEvent]:
+        """The CustomsRecord's events in blocks first_block..last_block, oldest first (for the services' mirror of
+        decisions and checks: they read what the follower wrote)."""
+        with self._read() as conn:
+            nid = self._network(conn)
+            rows = conn.execute(select(CustomsEvent.__table__).where(
+                CustomsEvent.network_id == nid, CustomsEvent.block_number >= first_block,
+                CustomsEvent.block_number <= last_block)).all()
+        return sorted((customs_event(r) for r in rows), key=lambda e: (e.block_number, e.log_index))
 
     def events_between(self, country: str, from_time: int, to_time: int) -> list[ChainEvent]:
         """A jurisdiction's events with from_time <= block time < to_time, oldest first (audit export): the
@@ -767,6 +803,10 @@ class IndexStatusSource:
                                                                            CustomsKeyChange.country == country)):
                 events.append(ChainEvent("CUSTOMS_KEY_ADDED" if m.added else "CUSTOMS_KEY_REMOVED", **self._where(m),
                                          country=country, actor=m.by, details={"key": m.key}))
+            for c in conn.execute(select(CustomsEvent.__table__).where(
+                    *window(CustomsEvent), or_(CustomsEvent.country == country,
+                                               CustomsEvent.issuing_country == country))):
+                events.append(customs_event(c))
             about = select(ProposalEvent.proposal_id).where(
                 ProposalEvent.network_id == nid, ProposalEvent.event == "CREATED", ProposalEvent.country == country)
             for p in conn.execute(select(ProposalEvent.__table__).where(

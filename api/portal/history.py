@@ -200,6 +200,8 @@ def _index_history(index_source: Any, target: str, root: str, store: str | None 
             pass
         elif kind in ("SUPERSEDED", "SUPERSEDES") and d.get("document") == target:
             pass
+        elif kind in ("DECIDED", "CHECK_OPENED", "CHECK_ANSWERED", "CHECK_CLOSED") and d.get("document") == target:
+            pass  # customs decisions and checks (the index's; a history read from the chain leaves them out)
         else:
             continue
         events.append(d)

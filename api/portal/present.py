@@ -394,7 +394,32 @@ def certificate_view(data: dict[str, Any]) -> dict[str, Any]:
 
 
 EVENT_TITLES = {"ANCHORED": "Issued: anchored on the network", "REVOKED": "Revoked",
-                "SUPERSEDED": "Replaced by another certificate", "SUPERSEDES": "Replaces an earlier certificate"}
+                "SUPERSEDED": "Replaced by another certificate", "SUPERSEDES": "Replaces an earlier certificate",
+                "DECIDED": "Customs decision", "CHECK_OPENED": "Retroactive check requested",
+                "CHECK_ANSWERED": "Retroactive check answered", "CHECK_CLOSED": "Retroactive check closed"}
+
+
+def _words(code: Any) -> str:
+    return str(code or "").replace("_", " ").lower()
+
+
+def customs_sentence(e: dict[str, Any]) -> str:
+    """What a CustomsRecord event says, in a sentence (codes only: the texts stay with the two services)."""
+    kind, importing = e["kind"], country_name(e.get("country"))
+    if kind == "DECIDED":
+        given = e.get("preference") == "GIVEN"
+        reason = "" if given or not e.get("reason") or e.get("reason") == "NONE" else f": {_words(e['reason'])}"
+        return (f"The customs of {importing} {'gave' if given else 'did not give'} preference{reason}"
+                f"{' (amended, version ' + str(e['version']) + ')' if (e.get('version') or 1) > 1 else ''}.")
+    if kind == "CHECK_OPENED":
+        return (f"The customs of {importing} asked {country_name(e.get('issuingCountry'))} to verify this certificate "
+                f"({_words(e.get('reason'))}), check {e.get('checkId')}; the answer is due by {utc(e.get('dueAt'))}.")
+    if kind == "CHECK_ANSWERED":
+        result = "confirmed" if e.get("result") == "CONFIRMED" else "not confirmed"
+        return (f"Check {e.get('checkId')} answered: {result}"
+                f"{', the certificate revoked or replaced first' if e.get('revoked') else ''}"
+                f"{', after its deadline' if e.get('late') else ''}.")
+    return f"Check {e.get('checkId')} closed by the customs of {importing}."
 
 
 def timeline(events: list[dict[str, Any]], known: set[str] | None = None) -> list[dict[str, Any]]:
@@ -424,5 +449,7 @@ def timeline(events: list[dict[str, Any]], known: set[str] | None = None) -> lis
             old = e.get("oldDocument")
             item["text"] = f"This certificate replaces document {short(old)}."
             item["link"] = old if old in known else None
+        elif kind in ("DECIDED", "CHECK_OPENED", "CHECK_ANSWERED", "CHECK_CLOSED"):
+            item["text"] = customs_sentence(e)
         out.append(item)
     return out

@@ -33,7 +33,7 @@ from certnet.api.portal.limits import IpRateLimiter
 from certnet.api.portal.present import certificate_view, raw_data, short, status_view, timeline, verdict_view
 from certnet.api.portal.qr import qr_svg
 from certnet.api.problems import Problem
-from certnet.node.contracts import REVOCATION_REASONS
+from certnet.node.contracts import CHECK_REASONS, DECISION_REASONS, REVOCATION_REASONS
 from certnet.verifier import jsonlimits
 from certnet.issuer.outbox import Document
 from certnet.verifier.integrity import parse_document
@@ -308,7 +308,10 @@ def certificate_page(request: Request, target_hash: str) -> HTMLResponse:
         return _too_many_page(request, retry)
     h, record = found
     ctx = _status_context(request, record, h)
-    return page(request, "status.html", {"nav": "", "certificate_page": True, **ctx})
+    return page(request, "status.html", {"nav": "", "certificate_page": True, **ctx,
+                                         "decision_reasons": list(DECISION_REASONS),
+                                         "check_reasons": list(CHECK_REASONS),
+                                         "revocation_reasons": list(REVOCATION_REASONS)})
 
 
 @router.get("/portal/q/{token}", response_class=HTMLResponse, name="portal_capability")
@@ -339,6 +342,20 @@ def issuer_page(request: Request) -> HTMLResponse:
     reasons = [(r, REASON_SENTENCES.get(r, r)) for r in REVOCATION_REASONS]
     return page(request, "issuer.html", {"nav": "issuer", "title": "Issuer: batches and revocation",
                                          "reasons": reasons})
+
+
+@router.get("/portal/checks", response_class=HTMLResponse)
+def checks_page(request: Request) -> HTMLResponse:
+    return page(request, "checks.html", {"nav": "checks", "title": "Retroactive checks",
+                                         "reasons": list(REVOCATION_REASONS)})
+
+
+@router.get("/portal/api/whoami")
+def api_whoami(request: Request) -> JSONResponse:
+    """The role and country of the API key sent (for the pages that adapt to it)."""
+    p = _service(request).auth.principal(request)
+    return JSONResponse({"role": p.role, "country": p.country, "issuerAccount": p.issuer_account},
+                        headers={"Cache-Control": "no-store"})
 
 
 @router.get("/portal/auditor", response_class=HTMLResponse)

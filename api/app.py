@@ -156,9 +156,10 @@ def create_app(service: Service) -> FastAPI:
 
     app.add_middleware(Measure, metrics=service.metrics)  # type: ignore[arg-type]
 
-    from certnet.api import routes_audit, routes_customs, routes_issuer, routes_ops, routes_registry
+    from certnet.api import routes_audit, routes_bundles, routes_customs, routes_issuer, routes_ops, routes_registry
 
-    routers = [m.router for m in (routes_ops, routes_issuer, routes_customs, routes_registry, routes_audit)]
+    routers = [m.router for m in (routes_ops, routes_issuer, routes_customs, routes_registry, routes_audit,
+                                  routes_bundles)]
     for router in routers:
         app.include_router(router)
     from certnet.api.portal import router as portal_router

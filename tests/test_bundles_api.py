@@ -57,6 +57,7 @@ def served(tmp_path_factory: pytest.TempPathFactory):
         reg = deployment.issuer_registry_client(w3, Transactor(w3, admin))
         store = reg.store_from(reg.register_authority("VCCI Ho Chi Minh City", ["FORM_D"], first_key=issuer.address))
         deployment.save(tmp / "deployment.json")
+        deployment.save(net.directory / "deployment.json")  # what the trust root is computed from
         create_keystore(tmp / "issuer.json", PASS, issuer.key, scrypt_n=TEST_SCRYPT_N)
         service = Service(Settings(data_dir=tmp, rpc_url=net.rpc_url(0), deployment_file=tmp / "deployment.json",
                                    issuer_keystores=[tmp / "issuer.json"], admin_keystores=[], passphrase=PASS,
@@ -121,10 +122,11 @@ def test_served_bundles_verify_offline(served: dict, tmp_path: Path) -> None:
         assert by_doc.status_code == 200, by_doc.text
         bundle = by_doc.json()
         assert bundle["format"] == "certnet-bundle" and bundle["documents"][0]["document"] == "0x" + th
-        text = by_doc.text
-        for secret in (raws[0]["referenceNumber"] if "referenceNumber" in raws[0] else "", "consignee", "exporter"):
-            if secret:
-                assert secret not in text  # hashes and proofs only
+        # hashes and proofs only: the schema's keys, no reference number, no party's name
+        assert set(bundle) == {"format", "version", "network", "engine", "issuerRegistry", "block", "headers",
+                               "nodes", "documents", "createdAt"}
+        for secret in (raws[0]["referenceNumber"], raws[0]["exporter"]["name"], raws[0]["consignee"]["name"]):
+            assert secret not in by_doc.text
         res = verify_cli(tmp_path, wrapped[0], bundle, trust, "doc")
         assert res["status"] == "VALID", res
         by_batch = c.get(f"/v1/bundles/batches/{served['store']}/{root}")
@@ -135,7 +137,7 @@ def test_served_bundles_verify_offline(served: dict, tmp_path: Path) -> None:
             assert verify_cli(tmp_path, w, by_batch.json(), trust, f"batch{i}")["status"] == "VALID"
         posted = c.post("/v1/bundles", json={"documents": [wrapped[1]]})
         assert posted.status_code == 200, posted.text
-        assert json.dumps(wrapped[1]["data"])[:40] not in posted.text
+        assert raws[1]["referenceNumber"] not in posted.text and raws[1]["exporter"]["name"] not in posted.text
         assert verify_cli(tmp_path, wrapped[1], posted.json(), trust, "posted")["status"] == "VALID"
         # the wrong store for a batch, unknown ones, nothing provable
         r = c.get(f"/v1/bundles/batches/0x{'56' * 20}/{root}")
@@ -166,3 +168,23 @@ def test_served_bundles_verify_offline(served: dict, tmp_path: Path) -> None:
         res = wait_until(fresh_bundle, timeout=120, interval=1)
         assert res["status"] == "REVOKED"
     assert verify_cli(tmp_path, wrapped[0], bundle, trust, "old")["status"] == "VALID"
+
+
+def test_a_chain_without_seals_gives_503(anvil_engine, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """anvil seals nothing: the service says why it cannot give a bundle, naming the missing seals."""
+    from tests.api_fixtures import start_api
+    from tests.conftest import make_net
+    from tests.test_api import form_ds, issue
+
+    net = make_net(anvil_engine)
+    api, server, thread = start_api(net, tmp_path_factory.mktemp("api_anvil"))
+    try:
+        states = issue(api, "issuer_vn", form_ds(api, 1, seed=3))
+        with api.client("auditor_vn") as c:
+            r = c.get(f"/v1/bundles/documents/{states[0]['targetHash']}")
+            assert r.status_code == 503 and r.json()["code"] == "BUNDLE_UNAVAILABLE", r.text
+            assert "not sealed by validators" in r.json()["detail"]
+            r = c.post("/v1/bundles", json={"documents": [states[0]["wrapped"]] * 1001})
+            assert r.status_code == 413 and r.json()["code"] == "TOO_MANY_DOCUMENTS", r.text
+    finally:
+        stop_api(server, thread)

@@ -19,7 +19,6 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
-from starlette.concurrency import run_in_threadpool
 
 from certnet.api import openapi_examples as ex
 from certnet.api.app import PROBLEM_RESPONSES, PrincipalDep, service_of
@@ -85,6 +84,8 @@ class BundleOut(BaseModel):
     createdAt: int
 
 
+#: The handlers are plain functions (FastAPI runs them in its thread pool: reading the node blocks). One bundle is
+#: made at a time: the maker's header cache is not made for concurrent writers, and a node serves one well.
 _makers_lock = threading.Lock()
 
 
@@ -113,7 +114,7 @@ def _make(request: Request, principal: Principal, documents: list[Any], block: i
         raise Problem(422, "NO_DOCUMENT_TO_PROVE", why)
     maker = _maker(request)
     try:
-        with _makers_lock:  # the maker's header cache is not made for concurrent writers
+        with _makers_lock:
             bundle = maker.make(queries, block=block, signers=signers)
     except MakerError as exc:
         raise Problem(503, "BUNDLE_UNAVAILABLE", str(exc)) from None
@@ -144,19 +145,19 @@ def _issued(request: Request, **where: Any) -> list[dict[str, Any]]:
                         "proofs that prove the document's status at a recent block: check it offline with "
                         "`certnet verify --bundle` or the portal's /portal/offline page against the network's "
                         "trust root. Holds hashes only, never the document's content.")
-async def bundle_of_document(targetHash: TargetHash, request: Request, block: BlockQuery = None,
+def bundle_of_document(targetHash: TargetHash, request: Request, block: BlockQuery = None,
                              principal: Principal = PrincipalDep) -> Response:
     docs = _issued(request, target_hash=_hash(targetHash))
     if not docs:
         raise Problem(404, "DOCUMENT_NOT_FOUND", f"no document with targetHash {_hash(targetHash)} was issued here")
-    return await run_in_threadpool(_make, request, principal, docs[:1], block)
+    return _make(request, principal, docs[:1], block)
 
 
 @router.get("/bundles/batches/{store}/{root}", response_model=BundleOut, responses=_BUNDLE_PROBLEMS,
             summary="A checkpoint bundle for every document of a batch this service issued",
             description="Any key. As /v1/bundles/documents/{targetHash}, for all the documents of one anchored "
                         "batch (store and Merkle root); charged per document.")
-async def bundle_of_batch(store: StorePath, root: RootPath, request: Request, block: BlockQuery = None,
+def bundle_of_batch(store: StorePath, root: RootPath, request: Request, block: BlockQuery = None,
                           principal: Principal = PrincipalDep) -> Response:
     from certnet.verifier.bundle_maker import queries_for
 
@@ -165,7 +166,7 @@ async def bundle_of_batch(store: StorePath, root: RootPath, request: Request, bl
     queries, _, _ = queries_for(docs) if docs else ([], [], [])
     if not docs or not queries or any(q[0].lower() != store.lower() for q in queries):
         raise Problem(404, "BATCH_NOT_FOUND", f"no batch with root {_hash(root)} of store {store} was issued here")
-    return await run_in_threadpool(_make, request, principal, docs, block)
+    return _make(request, principal, docs, block)
 
 
 @router.post("/bundles", response_model=BundleOut, responses=_BUNDLE_PROBLEMS,

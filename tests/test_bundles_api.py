@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import httpx
@@ -67,8 +67,6 @@ def served(tmp_path_factory: pytest.TempPathFactory):
                 "customs": create_api_key(service.sessions, "th customs", "customs", "TH")[0]}
         port = _free_port()
         server = uvicorn.Server(uvicorn_config(create_app(service), "127.0.0.1", port))
-        import threading
-
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         url = f"http://127.0.0.1:{port}"

@@ -156,12 +156,13 @@ def create_app(service: Service) -> FastAPI:
 
     app.add_middleware(Measure, metrics=service.metrics)  # type: ignore[arg-type]
 
-    from certnet.api import routes_audit, routes_checks, routes_customs, routes_issuer, routes_ops, routes_registry
+    from certnet.api import (routes_audit, routes_bundles, routes_checks, routes_customs, routes_issuer, routes_ops,
+                             routes_registry)
 
     # routes_checks before routes_customs: /v1/certificates/{targetHash}/decisions before the catch-all
     # /v1/certificates/{country}/{reference:path}
     routers = [m.router for m in (routes_ops, routes_issuer, routes_checks, routes_customs, routes_registry,
-                                  routes_audit)]
+                                  routes_audit, routes_bundles)]
     for router in routers:
         app.include_router(router)
     from certnet.api.portal import router as portal_router

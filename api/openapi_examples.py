@@ -263,6 +263,19 @@ certnet_index_lag_blocks 0.0
 certnet_outbox_pending_documents 0.0
 """
 
+# ------------------------------------------------------------------ checkpoint bundles (certnet.verifier.bundle)
+
+#: A bundle as GET/POST /v1/bundles gives it (headers and trie nodes shortened: a real one holds a few dozen).
+BUNDLE: dict[str, Any] = {
+    "format": "certnet-bundle", "version": 1,
+    "network": {"chainId": 8836, "genesisHash": "0x" + "5e" * 32}, "engine": "clique",
+    "issuerRegistry": ISSUER_REGISTRY, "block": 1042,
+    "headers": ["0xf9025ea0" + "11" * 32], "nodes": ["0xf871a0" + "22" * 32],
+    "documents": [{"store": VN_STORE, "root": "0x" + MERKLE_ROOT, "document": "0x" + TARGET_HASH}],
+    "createdAt": 1719026400,
+}
+
+
 # ------------------------------------------------------------------ errors (application/problem+json)
 
 

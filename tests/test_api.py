@@ -169,6 +169,9 @@ ENDPOINTS = [  # (method, path, body, roles allowed, what an allowed role gets):
     ("POST", "/v1/admin/proposals/999/vote", {"support": True}, {"admin"}, (409, "CHAIN_UNKNOWNPROPOSAL")),
     ("POST", "/v1/admin/proposals/999/decide", None, {"admin"}, (409, "CHAIN_UNKNOWNPROPOSAL")),
     ("GET", f"/v1/history/{H64}", None, {"auditor", "customs"}, (200, None)),
+    ("GET", f"/v1/bundles/documents/{H64}", None, ALL, (404, "DOCUMENT_NOT_FOUND")),
+    ("GET", f"/v1/bundles/batches/0x{'56' * 20}/{H64}", None, ALL, (404, "BATCH_NOT_FOUND")),
+    ("POST", "/v1/bundles", {"documents": [{}]}, ALL, (422, "NO_DOCUMENT_TO_PROVE")),
     ("GET", "/v1/audit/export?country=VN&from=2026-01-01&to=2026-01-31", None, {"auditor"}, (200, None)),
 ]
 PUBLIC = [("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/v1/openapi.json"),

@@ -45,7 +45,7 @@ from web3 import Web3
 
 from certnet.api.models import ApiBase, ApiKey, Delivery, ServiceState, Subscription
 from certnet.issuer.outbox import utcnow
-from certnet.node.contracts import CHECK_REASONS, DECISION_REASONS, CheckResult, CheckState, Preference
+from certnet.node.contracts import CHECK_REASONS, DECISION_REASONS, CheckResult, Preference
 
 if TYPE_CHECKING:
     from certnet.api.service import Service

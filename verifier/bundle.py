@@ -33,7 +33,7 @@ from certnet.node.artifacts import load_artifact
 from certnet.node.contracts import DocumentStatus, RevokedLevel, StatusQuery, checksummed, to_bytes32
 from certnet.node.countries import from_bytes2
 from certnet.verifier.chainproof import (
-    CheckedChain, ChainProofError, Header, ProvenState, Unproven, check_clique_chain, check_qbft_chain, eip1167_code,
+    CheckedChain, ChainProofError, Header, ProvenState, check_clique_chain, check_qbft_chain, eip1167_code,
     qbft_block_hash,
 )
 from certnet.verifier.merkle import combine as _hash_pair, keccak256 as keccak

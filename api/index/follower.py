@@ -33,7 +33,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable, NamedTuple, Sequence
+from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
 from eth_utils import event_abi_to_log_topic, to_checksum_address
 from sqlalchemy import delete, insert, select, update

@@ -95,6 +95,9 @@ DOCUMENT_LIST: list[dict[str, Any]] = [  # listings leave out the wrapped docume
 BATCH: dict[str, Any] = {
     "id": 7, "merkleRoot": MERKLE_ROOT, "documentType": "FORM_D", "count": 2, "state": "ANCHORED",
     "transactionHash": ANCHOR_TX, "blockNumber": ANCHOR_BLOCK, "anchoredAt": ANCHORED_AT}
+BATCH_EVENT: dict[str, Any] = {
+    "event": "ANCHORED", "at": "2024-06-22T03:14:07+00:00", "blockNumber": ANCHOR_BLOCK,
+    "blockHash": ANCHOR_BLOCK_HASH, "transactionHash": ANCHOR_TX, "detail": None}
 ACTION_PENDING: dict[str, Any] = {
     "id": 3, "kind": "REVOKE_DOCUMENT", "state": "PENDING", "transactionHash": None, "blockNumber": None,
     "error": None}

@@ -42,6 +42,8 @@ class SubmitRequest(Strict):
 class BatchHistoryEvent(BaseModel):
     """One event of a batch's history."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.BATCH_EVENT]})
+
     event: Literal["ANCHORED", "REANCHOR", "MOVED", "RESIGN"] = Field(
         description="ANCHORED (at the confirmation depth); REANCHOR (the chain lost the anchor, e.g. a node "
                     "restart or a reorg: the same root is anchored again, wrapped documents stay valid); MOVED "

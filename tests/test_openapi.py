@@ -154,7 +154,7 @@ def test_the_example_documents_are_real_wrapped_form_ds():
         data = unsalt_data(wrapped["data"])
         parse_document(data)
         assert {k: v for k, v in data.items() if k not in ("issuers", "network")} == raw
-        assert data["issuers"][0]["documentStore"] == ex.CERTIFICATE_REGISTRY
+        assert data["issuers"][0]["documentStore"] == ex.VN_STORE
 
 
 def test_the_service_accepts_the_request_examples(api, spec):

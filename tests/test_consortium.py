@@ -149,9 +149,9 @@ def test_four_members_each_with_its_node_service_and_index(cons: Consortium) -> 
             members = c.get("/v1/members").json()
             assert sorted(x["country"] for x in members) == sorted(MEMBERS)
             assert all(x["active"] and x["adminCount"] == 1 for x in members)
-            issuers = c.get("/v1/issuers?country=VN").json()
-            assert [(x["account"], x["name"], x["status"]) for x in issuers] == [
-                (cons.vn_issuer.address, VN_ISSUER_NAME, "ACTIVE")]
+            authorities = c.get("/v1/authorities?country=VN").json()
+            assert [(x["store"], x["name"]) for x in authorities] == [(cons.vn_store, VN_ISSUER_NAME)]
+            assert c.get(f"/v1/issuers/{cons.vn_issuer.address}").json()["status"] == "ACTIVE"
         assert list(m.service.admins) == [cc]
     assert len(databases) == len(MEMBERS)
     # only VN's service holds an issuer key

@@ -132,7 +132,7 @@ def test_verify_by_file_upload(portal, issued):
     assert doc["transactionHash"].lower() in details.lower()
     assert str(doc["blockNumber"]) in details
     assert portal.net.addr("vn_issuer") in details
-    assert portal.net.deployment.certificate_registry in details
+    assert portal.net.stores["vn"] in details
     assert f"chain id {portal.net.deployment.chain_id}" in details
     assert f'href="/portal/certificates/{doc["targetHash"]}"' in r.text
 
@@ -363,7 +363,8 @@ def test_a_document_received_in_a_customs_inbox(portal):
     """A Form D issued elsewhere (anchored straight on chain by the Thai issuer), known here only because
     the Vietnamese customs registered it in its inbox."""
     raw = raw_docs(portal, 1, seed=14, country="TH")[0]
-    data = complete_envelope(raw, portal.net.deployment, "Thai Department of Foreign Trade", "FORM_D")
+    data = complete_envelope(raw, portal.net.deployment, "Thai Department of Foreign Trade", portal.net.stores["th"],
+                             "FORM_D")
     root, (wrapped,) = wrap_documents([data])
     portal.net.store("th_issuer").anchor(root, "FORM_D", 1)
     th = wrapped["signature"]["targetHash"]

@@ -101,11 +101,11 @@ def verdict_view(v: Verdict, *, network_name: str, events: list[dict[str, Any]] 
     add("Anchored in block", sd.get("anchoredBlock") or (anchor or {}).get("blockNumber"))
     add("Anchored at", sd.get("anchoredAtUtc") or utc((anchor or {}).get("time")))
     if v.issuer:
-        add("Issuer account", v.issuer.get("address"), True)
+        add("Issuer account (signing key)", v.issuer.get("address"), True)
         name = v.issuer.get("name")
         add("Issuer", f"{name} ({v.issuer.get('country')})" if name else v.issuer.get("country"))
     add("Network", f"{network_name} (chain id {v.chain_id})" if v.chain_id is not None else None)
-    add("Certificate registry", sd.get("registry") or doc.get("documentStore"), True)
+    add("Issuing authority's document store", sd.get("documentStore") or doc.get("documentStore"), True)
     add("Documents in the batch", sd.get("batchSize"))
     if revoked_ev:
         add("Revocation transaction", revoked_ev["transactionHash"], True)

@@ -12,6 +12,8 @@ bulk verification.
 
 from __future__ import annotations
 
+import logging
+
 import threading
 from typing import Annotated, Any
 
@@ -26,6 +28,7 @@ from certnet.api.auth import Principal
 from certnet.api.problems import Problem
 from certnet.verifier.jsjson import dump_bytes
 
+log = logging.getLogger("certnet.api")
 router = APIRouter(prefix="/v1", tags=["offline verification"], responses=PROBLEM_RESPONSES)
 
 _HASH = r"^(0x)?[0-9a-fA-F]{64}$"
@@ -120,6 +123,10 @@ def _make(request: Request, principal: Principal, documents: list[Any], block: i
         raise Problem(503, "BUNDLE_UNAVAILABLE", str(exc)) from None
     except (OSError, ValueError) as exc:  # an unreachable node, an answer that is not JSON-RPC
         raise Problem(503, "BUNDLE_UNAVAILABLE", f"the node did not answer: {exc}") from None
+    except Exception:  # noqa: BLE001 - a block the node does not have, a node error: said plainly, logged in full
+        log.exception("bundle for %d documents at block %s failed", len(queries), block)
+        raise Problem(503, "BUNDLE_UNAVAILABLE", "the node could not provide the headers and proofs this bundle "
+                      "needs (the service's log has the details)") from None
     return Response(dump_bytes(bundle), media_type="application/json")
 
 

@@ -32,7 +32,9 @@ def test_api_fuzz(fuzz_api, who):
     schema = schemathesis.openapi.from_url(fuzz_api.url + "/v1/openapi.json")
     headers = {"authorization": f"Bearer {fuzz_api.keys[who]}"}
     operations = [r.ok() for r in schema.get_all_operations()]
-    fuzzed = [op for op in operations if not STREAM.match(op.path)
+    # bundles need validator seals: on anvil every bundle request is 503 BUNDLE_UNAVAILABLE by design (they are
+    # fuzzed nowhere else, and tested on a geth Clique network in test_bundles_api.py)
+    fuzzed = [op for op in operations if not STREAM.match(op.path) and not op.path.startswith("/v1/bundles")
               and (who == "admin_vn" or not ADMIN.match(op.path))]
     assert len(fuzzed) >= 12
     for op in fuzzed:

@@ -33,6 +33,7 @@ DECISION_REASONS: dict[str, int] = {
     "LATE_PRESENTATION": 3,
     "SIGNATURE_OR_SEAL_MISMATCH": 4,
     "THIRD_COUNTRY_INVOICING_NOT_DECLARED": 5,
+    "OTHER": 6,  # said in the decision's note
 }
 #: Reasons a customs gives when it asks for a retroactive check (ATIGA Operational Certification Procedures).
 CHECK_REASONS: dict[str, int] = {

@@ -41,7 +41,7 @@ contract CustomsRecord is ICustomsRecord {
         bytes32 findingsHash;
     }
 
-    uint8 public constant MAX_REASON = 5; // Form D box 4 reasons: see certnet.node.contracts.DECISION_REASONS
+    uint8 public constant MAX_REASON = 6; // Form D box 4 reasons: see certnet.node.contracts.DECISION_REASONS
     uint8 public constant MAX_CHECK_REASON = 7;
     uint256 public constant MAX_LEAVES = 4096;
 

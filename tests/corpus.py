@@ -68,12 +68,14 @@ def build_corpus(net, tmp_path: Path) -> dict[str, tuple[dict[str, Any], str]]:
     rogue = net.new_actor("vn_rogue")
     reg = net.registry("vn_admin")
     net.stores["cantho"] = reg.store_from(reg.register_authority("VCCI Can Tho", ["FORM_D"], first_key=rogue.address))
-    rp = Pipeline(sessions, net.engine.w3, net.deployment, {rogue.address: rogue}, PipelineConfig())
+    # another authority's service: its own outbox (one writer per outbox, and `p` above holds this one's)
+    rsessions = open_database(f"sqlite:///{tmp_path / 'corpus-rogue-outbox.db'}")
+    rp = Pipeline(rsessions, net.engine.w3, net.deployment, {rogue.address: rogue}, PipelineConfig())
     rrec, = rp.submit(rogue.address, _docs(net, 1, seed=5, name="VCCI Can Tho", store=net.stores["cantho"]))
     rp.run_until_idle()
-    anchored_at = net.store(authority="cantho").anchor_of(s_root := rrec_root(sessions, rrec.id)).anchored_at
+    anchored_at = net.store(authority="cantho").anchor_of(s_root := rrec_root(rsessions, rrec.id)).anchored_at
     net.registry("vn_admin").mark_compromised(rogue.address, anchored_at)
-    with sessions() as s:
+    with rsessions() as s:
         corpus["compromised_issuer"] = (s.get(Document, rrec.id).wrapped, "UNAUTHORIZED_ISSUER")
     del s_root
 

@@ -100,6 +100,10 @@ def revoke_link(sessions: Any, document_id: int, link_id: int) -> QrLink | None:
 
 
 def public_base(service: Any, request: Any) -> str:
-    """The public base URL links are built from: the configured one (`--public-url`), else the request's."""
+    """The public base URL links are built from: the configured one (`--public-url`), else the address this process
+    listens on — never the request's Host header, which the client chooses."""
     configured = getattr(service.settings, "public_base_url", None)
-    return (configured or str(request.base_url)).rstrip("/")
+    if configured:
+        return str(configured).rstrip("/")
+    host, port = (request.scope.get("server") or ("127.0.0.1", 80))[:2]
+    return f"http://[{host}]:{port}" if ":" in str(host) else f"http://{host}:{port}"

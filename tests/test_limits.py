@@ -120,15 +120,14 @@ def test_qr_links_use_the_public_base_url_never_the_host_header(anvil_engine, tm
             r = c.post("/v1/documents", json={"documents": docs})
             assert r.status_code == 202, r.text
             doc, = wait_anchored(api, "issuer_vn", [r.json()["documents"][0]["id"]])
-        h = doc["targetHash"]
-        page = httpx.get(f"{api.url}/portal/certificates/{h}", headers={"host": "evil.example"}, timeout=60)
-        assert page.status_code == 200
-        assert f"https://certnet.customs.example/portal/v/{h}" in page.text and "evil.example" not in page.text
-        # unconfigured (an in-process service; `certnet serve` always passes http://HOST:PORT): the address the
-        # service listens on, still not the Host header
-        api.service.settings.public_base_url = None
-        page = httpx.get(f"{api.url}/portal/certificates/{h}", headers={"host": "evil.example"}, timeout=60)
-        assert page.status_code == 200
-        assert f"{api.url}/portal/v/{h}" in page.text and "evil.example" not in page.text
+        with api.client("issuer_vn") as c:  # the QR capability link printed on the certificate
+            link = c.post(f"/v1/documents/{doc['id']}/links", headers={"host": "evil.example"})
+            assert link.status_code == 201, link.text
+            assert link.json()["url"].startswith("https://certnet.customs.example/portal/q/")
+            # unconfigured (an in-process service; `certnet serve` always passes http://HOST:PORT): the address the
+            # service listens on, still not the Host header
+            api.service.settings.public_base_url = None
+            link = c.post(f"/v1/documents/{doc['id']}/links", headers={"host": "evil.example"})
+            assert link.status_code == 201 and link.json()["url"].startswith(f"{api.url}/portal/q/"), link.text
     finally:
         stop_api(server, thread)

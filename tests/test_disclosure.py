@@ -270,7 +270,7 @@ def test_the_table_covers_every_route(world: World):
                "/v1/admin/issuers/{account}", "/v1/admin/customs-keys", "/v1/admin/customs-keys/{account}",
                "/v1/admin/proposals", "/v1/admin/proposals/{proposal_id}/vote",
                "/v1/admin/proposals/{proposal_id}/decide", "/healthz", "/readyz", "/metrics", "/v1/openapi.json",
-               "/v1/docs", "/v1/redoc", "/v1/docs-assets", "/docs/oauth2-redirect", "/portal", "/portal/",
+               "/v1/docs", "/v1/redoc", "/v1/docs-assets", "/v1/docs-assets/redoc.js", "/docs/oauth2-redirect", "/portal", "/portal/",
                "/portal/open", "/portal/issuer",
                "/portal/auditor", "/portal/static/{name}", "/portal/{rest:path}"}
     from certnet.api.app import create_app

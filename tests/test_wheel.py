@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -37,7 +38,16 @@ def test_wheel_installs_one_namespace_and_runs_without_checkout(tmp_path):
     cargo_bin = Path.home() / ".cargo" / "bin"
     if cargo_bin.is_dir():
         env["PATH"] = f"{cargo_bin}{os.pathsep}{env.get('PATH', '')}"
-    run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(ROOT), str(ROOT / "native")],
+    # setuptools reuses a checkout's build/ directory: an earlier build's files (a contract artifact since removed,
+    # say) would go into the wheel, so the wheel is built from a copy of the tracked files only
+    source = tmp_path / "source"
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    for name in filter(None, files.decode().split("\0")):
+        target = source / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if (ROOT / name).is_file():
+            shutil.copy2(ROOT / name, target)
+    run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(source), str(source / "native")],
         cwd=tmp_path, env=env)
     built = sorted(p.name for p in wheels.glob("*.whl"))
     assert len(built) == 2 and built[0].startswith("certnet-0") and built[1].startswith("certnet_native-"), built

@@ -150,6 +150,7 @@ class AnvilEngine(Engine):
             "--chain-id", str(self.chain_id),
             "--mnemonic", ANVIL_DEV_MNEMONIC,
             "--gas-limit", "60000000",
+            "--balance", "100000000",  # a long test session funds thousands of keys from the first account
             "--state", str(self.state_file),
             "--state-interval", "1",
             "--preserve-historical-states",

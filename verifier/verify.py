@@ -361,11 +361,11 @@ class Verifier:
             return Check(ISSUER_IDENTITY, INVALID, "WRONG_ISSUER_REGISTRY",
                          f"The document names issuer registry {env.identity_location}, not this network's "
                          f"{net.issuer_registry}.", details)
-        if env.issuing_country != st.country:
-            said = f"says it was issued in {env.issuing_country}" if env.issuing_country else "names no issuing country"
+        # A hidden (obfuscated) issuing country is no mismatch: the store establishes the country on chain.
+        if env.issuing_country is not None and env.issuing_country != st.country:
             return Check(ISSUER_IDENTITY, INVALID, "COUNTRY_MISMATCH",
-                         f"The document {said}, but its document store belongs to {name}, an issuing authority of "
-                         f"{st.country}.", details)
+                         f"The document says it was issued in {env.issuing_country}, but its document store belongs "
+                         f"to {name}, an issuing authority of {st.country}.", details)
         if env.document_type in DOCUMENT_TYPES and DOCUMENT_TYPES[env.document_type] != st.document_type:
             return Check(ISSUER_IDENTITY, INVALID, "TYPE_MISMATCH",
                          f"The document is a {env.document_type} but was anchored as document type "

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, AsyncIterator, Iterator
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,7 +17,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from certnet.api import openapi_examples as ex
 from certnet.api.auth import Principal
 from certnet.api.docs_ui import mount_docs
-from certnet.api.problems import Problem, handle_http, handle_problem, handle_unexpected, handle_validation, problem_response
+from certnet.api.problems import (
+    Problem,
+    handle_http,
+    handle_problem,
+    handle_unexpected,
+    handle_validation,
+    problem_response,
+)
 from certnet.api.service import Service
 from certnet.verifier.jsonlimits import JsonTooDeep, exceeds_depth, is_json_content_type
 
@@ -59,8 +67,9 @@ class BodyLimit:
             await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        resp = problem_response(413, "BODY_TOO_LARGE", f"request bodies are limited to {self.limit} bytes",
-                                scope.get("path"))
+        resp = problem_response(
+            413, "BODY_TOO_LARGE", f"request bodies are limited to {self.limit} bytes", scope.get("path")
+        )
         await resp(scope, receive, send)
 
 
@@ -78,8 +87,11 @@ class JsonDepthLimit:
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS") or \
-                not is_json_content_type(dict(scope.get("headers") or []).get(b"content-type", b"").decode("latin-1")):
+        if (
+            scope["type"] != "http"
+            or scope["method"] in ("GET", "HEAD", "OPTIONS")
+            or not is_json_content_type(dict(scope.get("headers") or []).get(b"content-type", b"").decode("latin-1"))
+        ):
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
@@ -145,8 +157,15 @@ def create_app(service: Service) -> FastAPI:
         yield
         service.stop()
 
-    app = FastAPI(title="certnet", version="1.0.0", description=API_DESCRIPTION, lifespan=lifespan,
-                  openapi_url="/v1/openapi.json", docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="certnet",
+        version="1.0.0",
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.service = service
     mount_docs(app)
     app.add_exception_handler(Problem, handle_problem)  # type: ignore[arg-type]
@@ -156,13 +175,30 @@ def create_app(service: Service) -> FastAPI:
 
     app.add_middleware(Measure, metrics=service.metrics)  # type: ignore[arg-type]
 
-    from certnet.api import (routes_audit, routes_bundles, routes_checks, routes_customs, routes_issuer, routes_ops,
-                             routes_registry)
+    from certnet.api import (
+        routes_audit,
+        routes_bundles,
+        routes_checks,
+        routes_customs,
+        routes_issuer,
+        routes_ops,
+        routes_registry,
+    )
 
     # routes_checks before routes_customs: /v1/certificates/{targetHash}/decisions before the catch-all
     # /v1/certificates/{country}/{reference:path}
-    routers = [m.router for m in (routes_ops, routes_issuer, routes_checks, routes_customs, routes_registry,
-                                  routes_audit, routes_bundles)]
+    routers = [
+        m.router
+        for m in (
+            routes_ops,
+            routes_issuer,
+            routes_checks,
+            routes_customs,
+            routes_registry,
+            routes_audit,
+            routes_bundles,
+        )
+    ]
     for router in routers:
         app.include_router(router)
     from certnet.api.portal import router as portal_router
@@ -190,11 +226,16 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["type", "title", "status", "code", "detail"],
     "properties": {
-        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
         "code": {"type": "string", "description": "stable machine code, e.g. SCHEMA_INVALID"},
-        "detail": {"type": "string"}, "instance": {"type": "string"},
-        "errors": {"type": "array", "items": {"type": "object", "properties": {
-            "field": {"type": "string"}, "message": {"type": "string"}}}},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}},
+        },
     },
     "examples": [ex.PROBLEMS[404], ex.PROBLEMS[422]],
 }
@@ -244,20 +285,46 @@ MAX_ID = 2**63 - 1
 
 def id_path(description: str, example: int) -> Any:
     """An id in a path (1 to MAX_ID) with its description and example: ``Annotated[int, id_path(...)]``."""
-    return Path(ge=1, le=MAX_ID, description=description,
-                openapi_examples=ex.param(example, f"{description}: {example}"))
+    return Path(
+        ge=1, le=MAX_ID, description=description, openapi_examples=ex.param(example, f"{description}: {example}")
+    )
 
 
-LimitQuery = Annotated[int, Query(ge=1, le=500, description="page size: at most this many items",
-                                  openapi_examples=ex.param(50, "a page of 50"))]
-OffsetQuery = Annotated[int, Query(ge=0, le=10**9, description="items to skip (newest first): the page's start",
-                                   openapi_examples=ex.param(0, "the first page"))]
+LimitQuery = Annotated[
+    int,
+    Query(
+        ge=1, le=500, description="page size: at most this many items", openapi_examples=ex.param(50, "a page of 50")
+    ),
+]
+OffsetQuery = Annotated[
+    int,
+    Query(
+        ge=0,
+        le=10**9,
+        description="items to skip (newest first): the page's start",
+        openapi_examples=ex.param(0, "the first page"),
+    ),
+]
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"description": desc, "content": {"application/problem+json": {
-        "schema": {"$ref": "#/components/schemas/Problem"}, "example": ex.PROBLEMS[code]}}}
-    for code, desc in ((400, "Malformed request"), (401, "Missing or invalid API key"), (403, "Outside the key's scope"),
-                       (404, "Not found"), (409, "Conflict with the current state"), (413, "Body too large"),
-                       (422, "Invalid request"), (429, "Rate limited"), (503, "A dependency is unavailable"))
+    code: {
+        "description": desc,
+        "content": {
+            "application/problem+json": {
+                "schema": {"$ref": "#/components/schemas/Problem"},
+                "example": ex.PROBLEMS[code],
+            }
+        },
+    }
+    for code, desc in (
+        (400, "Malformed request"),
+        (401, "Missing or invalid API key"),
+        (403, "Outside the key's scope"),
+        (404, "Not found"),
+        (409, "Conflict with the current state"),
+        (413, "Body too large"),
+        (422, "Invalid request"),
+        (429, "Rate limited"),
+        (503, "A dependency is unavailable"),
+    )
 }
-

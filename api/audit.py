@@ -14,8 +14,9 @@ that the root is anchored there.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from web3 import Web3
 
@@ -26,11 +27,19 @@ FORMAT = "certnet-audit-export/1"
 
 #: Event kinds emitted by an authority's DocumentStore, with the contract event each comes from; every other
 #: kind is the IssuerRegistry's.
-STORE_EVENTS = {"ANCHORED": "RootAnchored", "REVOKED": "RevocationRecorded", "SUPERSEDED": "DocumentSuperseded",
-                "SUPERSEDES": "DocumentSuperseded"}
+STORE_EVENTS = {
+    "ANCHORED": "RootAnchored",
+    "REVOKED": "RevocationRecorded",
+    "SUPERSEDED": "DocumentSuperseded",
+    "SUPERSEDES": "DocumentSuperseded",
+}
 #: Event kinds emitted by the CustomsRecord (named in the header, deployed for the header's IssuerRegistry).
-CUSTOMS_EVENTS = {"DECIDED": "DecisionRecorded", "CHECK_OPENED": "CheckOpened", "CHECK_ANSWERED": "CheckAnswered",
-                  "CHECK_CLOSED": "CheckClosed"}
+CUSTOMS_EVENTS = {
+    "DECIDED": "DecisionRecorded",
+    "CHECK_OPENED": "CheckOpened",
+    "CHECK_ANSWERED": "CheckAnswered",
+    "CHECK_CLOSED": "CheckClosed",
+}
 
 
 def document_store(wrapped: Any) -> str | None:
@@ -46,8 +55,9 @@ def document_store(wrapped: Any) -> str | None:
         return None
 
 
-def export_lines(header: dict[str, Any], events: Iterable[dict[str, Any]],
-                 documents: Iterable[dict[str, Any]]) -> Iterator[str]:
+def export_lines(
+    header: dict[str, Any], events: Iterable[dict[str, Any]], documents: Iterable[dict[str, Any]]
+) -> Iterator[str]:
     yield json.dumps({"type": "header", "format": FORMAT, **header}, separators=(",", ":")) + "\n"
     for e in events:
         yield json.dumps({"type": "event", **e}, separators=(",", ":")) + "\n"
@@ -93,7 +103,9 @@ def check_export(lines: Iterable[str], w3: Web3) -> CheckReport:
                 report.problems.append(f"line {n}: unknown format {item.get('format')!r}")
             chain_id = w3.eth.chain_id
             if item.get("chainId") != chain_id:
-                report.problems.append(f"line {n}: export is of chain {item.get('chainId')}, the node serves {chain_id}")
+                report.problems.append(
+                    f"line {n}: export is of chain {item.get('chainId')}, the node serves {chain_id}"
+                )
             try:
                 registry = _Registry(w3, item["issuerRegistry"], item.get("customsRecord"))
             except (KeyError, TypeError, ValueError):
@@ -144,9 +156,12 @@ class _Registry:
             else:
                 try:
                     reg = CustomsRecordClient(self.w3, self.customs_record)._call("registry")
-                    self._customs_ok = True if reg.lower() == self.address.lower() else (
-                        f"the customs record {self.customs_record} belongs to registry {reg}, not {self.address}")
-                except Exception:  # noqa: BLE001 - no such contract here
+                    self._customs_ok = (
+                        True
+                        if reg.lower() == self.address.lower()
+                        else (f"the customs record {self.customs_record} belongs to registry {reg}, not {self.address}")
+                    )
+                except Exception:
                     self._customs_ok = f"{self.customs_record} is not a customs record on this chain"
         return None if self._customs_ok is True else str(self._customs_ok)
 
@@ -156,7 +171,7 @@ class _Registry:
         if key not in self._countries:
             try:
                 self._countries[key] = self.client.country_of_store(Web3.to_checksum_address(store))
-            except Exception:  # noqa: BLE001 - not readable: not a store of this registry
+            except Exception:
                 self._countries[key] = None
         return self._countries[key]
 
@@ -202,8 +217,9 @@ def _check_event(e: dict[str, Any], registry: _Registry, w3: Web3) -> str | None
             return problem
         if log["address"].lower() != registry.customs_record.lower():  # type: ignore[union-attr]
             return f"the log was emitted by {log['address']}, not the customs record {registry.customs_record}"
-        if not log["topics"] or log["topics"][0].hex().removeprefix("0x") != _topic0(CUSTOMS_EVENTS[kind],
-                                                                                   "CustomsRecord"):
+        if not log["topics"] or log["topics"][0].hex().removeprefix("0x") != _topic0(
+            CUSTOMS_EVENTS[kind], "CustomsRecord"
+        ):
             return f"the log is not a {CUSTOMS_EVENTS[kind]} event"
     elif log["address"].lower() != registry.address.lower():
         return f"the log was emitted by {log['address']}, not the issuer registry {registry.address}"
@@ -217,7 +233,7 @@ def _check_event(e: dict[str, Any], registry: _Registry, w3: Web3) -> str | None
     return None
 
 
-def _check_customs_event(e: dict[str, Any], kind: str, hashes: set[str], registry: "_Registry") -> str | None:
+def _check_customs_event(e: dict[str, Any], kind: str, hashes: set[str], registry: _Registry) -> str | None:
     """The certificate and check a CustomsRecord event names: carried by the log (a decision, an opening), or for
     an answer or a closing the contract's record of its check."""
     store = e.get("store") or ""
@@ -241,7 +257,7 @@ def _check_customs_event(e: dict[str, Any], kind: str, hashes: set[str], registr
 
 def _data_words(log: Any) -> set[str]:
     data = bytes(log["data"])
-    return {data[i:i + 32].hex() for i in range(0, len(data) - 31, 32)}
+    return {data[i : i + 32].hex() for i in range(0, len(data) - 31, 32)}
 
 
 def _check_document(d: dict[str, Any], registry: _Registry, w3: Web3) -> str | None:
@@ -259,7 +275,7 @@ def _check_document(d: dict[str, Any], registry: _Registry, w3: Web3) -> str | N
 
     try:
         issued = DocumentStoreClient(w3, store).is_issued(d["merkleRoot"])
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return f"its store could not be read ({exc})"
     if not issued:
         return f"its root is not anchored in its document store {store} on this chain"

@@ -38,8 +38,9 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_api_key(sessions: sessionmaker[Session], name: str, role: str, country: str,
-                   issuer_account: str | None = None) -> tuple[str, ApiKey]:
+def create_api_key(
+    sessions: sessionmaker[Session], name: str, role: str, country: str, issuer_account: str | None = None
+) -> tuple[str, ApiKey]:
     """A new key (returned once, in clear) and its stored record (hash only)."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
@@ -55,8 +56,9 @@ def create_api_key(sessions: sessionmaker[Session], name: str, role: str, countr
     elif issuer_account:
         raise ValueError("only issuer keys are bound to an issuer account")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
-    record = ApiKey(key_hash=hash_key(key), prefix=key[:10], name=name, role=role, country=country,
-                    issuer_account=issuer_account)
+    record = ApiKey(
+        key_hash=hash_key(key), prefix=key[:10], name=name, role=role, country=country, issuer_account=issuer_account
+    )
     with sessions.begin() as s:
         s.add(record)
     return key, record
@@ -185,8 +187,13 @@ class Authenticator:
 
     CACHE_SECONDS = 5.0
 
-    def __init__(self, sessions: sessionmaker[Session], limiter: RateLimiter, failures: RateLimiter | None = None,
-                 client_address: ClientAddress | None = None) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        limiter: RateLimiter,
+        failures: RateLimiter | None = None,
+        client_address: ClientAddress | None = None,
+    ) -> None:
         self.sessions = sessions
         self.limiter = limiter
         self.failures = failures or RateLimiter(0.1, 10, table=FAILED_AUTH)
@@ -198,16 +205,23 @@ class Authenticator:
         auth = request.headers.get("authorization", "")
         key = auth[7:].strip() if auth.lower().startswith("bearer ") else request.headers.get("x-api-key", "")
         if not key:
-            raise Problem(401, "MISSING_API_KEY", "send an API key: Authorization: Bearer <key>",
-                          headers={"WWW-Authenticate": "Bearer"})
+            raise Problem(
+                401,
+                "MISSING_API_KEY",
+                "send an API key: Authorization: Bearer <key>",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         # an address that sent too many unknown keys is refused before its key is looked at: keys cannot be
         # guessed faster than the failure rate, not even by a guess that happens to be right
         client = address_key(self.client_address(request))
         ok, retry = self.failures.allow(client, take=False)
         if not ok:
-            raise Problem(429, "TOO_MANY_FAILED_AUTHENTICATIONS",
-                          f"too many requests with an invalid API key from this address; retry in {retry:.0f}s",
-                          headers={"Retry-After": str(max(1, int(retry + 0.999)))})
+            raise Problem(
+                429,
+                "TOO_MANY_FAILED_AUTHENTICATIONS",
+                f"too many requests with an invalid API key from this address; retry in {retry:.0f}s",
+                headers={"Retry-After": str(max(1, int(retry + 0.999)))},
+            )
         if len(key) > 200:
             self.failures.allow(client)
             raise Problem(401, "INVALID_API_KEY", "the API key is not valid", headers={"WWW-Authenticate": "Bearer"})
@@ -221,7 +235,9 @@ class Authenticator:
                 rec = s.scalar(select(ApiKey).where(ApiKey.key_hash == h, ApiKey.revoked.is_(False)))
             if rec is None:
                 self.failures.allow(client)
-                raise Problem(401, "INVALID_API_KEY", "the API key is not valid", headers={"WWW-Authenticate": "Bearer"})
+                raise Problem(
+                    401, "INVALID_API_KEY", "the API key is not valid", headers={"WWW-Authenticate": "Bearer"}
+                )
             cached = Principal(rec.id, rec.name, rec.role, rec.country, rec.issuer_account)
             with self._lock:
                 self._cache[h] = (cached, now)
@@ -234,22 +250,34 @@ class Authenticator:
             return
         ok, retry = self.limiter.allow(principal.key_id, cost)
         if not ok:
-            raise Problem(429, "RATE_LIMITED", f"too many requests for this key; retry in {retry:.2f}s",
-                          headers={"Retry-After": str(max(1, int(retry + 0.999)))})
+            raise Problem(
+                429,
+                "RATE_LIMITED",
+                f"too many requests for this key; retry in {retry:.2f}s",
+                headers={"Retry-After": str(max(1, int(retry + 0.999)))},
+            )
 
     def charge_documents(self, principal: Principal, documents: int) -> None:
         """A bulk request counts one request per document: take the tokens beyond the one its authentication
         took, or refuse with 429."""
         if documents > self.limiter.burst:
-            raise Problem(429, "RATE_LIMITED", f"this request counts as {documents} requests (one per document), "
-                          f"more than this key's burst of {self.limiter.burst}; send fewer documents at once")
+            raise Problem(
+                429,
+                "RATE_LIMITED",
+                f"this request counts as {documents} requests (one per document), "
+                f"more than this key's burst of {self.limiter.burst}; send fewer documents at once",
+            )
         if documents <= 1:
             return
         ok, retry = self.limiter.allow(principal.key_id, documents - 1)
         if not ok:
-            raise Problem(429, "RATE_LIMITED", f"too many requests for this key; retry in {retry:.2f}s (this request "
-                          f"counts as {documents}, one per document)",
-                          headers={"Retry-After": str(max(1, int(retry + 0.999)))})
+            raise Problem(
+                429,
+                "RATE_LIMITED",
+                f"too many requests for this key; retry in {retry:.2f}s (this request "
+                f"counts as {documents}, one per document)",
+                headers={"Retry-After": str(max(1, int(retry + 0.999)))},
+            )
 
     def forget(self) -> None:
         with self._lock:
@@ -258,5 +286,6 @@ class Authenticator:
 
 def require(principal: Principal, *roles: str) -> None:
     if principal.role not in roles:
-        raise Problem(403, "FORBIDDEN_ROLE",
-                      f"this endpoint is for {' or '.join(roles)} keys; this key has role {principal.role}")
+        raise Problem(
+            403, "FORBIDDEN_ROLE", f"this endpoint is for {' or '.join(roles)} keys; this key has role {principal.role}"
+        )

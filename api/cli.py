@@ -4,18 +4,18 @@ line naming what is wrong, with a non-zero exit code."""
 from __future__ import annotations
 
 import argparse
-import os
 import json
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from certnet.api import cli_bundles, cli_customs, cli_documents, cli_keys, cli_service
 from certnet.node import local
-from certnet.node.network import cli as network_cli
 from certnet.node.deploy import ConfigError, deploy, load_config
 from certnet.node.engines import EngineError, connect, dev_keys
 from certnet.node.keys import KeystoreError, load_key, passphrase
+from certnet.node.network import cli as network_cli
 from certnet.node.paths import data_dir
 from certnet.node.tx import Transactor
 
@@ -36,11 +36,14 @@ def _data_dir(args: argparse.Namespace) -> Path:
 
 # ------------------------------------------------------------------ node
 
+
 def cmd_node(args: argparse.Namespace) -> int:
     d = _data_dir(args)
     if args.action == "up":
         info = local.up(d, port=args.port)
-        print(f"anvil running on {info.rpc_url} (chain id {info.chain_id}, pid {info.pid}); state in {local.node_dir(d)}")
+        print(
+            f"anvil running on {info.rpc_url} (chain id {info.chain_id}, pid {info.pid}); state in {local.node_dir(d)}"
+        )
     elif args.action == "down":
         print("stopped" if local.down(d) else "not running")
     else:
@@ -56,6 +59,7 @@ def cmd_node(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------ deploy
+
 
 def _rpc_url(args: argparse.Namespace) -> str:
     if getattr(args, "rpc", None):
@@ -86,13 +90,23 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     deployment = deploy(w3, Transactor(w3, account), config, rpc_url=url)
     out = Path(args.out) if args.out else _data_dir(args) / "deployment.json"
     deployment.save(out)
-    print(json.dumps({"IssuerRegistry": deployment.issuer_registry,
-                      "DocumentStoreImplementation": deployment.issuer_registry_client(w3).store_implementation(),
-                      "chainId": deployment.chain_id, "block": deployment.block, "written": str(out)}, indent=2))
+    print(
+        json.dumps(
+            {
+                "IssuerRegistry": deployment.issuer_registry,
+                "DocumentStoreImplementation": deployment.issuer_registry_client(w3).store_implementation(),
+                "chainId": deployment.chain_id,
+                "block": deployment.block,
+                "written": str(out),
+            },
+            indent=2,
+        )
+    )
     return 0
 
 
 # ------------------------------------------------------------------ whole system
+
 
 def cmd_up(args: argparse.Namespace) -> int:
     from certnet.api.system import bring_up, issue_samples
@@ -123,7 +137,10 @@ def cmd_down(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ parser
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "node": cmd_node, "deploy": cmd_deploy, "up": cmd_up, "down": cmd_down,
+    "node": cmd_node,
+    "deploy": cmd_deploy,
+    "up": cmd_up,
+    "down": cmd_down,
 }
 
 
@@ -135,15 +152,21 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("up", help="bring up the local system: node, contracts, issuers, service, samples")
     s.add_argument("--port", type=int, default=local.DEFAULT_PORT, help="JSON-RPC port of the local node")
     s.add_argument("--api-port", type=int, default=8000, help="port of the API service and portal")
-    s.add_argument("--api-workers", type=int, default=min(2, os.cpu_count() or 1),
-                   help="processes serving the API (default: up to 2, one per core)")
+    s.add_argument(
+        "--api-workers",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="processes serving the API (default: up to 2, one per core)",
+    )
     sub.add_parser("down", help="stop the local system (state is kept)")
 
     s = sub.add_parser("node", help="the local anvil node: up, down, status")
     s.add_argument("action", choices=["up", "down", "status"])
     s.add_argument("--port", type=int, default=local.DEFAULT_PORT)
 
-    s = sub.add_parser("deploy", help="deploy the IssuerRegistry (document stores are created per authority) from a members config")
+    s = sub.add_parser(
+        "deploy", help="deploy the IssuerRegistry (document stores are created per authority) from a members config"
+    )
     s.add_argument("--config", required=True, help="JSON file: {name, members: [{country, admins: [...]}]}")
     s.add_argument("--rpc", help="JSON-RPC URL (default: the local node)")
     s.add_argument("--keystore", help="deployer's encrypted keystore (not needed on the local node)")

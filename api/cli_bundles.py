@@ -1,8 +1,8 @@
 """`certnet bundle`, `certnet trust-root` and `certnet verify --bundle`: verification without a node.
 
-    certnet trust-root --rpc URL [--deployment D] [--out trust-root.json]     (or `certnet network trust-root DIR`)
-    certnet bundle FILE|DIR... --out bundle.json [--rpc URL] [--deployment D] [--block N]
-    certnet verify --bundle bundle.json --trust-root trust-root.json FILE... [--max-age 24h]   (no network)
+certnet trust-root --rpc URL [--deployment D] [--out trust-root.json]     (or `certnet network trust-root DIR`)
+certnet bundle FILE|DIR... --out bundle.json [--rpc URL] [--deployment D] [--block N]
+certnet verify --bundle bundle.json --trust-root trust-root.json FILE... [--max-age 24h]   (no network)
 """
 
 from __future__ import annotations
@@ -108,17 +108,23 @@ def verify_with_bundle_cli(args: argparse.Namespace, inputs: list[tuple[str, Any
                 print(f"  [{c.status:<7}] {c.type}: {c.message}")
             info = getattr(v, "bundle", None)
             if info:
-                print(f"  (proven by a bundle of chain {info['chainId']} at block {info['block']}, "
-                      f"{info['blockTimeUtc']}, sealed by {len(info['sealedBy'])} of {len(info['validators'])} "
-                      "validators; no network was read)")
+                print(
+                    f"  (proven by a bundle of chain {info['chainId']} at block {info['block']}, "
+                    f"{info['blockTimeUtc']}, sealed by {len(info['sealedBy'])} of {len(info['validators'])} "
+                    "validators; no network was read)"
+                )
     return EXIT_CODES[worst]
 
 
 def add_verify_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--bundle", help="verify offline against this bundle (no network is read)")
     s.add_argument("--trust-root", help="with --bundle: the network's trust root (`certnet network trust-root`)")
-    s.add_argument("--max-age", type=parse_duration, default=24 * 3600,
-                   help="with --bundle: the oldest bundle block that may give VALID (default 24h)")
+    s.add_argument(
+        "--max-age",
+        type=parse_duration,
+        default=24 * 3600,
+        help="with --bundle: the oldest bundle block that may give VALID (default 24h)",
+    )
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
@@ -126,15 +132,24 @@ def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
         p.add_argument("--rpc", help="JSON-RPC URL of any node of the network (default: the deployment's)")
         p.add_argument("--deployment", help="deployment.json (default: <data dir>/deployment.json)")
 
-    s = sub.add_parser("bundle", help="make a bundle that proves documents' status offline (headers sealed by the "
-                                      "validators and state proofs), from any node")
+    s = sub.add_parser(
+        "bundle",
+        help="make a bundle that proves documents' status offline (headers sealed by the "
+        "validators and state proofs), from any node",
+    )
     s.add_argument("sources", nargs="+", metavar="FILE|DIR", help="wrapped documents")
     s.add_argument("--out", help="bundle file (default: standard output)")
-    s.add_argument("--block", type=int, help="prove the state at this block (default: the latest a majority of "
-                                             "validators has sealed over)")
+    s.add_argument(
+        "--block",
+        type=int,
+        help="prove the state at this block (default: the latest a majority of validators has sealed over)",
+    )
     chain_opts(s)
-    s = sub.add_parser("trust-root", help="write the network's trust root as a node gives it (to pin for offline "
-                                          "verification; `certnet network trust-root DIR` computes it from files)")
+    s = sub.add_parser(
+        "trust-root",
+        help="write the network's trust root as a node gives it (to pin for offline "
+        "verification; `certnet network trust-root DIR` computes it from files)",
+    )
     s.add_argument("--out", help="file to write (default: standard output)")
     chain_opts(s)
     return {"bundle": cmd_bundle, "trust-root": cmd_trust_root}

@@ -60,12 +60,19 @@ def _key(args: argparse.Namespace) -> str:
     raise CustomsCliError("no API key: pass --api-key-file FILE or set CERTNET_API_KEY")
 
 
-def _call(args: argparse.Namespace, method: str, path: str, body: Any = None,
-          params: dict[str, Any] | None = None) -> Any:
+def _call(
+    args: argparse.Namespace, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None
+) -> Any:
     url = _url(args)
     try:
-        r = httpx.request(method, url + path, json=body, params=params, timeout=args.timeout,
-                          headers={"authorization": f"Bearer {_key(args)}"})
+        r = httpx.request(
+            method,
+            url + path,
+            json=body,
+            params=params,
+            timeout=args.timeout,
+            headers={"authorization": f"Bearer {_key(args)}"},
+        )
     except httpx.HTTPError as exc:
         raise CustomsCliError(f"cannot reach the service at {url}: {exc}", EXIT_UNREACHABLE) from None
     if r.status_code >= 400:
@@ -100,8 +107,14 @@ def cmd_decide(args: argparse.Namespace) -> int:
     reason = args.reason or ("NONE" if args.preference == "GIVEN" else None)
     if reason is None:
         raise CustomsCliError("--reason is required when preference is NOT_GIVEN")
-    _print(_call(args, "POST", "/v1/decisions", {"certificate": _certificate(args), "preference": args.preference,
-                                                 "reason": reason, "note": args.note}))
+    _print(
+        _call(
+            args,
+            "POST",
+            "/v1/decisions",
+            {"certificate": _certificate(args), "preference": args.preference, "reason": reason, "note": args.note},
+        )
+    )
     return 0
 
 
@@ -115,8 +128,19 @@ def cmd_check(args: argparse.Namespace) -> int:
             attachments.append({"name": p.name, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()})
         if not args.question:
             raise CustomsCliError("ask at least one --question")
-        _print(_call(args, "POST", "/v1/checks", {"certificate": _certificate(args), "reason": args.reason,
-                                                  "questions": args.question, "attachments": attachments}))
+        _print(
+            _call(
+                args,
+                "POST",
+                "/v1/checks",
+                {
+                    "certificate": _certificate(args),
+                    "reason": args.reason,
+                    "questions": args.question,
+                    "attachments": attachments,
+                },
+            )
+        )
     elif args.action == "answer":
         body: dict[str, Any] = {"result": args.result, "findings": args.findings}
         if args.revoke and args.supersede:
@@ -135,9 +159,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         else:
             for c in checks:
                 cert = c["certificate"]
-                print(f"{c['id']}\t{c['state']}{' OVERDUE' if c['overdue'] else ''}\t{cert.get('issuingCountry')}->"
-                      f"{cert.get('importingCountry')}\t{cert.get('referenceNumber') or cert['targetHash']}\t"
-                      f"due {c['dueAt']}\t{c['result'] or '-'}{' (late)' if c['late'] else ''}")
+                print(
+                    f"{c['id']}\t{c['state']}{' OVERDUE' if c['overdue'] else ''}\t{cert.get('issuingCountry')}->"
+                    f"{cert.get('importingCountry')}\t{cert.get('referenceNumber') or cert['targetHash']}\t"
+                    f"due {c['dueAt']}\t{c['result'] or '-'}{' (late)' if c['late'] else ''}"
+                )
     return 0
 
 
@@ -167,8 +193,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
     s.add_argument("--findings", help="answer: the findings")
     s.add_argument("--revoke", choices=list(REVOCATION_REASONS), help="answer: revoke the certificate first")
     s.add_argument("--supersede", type=int, help="answer: supersede it first by this outbox document")
-    s.add_argument("--state", default="open", choices=["open", "overdue", "answered", "closed", "all"],
-                   help="list: which checks (default open)")
+    s.add_argument(
+        "--state",
+        default="open",
+        choices=["open", "overdue", "answered", "closed", "all"],
+        help="list: which checks (default open)",
+    )
     s.add_argument("--limit", type=int, default=100)
     s.add_argument("--json", action="store_true", help="list: JSON instead of one line per check")
     _common(s)

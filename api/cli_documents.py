@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from certnet.node.paths import data_dir
 from certnet.verifier import jsonlimits
@@ -53,7 +54,9 @@ def read_json(path: Path, what: str = "document") -> Any:
     except jsonlimits.JsonTooDeep as exc:
         raise DocumentInputError(f"{path}: {exc}") from None
     except json.JSONDecodeError as exc:
-        raise DocumentInputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+        raise DocumentInputError(
+            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from None
     except UnicodeDecodeError:
         raise DocumentInputError(f"{path}: not UTF-8 text") from None
     except ValueError as exc:  # e.g. an integer of more digits than Python converts
@@ -84,6 +87,7 @@ def write_json(path: Path, obj: Any) -> None:
 
 # ------------------------------------------------------------------ wrap
 
+
 def cmd_wrap(args: argparse.Namespace) -> int:
     from certnet.verifier.wrap import wrap_documents
 
@@ -103,6 +107,7 @@ def cmd_wrap(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------ issue / revoke
+
 
 def _signer(args: argparse.Namespace, key_name: str = "vn-issuer"):
     """(deployment, the issuer's transactor) from the command line or the local system's data dir."""
@@ -149,14 +154,22 @@ def _progress(done: int, total: int) -> None:
 def cmd_issue(args: argparse.Namespace) -> int:
     files = collect_files(args.sources)
     pipeline, signer = _pipeline(args)
-    for line in issue_files(pipeline, signer.address, files, TYPE_NAMES.get(args.type) if args.type else None,
-                            Path(args.out), _progress):
+    for line in issue_files(
+        pipeline, signer.address, files, TYPE_NAMES.get(args.type) if args.type else None, Path(args.out), _progress
+    ):
         print(line)
     return 0
 
 
-def issue_files(pipeline: Any, issuer: str, files: list[Path], doc_type: str | None, out: Path,
-                progress: Any = None, chunk_size: int = 0) -> list[str]:
+def issue_files(
+    pipeline: Any,
+    issuer: str,
+    files: list[Path],
+    doc_type: str | None,
+    out: Path,
+    progress: Any = None,
+    chunk_size: int = 0,
+) -> list[str]:
     """Submit the files to the outbox a chunk at a time, run the pipeline until all are anchored, and write
     each wrapped document under its file name; returns one line per batch (root, count, block, transaction).
 
@@ -172,7 +185,7 @@ def issue_files(pipeline: Any, issuer: str, files: list[Path], doc_type: str | N
     step = chunk_size or MAX_DOCUMENTS_PER_SUBMISSION
     ids: list[int] = []
     for start in range(0, len(files), step):
-        chunk = files[start:start + step]
+        chunk = files[start : start + step]
         try:
             ids += [r.id for r in pipeline.submit(issuer, read_raw_documents(chunk, doc_type))]
         except SubmissionError as exc:
@@ -189,11 +202,15 @@ def issue_files(pipeline: Any, issuer: str, files: list[Path], doc_type: str | N
     batch_ids: set[int] = set()
     wrapped_text = type_coerce(Document.wrapped, Text)  # the stored JSON as it is, parsed once below
     for start in range(0, len(ids), step):
-        chunk_ids = ids[start:start + step]
+        chunk_ids = ids[start : start + step]
         with pipeline.sessions() as s:
-            rows = {i: (b, w) for i, b, w in s.execute(
-                select(Document.id, Document.batch_id, wrapped_text).where(Document.id.in_(chunk_ids)))}
-        for f, i in zip(files[start:start + step], chunk_ids):
+            rows = {
+                i: (b, w)
+                for i, b, w in s.execute(
+                    select(Document.id, Document.batch_id, wrapped_text).where(Document.id.in_(chunk_ids))
+                )
+            }
+        for f, i in zip(files[start : start + step], chunk_ids):
             batch_id, text = rows[i]
             batch_ids.add(batch_id)
             write_json(out / f.name, json_value(text))
@@ -213,25 +230,34 @@ def cmd_issue_bulk(args: argparse.Namespace) -> int:
             sys.stderr.flush()
 
     try:
-        result = bulk_issue(Path(args.source), Path(args.out), deployment, signer, batch=args.batch,
-                            doc_type=TYPE_NAMES.get(args.type) if args.type else None, progress=progress)
+        result = bulk_issue(
+            Path(args.source),
+            Path(args.out),
+            deployment,
+            signer,
+            batch=args.batch,
+            doc_type=TYPE_NAMES.get(args.type) if args.type else None,
+            progress=progress,
+        )
     except BulkInputError as exc:
         raise DocumentInputError(str(exc)) from None
     if sys.stderr.isatty():
         sys.stderr.write("\n")
     for k, root, n in result.batches:
         print(f"{root}  {n} documents  batch-{k:06d}")
-    print(f"{result.documents} documents in {len(result.batches)} batches anchored"
-          + (f" ({result.resumed} written by an earlier run)" if result.resumed else "")
-          + (f"; {result.reanchored} the chain had lost, anchored again" if result.reanchored else ""))
+    print(
+        f"{result.documents} documents in {len(result.batches)} batches anchored"
+        + (f" ({result.resumed} written by an earlier run)" if result.resumed else "")
+        + (f"; {result.reanchored} the chain had lost, anchored again" if result.reanchored else "")
+    )
     return 0
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
-    from certnet.node.contracts import REVOCATION_REASONS
     from sqlalchemy import select
 
     from certnet.issuer.outbox import DONE, Action
+    from certnet.node.contracts import REVOCATION_REASONS
 
     wrapped = read_json(Path(args.file))
     sig = wrapped.get("signature") if isinstance(wrapped, dict) else None
@@ -243,8 +269,9 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     if args.whole_batch:
         action = pipeline.request_revocation(signer.address, root=sig["merkleRoot"], reason=args.reason)
     else:
-        action = pipeline.request_revocation_of(signer.address, sig["merkleRoot"], sig["targetHash"], sig["proof"],
-                                                args.reason)
+        action = pipeline.request_revocation_of(
+            signer.address, sig["merkleRoot"], sig["targetHash"], sig["proof"], args.reason
+        )
     pipeline.run_until_idle()
     with pipeline.sessions() as s:
         a = s.scalar(select(Action).where(Action.id == action.id))
@@ -256,6 +283,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------ obfuscate
+
 
 def cmd_obfuscate(args: argparse.Namespace) -> int:
     from certnet.verifier.jsjson import ProofFormatError
@@ -273,6 +301,7 @@ def cmd_obfuscate(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------ samples
 
+
 def _authority(deployment: Any, country: str, name: str) -> tuple[str, str] | None:
     """(store, name) of `country`'s authority called `name` on the deployment's node, else of its first authority;
     None when the node cannot be read or the country has no authority."""
@@ -283,7 +312,7 @@ def _authority(deployment: Any, country: str, name: str) -> tuple[str, str] | No
     try:
         reg = deployment.issuer_registry_client(connect(deployment.rpc_url))
         found = [a for a in (reg.authority(store) for store in reg.stores_of(country)) if a is not None]
-    except Exception:  # noqa: BLE001 - samples are written anyway, without the issuer block
+    except Exception:
         return None
     for a in sorted(found, key=lambda a: a.name != name):
         return a.store, a.name
@@ -292,8 +321,8 @@ def _authority(deployment: Any, country: str, name: str) -> tuple[str, str] | No
 
 def cmd_samples(args: argparse.Namespace) -> int:
     from certnet.issuer import samples
-    from certnet.node.contracts import checksummed
     from certnet.issuer.envelope import issuer_block, network_block
+    from certnet.node.contracts import checksummed
     from certnet.node.deploy import Deployment
 
     dfile = _home(args) / "deployment.json"
@@ -302,8 +331,9 @@ def cmd_samples(args: argparse.Namespace) -> int:
     if dfile.is_file():
         d = Deployment.load(dfile)
         kwargs = {"network": network_block(d)}
-        found = (checksummed(args.store), args.issuer_name) if args.store else _authority(d, args.country,
-                                                                                              args.issuer_name)
+        found = (
+            (checksummed(args.store), args.issuer_name) if args.store else _authority(d, args.country, args.issuer_name)
+        )
         if found:
             kwargs["issuer_block"] = issuer_block(d, found[1], found[0])
         else:  # no such authority on the chain: the issuing service fills in its own authority's block
@@ -311,8 +341,9 @@ def cmd_samples(args: argparse.Namespace) -> int:
     elif args.store:
         raise DocumentInputError("--store needs a deployment (run `certnet up` or `certnet deploy` first)")
     out = Path(args.out)
-    docs = samples.generate(args.count, doc_type=TYPE_NAMES[args.type], seed=args.seed,
-                            issuing_country=args.country, **kwargs)
+    docs = samples.generate(
+        args.count, doc_type=TYPE_NAMES[args.type], seed=args.seed, issuing_country=args.country, **kwargs
+    )
     if drop_issuers:
         docs = ({k: v for k, v in doc.items() if k != "issuers"} for doc in docs)
     n = 0
@@ -329,6 +360,7 @@ def cmd_samples(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------ verify
+
 
 def _verify_inputs(sources: list[str]) -> Iterator[tuple[str, Any]]:
     for src in sources:
@@ -355,7 +387,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
         verifier = Verifier(None)
     else:
         from certnet.node.deploy import Deployment
-
         from certnet.verifier.sources import ChainSource
 
         d = Deployment.load(Path(args.deployment) if args.deployment else _home(args) / "deployment.json")
@@ -410,8 +441,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
     s.add_argument("--max-batch", type=int, default=10_000)
     issuer_opts(s)
 
-    s = sub.add_parser("issue-bulk", help="wrap and anchor an NDJSON file in batches, streamed (crash-safe by its "
-                                          "output directory: run again to finish an interrupted run)")
+    s = sub.add_parser(
+        "issue-bulk",
+        help="wrap and anchor an NDJSON file in batches, streamed (crash-safe by its "
+        "output directory: run again to finish an interrupted run)",
+    )
     s.add_argument("source", metavar="NDJSON", help="one JSON document per line")
     s.add_argument("--out", required=True, help="directory for batch-<n>-<root>.ndjson files")
     s.add_argument("--batch", type=int, default=10_000, help="documents per anchored batch (default 10,000)")
@@ -436,8 +470,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--country", default="VN", help="issuing country")
     s.add_argument("--issuer-name", default="Vietnam Chamber of Commerce and Industry (VCCI) HCMC")
-    s.add_argument("--store", help="the issuing authority's document store to name in issuers[0]; by default, with a "
-                                   "deployment, documents carry no issuers block and the issuing service fills it in")
+    s.add_argument(
+        "--store",
+        help="the issuing authority's document store to name in issuers[0]; by default, with a "
+        "deployment, documents carry no issuers block and the issuing service fills it in",
+    )
     s.add_argument("--out", required=True, help="a directory (one file per document) or FILE.ndjson (one per line)")
 
     s = sub.add_parser("verify", help="verify wrapped documents (files, directories, or - for stdin)")
@@ -445,11 +482,22 @@ def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.add_argument("--offline", action="store_true", help="integrity and signature only; read no network")
     s.add_argument("--confirmations", type=int, default=0)
-    s.add_argument("--timeout", type=float, default=5.0,
-                   help="seconds the node may take to answer, in all, before the verdict is ERROR (default 5)")
+    s.add_argument(
+        "--timeout",
+        type=float,
+        default=5.0,
+        help="seconds the node may take to answer, in all, before the verdict is ERROR (default 5)",
+    )
     chain_opts(s)
     from certnet.api.cli_bundles import add_verify_options
 
     add_verify_options(s)
-    return {"wrap": cmd_wrap, "issue": cmd_issue, "issue-bulk": cmd_issue_bulk, "revoke": cmd_revoke, "obfuscate": cmd_obfuscate,
-            "samples": cmd_samples, "verify": cmd_verify}
+    return {
+        "wrap": cmd_wrap,
+        "issue": cmd_issue,
+        "issue-bulk": cmd_issue_bulk,
+        "revoke": cmd_revoke,
+        "obfuscate": cmd_obfuscate,
+        "samples": cmd_samples,
+        "verify": cmd_verify,
+    }

@@ -16,7 +16,7 @@ import re
 import stat
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +24,14 @@ from eth_utils import is_address, to_checksum_address
 
 from certnet.node import keys
 from certnet.node.paths import data_dir
-from certnet.node.signers import (SIGNER_FILE, ClefClient, SignerConfig, SignerConfigError, SignerError,
-                                  load_signer_config)
+from certnet.node.signers import (
+    SIGNER_FILE,
+    ClefClient,
+    SignerConfig,
+    SignerConfigError,
+    SignerError,
+    load_signer_config,
+)
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 #: a keystore file being imported is decrypted with this passphrase (else the certnet passphrase)
@@ -80,8 +86,10 @@ def _signer_config(home: Path, url: str | None) -> SignerConfig:
             raise KeyCommandError(f"no external signer configured ({home / SIGNER_FILE}): pass --clef URL")
         return SignerConfig(url=url)
     if url and url != config.url:
-        raise KeyCommandError(f"{home / SIGNER_FILE} names Clef at {config.url}, not {url}: one signer per data "
-                              "directory (edit the file to move)")
+        raise KeyCommandError(
+            f"{home / SIGNER_FILE} names Clef at {config.url}, not {url}: one signer per data "
+            "directory (edit the file to move)"
+        )
     return config
 
 
@@ -99,6 +107,7 @@ def _role(args: argparse.Namespace, name: str) -> str:
 
 
 # ------------------------------------------------------------------ create
+
 
 def cmd_create(args: argparse.Namespace) -> int:
     home = _home(args)
@@ -134,11 +143,13 @@ def _refuse_if_in_clef(home: Path, address: str, written: Path | None = None) ->
     if config is not None and config.find(address) is not None:
         if written is not None:
             written.unlink()
-        raise KeyCommandError(f"account {address} is in the external signer ({home / SIGNER_FILE}): an account "
-                              "lives in one place")
+        raise KeyCommandError(
+            f"account {address} is in the external signer ({home / SIGNER_FILE}): an account lives in one place"
+        )
 
 
 # ------------------------------------------------------------------ list
+
 
 def cmd_list(args: argparse.Namespace) -> int:
     home = _home(args)
@@ -151,8 +162,9 @@ def cmd_list(args: argparse.Namespace) -> int:
             rows.append({"name": f.stem, "address": None, "role": role_of(f.stem), "where": f"unreadable {f}"})
             continue
         n = (blob.get("crypto") or blob.get("Crypto") or {}).get("kdfparams", {}).get("n")
-        rows.append({"name": f.stem, "address": address, "role": role_of(f.stem), "where": f"keystore {f}",
-                     "scryptN": n})
+        rows.append(
+            {"name": f.stem, "address": address, "role": role_of(f.stem), "where": f"keystore {f}", "scryptN": n}
+        )
     try:
         config = load_signer_config(home)
     except SignerConfigError as exc:
@@ -180,6 +192,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------ import
+
 
 def _read_source(src: Path) -> tuple[dict[str, Any] | None, str | None]:
     """(keystore JSON, None) or (None, hex private key) from the file `src`."""
@@ -216,8 +229,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     blob, raw = _read_source(src)
     if args.clef_keystore:
         if blob is None:
-            raise KeyCommandError("Clef imports encrypted keystores only: encrypt the key first (`certnet key import` "
-                                  "into the data directory), or use `clef importraw` on the Clef host")
+            raise KeyCommandError(
+                "Clef imports encrypted keystores only: encrypt the key first (`certnet key import` "
+                "into the data directory), or use `clef importraw` on the Clef host"
+            )
         role = _role(args, name)
         config = _signer_config(home, args.clef)
         address = to_checksum_address("0x" + str(blob["address"]).removeprefix("0x"))
@@ -225,14 +240,16 @@ def cmd_import(args: argparse.Namespace) -> int:
         config.check_separate(_local_keystores(home))  # checked before Clef gets the file
         dest_dir = Path(args.clef_keystore)
         dest_dir.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H-%M-%S.%fZ")
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H-%M-%S.%fZ")
         dest = dest_dir / f"UTC--{stamp}--{address[2:].lower()}"
         fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
         with os.fdopen(fd, "w") as f:
             json.dump(blob, f)
         config.save(home / SIGNER_FILE)
-        print(f"{address}\t{role}\tin Clef's keystore {dest} (recorded in {home / SIGNER_FILE}); Clef asks for its "
-              "password, or stores it with `clef setpw`")
+        print(
+            f"{address}\t{role}\tin Clef's keystore {dest} (recorded in {home / SIGNER_FILE}); Clef asks for its "
+            "password, or stores it with `clef setpw`"
+        )
         return 0
     path = home / "keys" / f"{name}.json"
     if path.exists():
@@ -243,18 +260,24 @@ def cmd_import(args: argparse.Namespace) -> int:
 
             key = Account.decrypt(blob, _import_passphrase(args, home))
         except ValueError:
-            raise KeyCommandError(f"{src}: wrong passphrase (give the keystore's own with --source-passphrase-file or "
-                                  f"${IMPORT_PASSPHRASE_ENV}; default: the certnet passphrase)", 1) from None
+            raise KeyCommandError(
+                f"{src}: wrong passphrase (give the keystore's own with --source-passphrase-file or "
+                f"${IMPORT_PASSPHRASE_ENV}; default: the certnet passphrase)",
+                1,
+            ) from None
     else:
         key = bytes.fromhex(raw.removeprefix("0x"))  # type: ignore[union-attr]
     address = keys.create_keystore(path, _secret(home), key)
     _refuse_if_in_clef(home, address, path)
-    print(f"{address}\t{role_of(name) or '-'}\tkeystore {path} (re-encrypted with the certnet passphrase, "
-          f"scrypt n={keys.SCRYPT_N})")
+    print(
+        f"{address}\t{role_of(name) or '-'}\tkeystore {path} (re-encrypted with the certnet passphrase, "
+        f"scrypt n={keys.SCRYPT_N})"
+    )
     return 0
 
 
 # ------------------------------------------------------------------ fund
+
 
 def cmd_fund(args: argparse.Namespace) -> int:
     from decimal import Decimal, InvalidOperation
@@ -296,8 +319,10 @@ def cmd_fund(args: argparse.Namespace) -> int:
         info, block = local.status(_home(args))
         rpc = rpc or (info.rpc_url if info and block is not None else None)
         if not rpc:
-            raise KeyCommandError("no node: pass --network DIR (a consortium network's deployer) or --rpc URL "
-                                  "--keystore FILE, or start the local node")
+            raise KeyCommandError(
+                "no node: pass --network DIR (a consortium network's deployer) or --rpc URL "
+                "--keystore FILE, or start the local node"
+            )
         funder = None
         who = "the local development account"
     w3 = connect(rpc)
@@ -310,13 +335,16 @@ def cmd_fund(args: argparse.Namespace) -> int:
         raise KeyCommandError(f"{who} ({sender.address}) holds too little to send {args.ether} ether", 1)
     started = time.monotonic()
     receipt = sender.transfer(to, wei)
-    print(f"sent {args.ether} ether to {to} from {who} ({sender.address}): transaction "
-          f"{receipt['transactionHash'].to_0x_hex()} in block {receipt['blockNumber']} "
-          f"({time.monotonic() - started:.1f}s); balance now {Decimal(w3.eth.get_balance(to)) / 10**18} ether")
+    print(
+        f"sent {args.ether} ether to {to} from {who} ({sender.address}): transaction "
+        f"{receipt['transactionHash'].to_0x_hex()} in block {receipt['blockNumber']} "
+        f"({time.monotonic() - started:.1f}s); balance now {Decimal(w3.eth.get_balance(to)) / 10**18} ether"
+    )
     return 0
 
 
 # ------------------------------------------------------------------ parser
+
 
 def cmd_key(args: argparse.Namespace) -> int:
     handlers = {"create": cmd_create, "list": cmd_list, "import": cmd_import, "fund": cmd_fund}
@@ -331,38 +359,58 @@ def cmd_key(args: argparse.Namespace) -> int:
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
-    p = sub.add_parser("key", help="signing keys: create, list, import, fund (keystores here, or accounts in Clef)",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "key",
+        help="signing keys: create, list, import, fund (keystores here, or accounts in Clef)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ks = p.add_subparsers(dest="key_action", required=True, metavar="ACTION")
 
     def clef_opts(s: argparse.ArgumentParser) -> None:
-        s.add_argument("--role", choices=["issuer", "admin"],
-                       help="what the service signs with the account in Clef (default: from the name's suffix)")
+        s.add_argument(
+            "--role",
+            choices=["issuer", "admin"],
+            help="what the service signs with the account in Clef (default: from the name's suffix)",
+        )
 
-    s = ks.add_parser("create", help="a new key: an encrypted keystore <data dir>/keys/NAME.json, or (--clef) an "
-                                     "account in Clef, created by account_new and confirmed by Clef's operator")
+    s = ks.add_parser(
+        "create",
+        help="a new key: an encrypted keystore <data dir>/keys/NAME.json, or (--clef) an "
+        "account in Clef, created by account_new and confirmed by Clef's operator",
+    )
     s.add_argument("name", help="e.g. vn-issuer, th-admin (the service signs with *-issuer and *-admin keys)")
     s.add_argument("--clef", metavar="URL", help="Clef's endpoint: http://127.0.0.1:8550 or its IPC socket path")
     clef_opts(s)
 
     s = ks.add_parser("list", help="keystores in the data directory and accounts in Clef (signer.json)")
-    s.add_argument("--ask-clef", action="store_true",
-                   help="also ask Clef (account_list; its rules or operator approve) which accounts it holds")
+    s.add_argument(
+        "--ask-clef",
+        action="store_true",
+        help="also ask Clef (account_list; its rules or operator approve) which accounts it holds",
+    )
     s.add_argument("--json", action="store_true")
 
-    s = ks.add_parser("import", help="an existing key (encrypted keystore, or a file holding a hex private key) "
-                                     "into the data directory, or (--clef-keystore) a keystore into Clef's")
+    s = ks.add_parser(
+        "import",
+        help="an existing key (encrypted keystore, or a file holding a hex private key) "
+        "into the data directory, or (--clef-keystore) a keystore into Clef's",
+    )
     s.add_argument("source", help="keystore JSON (Web3 Secret Storage v3) or a file with 64 hex digits")
     s.add_argument("--name", required=True, help="the key's name here, e.g. vn-issuer")
-    s.add_argument("--source-passphrase-file",
-                   help=f"the source keystore's passphrase (else ${IMPORT_PASSPHRASE_ENV}, else the certnet "
-                        "passphrase)")
+    s.add_argument(
+        "--source-passphrase-file",
+        help=f"the source keystore's passphrase (else ${IMPORT_PASSPHRASE_ENV}, else the certnet passphrase)",
+    )
     s.add_argument("--clef-keystore", metavar="DIR", help="Clef's keystore directory (the file is copied as it is)")
     s.add_argument("--clef", metavar="URL", help="Clef's endpoint, when signer.json does not name it yet")
     clef_opts(s)
 
-    s = ks.add_parser("fund", help="send ether to an account: from a consortium network's deployer (--network DIR), "
-                                   "from a keystore (--rpc URL --keystore FILE), or on the local node")
+    s = ks.add_parser(
+        "fund",
+        help="send ether to an account: from a consortium network's deployer (--network DIR), "
+        "from a keystore (--rpc URL --keystore FILE), or on the local node",
+    )
     s.add_argument("address")
     s.add_argument("--ether", required=True, help="amount in ether, e.g. 10 or 0.5")
     s.add_argument("--network", metavar="DIR", help="a network directory of `certnet network init` (its deployer)")

@@ -35,8 +35,13 @@ def _service_app(spec: dict[str, Any]) -> Any:
     from certnet.api.service import Service, settings_from_data_dir
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    settings = settings_from_data_dir(Path(spec["data_dir"]), rpc_url=spec["rpc"], confirmations=spec["confirmations"],
-                                      start_workers=spec["start_workers"], **spec.get("settings", {}))
+    settings = settings_from_data_dir(
+        Path(spec["data_dir"]),
+        rpc_url=spec["rpc"],
+        confirmations=spec["confirmations"],
+        start_workers=spec["start_workers"],
+        **spec.get("settings", {}),
+    )
     if spec["db"]:
         settings.db_url = spec["db"]
     return create_app(Service(settings))
@@ -46,7 +51,7 @@ def take_lock(path: Path) -> bool:
     """True when this process now holds the exclusive lock on ``path``; it keeps it until it exits."""
     import fcntl
 
-    f = open(path, "a")  # noqa: SIM115 - held for the life of the process
+    f = open(path, "a")
     try:
         fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -78,16 +83,18 @@ def _public_url(value: str | None) -> str | None:
         return None
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise CliError(f"--public-url {value!r}: give the service's absolute public URL, e.g. "
-                       "https://certnet.customs.example (no query, no fragment)", 2)
+        raise CliError(
+            f"--public-url {value!r}: give the service's absolute public URL, e.g. "
+            "https://certnet.customs.example (no query, no fragment)",
+            2,
+        )
     return value.rstrip("/")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from certnet.api.cli import CliError
-    from certnet.api.serving import ServeError, serve
-
     from certnet.api.service import settings_from_data_dir
+    from certnet.api.serving import ServeError, serve
     from certnet.api.webhooks import parse_allow_list
     from certnet.node.keys import KeystoreError
 
@@ -103,9 +110,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     listen = f"[{args.host}]" if ":" in args.host else args.host
     settings: dict[str, Any] = {
         "public_base_url": _public_url(args.public_url) or f"http://{listen}:{args.port}",
-        "trusted_proxy_header": args.trusted_proxy_header, "webhook_allow": args.webhook_allow,
-        "max_subscriptions": args.max_subscriptions, "max_json_depth": args.max_json_depth,
-        "reconcile_interval": args.reconcile_interval, "reconcile_window": args.reconcile_window, **bounds}
+        "trusted_proxy_header": args.trusted_proxy_header,
+        "webhook_allow": args.webhook_allow,
+        "max_subscriptions": args.max_subscriptions,
+        "max_json_depth": args.max_json_depth,
+        "reconcile_interval": args.reconcile_interval,
+        "reconcile_window": args.reconcile_window,
+        **bounds,
+    }
     if args.trusted_proxy:
         settings["trusted_proxies"] = args.trusted_proxy
     try:
@@ -116,9 +128,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings_from_data_dir(_home(args), rpc_url=args.rpc)
     except KeystoreError as exc:
         raise CliError(str(exc), 2) from None
-    os.environ[SERVE_ENV] = json.dumps({
-        "data_dir": str(_home(args)), "rpc": args.rpc, "confirmations": args.confirmations, "db": args.db,
-        "start_workers": not args.no_workers, "processes": args.workers, "settings": settings})
+    os.environ[SERVE_ENV] = json.dumps(
+        {
+            "data_dir": str(_home(args)),
+            "rpc": args.rpc,
+            "confirmations": args.confirmations,
+            "db": args.db,
+            "start_workers": not args.no_workers,
+            "processes": args.workers,
+            "settings": settings,
+        }
+    )
     try:
         serve("certnet.api.cli_service:app_factory", args.host, args.port, args.workers)
     except ServeError as exc:
@@ -148,8 +168,10 @@ def cmd_apikey(args: argparse.Namespace) -> int:
 
         with sessions() as s:
             for k in s.scalars(select(ApiKey).order_by(ApiKey.id)):
-                print(f"{k.id}\t{k.prefix}…\t{k.role}\t{k.country}\t{k.issuer_account or '-'}\t"
-                      f"{'revoked' if k.revoked else 'active'}\t{k.name}")
+                print(
+                    f"{k.id}\t{k.prefix}…\t{k.role}\t{k.country}\t{k.issuer_account or '-'}\t"
+                    f"{'revoked' if k.revoked else 'active'}\t{k.name}"
+                )
     else:
         with sessions.begin() as s:
             k = s.get(ApiKey, args.id)
@@ -163,6 +185,7 @@ def cmd_apikey(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------ the service as a background process
+
 
 def service_pid_file(home: Path) -> Path:
     return home / "service.json"
@@ -180,9 +203,24 @@ def start_service(home: Path, port: int, workers: int = 1, log=print) -> str:
             pass
     url = f"http://127.0.0.1:{port}"
     logf = open(home / "service.log", "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "certnet.api.cli", "--data-dir", str(home), "serve", "--port", str(port),
-                             "--workers", str(workers)],
-                            stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "certnet.api.cli",
+            "--data-dir",
+            str(home),
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        stdout=logf,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     logf.close()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -255,8 +293,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
         report = check_export(f, connect(args.rpc))
     for p in report.problems:
         print(f"PROBLEM {p}")
-    print(f"{report.events_checked} events and {report.documents_checked} documents checked against {args.rpc}: "
-          f"{'all confirmed' if report.ok else f'{len(report.problems)} problem(s)'}")
+    print(
+        f"{report.events_checked} events and {report.documents_checked} documents checked against {args.rpc}: "
+        f"{'all confirmed' if report.ok else f'{len(report.problems)} problem(s)'}"
+    )
     return 0 if report.ok else 1
 
 
@@ -271,44 +311,97 @@ def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--rpc", help="JSON-RPC URL (default: the deployment's)")
     s.add_argument("--db", help="database URL (default: sqlite in the data dir, or $CERTNET_DB_URL)")
-    s.add_argument("--confirmations", type=int, default=0,
-                   help="blocks a transaction must be deep before it counts (Clique: at least half the validators)")
-    s.add_argument("--reconcile-interval", type=float, default=30.0,
-                   help="seconds between checks that recently anchored batches are still on the chain (a node "
-                        "that lost blocks or a reorg is noticed at once)")
-    s.add_argument("--reconcile-window", type=int, default=5000,
-                   help="how many blocks back the periodic check goes")
-    s.add_argument("--no-workers", action="store_true",
-                   help="serve only: never run the issuance, index or notification workers (API replicas); "
-                        "without it, the processes of every `certnet serve` on the database elect one to run them")
-    s.add_argument("--workers", type=int, default=1,
-                   help="processes serving requests (default 1; use the machine's cores for bulk verification); "
-                        "the background workers run in the one elected through the database")
-    s.add_argument("--verify-timeout", dest="verify_timeout", type=float,
-                   help="seconds a verification may wait for the node, in all, before its verdict is ERROR (default 5)")
-    s.add_argument("--rpc-timeout", dest="rpc_timeout", type=float,
-                   help="seconds one JSON-RPC request of the background workers may take (default 30)")
-    s.add_argument("--index-max-lag-blocks", dest="index_max_lag_blocks", type=int,
-                   help="index mode answers only while the index is at most this many blocks behind the confirmed "
-                        "head (default 20)")
-    s.add_argument("--index-max-age", dest="index_max_age", type=float,
-                   help="... and its last completed sync is at most this many seconds old (default 30)")
-    s.add_argument("--stale-index", dest="stale_index", choices=["chain", "error"],
-                   help="beyond those bounds index mode reads the chain (default) or answers ERROR")
-    s.add_argument("--public-url", help="the service's public base URL, for the links printed in QR codes (default: "
-                                        "$CERTNET_PUBLIC_URL, else http://HOST:PORT as listened on; never the "
-                                        "requests' Host header)")
-    s.add_argument("--trusted-proxy-header", metavar="NAME",
-                   help="take the client address for per-address limits from this header (e.g. X-Forwarded-For: its "
-                        "last address), when the connection comes from a --trusted-proxy; default: the socket peer")
-    s.add_argument("--trusted-proxy", action="append", metavar="ADDR[/BITS]",
-                   help="address or network of the reverse proxy (repeatable; default 127.0.0.1 and ::1)")
-    s.add_argument("--webhook-allow", action="append", default=[], metavar="ADDR[/BITS]",
-                   help="let webhooks reach this address or network although it is loopback, private, link-local... "
-                        "(repeatable; default none: public addresses only)")
+    s.add_argument(
+        "--confirmations",
+        type=int,
+        default=0,
+        help="blocks a transaction must be deep before it counts (Clique: at least half the validators)",
+    )
+    s.add_argument(
+        "--reconcile-interval",
+        type=float,
+        default=30.0,
+        help="seconds between checks that recently anchored batches are still on the chain (a node "
+        "that lost blocks or a reorg is noticed at once)",
+    )
+    s.add_argument("--reconcile-window", type=int, default=5000, help="how many blocks back the periodic check goes")
+    s.add_argument(
+        "--no-workers",
+        action="store_true",
+        help="serve only: never run the issuance, index or notification workers (API replicas); "
+        "without it, the processes of every `certnet serve` on the database elect one to run them",
+    )
+    s.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes serving requests (default 1; use the machine's cores for bulk verification); "
+        "the background workers run in the one elected through the database",
+    )
+    s.add_argument(
+        "--verify-timeout",
+        dest="verify_timeout",
+        type=float,
+        help="seconds a verification may wait for the node, in all, before its verdict is ERROR (default 5)",
+    )
+    s.add_argument(
+        "--rpc-timeout",
+        dest="rpc_timeout",
+        type=float,
+        help="seconds one JSON-RPC request of the background workers may take (default 30)",
+    )
+    s.add_argument(
+        "--index-max-lag-blocks",
+        dest="index_max_lag_blocks",
+        type=int,
+        help="index mode answers only while the index is at most this many blocks behind the confirmed "
+        "head (default 20)",
+    )
+    s.add_argument(
+        "--index-max-age",
+        dest="index_max_age",
+        type=float,
+        help="... and its last completed sync is at most this many seconds old (default 30)",
+    )
+    s.add_argument(
+        "--stale-index",
+        dest="stale_index",
+        choices=["chain", "error"],
+        help="beyond those bounds index mode reads the chain (default) or answers ERROR",
+    )
+    s.add_argument(
+        "--public-url",
+        help="the service's public base URL, for the links printed in QR codes (default: "
+        "$CERTNET_PUBLIC_URL, else http://HOST:PORT as listened on; never the "
+        "requests' Host header)",
+    )
+    s.add_argument(
+        "--trusted-proxy-header",
+        metavar="NAME",
+        help="take the client address for per-address limits from this header (e.g. X-Forwarded-For: its "
+        "last address), when the connection comes from a --trusted-proxy; default: the socket peer",
+    )
+    s.add_argument(
+        "--trusted-proxy",
+        action="append",
+        metavar="ADDR[/BITS]",
+        help="address or network of the reverse proxy (repeatable; default 127.0.0.1 and ::1)",
+    )
+    s.add_argument(
+        "--webhook-allow",
+        action="append",
+        default=[],
+        metavar="ADDR[/BITS]",
+        help="let webhooks reach this address or network although it is loopback, private, link-local... "
+        "(repeatable; default none: public addresses only)",
+    )
     s.add_argument("--max-subscriptions", type=int, default=20, help="active webhooks per API key (default 20)")
-    s.add_argument("--max-json-depth", type=int, default=64,
-                   help="arrays and objects nested in a request body or an uploaded document (default 64)")
+    s.add_argument(
+        "--max-json-depth",
+        type=int,
+        default=64,
+        help="arrays and objects nested in a request body or an uploaded document (default 64)",
+    )
 
     s = sub.add_parser("apikey", help="create, list or revoke API keys")
     s.add_argument("action", choices=["create", "list", "revoke"])

@@ -31,9 +31,10 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from eth_account import Account
@@ -76,6 +77,7 @@ CHECK_FINDINGS = "certnet.customs.check-findings/1"
 
 # ------------------------------------------------------------------ texts
 
+
 def canonical(text: dict[str, Any]) -> bytes:
     """The canonical form of a text: UTF-8 JSON, keys sorted, no spaces (what its on-chain hash is of)."""
     return json.dumps(text, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
@@ -95,8 +97,11 @@ def sign_text_request(account: Any, hash_: str, when: int | None = None) -> dict
     """Headers proving the holder of `account` (a LocalAccount) asks for text `hash_` now."""
     when = int(time.time()) if when is None else when
     sig = Account.sign_message(encode_defunct(text=text_message(hash_, when)), account.key).signature.hex()
-    return {"x-certnet-account": account.address, "x-certnet-time": str(when),
-            "x-certnet-signature": sig if sig.startswith("0x") else "0x" + sig}
+    return {
+        "x-certnet-account": account.address,
+        "x-certnet-time": str(when),
+        "x-certnet-signature": sig if sig.startswith("0x") else "0x" + sig,
+    }
 
 
 def signer_of(hash_: str, headers: dict[str, str], now: float | None = None) -> str:
@@ -131,6 +136,7 @@ def load_customs_keys(w3: Web3, keystores: Iterable[Path], secret: str) -> dict[
 
 
 # ------------------------------------------------------------------ tables
+
 
 class CustomsText(ApiBase):
     """A text whose keccak256 hash is on chain: kept by the service that wrote it, fetched by the other side's."""
@@ -223,10 +229,15 @@ def certificate_of(wrapped: dict[str, Any]) -> dict[str, Any]:
     data = unsalt_data(wrapped["data"])
     sig = wrapped["signature"]
     issuers = data.get("issuers") or [{}]
-    return {"store": Web3.to_checksum_address(issuers[0].get("documentStore")),
-            "targetHash": sig["targetHash"], "merkleRoot": sig["merkleRoot"], "proof": list(sig["proof"]),
-            "issuingCountry": data.get("issuingCountry"), "importingCountry": data.get("importingCountry"),
-            "referenceNumber": data.get("referenceNumber")}
+    return {
+        "store": Web3.to_checksum_address(issuers[0].get("documentStore")),
+        "targetHash": sig["targetHash"],
+        "merkleRoot": sig["merkleRoot"],
+        "proof": list(sig["proof"]),
+        "issuingCountry": data.get("issuingCountry"),
+        "importingCountry": data.get("importingCountry"),
+        "referenceNumber": data.get("referenceNumber"),
+    }
 
 
 @dataclass
@@ -239,11 +250,12 @@ class Audience:
 
 # ------------------------------------------------------------------ the desk: following the chain, notices, texts
 
+
 class CustomsDesk:
     """The service's part in customs decisions and checks: mirrors the CustomsRecord's events into its tables,
     fetches the texts it lacks from peers, sends notices, flags overdue checks and reminds before deadlines."""
 
-    def __init__(self, service: "Service") -> None:
+    def __init__(self, service: Service) -> None:
         self.service = service
         self.sessions = service.sessions
         self.peers: dict[str, str] = dict(getattr(service.settings, "peers", None) or {})
@@ -279,18 +291,28 @@ class CustomsDesk:
         return self._stores[store]
 
     def can_act_for(self, account: str, store: str) -> bool:
-        return bool(self.registry()._call("canActFor", Web3.to_checksum_address(account),
-                                          Web3.to_checksum_address(store)))
+        return bool(
+            self.registry()._call("canActFor", Web3.to_checksum_address(account), Web3.to_checksum_address(store))
+        )
 
-    def keep_text(self, body: dict[str, Any], kind: str, store: str, target_hash: str, importing_country: str,
-                  written_here: bool) -> str:
+    def keep_text(
+        self, body: dict[str, Any], kind: str, store: str, target_hash: str, importing_country: str, written_here: bool
+    ) -> str:
         h = text_hash(body)
         try:
             with self.sessions.begin() as s:
                 if s.get(CustomsText, h) is None:
-                    s.add(CustomsText(hash=h, kind=kind, body=body, store=Web3.to_checksum_address(store),
-                                      target_hash=target_hash, importing_country=importing_country,
-                                      written_here=written_here))
+                    s.add(
+                        CustomsText(
+                            hash=h,
+                            kind=kind,
+                            body=body,
+                            store=Web3.to_checksum_address(store),
+                            target_hash=target_hash,
+                            importing_country=importing_country,
+                            written_here=written_here,
+                        )
+                    )
         except IntegrityError:
             pass  # kept meanwhile by another thread
         return h
@@ -326,8 +348,9 @@ class CustomsDesk:
     def _index(self) -> Any:
         index = getattr(getattr(self.service, "index_source", None), "index", None)
         if index is None:
-            raise RuntimeError("customs decisions and checks are read from the chain-event index, and this service "
-                               "keeps none")
+            raise RuntimeError(
+                "customs decisions and checks are read from the chain-event index, and this service keeps none"
+            )
         return index
 
     def poll_chain(self) -> int:
@@ -377,22 +400,44 @@ class CustomsDesk:
 
     def _event_of_log(self, name: str, lg: Any, at: int) -> dict[str, Any]:
         a = lg["args"]
-        e: dict[str, Any] = {"block": lg["blockNumber"], "tx": lg["transactionHash"].to_0x_hex(), "time": at,
-                             "by": a["by"], "checkId": a.get("id")}
+        e: dict[str, Any] = {
+            "block": lg["blockNumber"],
+            "tx": lg["transactionHash"].to_0x_hex(),
+            "time": at,
+            "by": a["by"],
+            "checkId": a.get("id"),
+        }
         if name in ("DecisionRecorded", "CheckOpened"):
-            e.update(store=a["store"], document=a["document"].hex(), country=a["country"].decode(),
-                     issuingCountry=self.country_of_store(a["store"]) or "")
+            e.update(
+                store=a["store"],
+                document=a["document"].hex(),
+                country=a["country"].decode(),
+                issuingCountry=self.country_of_store(a["store"]) or "",
+            )
         if name == "DecisionRecorded":
             note = a["noteHash"].hex()
-            e.update(kind="DECIDED", preference=Preference(a["preference"]).name,
-                     reason=DECISION_REASON_NAMES.get(a["reason"], str(a["reason"])), version=a["version"],
-                     textHash=None if int(note, 16) == 0 else note)
+            e.update(
+                kind="DECIDED",
+                preference=Preference(a["preference"]).name,
+                reason=DECISION_REASON_NAMES.get(a["reason"], str(a["reason"])),
+                version=a["version"],
+                textHash=None if int(note, 16) == 0 else note,
+            )
         elif name == "CheckOpened":
-            e.update(kind="CHECK_OPENED", reason=CHECK_REASON_NAMES.get(a["reason"], str(a["reason"])),
-                     dueAt=a["dueAt"], textHash=a["requestHash"].hex())
+            e.update(
+                kind="CHECK_OPENED",
+                reason=CHECK_REASON_NAMES.get(a["reason"], str(a["reason"])),
+                dueAt=a["dueAt"],
+                textHash=a["requestHash"].hex(),
+            )
         elif name == "CheckAnswered":
-            e.update(kind="CHECK_ANSWERED", result=CheckResult(a["result"]).name, late=a["late"],
-                     revoked=a["revoked"], textHash=a["findingsHash"].hex())
+            e.update(
+                kind="CHECK_ANSWERED",
+                result=CheckResult(a["result"]).name,
+                late=a["late"],
+                revoked=a["revoked"],
+                textHash=a["findingsHash"].hex(),
+            )
         else:
             e.update(kind="CHECK_CLOSED")
         return e
@@ -403,13 +448,17 @@ class CustomsDesk:
         from certnet.issuer.outbox import Document
 
         with self.sessions() as s:
-            ref = s.scalar(select(ReceivedDocument.reference_number).where(
-                ReceivedDocument.target_hash == target_hash).limit(1))
+            ref = s.scalar(
+                select(ReceivedDocument.reference_number).where(ReceivedDocument.target_hash == target_hash).limit(1)
+            )
             if ref is None:
                 ref = s.scalar(select(Document.reference_number).where(Document.target_hash == target_hash).limit(1))
             if ref is None:
-                body = s.scalar(select(CustomsText.body).where(CustomsText.target_hash == target_hash,
-                                                               CustomsText.kind == CHECK_REQUEST).limit(1))
+                body = s.scalar(
+                    select(CustomsText.body)
+                    .where(CustomsText.target_hash == target_hash, CustomsText.kind == CHECK_REQUEST)
+                    .limit(1)
+                )
                 ref = ((body or {}).get("certificate") or {}).get("referenceNumber")
         return ref
 
@@ -417,44 +466,86 @@ class CustomsDesk:
         """Take one CustomsRecord event (see `event_of`) into the mirror, and notify both sides the first time."""
         getattr(self, f"_on_{e['kind']}")(e)
 
-    def _on_DECIDED(self, e: dict[str, Any]) -> None:  # noqa: N802
+    def _on_DECIDED(self, e: dict[str, Any]) -> None:
         where = {"block": e["block"], "tx": e["tx"]}
-        row = dict(store=e["store"], target_hash=e["document"], country=e["country"],
-                   issuing_country=e["issuingCountry"], version=e["version"], preference=e["preference"],
-                   reason=e["reason"], note_hash=e["textHash"], by=e["by"], at=e["time"], block_number=e["block"],
-                   tx_hash=e["tx"], reference_number=self._reference(e["store"], e["document"]))
+        row = dict(
+            store=e["store"],
+            target_hash=e["document"],
+            country=e["country"],
+            issuing_country=e["issuingCountry"],
+            version=e["version"],
+            preference=e["preference"],
+            reason=e["reason"],
+            note_hash=e["textHash"],
+            by=e["by"],
+            at=e["time"],
+            block_number=e["block"],
+            tx_hash=e["tx"],
+            reference_number=self._reference(e["store"], e["document"]),
+        )
         with self.sessions() as s:
-            known = s.scalar(select(CustomsDecision.id).where(
-                CustomsDecision.store == row["store"], CustomsDecision.target_hash == row["target_hash"],
-                CustomsDecision.version == row["version"]))
+            known = s.scalar(
+                select(CustomsDecision.id).where(
+                    CustomsDecision.store == row["store"],
+                    CustomsDecision.target_hash == row["target_hash"],
+                    CustomsDecision.version == row["version"],
+                )
+            )
         if known is None:
             try:
                 with self.sessions.begin() as s:
                     s.add(CustomsDecision(**row))
             except IntegrityError:
                 pass
-        self.notify("DECISION_RECORDED", Audience(e["country"], e["issuingCountry"]), {
-            "store": e["store"], "targetHash": e["document"], "referenceNumber": row["reference_number"],
-            "importingCountry": e["country"], "issuingCountry": e["issuingCountry"], "version": e["version"],
-            "preference": e["preference"], "reason": e["reason"], "noteHash": e["textHash"], "by": e["by"],
-            "at": e["time"], **where}, key=f"decision:{e['store']}:{e['document']}:{e['version']}")
+        self.notify(
+            "DECISION_RECORDED",
+            Audience(e["country"], e["issuingCountry"]),
+            {
+                "store": e["store"],
+                "targetHash": e["document"],
+                "referenceNumber": row["reference_number"],
+                "importingCountry": e["country"],
+                "issuingCountry": e["issuingCountry"],
+                "version": e["version"],
+                "preference": e["preference"],
+                "reason": e["reason"],
+                "noteHash": e["textHash"],
+                "by": e["by"],
+                "at": e["time"],
+                **where,
+            },
+            key=f"decision:{e['store']}:{e['document']}:{e['version']}",
+        )
 
-    def _on_CHECK_OPENED(self, e: dict[str, Any]) -> None:  # noqa: N802
+    def _on_CHECK_OPENED(self, e: dict[str, Any]) -> None:
         with self.sessions() as s:
             known = s.get(CustomsCheck, e["checkId"]) is not None
         if not known:
             try:
                 with self.sessions.begin() as s:
-                    s.add(CustomsCheck(
-                        id=e["checkId"], store=e["store"], target_hash=e["document"], requesting_country=e["country"],
-                        issuing_country=e["issuingCountry"], reason=e["reason"], request_hash=e["textHash"],
-                        state="OPEN", opened_at=e["time"], due_at=e["dueAt"], opened_by=e["by"], opened_tx=e["tx"],
-                        opened_block=e["block"], reference_number=self._reference(e["store"], e["document"])))
+                    s.add(
+                        CustomsCheck(
+                            id=e["checkId"],
+                            store=e["store"],
+                            target_hash=e["document"],
+                            requesting_country=e["country"],
+                            issuing_country=e["issuingCountry"],
+                            reason=e["reason"],
+                            request_hash=e["textHash"],
+                            state="OPEN",
+                            opened_at=e["time"],
+                            due_at=e["dueAt"],
+                            opened_by=e["by"],
+                            opened_tx=e["tx"],
+                            opened_block=e["block"],
+                            reference_number=self._reference(e["store"], e["document"]),
+                        )
+                    )
             except IntegrityError:
                 pass
         self._notify_check("CHECK_OPENED", e, "opened")
 
-    def _on_CHECK_ANSWERED(self, e: dict[str, Any]) -> None:  # noqa: N802
+    def _on_CHECK_ANSWERED(self, e: dict[str, Any]) -> None:
         with self.sessions.begin() as s:
             row = s.get(CustomsCheck, e["checkId"])
             if row is None:
@@ -467,7 +558,7 @@ class CustomsDesk:
                 row.answered_tx, row.answered_block = e["tx"], e["block"]
         self._notify_check("CHECK_ANSWERED", e, "answered")
 
-    def _on_CHECK_CLOSED(self, e: dict[str, Any]) -> None:  # noqa: N802
+    def _on_CHECK_CLOSED(self, e: dict[str, Any]) -> None:
         with self.sessions.begin() as s:
             row = s.get(CustomsCheck, e["checkId"])
             if row is None:
@@ -482,8 +573,12 @@ class CustomsDesk:
             row = s.get(CustomsCheck, e["checkId"])
         if row is None:
             return
-        self.notify(event, Audience(row.requesting_country, row.issuing_country),
-                    self.check_notice(row.id, {"block": e["block"], "tx": e["tx"]}), key=f"check:{row.id}:{step}")
+        self.notify(
+            event,
+            Audience(row.requesting_country, row.issuing_country),
+            self.check_notice(row.id, {"block": e["block"], "tx": e["tx"]}),
+            key=f"check:{row.id}:{step}",
+        )
 
     # -- texts from peers
     def own_signer(self, store: str, importing_country: str) -> Any:
@@ -514,14 +609,21 @@ class CustomsDesk:
         wanted: list[tuple[str, str, str, str]] = []  # (hash, writer country, store, importing country)
         t = aliased(CustomsText)
         with self.sessions() as s:
-            for c in s.scalars(select(CustomsCheck).outerjoin(t, t.hash == CustomsCheck.request_hash)
-                               .where(t.hash.is_(None))):
+            for c in s.scalars(
+                select(CustomsCheck).outerjoin(t, t.hash == CustomsCheck.request_hash).where(t.hash.is_(None))
+            ):
                 wanted.append((c.request_hash, c.requesting_country, c.store, c.requesting_country))
-            for c in s.scalars(select(CustomsCheck).outerjoin(t, t.hash == CustomsCheck.findings_hash)
-                               .where(CustomsCheck.findings_hash.is_not(None), t.hash.is_(None))):
+            for c in s.scalars(
+                select(CustomsCheck)
+                .outerjoin(t, t.hash == CustomsCheck.findings_hash)
+                .where(CustomsCheck.findings_hash.is_not(None), t.hash.is_(None))
+            ):
                 wanted.append((c.findings_hash, c.issuing_country, c.store, c.requesting_country))
-            for d in s.scalars(select(CustomsDecision).outerjoin(t, t.hash == CustomsDecision.note_hash)
-                               .where(CustomsDecision.note_hash.is_not(None), t.hash.is_(None))):
+            for d in s.scalars(
+                select(CustomsDecision)
+                .outerjoin(t, t.hash == CustomsDecision.note_hash)
+                .where(CustomsDecision.note_hash.is_not(None), t.hash.is_(None))
+            ):
                 wanted.append((d.note_hash, d.country, d.store, d.country))
         tried: dict[str, float] = self.__dict__.setdefault("_tried", {})
         now = time.monotonic()
@@ -547,8 +649,7 @@ class CustomsDesk:
                 continue
             cert = body.get("certificate") or {}
             kind = body.get("kind", "")
-            self.keep_text(body, kind, store, cert.get("targetHash") or body.get("targetHash") or "", importing,
-                           False)
+            self.keep_text(body, kind, store, cert.get("targetHash") or body.get("targetHash") or "", importing, False)
             fetched += 1
             if kind == CHECK_REQUEST and cert.get("referenceNumber"):
                 with self.sessions.begin() as s:
@@ -570,19 +671,33 @@ class CustomsDesk:
                 continue
             for before in REMINDERS:
                 if c.due_at - before <= now and c.due_at - c.opened_at > before:
-                    sent += self.notify("CHECK_REMINDER", Audience("", c.issuing_country),
-                                        dict(self.check_notice(c.id), dueInSeconds=c.due_at - now),
-                                        key=f"check:{c.id}:reminder:{before}")
+                    sent += self.notify(
+                        "CHECK_REMINDER",
+                        Audience("", c.issuing_country),
+                        dict(self.check_notice(c.id), dueInSeconds=c.due_at - now),
+                        key=f"check:{c.id}:reminder:{before}",
+                    )
         return sent
 
     # -- notices
     def check_notice(self, check_id: int, where: dict[str, Any] | None = None) -> dict[str, Any]:
         with self.sessions() as s:
             c = s.get(CustomsCheck, check_id)
-        return {"checkId": c.id, "store": c.store, "targetHash": c.target_hash, "referenceNumber": c.reference_number,
-                "importingCountry": c.requesting_country, "issuingCountry": c.issuing_country, "state": c.state,
-                "reason": c.reason, "dueAt": c.due_at, "result": c.result, "late": c.late, "revoked": c.revoked,
-                **(where or {})}
+        return {
+            "checkId": c.id,
+            "store": c.store,
+            "targetHash": c.target_hash,
+            "referenceNumber": c.reference_number,
+            "importingCountry": c.requesting_country,
+            "issuingCountry": c.issuing_country,
+            "state": c.state,
+            "reason": c.reason,
+            "dueAt": c.due_at,
+            "result": c.result,
+            "late": c.late,
+            "revoked": c.revoked,
+            **(where or {}),
+        }
 
     def notify(self, event: str, audience: Audience, payload: dict[str, Any], key: str) -> int:
         """A notice to the importing customs' and the issuing side's subscribers of this service (each once per
@@ -593,17 +708,31 @@ class CustomsDesk:
         payload = {"event": event, **payload}
         notifier = self.service.notifier
         with self.sessions() as s:
-            subs = list(s.execute(select(Subscription, ApiKey.role).join(ApiKey, ApiKey.id == Subscription.key_id)
-                                  .where(Subscription.active.is_(True))))
+            subs = list(
+                s.execute(
+                    select(Subscription, ApiKey.role)
+                    .join(ApiKey, ApiKey.id == Subscription.key_id)
+                    .where(Subscription.active.is_(True))
+                )
+            )
         new = 0
         for sub, role in subs:
-            if not ((role == "customs" and sub.country == audience.customs)
-                    or (role in ("issuer", "admin") and sub.country == audience.issuing)):
+            if not (
+                (role == "customs" and sub.country == audience.customs)
+                or (role in ("issuer", "admin") and sub.country == audience.issuing)
+            ):
                 continue
             try:
                 with self.sessions.begin() as s:
-                    s.add(Delivery(subscription_id=sub.id, event_key=f"{key}:{sub.id}"[:200], payload=payload,
-                                   state="PENDING", next_attempt_at=utcnow()))
+                    s.add(
+                        Delivery(
+                            subscription_id=sub.id,
+                            event_key=f"{key}:{sub.id}"[:200],
+                            payload=payload,
+                            state="PENDING",
+                            next_attempt_at=utcnow(),
+                        )
+                    )
                 new += 1
             except IntegrityError:
                 pass
@@ -645,8 +774,23 @@ class CustomsDesk:
 def event_of(e: Any) -> dict[str, Any]:
     """A CustomsRecord event as the desk applies it, from the index's ChainEvent."""
     d = e.details
-    return {"kind": e.kind, "block": e.block_number, "tx": e.tx_hash, "time": e.time, "by": e.actor,
-            "store": e.store, "document": e.document, "country": e.country, "issuingCountry": d.get("issuingCountry"),
-            "checkId": d.get("checkId"), "textHash": d.get("textHash"), "preference": d.get("preference"),
-            "reason": d.get("reason"), "version": d.get("version"), "dueAt": d.get("dueAt"), "result": d.get("result"),
-            "late": d.get("late"), "revoked": d.get("revoked")}
+    return {
+        "kind": e.kind,
+        "block": e.block_number,
+        "tx": e.tx_hash,
+        "time": e.time,
+        "by": e.actor,
+        "store": e.store,
+        "document": e.document,
+        "country": e.country,
+        "issuingCountry": d.get("issuingCountry"),
+        "checkId": d.get("checkId"),
+        "textHash": d.get("textHash"),
+        "preference": d.get("preference"),
+        "reason": d.get("reason"),
+        "version": d.get("version"),
+        "dueAt": d.get("dueAt"),
+        "result": d.get("result"),
+        "late": d.get("late"),
+        "revoked": d.get("revoked"),
+    }

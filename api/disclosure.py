@@ -79,8 +79,11 @@ def may_see_content(principal: Principal | None, record: DocumentRecord) -> bool
     if principal is None:
         return False
     if principal.role == "issuer":
-        return (record.issued is not None and principal.issuer_account is not None
-                and record.issued.issuer.lower() == principal.issuer_account.lower())
+        return (
+            record.issued is not None
+            and principal.issuer_account is not None
+            and record.issued.issuer.lower() == principal.issuer_account.lower()
+        )
     if principal.role == "customs":
         return any(r.country == principal.country for r in record.received)
     if principal.role == "auditor":
@@ -105,8 +108,11 @@ def visible_copy(principal: Principal | None, record: DocumentRecord) -> dict[st
 
 def issued_record(d: Document) -> DocumentRecord:
     """The record of one outbox document (what the issuer's own endpoints hold in hand)."""
-    return DocumentRecord(d.target_hash or "", _root_of(d.wrapped), IssuedCopy(
-        d.issuer, d.issuing_country, d.wrapped, d.id, d.state, d.reference_number, d.document_type))
+    return DocumentRecord(
+        d.target_hash or "",
+        _root_of(d.wrapped),
+        IssuedCopy(d.issuer, d.issuing_country, d.wrapped, d.id, d.state, d.reference_number, d.document_type),
+    )
 
 
 def received_record(r: ReceivedDocument) -> DocumentRecord:
@@ -129,19 +135,28 @@ def load_record(service: Any, h: str) -> DocumentRecord | None:
     entry), or else of a batch root (the batch's issuer and country; inbox entries of that root). None when
     the service keeps nothing about the hash."""
     with service.sessions() as s:
-        d = s.scalar(select(Document).where(Document.target_hash == h, Document.wrapped.is_not(None))
-                     .order_by((Document.state == ANCHORED).desc(), Document.id.desc()).limit(1))
-        received = list(s.scalars(select(ReceivedDocument).where(ReceivedDocument.target_hash == h)
-                                  .order_by(ReceivedDocument.id)))
+        d = s.scalar(
+            select(Document)
+            .where(Document.target_hash == h, Document.wrapped.is_not(None))
+            .order_by((Document.state == ANCHORED).desc(), Document.id.desc())
+            .limit(1)
+        )
+        received = list(
+            s.scalars(select(ReceivedDocument).where(ReceivedDocument.target_hash == h).order_by(ReceivedDocument.id))
+        )
         if d is not None or received:
             record = issued_record(d) if d is not None else DocumentRecord(h, received[0].merkle_root)
             record.received = [_received(r) for r in received]
             return record
         batch = s.scalar(select(Batch).where(Batch.merkle_root == h))
-        country = (s.scalar(select(Document.issuing_country).where(Document.batch_id == batch.id).limit(1))
-                   if batch is not None else None)
-        by_root = list(s.scalars(select(ReceivedDocument).where(ReceivedDocument.merkle_root == h)
-                                 .order_by(ReceivedDocument.id)))
+        country = (
+            s.scalar(select(Document.issuing_country).where(Document.batch_id == batch.id).limit(1))
+            if batch is not None
+            else None
+        )
+        by_root = list(
+            s.scalars(select(ReceivedDocument).where(ReceivedDocument.merkle_root == h).order_by(ReceivedDocument.id))
+        )
     if batch is None and not by_root:
         return None
     record = DocumentRecord(h, h, received=[_received(r) for r in by_root], is_root=True)
@@ -154,10 +169,29 @@ def load_record(service: Any, h: str) -> DocumentRecord | None:
 
 #: event fields that are status (kind, when, by which registered account, why, the successor's targetHash);
 #: everything else (roots, proofs, transactions, block hashes, batch sizes) ties the hash to content
-STATUS_EVENT_FIELDS = ("kind", "blockNumber", "time", "country", "actor", "documentType", "documentTypeName", "scope",
-                       "reason", "reasonName", "oldDocument", "newDocument",
-                       # customs decisions and checks: their codes are on chain in clear (the texts are not here)
-                       "issuingCountry", "preference", "version", "checkId", "dueAt", "result", "late", "revoked")
+STATUS_EVENT_FIELDS = (
+    "kind",
+    "blockNumber",
+    "time",
+    "country",
+    "actor",
+    "documentType",
+    "documentTypeName",
+    "scope",
+    "reason",
+    "reasonName",
+    "oldDocument",
+    "newDocument",
+    # customs decisions and checks: their codes are on chain in clear (the texts are not here)
+    "issuingCountry",
+    "preference",
+    "version",
+    "checkId",
+    "dueAt",
+    "result",
+    "late",
+    "revoked",
+)
 
 
 def status_event(event: dict[str, Any]) -> dict[str, Any]:

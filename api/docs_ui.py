@@ -19,8 +19,9 @@ REDOC_CDN_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 
 def mount_docs(app: FastAPI, openapi_url: str = "/v1/openapi.json") -> None:
     static = files("fastapi_offline") / "static"
-    redoc_js = (static / "redoc.standalone.js").read_text(encoding="utf-8").replace(
-        REDOC_CDN_LOGO, f"{ASSETS}/favicon.png")
+    redoc_js = (
+        (static / "redoc.standalone.js").read_text(encoding="utf-8").replace(REDOC_CDN_LOGO, f"{ASSETS}/favicon.png")
+    )
 
     @app.get(f"{ASSETS}/redoc.js", include_in_schema=False)
     def redoc_script() -> Response:
@@ -30,12 +31,20 @@ def mount_docs(app: FastAPI, openapi_url: str = "/v1/openapi.json") -> None:
 
     @app.get("/v1/docs", include_in_schema=False)
     def swagger() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url=openapi_url, title="certnet API",
-                                   swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
-                                   swagger_css_url=f"{ASSETS}/swagger-ui.css",
-                                   swagger_favicon_url=f"{ASSETS}/favicon.png")
+        return get_swagger_ui_html(
+            openapi_url=openapi_url,
+            title="certnet API",
+            swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{ASSETS}/favicon.png",
+        )
 
     @app.get("/v1/redoc", include_in_schema=False)
     def redoc() -> HTMLResponse:
-        return get_redoc_html(openapi_url=openapi_url, title="certnet API", redoc_js_url=f"{ASSETS}/redoc.js",
-                              redoc_favicon_url=f"{ASSETS}/favicon.png", with_google_fonts=False)
+        return get_redoc_html(
+            openapi_url=openapi_url,
+            title="certnet API",
+            redoc_js_url=f"{ASSETS}/redoc.js",
+            redoc_favicon_url=f"{ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
 
@@ -51,8 +51,13 @@ class WorkerLock(WriterLock):
 class Election:
     """Runs `start_workers` while this process leads; `run` is the election's own thread."""
 
-    def __init__(self, engine: Engine, start_workers: StartWorkers, poll: float = POLL_SECONDS,
-                 on_change: Callable[[bool], None] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        start_workers: StartWorkers,
+        poll: float = POLL_SECONDS,
+        on_change: Callable[[bool], None] | None = None,
+    ) -> None:
         self.lock = WorkerLock(engine)
         self.start_workers = start_workers
         self.poll = poll

@@ -5,7 +5,8 @@ chain source (certnet.verifier.sources.ChainSource), answered from the index dat
 from __future__ import annotations
 
 import logging
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from certnet.api.index.queries import ChainEvent, IndexNotReady, IndexStatusSource
 from certnet.node.contracts import DocumentStatus, StatusQuery

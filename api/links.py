@@ -59,14 +59,22 @@ def decrypt(token: str, key: bytes, nonce: bytes, ciphertext: bytes) -> dict[str
 def create_link(sessions: Any, document: Document, base_url: str) -> tuple[QrLink, str]:
     """A new link for an anchored outbox document: (its stored record, the full URL with the key — shown once)."""
     if document.state != ANCHORED or not document.wrapped or not document.target_hash:
-        raise LinkError(f"document {document.id} is not anchored yet (state {document.state}): a QR link opens an "
-                        "issued certificate")
+        raise LinkError(
+            f"document {document.id} is not anchored yet (state {document.state}): a QR link opens an "
+            "issued certificate"
+        )
     token = secrets.token_urlsafe(TOKEN_BYTES)
     key = AESGCM.generate_key(bit_length=8 * KEY_BYTES)
     nonce, ciphertext = encrypt(token, key, document.wrapped)
     with sessions.begin() as s:
-        link = QrLink(token=token, target_hash=document.target_hash, document_id=document.id, issuer=document.issuer,
-                      nonce=nonce, ciphertext=ciphertext)
+        link = QrLink(
+            token=token,
+            target_hash=document.target_hash,
+            document_id=document.id,
+            issuer=document.issuer,
+            nonce=nonce,
+            ciphertext=ciphertext,
+        )
         s.add(link)
         s.flush()
         s.expunge(link)

@@ -52,7 +52,7 @@ def sign_payload(secret: str, body: bytes) -> str:
 
 
 class Notifier:
-    def __init__(self, service: "Service") -> None:
+    def __init__(self, service: Service) -> None:
         self.service = service
         self.sessions = service.sessions
         self._listeners: list[tuple[str, asyncio.Queue, asyncio.AbstractEventLoop]] = []
@@ -77,17 +77,29 @@ class Notifier:
         hashes = list(todo)
         with self.sessions() as s:  # a read apart from the write: a read transaction turned writer can fail
             for lo in range(0, len(hashes), 500):
-                chunk = hashes[lo:lo + 500]
+                chunk = hashes[lo : lo + 500]
                 for h in s.scalars(select(Watch.hash).where(Watch.country == country, Watch.hash.in_(chunk))):
                     todo.pop(h, None)
         if todo:
             # another process may watch the same documents at this moment: duplicates are skipped, not an error
             now = utcnow()
             with self.sessions.begin() as s:
-                insert_ignoring_duplicates(s, Watch.__table__, [
-                    {"country": country, "hash": h, "root": r, "reference_number": ref,
-                     "store": Web3.to_checksum_address(st), "created_at": now}
-                    for h, r, ref, st in todo.values()], ("country", "hash"))
+                insert_ignoring_duplicates(
+                    s,
+                    Watch.__table__,
+                    [
+                        {
+                            "country": country,
+                            "hash": h,
+                            "root": r,
+                            "reference_number": ref,
+                            "store": Web3.to_checksum_address(st),
+                            "created_at": now,
+                        }
+                        for h, r, ref, st in todo.values()
+                    ],
+                    ("country", "hash"),
+                )
         if len(known) > self._KNOWN_MAX:
             known.clear()
         known.update((country, h) for h in hashes)
@@ -121,8 +133,9 @@ class Notifier:
         with self.sessions() as s:
             return s.scalar(select(func.max(Notice.id))) or 0
 
-    def notices_after(self, after: int, country: str | None = None,
-                      limit: int = NOTICE_PAGE) -> list[tuple[int, str, dict[str, Any]]]:
+    def notices_after(
+        self, after: int, country: str | None = None, limit: int = NOTICE_PAGE
+    ) -> list[tuple[int, str, dict[str, Any]]]:
         """(id, country, payload) of the notices after id `after`, oldest first (of one country if given)."""
         q = select(Notice.id, Notice.country, Notice.payload).where(Notice.id > after)
         if country is not None:
@@ -193,21 +206,37 @@ class Notifier:
         with self.sessions() as s:
             cond = Watch.root == event["root"] if whole_batch else Watch.hash == event["document"]
             watches = list(s.scalars(select(Watch).where(cond, Watch.store == event["store"])))
-            subs = list(s.scalars(select(Subscription).join(ApiKey, ApiKey.id == Subscription.key_id).where(
-                Subscription.active.is_(True), ApiKey.role == "customs")))  # customs' notices, not the issuers'
+            subs = list(
+                s.scalars(
+                    select(Subscription)
+                    .join(ApiKey, ApiKey.id == Subscription.key_id)
+                    .where(Subscription.active.is_(True), ApiKey.role == "customs")
+                )
+            )  # customs' notices, not the issuers'
 
         for w in watches:
             payload = {k: v for k, v in event.items() if k != "key"}
-            payload.update(event="REVOKED" if whole_batch else event["event"], targetHash=w.hash,
-                           referenceNumber=w.reference_number, wholeBatch=whole_batch)
+            payload.update(
+                event="REVOKED" if whole_batch else event["event"],
+                targetHash=w.hash,
+                referenceNumber=w.reference_number,
+                wholeBatch=whole_batch,
+            )
             self._record_notice(f"{event['key']}:{w.hash}:{w.country}", w.country, payload)
             for sub in subs:
                 if sub.country != w.country:
                     continue
                 try:
                     with self.sessions.begin() as s:
-                        s.add(Delivery(subscription_id=sub.id, event_key=f"{event['key']}:{w.hash}", payload=payload,
-                                       state="PENDING", next_attempt_at=utcnow()))
+                        s.add(
+                            Delivery(
+                                subscription_id=sub.id,
+                                event_key=f"{event['key']}:{w.hash}",
+                                payload=payload,
+                                state="PENDING",
+                                next_attempt_at=utcnow(),
+                            )
+                        )
                 except IntegrityError:
                     pass  # already recorded before a restart
 
@@ -251,12 +280,23 @@ def _payload(e: Any) -> dict[str, Any]:
     where = {"store": e.store, "block": e.block_number, "tx": e.tx_hash, "key": f"{e.tx_hash}:{e.log_index}"}
     if e.kind == "REVOKED":
         whole = e.document is None
-        return {"event": "BATCH_REVOKED" if whole else "REVOKED", "root": e.root,
-                "document": e.root if whole else e.document,
-                "reason": REVOCATION_REASON_NAMES.get(e.details["reason"], str(e.details["reason"])), **where}
+        return {
+            "event": "BATCH_REVOKED" if whole else "REVOKED",
+            "root": e.root,
+            "document": e.root if whole else e.document,
+            "reason": REVOCATION_REASON_NAMES.get(e.details["reason"], str(e.details["reason"])),
+            **where,
+        }
     d = e.details
-    return {"event": "SUPERSEDED", "root": d["oldRoot"], "document": d["oldDocument"], "successorStore": d["newStore"],
-            "successorRoot": d["newRoot"], "successorDocument": d["newDocument"], **where}
+    return {
+        "event": "SUPERSEDED",
+        "root": d["oldRoot"],
+        "document": d["oldDocument"],
+        "successorStore": d["newStore"],
+        "successorRoot": d["newRoot"],
+        "successorDocument": d["newDocument"],
+        **where,
+    }
 
 
 def _offer(q: asyncio.Queue, payload: dict[str, Any]) -> None:
@@ -264,4 +304,3 @@ def _offer(q: asyncio.Queue, payload: dict[str, Any]) -> None:
         q.put_nowait(payload)
     except asyncio.QueueFull:
         pass  # a slow SSE client loses events; webhooks are the durable channel
-

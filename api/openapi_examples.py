@@ -45,16 +45,22 @@ def make_batch() -> dict[str, Any]:
         doc = samples.form_d(seed, issuingCountry="VN", importingCountry="TH", lines=1)
         del doc["issuers"], doc["network"]  # the service fills in its own envelope
         raw.append(doc)
-    deployment = Deployment(chain_id=CHAIN_ID, issuer_registry=ISSUER_REGISTRY, customs_record=CUSTOMS_RECORD, block=8,
-                            name=NETWORK_NAME)
+    deployment = Deployment(
+        chain_id=CHAIN_ID, issuer_registry=ISSUER_REGISTRY, customs_record=CUSTOMS_RECORD, block=8, name=NETWORK_NAME
+    )
     rng = random.Random(_SALT_SEED)
-    _, wrapped = wrap_documents([complete_envelope(d, deployment, VN_ISSUER_NAME, VN_STORE) for d in raw],
-                                uuid_factory=lambda: str(uuid.UUID(int=rng.getrandbits(128), version=4)))
+    _, wrapped = wrap_documents(
+        [complete_envelope(d, deployment, VN_ISSUER_NAME, VN_STORE) for d in raw],
+        uuid_factory=lambda: str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+    )
     return {"raw": raw, "wrapped": wrapped}
 
 
-_BATCH: dict[str, Any] = (json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))
-                          if EXAMPLES_FILE.is_file() and __name__ != "__main__" else make_batch())
+_BATCH: dict[str, Any] = (
+    json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))
+    if EXAMPLES_FILE.is_file() and __name__ != "__main__"
+    else make_batch()
+)
 RAW_FORM_DS: list[dict[str, Any]] = _BATCH["raw"]
 WRAPPED: list[dict[str, Any]] = _BATCH["wrapped"]
 
@@ -80,101 +86,218 @@ REVOKED_AT_UTC = "2024-06-24 08:00:00 UTC"
 # ------------------------------------------------------------------ issuers
 
 DOCUMENT_SUBMITTED: dict[str, Any] = {
-    "id": 42, "referenceNumber": REFERENCE, "documentType": "FORM_D", "state": "SUBMITTED", "targetHash": None,
-    "merkleRoot": None, "batchId": None, "transactionHash": None, "blockNumber": None, "wrapped": None}
+    "id": 42,
+    "referenceNumber": REFERENCE,
+    "documentType": "FORM_D",
+    "state": "SUBMITTED",
+    "targetHash": None,
+    "merkleRoot": None,
+    "batchId": None,
+    "transactionHash": None,
+    "blockNumber": None,
+    "wrapped": None,
+}
 DOCUMENT_ANCHORED: dict[str, Any] = {
-    "id": 42, "referenceNumber": REFERENCE, "documentType": "FORM_D", "state": "ANCHORED",
-    "targetHash": TARGET_HASH, "merkleRoot": MERKLE_ROOT, "batchId": 7, "transactionHash": ANCHOR_TX,
-    "blockNumber": ANCHOR_BLOCK, "wrapped": WRAPPED[0]}
-SUBMIT_RESPONSE: dict[str, Any] = {"documents": [
-    DOCUMENT_SUBMITTED, {**DOCUMENT_SUBMITTED, "id": 43, "referenceNumber": REFERENCE_2}]}
+    "id": 42,
+    "referenceNumber": REFERENCE,
+    "documentType": "FORM_D",
+    "state": "ANCHORED",
+    "targetHash": TARGET_HASH,
+    "merkleRoot": MERKLE_ROOT,
+    "batchId": 7,
+    "transactionHash": ANCHOR_TX,
+    "blockNumber": ANCHOR_BLOCK,
+    "wrapped": WRAPPED[0],
+}
+SUBMIT_RESPONSE: dict[str, Any] = {
+    "documents": [DOCUMENT_SUBMITTED, {**DOCUMENT_SUBMITTED, "id": 43, "referenceNumber": REFERENCE_2}]
+}
 DOCUMENT_LIST: list[dict[str, Any]] = [  # listings leave out the wrapped document and the transaction
-    {**DOCUMENT_ANCHORED, "id": 43, "referenceNumber": REFERENCE_2, "targetHash": TARGET_HASH_2,
-     "transactionHash": None, "blockNumber": None, "wrapped": None},
-    {**DOCUMENT_ANCHORED, "transactionHash": None, "blockNumber": None, "wrapped": None}]
+    {
+        **DOCUMENT_ANCHORED,
+        "id": 43,
+        "referenceNumber": REFERENCE_2,
+        "targetHash": TARGET_HASH_2,
+        "transactionHash": None,
+        "blockNumber": None,
+        "wrapped": None,
+    },
+    {**DOCUMENT_ANCHORED, "transactionHash": None, "blockNumber": None, "wrapped": None},
+]
 BATCH: dict[str, Any] = {
-    "id": 7, "merkleRoot": MERKLE_ROOT, "documentType": "FORM_D", "count": 2, "state": "ANCHORED",
-    "transactionHash": ANCHOR_TX, "blockNumber": ANCHOR_BLOCK, "anchoredAt": ANCHORED_AT}
+    "id": 7,
+    "merkleRoot": MERKLE_ROOT,
+    "documentType": "FORM_D",
+    "count": 2,
+    "state": "ANCHORED",
+    "transactionHash": ANCHOR_TX,
+    "blockNumber": ANCHOR_BLOCK,
+    "anchoredAt": ANCHORED_AT,
+}
 BATCH_EVENT: dict[str, Any] = {
-    "event": "ANCHORED", "at": "2024-06-22T03:14:07+00:00", "blockNumber": ANCHOR_BLOCK,
-    "blockHash": ANCHOR_BLOCK_HASH, "transactionHash": ANCHOR_TX, "detail": None}
+    "event": "ANCHORED",
+    "at": "2024-06-22T03:14:07+00:00",
+    "blockNumber": ANCHOR_BLOCK,
+    "blockHash": ANCHOR_BLOCK_HASH,
+    "transactionHash": ANCHOR_TX,
+    "detail": None,
+}
 ACTION_PENDING: dict[str, Any] = {
-    "id": 3, "kind": "REVOKE_DOCUMENT", "state": "PENDING", "transactionHash": None, "blockNumber": None,
-    "error": None}
+    "id": 3,
+    "kind": "REVOKE_DOCUMENT",
+    "state": "PENDING",
+    "transactionHash": None,
+    "blockNumber": None,
+    "error": None,
+}
 ACTION_DONE: dict[str, Any] = {
-    "id": 3, "kind": "REVOKE_DOCUMENT", "state": "DONE", "transactionHash": REVOKE_TX, "blockNumber": REVOKE_BLOCK,
-    "error": None}
+    "id": 3,
+    "kind": "REVOKE_DOCUMENT",
+    "state": "DONE",
+    "transactionHash": REVOKE_TX,
+    "blockNumber": REVOKE_BLOCK,
+    "error": None,
+}
 
 # ------------------------------------------------------------------ verification
 
 _DOCUMENT_SUMMARY: dict[str, Any] = {
-    "targetHash": TARGET_HASH, "merkleRoot": MERKLE_ROOT, "referenceNumber": REFERENCE, "documentType": "FORM_D",
-    "issuingCountry": "VN", "documentStore": VN_STORE, "chainId": str(CHAIN_ID)}
+    "targetHash": TARGET_HASH,
+    "merkleRoot": MERKLE_ROOT,
+    "referenceNumber": REFERENCE,
+    "documentType": "FORM_D",
+    "issuingCountry": "VN",
+    "documentStore": VN_STORE,
+    "chainId": str(CHAIN_ID),
+}
 _STATUS_DETAILS: dict[str, Any] = {
-    "documentStore": VN_STORE, "chainId": CHAIN_ID, "block": HEAD_BLOCK, "anchoredBlock": ANCHOR_BLOCK,
-    "anchoredAt": ANCHORED_AT, "anchoredAtUtc": ANCHORED_AT_UTC, "batchSize": 2}
+    "documentStore": VN_STORE,
+    "chainId": CHAIN_ID,
+    "block": HEAD_BLOCK,
+    "anchoredBlock": ANCHOR_BLOCK,
+    "anchoredAt": ANCHORED_AT,
+    "anchoredAtUtc": ANCHORED_AT_UTC,
+    "batchSize": 2,
+}
 CHECK_INTEGRITY: dict[str, Any] = {
-    "type": "DOCUMENT_INTEGRITY", "status": "VALID", "code": "INTACT",
+    "type": "DOCUMENT_INTEGRITY",
+    "status": "VALID",
+    "code": "INTACT",
     "message": "The document has not been altered since it was issued.",
-    "details": {"targetHash": TARGET_HASH, "merkleRoot": MERKLE_ROOT}}
+    "details": {"targetHash": TARGET_HASH, "merkleRoot": MERKLE_ROOT},
+}
 CHECK_ISSUED: dict[str, Any] = {
-    "type": "DOCUMENT_STATUS", "status": "VALID", "code": "ISSUED",
+    "type": "DOCUMENT_STATUS",
+    "status": "VALID",
+    "code": "ISSUED",
     "message": f"Issued on {NETWORK_NAME} in block {ANCHOR_BLOCK} on {ANCHORED_AT_UTC}; not revoked "
-               f"(checked at block {HEAD_BLOCK}).",
-    "details": _STATUS_DETAILS}
+    f"(checked at block {HEAD_BLOCK}).",
+    "details": _STATUS_DETAILS,
+}
 CHECK_ISSUER: dict[str, Any] = {
-    "type": "ISSUER_IDENTITY", "status": "VALID", "code": "AUTHORISED_ISSUER",
+    "type": "ISSUER_IDENTITY",
+    "status": "VALID",
+    "code": "AUTHORISED_ISSUER",
     "message": f"Issued by {VN_ISSUER_NAME} (VN), authorised for this document type at the time of issue.",
-    "details": {"issuer": VN_ISSUER, "documentStore": VN_STORE, "country": "VN", "name": VN_ISSUER_NAME,
-                "anchoredType": 1,
-                "anchoredAtUtc": ANCHORED_AT_UTC}}
+    "details": {
+        "issuer": VN_ISSUER,
+        "documentStore": VN_STORE,
+        "country": "VN",
+        "name": VN_ISSUER_NAME,
+        "anchoredType": 1,
+        "anchoredAtUtc": ANCHORED_AT_UTC,
+    },
+}
 _REVOCATION: dict[str, Any] = {
-    "reason": "DATA_CORRECTED", "reasonCode": 2, "reasonText": "its data had to be corrected",
-    "revokedAt": REVOKED_AT, "revokedAtUtc": REVOKED_AT_UTC, "block": REVOKE_BLOCK, "wholeBatch": False}
+    "reason": "DATA_CORRECTED",
+    "reasonCode": 2,
+    "reasonText": "its data had to be corrected",
+    "revokedAt": REVOKED_AT,
+    "revokedAtUtc": REVOKED_AT_UTC,
+    "block": REVOKE_BLOCK,
+    "wholeBatch": False,
+}
 CHECK_REVOKED: dict[str, Any] = {
-    "type": "DOCUMENT_STATUS", "status": "INVALID", "code": "REVOKED",
+    "type": "DOCUMENT_STATUS",
+    "status": "INVALID",
+    "code": "REVOKED",
     "message": f"The issuing authority revoked this document individually on {REVOKED_AT_UTC} (block "
-               f"{REVOKE_BLOCK}) because its data had to be corrected.",
-    "details": {**_STATUS_DETAILS, **_REVOCATION}}  # the revocation's block replaces the block read
+    f"{REVOKE_BLOCK}) because its data had to be corrected.",
+    "details": {**_STATUS_DETAILS, **_REVOCATION},
+}  # the revocation's block replaces the block read
 VERDICT_VALID: dict[str, Any] = {
     "status": "VALID",
     "message": f"Certificate {REFERENCE} is valid: intact, issued by {VN_ISSUER_NAME} (VN), not revoked.",
     "checks": [CHECK_INTEGRITY, CHECK_ISSUED, CHECK_ISSUER],
-    "chainId": CHAIN_ID, "blockNumber": HEAD_BLOCK, "blockHash": HEAD_BLOCK_HASH, "source": "chain",
+    "chainId": CHAIN_ID,
+    "blockNumber": HEAD_BLOCK,
+    "blockHash": HEAD_BLOCK_HASH,
+    "source": "chain",
     "document": _DOCUMENT_SUMMARY,
     "issuer": {"address": VN_ISSUER, "store": VN_STORE, "country": "VN", "name": VN_ISSUER_NAME},
-    "revocation": None, "successor": None}
+    "revocation": None,
+    "successor": None,
+}
 VERDICT_REVOKED: dict[str, Any] = {
-    **VERDICT_VALID, "status": "REVOKED",
+    **VERDICT_VALID,
+    "status": "REVOKED",
     "message": f"Certificate {REFERENCE} was revoked by its issuer on {REVOKED_AT_UTC}: its data had to be "
-               "corrected. Do not accept it.",
-    "checks": [CHECK_INTEGRITY, CHECK_REVOKED, CHECK_ISSUER], "blockNumber": REVOKE_BLOCK + 1,
-    "blockHash": "0xa42f59300bbea0b02896a144525c0a65e2314c5b06492f14f22bb70553033075", "revocation": _REVOCATION}
+    "corrected. Do not accept it.",
+    "checks": [CHECK_INTEGRITY, CHECK_REVOKED, CHECK_ISSUER],
+    "blockNumber": REVOKE_BLOCK + 1,
+    "blockHash": "0xa42f59300bbea0b02896a144525c0a65e2314c5b06492f14f22bb70553033075",
+    "revocation": _REVOCATION,
+}
 BULK_VERDICT: dict[str, Any] = {
-    "results": [{**VERDICT_VALID, "source": "index"},
-                {**VERDICT_VALID, "source": "index",
-                 "message": f"Certificate {REFERENCE_2} is valid: intact, issued by {VN_ISSUER_NAME} (VN), not "
-                            "revoked.",
-                 "checks": [{**CHECK_INTEGRITY, "details": {"targetHash": TARGET_HASH_2, "merkleRoot": MERKLE_ROOT}},
-                            CHECK_ISSUED, CHECK_ISSUER],
-                 "document": {**_DOCUMENT_SUMMARY, "targetHash": TARGET_HASH_2, "referenceNumber": REFERENCE_2}}],
-    "counts": {"VALID": 2}}
+    "results": [
+        {**VERDICT_VALID, "source": "index"},
+        {
+            **VERDICT_VALID,
+            "source": "index",
+            "message": f"Certificate {REFERENCE_2} is valid: intact, issued by {VN_ISSUER_NAME} (VN), not revoked.",
+            "checks": [
+                {**CHECK_INTEGRITY, "details": {"targetHash": TARGET_HASH_2, "merkleRoot": MERKLE_ROOT}},
+                CHECK_ISSUED,
+                CHECK_ISSUER,
+            ],
+            "document": {**_DOCUMENT_SUMMARY, "targetHash": TARGET_HASH_2, "referenceNumber": REFERENCE_2},
+        },
+    ],
+    "counts": {"VALID": 2},
+}
 
 # ------------------------------------------------------------------ customs
 
 NSW_REFERENCE = "TH-NSW-2024-000123"
 INBOX_ENTRY: dict[str, Any] = {
-    "id": 5, "issuingCountry": "VN", "referenceNumber": REFERENCE, "targetHash": TARGET_HASH,
-    "nswReference": NSW_REFERENCE, "statusOnArrival": "VALID", "receivedAt": "2024-06-23T02:41:17.503912Z",
-    "verdict": VERDICT_VALID}
+    "id": 5,
+    "issuingCountry": "VN",
+    "referenceNumber": REFERENCE,
+    "targetHash": TARGET_HASH,
+    "nswReference": NSW_REFERENCE,
+    "statusOnArrival": "VALID",
+    "receivedAt": "2024-06-23T02:41:17.503912Z",
+    "verdict": VERDICT_VALID,
+}
 INBOX_LIST: list[dict[str, Any]] = [{**INBOX_ENTRY, "verdict": None}]
 WEBHOOK_URL = "https://nsw.customs.example/certnet/notices"
 SUBSCRIPTION_CREATED: dict[str, Any] = {
-    "id": 1, "url": WEBHOOK_URL, "secret": "bcf943da39df4ac2f9b390003235d9701dc813209153e929964d0956c244e054"}
+    "id": 1,
+    "url": WEBHOOK_URL,
+    "secret": "bcf943da39df4ac2f9b390003235d9701dc813209153e929964d0956c244e054",
+}
 SUBSCRIPTION_LIST: list[dict[str, Any]] = [{"id": 1, "url": WEBHOOK_URL, "secret": None}]
-_NOTICE = {"event": "REVOKED", "root": MERKLE_ROOT, "document": TARGET_HASH, "reason": "DATA_CORRECTED",
-           "block": REVOKE_BLOCK, "tx": REVOKE_TX, "targetHash": TARGET_HASH, "referenceNumber": REFERENCE,
-           "wholeBatch": False}
+_NOTICE = {
+    "event": "REVOKED",
+    "root": MERKLE_ROOT,
+    "document": TARGET_HASH,
+    "reason": "DATA_CORRECTED",
+    "block": REVOKE_BLOCK,
+    "tx": REVOKE_TX,
+    "targetHash": TARGET_HASH,
+    "referenceNumber": REFERENCE,
+    "wholeBatch": False,
+}
 EVENT_STREAM = f": connected\n\nid: 41\nevent: REVOKED\ndata: {json.dumps(_NOTICE)}\n\n: keep-alive\n\n"
 
 # ------------------------------------------------------------------ registry
@@ -182,74 +305,166 @@ EVENT_STREAM = f": connected\n\nid: 41\nevent: REVOKED\ndata: {json.dumps(_NOTIC
 _GENESIS_TX = "0x4e1d0c4a9d2b3f1c7e5a6b8d9f0a1b2c3d4e5f60718293a4b5c6d7e8f9012345"
 VN_ADMIN = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 MEMBERS: list[dict[str, Any]] = [
-    {"country": "VN", "active": True, "adminCount": 1, "joinedAt": 1718928000, "admins": [VN_ADMIN],
-     "removedAt": None, "changes": [{"time": 1718928000, "added": True, "proposalId": 0, "blockNumber": 1,
-                                     "transactionHash": _GENESIS_TX}], "historyBlock": HEAD_BLOCK},
-    {"country": "SG", "active": True, "adminCount": 1, "joinedAt": 1718931600,
-     "admins": ["0x04112d047B3E53563F8917d40FbCbDc1027f8D2a"], "removedAt": None,
-     "changes": [{"time": 1718931600, "added": True, "proposalId": 1, "blockNumber": 9,
-                  "transactionHash": "0x2f6a7d0c1e9b8a4f3d5c6b7a8e9f0d1c2b3a4e5f6d7c8b9a0e1f2d3c4b5a6978"}],
-     "historyBlock": HEAD_BLOCK}]
+    {
+        "country": "VN",
+        "active": True,
+        "adminCount": 1,
+        "joinedAt": 1718928000,
+        "admins": [VN_ADMIN],
+        "removedAt": None,
+        "changes": [
+            {"time": 1718928000, "added": True, "proposalId": 0, "blockNumber": 1, "transactionHash": _GENESIS_TX}
+        ],
+        "historyBlock": HEAD_BLOCK,
+    },
+    {
+        "country": "SG",
+        "active": True,
+        "adminCount": 1,
+        "joinedAt": 1718931600,
+        "admins": ["0x04112d047B3E53563F8917d40FbCbDc1027f8D2a"],
+        "removedAt": None,
+        "changes": [
+            {
+                "time": 1718931600,
+                "added": True,
+                "proposalId": 1,
+                "blockNumber": 9,
+                "transactionHash": "0x2f6a7d0c1e9b8a4f3d5c6b7a8e9f0d1c2b3a4e5f6d7c8b9a0e1f2d3c4b5a6978",
+            }
+        ],
+        "historyBlock": HEAD_BLOCK,
+    },
+]
 _REGISTERED_TX = "0x9c1f5e2d3b4a5968778695a4b3c2d1e0f9e8d7c6b5a4938271605f4e3d2c1b0a"
 _SUSPENDED_TX = "0x3a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071829"
 _REINSTATED_TX = "0x5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c"
 KEY: dict[str, Any] = {
-    "account": VN_ISSUER, "store": VN_STORE, "status": "ACTIVE", "validFrom": 1718928000,
-    "validUntil": 1099511627775, "compromisedSince": None, "successor": None, "predecessor": None,
+    "account": VN_ISSUER,
+    "store": VN_STORE,
+    "status": "ACTIVE",
+    "validFrom": 1718928000,
+    "validUntil": 1099511627775,
+    "compromisedSince": None,
+    "successor": None,
+    "predecessor": None,
     "registeredAt": 1718928012,
     "statusHistory": [
         {"time": 1718928012, "status": "ACTIVE", "blockNumber": 2, "transactionHash": _REGISTERED_TX},
         {"time": 1719014400, "status": "SUSPENDED", "blockNumber": 5, "transactionHash": _SUSPENDED_TX},
-        {"time": 1719100800, "status": "ACTIVE", "blockNumber": 6, "transactionHash": _REINSTATED_TX}],
-    "historyBlock": HEAD_BLOCK}
+        {"time": 1719100800, "status": "ACTIVE", "blockNumber": 6, "transactionHash": _REINSTATED_TX},
+    ],
+    "historyBlock": HEAD_BLOCK,
+}
 AUTHORITY: dict[str, Any] = {
-    "store": VN_STORE, "country": "VN", "name": VN_ISSUER_NAME, "documentTypes": ["ECERT", "FORM_D"],
-    "validFrom": 1718928000, "validUntil": 1099511627775, "keys": [KEY], "historyBlock": HEAD_BLOCK}
+    "store": VN_STORE,
+    "country": "VN",
+    "name": VN_ISSUER_NAME,
+    "documentTypes": ["ECERT", "FORM_D"],
+    "validFrom": 1718928000,
+    "validUntil": 1099511627775,
+    "keys": [KEY],
+    "historyBlock": HEAD_BLOCK,
+}
 TX: dict[str, Any] = {
-    "transactionHash": "0x8a9ba356b67201bdb2342c83ab97c9504a4c9804e97ec9a71d93afdb4ccdeb24", "blockNumber": 15,
-    "result": {}}
+    "transactionHash": "0x8a9ba356b67201bdb2342c83ab97c9504a4c9804e97ec9a71d93afdb4ccdeb24",
+    "blockNumber": 15,
+    "result": {},
+}
 TX_AUTHORITY: dict[str, Any] = {
-    "transactionHash": "0x5c2b1f0e9d8c7b6a5948372615f4e3d2c1b0a9f8e7d6c5b4a3928170f6e5d4c3", "blockNumber": 15,
-    "result": {"store": "0x8dAF17A20c9DBA35f005b6324F493785D239719d"}}
+    "transactionHash": "0x5c2b1f0e9d8c7b6a5948372615f4e3d2c1b0a9f8e7d6c5b4a3928170f6e5d4c3",
+    "blockNumber": 15,
+    "result": {"store": "0x8dAF17A20c9DBA35f005b6324F493785D239719d"},
+}
 TX_PROPOSAL: dict[str, Any] = {
-    "transactionHash": "0x1e2d3c4b5a69788796a5b4c3d2e1f0091827364554637281900a1b2c3d4e5f60", "blockNumber": 16,
-    "result": {"proposalId": 2}}
+    "transactionHash": "0x1e2d3c4b5a69788796a5b4c3d2e1f0091827364554637281900a1b2c3d4e5f60",
+    "blockNumber": 16,
+    "result": {"proposalId": 2},
+}
 
 # ------------------------------------------------------------------ audit
 
 HISTORY: dict[str, Any] = {
-    "hash": TARGET_HASH, "indexedBlock": HEAD_BLOCK + 2,
+    "hash": TARGET_HASH,
+    "indexedBlock": HEAD_BLOCK + 2,
     "proof": {"targetHash": TARGET_HASH, "merkleRoot": MERKLE_ROOT, "proof": PROOF},
     "events": [
-        {"kind": "ANCHORED", "blockNumber": ANCHOR_BLOCK, "blockHash": ANCHOR_BLOCK_HASH,
-         "transactionHash": ANCHOR_TX, "logIndex": 1, "time": ANCHORED_AT, "country": "VN", "root": MERKLE_ROOT,
-         "document": None, "actor": VN_ISSUER, "documentType": 1, "documentCount": 2},
-        {"kind": "REVOKED", "blockNumber": REVOKE_BLOCK,
-         "blockHash": "0x608d4609555ac32efbb9c2c6e9c31ca53fa6ff5f071cb3586849cfa7d9414369",
-         "transactionHash": REVOKE_TX, "logIndex": 0, "time": REVOKED_AT, "country": "VN", "root": MERKLE_ROOT,
-         "document": TARGET_HASH, "actor": VN_ISSUER, "scope": "DOCUMENT", "reason": 2,
-         "reasonName": "DATA_CORRECTED"}]}
+        {
+            "kind": "ANCHORED",
+            "blockNumber": ANCHOR_BLOCK,
+            "blockHash": ANCHOR_BLOCK_HASH,
+            "transactionHash": ANCHOR_TX,
+            "logIndex": 1,
+            "time": ANCHORED_AT,
+            "country": "VN",
+            "root": MERKLE_ROOT,
+            "document": None,
+            "actor": VN_ISSUER,
+            "documentType": 1,
+            "documentCount": 2,
+        },
+        {
+            "kind": "REVOKED",
+            "blockNumber": REVOKE_BLOCK,
+            "blockHash": "0x608d4609555ac32efbb9c2c6e9c31ca53fa6ff5f071cb3586849cfa7d9414369",
+            "transactionHash": REVOKE_TX,
+            "logIndex": 0,
+            "time": REVOKED_AT,
+            "country": "VN",
+            "root": MERKLE_ROOT,
+            "document": TARGET_HASH,
+            "actor": VN_ISSUER,
+            "scope": "DOCUMENT",
+            "reason": 2,
+            "reasonName": "DATA_CORRECTED",
+        },
+    ],
+}
 _EXPORT_LINES: list[dict[str, Any]] = [
-    {"type": "header", "format": "certnet-audit-export/1", "chainId": CHAIN_ID, "network": NETWORK_NAME,
-     "issuerRegistry": ISSUER_REGISTRY, "country": "VN",
-     "from": 1717200000, "to": 1719792000, "indexedBlock": HEAD_BLOCK + 2, "events": 2, "documents": 2},
+    {
+        "type": "header",
+        "format": "certnet-audit-export/1",
+        "chainId": CHAIN_ID,
+        "network": NETWORK_NAME,
+        "issuerRegistry": ISSUER_REGISTRY,
+        "country": "VN",
+        "from": 1717200000,
+        "to": 1719792000,
+        "indexedBlock": HEAD_BLOCK + 2,
+        "events": 2,
+        "documents": 2,
+    },
     {"type": "event", **HISTORY["events"][0]},
     {"type": "event", **HISTORY["events"][1]},
     {"type": "document", "targetHash": TARGET_HASH, "merkleRoot": MERKLE_ROOT, "proof": PROOF},
-    {"type": "document", "targetHash": TARGET_HASH_2, "merkleRoot": MERKLE_ROOT,
-     "proof": WRAPPED[1]["signature"]["proof"]},
+    {
+        "type": "document",
+        "targetHash": TARGET_HASH_2,
+        "merkleRoot": MERKLE_ROOT,
+        "proof": WRAPPED[1]["signature"]["proof"],
+    },
 ]
 AUDIT_EXPORT = "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in _EXPORT_LINES)
 
 # ------------------------------------------------------------------ operations
 
 HEALTH: dict[str, Any] = {"status": "ok"}
-READY: dict[str, Any] = {"status": "ready", "checks": {
-    "chain": {"ok": True, "head": HEAD_BLOCK, "chainId": CHAIN_ID}, "database": {"ok": True},
-    "index": {"ok": True, "lagBlocks": 0, "maxLag": 20}}}
-NOT_READY: dict[str, Any] = {"status": "not ready", "checks": {
-    "chain": {"ok": False, "error": "node unreachable: ConnectionError"}, "database": {"ok": True},
-    "index": {"ok": False, "error": "ConnectionError"}}}
+READY: dict[str, Any] = {
+    "status": "ready",
+    "checks": {
+        "chain": {"ok": True, "head": HEAD_BLOCK, "chainId": CHAIN_ID},
+        "database": {"ok": True},
+        "index": {"ok": True, "lagBlocks": 0, "maxLag": 20},
+    },
+}
+NOT_READY: dict[str, Any] = {
+    "status": "not ready",
+    "checks": {
+        "chain": {"ok": False, "error": "node unreachable: ConnectionError"},
+        "database": {"ok": True},
+        "index": {"ok": False, "error": "ConnectionError"},
+    },
+}
 METRICS = """\
 # HELP certnet_http_requests_total HTTP requests
 # TYPE certnet_http_requests_total counter
@@ -270,10 +485,14 @@ certnet_outbox_pending_documents 0.0
 
 #: A bundle as GET/POST /v1/bundles gives it (headers and trie nodes shortened: a real one holds a few dozen).
 BUNDLE: dict[str, Any] = {
-    "format": "certnet-bundle", "version": 1,
-    "network": {"chainId": 8836, "genesisHash": "0x" + "5e" * 32}, "engine": "clique",
-    "issuerRegistry": ISSUER_REGISTRY, "block": 1042,
-    "headers": ["0xf9025ea0" + "11" * 32], "nodes": ["0xf871a0" + "22" * 32],
+    "format": "certnet-bundle",
+    "version": 1,
+    "network": {"chainId": 8836, "genesisHash": "0x" + "5e" * 32},
+    "engine": "clique",
+    "issuerRegistry": ISSUER_REGISTRY,
+    "block": 1042,
+    "headers": ["0xf9025ea0" + "11" * 32],
+    "nodes": ["0xf871a0" + "22" * 32],
     "documents": [{"store": VN_STORE, "root": "0x" + MERKLE_ROOT, "document": "0x" + TARGET_HASH}],
     "createdAt": 1719026400,
 }
@@ -284,31 +503,64 @@ BUNDLE: dict[str, Any] = {
 
 def problem(status: int, title: str, code: str, detail: str, instance: str, **extra: Any) -> dict[str, Any]:
     """A problem document as :func:`certnet.api.problems.problem_response` writes it."""
-    return {"type": f"https://certnet.example/problems/{code.lower().replace('_', '-')}", "title": title,
-            "status": status, "code": code, "detail": detail, "instance": instance, **extra}
+    return {
+        "type": f"https://certnet.example/problems/{code.lower().replace('_', '-')}",
+        "title": title,
+        "status": status,
+        "code": code,
+        "detail": detail,
+        "instance": instance,
+        **extra,
+    }
 
 
-_CONFLICT = (f"reference number {REFERENCE!r} was already submitted by this issuer with different content (use "
-             "supersession to replace a certificate)")
+_CONFLICT = (
+    f"reference number {REFERENCE!r} was already submitted by this issuer with different content (use "
+    "supersession to replace a certificate)"
+)
 PROBLEMS: dict[int, dict[str, Any]] = {
-    400: problem(400, "Bad request", "MALFORMED_JSON", "the body is not valid JSON", "/v1/verify",
-                 errors=[{"field": "1", "message": "JSON decode error"}]),
-    401: problem(401, "Unauthorized", "MISSING_API_KEY", "send an API key: Authorization: Bearer <key>",
-                 "/v1/verify"),
-    403: problem(403, "Forbidden", "FORBIDDEN_ROLE",
-                 "this endpoint is for customs keys; this key has role issuer", "/v1/inbox"),
+    400: problem(
+        400,
+        "Bad request",
+        "MALFORMED_JSON",
+        "the body is not valid JSON",
+        "/v1/verify",
+        errors=[{"field": "1", "message": "JSON decode error"}],
+    ),
+    401: problem(401, "Unauthorized", "MISSING_API_KEY", "send an API key: Authorization: Bearer <key>", "/v1/verify"),
+    403: problem(
+        403, "Forbidden", "FORBIDDEN_ROLE", "this endpoint is for customs keys; this key has role issuer", "/v1/inbox"
+    ),
     404: problem(404, "Not found", "DOCUMENT_NOT_FOUND", "no document 4242 of this issuer", "/v1/documents/4242"),
-    409: problem(409, "Conflict", "REFERENCE_CONFLICT", f"documents.0.referenceNumber: {_CONFLICT}", "/v1/documents",
-                 errors=[{"field": "documents.0.referenceNumber", "message": _CONFLICT}]),
-    413: problem(413, "Payload too large", "TOO_MANY_DOCUMENTS", "1500 documents; at most 1000 per request",
-                 "/v1/verify/bulk"),
-    422: problem(422, "Unprocessable content", "INVALID_REQUEST", "successorId: Input should be greater than or "
-                 "equal to 1", "/v1/documents/42/supersede",
-                 errors=[{"field": "successorId", "message": "Input should be greater than or equal to 1"}]),
-    429: problem(429, "Too many requests", "RATE_LIMITED", "too many requests for this key; retry in 0.35s",
-                 "/v1/verify"),
-    503: problem(503, "Service unavailable", "NO_ADMIN_KEY", "this service holds no admin keystore for MY",
-                 "/v1/admin/authorities"),
+    409: problem(
+        409,
+        "Conflict",
+        "REFERENCE_CONFLICT",
+        f"documents.0.referenceNumber: {_CONFLICT}",
+        "/v1/documents",
+        errors=[{"field": "documents.0.referenceNumber", "message": _CONFLICT}],
+    ),
+    413: problem(
+        413, "Payload too large", "TOO_MANY_DOCUMENTS", "1500 documents; at most 1000 per request", "/v1/verify/bulk"
+    ),
+    422: problem(
+        422,
+        "Unprocessable content",
+        "INVALID_REQUEST",
+        "successorId: Input should be greater than or equal to 1",
+        "/v1/documents/42/supersede",
+        errors=[{"field": "successorId", "message": "Input should be greater than or equal to 1"}],
+    ),
+    429: problem(
+        429, "Too many requests", "RATE_LIMITED", "too many requests for this key; retry in 0.35s", "/v1/verify"
+    ),
+    503: problem(
+        503,
+        "Service unavailable",
+        "NO_ADMIN_KEY",
+        "this service holds no admin keystore for MY",
+        "/v1/admin/authorities",
+    ),
 }
 
 
@@ -316,12 +568,16 @@ PROBLEMS: dict[int, dict[str, Any]] = {
 
 LINK_TOKEN = "q3Jx0V8mX2bqRjYv4tLw1A"
 LINK_CREATED: dict[str, Any] = {
-    "id": 7, "targetHash": TARGET_HASH, "createdAt": "2024-06-22T03:20:41Z", "revokedAt": None,
+    "id": 7,
+    "targetHash": TARGET_HASH,
+    "createdAt": "2024-06-22T03:20:41Z",
+    "revokedAt": None,
     "url": f"https://certnet.moit.gov.vn/portal/q/{LINK_TOKEN}#3q2-7wAAAAD8l9Jt0K6TlX2bq3h0y0ZbQy1k9mV2Lx8",
 }
-LINK_LIST: list[dict[str, Any]] = [{**LINK_CREATED, "url": None},
-                                   {**LINK_CREATED, "id": 8, "url": None, "createdAt": "2024-06-23T08:02:11Z",
-                                    "revokedAt": "2024-06-24T08:00:00Z"}]
+LINK_LIST: list[dict[str, Any]] = [
+    {**LINK_CREATED, "url": None},
+    {**LINK_CREATED, "id": 8, "url": None, "createdAt": "2024-06-23T08:02:11Z", "revokedAt": "2024-06-24T08:00:00Z"},
+]
 
 
 def param(value: Any, summary: str) -> dict[str, dict[str, Any]]:

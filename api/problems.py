@@ -12,9 +12,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 PROBLEM_JSON = "application/problem+json"
 
 TITLES = {
-    400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
-    406: "Not acceptable", 409: "Conflict", 413: "Payload too large", 415: "Unsupported media type",
-    422: "Unprocessable content", 429: "Too many requests", 500: "Internal server error",
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    409: "Conflict",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Unprocessable content",
+    429: "Too many requests",
+    500: "Internal server error",
     503: "Service unavailable",
 }
 
@@ -22,8 +31,14 @@ TITLES = {
 class Problem(Exception):
     """Raise to answer with a problem document."""
 
-    def __init__(self, status: int, code: str, detail: str, errors: list[dict[str, Any]] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.code = code
@@ -32,10 +47,21 @@ class Problem(Exception):
         self.headers = headers
 
 
-def problem_response(status: int, code: str, detail: str, instance: str | None = None,
-                     errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"type": f"https://certnet.example/problems/{code.lower().replace('_', '-')}",
-                            "title": TITLES.get(status, "Error"), "status": status, "code": code, "detail": detail}
+def problem_response(
+    status: int,
+    code: str,
+    detail: str,
+    instance: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"https://certnet.example/problems/{code.lower().replace('_', '-')}",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "code": code,
+        "detail": detail,
+    }
     if instance:
         body["instance"] = instance
     if errors:
@@ -56,16 +82,19 @@ async def handle_validation(request: Request, exc: RequestValidationError) -> JS
     errors = [{"field": _loc(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")} for e in exc.errors()]
     json_error = any(e.get("type") == "json_invalid" for e in exc.errors())
     code = "MALFORMED_JSON" if json_error else "INVALID_REQUEST"
-    detail = "the body is not valid JSON" if json_error else \
-        "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    detail = (
+        "the body is not valid JSON" if json_error else "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    )
     return problem_response(422 if not json_error else 400, code, detail, request.url.path, errors)
 
 
 async def handle_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 401: "UNAUTHORIZED", 403: "FORBIDDEN"}.get(
-        exc.status_code, f"HTTP_{exc.status_code}")
-    return problem_response(exc.status_code, code, str(exc.detail), request.url.path,
-                            headers=getattr(exc, "headers", None))
+        exc.status_code, f"HTTP_{exc.status_code}"
+    )
+    return problem_response(
+        exc.status_code, code, str(exc.detail), request.url.path, headers=getattr(exc, "headers", None)
+    )
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -13,7 +13,6 @@ bulk verification.
 from __future__ import annotations
 
 import logging
-
 import threading
 from typing import Annotated, Any
 
@@ -33,41 +32,97 @@ router = APIRouter(prefix="/v1", tags=["offline verification"], responses=PROBLE
 
 _HASH = r"^(0x)?[0-9a-fA-F]{64}$"
 _ADDRESS = r"^0x[0-9a-fA-F]{40}$"
-TargetHash = Annotated[str, Path(pattern=_HASH, description="the document's targetHash (hex, 0x optional)",
-                                 openapi_examples=ex.param(ex.TARGET_HASH, "a Form D's targetHash"))]
-StorePath = Annotated[str, Path(pattern=_ADDRESS, description="the issuing authority's DocumentStore",
-                                openapi_examples=ex.param(ex.VN_STORE, "VCCI HCMC's store"))]
-RootPath = Annotated[str, Path(pattern=_HASH, description="the batch's Merkle root (hex, 0x optional)",
-                               openapi_examples=ex.param(ex.MERKLE_ROOT, "a batch of two Form Ds"))]
-BlockQuery = Annotated[int | None, Query(ge=1, description="prove the state at this block (default: the latest "
-                                                            "block a majority of the validators has sealed over)",
-                                         openapi_examples=ex.param(1042, "block 1042"))]
+TargetHash = Annotated[
+    str,
+    Path(
+        pattern=_HASH,
+        description="the document's targetHash (hex, 0x optional)",
+        openapi_examples=ex.param(ex.TARGET_HASH, "a Form D's targetHash"),
+    ),
+]
+StorePath = Annotated[
+    str,
+    Path(
+        pattern=_ADDRESS,
+        description="the issuing authority's DocumentStore",
+        openapi_examples=ex.param(ex.VN_STORE, "VCCI HCMC's store"),
+    ),
+]
+RootPath = Annotated[
+    str,
+    Path(
+        pattern=_HASH,
+        description="the batch's Merkle root (hex, 0x optional)",
+        openapi_examples=ex.param(ex.MERKLE_ROOT, "a batch of two Form Ds"),
+    ),
+]
+BlockQuery = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        description="prove the state at this block (default: the latest "
+        "block a majority of the validators has sealed over)",
+        openapi_examples=ex.param(1042, "block 1042"),
+    ),
+]
 
 _BUNDLE_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    404: {"description": "This service issued no such document or batch", "content": {"application/problem+json": {
-        "schema": {"$ref": "#/components/schemas/Problem"},
-        "example": ex.problem(404, "Not found", "BATCH_NOT_FOUND",
-                              f"no batch with root {ex.MERKLE_ROOT} of store {ex.VN_STORE} was issued here",
-                              f"/v1/bundles/batches/{ex.VN_STORE}/{ex.MERKLE_ROOT}")}}},
-    422: {"description": "No document the bundle could prove", "content": {"application/problem+json": {
-        "schema": {"$ref": "#/components/schemas/Problem"},
-        "example": ex.problem(422, "Unprocessable content", "NO_DOCUMENT_TO_PROVE",
-                              "documents.0: the document's data does not hash to its targetHash (tampered)",
-                              "/v1/bundles")}}},
-    503: {"description": "The node cannot give a bundle (a chain not sealed by validators, a block not yet deep "
-                         "enough, an unreachable node)", "content": {"application/problem+json": {
-        "schema": {"$ref": "#/components/schemas/Problem"},
-        "example": ex.problem(503, "Service unavailable", "BUNDLE_UNAVAILABLE",
-                              "this node's chain is not sealed by validators (Clique or QBFT): a bundle needs "
-                              "validator seals, anvil and the embedded chain have none", "/v1/bundles")}}},
+    404: {
+        "description": "This service issued no such document or batch",
+        "content": {
+            "application/problem+json": {
+                "schema": {"$ref": "#/components/schemas/Problem"},
+                "example": ex.problem(
+                    404,
+                    "Not found",
+                    "BATCH_NOT_FOUND",
+                    f"no batch with root {ex.MERKLE_ROOT} of store {ex.VN_STORE} was issued here",
+                    f"/v1/bundles/batches/{ex.VN_STORE}/{ex.MERKLE_ROOT}",
+                ),
+            }
+        },
+    },
+    422: {
+        "description": "No document the bundle could prove",
+        "content": {
+            "application/problem+json": {
+                "schema": {"$ref": "#/components/schemas/Problem"},
+                "example": ex.problem(
+                    422,
+                    "Unprocessable content",
+                    "NO_DOCUMENT_TO_PROVE",
+                    "documents.0: the document's data does not hash to its targetHash (tampered)",
+                    "/v1/bundles",
+                ),
+            }
+        },
+    },
+    503: {
+        "description": "The node cannot give a bundle (a chain not sealed by validators, a block not yet deep "
+        "enough, an unreachable node)",
+        "content": {
+            "application/problem+json": {
+                "schema": {"$ref": "#/components/schemas/Problem"},
+                "example": ex.problem(
+                    503,
+                    "Service unavailable",
+                    "BUNDLE_UNAVAILABLE",
+                    "this node's chain is not sealed by validators (Clique or QBFT): a bundle needs "
+                    "validator seals, anvil and the embedded chain have none",
+                    "/v1/bundles",
+                ),
+            }
+        },
+    },
 }
 
 
 class BundleRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"documents": ex.WRAPPED}]})
 
-    documents: list[dict[str, Any]] = Field(min_length=1, description="wrapped OpenAttestation v2 documents: only "
-                                                                      "their hashes and proofs are read")
+    documents: list[dict[str, Any]] = Field(
+        min_length=1, description="wrapped OpenAttestation v2 documents: only their hashes and proofs are read"
+    )
 
 
 class BundleOut(BaseModel):
@@ -105,8 +160,9 @@ def _maker(request: Request) -> Any:
         return maker
 
 
-def _make(request: Request, principal: Principal, documents: list[Any], block: int | None,
-          where: str = "documents") -> Response:
+def _make(
+    request: Request, principal: Principal, documents: list[Any], block: int | None, where: str = "documents"
+) -> Response:
     from certnet.verifier.bundle_maker import MakerError, queries_for
 
     service = service_of(request)
@@ -123,10 +179,13 @@ def _make(request: Request, principal: Principal, documents: list[Any], block: i
         raise Problem(503, "BUNDLE_UNAVAILABLE", str(exc)) from None
     except (OSError, ValueError) as exc:  # an unreachable node, an answer that is not JSON-RPC
         raise Problem(503, "BUNDLE_UNAVAILABLE", f"the node did not answer: {exc}") from None
-    except Exception:  # noqa: BLE001 - a block the node does not have, a node error: said plainly, logged in full
+    except Exception:
         log.exception("bundle for %d documents at block %s failed", len(queries), block)
-        raise Problem(503, "BUNDLE_UNAVAILABLE", "the node could not provide the headers and proofs this bundle "
-                      "needs (the service's log has the details)") from None
+        raise Problem(
+            503,
+            "BUNDLE_UNAVAILABLE",
+            "the node could not provide the headers and proofs this bundle needs (the service's log has the details)",
+        ) from None
     return Response(dump_bytes(bundle), media_type="application/json")
 
 
@@ -146,26 +205,36 @@ def _issued(request: Request, **where: Any) -> list[dict[str, Any]]:
         return [w for (w,) in s.execute(q.order_by(Document.id)).all()]
 
 
-@router.get("/bundles/documents/{targetHash}", response_model=BundleOut, responses=_BUNDLE_PROBLEMS,
-            summary="A checkpoint bundle for a document this service issued",
-            description="Any key (issuer, customs, auditor, admin). Headers sealed by the validators and state "
-                        "proofs that prove the document's status at a recent block: check it offline with "
-                        "`certnet verify --bundle` or the portal's /portal/offline page against the network's "
-                        "trust root. Holds hashes only, never the document's content.")
-def bundle_of_document(targetHash: TargetHash, request: Request, block: BlockQuery = None,
-                             principal: Principal = PrincipalDep) -> Response:
+@router.get(
+    "/bundles/documents/{targetHash}",
+    response_model=BundleOut,
+    responses=_BUNDLE_PROBLEMS,
+    summary="A checkpoint bundle for a document this service issued",
+    description="Any key (issuer, customs, auditor, admin). Headers sealed by the validators and state "
+    "proofs that prove the document's status at a recent block: check it offline with "
+    "`certnet verify --bundle` or the portal's /portal/offline page against the network's "
+    "trust root. Holds hashes only, never the document's content.",
+)
+def bundle_of_document(
+    targetHash: TargetHash, request: Request, block: BlockQuery = None, principal: Principal = PrincipalDep
+) -> Response:
     docs = _issued(request, target_hash=_hash(targetHash))
     if not docs:
         raise Problem(404, "DOCUMENT_NOT_FOUND", f"no document with targetHash {_hash(targetHash)} was issued here")
     return _make(request, principal, docs[:1], block)
 
 
-@router.get("/bundles/batches/{store}/{root}", response_model=BundleOut, responses=_BUNDLE_PROBLEMS,
-            summary="A checkpoint bundle for every document of a batch this service issued",
-            description="Any key. As /v1/bundles/documents/{targetHash}, for all the documents of one anchored "
-                        "batch (store and Merkle root); charged per document.")
-def bundle_of_batch(store: StorePath, root: RootPath, request: Request, block: BlockQuery = None,
-                          principal: Principal = PrincipalDep) -> Response:
+@router.get(
+    "/bundles/batches/{store}/{root}",
+    response_model=BundleOut,
+    responses=_BUNDLE_PROBLEMS,
+    summary="A checkpoint bundle for every document of a batch this service issued",
+    description="Any key. As /v1/bundles/documents/{targetHash}, for all the documents of one anchored "
+    "batch (store and Merkle root); charged per document.",
+)
+def bundle_of_batch(
+    store: StorePath, root: RootPath, request: Request, block: BlockQuery = None, principal: Principal = PrincipalDep
+) -> Response:
     from certnet.verifier.bundle_maker import queries_for
 
     docs = _issued(request, root=_hash(root))
@@ -176,14 +245,19 @@ def bundle_of_batch(store: StorePath, root: RootPath, request: Request, block: B
     return _make(request, principal, docs, block)
 
 
-@router.post("/bundles", response_model=BundleOut, responses=_BUNDLE_PROBLEMS,
-             summary="A checkpoint bundle for wrapped documents the caller holds",
-             description="Any key. Up to the service's per-request limit (1000 by default); charged per document "
-                         "like bulk verification. Only each document's hashes and Merkle proof are read (the "
-                         "bundle names its store, root and targetHash); documents that are tampered or name no "
-                         "store are left out, and none left gives 422 NO_DOCUMENT_TO_PROVE.")
-def bundle_of_documents(body: BundleRequest, request: Request, block: BlockQuery = None,
-                        principal: Principal = PrincipalDep) -> Response:
+@router.post(
+    "/bundles",
+    response_model=BundleOut,
+    responses=_BUNDLE_PROBLEMS,
+    summary="A checkpoint bundle for wrapped documents the caller holds",
+    description="Any key. Up to the service's per-request limit (1000 by default); charged per document "
+    "like bulk verification. Only each document's hashes and Merkle proof are read (the "
+    "bundle names its store, root and targetHash); documents that are tampered or name no "
+    "store are left out, and none left gives 422 NO_DOCUMENT_TO_PROVE.",
+)
+def bundle_of_documents(
+    body: BundleRequest, request: Request, block: BlockQuery = None, principal: Principal = PrincipalDep
+) -> Response:
     limit = service_of(request).settings.max_documents
     if len(body.documents) > limit:
         raise Problem(413, "TOO_MANY_DOCUMENTS", f"{len(body.documents)} documents; at most {limit} per request")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-from typing import Annotated, Any, AsyncIterator, Literal
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
@@ -60,8 +61,10 @@ class CheckOut(BaseModel):
 class VerdictOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [ex.VERDICT_VALID, ex.VERDICT_REVOKED]})
 
-    status: str = Field(description="VALID, TAMPERED, NOT_ISSUED, REVOKED, SUPERSEDED, UNAUTHORIZED_ISSUER, "
-                                    "WRONG_NETWORK, MALFORMED or ERROR")
+    status: str = Field(
+        description="VALID, TAMPERED, NOT_ISSUED, REVOKED, SUPERSEDED, UNAUTHORIZED_ISSUER, "
+        "WRONG_NETWORK, MALFORMED or ERROR"
+    )
     message: str
     checks: list[CheckOut]
     chainId: int | None
@@ -84,11 +87,22 @@ class BulkVerdictOut(BaseModel):
 def verdict_out(v: Verdict) -> dict[str, Any]:
     """A verdict as the API writes it: the shape of :class:`VerdictOut`, as plain data (a bulk answer holds a
     thousand of them; building models for each would cost more than verifying)."""
-    return {"status": v.status, "message": v.message,
-            "checks": [{"type": c.type, "status": c.status, "code": c.code, "message": c.message, "details": c.details}
-                       for c in v.checks],
-            "chainId": v.chain_id, "blockNumber": v.block_number, "blockHash": v.block_hash, "source": v.source,
-            "document": v.document, "issuer": v.issuer, "revocation": v.revocation, "successor": v.successor}
+    return {
+        "status": v.status,
+        "message": v.message,
+        "checks": [
+            {"type": c.type, "status": c.status, "code": c.code, "message": c.message, "details": c.details}
+            for c in v.checks
+        ],
+        "chainId": v.chain_id,
+        "blockNumber": v.block_number,
+        "blockHash": v.block_hash,
+        "source": v.source,
+        "document": v.document,
+        "issuer": v.issuer,
+        "revocation": v.revocation,
+        "successor": v.successor,
+    }
 
 
 def _verify(request: Request, principal: Principal, documents: list[dict[str, Any]], mode: str) -> list[Verdict]:
@@ -100,23 +114,40 @@ def _verify(request: Request, principal: Principal, documents: list[dict[str, An
     for status, n in counted.items():
         service.metrics.verdicts.labels(status, mode).inc(n)
     if principal.role == "customs":  # what a customs verified, it hears about
-        service.notifier.watch_many(principal.country, [
-            (v.document["targetHash"], v.document["merkleRoot"], v.document.get("referenceNumber"),
-             v.document["documentStore"]) for v in verdicts
-            if v.status in ("VALID", "SUPERSEDED", "UNAUTHORIZED_ISSUER") and v.document.get("targetHash")
-            and v.document.get("documentStore")])
+        service.notifier.watch_many(
+            principal.country,
+            [
+                (
+                    v.document["targetHash"],
+                    v.document["merkleRoot"],
+                    v.document.get("referenceNumber"),
+                    v.document["documentStore"],
+                )
+                for v in verdicts
+                if v.status in ("VALID", "SUPERSEDED", "UNAUTHORIZED_ISSUER")
+                and v.document.get("targetHash")
+                and v.document.get("documentStore")
+            ],
+        )
     return verdicts
 
 
-@router.post("/verify", response_model=VerdictOut, summary="Verify one document",
-             description="Any key (issuer, customs, auditor, admin). Checks integrity, status on the registry, the "
-                         "issuer's authority at the time of issue and the issuer's signature when present; a customs "
-                         "key is then notified when the document is revoked or superseded. `mode=index` reads the "
-                         "service's index (fast; the verdict names the index's block); `mode=chain` reads the node "
-                         "directly.")
-async def verify(body: VerifyRequest, request: Request, principal: Principal = PrincipalDep,
-                 mode: Mode = Query("chain", description=_MODE_HELP,
-                                    openapi_examples=ex.param("chain", "read the node"))) -> Any:
+@router.post(
+    "/verify",
+    response_model=VerdictOut,
+    summary="Verify one document",
+    description="Any key (issuer, customs, auditor, admin). Checks integrity, status on the registry, the "
+    "issuer's authority at the time of issue and the issuer's signature when present; a customs "
+    "key is then notified when the document is revoked or superseded. `mode=index` reads the "
+    "service's index (fast; the verdict names the index's block); `mode=chain` reads the node "
+    "directly.",
+)
+async def verify(
+    body: VerifyRequest,
+    request: Request,
+    principal: Principal = PrincipalDep,
+    mode: Mode = Query("chain", description=_MODE_HELP, openapi_examples=ex.param("chain", "read the node")),
+) -> Any:
     if mode == "chain" or not service_of(request).head_is_cached():
         # a blocking call to the node (the verification, or the head for the index's lag): off the event loop
         verdicts = await run_in_threadpool(_verify, request, principal, [body.document], mode)
@@ -125,12 +156,19 @@ async def verify(body: VerifyRequest, request: Request, principal: Principal = P
     return verdict_out(verdicts[0])
 
 
-@router.post("/verify/bulk", response_model=BulkVerdictOut, summary="Verify many documents in one call",
-             description="Any key (issuer, customs, auditor, admin). Verifies up to the service's per-request limit "
-                         "(1000 by default) as /v1/verify does, with a count of verdicts by status.")
-def verify_bulk(body: BulkVerifyRequest, request: Request, principal: Principal = PrincipalDep,
-                mode: Mode = Query("index", description=_MODE_HELP,
-                                   openapi_examples=ex.param("index", "read the service's index"))) -> Response:
+@router.post(
+    "/verify/bulk",
+    response_model=BulkVerdictOut,
+    summary="Verify many documents in one call",
+    description="Any key (issuer, customs, auditor, admin). Verifies up to the service's per-request limit "
+    "(1000 by default) as /v1/verify does, with a count of verdicts by status.",
+)
+def verify_bulk(
+    body: BulkVerifyRequest,
+    request: Request,
+    principal: Principal = PrincipalDep,
+    mode: Mode = Query("index", description=_MODE_HELP, openapi_examples=ex.param("index", "read the service's index")),
+) -> Response:
     service = service_of(request)
     limit = service.settings.max_documents
     if len(body.documents) > limit:
@@ -142,15 +180,18 @@ def verify_bulk(body: BulkVerifyRequest, request: Request, principal: Principal 
         counts[v.status] = counts.get(v.status, 0) + 1
     # written directly (BulkVerdictOut documents the shape): validating a thousand verdicts again costs more
     # than verifying them
-    return Response(dump_bytes({"results": [verdict_out(v) for v in verdicts], "counts": counts}),
-                    media_type="application/json")
+    return Response(
+        dump_bytes({"results": [verdict_out(v) for v in verdicts], "counts": counts}), media_type="application/json"
+    )
 
 
 # ------------------------------------------------------------------ inbox
 
+
 class InboxRequest(Strict):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"document": ex.WRAPPED[0], "nswReference": ex.NSW_REFERENCE}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"document": ex.WRAPPED[0], "nswReference": ex.NSW_REFERENCE}]}
+    )
 
     document: dict[str, Any]
     nswReference: str | None = Field(None, max_length=128, description="the national single window's own reference")
@@ -170,16 +211,27 @@ class InboxEntry(BaseModel):
 
 
 def _entry(r: ReceivedDocument, verdict: Verdict | None = None) -> InboxEntry:
-    return InboxEntry(id=r.id, issuingCountry=r.issuing_country, referenceNumber=r.reference_number,
-                      targetHash=r.target_hash, nswReference=r.nsw_reference, statusOnArrival=r.status_on_arrival,
-                      receivedAt=r.received_at.isoformat() + "Z", verdict=verdict_out(verdict) if verdict else None)
+    return InboxEntry(
+        id=r.id,
+        issuingCountry=r.issuing_country,
+        referenceNumber=r.reference_number,
+        targetHash=r.target_hash,
+        nswReference=r.nsw_reference,
+        statusOnArrival=r.status_on_arrival,
+        receivedAt=r.received_at.isoformat() + "Z",
+        verdict=verdict_out(verdict) if verdict else None,
+    )
 
 
-@router.post("/inbox", status_code=201, response_model=InboxEntry,
-             summary="Register a document the single window received: verified on arrival, kept, watched",
-             description="For customs keys. Verifies the document, keeps it in this customs' inbox (a repeat returns "
-                         "the existing entry) and watches it for revocations and supersessions; tampered or "
-                         "malformed documents are refused.")
+@router.post(
+    "/inbox",
+    status_code=201,
+    response_model=InboxEntry,
+    summary="Register a document the single window received: verified on arrival, kept, watched",
+    description="For customs keys. Verifies the document, keeps it in this customs' inbox (a repeat returns "
+    "the existing entry) and watches it for revocations and supersessions; tampered or "
+    "malformed documents are refused.",
+)
 def inbox_add(body: InboxRequest, request: Request, principal: Principal = PrincipalDep) -> InboxEntry:
     require(principal, "customs")
     service = service_of(request)
@@ -193,58 +245,109 @@ def inbox_add(body: InboxRequest, request: Request, principal: Principal = Princ
     if existing is None:  # kept once, even when the same document arrives at two processes at once
         now = utcnow()
         with service.sessions.begin() as s:
-            insert_ignoring_duplicates(s, ReceivedDocument.__table__, [dict(
-                customs_country=principal.country, key_id=principal.key_id,
-                issuing_country=v.document.get("issuingCountry"), reference_number=v.document.get("referenceNumber"),
-                target_hash=th, merkle_root=v.document["merkleRoot"], document=body.document,
-                nsw_reference=body.nswReference, status_on_arrival=v.status, last_status=v.status,
-                received_at=now, checked_at=now)], ("customs_country", "target_hash"))
+            insert_ignoring_duplicates(
+                s,
+                ReceivedDocument.__table__,
+                [
+                    dict(
+                        customs_country=principal.country,
+                        key_id=principal.key_id,
+                        issuing_country=v.document.get("issuingCountry"),
+                        reference_number=v.document.get("referenceNumber"),
+                        target_hash=th,
+                        merkle_root=v.document["merkleRoot"],
+                        document=body.document,
+                        nsw_reference=body.nswReference,
+                        status_on_arrival=v.status,
+                        last_status=v.status,
+                        received_at=now,
+                        checked_at=now,
+                    )
+                ],
+                ("customs_country", "target_hash"),
+            )
         with service.sessions() as s:
             existing = s.scalar(select(ReceivedDocument).where(*mine))
-    service.notifier.watch(principal.country, th, v.document["merkleRoot"], v.document["documentStore"],
-                           v.document.get("referenceNumber"))
+    service.notifier.watch(
+        principal.country, th, v.document["merkleRoot"], v.document["documentStore"], v.document.get("referenceNumber")
+    )
     return _entry(existing, v)
 
 
-@router.get("/inbox", response_model=list[InboxEntry], summary="Documents this customs received, newest first",
-            description="For customs keys: the inbox of the key's country, a page at a time, with each document's "
-                        "status on arrival.",
-            responses={200: ex.json_example(ex.INBOX_LIST, "This customs' inbox")})
-def inbox_list(request: Request, principal: Principal = PrincipalDep, limit: LimitQuery = 50,
-               offset: OffsetQuery = 0) -> list[InboxEntry]:
+@router.get(
+    "/inbox",
+    response_model=list[InboxEntry],
+    summary="Documents this customs received, newest first",
+    description="For customs keys: the inbox of the key's country, a page at a time, with each document's "
+    "status on arrival.",
+    responses={200: ex.json_example(ex.INBOX_LIST, "This customs' inbox")},
+)
+def inbox_list(
+    request: Request, principal: Principal = PrincipalDep, limit: LimitQuery = 50, offset: OffsetQuery = 0
+) -> list[InboxEntry]:
     require(principal, "customs")
     with service_of(request).sessions() as s:
-        rows = list(s.scalars(select(ReceivedDocument).where(ReceivedDocument.customs_country == principal.country)
-                              .order_by(ReceivedDocument.id.desc()).limit(limit).offset(offset)))
+        rows = list(
+            s.scalars(
+                select(ReceivedDocument)
+                .where(ReceivedDocument.customs_country == principal.country)
+                .order_by(ReceivedDocument.id.desc())
+                .limit(limit)
+                .offset(offset)
+            )
+        )
     return [_entry(r) for r in rows]
 
 
-@router.get("/certificates/{issuing_country}/{reference_number:path}", response_model=InboxEntry,
-            summary="Current status of a received certificate by issuing country and reference number",
-            description="For customs keys, about certificates in their own inbox: verifies the kept document again "
-                        "on the chain and answers with today's verdict.")
+@router.get(
+    "/certificates/{issuing_country}/{reference_number:path}",
+    response_model=InboxEntry,
+    summary="Current status of a received certificate by issuing country and reference number",
+    description="For customs keys, about certificates in their own inbox: verifies the kept document again "
+    "on the chain and answers with today's verdict.",
+)
 def certificate_status(
-        issuing_country: Annotated[str, Path(description="ISO 3166-1 alpha-2 code of the issuing country",
-                                             openapi_examples=ex.param("VN", "Viet Nam"))],
-        reference_number: Annotated[str, Path(description="the certificate's reference number (it may hold `/`)",
-                                              openapi_examples=ex.param(ex.REFERENCE, "a Vietnamese Form D"))],
-        request: Request, principal: Principal = PrincipalDep) -> InboxEntry:
+    issuing_country: Annotated[
+        str,
+        Path(description="ISO 3166-1 alpha-2 code of the issuing country", openapi_examples=ex.param("VN", "Viet Nam")),
+    ],
+    reference_number: Annotated[
+        str,
+        Path(
+            description="the certificate's reference number (it may hold `/`)",
+            openapi_examples=ex.param(ex.REFERENCE, "a Vietnamese Form D"),
+        ),
+    ],
+    request: Request,
+    principal: Principal = PrincipalDep,
+) -> InboxEntry:
     require(principal, "customs")
     if len(reference_number) > 128 or len(issuing_country) != 2:
         raise Problem(422, "INVALID_REFERENCE", "issuing country is 2 letters, reference at most 128 characters")
     service = service_of(request)
     with service.sessions() as s:
-        r = s.scalar(select(ReceivedDocument).where(
-            ReceivedDocument.customs_country == principal.country,
-            ReceivedDocument.issuing_country == issuing_country.upper(),
-            ReceivedDocument.reference_number == reference_number).order_by(ReceivedDocument.id.desc()))
+        r = s.scalar(
+            select(ReceivedDocument)
+            .where(
+                ReceivedDocument.customs_country == principal.country,
+                ReceivedDocument.issuing_country == issuing_country.upper(),
+                ReceivedDocument.reference_number == reference_number,
+            )
+            .order_by(ReceivedDocument.id.desc())
+        )
     if r is None:
-        raise Problem(404, "CERTIFICATE_NOT_RECEIVED",
-                      f"no certificate {reference_number!r} from {issuing_country.upper()} in this customs' inbox")
+        raise Problem(
+            404,
+            "CERTIFICATE_NOT_RECEIVED",
+            f"no certificate {reference_number!r} from {issuing_country.upper()} in this customs' inbox",
+        )
     document = visible_copy(principal, received_record(r))  # this customs' own copy, as it received it
     if document is None:
-        raise Problem(404, "CERTIFICATE_NOT_RECEIVED",
-                      f"no certificate {reference_number!r} from {issuing_country.upper()} in this customs' inbox")
+        raise Problem(
+            404,
+            "CERTIFICATE_NOT_RECEIVED",
+            f"no certificate {reference_number!r} from {issuing_country.upper()} in this customs' inbox",
+        )
     v = service.verifier("chain").verify(document)
     with service.sessions.begin() as s:
         row = s.get(ReceivedDocument, r.id)
@@ -254,8 +357,11 @@ def certificate_status(
 
 # ------------------------------------------------------------------ notifications
 
+
 class SubscriptionRequest(Strict):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"url": "https://nsw.customs.example/certnet/notices"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"url": "https://nsw.customs.example/certnet/notices"}]}
+    )
 
     url: AnyHttpUrl = Field(description="where revocation notices are POSTed (JSON, signed with HMAC-SHA256)")
 
@@ -281,16 +387,20 @@ def _side(principal: Principal) -> str:
     return "customs" if principal.role == "customs" else "issuing"
 
 
-@router.post("/subscriptions", status_code=201, response_model=SubscriptionOut,
-             summary="Subscribe a webhook to revocations and supersessions of documents this customs received "
-                     "or verified, and to the steps of customs decisions and retroactive checks",
-             description="For customs keys, and for issuer and admin keys (the issuing side of customs decisions and "
-                         "retroactive checks: opened, answered, closed, reminders, overdue). Notices are POSTed as "
-                         "JSON signed with the secret returned here (once); failed deliveries are retried with "
-                         "backoff. The URL must lead to public addresses only "
-                         "(not loopback, link-local, private, multicast or reserved ones, unless the operator allows "
-                         "them), checked now and at every delivery; redirects are not followed. A key holds at most "
-                         "the service's `max_subscriptions` (20 by default).")
+@router.post(
+    "/subscriptions",
+    status_code=201,
+    response_model=SubscriptionOut,
+    summary="Subscribe a webhook to revocations and supersessions of documents this customs received "
+    "or verified, and to the steps of customs decisions and retroactive checks",
+    description="For customs keys, and for issuer and admin keys (the issuing side of customs decisions and "
+    "retroactive checks: opened, answered, closed, reminders, overdue). Notices are POSTed as "
+    "JSON signed with the secret returned here (once); failed deliveries are retried with "
+    "backoff. The URL must lead to public addresses only "
+    "(not loopback, link-local, private, multicast or reserved ones, unless the operator allows "
+    "them), checked now and at every delivery; redirects are not followed. A key holds at most "
+    "the service's `max_subscriptions` (20 by default).",
+)
 def subscribe(body: SubscriptionRequest, request: Request, principal: Principal = PrincipalDep) -> SubscriptionOut:
     require(principal, "customs", "issuer", "admin")
     url = str(body.url)
@@ -305,29 +415,46 @@ def subscribe(body: SubscriptionRequest, request: Request, principal: Principal 
     cap = service.settings.max_subscriptions
     with service.sessions.begin() as s:
         if subscription_count(s, principal.key_id) >= cap:
-            raise Problem(409, "TOO_MANY_SUBSCRIPTIONS", f"this key already has {cap} active subscriptions, the "
-                          "most it may hold; remove one first (DELETE /v1/subscriptions/{id})")
+            raise Problem(
+                409,
+                "TOO_MANY_SUBSCRIPTIONS",
+                f"this key already has {cap} active subscriptions, the "
+                "most it may hold; remove one first (DELETE /v1/subscriptions/{id})",
+            )
         sub = Subscription(key_id=principal.key_id, country=principal.country, url=url, secret=secret)
         s.add(sub)
         s.flush()
         return SubscriptionOut(id=sub.id, url=url, secret=secret)
 
 
-@router.get("/subscriptions", response_model=list[SubscriptionOut], summary="This customs' webhooks",
-            description="For customs keys (and issuer and admin keys): the active webhooks of the key's country and "
-                        "side (without their secrets).",
-            responses={200: ex.json_example(ex.SUBSCRIPTION_LIST, "This customs' webhooks")})
+@router.get(
+    "/subscriptions",
+    response_model=list[SubscriptionOut],
+    summary="This customs' webhooks",
+    description="For customs keys (and issuer and admin keys): the active webhooks of the key's country and "
+    "side (without their secrets).",
+    responses={200: ex.json_example(ex.SUBSCRIPTION_LIST, "This customs' webhooks")},
+)
 def subscriptions(request: Request, principal: Principal = PrincipalDep) -> list[SubscriptionOut]:
     require(principal, "customs", "issuer", "admin")
     with service_of(request).sessions() as s:
-        rows = list(s.scalars(select(Subscription).where(Subscription.key_id.in_(_same_side(principal)),
-                                                         Subscription.active.is_(True))))
+        rows = list(
+            s.scalars(
+                select(Subscription).where(
+                    Subscription.key_id.in_(_same_side(principal)), Subscription.active.is_(True)
+                )
+            )
+        )
     return [SubscriptionOut(id=r.id, url=r.url) for r in rows]
 
 
-@router.delete("/subscriptions/{subscription_id}", status_code=204, summary="Remove a webhook",
-               description="For customs keys (and issuer and admin keys), about their own country's and side's "
-                           "webhooks: no more notices go to it.")
+@router.delete(
+    "/subscriptions/{subscription_id}",
+    status_code=204,
+    summary="Remove a webhook",
+    description="For customs keys (and issuer and admin keys), about their own country's and side's "
+    "webhooks: no more notices go to it.",
+)
 def unsubscribe(subscription_id: SubscriptionId, request: Request, principal: Principal = PrincipalDep) -> None:
     require(principal, "customs", "issuer", "admin")
     with service_of(request).sessions.begin() as s:
@@ -337,19 +464,28 @@ def unsubscribe(subscription_id: SubscriptionId, request: Request, principal: Pr
         sub.active = False
 
 
-@router.get("/events/stream", summary="Server-sent events: revocations and supersessions of watched documents",
-            response_class=StreamingResponse,
-            description="For customs keys: a never-ending `text/event-stream` of the notices the webhooks get, for "
-                        "documents the key's country received or verified, with a keep-alive comment every 10 s. "
-                        "Any process of the service (every worker, every replica on the same database) hears every "
-                        "notice. Each event carries an `id`; a client that reconnects with `Last-Event-ID` first "
-                        "gets the notices it missed (kept for a day). Customs, issuer and admin keys also hear the "
-                        "steps of the customs decisions and retroactive checks that concern their side.",
-            responses={200: ex.text_example("text/event-stream", ex.EVENT_STREAM, "Server-sent events")})
-async def events(request: Request, principal: Principal = PrincipalDep,
-                 last_event_id: str | None = Header(None, max_length=20, description="resume after this event id",
-                                                    openapi_examples=ex.param("41", "the last event received"))
-                 ) -> StreamingResponse:
+@router.get(
+    "/events/stream",
+    summary="Server-sent events: revocations and supersessions of watched documents",
+    response_class=StreamingResponse,
+    description="For customs keys: a never-ending `text/event-stream` of the notices the webhooks get, for "
+    "documents the key's country received or verified, with a keep-alive comment every 10 s. "
+    "Any process of the service (every worker, every replica on the same database) hears every "
+    "notice. Each event carries an `id`; a client that reconnects with `Last-Event-ID` first "
+    "gets the notices it missed (kept for a day). Customs, issuer and admin keys also hear the "
+    "steps of the customs decisions and retroactive checks that concern their side.",
+    responses={200: ex.text_example("text/event-stream", ex.EVENT_STREAM, "Server-sent events")},
+)
+async def events(
+    request: Request,
+    principal: Principal = PrincipalDep,
+    last_event_id: str | None = Header(
+        None,
+        max_length=20,
+        description="resume after this event id",
+        openapi_examples=ex.param("41", "the last event received"),
+    ),
+) -> StreamingResponse:
     require(principal, "customs", "issuer", "admin")
     notifier = service_of(request).notifier
     side = _side(principal)
@@ -371,7 +507,7 @@ async def events(request: Request, principal: Principal = PrincipalDep,
             while not await request.is_disconnected():
                 try:
                     notice_id, payload = await asyncio.wait_for(queue.get(), timeout=10)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     yield b": keep-alive\n\n"
                     continue
                 if notice_id > sent:  # not already sent from the missed ones

@@ -26,23 +26,37 @@ class Readiness(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [ex.READY, ex.NOT_READY]})
 
     status: Literal["ready", "not ready"]
-    checks: dict[str, dict[str, Any]] = Field(description="chain, database and (when the service keeps one) index: "
-                                                          "each with `ok` and what was measured or the error")
+    checks: dict[str, dict[str, Any]] = Field(
+        description="chain, database and (when the service keeps one) index: "
+        "each with `ok` and what was measured or the error"
+    )
 
 
-@router.get("/healthz", response_model=Health, summary="Liveness: the process answers",
-            description="Anyone may call it (no key). Answers as long as the process serves requests.")
+@router.get(
+    "/healthz",
+    response_model=Health,
+    summary="Liveness: the process answers",
+    description="Anyone may call it (no key). Answers as long as the process serves requests.",
+)
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: chain reachable, database usable, index not lagging",
-            description="Anyone may call it (no key). 200 when the chain node answers, the database is usable and "
-                        "the index is within its allowed lag (`index_max_lag_blocks`, 20 by default, beyond the confirmation "
-                        "depth, and synced within `index_max_age` seconds); 503 with the failing checks otherwise.",
-            responses={200: {"model": Readiness, "description": "Ready"},
-                       503: {"model": Readiness, "description": "Not ready: the failing checks say why",
-                             "content": {"application/json": {"example": ex.NOT_READY}}}})
+@router.get(
+    "/readyz",
+    summary="Readiness: chain reachable, database usable, index not lagging",
+    description="Anyone may call it (no key). 200 when the chain node answers, the database is usable and "
+    "the index is within its allowed lag (`index_max_lag_blocks`, 20 by default, beyond the confirmation "
+    "depth, and synced within `index_max_age` seconds); 503 with the failing checks otherwise.",
+    responses={
+        200: {"model": Readiness, "description": "Ready"},
+        503: {
+            "model": Readiness,
+            "description": "Not ready: the failing checks say why",
+            "content": {"application/json": {"example": ex.NOT_READY}},
+        },
+    },
+)
 def readyz(request: Request) -> JSONResponse:
     service = request.app.state.service
     with deadline(service.settings.verify_timeout):  # a hung node makes this answer "not ready", not wait
@@ -80,14 +94,19 @@ def _readiness(service: Any) -> JSONResponse:
         except Exception as exc:
             ready = False
             checks["index"] = {"ok": False, "error": type(exc).__name__}
-    return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
-                        status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503
+    )
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response,
-            description="Anyone may call it (no key): request counts and latencies, verdicts, index lag, "
-                        "outbox backlog and webhook deliveries in the Prometheus text format.",
-            responses={200: ex.text_example("text/plain", ex.METRICS, "Prometheus text exposition format 0.0.4")})
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    description="Anyone may call it (no key): request counts and latencies, verdicts, index lag, "
+    "outbox backlog and webhook deliveries in the Prometheus text format.",
+    responses={200: ex.text_example("text/plain", ex.METRICS, "Prometheus text exposition format 0.0.4")},
+)
 def metrics(request: Request) -> Response:
     service = request.app.state.service
     with service.sessions() as s:

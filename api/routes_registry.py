@@ -4,7 +4,8 @@ this service for the key's country)."""
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any, Callable, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -22,10 +23,20 @@ from certnet.node.tx import TransactionError
 
 router = APIRouter(prefix="/v1", tags=["registry"], responses=PROBLEM_RESPONSES)
 log = logging.getLogger("certnet.api")
-Account = Annotated[str, Path(description="a 0x account address (a signing key)",
-                              openapi_examples=ex.param(ex.VN_ISSUER, "the Vietnamese Form D issuer's key"))]
-Store = Annotated[str, Path(description="an authority's document store (0x address)",
-                            openapi_examples=ex.param(ex.VN_STORE, "the Vietnamese Form D issuer's store"))]
+Account = Annotated[
+    str,
+    Path(
+        description="a 0x account address (a signing key)",
+        openapi_examples=ex.param(ex.VN_ISSUER, "the Vietnamese Form D issuer's key"),
+    ),
+]
+Store = Annotated[
+    str,
+    Path(
+        description="an authority's document store (0x address)",
+        openapi_examples=ex.param(ex.VN_STORE, "the Vietnamese Form D issuer's store"),
+    ),
+]
 ProposalId = Annotated[int, id_path("id of an open membership proposal", 1)]
 
 
@@ -75,23 +86,28 @@ class KeyOut(BaseModel):
     predecessor: str | None = Field(None, description="the key this one replaced by rotation")
     registeredAt: int | None = Field(None, description="block time the key was added, unix seconds")
     statusHistory: list[StatusChangeOut] | None = Field(
-        None, description="every status the key had, in order, with the transaction that set it: from the "
-                          "index, up to `historyBlock`; null when the index could not be read")
+        None,
+        description="every status the key had, in order, with the transaction that set it: from the "
+        "index, up to `historyBlock`; null when the index could not be read",
+    )
     historyBlock: int | None = Field(None, description="the indexed block the history is as of")
 
 
 class AuthorityOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [ex.AUTHORITY]})
 
-    store: str = Field(description="the authority's document store: documents it issues name it in "
-                                   "issuers[0].documentStore")
+    store: str = Field(
+        description="the authority's document store: documents it issues name it in issuers[0].documentStore"
+    )
     country: str
     name: str
     documentTypes: list[str | int]
     validFrom: int
     validUntil: int
-    keys: list[KeyOut] | None = Field(None, description="every key ever added to the authority (from the index); "
-                                                        "null when the index could not be read")
+    keys: list[KeyOut] | None = Field(
+        None,
+        description="every key ever added to the authority (from the index); null when the index could not be read",
+    )
     historyBlock: int | None = Field(None, description="the indexed block the keys are as of")
 
 
@@ -105,8 +121,10 @@ class MemberOut(BaseModel):
     admins: list[str] | None = Field(None, description="the country's admin accounts (from the index)")
     removedAt: int | None = Field(None, description="when the country was removed, if it was")
     changes: list[MembershipChangeOut] | None = Field(
-        None, description="admissions and removals, in order: from the index, up to `historyBlock`; null when "
-                          "the index could not be read")
+        None,
+        description="admissions and removals, in order: from the index, up to `historyBlock`; null when "
+        "the index could not be read",
+    )
     historyBlock: int | None = Field(None, description="the indexed block the history is as of")
 
 
@@ -115,7 +133,9 @@ def _registry(request: Request) -> IssuerRegistryClient:
     return s.deployment.issuer_registry_client(s.w3)
 
 
-def _indexed(request: Request, views: Callable[[IndexStatusSource], dict[str, Any]]) -> tuple[dict[str, Any], int | None]:
+def _indexed(
+    request: Request, views: Callable[[IndexStatusSource], dict[str, Any]]
+) -> tuple[dict[str, Any], int | None]:
     """The index's views (issuers or members, keyed by account or country) and the block they are as of; empty
     when the service keeps no index or cannot read it (the registry's current state is answered anyway)."""
     source = service_of(request).index_source
@@ -125,47 +145,91 @@ def _indexed(request: Request, views: Callable[[IndexStatusSource], dict[str, An
         index = source.index
         block = index.indexed_block().number
         return views(index), block
-    except Exception as exc:  # noqa: BLE001 - the history is optional; say why it is missing in the log
+    except Exception as exc:
         log.warning("registry history unavailable: %s: %s", type(exc).__name__, exc)
         return {}, None
 
 
 def _key_out(r: KeyRecord, view: Any, block: int | None) -> KeyOut:
-    history = None if view is None else [
-        StatusChangeOut(time=c.time, status=c.status.name, blockNumber=c.block_number, transactionHash=c.tx_hash)
-        for c in view.status_history]
-    return KeyOut(account=r.key, store=r.store, status=r.status.name, validFrom=r.valid_from,
-                  validUntil=r.valid_until, compromisedSince=r.compromised_since or None, successor=r.successor,
-                  predecessor=view.predecessor if view else None, registeredAt=view.registered_at if view else None,
-                  statusHistory=history, historyBlock=block if view else None)
+    history = (
+        None
+        if view is None
+        else [
+            StatusChangeOut(time=c.time, status=c.status.name, blockNumber=c.block_number, transactionHash=c.tx_hash)
+            for c in view.status_history
+        ]
+    )
+    return KeyOut(
+        account=r.key,
+        store=r.store,
+        status=r.status.name,
+        validFrom=r.valid_from,
+        validUntil=r.valid_until,
+        compromisedSince=r.compromised_since or None,
+        successor=r.successor,
+        predecessor=view.predecessor if view else None,
+        registeredAt=view.registered_at if view else None,
+        statusHistory=history,
+        historyBlock=block if view else None,
+    )
 
 
-def _authority_out(reg: IssuerRegistryClient, a: AuthorityRecord, views: dict[str, Any] | None,
-                   block: int | None) -> AuthorityOut:
+def _authority_out(
+    reg: IssuerRegistryClient, a: AuthorityRecord, views: dict[str, Any] | None, block: int | None
+) -> AuthorityOut:
     keys = None
     if views is not None:
-        keys = [_key_out(reg.key_info(account), v, block) for account, v in views.items()
-                if v.store.lower() == a.store.lower()]
-    return AuthorityOut(store=a.store, country=a.country, name=a.name, documentTypes=a.document_types,
-                        validFrom=a.valid_from, validUntil=a.valid_until, keys=keys,
-                        historyBlock=block if keys is not None else None)
+        keys = [
+            _key_out(reg.key_info(account), v, block)
+            for account, v in views.items()
+            if v.store.lower() == a.store.lower()
+        ]
+    return AuthorityOut(
+        store=a.store,
+        country=a.country,
+        name=a.name,
+        documentTypes=a.document_types,
+        validFrom=a.valid_from,
+        validUntil=a.valid_until,
+        keys=keys,
+        historyBlock=block if keys is not None else None,
+    )
 
 
-@router.get("/members", response_model=list[MemberOut], summary="Member countries of the consortium",
-            description="Any key (issuer, customs, auditor, admin): every member country as the issuer registry "
-                        "holds it now, with its number of admins and when it joined, and from the index its "
-                        "admins and every admission and removal.",
-            responses={200: ex.json_example(ex.MEMBERS, "The member countries")})
+@router.get(
+    "/members",
+    response_model=list[MemberOut],
+    summary="Member countries of the consortium",
+    description="Any key (issuer, customs, auditor, admin): every member country as the issuer registry "
+    "holds it now, with its number of admins and when it joined, and from the index its "
+    "admins and every admission and removal.",
+    responses={200: ex.json_example(ex.MEMBERS, "The member countries")},
+)
 def members(request: Request, principal: Principal = PrincipalDep) -> list[MemberOut]:
     reg = _registry(request)
     views, block = _indexed(request, lambda index: {m.country: m for m in index.members()})
     out = []
     for country in reg.countries():
         v = views.get(country)
-        extra: dict[str, Any] = {} if v is None else dict(
-            admins=v.admins, removedAt=v.removed_at, historyBlock=block,
-            changes=[MembershipChangeOut(time=c.time, added=c.added, proposalId=c.proposal_id,
-                                         blockNumber=c.block_number, transactionHash=c.tx_hash) for c in v.changes])
+        extra: dict[str, Any] = (
+            {}
+            if v is None
+            else dict(
+                admins=v.admins,
+                removedAt=v.removed_at,
+                historyBlock=block,
+                changes=[
+                    MembershipChangeOut(
+                        time=c.time,
+                        added=c.added,
+                        proposalId=c.proposal_id,
+                        blockNumber=c.block_number,
+                        transactionHash=c.tx_hash,
+                    )
+                    for c in v.changes
+                ],
+            )
+        )
         out.append(MemberOut(**reg.member(country), **extra))
     return out
 
@@ -175,15 +239,24 @@ def _key_views(request: Request, country: str | None) -> tuple[dict[str, Any] | 
     return (views if block is not None else None), block
 
 
-@router.get("/authorities", response_model=list[AuthorityOut],
-            summary="Issuing authorities (of one country or all), with their stores and keys",
-            description="Any key (issuer, customs, auditor, admin): the issuing authorities with their document "
-                        "store, document types and validity read from the issuer registry, and from the index "
-                        "every key each one ever had with its status over time.",
-            responses={200: ex.json_example([ex.AUTHORITY], "The issuing authorities")})
-def authorities(request: Request, principal: Principal = PrincipalDep,
-                country: str | None = Query(None, description="only authorities of this member (ISO 3166-1 alpha-2)",
-                                            openapi_examples=ex.param("VN", "Vietnam"))) -> list[AuthorityOut]:
+@router.get(
+    "/authorities",
+    response_model=list[AuthorityOut],
+    summary="Issuing authorities (of one country or all), with their stores and keys",
+    description="Any key (issuer, customs, auditor, admin): the issuing authorities with their document "
+    "store, document types and validity read from the issuer registry, and from the index "
+    "every key each one ever had with its status over time.",
+    responses={200: ex.json_example([ex.AUTHORITY], "The issuing authorities")},
+)
+def authorities(
+    request: Request,
+    principal: Principal = PrincipalDep,
+    country: str | None = Query(
+        None,
+        description="only authorities of this member (ISO 3166-1 alpha-2)",
+        openapi_examples=ex.param("VN", "Vietnam"),
+    ),
+) -> list[AuthorityOut]:
     reg = _registry(request)
     if country is not None and not is_country(country):
         raise Problem(422, "UNKNOWN_COUNTRY", f"unknown ISO 3166-1 alpha-2 country code {country!r}")
@@ -197,9 +270,13 @@ def authorities(request: Request, principal: Principal = PrincipalDep,
     return out
 
 
-@router.get("/authorities/{store}", response_model=AuthorityOut, summary="One issuing authority",
-            description="Any key (issuer, customs, auditor, admin): one authority by its document store, with its "
-                        "keys over time; 404 when the address is not a registered store.")
+@router.get(
+    "/authorities/{store}",
+    response_model=AuthorityOut,
+    summary="One issuing authority",
+    description="Any key (issuer, customs, auditor, admin): one authority by its document store, with its "
+    "keys over time; 404 when the address is not a registered store.",
+)
 def authority(store: Store, request: Request, principal: Principal = PrincipalDep) -> AuthorityOut:
     reg = _registry(request)
     a = reg.authority(_account(store))
@@ -209,9 +286,13 @@ def authority(store: Store, request: Request, principal: Principal = PrincipalDe
     return _authority_out(reg, a, views, block)
 
 
-@router.get("/issuers/{account}", response_model=KeyOut, summary="One signing key of an issuing authority",
-            description="Any key (issuer, customs, auditor, admin): one issuer key's registry record (its store, "
-                        "status and validity) and its status over time; 404 when the account is no authority's key.")
+@router.get(
+    "/issuers/{account}",
+    response_model=KeyOut,
+    summary="One signing key of an issuing authority",
+    description="Any key (issuer, customs, auditor, admin): one issuer key's registry record (its store, "
+    "status and validity) and its status over time; 404 when the account is no authority's key.",
+)
 def issuer(account: Account, request: Request, principal: Principal = PrincipalDep) -> KeyOut:
     account = _account(account)
     reg = _registry(request)
@@ -225,8 +306,22 @@ def issuer(account: Account, request: Request, principal: Principal = PrincipalD
 
 # ------------------------------------------------------------------ admin actions
 
+
 class RegisterAuthority(Strict):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "VCCI Hai Phong", "documentTypes": ["FORM_D"], "validFrom": 0, "validUntil": 0, "firstKey": "0x8537FFbd673D01b54F184052EE5033f42c350fB5"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "VCCI Hai Phong",
+                    "documentTypes": ["FORM_D"],
+                    "validFrom": 0,
+                    "validUntil": 0,
+                    "firstKey": "0x8537FFbd673D01b54F184052EE5033f42c350fB5",
+                }
+            ]
+        },
+    )
 
     name: str = Field(min_length=1, max_length=128)
     documentTypes: list[Literal["FORM_D", "EPHYTO", "ECERT"]] = Field(min_length=1)
@@ -236,7 +331,12 @@ class RegisterAuthority(Strict):
 
 
 class AddKey(Strict):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"key": "0x8537FFbd673D01b54F184052EE5033f42c350fB5", "validFrom": 0, "validUntil": 0}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"key": "0x8537FFbd673D01b54F184052EE5033f42c350fB5", "validFrom": 0, "validUntil": 0}]
+        },
+    )
 
     key: Address
     validFrom: int = Field(0, ge=0, lt=2**40, description="unix seconds; 0 means now")
@@ -244,13 +344,24 @@ class AddKey(Strict):
 
 
 class CustomsKey(Strict):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"key": "0x8537FFbd673D01b54F184052EE5033f42c350fB5"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"key": "0x8537FFbd673D01b54F184052EE5033f42c350fB5"}]}
+    )
 
     key: Address
 
 
 class KeyAction(Strict):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"action": "suspend"}, {"action": "rotate", "successor": "0x04112d047B3E53563F8917d40FbCbDc1027f8D2a"}, {"action": "compromised", "since": 1735689600}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"action": "suspend"},
+                {"action": "rotate", "successor": "0x04112d047B3E53563F8917d40FbCbDc1027f8D2a"},
+                {"action": "compromised", "since": 1735689600},
+            ]
+        },
+    )
 
     action: Literal["suspend", "reinstate", "retire", "rotate", "compromised"]
     successor: Address | None = Field(None, description="for rotate")
@@ -258,7 +369,12 @@ class KeyAction(Strict):
 
 
 class Proposal(Strict):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"kind": "add", "country": "SG", "admin": "0x04112d047B3E53563F8917d40FbCbDc1027f8D2a"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"kind": "add", "country": "SG", "admin": "0x04112d047B3E53563F8917d40FbCbDc1027f8D2a"}]
+        },
+    )
 
     kind: Literal["add", "remove"]
     country: str = Field(min_length=2, max_length=2)
@@ -284,8 +400,11 @@ def _admin(request: Request, principal: Principal) -> IssuerRegistryClient:
     service = service_of(request)
     signer = service.admins.get(principal.country)
     if signer is None:
-        raise Problem(503, "NO_ADMIN_KEY",
-                      f"this service holds no admin key (keystore or external signer) for {principal.country}")
+        raise Problem(
+            503,
+            "NO_ADMIN_KEY",
+            f"this service holds no admin key (keystore or external signer) for {principal.country}",
+        )
     return service.deployment.issuer_registry_client(service.w3, signer)
 
 
@@ -300,8 +419,11 @@ def _mined(fn: Any) -> Any:
     except SignerRefused as exc:  # the admin key is in an external signer whose rules or operator said no
         raise Problem(403, "SIGNER_REFUSED", f"the signer refused the transaction; nothing was sent ({exc})") from None
     except SignerUnavailable as exc:
-        raise Problem(503, "SIGNER_UNAVAILABLE", f"the signer holding this country's admin key did not answer; "
-                                                 f"nothing was sent ({exc})") from None
+        raise Problem(
+            503,
+            "SIGNER_UNAVAILABLE",
+            f"the signer holding this country's admin key did not answer; nothing was sent ({exc})",
+        ) from None
     except SignerError as exc:
         raise Problem(503, "SIGNER_ERROR", f"the signer could not sign; nothing was sent ({exc})") from None
 
@@ -313,40 +435,60 @@ def _send(fn: Any) -> TxOut:
 
 def _proposal(reg: IssuerRegistryClient, fn: Any) -> TxOut:
     receipt = _mined(fn)
-    return TxOut(transactionHash=receipt["transactionHash"].to_0x_hex(), blockNumber=receipt["blockNumber"],
-                 result={"proposalId": reg.proposal_id(receipt)})
+    return TxOut(
+        transactionHash=receipt["transactionHash"].to_0x_hex(),
+        blockNumber=receipt["blockNumber"],
+        result={"proposalId": reg.proposal_id(receipt)},
+    )
 
 
-@router.post("/admin/authorities", status_code=201, response_model=TxOut,
-             summary="Register an issuing authority of the admin's country (creates its document store)",
-             description="For admin keys, for their own country, when this service holds that country's admin "
-                         "keystore: sends the registration transaction and answers once it is mined; `result.store` "
-                         "is the new authority's document store.",
-             responses={201: ex.json_example(ex.TX_AUTHORITY, "The registration, with the new store")})
+@router.post(
+    "/admin/authorities",
+    status_code=201,
+    response_model=TxOut,
+    summary="Register an issuing authority of the admin's country (creates its document store)",
+    description="For admin keys, for their own country, when this service holds that country's admin "
+    "keystore: sends the registration transaction and answers once it is mined; `result.store` "
+    "is the new authority's document store.",
+    responses={201: ex.json_example(ex.TX_AUTHORITY, "The registration, with the new store")},
+)
 def register_authority(body: RegisterAuthority, request: Request, principal: Principal = PrincipalDep) -> TxOut:
     reg = _admin(request, principal)
-    receipt = _mined(lambda: reg.register_authority(body.name, [DOCUMENT_TYPES[t] for t in body.documentTypes],
-                                                    body.validFrom, body.validUntil, body.firstKey))
-    return TxOut(transactionHash=receipt["transactionHash"].to_0x_hex(), blockNumber=receipt["blockNumber"],
-                 result={"store": reg.store_from(receipt)})
+    receipt = _mined(
+        lambda: reg.register_authority(
+            body.name, [DOCUMENT_TYPES[t] for t in body.documentTypes], body.validFrom, body.validUntil, body.firstKey
+        )
+    )
+    return TxOut(
+        transactionHash=receipt["transactionHash"].to_0x_hex(),
+        blockNumber=receipt["blockNumber"],
+        result={"store": reg.store_from(receipt)},
+    )
 
 
-@router.post("/admin/authorities/{store}/keys", status_code=201, response_model=TxOut,
-             summary="Add a signing key to an authority of the admin's country",
-             description="For admin keys, about authorities of their own country (signed with the country's admin "
-                         "keystore held by this service): sends the transaction and answers once it is mined.")
+@router.post(
+    "/admin/authorities/{store}/keys",
+    status_code=201,
+    response_model=TxOut,
+    summary="Add a signing key to an authority of the admin's country",
+    description="For admin keys, about authorities of their own country (signed with the country's admin "
+    "keystore held by this service): sends the transaction and answers once it is mined.",
+)
 def add_key(store: Store, body: AddKey, request: Request, principal: Principal = PrincipalDep) -> TxOut:
     store = _account(store)
     reg = _admin(request, principal)
     return _send(lambda: reg.add_key(store, body.key, body.validFrom, body.validUntil))
 
 
-@router.post("/admin/issuers/{account}", response_model=TxOut,
-             summary="Suspend, reinstate, retire, rotate or mark compromised a signing key of the admin's country",
-             description="For admin keys, about keys of authorities of their own country (signed with the "
-                         "country's admin keystore held by this service): sends the transaction and answers once it "
-                         "is mined. Marking a key compromised since a time makes everything it did since then stop "
-                         "counting: its anchors no longer verify, its revocations and supersessions are void.")
+@router.post(
+    "/admin/issuers/{account}",
+    response_model=TxOut,
+    summary="Suspend, reinstate, retire, rotate or mark compromised a signing key of the admin's country",
+    description="For admin keys, about keys of authorities of their own country (signed with the "
+    "country's admin keystore held by this service): sends the transaction and answers once it "
+    "is mined. Marking a key compromised since a time makes everything it did since then stop "
+    "counting: its anchors no longer verify, its revocations and supersessions are void.",
+)
 def key_action(account: Account, body: KeyAction, request: Request, principal: Principal = PrincipalDep) -> TxOut:
     account = _account(account)
     reg = _admin(request, principal)
@@ -364,28 +506,39 @@ def key_action(account: Account, body: KeyAction, request: Request, principal: P
     return _send(lambda: fn(account))
 
 
-@router.post("/admin/customs-keys", status_code=201, response_model=TxOut,
-             summary="Add a customs key of the admin's country",
-             description="For admin keys (signed with their country's admin keystore held by this service): a "
-                         "customs key records the country's customs decisions on certificates it receives.")
+@router.post(
+    "/admin/customs-keys",
+    status_code=201,
+    response_model=TxOut,
+    summary="Add a customs key of the admin's country",
+    description="For admin keys (signed with their country's admin keystore held by this service): a "
+    "customs key records the country's customs decisions on certificates it receives.",
+)
 def add_customs_key(body: CustomsKey, request: Request, principal: Principal = PrincipalDep) -> TxOut:
     reg = _admin(request, principal)
     return _send(lambda: reg.add_customs_key(body.key))
 
 
-@router.delete("/admin/customs-keys/{account}", response_model=TxOut,
-               summary="Remove a customs key of the admin's country",
-               description="For admin keys (signed with their country's admin keystore held by this service).")
+@router.delete(
+    "/admin/customs-keys/{account}",
+    response_model=TxOut,
+    summary="Remove a customs key of the admin's country",
+    description="For admin keys (signed with their country's admin keystore held by this service).",
+)
 def remove_customs_key(account: Account, request: Request, principal: Principal = PrincipalDep) -> TxOut:
     account = _account(account)
     reg = _admin(request, principal)
     return _send(lambda: reg.remove_customs_key(account))
 
 
-@router.post("/admin/proposals", status_code=201, response_model=TxOut,
-             summary="Propose adding or removing a member country (the admin's country votes yes)",
-             description="For admin keys (signed with their country's admin keystore held by this service): opens a "
-                         "proposal that the other members vote on; the answer carries its `proposalId`.")
+@router.post(
+    "/admin/proposals",
+    status_code=201,
+    response_model=TxOut,
+    summary="Propose adding or removing a member country (the admin's country votes yes)",
+    description="For admin keys (signed with their country's admin keystore held by this service): opens a "
+    "proposal that the other members vote on; the answer carries its `proposalId`.",
+)
 def propose(body: Proposal, request: Request, principal: Principal = PrincipalDep) -> TxOut:
     reg = _admin(request, principal)
     if not is_country(body.country):
@@ -397,18 +550,25 @@ def propose(body: Proposal, request: Request, principal: Principal = PrincipalDe
     return _proposal(reg, lambda: reg.propose_removal_tx(body.country))
 
 
-@router.post("/admin/proposals/{proposal_id}/vote", response_model=TxOut, summary="Vote on a proposal",
-             description="For admin keys (signed with their country's admin keystore held by this service): casts "
-                         "their country's vote; a proposal passes on the members' majority.")
+@router.post(
+    "/admin/proposals/{proposal_id}/vote",
+    response_model=TxOut,
+    summary="Vote on a proposal",
+    description="For admin keys (signed with their country's admin keystore held by this service): casts "
+    "their country's vote; a proposal passes on the members' majority.",
+)
 def vote(proposal_id: ProposalId, body: Vote, request: Request, principal: Principal = PrincipalDep) -> TxOut:
     reg = _admin(request, principal)
     return _send(lambda: reg.vote(proposal_id, body.support))
 
 
-@router.post("/admin/proposals/{proposal_id}/decide", response_model=TxOut,
-             summary="Decide a proposal again from the votes that count now",
-             description="For admin keys: re-counts an open proposal's votes among the current members (after a "
-                         "member was removed, say) and closes it if decided, or as expired after its deadline.")
+@router.post(
+    "/admin/proposals/{proposal_id}/decide",
+    response_model=TxOut,
+    summary="Decide a proposal again from the votes that count now",
+    description="For admin keys: re-counts an open proposal's votes among the current members (after a "
+    "member was removed, say) and closes it if decided, or as expired after its deadline.",
+)
 def decide(proposal_id: ProposalId, request: Request, principal: Principal = PrincipalDep) -> TxOut:
     reg = _admin(request, principal)
     return _send(lambda: reg.decide(proposal_id))

@@ -7,13 +7,14 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from certnet.api import customs as customs_tables  # noqa: F401 - registers its tables with ApiBase
+from certnet.api import customs as customs_tables
 from certnet.api.auth import FAILED_AUTH, Authenticator, ClientAddress, RateLimiter
 from certnet.api.models import ApiBase
 from certnet.issuer.outbox import open_database
@@ -158,24 +159,42 @@ class Service:
                 self.admins[country] = t
             else:
                 log.warning("%r is not an admin of any member country; ignored", signer)
-        self.pipeline = Pipeline(self.sessions, self.w3, self.deployment, issuers, PipelineConfig(
-            max_batch=settings.max_batch, max_age=settings.max_batch_age, confirmations=settings.confirmations,
-            reconcile_interval=settings.reconcile_interval, reconcile_window=settings.reconcile_window))
+        self.pipeline = Pipeline(
+            self.sessions,
+            self.w3,
+            self.deployment,
+            issuers,
+            PipelineConfig(
+                max_batch=settings.max_batch,
+                max_age=settings.max_batch_age,
+                confirmations=settings.confirmations,
+                reconcile_interval=settings.reconcile_interval,
+                reconcile_window=settings.reconcile_window,
+            ),
+        )
         self.chain_source = ChainSource(self.w3, self.deployment, settings.confirmations)
         self.index_source: StatusSource | None = None
         self.indexer: Any = None
         self._setup_index()
-        self.auth = Authenticator(self.sessions, RateLimiter(settings.rate_per_second, settings.rate_burst),
-                                  failures=RateLimiter(settings.auth_failure_rate, settings.auth_failure_burst,
-                                                       table=FAILED_AUTH),
-                                  client_address=ClientAddress(settings.trusted_proxy_header, settings.trusted_proxies))
+        self.auth = Authenticator(
+            self.sessions,
+            RateLimiter(settings.rate_per_second, settings.rate_burst),
+            failures=RateLimiter(settings.auth_failure_rate, settings.auth_failure_burst, table=FAILED_AUTH),
+            client_address=ClientAddress(settings.trusted_proxy_header, settings.trusted_proxies),
+        )
         from certnet.api.notify import Notifier
         from certnet.api.webhooks import Deliverer, WebhookSettings, parse_allow_list, system_resolver
 
         self.notifier = Notifier(self)
-        self.webhooks = Deliverer(self, WebhookSettings(
-            allow=parse_allow_list(settings.webhook_allow), timeout=settings.webhook_timeout,
-            concurrency=settings.webhook_concurrency, resolve=settings.webhook_resolver or system_resolver))
+        self.webhooks = Deliverer(
+            self,
+            WebhookSettings(
+                allow=parse_allow_list(settings.webhook_allow),
+                timeout=settings.webhook_timeout,
+                concurrency=settings.webhook_concurrency,
+                resolve=settings.webhook_resolver or system_resolver,
+            ),
+        )
         self.customs = customs_tables.load_customs_keys(self.w3, settings.customs_keystores, secret)
         self.customs_desk = customs_tables.CustomsDesk(self)
         self._stop = threading.Event()
@@ -192,8 +211,9 @@ class Service:
         from certnet.api.index.follower import Indexer
         from certnet.api.indexed import IndexedSource
 
-        self.indexer = Indexer(self.w3, self.deployment, self.settings.db_url,
-                               confirmations=self.settings.confirmations)
+        self.indexer = Indexer(
+            self.w3, self.deployment, self.settings.db_url, confirmations=self.settings.confirmations
+        )
         self.index_source = IndexedSource(self.settings.db_url, self.deployment)
 
     def verifier(self, mode: str = "chain") -> BoundedVerifier:
@@ -213,8 +233,11 @@ class Service:
         stale = self.index_staleness()
         if self._stale_reason != stale:  # logged when it changes, not for every request
             if stale:
-                log.warning("index mode: %s; answering from %s", stale,
-                            "the chain" if self.settings.stale_index == "chain" else "nothing (ERROR)")
+                log.warning(
+                    "index mode: %s; answering from %s",
+                    stale,
+                    "the chain" if self.settings.stale_index == "chain" else "nothing (ERROR)",
+                )
             else:
                 log.info("index mode: the index is within its allowed lag again")
             self._stale_reason = stale
@@ -249,16 +272,20 @@ class Service:
             return "the service's index could not be read"
         age = time.time() - synced_at
         if age > s.index_max_age:
-            return (f"the service's index was last brought up to date {age:.0f} seconds ago, longer than the "
-                    f"{s.index_max_age:g} seconds allowed")
+            return (
+                f"the service's index was last brought up to date {age:.0f} seconds ago, longer than the "
+                f"{s.index_max_age:g} seconds allowed"
+            )
         try:
             head = self.chain_head()
         except Exception as exc:
             return f"the index's lag could not be measured: {log_failure(exc, 'index mode: reading the head')}"
         behind = head - s.confirmations - number
         if behind > s.index_max_lag_blocks:
-            return (f"the service's index is {behind} blocks behind the chain, more than the "
-                    f"{s.index_max_lag_blocks} allowed")
+            return (
+                f"the service's index is {behind} blocks behind the chain, more than the "
+                f"{s.index_max_lag_blocks} allowed"
+            )
         return None
 
     # ------------------------------------------------------------------ workers
@@ -274,16 +301,17 @@ class Service:
         if self.settings.start_workers:  # the background workers: in the one process elected by the database
             from certnet.api.election import Election
 
-            self.election = Election(self.sessions.kw["bind"], self._start_workers,
-                                     on_change=self.metrics.leading.set)
+            self.election = Election(self.sessions.kw["bind"], self._start_workers, on_change=self.metrics.leading.set)
             self._threads += _start_threads([("election", lambda: self.election.run(self._stop))])
 
     def _start_workers(self, term: threading.Event) -> list[threading.Thread]:
         """The background workers of one term as leader, running until `term` is set."""
-        workers = [("issuance", lambda: self.pipeline.run_forever(term)),
-                   ("notifier", lambda: self.notifier.run_forever(term)),
-                   ("webhooks", lambda: self.webhooks.run_forever(term)),
-                   ("customs", lambda: self.customs_desk.run_forever(term))]
+        workers = [
+            ("issuance", lambda: self.pipeline.run_forever(term)),
+            ("notifier", lambda: self.notifier.run_forever(term)),
+            ("webhooks", lambda: self.webhooks.run_forever(term)),
+            ("customs", lambda: self.customs_desk.run_forever(term)),
+        ]
         if self.indexer is not None:
             workers.append(("indexer", lambda: self.indexer.run(term, 0.5)))
         return _start_threads(workers)
@@ -316,8 +344,14 @@ def settings_from_data_dir(data_dir: Path, rpc_url: str | None = None, **overrid
     # a production start (any chain but the local demo's) takes the passphrase from the environment only
     secret = service_passphrase(data_dir, d.chain_id, rpc) if issuer_ks or admin_ks or customs_ks else None
     return Settings(
-        data_dir=data_dir, rpc_url=rpc, deployment_file=dfile,
+        data_dir=data_dir,
+        rpc_url=rpc,
+        deployment_file=dfile,
         db_url=os.environ.get("CERTNET_DB_URL") or f"sqlite:///{data_dir / 'certnet.db'}",
-        issuer_keystores=issuer_ks, admin_keystores=admin_ks, customs_keystores=customs_ks, passphrase=secret,
-        signer=load_signer_config(data_dir), **overrides,
+        issuer_keystores=issuer_ks,
+        admin_keystores=admin_ks,
+        customs_keystores=customs_ks,
+        passphrase=secret,
+        signer=load_signer_config(data_dir),
+        **overrides,
     )

@@ -132,8 +132,9 @@ class Supervisor:
                     quick = time.monotonic() - self.started[slot] < STARTUP_GRACE
                     self.failed_starts = self.failed_starts + 1 if quick else 0
                     if self.failed_starts >= MAX_FAILED_STARTS:
-                        raise ServeError(f"worker processes keep exiting at start (last exit code {p.exitcode}); "
-                                         "see the log above")
+                        raise ServeError(
+                            f"worker processes keep exiting at start (last exit code {p.exitcode}); see the log above"
+                        )
                     log.warning("worker %s (pid %s) exited with code %s; starting it again", slot, p.pid, p.exitcode)
                     self._start(slot)
         finally:

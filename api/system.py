@@ -79,8 +79,11 @@ def bring_up(data_dir: Path, port: int = local.DEFAULT_PORT, log=print) -> Local
     log(f"node: anvil on {info.rpc_url} (chain id {info.chain_id}), state in {local.node_dir(data_dir)}")
     w3 = connect(info.rpc_url)
     secret = local_passphrase(data_dir)
-    names = [f"{c.lower()}-admin" for c in DEMO_MEMBERS] + [v[0] for v in DEMO_ISSUERS.values()] + [
-        f"{c.lower()}-customs" for c in DEMO_CUSTOMS]
+    names = (
+        [f"{c.lower()}-admin" for c in DEMO_MEMBERS]
+        + [v[0] for v in DEMO_ISSUERS.values()]
+        + [f"{c.lower()}-customs" for c in DEMO_CUSTOMS]
+    )
     key_files = {n: _ensure_key(data_dir, n, secret) for n in names}
     funder = signer_for(w3, dev_keys(1)[0])
     for n, f in key_files.items():
@@ -94,8 +97,10 @@ def bring_up(data_dir: Path, port: int = local.DEFAULT_PORT, log=print) -> Local
         log(f"deploy: {exc}")
         deployment = None
     if deployment is None or not _is_deployed(w3, deployment):
-        config = DeployConfig(name="certnet local", members=[
-            Member(c, [keys.keystore_address(key_files[f"{c.lower()}-admin"])]) for c in DEMO_MEMBERS])
+        config = DeployConfig(
+            name="certnet local",
+            members=[Member(c, [keys.keystore_address(key_files[f"{c.lower()}-admin"])]) for c in DEMO_MEMBERS],
+        )
         deployment = deploy(w3, funder, config, rpc_url=info.rpc_url)
         deployment.save(dfile)
         log(f"deploy: IssuerRegistry {deployment.issuer_registry}")
@@ -113,8 +118,7 @@ def bring_up(data_dir: Path, port: int = local.DEFAULT_PORT, log=print) -> Local
     return LocalSystem(data_dir=data_dir, rpc_url=info.rpc_url, deployment=deployment, key_files=key_files)
 
 
-def register_customs_keys(w3: Web3, deployment: Deployment, key_files: dict[str, Path], secret: str,
-                          log=print) -> None:
+def register_customs_keys(w3: Web3, deployment: Deployment, key_files: dict[str, Path], secret: str, log=print) -> None:
     """Each demo customs key registered by its country's admin (once)."""
     reg = deployment.issuer_registry_client(w3)
     for country in DEMO_CUSTOMS:
@@ -148,8 +152,12 @@ def issue_samples(data_dir: Path, url: str, keys: dict[str, str], count: int = 1
     for doc in samples.generate(count, seed=2024, network=network_block(deployment), issuing_country="VN"):
         doc.pop("issuers", None)  # the service fills in its own issuer block
         docs.append(doc)
-    r = httpx.post(f"{url}/v1/documents", json={"documents": docs},
-                   headers={"authorization": f"Bearer {keys['issuer-VN']}"}, timeout=60)
+    r = httpx.post(
+        f"{url}/v1/documents",
+        json={"documents": docs},
+        headers={"authorization": f"Bearer {keys['issuer-VN']}"},
+        timeout=60,
+    )
     r.raise_for_status()
     marker.write_text(json.dumps([d["id"] for d in r.json()["documents"]]))
     log(f"samples: {count} Form D certificates submitted by the VN issuer (anchored within seconds)")

@@ -27,9 +27,10 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
@@ -104,9 +105,14 @@ def _why_refused(ip: Address) -> str | None:
     inner = embedded_ipv4(ip)
     if inner is not None:
         return _why_refused(inner)
-    for test, what in ((ip.is_unspecified, "unspecified"), (ip.is_loopback, "loopback"),
-                       (ip.is_link_local, "link-local"), (ip.is_multicast, "multicast"),
-                       (ip.is_reserved, "reserved"), (ip.is_private, "private")):
+    for test, what in (
+        (ip.is_unspecified, "unspecified"),
+        (ip.is_loopback, "loopback"),
+        (ip.is_link_local, "link-local"),
+        (ip.is_multicast, "multicast"),
+        (ip.is_reserved, "reserved"),
+        (ip.is_private, "private"),
+    ):
         if test:
             return what
     if not ip.is_global:
@@ -129,8 +135,10 @@ class TargetPolicy:
         why = _why_refused(ip)
         if why is not None:
             named = "" if address == host else f"{host!r} resolves to "
-            raise TargetRefused(f"{named}{ip} is a {why} address: webhooks go to public addresses only (or to "
-                                "those the operator's allow-list names)")
+            raise TargetRefused(
+                f"{named}{ip} is a {why} address: webhooks go to public addresses only (or to "
+                "those the operator's allow-list names)"
+            )
         return ip
 
     def addresses(self, host: str, port: int) -> list[Address]:
@@ -191,7 +199,8 @@ def post(policy: TargetPolicy, url: str, body: bytes, headers: dict[str, str], t
     else:
         conn = http.client.HTTPConnection(host, port, timeout=timeout)
     conn._create_connection = lambda address, t=None, source=None: connect_checked(  # type: ignore[attr-defined]
-        policy, host, port, timeout)
+        policy, host, port, timeout
+    )
     expired = threading.Event()
 
     def expire() -> None:  # end a connection that outlived its time: a read blocked on it returns at once
@@ -244,7 +253,7 @@ class Deliverer:
     """Posts the due deliveries concurrently (a thread pool), apart from the chain follower; records each
     outcome (delivered; retried with backoff; dead after MAX_ATTEMPTS)."""
 
-    def __init__(self, service: "Service", settings: WebhookSettings) -> None:
+    def __init__(self, service: Service, settings: WebhookSettings) -> None:
         self.service = service
         self.sessions = service.sessions
         self.settings = settings
@@ -267,10 +276,15 @@ class Deliverer:
         if free <= 0:
             return 0
         with self.sessions() as s:
-            due = list(s.execute(
-                select(Delivery, Subscription).join(Subscription, Subscription.id == Delivery.subscription_id)
-                .where(Delivery.state == "PENDING", Delivery.next_attempt_at <= now)
-                .order_by(Delivery.next_attempt_at).limit(free + len(self._in_flight) + 100)))
+            due = list(
+                s.execute(
+                    select(Delivery, Subscription)
+                    .join(Subscription, Subscription.id == Delivery.subscription_id)
+                    .where(Delivery.state == "PENDING", Delivery.next_attempt_at <= now)
+                    .order_by(Delivery.next_attempt_at)
+                    .limit(free + len(self._in_flight) + 100)
+                )
+            )
         started: list[Future] = []
         clock = time.monotonic()
         with self._lock:
@@ -290,7 +304,7 @@ class Deliverer:
             return sum(1 for f in started if f.result())
         return len(started)
 
-    def _claim(self, chosen: list[tuple[Delivery, Subscription, "_Endpoint"]], now: dt.datetime) -> list[Any]:
+    def _claim(self, chosen: list[tuple[Delivery, Subscription, _Endpoint]], now: dt.datetime) -> list[Any]:
         """The chosen deliveries this process may post: each is claimed in the database by moving its next attempt
         CLAIM_SECONDS past the time of the post (`WHERE` it is still pending, unattempted since it was read, and
         due), so another deliverer on the same database (a leader taking over while the old one still runs)
@@ -302,10 +316,16 @@ class Deliverer:
         with self.sessions.begin() as s:
             for item in chosen:
                 d = item[0]
-                claimed = s.execute(update(Delivery).where(
-                    Delivery.id == d.id, Delivery.state == "PENDING", Delivery.attempts == d.attempts,
-                    Delivery.next_attempt_at <= now,
-                ).values(next_attempt_at=until)).rowcount
+                claimed = s.execute(
+                    update(Delivery)
+                    .where(
+                        Delivery.id == d.id,
+                        Delivery.state == "PENDING",
+                        Delivery.attempts == d.attempts,
+                        Delivery.next_attempt_at <= now,
+                    )
+                    .values(next_attempt_at=until)
+                ).rowcount
                 if claimed == 1:
                     won.append(item)
         return won
@@ -314,9 +334,13 @@ class Deliverer:
         from certnet.api.notify import sign_payload
 
         body = json.dumps({"id": d.id, **d.payload}, separators=(",", ":")).encode()
-        headers = {"content-type": "application/json", "x-certnet-event": d.payload.get("event", ""),
-                   "x-certnet-delivery": str(d.id), "x-certnet-signature": sign_payload(sub.secret, body),
-                   "user-agent": "certnet-notifier"}
+        headers = {
+            "content-type": "application/json",
+            "x-certnet-event": d.payload.get("event", ""),
+            "x-certnet-delivery": str(d.id),
+            "x-certnet-signature": sign_payload(sub.secret, body),
+            "user-agent": "certnet-notifier",
+        }
         error = None
         try:
             status = post(self.policy, sub.url, body, headers, self.settings.timeout)
@@ -328,7 +352,7 @@ class Deliverer:
             error = f"target refused: {exc}"
         except (OSError, http.client.HTTPException) as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
-        except Exception as exc:  # noqa: BLE001 - a delivery never takes the deliverer down
+        except Exception as exc:
             log.exception("delivery %s failed unexpectedly", d.id)
             error = f"{type(exc).__name__}"
         try:
@@ -350,15 +374,25 @@ class Deliverer:
         mine = (Delivery.id == d.id, Delivery.state == "PENDING", Delivery.attempts == d.attempts)
         with self.sessions.begin() as s:
             if error is None:
-                done = s.execute(update(Delivery).where(*mine).values(
-                    state="DELIVERED", attempts=d.attempts + 1, delivered_at=utcnow(), last_error=None)).rowcount
+                done = s.execute(
+                    update(Delivery)
+                    .where(*mine)
+                    .values(state="DELIVERED", attempts=d.attempts + 1, delivered_at=utcnow(), last_error=None)
+                ).rowcount
                 outcome = "delivered"
             else:
                 attempts = d.attempts + 1
                 dead = attempts >= MAX_ATTEMPTS
-                done = s.execute(update(Delivery).where(*mine).values(
-                    state="DEAD" if dead else "PENDING", attempts=attempts, last_error=error,
-                    next_attempt_at=utcnow() + dt.timedelta(seconds=backoff(attempts)))).rowcount
+                done = s.execute(
+                    update(Delivery)
+                    .where(*mine)
+                    .values(
+                        state="DEAD" if dead else "PENDING",
+                        attempts=attempts,
+                        last_error=error,
+                        next_attempt_at=utcnow() + dt.timedelta(seconds=backoff(attempts)),
+                    )
+                ).rowcount
                 outcome = "dead" if dead else "retry"
         if done == 1:
             self.service.metrics.deliveries.labels(outcome).inc()
@@ -369,8 +403,9 @@ class Deliverer:
         """Post due deliveries until `stop` is set (it may run again afterwards, in a later term as leader)."""
         with self._lock:
             if self._closed:  # a previous run shut its pool down: deliveries cancelled then are claimed again
-                self.pool = ThreadPoolExecutor(max_workers=self.settings.concurrency,
-                                               thread_name_prefix="certnet-webhook")
+                self.pool = ThreadPoolExecutor(
+                    max_workers=self.settings.concurrency, thread_name_prefix="certnet-webhook"
+                )
                 self._in_flight.clear()
                 self._endpoints.clear()
                 self._closed = False
@@ -394,5 +429,11 @@ def backoff(attempts: int) -> float:
 def subscription_count(session: Any, key_id: int) -> int:
     from sqlalchemy import func
 
-    return session.scalar(select(func.count()).select_from(Subscription).where(
-        Subscription.key_id == key_id, Subscription.active.is_(True))) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Subscription)
+            .where(Subscription.key_id == key_id, Subscription.active.is_(True))
+        )
+        or 0
+    )

@@ -15,8 +15,9 @@ from __future__ import annotations
 import importlib.abc
 import importlib.machinery
 import sys
+from collections.abc import Sequence
 from types import ModuleType
-from typing import Any, Sequence
+from typing import Any
 
 #: the limit kept: the one in force when certnet was first imported, or Python's default if something imported
 #: before certnet had already raised it beyond reason
@@ -47,8 +48,9 @@ class _RestoringLoader(importlib.abc.Loader):
 class _RecursionLimitKeeper(importlib.abc.MetaPathFinder):
     """Finds `eth` and `py_ecc` as the other finders would, with a loader that restores the limit."""
 
-    def find_spec(self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
-                  ) -> importlib.machinery.ModuleSpec | None:
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
         if fullname not in _RAISERS:
             return None
         for finder in sys.meta_path:

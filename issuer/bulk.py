@@ -26,10 +26,11 @@ import multiprocessing
 import os
 import re
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 
@@ -37,8 +38,8 @@ from certnet.issuer import faults
 from certnet.issuer.envelope import EnvelopeError, complete_envelope
 from certnet.issuer.pipeline import anchor_by
 from certnet.node.contracts import DOCUMENT_TYPES, to_bytes32
-from certnet.node.errors import ContractRevert
 from certnet.node.deploy import Deployment
+from certnet.node.errors import ContractRevert
 from certnet.node.tx import Transactor
 from certnet.verifier import jsonlimits
 from certnet.verifier.jsjson import ProofFormatError
@@ -89,8 +90,18 @@ def parse_line(line: bytes) -> Any:
     return jsonlimits.loads(line)  # (orjson refuses depth beyond 1024 itself, cleanly)
 
 
-def _read(source: Path, batch: int, skip: set[int], deployment: Deployment, issuer: tuple[str, str, str],
-          doc_type: str | None, queue: Any, lane: int, lanes: int, parent: int) -> None:
+def _read(
+    source: Path,
+    batch: int,
+    skip: set[int],
+    deployment: Deployment,
+    issuer: tuple[str, str, str],
+    doc_type: str | None,
+    queue: Any,
+    lane: int,
+    lanes: int,
+    parent: int,
+) -> None:
     """A reader process: of the batches k with k % lanes == lane, each one parsed, checked and salted, marshalled
     onto a bounded queue as (salted JSON, targetHashes, documentType) — None for a batch written before — then
     ("end", count); ("error", message) stops it. Every reader reads every line, to know where batches end."""
@@ -119,8 +130,10 @@ def _read(source: Path, batch: int, skip: set[int], deployment: Deployment, issu
                     if not isinstance(doc, dict):
                         raise BulkInputError(f"{source}:{lineno}: a document must be a JSON object")
                     if doc.get("issuingCountry", issuer[0]) != issuer[0]:
-                        raise BulkInputError(f"{source}:{lineno}: issuingCountry {doc['issuingCountry']!r} but the "
-                                             f"issuer belongs to {issuer[0]}")
+                        raise BulkInputError(
+                            f"{source}:{lineno}: issuingCountry {doc['issuingCountry']!r} but the "
+                            f"issuer belongs to {issuer[0]}"
+                        )
                     try:
                         doc = complete_envelope(doc, deployment, issuer[1], issuer[2], doc_type)
                         if doc_type:
@@ -128,9 +141,11 @@ def _read(source: Path, batch: int, skip: set[int], deployment: Deployment, issu
                     except (EnvelopeError, SchemaValidationError) as exc:
                         raise BulkInputError(f"{source}:{lineno}: {exc}") from None
                     if docs and doc.get("documentType") != docs[0].get("documentType"):
-                        raise BulkInputError(f"{source}:{lineno}: documentType {doc.get('documentType')!r} differs "
-                                             f"from the batch's {docs[0].get('documentType')!r} (a batch is anchored "
-                                             "as one type: give --type, or one type per file)")
+                        raise BulkInputError(
+                            f"{source}:{lineno}: documentType {doc.get('documentType')!r} differs "
+                            f"from the batch's {docs[0].get('documentType')!r} (a batch is anchored "
+                            "as one type: give --type, or one type per file)"
+                        )
                     docs.append(doc)
                 if count % batch == 0:
                     if k % lanes == lane:
@@ -157,8 +172,10 @@ def _next(queue: Any, reader: Any) -> Any:
                 try:
                     return queue.get(timeout=1.0)
                 except Empty:
-                    raise BulkInputError(f"a reader process stopped (exit code {reader.exitcode}) without "
-                                         "finishing its batches; run again to continue") from None
+                    raise BulkInputError(
+                        f"a reader process stopped (exit code {reader.exitcode}) without "
+                        "finishing its batches; run again to continue"
+                    ) from None
 
 
 def die_with_parent(parent: int) -> None:
@@ -200,8 +217,10 @@ def read_journal(out: Path) -> dict[str, dict[str, Any]]:
 
 def _journal(out: Path, k: int, root: str, tx: str, block: int, block_hash: str, event: str = "ANCHORED") -> None:
     with open(out / JOURNAL, "a") as f:
-        f.write(json.dumps({"batch": k, "root": root, "event": event, "tx": tx, "block": block,
-                            "blockHash": block_hash}) + "\n")
+        f.write(
+            json.dumps({"batch": k, "root": root, "event": event, "tx": tx, "block": block, "blockHash": block_hash})
+            + "\n"
+        )
         f.flush()
         os.fsync(f.fileno())
 
@@ -222,9 +241,17 @@ def _write_batch(out: Path, k: int, root: str, wrapped: list[bytes]) -> Path:
     return final
 
 
-def bulk_issue(source: Path, out: Path, deployment: Deployment, signer: Transactor, *,
-               batch: int = 10_000, doc_type: str | None = None, receipt_timeout: float = 120.0,
-               progress: Callable[[int], None] | None = None) -> BulkResult:
+def bulk_issue(
+    source: Path,
+    out: Path,
+    deployment: Deployment,
+    signer: Transactor,
+    *,
+    batch: int = 10_000,
+    doc_type: str | None = None,
+    receipt_timeout: float = 120.0,
+    progress: Callable[[int], None] | None = None,
+) -> BulkResult:
     """Issue every document of `source` (NDJSON) in batches of `batch`; see the module docstring."""
     if batch < 1:
         raise BulkInputError("the batch size must be at least 1")
@@ -242,9 +269,25 @@ def bulk_issue(source: Path, out: Path, deployment: Deployment, signer: Transact
     ctx = multiprocessing.get_context("fork")
     lanes = max(1, min(READERS, os.cpu_count() or 1))
     queues = [ctx.Queue(maxsize=1) for _ in range(lanes)]
-    readers = [ctx.Process(target=_read, daemon=True,
-                           args=(source, batch, set(done), deployment, (record.country, record.name, record.store), doc_type,
-                                 queues[lane], lane, lanes, os.getpid())) for lane in range(lanes)]
+    readers = [
+        ctx.Process(
+            target=_read,
+            daemon=True,
+            args=(
+                source,
+                batch,
+                set(done),
+                deployment,
+                (record.country, record.name, record.store),
+                doc_type,
+                queues[lane],
+                lane,
+                lanes,
+                os.getpid(),
+            ),
+        )
+        for lane in range(lanes)
+    ]
     for r in readers:
         r.start()
     result = BulkResult()
@@ -277,16 +320,27 @@ def bulk_issue(source: Path, out: Path, deployment: Deployment, signer: Transact
             anchor = anchor_by(store, root, registry.store_of_key, f"batch {k}")
             journalled = journal.get(root)
             if anchor is None and store.anchor_of(root) is not None:
-                raise BulkInputError(f"batch {k}: root {root} is anchored in {store.address} by a key not of its "
-                                     "authority")
+                raise BulkInputError(
+                    f"batch {k}: root {root} is anchored in {store.address} by a key not of its authority"
+                )
             if anchor is None and journalled is not None:
-                log.warning("batch %s (root %s) was anchored in block %s (transaction %s) but the chain no longer "
-                            "has it (a node that lost blocks, a reorg): anchoring it again", k, root,
-                            journalled.get("block"), journalled.get("tx"))
+                log.warning(
+                    "batch %s (root %s) was anchored in block %s (transaction %s) but the chain no longer "
+                    "has it (a node that lost blocks, a reorg): anchoring it again",
+                    k,
+                    root,
+                    journalled.get("block"),
+                    journalled.get("tx"),
+                )
                 result.reanchored += 1
             elif anchor is not None and journalled is not None and anchor.block_number != journalled.get("block"):
-                log.warning("batch %s (root %s) was re-mined in block %s (journalled: block %s)", k, root,
-                            anchor.block_number, journalled.get("block"))
+                log.warning(
+                    "batch %s (root %s) was re-mined in block %s (journalled: block %s)",
+                    k,
+                    root,
+                    anchor.block_number,
+                    journalled.get("block"),
+                )
                 tx = store.anchoring_tx(root, anchor.block_number) or ""
                 block_hash = signer.w3.eth.get_block(anchor.block_number)["hash"].to_0x_hex()
                 _journal(out, k, root, tx, anchor.block_number, block_hash, "MOVED")
@@ -297,8 +351,10 @@ def bulk_issue(source: Path, out: Path, deployment: Deployment, signer: Transact
             if anchor is None:
                 code = DOCUMENT_TYPES.get(doc_type or type_name)
                 if code is None:
-                    raise BulkInputError(f"{source}: batch {k}: documentType {type_name!r} is not one of "
-                                         f"{', '.join(DOCUMENT_TYPES)} (give --type)")
+                    raise BulkInputError(
+                        f"{source}: batch {k}: documentType {type_name!r} is not one of "
+                        f"{', '.join(DOCUMENT_TYPES)} (give --type)"
+                    )
                 try:
                     signed = signer.sign(store.function("anchor", to_bytes32(root), code, n), f"anchor batch {k}")
                 except ContractRevert as exc:

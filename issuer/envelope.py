@@ -32,8 +32,9 @@ def network_block(deployment: Deployment) -> dict[str, Any]:
     return {"chain": "ETH", "chainId": str(deployment.chain_id), "name": deployment.name}
 
 
-def complete_envelope(doc: dict[str, Any], deployment: Deployment, issuer_name: str, store: str,
-                      document_type: str | None = None) -> dict[str, Any]:
+def complete_envelope(
+    doc: dict[str, Any], deployment: Deployment, issuer_name: str, store: str, document_type: str | None = None
+) -> dict[str, Any]:
     """A copy of `doc` with the envelope filled in; refuses an envelope naming another store or network."""
     data = dict(doc)
     if document_type is not None:
@@ -45,8 +46,9 @@ def complete_envelope(doc: dict[str, Any], deployment: Deployment, issuer_name: 
     if isinstance(issuers, list) and len(issuers) == 1 and isinstance(issuers[0], dict):
         named = str(issuers[0].get("documentStore", "")).lower()
         if named and named != store.lower():
-            raise EnvelopeError(f"issuers.0.documentStore: {named} is not the issuing authority's document store "
-                                f"{store}")
+            raise EnvelopeError(
+                f"issuers.0.documentStore: {named} is not the issuing authority's document store {store}"
+            )
     net = data["network"]
     if isinstance(net, dict) and net.get("chainId") is not None and str(net["chainId"]) != str(deployment.chain_id):
         raise EnvelopeError(f"network.chainId: {net.get('chainId')} is not this network's {deployment.chain_id}")

@@ -26,11 +26,11 @@ import json
 import logging
 import os
 import socket
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import orjson
-
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -61,7 +61,7 @@ log = logging.getLogger("certnet.issuer")
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def canonical_hash(data: Any) -> str:
@@ -245,8 +245,12 @@ class WriterLock:
         if self._conn is None:
             return False
         try:  # this session's advisory lock (a session that ended, even one reconnected since, holds none)
-            if self._conn.execute(text("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' "
-                                       "AND granted AND pid = pg_backend_pid())")).scalar_one():
+            if self._conn.execute(
+                text(
+                    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' "
+                    "AND granted AND pid = pg_backend_pid())"
+                )
+            ).scalar_one():
                 return True
         except SQLAlchemyError:  # the connection is gone (or was invalidated)
             pass
@@ -275,8 +279,10 @@ class WriterLock:
             # a holder whose host vanished (no FIN, no RST) loses its session, and the lock, within about 11 s
             for setting, value in (("idle", 5), ("interval", 2), ("count", 3)):
                 conn.execute(text(f"SET tcp_keepalives_{setting} = {value}"))
-            key = conn.execute(text("SELECT ('x' || substr(md5(:prefix || current_schema()), 1, 16))"
-                                    "::bit(64)::bigint"), {"prefix": f"certnet outbox {self.purpose} "}).scalar_one()
+            key = conn.execute(
+                text("SELECT ('x' || substr(md5(:prefix || current_schema()), 1, 16))::bit(64)::bigint"),
+                {"prefix": f"certnet outbox {self.purpose} "},
+            ).scalar_one()
             got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar_one()
         except BaseException:
             conn.close()
@@ -343,8 +349,7 @@ def pending_groups(session: Session) -> Iterator[tuple[str, str, int, dt.datetim
     yield from rows
 
 
-def insert_ignoring_duplicates(session: Session, table: Any, rows: list[dict[str, Any]],
-                               unique: Sequence[str]) -> None:
+def insert_ignoring_duplicates(session: Session, table: Any, rows: list[dict[str, Any]], unique: Sequence[str]) -> None:
     """INSERT `rows` into `table`, skipping any that would repeat the unique key `unique` (already there, or
     inserted at the same moment by another process): INSERT ... ON CONFLICT DO NOTHING on SQLite and
     PostgreSQL, one savepoint per row elsewhere. Check-then-insert races between processes; this does not."""

@@ -31,8 +31,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import bindparam, select, update
@@ -130,10 +131,19 @@ class Submitted(NamedTuple):
 def _submitted_records(s: Session, issuer: str, country: str, refs: list[str]) -> dict[str, Submitted]:
     """The outbox records of these reference numbers of an issuer, by reference number."""
     rows = s.execute(
-        select(Document.id, Document.reference_number, Document.document_type, Document.state, Document.batch_id,
-               Document.target_hash, Batch.merkle_root, Document.content_hash)
+        select(
+            Document.id,
+            Document.reference_number,
+            Document.document_type,
+            Document.state,
+            Document.batch_id,
+            Document.target_hash,
+            Batch.merkle_root,
+            Document.content_hash,
+        )
         .outerjoin(Batch, Batch.id == Document.batch_id)
-        .where(Document.issuer == issuer, Document.issuing_country == country, Document.reference_number.in_(refs)))
+        .where(Document.issuer == issuer, Document.issuing_country == country, Document.reference_number.in_(refs))
+    )
     return {r.reference_number: Submitted(*r) for r in rows}
 
 
@@ -148,8 +158,14 @@ class IssuerInfo(NamedTuple):
 class Pipeline:
     """Issuance for the issuer accounts whose signers it holds, against one deployment."""
 
-    def __init__(self, sessions: sessionmaker[Session], w3: Web3, deployment: Deployment,
-                 signers: dict[str, Transactor], config: PipelineConfig | None = None) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        w3: Web3,
+        deployment: Deployment,
+        signers: dict[str, Transactor],
+        config: PipelineConfig | None = None,
+    ) -> None:
         self.sessions = sessions
         self.w3 = w3
         self.deployment = deployment
@@ -177,10 +193,13 @@ class Pipeline:
                 store = self.registry.key_info(issuer).store
                 authority = self.registry.authority(store) if store else None
             except Exception as exc:  # the node is unreachable: nothing was accepted
-                raise SubmissionError("CHAIN_UNAVAILABLE", f"the issuer registry cannot be read now ({type(exc).__name__}); "
-                                      "retry later") from None
+                raise SubmissionError(
+                    "CHAIN_UNAVAILABLE", f"the issuer registry cannot be read now ({type(exc).__name__}); retry later"
+                ) from None
             if authority is None:
-                raise SubmissionError("UNKNOWN_ISSUER", f"{issuer} is not a key of an issuing authority on this network")
+                raise SubmissionError(
+                    "UNKNOWN_ISSUER", f"{issuer} is not a key of an issuing authority on this network"
+                )
             self._issuer_info[issuer] = IssuerInfo(authority.country, authority.name, authority.store)
         return self._issuer_info[issuer]
 
@@ -188,8 +207,9 @@ class Pipeline:
         """The document store of an issuer key's authority (sending from `signer` when given)."""
         return DocumentStoreClient(self.w3, self.issuer_info(issuer).store, signer)
 
-    def submit(self, issuer: str, documents: Sequence[dict[str, Any]],
-               document_type: str | None = None) -> list[Submitted]:
+    def submit(
+        self, issuer: str, documents: Sequence[dict[str, Any]], document_type: str | None = None
+    ) -> list[Submitted]:
         """Validate and durably accept documents; returns their records (existing ones for repeats)."""
         issuer = Web3.to_checksum_address(issuer)
         if issuer not in self.signers:
@@ -197,8 +217,10 @@ class Pipeline:
         if not documents:
             raise SubmissionError("EMPTY_SUBMISSION", "no documents submitted")
         if len(documents) > MAX_DOCUMENTS_PER_SUBMISSION:
-            raise SubmissionError("TOO_MANY_DOCUMENTS",
-                                  f"{len(documents)} documents; at most {MAX_DOCUMENTS_PER_SUBMISSION} per submission")
+            raise SubmissionError(
+                "TOO_MANY_DOCUMENTS",
+                f"{len(documents)} documents; at most {MAX_DOCUMENTS_PER_SUBMISSION} per submission",
+            )
         country, name, store = self.issuer_info(issuer)
         prepared: list[tuple[dict[str, Any], str]] = []
         seen: dict[str, int] = {}
@@ -215,12 +237,18 @@ class Pipeline:
             except SchemaValidationError as exc:
                 raise SubmissionError("SCHEMA_INVALID", str(exc), where) from None
             if data["issuingCountry"] != country:
-                raise SubmissionError("WRONG_COUNTRY", f"issuingCountry {data['issuingCountry']} but issuer "
-                                      f"{issuer} belongs to {country}", f"{where}.issuingCountry")
+                raise SubmissionError(
+                    "WRONG_COUNTRY",
+                    f"issuingCountry {data['issuingCountry']} but issuer {issuer} belongs to {country}",
+                    f"{where}.issuingCountry",
+                )
             ref = data["referenceNumber"]
             if ref in seen:
-                raise SubmissionError("DUPLICATE_REFERENCE", f"reference number {ref!r} repeats "
-                                      f"documents.{seen[ref]}", f"{where}.referenceNumber")
+                raise SubmissionError(
+                    "DUPLICATE_REFERENCE",
+                    f"reference number {ref!r} repeats documents.{seen[ref]}",
+                    f"{where}.referenceNumber",
+                )
             seen[ref] = i
             prepared.append((data, canonical_hash(data)))
         refs = [p[0]["referenceNumber"] for p in prepared]
@@ -230,29 +258,52 @@ class Pipeline:
                 ref = data["referenceNumber"]
                 if ref in existing and existing[ref].content_hash != h:
                     raise SubmissionError(
-                        "REFERENCE_CONFLICT", f"reference number {ref!r} was already submitted by this issuer "
+                        "REFERENCE_CONFLICT",
+                        f"reference number {ref!r} was already submitted by this issuer "
                         "with different content (use supersession to replace a certificate)",
-                        f"documents.{i}.referenceNumber")
+                        f"documents.{i}.referenceNumber",
+                    )
             now = utcnow()
-            new_rows = [{"issuer": issuer, "issuing_country": country, "reference_number": data["referenceNumber"],
-                         "document_type": data["documentType"], "content_hash": h, "raw": data, "state": SUBMITTED,
-                         "created_at": now, "updated_at": now}
-                        for data, h in prepared if data["referenceNumber"] not in existing]
+            new_rows = [
+                {
+                    "issuer": issuer,
+                    "issuing_country": country,
+                    "reference_number": data["referenceNumber"],
+                    "document_type": data["documentType"],
+                    "content_hash": h,
+                    "raw": data,
+                    "state": SUBMITTED,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for data, h in prepared
+                if data["referenceNumber"] not in existing
+            ]
             if new_rows:  # one executemany INSERT, then the new ids by the unique (issuer, country, reference)
                 # another process may accept the same reference at this moment: its row stands, ours is skipped
-                insert_ignoring_duplicates(s, Document.__table__, new_rows,
-                                           ("issuer", "issuing_country", "reference_number"))
+                insert_ignoring_duplicates(
+                    s, Document.__table__, new_rows, ("issuer", "issuing_country", "reference_number")
+                )
                 existing.update(_submitted_records(s, issuer, country, [r["reference_number"] for r in new_rows]))
                 for row in new_rows:
                     if existing[row["reference_number"]].content_hash != row["content_hash"]:
                         raise SubmissionError(
-                            "REFERENCE_CONFLICT", f"reference number {row['reference_number']!r} was just submitted "
-                            "by this issuer with different content", f"documents.{refs.index(row['reference_number'])}"
-                            ".referenceNumber")
+                            "REFERENCE_CONFLICT",
+                            f"reference number {row['reference_number']!r} was just submitted "
+                            "by this issuer with different content",
+                            f"documents.{refs.index(row['reference_number'])}.referenceNumber",
+                        )
         return [existing[ref] for ref in refs]
 
-    def request_revocation(self, sender: str, *, document_id: int | None = None, root: str | None = None,
-                           reason: str | int = 0, whole_batch: bool = False) -> Action:
+    def request_revocation(
+        self,
+        sender: str,
+        *,
+        document_id: int | None = None,
+        root: str | None = None,
+        reason: str | int = 0,
+        whole_batch: bool = False,
+    ) -> Action:
         """Queue a revocation of one document (by outbox id) or a whole batch (by root or `whole_batch`)."""
         sender = Web3.to_checksum_address(sender)
         if sender not in self.signers:
@@ -277,13 +328,18 @@ class Pipeline:
         payload["reason"] = reason
         return self._add_action(kind, sender, target, payload)
 
-    def request_revocation_of(self, sender: str, root: str, document: str, proof: Sequence[str],
-                              reason: str | int = 0) -> Action:
+    def request_revocation_of(
+        self, sender: str, root: str, document: str, proof: Sequence[str], reason: str | int = 0
+    ) -> Action:
         """Queue a revocation of a document known by its wrapped proof (issued outside this outbox)."""
         sender = Web3.to_checksum_address(sender)
         doc = to_bytes32(document).hex()
-        payload = {"root": to_bytes32(root).hex(), "document": doc, "proof": [to_bytes32(p).hex() for p in proof],
-                   "reason": reason}
+        payload = {
+            "root": to_bytes32(root).hex(),
+            "document": doc,
+            "proof": [to_bytes32(p).hex() for p in proof],
+            "reason": reason,
+        }
         return self._add_action(REVOKE_DOCUMENT, sender, doc, payload)
 
     def request_supersession(self, sender: str, old_document_id: int, new_document_id: int) -> Action:
@@ -310,12 +366,29 @@ class Pipeline:
                         return a
                     if existing.state != FAILED:
                         return existing  # a repeated request returns the existing record
-                    moved = s.execute(update(Action).where(Action.id == existing.id, Action.state == FAILED).values(
-                        state=PENDING, sender=sender, payload=payload, tx_hash=None, raw_tx=None, nonce=None,
-                        block_number=None, error=None, updated_at=utcnow())).rowcount
+                    moved = s.execute(
+                        update(Action)
+                        .where(Action.id == existing.id, Action.state == FAILED)
+                        .values(
+                            state=PENDING,
+                            sender=sender,
+                            payload=payload,
+                            tx_hash=None,
+                            raw_tx=None,
+                            nonce=None,
+                            block_number=None,
+                            error=None,
+                            updated_at=utcnow(),
+                        )
+                    ).rowcount
                     if moved == 1:
-                        log.info("%s of %s (action %s) failed before (%s); requested again", kind, target,
-                                 existing.id, existing.error)
+                        log.info(
+                            "%s of %s (action %s) failed before (%s); requested again",
+                            kind,
+                            target,
+                            existing.id,
+                            existing.error,
+                        )
                     s.flush()
                     s.expire(existing)
                     s.refresh(existing)
@@ -360,8 +433,9 @@ class Pipeline:
         stats.actions_done, stats.actions_failed = done, failed
         return stats
 
-    def run_until_idle(self, timeout: float = 600.0, force: bool = True,
-                       progress: Callable[[int, int], None] | None = None) -> RunStats:
+    def run_until_idle(
+        self, timeout: float = 600.0, force: bool = True, progress: Callable[[int, int], None] | None = None
+    ) -> RunStats:
         """Run passes until nothing is left to do (the CLI's `issue`). Waits (within `timeout`) for another
         pipeline writing the same outbox to finish first."""
         total = RunStats()
@@ -429,12 +503,16 @@ class Pipeline:
                 log.exception("pipeline event listener failed")
 
     # -- guarded state transitions: a row that moved on meanwhile is skipped (and logged), never overwritten
-    def _move_batch(self, s: Session, batch_id: int, expected: str, new: str, where: Sequence[Any] = (),
-                    **values: Any) -> bool:
+    def _move_batch(
+        self, s: Session, batch_id: int, expected: str, new: str, where: Sequence[Any] = (), **values: Any
+    ) -> bool:
         """Batch `expected` -> `new` (its documents with it), in the caller's transaction; False, with nothing
         changed, when the batch is no longer `expected` (or fails `where`): another step or writer moved it."""
-        moved = s.execute(update(Batch).where(Batch.id == batch_id, Batch.state == expected, *where)
-                          .values(state=new, updated_at=utcnow(), **values)).rowcount
+        moved = s.execute(
+            update(Batch)
+            .where(Batch.id == batch_id, Batch.state == expected, *where)
+            .values(state=new, updated_at=utcnow(), **values)
+        ).rowcount
         if moved != 1:
             now = s.scalar(select(Batch.state).where(Batch.id == batch_id))
             log.warning("batch %s is %s, no longer %s as this step expected: skipped", batch_id, now, expected)
@@ -445,8 +523,11 @@ class Pipeline:
 
     def _set_action(self, action_id: int, expected: str, **values: Any) -> bool:
         with self.sessions.begin() as s:
-            moved = s.execute(update(Action).where(Action.id == action_id, Action.state == expected)
-                              .values(updated_at=utcnow(), **values)).rowcount
+            moved = s.execute(
+                update(Action)
+                .where(Action.id == action_id, Action.state == expected)
+                .values(updated_at=utcnow(), **values)
+            ).rowcount
         if moved != 1:
             log.warning("action %s is no longer %s as this step expected: skipped", action_id, expected)
         return moved == 1
@@ -480,8 +561,11 @@ class Pipeline:
         head = self.w3.eth.block_number
         went_back = self._last_head is not None and head < self._last_head
         if went_back:
-            log.warning("the chain head went back from block %s to %s (a node restart or a reorg): reconciling",
-                        self._last_head, head)
+            log.warning(
+                "the chain head went back from block %s to %s (a node restart or a reorg): reconciling",
+                self._last_head,
+                head,
+            )
         self._last_head = head
         lost_from = self._first_lost_block(head)
         # a head that went back may have lost blocks below a record that still matches (one made on the new
@@ -494,13 +578,20 @@ class Pipeline:
             from_block = min(from_block, max(0, head - self.config.reconcile_window))
             self._last_reconcile = time.monotonic()
         if lost_from is not None:
-            log.warning("block %s recorded for an anchored batch is no longer on the chain: reconciling from it",
-                        lost_from)
+            log.warning(
+                "block %s recorded for an anchored batch is no longer on the chain: reconciling from it", lost_from
+            )
         with self.sessions() as s:
-            batches = list(s.scalars(select(Batch).where(Batch.state == ANCHORED, Batch.block_number >= from_block)
-                                     .order_by(Batch.id)))
-            actions = list(s.scalars(select(Action).where(Action.state == DONE, Action.block_number >= from_block)
-                                     .order_by(Action.id)))
+            batches = list(
+                s.scalars(
+                    select(Batch).where(Batch.state == ANCHORED, Batch.block_number >= from_block).order_by(Batch.id)
+                )
+            )
+            actions = list(
+                s.scalars(
+                    select(Action).where(Action.state == DONE, Action.block_number >= from_block).order_by(Action.id)
+                )
+            )
         again = sum(self._reconcile_batch(b, head) for b in batches)
         for a in actions:
             self._reconcile_action(a)
@@ -513,9 +604,12 @@ class Pipeline:
         last: int | None = None
         while True:
             with self.sessions() as s:
-                q = (select(Batch.block_number, Batch.block_hash).where(Batch.state == ANCHORED,
-                                                                         Batch.block_number.is_not(None))
-                     .order_by(Batch.block_number.desc()).limit(1))
+                q = (
+                    select(Batch.block_number, Batch.block_hash)
+                    .where(Batch.state == ANCHORED, Batch.block_number.is_not(None))
+                    .order_by(Batch.block_number.desc())
+                    .limit(1)
+                )
                 if last is not None:
                     q = q.where(Batch.block_number < last)
                 row = s.execute(q).first()
@@ -539,15 +633,37 @@ class Pipeline:
         now = utcnow()
         guard = (Batch.block_hash == b.block_hash,) if b.block_hash else ()
         if rec is None:
-            detail = (f"root not on chain at block {head}: it was anchored in block {b.block_number} "
-                      f"({b.block_hash}, transaction {b.tx_hash}), which the node no longer has")
+            detail = (
+                f"root not on chain at block {head}: it was anchored in block {b.block_number} "
+                f"({b.block_hash}, transaction {b.tx_hash}), which the node no longer has"
+            )
             with self.sessions.begin() as s:
-                if not self._move_batch(s, b.id, ANCHORED, BATCHED, guard, tx_hash=None, raw_tx=None, nonce=None,
-                                        block_number=None, block_hash=None, anchored_at=None,
-                                        reanchored_count=Batch.reanchored_count + 1, last_reconciled_at=now):
+                if not self._move_batch(
+                    s,
+                    b.id,
+                    ANCHORED,
+                    BATCHED,
+                    guard,
+                    tx_hash=None,
+                    raw_tx=None,
+                    nonce=None,
+                    block_number=None,
+                    block_hash=None,
+                    anchored_at=None,
+                    reanchored_count=Batch.reanchored_count + 1,
+                    last_reconciled_at=now,
+                ):
                     return 0
-                s.add(BatchEvent(batch_id=b.id, event=EV_REANCHOR, detail=detail, block_number=b.block_number,
-                                 block_hash=b.block_hash, tx_hash=b.tx_hash))
+                s.add(
+                    BatchEvent(
+                        batch_id=b.id,
+                        event=EV_REANCHOR,
+                        detail=detail,
+                        block_number=b.block_number,
+                        block_hash=b.block_hash,
+                        tx_hash=b.tx_hash,
+                    )
+                )
             log.warning("batch %s (root %s) is anchored again: %s", b.id, b.merkle_root, detail)
             self._emit("reanchored")
             return 1
@@ -557,26 +673,55 @@ class Pipeline:
             return 0
         if rec.block_number == b.block_number and block_hash == b.block_hash:
             with self.sessions.begin() as s:
-                s.execute(update(Batch).where(Batch.id == b.id, Batch.state == ANCHORED)
-                          .values(last_reconciled_at=now))
+                s.execute(update(Batch).where(Batch.id == b.id, Batch.state == ANCHORED).values(last_reconciled_at=now))
             return 0
         tx = self.store_of(b.issuer).anchoring_tx(b.merkle_root, rec.block_number)
-        detail = (f"re-mined in block {rec.block_number} ({block_hash}); recorded block {b.block_number} "
-                  f"({b.block_hash}) is no longer on the chain")
+        detail = (
+            f"re-mined in block {rec.block_number} ({block_hash}); recorded block {b.block_number} "
+            f"({b.block_hash}) is no longer on the chain"
+        )
         with self.sessions.begin() as s:
             if self._deep_enough(rec.block_number, head):
-                moved = self._move_batch(s, b.id, ANCHORED, ANCHORED, guard, block_number=rec.block_number,
-                                         block_hash=block_hash, anchored_at=rec.anchored_at,
-                                         tx_hash=tx or b.tx_hash, last_reconciled_at=now)
+                moved = self._move_batch(
+                    s,
+                    b.id,
+                    ANCHORED,
+                    ANCHORED,
+                    guard,
+                    block_number=rec.block_number,
+                    block_hash=block_hash,
+                    anchored_at=rec.anchored_at,
+                    tx_hash=tx or b.tx_hash,
+                    last_reconciled_at=now,
+                )
             else:  # BATCHED: the send step finds the anchor on chain and records it once deep enough
                 detail += f"; not {self.config.confirmations} blocks deep yet"
-                moved = self._move_batch(s, b.id, ANCHORED, BATCHED, guard, tx_hash=None, raw_tx=None, nonce=None,
-                                         block_number=None, block_hash=None, anchored_at=None,
-                                         last_reconciled_at=now)
+                moved = self._move_batch(
+                    s,
+                    b.id,
+                    ANCHORED,
+                    BATCHED,
+                    guard,
+                    tx_hash=None,
+                    raw_tx=None,
+                    nonce=None,
+                    block_number=None,
+                    block_hash=None,
+                    anchored_at=None,
+                    last_reconciled_at=now,
+                )
             if not moved:
                 return 0
-            s.add(BatchEvent(batch_id=b.id, event=EV_MOVED, detail=detail, block_number=rec.block_number,
-                             block_hash=block_hash, tx_hash=tx))
+            s.add(
+                BatchEvent(
+                    batch_id=b.id,
+                    event=EV_MOVED,
+                    detail=detail,
+                    block_number=rec.block_number,
+                    block_hash=block_hash,
+                    tx_hash=tx,
+                )
+            )
         log.warning("batch %s (root %s): %s", b.id, b.merkle_root, detail)
         self._emit("moved")
         return 0
@@ -589,10 +734,23 @@ class Pipeline:
             log.warning("action %s could not be checked on chain: %s", a.id, exc)
             return
         if present is False:
-            log.warning("%s %s (action %s, block %s) is no longer on the chain: sending it again", a.kind,
-                        a.target, a.id, a.block_number)
-            if self._set_action(a.id, DONE, state=PENDING, tx_hash=None, raw_tx=None, nonce=None, block_number=None,
-                                error=f"lost from the chain (was in block {a.block_number}); sent again"):
+            log.warning(
+                "%s %s (action %s, block %s) is no longer on the chain: sending it again",
+                a.kind,
+                a.target,
+                a.id,
+                a.block_number,
+            )
+            if self._set_action(
+                a.id,
+                DONE,
+                state=PENDING,
+                tx_hash=None,
+                raw_tx=None,
+                nonce=None,
+                block_number=None,
+                error=f"lost from the chain (was in block {a.block_number}); sent again",
+            ):
                 self._emit("action_resent")
 
     def _action_on_chain(self, a: Action) -> bool | None:
@@ -621,10 +779,14 @@ class Pipeline:
         back to BATCHED, actions to PENDING). Otherwise transactions the node does not know are broadcast
         again in nonce order (same bytes, same hash). Returns the keys whose nonces were reset."""
         with self.sessions() as s:
-            batches = s.execute(select(Batch.id, Batch.issuer, Batch.nonce, Batch.tx_hash, Batch.raw_tx)
-                                .where(Batch.state == SENT)).all()
-            actions = s.execute(select(Action.id, Action.sender, Action.nonce, Action.tx_hash, Action.raw_tx)
-                                .where(Action.state == SENT)).all()
+            batches = s.execute(
+                select(Batch.id, Batch.issuer, Batch.nonce, Batch.tx_hash, Batch.raw_tx).where(Batch.state == SENT)
+            ).all()
+            actions = s.execute(
+                select(Action.id, Action.sender, Action.nonce, Action.tx_hash, Action.raw_tx).where(
+                    Action.state == SENT
+                )
+            ).all()
         resets = 0
         for address, signer in self.signers.items():
             rows = [("batch", *r[:1], *r[2:]) for r in batches if r.issuer == address]
@@ -646,17 +808,33 @@ class Pipeline:
                         except TransactionError as exc:  # the confirm step decides
                             log.info("rebroadcast of %s %s failed: %s", kind, row_id, exc)
                 continue
-            why = (f"its nonce went back from {seen} to {latest}" if regressed
-                   else f"no transaction holds nonce(s) {gap[:5]}{'...' if len(gap) > 5 else ''}")
-            log.warning("issuer key %s: the node cannot mine our transactions (%s; node nonce %s): signing %d "
-                        "unmined transaction(s) again from the node's nonce", address, why, pending, len(unmined))
+            why = (
+                f"its nonce went back from {seen} to {latest}"
+                if regressed
+                else f"no transaction holds nonce(s) {gap[:5]}{'...' if len(gap) > 5 else ''}"
+            )
+            log.warning(
+                "issuer key %s: the node cannot mine our transactions (%s; node nonce %s): signing %d "
+                "unmined transaction(s) again from the node's nonce",
+                address,
+                why,
+                pending,
+                len(unmined),
+            )
             for kind, row_id, nonce, tx_hash, _ in unmined:
                 if kind == "batch":
                     with self.sessions.begin() as s:
-                        if self._move_batch(s, row_id, SENT, BATCHED, (Batch.tx_hash == tx_hash,), tx_hash=None,
-                                            raw_tx=None, nonce=None):
-                            s.add(BatchEvent(batch_id=row_id, event=EV_RESIGN, tx_hash=tx_hash,
-                                             detail=f"transaction {tx_hash} (nonce {nonce}) cannot be mined: {why}"))
+                        if self._move_batch(
+                            s, row_id, SENT, BATCHED, (Batch.tx_hash == tx_hash,), tx_hash=None, raw_tx=None, nonce=None
+                        ):
+                            s.add(
+                                BatchEvent(
+                                    batch_id=row_id,
+                                    event=EV_RESIGN,
+                                    tx_hash=tx_hash,
+                                    detail=f"transaction {tx_hash} (nonce {nonce}) cannot be mined: {why}",
+                                )
+                            )
                 else:
                     self._set_action(row_id, SENT, state=PENDING, tx_hash=None, raw_tx=None, nonce=None)
             signer.reset_nonce()
@@ -695,10 +873,12 @@ class Pipeline:
     def _form_one(self, issuer: str, doc_type: str) -> int:
         try:
             with self.sessions.begin() as s:
-                query = (select(Document.id, Document.raw)
-                         .where(Document.state == SUBMITTED, Document.issuer == issuer,
-                                Document.document_type == doc_type)
-                         .order_by(Document.id).limit(self.config.max_batch))
+                query = (
+                    select(Document.id, Document.raw)
+                    .where(Document.state == SUBMITTED, Document.issuer == issuer, Document.document_type == doc_type)
+                    .order_by(Document.id)
+                    .limit(self.config.max_batch)
+                )
                 if s.get_bind().dialect.name == "postgresql":  # a second worker skips rows this one is batching
                     query = query.with_for_update(skip_locked=True)
                 rows = s.execute(query).all()
@@ -709,16 +889,22 @@ class Pipeline:
                 s.add(batch)
                 s.flush()
                 table = Document.__table__
-                claimed = s.execute(update(table).where(table.c.id.in_([i for i, _ in rows]),
-                                                        table.c.state == SUBMITTED)
-                                    .values(state=BATCHED, batch_id=batch.id, updated_at=utcnow())).rowcount
+                claimed = s.execute(
+                    update(table)
+                    .where(table.c.id.in_([i for i, _ in rows]), table.c.state == SUBMITTED)
+                    .values(state=BATCHED, batch_id=batch.id, updated_at=utcnow())
+                ).rowcount
                 if claimed != len(rows):  # another writer batched some of them meanwhile: this batch vanishes
                     raise _Moved(f"{len(rows) - claimed} of {len(rows)} documents were batched by another writer")
-                s.execute(update(table).where(table.c.id == bindparam("doc_id")).values(
-                    wrapped=bindparam("doc_wrapped"), target_hash=bindparam("doc_target")), [
-                    {"doc_id": doc_id, "doc_wrapped": orjson.Fragment(w), "doc_target": target_hash_of(w)}
-                    for (doc_id, _), w in zip(rows, wrapped)  # the wrapped JSON goes to the column as it is
-                ])
+                s.execute(
+                    update(table)
+                    .where(table.c.id == bindparam("doc_id"))
+                    .values(wrapped=bindparam("doc_wrapped"), target_hash=bindparam("doc_target")),
+                    [
+                        {"doc_id": doc_id, "doc_wrapped": orjson.Fragment(w), "doc_target": target_hash_of(w)}
+                        for (doc_id, _), w in zip(rows, wrapped)  # the wrapped JSON goes to the column as it is
+                    ],
+                )
                 faults.crash_point("batching")  # before the commit: the batch must vanish whole
         except _Moved as exc:
             log.warning("batch of %s %s not formed: %s", issuer, doc_type, exc)
@@ -751,8 +937,9 @@ class Pipeline:
                 log.warning("batch %s (root %s) not signed: %s", b.id, b.merkle_root, exc)
                 continue
             with self.sessions.begin() as s:
-                recorded = self._move_batch(s, b.id, BATCHED, SENT, tx_hash=signed.hash, raw_tx=signed.raw,
-                                            nonce=signed.nonce)
+                recorded = self._move_batch(
+                    s, b.id, BATCHED, SENT, tx_hash=signed.hash, raw_tx=signed.raw, nonce=signed.nonce
+                )
             if not recorded:  # never broadcast: its nonce is free again
                 signer.reset_nonce()
                 continue
@@ -830,11 +1017,18 @@ class Pipeline:
     def _back_to_batched(self, b: Batch, why: str) -> None:
         log.warning("batch %s goes back to BATCHED: %s", b.id, why)
         with self.sessions.begin() as s:
-            self._move_batch(s, b.id, SENT, BATCHED, (Batch.tx_hash == b.tx_hash,), tx_hash=None, raw_tx=None,
-                             nonce=None)
+            self._move_batch(
+                s, b.id, SENT, BATCHED, (Batch.tx_hash == b.tx_hash,), tx_hash=None, raw_tx=None, nonce=None
+            )
 
-    def _mark_anchored(self, batch_id: int, expected: str, block_number: int, block_hash: str | None = None,
-                       recovered_root: str | None = None) -> bool:
+    def _mark_anchored(
+        self,
+        batch_id: int,
+        expected: str,
+        block_number: int,
+        block_hash: str | None = None,
+        recovered_root: str | None = None,
+    ) -> bool:
         """Record the batch (now `expected`) as anchored in ``block_number``. False, with nothing changed, when
         the node does not show that block yet (anvil can answer a receipt a moment before the block): the next
         pass records it. `recovered_root`: the anchor was found on chain rather than by our transaction's
@@ -845,8 +1039,12 @@ class Pipeline:
         except BlockNotFound:
             log.info("block %s of batch %s is not visible yet; recording it on the next pass", block_number, batch_id)
             return False
-        values: dict[str, Any] = dict(block_number=block_number, block_hash=block_hash or block["hash"].to_0x_hex(),
-                                      anchored_at=block["timestamp"], raw_tx=None)
+        values: dict[str, Any] = dict(
+            block_number=block_number,
+            block_hash=block_hash or block["hash"].to_0x_hex(),
+            anchored_at=block["timestamp"],
+            raw_tx=None,
+        )
         if recovered_root is not None:
             with self.sessions() as s:
                 issuer = s.get(Batch, batch_id).issuer
@@ -856,10 +1054,16 @@ class Pipeline:
         with self.sessions.begin() as s:
             if not self._move_batch(s, batch_id, expected, ANCHORED, **values):
                 return False
-            s.add(BatchEvent(batch_id=batch_id, event=EV_ANCHORED, block_number=block_number,
-                             block_hash=values["block_hash"], tx_hash=values.get("tx_hash") or s.scalar(
-                                 select(Batch.tx_hash).where(Batch.id == batch_id)),
-                             detail="found on chain" if recovered_root is not None else None))
+            s.add(
+                BatchEvent(
+                    batch_id=batch_id,
+                    event=EV_ANCHORED,
+                    block_number=block_number,
+                    block_hash=values["block_hash"],
+                    tx_hash=values.get("tx_hash") or s.scalar(select(Batch.tx_hash).where(Batch.id == batch_id)),
+                    detail="found on chain" if recovered_root is not None else None,
+                )
+            )
         return True
 
     # -- actions
@@ -910,8 +1114,9 @@ class Pipeline:
             except SignerError as exc:  # an external signer refused or is away: nothing sent, retried later
                 log.warning("action %s not signed: %s", a.id, exc)
                 continue
-            if not self._set_action(a.id, PENDING, state=SENT, tx_hash=signed.hash, raw_tx=signed.raw,
-                                    nonce=signed.nonce):
+            if not self._set_action(
+                a.id, PENDING, state=SENT, tx_hash=signed.hash, raw_tx=signed.raw, nonce=signed.nonce
+            ):
                 signer.reset_nonce()  # never broadcast: its nonce is free again
                 continue
             faults.crash_point("action_signed")
@@ -943,8 +1148,13 @@ class Pipeline:
                 root, doc, proof = located
             else:
                 root, doc, proof = p["root"], p["document"], p["proof"]
-            return store.function("revokeDocument", to_bytes32(root), to_bytes32(doc), [to_bytes32(x) for x in proof],
-                             reason_code(p["reason"]))
+            return store.function(
+                "revokeDocument",
+                to_bytes32(root),
+                to_bytes32(doc),
+                [to_bytes32(x) for x in proof],
+                reason_code(p["reason"]),
+            )
         old, new = self._locate(p["oldDocumentId"]), self._locate(p["newDocumentId"])
         if old is None or new is None:
             return None
@@ -963,8 +1173,9 @@ class Pipeline:
             return sig["merkleRoot"], sig["targetHash"], list(sig["proof"])
 
 
-def anchor_by(store: DocumentStoreClient, root: str, store_of_key: Callable[[str], str | None],
-              what: str = "") -> AnchorRecord | None:
+def anchor_by(
+    store: DocumentStoreClient, root: str, store_of_key: Callable[[str], str | None], what: str = ""
+) -> AnchorRecord | None:
     """The anchor of `root` in an authority's `store` as the chain has it now, when a key of that authority
     anchored it (`store_of_key`: the store a key belongs to); None otherwise (logged when the root is there but
     the key is not the authority's). Shared by the pipeline's `_anchor_on_chain` and bulk issuance."""
@@ -973,8 +1184,13 @@ def anchor_by(store: DocumentStoreClient, root: str, store_of_key: Callable[[str
         return None
     owner = store_of_key(rec.key)
     if owner is None or Web3.to_checksum_address(owner) != Web3.to_checksum_address(store.address):
-        log.error("root %s%s is anchored in store %s by %s, a key not of that store's authority", root,
-                  f" ({what})" if what else "", store.address, rec.key)
+        log.error(
+            "root %s%s is anchored in store %s by %s, a key not of that store's authority",
+            root,
+            f" ({what})" if what else "",
+            store.address,
+            rec.key,
+        )
         return None
     return rec
 

@@ -42,7 +42,7 @@ def _resolve(import_path: str, importer: str, remappings: list[tuple[str, str]])
         unit = "/".join(parts)
     for prefix, target in remappings:
         if unit.startswith(prefix):
-            return unit, PROJECT_ROOT / (target + unit[len(prefix):])
+            return unit, PROJECT_ROOT / (target + unit[len(prefix) :])
     if unit.startswith("@"):
         raise CompileError(f"import {import_path!r} in {importer} matches no remapping")
     return unit, SOURCE_DIR / unit
@@ -69,8 +69,17 @@ def collect_sources(settings: dict[str, Any]) -> dict[str, dict[str, str]]:
 def standard_input(settings: dict[str, Any]) -> dict[str, Any]:
     body = dict(settings["settings"])
     body["outputSelection"] = {
-        "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "evm.deployedBytecode.immutableReferences",
-                     "devdoc", "userdoc", "storageLayout"]}
+        "*": {
+            "*": [
+                "abi",
+                "evm.bytecode.object",
+                "evm.deployedBytecode.object",
+                "evm.deployedBytecode.immutableReferences",
+                "devdoc",
+                "userdoc",
+                "storageLayout",
+            ]
+        }
     }
     return {"language": "Solidity", "sources": collect_sources(settings), "settings": body}
 

@@ -8,8 +8,9 @@ exceptions of `certnet.node.errors`.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from web3 import Web3
 from web3.contract import Contract
@@ -271,7 +272,7 @@ class _Client:
         self.contract: Contract = w3.eth.contract(address=self.address, abi=load_artifact(self.artifact)["abi"])
         self.signer = signer
 
-    def as_signer(self, signer: Transactor) -> "_Client":
+    def as_signer(self, signer: Transactor) -> _Client:
         """The same contract, sending from another account."""
         return type(self)(self.w3, self.address, signer)
 
@@ -296,11 +297,18 @@ class _Client:
         """Decoded `event` logs of this contract in `receipt`."""
         from web3.logs import DISCARD
 
-        return [dict(e["args"]) for e in getattr(self.contract.events, event)().process_receipt(receipt, errors=DISCARD)]
+        return [
+            dict(e["args"]) for e in getattr(self.contract.events, event)().process_receipt(receipt, errors=DISCARD)
+        ]
 
     def supports_interface(self, interface_id: str | bytes) -> bool:
-        iid = bytes.fromhex(interface_id[2:] if isinstance(interface_id, str) and interface_id.startswith("0x")
-                            else interface_id) if isinstance(interface_id, str) else interface_id
+        iid = (
+            bytes.fromhex(
+                interface_id[2:] if isinstance(interface_id, str) and interface_id.startswith("0x") else interface_id
+            )
+            if isinstance(interface_id, str)
+            else interface_id
+        )
         return self._call("supportsInterface", iid)
 
 
@@ -348,11 +356,18 @@ class IssuerRegistryClient(_Client):
         return self._send("decide", proposal_id)
 
     # -- issuing authorities and keys
-    def register_authority(self, name: str, document_types: Iterable[str | int], valid_from: int = 0,
-                           valid_until: int = 0, first_key: str | None = None) -> TxReceipt:
+    def register_authority(
+        self,
+        name: str,
+        document_types: Iterable[str | int],
+        valid_from: int = 0,
+        valid_until: int = 0,
+        first_key: str | None = None,
+    ) -> TxReceipt:
         """Register an authority of the signer's country; its new store is `store_from(receipt)`."""
-        return self._send("registerAuthority", name, type_mask(document_types), valid_from, valid_until,
-                          first_key or ZERO_ADDRESS)
+        return self._send(
+            "registerAuthority", name, type_mask(document_types), valid_from, valid_until, first_key or ZERO_ADDRESS
+        )
 
     def store_from(self, receipt: TxReceipt) -> str:
         """The store a `register_authority` transaction created."""
@@ -385,9 +400,15 @@ class IssuerRegistryClient(_Client):
         r = self._call("authority", store)
         if r[1] == 0:
             return None
-        return AuthorityRecord(store=Web3.to_checksum_address(store), country=from_bytes2(r[0]), epoch=r[1],
-                               document_types=mask_types(r[2]), valid_from=r[3], valid_until=r[4],
-                               name=DocumentStoreClient(self.w3, store).name())
+        return AuthorityRecord(
+            store=Web3.to_checksum_address(store),
+            country=from_bytes2(r[0]),
+            epoch=r[1],
+            document_types=mask_types(r[2]),
+            valid_from=r[3],
+            valid_until=r[4],
+            name=DocumentStoreClient(self.w3, store).name(),
+        )
 
     def country_of_store(self, store: str) -> str | None:
         return from_bytes2(self._call("countryOfStore", store)) or None
@@ -397,8 +418,15 @@ class IssuerRegistryClient(_Client):
 
     def key_info(self, key: str) -> KeyRecord:
         r = self._call("keyInfo", key)
-        return KeyRecord(key=Web3.to_checksum_address(key), store=_addr(r[0]), status=KeyStatus(r[1]),
-                         valid_from=r[2], valid_until=r[3], compromised_since=r[4], successor=_addr(r[5]))
+        return KeyRecord(
+            key=Web3.to_checksum_address(key),
+            store=_addr(r[0]),
+            status=KeyStatus(r[1]),
+            valid_from=r[2],
+            valid_until=r[3],
+            compromised_since=r[4],
+            successor=_addr(r[5]),
+        )
 
     def store_of_key(self, key: str) -> str | None:
         return self.key_info(key).store
@@ -442,8 +470,16 @@ class IssuerRegistryClient(_Client):
 
     def proposal(self, proposal_id: int) -> Proposal:
         r = self._call("proposal", proposal_id)
-        return Proposal(id=proposal_id, kind=ProposalKind(r[0]), state=ProposalState(r[1]),
-                        country=from_bytes2(r[2]), admin=_addr(r[3]), deadline=r[4], yes=r[5], no=r[6])
+        return Proposal(
+            id=proposal_id,
+            kind=ProposalKind(r[0]),
+            state=ProposalState(r[1]),
+            country=from_bytes2(r[2]),
+            admin=_addr(r[3]),
+            deadline=r[4],
+            yes=r[5],
+            no=r[6],
+        )
 
     def has_voted(self, proposal_id: int, country: str) -> bool:
         return self._call("hasVoted", proposal_id, to_bytes2(country))
@@ -484,7 +520,7 @@ class IssuerRegistryClient(_Client):
             return w
 
         for start in range(0, len(queries), self.MAX_STATUS_QUERIES):
-            chunk = queries[start:start + self.MAX_STATUS_QUERIES]
+            chunk = queries[start : start + self.MAX_STATUS_QUERIES]
             n = len(chunk)
             stores = [store_word(q[0]) for q in chunk]
             roots = [to_bytes32(q[1]) for q in chunk]
@@ -496,40 +532,74 @@ class IssuerRegistryClient(_Client):
             heads = [5 * word]
             for size in (n, n, n, n):
                 heads.append(heads[-1] + (1 + size) * word)
-            data = b"".join((self._STATUS_SELECTOR, *(h.to_bytes(word, "big") for h in heads),
-                             count, *stores, count, *roots, count, *docs, count, *lengths,
-                             len(nodes).to_bytes(word, "big"), *nodes))
+            data = b"".join(
+                (
+                    self._STATUS_SELECTOR,
+                    *(h.to_bytes(word, "big") for h in heads),
+                    count,
+                    *stores,
+                    count,
+                    *roots,
+                    count,
+                    *docs,
+                    count,
+                    *lengths,
+                    len(nodes).to_bytes(word, "big"),
+                    *nodes,
+                )
+            )
             try:
                 raw = bytes(self.w3.eth.call({"to": self.address, "data": data}, block_identifier=block))
             except REVERTS as exc:
                 raise revert_from(exc, "statusOf") from None
             size = self._STATUS_WORDS * word
-            if (len(raw) != 2 * word + n * size or int.from_bytes(raw[:word], "big") != word
-                    or int.from_bytes(raw[word:2 * word], "big") != n):
+            if (
+                len(raw) != 2 * word + n * size
+                or int.from_bytes(raw[:word], "big") != word
+                or int.from_bytes(raw[word : 2 * word], "big") != n
+            ):
                 raise BadFunctionCallOutput(
                     f"IssuerRegistry.statusOf at {self.address} answered {len(raw)} bytes for {n} queries, not "
-                    f"{2 * word + n * size}: is the contract deployed there at block {block}?")
+                    f"{2 * word + n * size}: is the contract deployed there at block {block}?"
+                )
             for i in range(n):
                 base = 2 * word + i * size
-                w = [raw[p:p + word] for p in range(base, base + size, word)]
+                w = [raw[p : p + word] for p in range(base, base + size, word)]
                 num = [int.from_bytes(x, "big") for x in w]
                 key = addr(w[3][12:])
                 superseded = num[18] != 0
                 level = RevokedLevel(num[9])
-                out.append(DocumentStatus(
-                    store=addr(stores[i][12:]) or "", root=roots[i].hex(), document=docs[i].hex(),
-                    store_registered=num[0] != 0, country=from_bytes2(w[1][:2]) or None,
-                    issued=key is not None, issuer=key, document_type=num[4], document_count=num[5],
-                    anchored_at=num[6], anchored_block=num[7], issuer_authorised=num[2] != 0,
-                    proof_valid=num[8] != 0, revoked=level != RevokedLevel.NONE,
-                    root_revoked=level == RevokedLevel.ROOT, revoked_level=level,
-                    revoked_hash=w[10].hex() if level else None, revocation_reason=num[11], revoked_at=num[12],
-                    revoked_block=num[13], revoked_by=addr(w[14][12:]),
-                    superseded=superseded, successor_store=addr(w[15][12:]),
-                    successor_root=w[16].hex() if superseded else None,
-                    successor_document=w[17].hex() if superseded else None,
-                    superseded_at=num[18], superseded_by=addr(w[19][12:]),
-                ))
+                out.append(
+                    DocumentStatus(
+                        store=addr(stores[i][12:]) or "",
+                        root=roots[i].hex(),
+                        document=docs[i].hex(),
+                        store_registered=num[0] != 0,
+                        country=from_bytes2(w[1][:2]) or None,
+                        issued=key is not None,
+                        issuer=key,
+                        document_type=num[4],
+                        document_count=num[5],
+                        anchored_at=num[6],
+                        anchored_block=num[7],
+                        issuer_authorised=num[2] != 0,
+                        proof_valid=num[8] != 0,
+                        revoked=level != RevokedLevel.NONE,
+                        root_revoked=level == RevokedLevel.ROOT,
+                        revoked_level=level,
+                        revoked_hash=w[10].hex() if level else None,
+                        revocation_reason=num[11],
+                        revoked_at=num[12],
+                        revoked_block=num[13],
+                        revoked_by=addr(w[14][12:]),
+                        superseded=superseded,
+                        successor_store=addr(w[15][12:]),
+                        successor_root=w[16].hex() if superseded else None,
+                        successor_document=w[17].hex() if superseded else None,
+                        superseded_at=num[18],
+                        superseded_by=addr(w[19][12:]),
+                    )
+                )
         return out
 
 
@@ -557,23 +627,48 @@ class DocumentStoreClient(_Client):
         """OpenAttestation `revoke(root)`."""
         return self._send("revoke", to_bytes32(root), signature="revoke(bytes32)")
 
-    def revoke_document(self, root: str | bytes, document: str | bytes, proof: Sequence[str | bytes],
-                        reason: str | int = 0) -> TxReceipt:
-        return self._send("revokeDocument", to_bytes32(root), to_bytes32(document),
-                          [to_bytes32(p) for p in proof], reason_code(reason))
+    def revoke_document(
+        self, root: str | bytes, document: str | bytes, proof: Sequence[str | bytes], reason: str | int = 0
+    ) -> TxReceipt:
+        return self._send(
+            "revokeDocument",
+            to_bytes32(root),
+            to_bytes32(document),
+            [to_bytes32(p) for p in proof],
+            reason_code(reason),
+        )
 
     def revoke_with_proof(self, root: str | bytes, document: str | bytes, proof: Sequence[str | bytes]) -> TxReceipt:
         """OpenAttestation batchable `revoke(root, document, proof)`."""
-        return self._send("revoke", to_bytes32(root), to_bytes32(document), [to_bytes32(p) for p in proof],
-                          signature="revoke(bytes32,bytes32,bytes32[])")
+        return self._send(
+            "revoke",
+            to_bytes32(root),
+            to_bytes32(document),
+            [to_bytes32(p) for p in proof],
+            signature="revoke(bytes32,bytes32,bytes32[])",
+        )
 
-    def supersede(self, old_root: str | bytes, old_document: str | bytes, old_proof: Sequence[str | bytes],
-                  new_root: str | bytes, new_document: str | bytes, new_proof: Sequence[str | bytes],
-                  new_store: str | None = None) -> TxReceipt:
+    def supersede(
+        self,
+        old_root: str | bytes,
+        old_document: str | bytes,
+        old_proof: Sequence[str | bytes],
+        new_root: str | bytes,
+        new_document: str | bytes,
+        new_proof: Sequence[str | bytes],
+        new_store: str | None = None,
+    ) -> TxReceipt:
         """Replace a document of this store by one anchored in `new_store` (default: this store)."""
-        return self._send("supersede", to_bytes32(old_root), to_bytes32(old_document),
-                          [to_bytes32(p) for p in old_proof], new_store or self.address, to_bytes32(new_root),
-                          to_bytes32(new_document), [to_bytes32(p) for p in new_proof])
+        return self._send(
+            "supersede",
+            to_bytes32(old_root),
+            to_bytes32(old_document),
+            [to_bytes32(p) for p in old_proof],
+            new_store or self.address,
+            to_bytes32(new_root),
+            to_bytes32(new_document),
+            [to_bytes32(p) for p in new_proof],
+        )
 
     # -- OpenAttestation views
     def name(self) -> str:
@@ -582,39 +677,79 @@ class DocumentStoreClient(_Client):
     def registry(self) -> str:
         return self._call("registry")
 
-    def is_issued(self, root: str | bytes, document: str | bytes | None = None,
-                  proof: Sequence[str | bytes] | None = None, block: Any = "latest") -> bool:
+    def is_issued(
+        self,
+        root: str | bytes,
+        document: str | bytes | None = None,
+        proof: Sequence[str | bytes] | None = None,
+        block: Any = "latest",
+    ) -> bool:
         if document is None:
             return self._call("isIssued", to_bytes32(root), signature="isIssued(bytes32)", block=block)
-        return self._call("isIssued", to_bytes32(root), to_bytes32(document), [to_bytes32(p) for p in proof or []],
-                          signature="isIssued(bytes32,bytes32,bytes32[])", block=block)
+        return self._call(
+            "isIssued",
+            to_bytes32(root),
+            to_bytes32(document),
+            [to_bytes32(p) for p in proof or []],
+            signature="isIssued(bytes32,bytes32,bytes32[])",
+            block=block,
+        )
 
-    def is_revoked(self, root: str | bytes, document: str | bytes | None = None,
-                   proof: Sequence[str | bytes] | None = None, block: Any = "latest") -> bool:
+    def is_revoked(
+        self,
+        root: str | bytes,
+        document: str | bytes | None = None,
+        proof: Sequence[str | bytes] | None = None,
+        block: Any = "latest",
+    ) -> bool:
         if document is None:
             return self._call("isRevoked", to_bytes32(root), signature="isRevoked(bytes32)", block=block)
-        return self._call("isRevoked", to_bytes32(root), to_bytes32(document), [to_bytes32(p) for p in proof or []],
-                          signature="isRevoked(bytes32,bytes32,bytes32[])", block=block)
+        return self._call(
+            "isRevoked",
+            to_bytes32(root),
+            to_bytes32(document),
+            [to_bytes32(p) for p in proof or []],
+            signature="isRevoked(bytes32,bytes32,bytes32[])",
+            block=block,
+        )
 
-    def is_active(self, root: str | bytes, document: str | bytes | None = None,
-                  proof: Sequence[str | bytes] | None = None, block: Any = "latest") -> bool:
+    def is_active(
+        self,
+        root: str | bytes,
+        document: str | bytes | None = None,
+        proof: Sequence[str | bytes] | None = None,
+        block: Any = "latest",
+    ) -> bool:
         if document is None:
             return self._call("isActive", to_bytes32(root), signature="isActive(bytes32)", block=block)
-        return self._call("isActive", to_bytes32(root), to_bytes32(document), [to_bytes32(p) for p in proof or []],
-                          signature="isActive(bytes32,bytes32,bytes32[])", block=block)
+        return self._call(
+            "isActive",
+            to_bytes32(root),
+            to_bytes32(document),
+            [to_bytes32(p) for p in proof or []],
+            signature="isActive(bytes32,bytes32,bytes32[])",
+            block=block,
+        )
 
     # -- certnet views
     def anchor_of(self, root: str | bytes, block: Any = "latest") -> AnchorRecord | None:
         r = self._call("anchorOf", to_bytes32(root), block=block)
         if int(r[0], 16) == 0:
             return None
-        return AnchorRecord(root=to_bytes32(root).hex(), key=r[0], document_type=r[1], document_count=r[2],
-                            anchored_at=r[3], block_number=r[4])
+        return AnchorRecord(
+            root=to_bytes32(root).hex(),
+            key=r[0],
+            document_type=r[1],
+            document_count=r[2],
+            anchored_at=r[3],
+            block_number=r[4],
+        )
 
     def anchoring_tx(self, root: str | bytes, block_number: int) -> str | None:
         """The hash of the transaction that anchored `root` in `block_number` (from its RootAnchored log)."""
-        logs = self.contract.events.RootAnchored.get_logs(argument_filters={"root": to_bytes32(root)},
-                                                          from_block=block_number, to_block=block_number)
+        logs = self.contract.events.RootAnchored.get_logs(
+            argument_filters={"root": to_bytes32(root)}, from_block=block_number, to_block=block_number
+        )
         return logs[0]["transactionHash"].to_0x_hex() if logs else None
 
     def revocation_of(self, h: str | bytes) -> RevocationRecord | None:
@@ -629,9 +764,15 @@ class DocumentStoreClient(_Client):
         r = self._call("supersessionOf", to_bytes32(document))
         if r[1] == 0:
             return None
-        return SupersessionRecord(document=to_bytes32(document).hex(), successor_store=r[0], superseded_at=r[1],
-                                  block_number=r[2], by=r[3], successor_root=r[4].hex(),
-                                  successor_document=r[5].hex())
+        return SupersessionRecord(
+            document=to_bytes32(document).hex(),
+            successor_store=r[0],
+            superseded_at=r[1],
+            block_number=r[2],
+            by=r[3],
+            successor_root=r[4].hex(),
+            successor_document=r[5].hex(),
+        )
 
 
 @dataclass(frozen=True)
@@ -679,17 +820,47 @@ class CustomsRecordClient(_Client):
             return ([], 0, "")
         return ([to_bytes32(h) for h in proof.leaves], proof.index, proof.salt)
 
-    def record_decision(self, store: str, root: str | bytes, document: str | bytes, proof: Sequence[str | bytes],
-                        country: str, country_proof: Any | None, preference: Preference, reason: int,
-                        note_hash: str | bytes | None = None) -> TxReceipt:
-        return self._send("recordDecision", *self._cert(store, root, document, proof), to_bytes2(country),
-                          self._country_proof(country_proof), int(preference), reason,
-                          to_bytes32(note_hash) if note_hash else bytes(32))
+    def record_decision(
+        self,
+        store: str,
+        root: str | bytes,
+        document: str | bytes,
+        proof: Sequence[str | bytes],
+        country: str,
+        country_proof: Any | None,
+        preference: Preference,
+        reason: int,
+        note_hash: str | bytes | None = None,
+    ) -> TxReceipt:
+        return self._send(
+            "recordDecision",
+            *self._cert(store, root, document, proof),
+            to_bytes2(country),
+            self._country_proof(country_proof),
+            int(preference),
+            reason,
+            to_bytes32(note_hash) if note_hash else bytes(32),
+        )
 
-    def open_check(self, store: str, root: str | bytes, document: str | bytes, proof: Sequence[str | bytes],
-                   country: str, country_proof: Any | None, reason: int, request_hash: str | bytes) -> TxReceipt:
-        return self._send("openCheck", *self._cert(store, root, document, proof), to_bytes2(country),
-                          self._country_proof(country_proof), reason, to_bytes32(request_hash))
+    def open_check(
+        self,
+        store: str,
+        root: str | bytes,
+        document: str | bytes,
+        proof: Sequence[str | bytes],
+        country: str,
+        country_proof: Any | None,
+        reason: int,
+        request_hash: str | bytes,
+    ) -> TxReceipt:
+        return self._send(
+            "openCheck",
+            *self._cert(store, root, document, proof),
+            to_bytes2(country),
+            self._country_proof(country_proof),
+            reason,
+            to_bytes32(request_hash),
+        )
 
     def check_id(self, receipt: TxReceipt) -> int:
         return self.events(receipt, "CheckOpened")[0]["id"]
@@ -707,17 +878,33 @@ class CustomsRecordClient(_Client):
         return from_bytes2(self._call("importingCountryOf", store, to_bytes32(document))) or None
 
     def decisions_of(self, store: str, document: str | bytes) -> list[DecisionRecord]:
-        return [DecisionRecord(Preference(d[0]), d[1], d[2], d[3], d[4].hex())
-                for d in self._call("decisionsOf", store, to_bytes32(document))]
+        return [
+            DecisionRecord(Preference(d[0]), d[1], d[2], d[3], d[4].hex())
+            for d in self._call("decisionsOf", store, to_bytes32(document))
+        ]
 
     def check(self, check_id: int) -> CheckRecord | None:
         c = self._call("check", check_id)
         if c[0] == 0:
             return None
-        return CheckRecord(id=check_id, state=CheckState(c[0]), result=CheckResult(c[1]), late=c[2], revoked=c[3],
-                           country=from_bytes2(c[4]), reason=c[5], opened_at=c[6], due_at=c[7], answered_at=c[8],
-                           store=c[9], requester=c[10], answered_by=_addr(c[11]), document=c[12].hex(),
-                           request_hash=c[13].hex(), findings_hash=c[14].hex())
+        return CheckRecord(
+            id=check_id,
+            state=CheckState(c[0]),
+            result=CheckResult(c[1]),
+            late=c[2],
+            revoked=c[3],
+            country=from_bytes2(c[4]),
+            reason=c[5],
+            opened_at=c[6],
+            due_at=c[7],
+            answered_at=c[8],
+            store=c[9],
+            requester=c[10],
+            answered_by=_addr(c[11]),
+            document=c[12].hex(),
+            request_hash=c[13].hex(),
+            findings_hash=c[14].hex(),
+        )
 
     def open_check_of(self, store: str, document: str | bytes, country: str) -> int | None:
         return self._call("openCheckOf", store, to_bytes32(document), to_bytes2(country)) or None

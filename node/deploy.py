@@ -88,7 +88,9 @@ def parse_config(raw: Any) -> DeployConfig:
         if not is_country(country):
             raise ConfigError(f"{where}.country", f"unknown ISO 3166-1 alpha-2 country code {country!r}")
         if country in seen_countries:
-            raise ConfigError(f"{where}.country", f"duplicate country {country} (also members.{seen_countries[country]})")
+            raise ConfigError(
+                f"{where}.country", f"duplicate country {country} (also members.{seen_countries[country]})"
+            )
         seen_countries[country] = i
         admins = m.get("admins")
         if admins is None:
@@ -121,7 +123,9 @@ def load_config(path: str | Path) -> DeployConfig:
     try:
         raw = json.loads(p.read_text())
     except json.JSONDecodeError as exc:
-        raise ConfigError("config", f"{p} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise ConfigError(
+            "config", f"{p} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
     return parse_config(raw)
 
 
@@ -142,14 +146,15 @@ class Deployment:
         path.write_text(json.dumps(asdict(self), indent=2) + "\n")
 
     @classmethod
-    def load(cls, path: Path) -> "Deployment":
+    def load(cls, path: Path) -> Deployment:
         if not path.is_file():
             raise FileNotFoundError(f"no deployment at {path}: run `certnet deploy` first")
         raw = json.loads(path.read_text())
         known = {f for f in cls.__dataclass_fields__}
         if "certificate_registry" in raw or not known >= set(raw):
-            raise FileNotFoundError(f"{path} describes an older certnet deployment (one shared certificate "
-                                    "registry): deploy again")
+            raise FileNotFoundError(
+                f"{path} describes an older certnet deployment (one shared certificate registry): deploy again"
+            )
         return cls(**raw)
 
     def issuer_registry_client(self, w3: Web3, signer: Transactor | None = None) -> IssuerRegistryClient:
@@ -178,6 +183,11 @@ def deploy(w3: Web3, signer: Transactor, config: DeployConfig, rpc_url: str | No
     registry, block = _deploy_contract(w3, signer, "IssuerRegistry", countries, admins)
     customs, _ = _deploy_contract(w3, signer, "CustomsRecord", registry, config.answer_period)
     return Deployment(
-        chain_id=w3.eth.chain_id, issuer_registry=registry, customs_record=customs, block=block,
-        name=config.name, rpc_url=rpc_url, members=[asdict(m) for m in config.members],
+        chain_id=w3.eth.chain_id,
+        issuer_registry=registry,
+        customs_record=customs,
+        block=block,
+        name=config.name,
+        rpc_url=rpc_url,
+        members=[asdict(m) for m in config.members],
     )

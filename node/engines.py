@@ -65,8 +65,7 @@ def dev_keys(count: int = 10) -> list[str]:
     """The well-known anvil development keys (hex). For local engines only: never fund them elsewhere."""
     Account.enable_unaudited_hdwallet_features()
     return [
-        Account.from_mnemonic(ANVIL_DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}").key.hex()
-        for i in range(count)
+        Account.from_mnemonic(ANVIL_DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}").key.hex() for i in range(count)
     ]
 
 
@@ -145,22 +144,31 @@ class AnvilEngine(Engine):
     def command(self) -> list[str]:
         cmd = [
             str(anvil_binary()),
-            "--host", "127.0.0.1",
-            "--port", str(self.port),
-            "--chain-id", str(self.chain_id),
-            "--mnemonic", ANVIL_DEV_MNEMONIC,
-            "--gas-limit", "60000000",
-            "--balance", "100000000",  # a long test session funds thousands of keys from the first account
-            "--state", str(self.state_file),
-            "--state-interval", "1",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--chain-id",
+            str(self.chain_id),
+            "--mnemonic",
+            ANVIL_DEV_MNEMONIC,
+            "--gas-limit",
+            "60000000",
+            "--balance",
+            "100000000",  # a long test session funds thousands of keys from the first account
+            "--state",
+            str(self.state_file),
+            "--state-interval",
+            "1",
             "--preserve-historical-states",
-            "--hardfork", "cancun",
+            "--hardfork",
+            "cancun",
         ]
         if self.block_time:
             cmd += ["--block-time", str(self.block_time)]
         return cmd
 
-    def start(self, timeout: float = 30.0, detach: bool = False) -> "AnvilEngine":
+    def start(self, timeout: float = 30.0, detach: bool = False) -> AnvilEngine:
         """Start anvil and wait until it answers JSON-RPC. `detach` leaves it running after we exit."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if not port_is_free(self.port):
@@ -169,7 +177,10 @@ class AnvilEngine(Engine):
             self.state_file.unlink()  # an interrupted first dump; nothing to load
         log = open(self.log_file, "ab")
         self.proc = subprocess.Popen(
-            self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            self.command(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=detach,
         )
         log.close()
@@ -225,12 +236,21 @@ def connect(rpc_url: str, timeout: float = DEFAULT_TIMEOUT) -> Web3:
     try:
         w3.eth.chain_id
     except Exception as exc:
-        raise EngineError(f"no Ethereum JSON-RPC node answers at {rpc_url}: "
-                          f"{describe_failure(exc, 'the node')}") from exc
+        raise EngineError(
+            f"no Ethereum JSON-RPC node answers at {rpc_url}: {describe_failure(exc, 'the node')}"
+        ) from exc
     return w3
 
 
 def write_node_file(path: Path, engine: AnvilEngine) -> None:
     """Record a detached node's pid and URL so `certnet node down|status` can find it."""
-    path.write_text(json.dumps({"pid": engine.proc.pid if engine.proc else None, "rpc": engine.rpc_url,
-                                "port": engine.port, "chainId": engine.chain_id}))
+    path.write_text(
+        json.dumps(
+            {
+                "pid": engine.proc.pid if engine.proc else None,
+                "rpc": engine.rpc_url,
+                "port": engine.port,
+                "chainId": engine.chain_id,
+            }
+        )
+    )

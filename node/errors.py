@@ -66,13 +66,14 @@ def decode_revert(data: str | bytes | None, context: str = "") -> ContractRevert
     prefix = f"{context}: " if context else ""
     if len(raw) >= 4 and raw[:4] in _BY_SELECTOR:
         cls, types, names = _BY_SELECTOR[raw[:4]]
-        values = tuple(to_checksum_address(v) if t == "address" else v
-                       for t, v in zip(types, decode(types, raw[4:]) if types else ()))
+        values = tuple(
+            to_checksum_address(v) if t == "address" else v
+            for t, v in zip(types, decode(types, raw[4:]) if types else ())
+        )
         args_ = dict(zip(names, values))
         shown = ", ".join(f"{k}={_fmt(v)}" for k, v in args_.items())
         return cls(f"{prefix}{cls.error}({shown})", args_, "0x" + raw.hex())
-    return UnknownRevert(f"{prefix}reverted" + (f" with data 0x{raw.hex()}" if raw else ""), None,
-                         "0x" + raw.hex())
+    return UnknownRevert(f"{prefix}reverted" + (f" with data 0x{raw.hex()}" if raw else ""), None, "0x" + raw.hex())
 
 
 def __getattr__(name: str) -> type[ContractRevert]:  # for type checkers and clear errors

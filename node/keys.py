@@ -46,9 +46,7 @@ def passphrase(file: str | Path | None = None, env: str = PASSPHRASE_ENV) -> str
     else:
         value = os.environ.get(env, "")
     if not value:
-        raise KeystoreError(
-            f"no keystore passphrase: set {env} or {PASSPHRASE_FILE_ENV} (a file readable only by you)"
-        )
+        raise KeystoreError(f"no keystore passphrase: set {env} or {PASSPHRASE_FILE_ENV} (a file readable only by you)")
     return value
 
 
@@ -116,13 +114,16 @@ def service_passphrase(data_dir: Path, chain_id: int, rpc_url: str | None) -> st
         raise PassphrasePolicyError(
             f"{PASSPHRASE_FILE_ENV}={file_env}: a production start ({where}) does not read the keystore passphrase "
             f"from a file; unset it and give the passphrase in {PASSPHRASE_ENV} (from the service manager's "
-            "credential store, for instance)")
+            "credential store, for instance)"
+        )
     local_file = Path(data_dir) / "passphrase"
     if local_file.exists():
         raise PassphrasePolicyError(
             f"{local_file}: a production start ({where}) refuses a plain passphrase file beside the keys; remove "
-            f"it and give the passphrase in {PASSPHRASE_ENV}")
+            f"it and give the passphrase in {PASSPHRASE_ENV}"
+        )
     if not os.environ.get(PASSPHRASE_ENV):
         raise PassphrasePolicyError(
-            f"no keystore passphrase: a production start ({where}) takes it from {PASSPHRASE_ENV} only")
+            f"no keystore passphrase: a production start ({where}) takes it from {PASSPHRASE_ENV} only"
+        )
     return os.environ[PASSPHRASE_ENV]

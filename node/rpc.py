@@ -16,7 +16,8 @@ import contextvars
 import json
 import logging
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import requests
 from web3 import HTTPProvider
@@ -29,8 +30,9 @@ DEFAULT_TIMEOUT = 30.0
 CONNECT_RETRIES = 2
 BACKOFF = 0.1
 
-_deadline: contextvars.ContextVar[tuple[float, float] | None] = contextvars.ContextVar("certnet_rpc_deadline",
-                                                                                        default=None)
+_deadline: contextvars.ContextVar[tuple[float, float] | None] = contextvars.ContextVar(
+    "certnet_rpc_deadline", default=None
+)
 
 
 class NodeTimeout(TimeoutError):
@@ -87,8 +89,13 @@ class BoundedHTTPProvider(HTTPProvider):
     and the caller's deadline (see :func:`deadline`) respected across the retries. Failures are raised as
     :class:`NodeTimeout`, :class:`NodeUnreachable` or :class:`NodeBadAnswer`."""
 
-    def __init__(self, endpoint_uri: str, timeout: float = DEFAULT_TIMEOUT, retries: int = CONNECT_RETRIES,
-                 backoff: float = BACKOFF) -> None:
+    def __init__(
+        self,
+        endpoint_uri: str,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = CONNECT_RETRIES,
+        backoff: float = BACKOFF,
+    ) -> None:
         if timeout <= 0:
             raise ValueError(f"JSON-RPC timeout must be positive, got {timeout}")
         # web3's own retry loop is off: ours below knows the deadline and the kind of failure
@@ -122,7 +129,7 @@ class BoundedHTTPProvider(HTTPProvider):
             except requests.ConnectionError as exc:
                 if attempt < self.retries:
                     left = _remaining()
-                    pause = self.backoff * 2 ** attempt
+                    pause = self.backoff * 2**attempt
                     if left is None or left[0] > pause:
                         attempt += 1
                         time.sleep(pause)
@@ -182,5 +189,13 @@ def log_failure(exc: BaseException, context: str) -> str:
     return sentence
 
 
-__all__ = ["BoundedHTTPProvider", "DEFAULT_TIMEOUT", "NodeBadAnswer", "NodeTimeout", "NodeUnreachable", "deadline",
-           "describe_failure", "log_failure"]
+__all__ = [
+    "BoundedHTTPProvider",
+    "DEFAULT_TIMEOUT",
+    "NodeBadAnswer",
+    "NodeTimeout",
+    "NodeUnreachable",
+    "deadline",
+    "describe_failure",
+    "log_failure",
+]

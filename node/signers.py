@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 import os
 import socket
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlparse
 
 import httpx
@@ -78,6 +79,7 @@ class LocalKeySigner:
 
 # ---------------------------------------------------------------------------------------------- Clef
 
+
 def _ipc_path(url: str) -> Path | None:
     """The socket path of an IPC endpoint (`ipc:///path/clef.ipc`, or a plain path), None for HTTP(S)."""
     if url.startswith(("http://", "https://")):
@@ -112,8 +114,9 @@ class ClefClient:
         if error:
             message = str(error.get("message", error)) if isinstance(error, dict) else str(error)
             if "request denied" in message:
-                raise SignerRefused(f"Clef at {self.url} refused {method}: the request was denied by its rules or "
-                                    "its operator")
+                raise SignerRefused(
+                    f"Clef at {self.url} refused {method}: the request was denied by its rules or its operator"
+                )
             raise SignerError(f"Clef at {self.url} could not do {method}: {message}")
         return answer.get("result")
 
@@ -121,8 +124,9 @@ class ClefClient:
         try:
             r = httpx.post(self.url, json=request, timeout=httpx.Timeout(self.timeout, connect=5.0))
         except httpx.TimeoutException:
-            raise SignerUnavailable(f"Clef at {self.url} did not answer {request['method']} within "
-                                    f"{self.timeout:g}s") from None
+            raise SignerUnavailable(
+                f"Clef at {self.url} did not answer {request['method']} within {self.timeout:g}s"
+            ) from None
         except httpx.HTTPError as exc:
             raise SignerUnavailable(f"Clef at {self.url} is not reachable: {exc}") from None
         if r.status_code != 200:
@@ -154,9 +158,10 @@ class ClefClient:
                         return answer
                     except ValueError:
                         continue  # not complete yet
-        except socket.timeout:
-            raise SignerUnavailable(f"Clef at {self._ipc} did not answer {request['method']} within "
-                                    f"{self.timeout:g}s") from None
+        except TimeoutError:
+            raise SignerUnavailable(
+                f"Clef at {self._ipc} did not answer {request['method']} within {self.timeout:g}s"
+            ) from None
         except OSError as exc:
             raise SignerUnavailable(f"Clef's IPC socket {self._ipc} is not reachable: {exc}") from None
 
@@ -179,8 +184,12 @@ def _hex(value: int) -> str:
 def _clef_tx(tx: dict[str, Any]) -> dict[str, Any]:
     """web3's transaction dict as Clef's SendTxArgs: hex quantities, checksummed addresses (Clef warns, and
     refuses, on a lowercase recipient)."""
-    out: dict[str, Any] = {"from": to_checksum_address(tx["from"]), "gas": _hex(tx["gas"]),
-                           "value": _hex(tx.get("value", 0)), "nonce": _hex(tx["nonce"])}
+    out: dict[str, Any] = {
+        "from": to_checksum_address(tx["from"]),
+        "gas": _hex(tx["gas"]),
+        "value": _hex(tx.get("value", 0)),
+        "nonce": _hex(tx["nonce"]),
+    }
     if tx.get("to"):
         out["to"] = to_checksum_address(tx["to"])
     data = tx.get("data") or tx.get("input")
@@ -197,6 +206,7 @@ def _clef_tx(tx: dict[str, Any]) -> dict[str, Any]:
 def _same(asked: dict[str, Any], signed: dict[str, Any]) -> list[str]:
     """The fields in which the transaction Clef signed differs from the one asked for (Clef's UI may edit a
     request before approving it; the caller has recorded what it asked for, so an edit is refused)."""
+
     def num(v: Any) -> int | None:
         return None if v is None else int(v, 16) if isinstance(v, str) else int(v)
 
@@ -217,8 +227,9 @@ def _same(asked: dict[str, Any], signed: dict[str, Any]) -> list[str]:
 class ClefSigner:
     """An account whose key is in Clef. Each signature is one `account_signTransaction` request."""
 
-    def __init__(self, url: str, address: str, timeout: float = DEFAULT_TIMEOUT,
-                 client: ClefClient | None = None) -> None:
+    def __init__(
+        self, url: str, address: str, timeout: float = DEFAULT_TIMEOUT, client: ClefClient | None = None
+    ) -> None:
         if not is_address(address):
             raise SignerConfigError(f"{address!r} is not an account address")
         self.address: str = to_checksum_address(address)
@@ -235,15 +246,18 @@ class ClefSigner:
         try:
             raw = bytes.fromhex(str(result["raw"]).removeprefix("0x"))
         except (TypeError, KeyError, ValueError):
-            raise SignerError(f"Clef at {self.client.url} answered account_signTransaction without a raw "
-                              "transaction") from None
+            raise SignerError(
+                f"Clef at {self.client.url} answered account_signTransaction without a raw transaction"
+            ) from None
         sender = Account.recover_transaction(raw)
         if sender != self.address:
             raise SignerError(f"Clef at {self.client.url} signed with {sender}, not {self.address}")
         differs = _same(args, result.get("tx") or {})
         if differs:
-            raise SignerRefused(f"Clef at {self.client.url} signed an edited transaction (changed: "
-                                f"{', '.join(differs)}); it is not sent — approve the request unchanged")
+            raise SignerRefused(
+                f"Clef at {self.client.url} signed an edited transaction (changed: "
+                f"{', '.join(differs)}); it is not sent — approve the request unchanged"
+            )
         return raw
 
 
@@ -253,6 +267,7 @@ def tx_hash(raw: bytes) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- configuration
+
 
 @dataclass
 class SignerAccount:
@@ -301,8 +316,17 @@ class SignerConfig:
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"url": self.url, "timeout": self.timeout, "accounts": [
-            {"address": a.address, "role": a.role, "name": a.name} for a in self.accounts]}, indent=2) + "\n")
+        tmp.write_text(
+            json.dumps(
+                {
+                    "url": self.url,
+                    "timeout": self.timeout,
+                    "accounts": [{"address": a.address, "role": a.role, "name": a.name} for a in self.accounts],
+                },
+                indent=2,
+            )
+            + "\n"
+        )
         os.replace(tmp, path)
 
     def addresses(self, role: str) -> list[str]:
@@ -328,9 +352,11 @@ class SignerConfig:
         for a in self.accounts:
             ks = local.get(a.address)
             if ks is not None:
-                raise SignerConfigError(f"account {a.address} is both in the external signer and in the local "
-                                        f"keystore {ks}: keep it in one place (move the keystore away, or remove "
-                                        f"the account from {SIGNER_FILE})")
+                raise SignerConfigError(
+                    f"account {a.address} is both in the external signer and in the local "
+                    f"keystore {ks}: keep it in one place (move the keystore away, or remove "
+                    f"the account from {SIGNER_FILE})"
+                )
 
 
 def load_signer_config(data_dir: Path) -> SignerConfig | None:

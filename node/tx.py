@@ -24,8 +24,10 @@ from certnet.node.signers import LocalKeySigner, Signer, tx_hash
 try:  # the embedded engine raises its own exception for reverts in some paths
     from eth_tester.exceptions import TransactionFailed as _TesterFailed
 except ImportError:  # pragma: no cover - eth-tester is a dependency
+
     class _TesterFailed(Exception):  # type: ignore[no-redef]
         pass
+
 
 #: Exceptions by which web3 (or the embedded engine) reports a revert.
 REVERTS: tuple[type[Exception], ...] = (ContractCustomError, ContractLogicError, ContractPanicError, _TesterFailed)
@@ -66,7 +68,7 @@ def revert_from(exc: Exception, context: str) -> ContractRevert:
     marker = "reverted: b"
     if marker in msg:
         try:
-            raw = ast.literal_eval(msg[msg.index(marker) + len(marker) - 1:])
+            raw = ast.literal_eval(msg[msg.index(marker) + len(marker) - 1 :])
             if isinstance(raw, bytes):
                 return decode_revert(raw, context)
         except (ValueError, SyntaxError):
@@ -148,10 +150,15 @@ class Transactor:
         return self._sign(self._builder(fn, self._estimate(fn, label)))
 
     def _builder(self, fn: ContractFunction | ContractConstructor, gas: int) -> Any:
-        build = lambda nonce, fees: fn.build_transaction({  # noqa: E731
-            "from": self.address, "nonce": nonce, "gas": int(gas * self.GAS_MARGIN) + self.GAS_EXTRA,
-            "chainId": self.chain_id, **fees,
-        })
+        build = lambda nonce, fees: fn.build_transaction(
+            {
+                "from": self.address,
+                "nonce": nonce,
+                "gas": int(gas * self.GAS_MARGIN) + self.GAS_EXTRA,
+                "chainId": self.chain_id,
+                **fees,
+            }
+        )
         build.method = getattr(fn, "signature", None) if isinstance(fn, ContractFunction) else None
         return build
 
@@ -171,8 +178,13 @@ class Transactor:
                 raise NonceConsumed(f"{label}: nonce already used on chain: {exc}") from exc
             raise TransactionError(f"{label}: the node refused the transaction: {exc}") from exc
 
-    def send(self, fn: ContractFunction | ContractConstructor, wait: bool = True,
-             timeout: float = 120.0, context: str | None = None) -> TxReceipt | str:
+    def send(
+        self,
+        fn: ContractFunction | ContractConstructor,
+        wait: bool = True,
+        timeout: float = 120.0,
+        context: str | None = None,
+    ) -> TxReceipt | str:
         """Estimate (raising the named revert), sign, send; return the receipt (or the hash if not `wait`)."""
         label = context or getattr(fn, "fn_name", None) or "deploy"
         tx_hash = self._send_now(self._builder(fn, self._estimate(fn, label)), label)
@@ -182,8 +194,18 @@ class Transactor:
 
     def transfer(self, to: str, wei: int, wait: bool = True) -> TxReceipt | str:
         """Send ether (funding development accounts on local engines)."""
-        tx_hash = self._send_now(lambda nonce, fees: {"to": to, "value": wei, "from": self.address, "nonce": nonce,
-                                                      "gas": 21_000, "chainId": self.chain_id, **fees}, "transfer")
+        tx_hash = self._send_now(
+            lambda nonce, fees: {
+                "to": to,
+                "value": wei,
+                "from": self.address,
+                "nonce": nonce,
+                "gas": 21_000,
+                "chainId": self.chain_id,
+                **fees,
+            },
+            "transfer",
+        )
         return self.wait(tx_hash, label="transfer") if wait else tx_hash
 
     def _send_now(self, build: Any, label: str, attempts: int = 3) -> str:

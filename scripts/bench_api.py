@@ -115,9 +115,8 @@ def app_factory() -> Any:
     """The app factory: the service from the settings file named in $CERTNET_BENCH_SETTINGS. The
     first process to take the lock file runs the background workers; the others serve requests only."""
     from certnet.api.app import create_app
-    from certnet.api.service import Service, Settings
-
     from certnet.api.cli_service import take_lock
+    from certnet.api.service import Service, Settings
 
     spec = json.loads(Path(os.environ[SETTINGS_ENV]).read_text())
     owner = take_lock(Path(spec.pop("lock_file")))
@@ -141,11 +140,16 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, **{SETTINGS_ENV: str(settings_file)})
         env["PYTHONPATH"] = os.pathsep.join(p for p in (extra_path, str(ROOT), env.get("PYTHONPATH")) if p)
-        self.cmd = [sys.executable, "-c", "from certnet.api.serving import serve; "
-                    f"serve('certnet.scripts.bench_api:app_factory', '127.0.0.1', {self.port}, {workers})"]
+        self.cmd = [
+            sys.executable,
+            "-c",
+            "from certnet.api.serving import serve; "
+            f"serve('certnet.scripts.bench_api:app_factory', '127.0.0.1', {self.port}, {workers})",
+        ]
         self.log = log
-        self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     def wait_ready(self, timeout: float = 60) -> None:
         import httpx
@@ -187,13 +191,16 @@ def ensure_wrk() -> str:
     wrk = shutil.which("wrk")
     if wrk:
         return wrk
-    say("wrk is not installed: installing Debian's package (apt-get install -y wrk) — add it to the project's "
-        "set-up (scripts/setup.d) to skip this step")
+    say(
+        "wrk is not installed: installing Debian's package (apt-get install -y wrk) — add it to the project's "
+        "set-up (scripts/setup.d) to skip this step"
+    )
     if os.geteuid() != 0:
         raise SystemExit("installing wrk needs root: run `apt-get install -y wrk`, then this script again")
     subprocess.run(["apt-get", "update", "-qq"], check=True)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, env=dict(os.environ,
-                   DEBIAN_FRONTEND="noninteractive"))
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "wrk"], check=True, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    )
     wrk = shutil.which("wrk")
     if not wrk:
         raise SystemExit("apt-get did not install wrk")
@@ -210,10 +217,37 @@ def _ms(text: str) -> float:
     return float(m.group(1)) * _UNIT[m.group(2)]
 
 
-def run_wrk(wrk: str, url: str, lua: Path, bodies: Path, key: str, expect: str, connections: int, threads: int,
-            duration: int, timeout: int) -> dict[str, Any]:
-    cmd = [wrk, "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--timeout", f"{timeout}s",
-           "--latency", "-s", str(lua), url, "--", str(bodies), key, expect]
+def run_wrk(
+    wrk: str,
+    url: str,
+    lua: Path,
+    bodies: Path,
+    key: str,
+    expect: str,
+    connections: int,
+    threads: int,
+    duration: int,
+    timeout: int,
+) -> dict[str, Any]:
+    cmd = [
+        wrk,
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{duration}s",
+        "--timeout",
+        f"{timeout}s",
+        "--latency",
+        "-s",
+        str(lua),
+        url,
+        "--",
+        str(bodies),
+        key,
+        expect,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + timeout + 60)
     out = proc.stdout
     if proc.returncode != 0 or "Requests/sec" not in out:
@@ -256,9 +290,28 @@ def py_spy(pids: list[int], seconds: int, out_dir: Path) -> tuple[list[subproces
     procs = []
     for pid in pids:
         f = out_dir / f"py-spy-{pid}.txt"
-        procs.append(subprocess.Popen([exe, "record", "-p", str(pid), "-d", str(seconds), "-r", "200", "-f", "raw",
-                                       "-o", str(f), "--nonblocking", "--gil"], stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL))
+        procs.append(
+            subprocess.Popen(
+                [
+                    exe,
+                    "record",
+                    "-p",
+                    str(pid),
+                    "-d",
+                    str(seconds),
+                    "-r",
+                    "200",
+                    "-f",
+                    "raw",
+                    "-o",
+                    str(f),
+                    "--nonblocking",
+                    "--gil",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
         files.append(f)
     return procs, files
 
@@ -269,8 +322,14 @@ def summarise_profile(files: list[Path], top: int = 30) -> str:
     own: collections.Counter[str] = collections.Counter()
     incl: collections.Counter[str] = collections.Counter()
     total = 0
-    idle = ("select (selectors.py", "wait (threading.py", "_worker (concurrent", "worker (anyio",
-            "run_forever", "_run_once (asyncio")
+    idle = (
+        "select (selectors.py",
+        "wait (threading.py",
+        "_worker (concurrent",
+        "worker (anyio",
+        "run_forever",
+        "_run_once (asyncio",
+    )
     for f in files:
         if not f.exists():
             continue
@@ -320,8 +379,9 @@ def prepare(workdir: Path, n: int, batch: int, revoke_every: int, seed: int) -> 
 
     engine, deployment, issuer = start_network(workdir)
     docs, wrap_s, anchor_s = issue(engine, deployment, issuer, n, batch, seed)
-    store = deployment.store_client(engine.w3, deployment.issuer_registry_client(engine.w3).key_info(
-        issuer.address).store, issuer)
+    store = deployment.store_client(
+        engine.w3, deployment.issuer_registry_client(engine.w3).key_info(issuer.address).store, issuer
+    )
     revoked = set()
     for i in range(0, n, revoke_every) if revoke_every > 0 else ():
         sig = docs[i]["signature"]
@@ -336,8 +396,13 @@ def prepare(workdir: Path, n: int, batch: int, revoke_every: int, seed: int) -> 
     ApiBase.metadata.create_all(sessions.kw["bind"])
     key, _ = create_api_key(sessions, "bench customs", "customs", "TH")
     sessions.kw["bind"].dispose()
-    spec = {"data_dir": str(workdir), "rpc_url": engine.rpc_url, "deployment_file": str(workdir / "deployment.json"),
-            "db_url": db_url, "lock_file": str(workdir / "workers.lock")}
+    spec = {
+        "data_dir": str(workdir),
+        "rpc_url": engine.rpc_url,
+        "deployment_file": str(workdir / "deployment.json"),
+        "db_url": db_url,
+        "lock_file": str(workdir / "workers.lock"),
+    }
     settings_file = workdir / "settings.json"
     settings_file.write_text(json.dumps(spec))
     single = workdir / "single.jsonl"
@@ -345,15 +410,25 @@ def prepare(workdir: Path, n: int, batch: int, revoke_every: int, seed: int) -> 
         for i, d in enumerate(docs):
             if i not in revoked:
                 f.write(json.dumps({"document": d}, ensure_ascii=False, separators=(",", ":")) + "\n")
-    return {"engine": engine, "deployment": deployment, "docs": docs, "revoked": revoked, "key": key,
-            "settings_file": settings_file, "single": single, "head": head, "wrap_s": wrap_s, "anchor_s": anchor_s}
+    return {
+        "engine": engine,
+        "deployment": deployment,
+        "docs": docs,
+        "revoked": revoked,
+        "key": key,
+        "settings_file": settings_file,
+        "single": single,
+        "head": head,
+        "wrap_s": wrap_s,
+        "anchor_s": anchor_s,
+    }
 
 
 def write_bulk(workdir: Path, docs: list[dict], size: int) -> Path:
     path = workdir / f"bulk-{size}.jsonl"
     with path.open("w") as f:
         for lo in range(0, len(docs) - size + 1, size):
-            f.write(json.dumps({"documents": docs[lo:lo + size]}, ensure_ascii=False, separators=(",", ":")) + "\n")
+            f.write(json.dumps({"documents": docs[lo : lo + size]}, ensure_ascii=False, separators=(",", ":")) + "\n")
     return path
 
 
@@ -365,7 +440,7 @@ def cold_bulk(url: str, key: str, docs: list[dict], size: int) -> tuple[float, d
     with httpx.Client(base_url=url, headers={"authorization": f"Bearer {key}"}, timeout=120) as c:
         t0 = time.perf_counter()
         for lo in range(0, len(docs), size):
-            r = c.post("/v1/verify/bulk?mode=index", json={"documents": docs[lo:lo + size]})
+            r = c.post("/v1/verify/bulk?mode=index", json={"documents": docs[lo : lo + size]})
             r.raise_for_status()
             for k, v in r.json()["counts"].items():
                 counts[k] = counts.get(k, 0) + v
@@ -381,18 +456,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=1000, help="documents per anchored batch")
     ap.add_argument("--revoke-every", type=int, default=100, help="revoke every N-th document (default 100)")
     ap.add_argument("--workers", default="1,2", help="serving processes to try, comma-separated (default 1,2)")
-    ap.add_argument("--connections", default="1,2,4,8",
-                    help="wrk connections for the single-document runs, comma-separated (default 1,2,4,8)")
+    ap.add_argument(
+        "--connections",
+        default="1,2,4,8",
+        help="wrk connections for the single-document runs, comma-separated (default 1,2,4,8)",
+    )
     ap.add_argument("--threads", type=int, default=1, help="wrk threads (default 1: the machine has few cores)")
     ap.add_argument("--duration", type=int, default=15, help="seconds per wrk run (default 15)")
     ap.add_argument("--bulk-size", type=int, default=1000, help="documents per bulk request (default 1,000)")
     ap.add_argument("--bulk-connections", default="1,2", help="wrk connections for the bulk runs (default 1,2)")
-    ap.add_argument("--profile", action="store_true",
-                    help="sample the server with py-spy during the busiest single-document run and print the top "
-                         "functions (needs py-spy in the venv)")
+    ap.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample the server with py-spy during the busiest single-document run and print the top "
+        "functions (needs py-spy in the venv)",
+    )
     ap.add_argument("--profile-bulk", action="store_true", help="the same during the first bulk run")
-    ap.add_argument("--extra-path", help="a directory put first on the server's PYTHONPATH (e.g. packages "
-                                         "installed with pip --target to try them without changing the venv)")
+    ap.add_argument(
+        "--extra-path",
+        help="a directory put first on the server's PYTHONPATH (e.g. packages "
+        "installed with pip --target to try them without changing the venv)",
+    )
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs, profiles)")
@@ -411,13 +495,20 @@ def main(argv: list[str] | None = None) -> int:
 
     import uvicorn
 
-    command = " ".join(shlex.quote(a) for a in [".venv/bin/python", "scripts/bench_api.py",
-                                                *(argv if argv is not None else sys.argv[1:])])
-    say(f"certnet API load test — {cpu_name()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-        f"uvicorn {uvicorn.__version__}, {wrk_version.split(' Copyright')[0]}")
+    command = " ".join(
+        shlex.quote(a)
+        for a in [".venv/bin/python", "scripts/bench_api.py", *(argv if argv is not None else sys.argv[1:])]
+    )
+    say(
+        f"certnet API load test — {cpu_name()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"uvicorn {uvicorn.__version__}, {wrk_version.split(' Copyright')[0]}"
+    )
     say(f"command: {command}")
-    say("load average before the run: " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
-        + " (the load generator, the service and the node share these cores, with anything else running)")
+    say(
+        "load average before the run: "
+        + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+        + " (the load generator, the service and the node share these cores, with anything else running)"
+    )
     figures: dict[str, Any] = {"runs": []}
     tmp = tempfile.mkdtemp(prefix="certnet-bench-api-")
     workdir = Path(tmp)
@@ -428,14 +519,18 @@ def main(argv: list[str] | None = None) -> int:
         docs = env["docs"]
         n_single = len(docs) - len(env["revoked"])
         size = sum(len(json.dumps(d, ensure_ascii=False).encode()) for d in docs) / len(docs)
-        say(f"set-up {time.perf_counter() - t0:.1f} s: anvil {env['engine'].rpc_url}, {len(docs):,} Form D documents "
-            f"({size / 1024:.1f} KiB each), {len(env['revoked'])} revoked, indexed to block {env['head']}")
+        say(
+            f"set-up {time.perf_counter() - t0:.1f} s: anvil {env['engine'].rpc_url}, {len(docs):,} Form D documents "
+            f"({size / 1024:.1f} KiB each), {len(env['revoked'])} revoked, indexed to block {env['head']}"
+        )
         lua = workdir / "verify.lua"
         lua.write_text(WRK_LUA)
         bulk_file = write_bulk(workdir, docs, args.bulk_size)
         n_bulk_bodies = len(docs) // args.bulk_size
-        per_body = {sum(1 for i in range(lo, lo + args.bulk_size) if i not in env["revoked"])
-                    for lo in range(0, n_bulk_bodies * args.bulk_size, args.bulk_size)}
+        per_body = {
+            sum(1 for i in range(lo, lo + args.bulk_size) if i not in env["revoked"])
+            for lo in range(0, n_bulk_bodies * args.bulk_size, args.bulk_size)
+        }
         bulk_expect = f'"VALID":{per_body.pop()}' if len(per_body) == 1 else '"counts":'
         for workers in workers_list:
             say()
@@ -447,28 +542,48 @@ def main(argv: list[str] | None = None) -> int:
                 say(f"  server command: {' '.join(shlex.quote(c) for c in server.cmd)}")
                 # cold pass: every document once in bulk (first verification by this customs: a watch each)
                 took, counts = cold_bulk(server.url, env["key"], docs, args.bulk_size)
-                say(f"  cold bulk pass (each document verified for the first time by this customs, "
+                say(
+                    f"  cold bulk pass (each document verified for the first time by this customs, "
                     f"{args.bulk_size:,} per request, one request at a time): {len(docs) / took:,.0f} docs/s "
-                    f"({took:.2f} s for {len(docs):,}; {counts})")
-                run: dict[str, Any] = {"workers": workers, "cold_bulk_docs_per_s": len(docs) / took, "single": [],
-                                       "bulk": []}
-                say(f"  single document: POST /v1/verify?mode=index, {n_single:,} VALID documents in rotation, "
-                    f"{args.duration} s per run, wrk -t{args.threads}")
+                    f"({took:.2f} s for {len(docs):,}; {counts})"
+                )
+                run: dict[str, Any] = {
+                    "workers": workers,
+                    "cold_bulk_docs_per_s": len(docs) / took,
+                    "single": [],
+                    "bulk": [],
+                }
+                say(
+                    f"  single document: POST /v1/verify?mode=index, {n_single:,} VALID documents in rotation, "
+                    f"{args.duration} s per run, wrk -t{args.threads}"
+                )
                 for c in conns:
                     profile = None
                     if args.profile and c == max(conns):
                         profile = py_spy(server.pids(), max(1, args.duration - 2), workdir)
                     pids = server.pids()
                     cpu0 = cpu_seconds(pids)
-                    r = run_wrk(wrk, server.url + "/v1/verify?mode=index", lua, env["single"], env["key"],
-                                '"status":"VALID"', c, min(args.threads, c), args.duration, 10)
+                    r = run_wrk(
+                        wrk,
+                        server.url + "/v1/verify?mode=index",
+                        lua,
+                        env["single"],
+                        env["key"],
+                        '"status":"VALID"',
+                        c,
+                        min(args.threads, c),
+                        args.duration,
+                        10,
+                    )
                     r["server_cpu_ms_per_request"] = (cpu_seconds(pids) - cpu0) * 1e3 / max(1, r["requests"])
                     p = r["percentiles"]
                     ok = r["rps"] >= GOAL_RPS and p.get("99", 1e9) <= GOAL_P99_MS
-                    say(f"    -c{c:<3} {r['rps']:>8,.0f} req/s   p50 {p.get('50', 0):6.2f} ms   p75 {p.get('75', 0):6.2f} ms"
+                    say(
+                        f"    -c{c:<3} {r['rps']:>8,.0f} req/s   p50 {p.get('50', 0):6.2f} ms   p75 {p.get('75', 0):6.2f} ms"
                         f"   p90 {p.get('90', 0):6.2f} ms   p99 {p.get('99', 0):6.2f} ms   checked {r['good']:,} VALID, "
                         f"{r['bad']} not; server CPU {r['server_cpu_ms_per_request']:.2f} ms/request"
-                        f"{'  (meets the goal)' if ok else ''}")
+                        f"{'  (meets the goal)' if ok else ''}"
+                    )
                     if r["bad"] or r["non2xx"]:
                         say(f"           first bad answer: {r['first_bad']}; socket errors: {r['socket_errors']}")
                     run["single"].append({"connections": c, **{k: v for k, v in r.items() if k != "output"}})
@@ -478,28 +593,46 @@ def main(argv: list[str] | None = None) -> int:
                             pr.wait(timeout=60)
                         say(f"  py-spy over the -c{c} run (server processes {server.pids()}):")
                         say(summarise_profile(files))
-                say(f"  bulk: POST /v1/verify/bulk?mode=index, {args.bulk_size:,} documents per request "
-                    f"({n_bulk_bodies} different bodies in rotation), {args.duration} s per run")
+                say(
+                    f"  bulk: POST /v1/verify/bulk?mode=index, {args.bulk_size:,} documents per request "
+                    f"({n_bulk_bodies} different bodies in rotation), {args.duration} s per run"
+                )
                 for i, c in enumerate(bulk_conns):
-                    profile = py_spy(server.pids(), max(1, args.duration - 2), workdir) \
-                        if args.profile_bulk and i == 0 else None
+                    profile = (
+                        py_spy(server.pids(), max(1, args.duration - 2), workdir)
+                        if args.profile_bulk and i == 0
+                        else None
+                    )
                     pids = server.pids()
                     cpu0 = cpu_seconds(pids)
-                    r = run_wrk(wrk, server.url + "/v1/verify/bulk?mode=index", lua, bulk_file, env["key"],
-                                bulk_expect, c, min(args.threads, c),
-                                args.duration, 120)
-                    r["server_cpu_us_per_document"] = (cpu_seconds(pids) - cpu0) * 1e6 / max(1, r["requests"] *
-                                                                                               args.bulk_size)
+                    r = run_wrk(
+                        wrk,
+                        server.url + "/v1/verify/bulk?mode=index",
+                        lua,
+                        bulk_file,
+                        env["key"],
+                        bulk_expect,
+                        c,
+                        min(args.threads, c),
+                        args.duration,
+                        120,
+                    )
+                    r["server_cpu_us_per_document"] = (
+                        (cpu_seconds(pids) - cpu0) * 1e6 / max(1, r["requests"] * args.bulk_size)
+                    )
                     dps = r["rps"] * args.bulk_size
                     p = r["percentiles"]
-                    say(f"    -c{c:<3} {dps:>8,.0f} docs/s  ({r['requests']} requests, {r['rps']:.2f} req/s; latency p50 "
+                    say(
+                        f"    -c{c:<3} {dps:>8,.0f} docs/s  ({r['requests']} requests, {r['rps']:.2f} req/s; latency p50 "
                         f"{p.get('50', 0):,.0f} ms, p99 {p.get('99', 0):,.0f} ms; checked {r['good']} good, {r['bad']} not; "
                         f"server CPU {r['server_cpu_us_per_document']:.0f} µs/document)"
-                        f"{'  (meets the goal)' if dps >= GOAL_BULK else ''}")
+                        f"{'  (meets the goal)' if dps >= GOAL_BULK else ''}"
+                    )
                     if r["bad"] or r["non2xx"]:
                         say(f"           first bad answer: {r['first_bad']}; socket errors: {r['socket_errors']}")
-                    run["bulk"].append({"connections": c, "docs_per_s": dps,
-                                        **{k: v for k, v in r.items() if k != "output"}})
+                    run["bulk"].append(
+                        {"connections": c, "docs_per_s": dps, **{k: v for k, v in r.items() if k != "output"}}
+                    )
                     if profile is not None:
                         procs, files = profile
                         for pr in procs:
@@ -513,17 +646,24 @@ def main(argv: list[str] | None = None) -> int:
                 if log:
                     say("  server log (last lines):\n    " + "\n    ".join(log.splitlines()[-8:]))
         say()
-        say(f"goals: single document >= {GOAL_RPS:,} req/s with p99 <= {GOAL_P99_MS:.0f} ms; bulk >= {GOAL_BULK:,} docs/s")
+        say(
+            f"goals: single document >= {GOAL_RPS:,} req/s with p99 <= {GOAL_P99_MS:.0f} ms; bulk >= {GOAL_BULK:,} docs/s"
+        )
         for run in figures["runs"]:
             best = max(run["single"], key=lambda r: r["rps"])
             within = [r for r in run["single"] if r["percentiles"].get("99", 1e9) <= GOAL_P99_MS]
             best_ok = max(within, key=lambda r: r["rps"]) if within else None
             bulk = max(run["bulk"], key=lambda r: r["docs_per_s"])
-            say(f"  {run['workers']} worker(s): single best {best['rps']:,.0f} req/s (-c{best['connections']}, p99 "
+            say(
+                f"  {run['workers']} worker(s): single best {best['rps']:,.0f} req/s (-c{best['connections']}, p99 "
                 f"{best['percentiles'].get('99', 0):.1f} ms)"
-                + (f"; best with p99 <= {GOAL_P99_MS:.0f} ms: {best_ok['rps']:,.0f} req/s (-c{best_ok['connections']})"
-                   if best_ok else "; no run kept p99 <= 50 ms")
-                + f"; bulk best {bulk['docs_per_s']:,.0f} docs/s (-c{bulk['connections']})")
+                + (
+                    f"; best with p99 <= {GOAL_P99_MS:.0f} ms: {best_ok['rps']:,.0f} req/s (-c{best_ok['connections']})"
+                    if best_ok
+                    else "; no run kept p99 <= 50 ms"
+                )
+                + f"; bulk best {bulk['docs_per_s']:,.0f} docs/s (-c{bulk['connections']})"
+            )
     finally:
         if env is not None:
             env["engine"].stop()

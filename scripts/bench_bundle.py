@@ -51,10 +51,18 @@ def main() -> None:
             dep = net.deploy(DeployConfig("bench", [Member("VN", [admin.address])]), signer=deployer)
             dep.save(d / "deployment.json")
             reg = dep.issuer_registry_client(w3, admin)
-            store = reg.store_from(reg.register_authority("VCCI Ho Chi Minh City", ["FORM_D"],
-                                                          first_key=issuer.address))
-            raws = list(samples.generate(args.batch, seed=1, issuer_block=issuer_block(dep, "VCCI", store),
-                                         network=network_block(dep), issuing_country="VN"))
+            store = reg.store_from(
+                reg.register_authority("VCCI Ho Chi Minh City", ["FORM_D"], first_key=issuer.address)
+            )
+            raws = list(
+                samples.generate(
+                    args.batch,
+                    seed=1,
+                    issuer_block=issuer_block(dep, "VCCI", store),
+                    network=network_block(dep),
+                    issuing_country="VN",
+                )
+            )
             root, docs = wrap_documents(raws)
             dep.store_client(w3, store, issuer).anchor(root, "FORM_D", len(docs))
             head = w3.eth.block_number
@@ -85,11 +93,17 @@ def main() -> None:
         best = dt if best is None else min(best, dt)
         assert all(v.status == "VALID" for v in verdicts), {v.status for v in verdicts}
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    print(f"bundle for one document: {size_one:,} bytes ({len(one['headers'])} headers, {len(one['nodes'])} trie nodes)")
-    print(f"bundle for a batch of {len(docs):,}: {size_batch:,} bytes = {size_batch / len(docs):,.0f} bytes per document "
-          f"({len(batch['nodes'])} trie nodes; made in {made:.1f} s)")
-    print(f"offline verification of the batch: {best:.2f} s = {len(docs) / best:,.0f} documents/s (one process, "
-          "integrity, seals, proofs and judging)")
+    print(
+        f"bundle for one document: {size_one:,} bytes ({len(one['headers'])} headers, {len(one['nodes'])} trie nodes)"
+    )
+    print(
+        f"bundle for a batch of {len(docs):,}: {size_batch:,} bytes = {size_batch / len(docs):,.0f} bytes per document "
+        f"({len(batch['nodes'])} trie nodes; made in {made:.1f} s)"
+    )
+    print(
+        f"offline verification of the batch: {best:.2f} s = {len(docs) / best:,.0f} documents/s (one process, "
+        "integrity, seals, proofs and judging)"
+    )
 
 
 if __name__ == "__main__":

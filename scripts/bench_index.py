@@ -85,7 +85,7 @@ class BenchAnvil(AnvilEngine):
         cmd = super().command()
         for flag, has_value in (("--state", True), ("--state-interval", True), ("--preserve-historical-states", False)):
             i = cmd.index(flag)
-            del cmd[i:i + 1 + has_value]
+            del cmd[i : i + 1 + has_value]
         return cmd
 
 
@@ -101,8 +101,9 @@ def generate_on_anvil(engine: AnvilEngine, n: int, per_block: int = 700) -> tupl
     issuers = accounts[2:10]
     stores = {}
     for i, acct in enumerate(issuers):
-        stores[acct] = registry.store_from(registry.register_authority(f"bench authority {i}", ["FORM_D", "ECERT"],
-                                                                       first_key=acct))
+        stores[acct] = registry.store_from(
+            registry.register_authority(f"bench authority {i}", ["FORM_D", "ECERT"], first_key=acct)
+        )
     nonces = {a: w3.eth.get_transaction_count(a, "pending") for a in issuers}
     _rpc(w3, "evm_setAutomine", [False])
     start = time.perf_counter()
@@ -115,8 +116,20 @@ def generate_on_anvil(engine: AnvilEngine, n: int, per_block: int = 700) -> tupl
                 root = os.urandom(32).hex()
                 data = "0x" + ANCHOR_SELECTOR + root + f"{1:064x}" + f"{(sent + j) % 50 + 1:064x}"
                 sender = issuers[(sent + j) % len(issuers)]
-                calls.append(("eth_sendTransaction", [{"from": sender, "to": stores[sender], "data": data,
-                                                       "gas": hex(150_000), "nonce": hex(nonces[sender])}]))
+                calls.append(
+                    (
+                        "eth_sendTransaction",
+                        [
+                            {
+                                "from": sender,
+                                "to": stores[sender],
+                                "data": data,
+                                "gas": hex(150_000),
+                                "nonce": hex(nonces[sender]),
+                            }
+                        ],
+                    )
+                )
                 nonces[sender] += 1
             for resp in w3.provider.make_batch_request(calls):
                 if resp.get("error"):
@@ -154,8 +167,10 @@ def bench_real(n: int, db: str | None, workdir: Path) -> float:
         assert source.indexed_block().number == head
         source.close()
         indexer.close()
-        print(f"  caught up {events:,} events ({indexer.stats.ranges} ranges) in {took:.2f}s: "
-              f"{rate:,.0f} events/s -> one million in {MILLION / rate:.1f}s (extrapolated)")
+        print(
+            f"  caught up {events:,} events ({indexer.stats.ranges} ranges) in {took:.2f}s: "
+            f"{rate:,.0f} events/s -> one million in {MILLION / rate:.1f}s (extrapolated)"
+        )
         return rate
     finally:
         engine.stop()
@@ -190,8 +205,10 @@ class SyntheticChain:
         return "0x" + keccak(n.to_bytes(8, "big")).hex()
 
     def headers(self, numbers, batch: int = 200):
-        return {n: Header(n, self._hash(n), self._hash(n - 1), 1_800_000_000 + n) if n <= self.head else None
-                for n in numbers}
+        return {
+            n: Header(n, self._hash(n), self._hash(n - 1), 1_800_000_000 + n) if n <= self.head else None
+            for n in numbers
+        }
 
     def header(self, number: int):
         return self.headers([number])[number]
@@ -199,10 +216,26 @@ class SyntheticChain:
     def _registration(self) -> RawLog:
         """The store's AuthorityRegistered, the first event of the first block (the store's logs count after it)."""
         name = b"synthetic authority"
-        data = ("0x" + f"{5 * 32:064x}" + f"{2:064x}" + f"{1:064x}" + f"{2**40 - 1:064x}" + "00" * 12 + "ab" * 20
-                + f"{len(name):064x}" + name.hex().ljust(64, "0"))
-        return RawLog(self.registry, [self.t_registered, "0x" + "00" * 12 + self.store[2:], self.country], data,
-                      self.start + 1, self._hash(self.start + 1), "0x" + "ee" * 32, 0)
+        data = (
+            "0x"
+            + f"{5 * 32:064x}"
+            + f"{2:064x}"
+            + f"{1:064x}"
+            + f"{2**40 - 1:064x}"
+            + "00" * 12
+            + "ab" * 20
+            + f"{len(name):064x}"
+            + name.hex().ljust(64, "0")
+        )
+        return RawLog(
+            self.registry,
+            [self.t_registered, "0x" + "00" * 12 + self.store[2:], self.country],
+            data,
+            self.start + 1,
+            self._hash(self.start + 1),
+            "0x" + "ee" * 32,
+            0,
+        )
 
     def logs(self, a: int, b: int, addresses, topics):
         t0 = time.perf_counter()
@@ -223,14 +256,18 @@ class SyntheticChain:
                 tx = "0x" + keccak(i.to_bytes(8, "big")).hex()
                 if i % 100 == 99 and self.recent_roots:  # 1% revocations of earlier roots
                     root = self.recent_roots.pop()
-                    out.append(RawLog(self.store, [self.t_revoke, root, root, by], data_revoke, block, bh, tx,
-                                      i - first + 1))
+                    out.append(
+                        RawLog(self.store, [self.t_revoke, root, root, by], data_revoke, block, bh, tx, i - first + 1)
+                    )
                 else:
                     root = "0x" + os.urandom(32).hex()
                     if i % 50 == 0:
                         self.recent_roots.append(root)
-                    out.append(RawLog(self.store, [self.t_anchor, root, self.issuer], data_anchor,
-                                      block, bh, tx, i - first + 1))
+                    out.append(
+                        RawLog(
+                            self.store, [self.t_anchor, root, self.issuer], data_anchor, block, bh, tx, i - first + 1
+                        )
+                    )
         self.generation += time.perf_counter() - t0
         return out
 
@@ -239,8 +276,9 @@ def bench_synthetic(n: int, db: str | None, workdir: Path) -> float:
     print(f"synthetic: {n:,} events through Indexer.sync (node in memory)")
     from certnet.node.deploy import Deployment
 
-    deployment = Deployment(chain_id=31337, issuer_registry="0x" + "11" * 20, customs_record="0x" + "33" * 20,
-                            block=1, name="synthetic")
+    deployment = Deployment(
+        chain_id=31337, issuer_registry="0x" + "11" * 20, customs_record="0x" + "33" * 20, block=1, name="synthetic"
+    )
     url = _db_url(db, workdir, "synthetic")
     _reset(url)
 
@@ -253,8 +291,10 @@ def bench_synthetic(n: int, db: str | None, workdir: Path) -> float:
     events = indexer.stats.events
     assert events == n + 1, (events, n)  # and the registration
     rate = events / took
-    print(f"  {events:,} events ({indexer.stats.ranges} ranges) in {took:.2f}s (+{chain.generation:.2f}s generating "
-          f"the logs, not counted): {rate:,.0f} events/s -> one million in {MILLION / rate:.1f}s")
+    print(
+        f"  {events:,} events ({indexer.stats.ranges} ranges) in {took:.2f}s (+{chain.generation:.2f}s generating "
+        f"the logs, not counted): {rate:,.0f} events/s -> one million in {MILLION / rate:.1f}s"
+    )
     indexer.close()
     return rate
 
@@ -263,8 +303,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--real", type=int, default=100_000, help="anchors to generate on anvil (0: skip)")
     p.add_argument("--synthetic", type=int, default=MILLION, help="synthetic events (0: skip)")
-    p.add_argument("--db", help="SQLAlchemy URL of a database (default: SQLite files in a temporary directory); "
-                                "the index's own tables in it are dropped first")
+    p.add_argument(
+        "--db",
+        help="SQLAlchemy URL of a database (default: SQLite files in a temporary directory); "
+        "the index's own tables in it are dropped first",
+    )
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="certnet-bench-index-") as tmp:
         workdir = Path(tmp)
@@ -278,8 +321,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, rate in rates.items():
         secs = MILLION / rate
         ok &= secs < 60
-        print(f"{name:>9}: {rate:>10,.0f} events/s   one million events: {secs:5.1f}s   "
-              f"{'(goal < 60s met)' if secs < 60 else '(goal < 60s MISSED)'}")
+        print(
+            f"{name:>9}: {rate:>10,.0f} events/s   one million events: {secs:5.1f}s   "
+            f"{'(goal < 60s met)' if secs < 60 else '(goal < 60s MISSED)'}"
+        )
     return 0 if ok else 1
 
 

@@ -38,8 +38,9 @@ def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def deploy_with_issuer(engine: Engine, types: tuple[str, ...] = ("FORM_D",),
-                       name: str = "certnet bench") -> tuple[Deployment, LocalAccount]:
+def deploy_with_issuer(
+    engine: Engine, types: tuple[str, ...] = ("FORM_D",), name: str = "certnet bench"
+) -> tuple[Deployment, LocalAccount]:
     """The contracts on a fresh node, with one VN issuer ("VCCI", for `types`) funded and registered."""
     w3 = engine.w3
     funder = signer_for(w3, engine.keys[0])
@@ -47,8 +48,9 @@ def deploy_with_issuer(engine: Engine, types: tuple[str, ...] = ("FORM_D",),
     for a in (admin, issuer):
         funder.transfer(a.address, 10**21)
     d = deploy(w3, funder, DeployConfig(name, [Member("VN", [admin.address])]))
-    d.issuer_registry_client(w3, signer_for(w3, admin)).register_authority("VCCI", list(types),
-                                                                          first_key=issuer.address)
+    d.issuer_registry_client(w3, signer_for(w3, admin)).register_authority(
+        "VCCI", list(types), first_key=issuer.address
+    )
     return d, issuer
 
 
@@ -77,7 +79,9 @@ def main() -> None:
 
         def progress(done: int) -> None:
             if done >= marks[0]:
-                print(f"  {done:>9,} documents  {time.perf_counter() - t0:6.1f} s  RSS {rss_mib():6.0f} MiB", flush=True)
+                print(
+                    f"  {done:>9,} documents  {time.perf_counter() - t0:6.1f} s  RSS {rss_mib():6.0f} MiB", flush=True
+                )
                 marks[0] += report_every
 
         result = bulk_issue(source, out, d, signer_for(w3, issuer), batch=args.batch, progress=progress)
@@ -86,8 +90,10 @@ def main() -> None:
         anchored = store.contract.events.RootAnchored().get_logs(from_block=d.block)
         count = sum(log["args"]["documentCount"] for log in anchored)
         assert count == result.documents == args.count, (count, result.documents)
-        print(f"issued {count:,} documents in {len(anchored)} anchored batches of {args.batch:,} in {total:.1f} s "
-              f"= {count / total:,.0f} documents/s end to end")
+        print(
+            f"issued {count:,} documents in {len(anchored)} anchored batches of {args.batch:,} in {total:.1f} s "
+            f"= {count / total:,.0f} documents/s end to end"
+        )
         print(f"  wrapped output: {sum(f.stat().st_size for f in out.iterdir()) / 2**30:.2f} GiB in {out}")
         if args.count >= 1_000_000:
             print(f"goal: 1,000,000 in under 100 s: {'met' if total < 100 else 'not met'}")

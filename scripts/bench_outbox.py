@@ -46,9 +46,13 @@ def main() -> None:
         for i, doc in enumerate(docs):
             files.append(src / f"formd-{i:07d}.json")
             files[-1].write_bytes(dump_bytes(doc, indent=True))
-        pipeline = Pipeline(open_database(f"sqlite:///{workdir / 'outbox.db'}"), w3, d,
-                            {issuer.address: signer_for(w3, issuer)},
-                            PipelineConfig(max_batch=args.batch, max_age=0.0))
+        pipeline = Pipeline(
+            open_database(f"sqlite:///{workdir / 'outbox.db'}"),
+            w3,
+            d,
+            {issuer.address: signer_for(w3, issuer)},
+            PipelineConfig(max_batch=args.batch, max_age=0.0),
+        )
         print(f"{args.count:,} sample files written; issuing them through the outbox", flush=True)
         t0 = time.perf_counter()
         lines = issue_files(pipeline, issuer.address, files, None, out)
@@ -56,8 +60,10 @@ def main() -> None:
         anchored = sum(int(line.split()[1]) for line in lines)
         written = sum(1 for _ in out.iterdir())
         assert anchored == written == args.count, (anchored, written)
-        print(f"issued {anchored:,} documents in {len(lines)} anchored batches in {total:.1f} s = "
-              f"{anchored / total:,.0f} documents/s (files in, outbox, anchoring, files out); RSS {rss_mib():.0f} MiB")
+        print(
+            f"issued {anchored:,} documents in {len(lines)} anchored batches in {total:.1f} s = "
+            f"{anchored / total:,.0f} documents/s (files in, outbox, anchoring, files out); RSS {rss_mib():.0f} MiB"
+        )
     finally:
         engine.stop()
         shutil.rmtree(workdir, ignore_errors=True)

@@ -53,8 +53,18 @@ from certnet.verifier.verify import Verifier  # noqa: E402
 from certnet.verifier.wrap import wrap_documents  # noqa: E402
 
 OA_PACKAGE = "@govtechsg/open-attestation"
-AUTHORITIES = ["VCCI Ho Chi Minh City", "VCCI Hanoi", "VCCI Da Nang", "VCCI Can Tho", "VCCI Hai Phong",
-               "VCCI Nghe An", "VCCI Khanh Hoa", "VCCI Dong Nai", "VCCI Binh Duong", "VCCI Quang Ninh"]
+AUTHORITIES = [
+    "VCCI Ho Chi Minh City",
+    "VCCI Hanoi",
+    "VCCI Da Nang",
+    "VCCI Can Tho",
+    "VCCI Hai Phong",
+    "VCCI Nghe An",
+    "VCCI Khanh Hoa",
+    "VCCI Dong Nai",
+    "VCCI Binh Duong",
+    "VCCI Quang Ninh",
+]
 TRUSTLESS_GOAL = 5_000
 
 # Timed inside node: after one untimed warm-up pass of each, `repeat` rounds of verifySignature over the whole
@@ -125,8 +135,12 @@ def start_network(workdir: Path, authorities: int) -> tuple[AnvilEngine, object,
     engine = AnvilEngine(workdir / "anvil").start()
     w3 = engine.w3
     deployer, admin = (signer_for(w3, k) for k in engine.keys[:2])
-    deployment = deploy(w3, deployer, DeployConfig(name="certnet bench", members=[Member("VN", [admin.address])]),
-                        rpc_url=engine.rpc_url)
+    deployment = deploy(
+        w3,
+        deployer,
+        DeployConfig(name="certnet bench", members=[Member("VN", [admin.address])]),
+        rpc_url=engine.rpc_url,
+    )
     registry = deployment.issuer_registry_client(w3, admin)
     out = []
     for i in range(authorities):
@@ -134,26 +148,35 @@ def start_network(workdir: Path, authorities: int) -> tuple[AnvilEngine, object,
         key = signer_for(w3, engine.keys[2 + i % 8]) if i < 8 else signer_for(w3, os.urandom(32))
         if i >= 8:
             deployer.transfer(key.address, 10**20)
-        out.append((name, registry.store_from(registry.register_authority(name, ["FORM_D"], first_key=key.address)),
-                    key))
+        out.append(
+            (name, registry.store_from(registry.register_authority(name, ["FORM_D"], first_key=key.address)), key)
+        )
     return engine, deployment, out
 
 
-def issue(engine: AnvilEngine, deployment, authorities, n: int, batch: int, seed: int
-          ) -> tuple[list[dict], float, float]:
+def issue(
+    engine: AnvilEngine, deployment, authorities, n: int, batch: int, seed: int
+) -> tuple[list[dict], float, float]:
     """Generate, wrap and anchor n Form D documents spread evenly over the authorities, each in its own store;
     (wrapped documents shuffled, wrap seconds, anchor seconds)."""
     wrapped: list[dict] = []
     wrap_s = anchor_s = 0.0
     for i, (name, store_address, key) in enumerate(authorities):
         share = n // len(authorities) + (1 if i < n % len(authorities) else 0)
-        raw = list(samples.generate(share, "FORM_D", seed=seed + i,
-                                    issuer_block=issuer_block(deployment, name, store_address),
-                                    network=network_block(deployment), issuing_country="VN"))
+        raw = list(
+            samples.generate(
+                share,
+                "FORM_D",
+                seed=seed + i,
+                issuer_block=issuer_block(deployment, name, store_address),
+                network=network_block(deployment),
+                issuing_country="VN",
+            )
+        )
         store = deployment.store_client(engine.w3, store_address, key)
         for lo in range(0, share, batch):
             t0 = time.perf_counter()
-            root, docs = wrap_documents(raw[lo:lo + batch])
+            root, docs = wrap_documents(raw[lo : lo + batch])
             t1 = time.perf_counter()
             store.anchor(root, "FORM_D", len(docs))
             anchor_s += time.perf_counter() - t1
@@ -213,9 +236,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--docs", type=int, default=5000, help="documents issued and verified (default 5,000)")
     ap.add_argument("--batch", type=int, default=500, help="documents per anchored batch (default 500)")
     ap.add_argument("--authorities", type=int, default=10, help="issuing authorities, one store each (default 10)")
-    ap.add_argument("--status-chunk", type=int, default=500,
-                    help="documents per batched status call (default 500: at about 50k gas of eth_call per document, "
-                         "1,000 exceed the nodes' call gas caps, anvil's 30M and geth's 50M)")
+    ap.add_argument(
+        "--status-chunk",
+        type=int,
+        default=500,
+        help="documents per batched status call (default 500: at about 50k gas of eth_call per document, "
+        "1,000 exceed the nodes' call gas caps, anvil's 30M and geth's 50M)",
+    )
     ap.add_argument("--repeat", type=int, default=5, help="timed runs of each measurement; the best is reported")
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--no-oa", action="store_true", help="skip the OpenAttestation (node) comparison")
@@ -227,11 +254,19 @@ def main(argv: list[str] | None = None) -> int:
     command = " ".join(shlex.quote(a) for a in [".venv/bin/python", "scripts/bench_verify.py", *(argv or sys.argv[1:])])
     say(f"certnet verification benchmark — {cpu_name()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     say(f"command: {command}")
-    say("load average before the run: " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
-        + " (other processes on the machine make the figures noisy)")
+    say(
+        "load average before the run: "
+        + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+        + " (other processes on the machine make the figures noisy)"
+    )
     say()
-    figures: dict = {"documents": args.docs, "batch": args.batch, "repeat": args.repeat,
-                     "authorities": args.authorities, "status_chunk": args.status_chunk}
+    figures: dict = {
+        "documents": args.docs,
+        "batch": args.batch,
+        "repeat": args.repeat,
+        "authorities": args.authorities,
+        "status_chunk": args.status_chunk,
+    }
     from certnet.node.contracts import IssuerRegistryClient
 
     IssuerRegistryClient.MAX_STATUS_QUERIES = args.status_chunk
@@ -240,16 +275,20 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         engine, deployment, authorities = start_network(workdir, args.authorities)
         try:
-            say(f"fresh anvil node {engine.rpc_url} (chain {deployment.chain_id}), registry "
+            say(
+                f"fresh anvil node {engine.rpc_url} (chain {deployment.chain_id}), registry "
                 f"{deployment.issuer_registry}, {len(authorities)} authorities' stores; "
-                f"set-up {time.perf_counter() - t0:.1f} s")
+                f"set-up {time.perf_counter() - t0:.1f} s"
+            )
             docs, wrap_s, anchor_s = issue(engine, deployment, authorities, args.docs, args.batch, args.seed)
             size = sum(len(json.dumps(d, ensure_ascii=False).encode()) for d in docs) / len(docs)
             proof_len = statistics.mean(len(d["signature"]["proof"]) for d in docs)
             batches = sum(-(-(args.docs // len(authorities) + 1) // args.batch) for _ in authorities)
-            say(f"issued {len(docs):,} Form D documents over {len(authorities)} stores in about {batches} anchored "
+            say(
+                f"issued {len(docs):,} Form D documents over {len(authorities)} stores in about {batches} anchored "
                 f"batches of up to {args.batch:,} (wrap {wrap_s:.2f} s, anchor {anchor_s:.2f} s); "
-                f"{size / 1024:.1f} KiB of JSON and {proof_len:.1f} proof nodes per document on average")
+                f"{size / 1024:.1f} KiB of JSON and {proof_len:.1f} proof nodes per document on average"
+            )
             texts = [json.dumps(d, ensure_ascii=False) for d in docs]
 
             # (a) integrity only, one core -------------------------------------------------
@@ -282,15 +321,19 @@ def main(argv: list[str] | None = None) -> int:
             if theirs is not None:
                 a["openattestation"]["version"] = theirs["version"]
                 a["node"] = theirs["node"]
-                say(f"  pinned to CPU {cpu}; node {theirs['node']}; one untimed warm-up pass, then the best of "
-                    f"{args.repeat} interleaved runs, on each side")
+                say(
+                    f"  pinned to CPU {cpu}; node {theirs['node']}; one untimed warm-up pass, then the best of "
+                    f"{args.repeat} interleaved runs, on each side"
+                )
                 say(f"  node command: {' '.join(shlex.quote(c) for c in shown)}")
             figures["integrity"] = a
 
             # (b) full trustless verification --------------------------------------------------
             say()
-            say("(b) full trustless verification: Verifier(ChainSource(w3, deployment)).verify_many, "
-                f"{len(docs):,} documents of {len(authorities)} stores, interleaved, against the anvil node")
+            say(
+                "(b) full trustless verification: Verifier(ChainSource(w3, deployment)).verify_many, "
+                f"{len(docs):,} documents of {len(authorities)} stores, interleaved, against the anvil node"
+            )
             source = ChainSource(engine.w3, deployment)
             runs = []
             for _ in range(args.repeat):
@@ -302,20 +345,36 @@ def main(argv: list[str] | None = None) -> int:
                 assert not bad, f"{len(bad)} documents not VALID: {bad[0].message}"
             best = min(runs)
             # the chain's share: the cross-store batched status view over the same queries, at the same block
-            queries = [(d["data"]["issuers"][0]["documentStore"].split(":", 2)[2], d["signature"]["merkleRoot"],
-                        d["signature"]["targetHash"], d["signature"]["proof"]) for d in docs]
+            queries = [
+                (
+                    d["data"]["issuers"][0]["documentStore"].split(":", 2)[2],
+                    d["signature"]["merkleRoot"],
+                    d["signature"]["targetHash"],
+                    d["signature"]["proof"],
+                )
+                for d in docs
+            ]
             block, _ = source.snapshot()
             t0 = time.perf_counter()
             source.status_of(queries, block)
             status_s = time.perf_counter() - t0
             median = statistics.median(runs)
-            figures["trustless"] = {"seconds": best, "docs_per_s": len(docs) / best, "runs": runs,
-                                    "median_docs_per_s": len(docs) / median,
-                                    "status_read_seconds": status_s, "block": verdicts[0].block_number}
-            say(f"  verify_many (all VALID, block {verdicts[0].block_number}): {rate(len(docs), best)}   "
-                f"(goal >= {TRUSTLESS_GOAL:,} docs/s: {'met' if len(docs) / best >= TRUSTLESS_GOAL else 'MISSED'})")
-            say(f"  of which the cross-store batched status read ({-(-len(docs) // args.status_chunk)} eth_call of up "
-                f"to {args.status_chunk:,} documents): {status_s:.3f} s")
+            figures["trustless"] = {
+                "seconds": best,
+                "docs_per_s": len(docs) / best,
+                "runs": runs,
+                "median_docs_per_s": len(docs) / median,
+                "status_read_seconds": status_s,
+                "block": verdicts[0].block_number,
+            }
+            say(
+                f"  verify_many (all VALID, block {verdicts[0].block_number}): {rate(len(docs), best)}   "
+                f"(goal >= {TRUSTLESS_GOAL:,} docs/s: {'met' if len(docs) / best >= TRUSTLESS_GOAL else 'MISSED'})"
+            )
+            say(
+                f"  of which the cross-store batched status read ({-(-len(docs) // args.status_chunk)} eth_call of up "
+                f"to {args.status_chunk:,} documents): {status_s:.3f} s"
+            )
             say(f"  median of {len(runs)} runs: {rate(len(docs), median)}")
             say(f"  runs: {', '.join(f'{r:.3f} s' for r in runs)}; not pinned (the anvil node runs beside it)")
         finally:

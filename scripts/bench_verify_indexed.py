@@ -44,8 +44,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -60,11 +61,11 @@ from certnet.node.deploy import DeployConfig, Member, deploy  # noqa: E402
 from certnet.node.engines import AnvilEngine  # noqa: E402
 from certnet.node.tx import signer_for  # noqa: E402
 from certnet.scripts.bench_verify import cpu_name, rate, say  # noqa: E402
-from certnet.verifier.wrap import wrap_documents  # noqa: E402
 from certnet.verifier import verify as verify_module  # noqa: E402
 from certnet.verifier.integrity import check_integrity  # noqa: E402
 from certnet.verifier.sources import ChainSource  # noqa: E402
 from certnet.verifier.verify import Verifier  # noqa: E402
+from certnet.verifier.wrap import wrap_documents  # noqa: E402
 
 GOAL = 5_000
 AUTHORITIES = 10
@@ -111,21 +112,27 @@ def start_network(workdir: Path, authorities: int = AUTHORITIES) -> tuple[AnvilE
     engine = AnvilEngine(workdir / "anvil").start()
     w3 = engine.w3
     deployer, admin = (signer_for(w3, k) for k in engine.keys[:2])
-    deployment = deploy(w3, deployer, DeployConfig(name="certnet bench", members=[Member("VN", [admin.address])]),
-                        rpc_url=engine.rpc_url)
+    deployment = deploy(
+        w3,
+        deployer,
+        DeployConfig(name="certnet bench", members=[Member("VN", [admin.address])]),
+        rpc_url=engine.rpc_url,
+    )
     registry = deployment.issuer_registry_client(w3, admin)
     out = []
     for i in range(authorities):
         key = signer_for(w3, Account.create().key)
         deployer.transfer(key.address, 10**19)
-        store = registry.store_from(registry.register_authority(f"VCCI bench office {i}", ["FORM_D"],
-                                                                first_key=key.address))
+        store = registry.store_from(
+            registry.register_authority(f"VCCI bench office {i}", ["FORM_D"], first_key=key.address)
+        )
         out.append((store, key))
     return engine, deployment, out
 
 
-def issue(engine: AnvilEngine, deployment: Any, authorities: list[tuple[str, Any]], n: int, batch: int,
-          seed: int) -> tuple[list[dict], float, float]:
+def issue(
+    engine: AnvilEngine, deployment: Any, authorities: list[tuple[str, Any]], n: int, batch: int, seed: int
+) -> tuple[list[dict], float, float]:
     """Generate, wrap and anchor n Form D documents, batch after batch over the authorities' stores in turn;
     (wrapped documents, wrap seconds, anchor seconds)."""
     wrapped: list[dict] = []
@@ -133,8 +140,16 @@ def issue(engine: AnvilEngine, deployment: Any, authorities: list[tuple[str, Any
     for i, lo in enumerate(range(0, n, batch)):
         store, key = authorities[i % len(authorities)]
         block = issuer_block(deployment, f"VCCI bench office {i % len(authorities)}", store)
-        raw = list(samples.generate(min(batch, n - lo), "FORM_D", seed=seed + i, issuer_block=block,
-                                    network=network_block(deployment), issuing_country="VN"))
+        raw = list(
+            samples.generate(
+                min(batch, n - lo),
+                "FORM_D",
+                seed=seed + i,
+                issuer_block=block,
+                network=network_block(deployment),
+                issuing_country="VN",
+            )
+        )
         t0 = time.perf_counter()
         root, docs = wrap_documents(raw)
         t1 = time.perf_counter()
@@ -145,8 +160,7 @@ def issue(engine: AnvilEngine, deployment: Any, authorities: list[tuple[str, Any
     return wrapped, wrap_s, anchor_s
 
 
-def revoke_some(engine: Any, deployment: Any, authorities: list[tuple[str, Any]], docs: list[dict],
-                every: int) -> int:
+def revoke_some(engine: Any, deployment: Any, authorities: list[tuple[str, Any]], docs: list[dict], every: int) -> int:
     """Revoke every `every`-th document individually (reason DATA_CORRECTED) in its store; the count revoked."""
     if every <= 0:
         return 0
@@ -158,7 +172,8 @@ def revoke_some(engine: Any, deployment: Any, authorities: list[tuple[str, Any]]
         sig = d["signature"]
         store = document_store(d)
         deployment.store_client(engine.w3, store, keys[store]).revoke_document(
-            sig["merkleRoot"], sig["targetHash"], sig["proof"], "DATA_CORRECTED")
+            sig["merkleRoot"], sig["targetHash"], sig["proof"], "DATA_CORRECTED"
+        )
         n += 1
     return n
 
@@ -176,13 +191,14 @@ def _child_init(url: str, deployment: Any, docs: list[dict]) -> None:
 
 def _child_verify(span: tuple[int, int]) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for v in _CHILD["verifier"].verify_many(_CHILD["docs"][span[0]:span[1]]):
+    for v in _CHILD["verifier"].verify_many(_CHILD["docs"][span[0] : span[1]]):
         counts[v.status] = counts.get(v.status, 0) + 1
     return counts
 
 
-def bench_processes(url: str, deployment: Any, docs: list[dict], processes: int, repeat: int,
-                    chunk: int) -> tuple[list[float], dict[str, int]]:
+def bench_processes(
+    url: str, deployment: Any, docs: list[dict], processes: int, repeat: int, chunk: int
+) -> tuple[list[float], dict[str, int]]:
     """Wall time of verifying all documents with `processes` forked workers, `chunk` documents per task."""
     ctx = multiprocessing.get_context("fork")
     spans = [(lo, min(lo + chunk, len(docs))) for lo in range(0, len(docs), chunk)]
@@ -208,15 +224,31 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--docs", type=int, default=5000, help="documents issued and verified (default 5,000)")
     ap.add_argument("--batch", type=int, default=500, help="documents per anchored batch (default 500)")
-    ap.add_argument("--authorities", type=int, default=AUTHORITIES,
-                    help=f"issuing authorities, each with its store, the batches go to in turn (default {AUTHORITIES})")
-    ap.add_argument("--revoke-every", type=int, default=100,
-                    help="revoke every N-th document individually (default 100: 1%%; 0: none)")
+    ap.add_argument(
+        "--authorities",
+        type=int,
+        default=AUTHORITIES,
+        help=f"issuing authorities, each with its store, the batches go to in turn (default {AUTHORITIES})",
+    )
+    ap.add_argument(
+        "--revoke-every",
+        type=int,
+        default=100,
+        help="revoke every N-th document individually (default 100: 1%%; 0: none)",
+    )
     ap.add_argument("--repeat", type=int, default=5, help="timed runs of each measurement (after a warm-up)")
-    ap.add_argument("--processes", type=int, default=os.cpu_count() or 1,
-                    help="worker processes for the several-process figure (default: the CPU count; 0: skip)")
-    ap.add_argument("--chain-chunk", type=int, default=500,
-                    help="documents per eth_call of the chain source (default 500; 0: the binding's own)")
+    ap.add_argument(
+        "--processes",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes for the several-process figure (default: the CPU count; 0: skip)",
+    )
+    ap.add_argument(
+        "--chain-chunk",
+        type=int,
+        default=500,
+        help="documents per eth_call of the chain source (default 500; 0: the binding's own)",
+    )
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--profile", action="store_true", help="print cProfile's top functions of one index verify_many")
     ap.add_argument("--json", type=Path, help="also write the figures to this JSON file")
@@ -224,13 +256,20 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 < args.docs <= 10_000:
         ap.error("--docs must be between 1 and 10,000 (one verify_many call)")
 
-    command = " ".join(shlex.quote(a) for a in [".venv/bin/python", "scripts/bench_verify_indexed.py",
-                                                *(argv if argv is not None else sys.argv[1:])])
-    say(f"certnet verification through the index — {cpu_name()}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}")
+    command = " ".join(
+        shlex.quote(a)
+        for a in [".venv/bin/python", "scripts/bench_verify_indexed.py", *(argv if argv is not None else sys.argv[1:])]
+    )
+    say(
+        f"certnet verification through the index — {cpu_name()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}"
+    )
     say(f"command: {command}")
-    say("load average before the run: " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
-        + " (other processes on the machine make the figures noisy)")
+    say(
+        "load average before the run: "
+        + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+        + " (other processes on the machine make the figures noisy)"
+    )
     say()
     n = args.docs
     figures: dict[str, Any] = {"documents": n, "batch": args.batch, "repeat": args.repeat}
@@ -242,17 +281,21 @@ def main(argv: list[str] | None = None) -> int:
             docs, wrap_s, anchor_s = issue(engine, deployment, authorities, n, args.batch, args.seed)
             revoked = revoke_some(engine, deployment, authorities, docs, args.revoke_every)
             size = sum(len(json.dumps(d, ensure_ascii=False).encode()) for d in docs) / n
-            say(f"fresh anvil node {engine.rpc_url} (chain {deployment.chain_id}); issued {n:,} Form D documents in "
+            say(
+                f"fresh anvil node {engine.rpc_url} (chain {deployment.chain_id}); issued {n:,} Form D documents in "
                 f"{-(-n // args.batch)} anchored batches over {len(authorities)} authorities' stores (wrap "
                 f"{wrap_s:.2f} s, anchor {anchor_s:.2f} s), "
-                f"{size / 1024:.1f} KiB of JSON each on average; {revoked} revoked individually")
+                f"{size / 1024:.1f} KiB of JSON each on average; {revoked} revoked individually"
+            )
 
             url = sqlite_url(workdir / "index.db")
             indexer = Indexer(engine.w3, deployment, url)
             t1 = time.perf_counter()
             head = indexer.sync()
-            say(f"indexed to block {head} into {workdir.name}/index.db (SQLite) in {time.perf_counter() - t1:.2f} s; "
-                f"set-up {time.perf_counter() - t0:.1f} s in all")
+            say(
+                f"indexed to block {head} into {workdir.name}/index.db (SQLite) in {time.perf_counter() - t1:.2f} s; "
+                f"set-up {time.perf_counter() - t0:.1f} s in all"
+            )
             indexer.close()
             say()
 
@@ -272,8 +315,10 @@ def main(argv: list[str] | None = None) -> int:
                 return c
 
             # full verification, both modes -----------------------------------------------------
-            say(f"full verification, verify_many over {n:,} documents, one process (best and median of "
-                f"{args.repeat} runs after a warm-up)")
+            say(
+                f"full verification, verify_many over {n:,} documents, one process (best and median of "
+                f"{args.repeat} runs after a warm-up)"
+            )
             results: dict[str, dict] = {}
             verdicts_of: dict[str, list] = {}
             for mode, source in (("index", index_source), ("chain", chain_source)):
@@ -286,14 +331,18 @@ def main(argv: list[str] | None = None) -> int:
                 goal = f"   (goal >= {GOAL:,} docs/s)" if mode == "index" else ""
                 results[mode]["cpu_seconds"] = min(CPU_RUNS)
                 say(f"  {mode:5} best  : {rate(n, best)}{goal}")
-                say(f"  {mode:5} CPU   : {min(CPU_RUNS) * 1e6 / n:,.1f} µs/doc of this process's CPU (best run) -> "
-                    f"{n / min(CPU_RUNS):,.0f} docs/s per busy core")
+                say(
+                    f"  {mode:5} CPU   : {min(CPU_RUNS) * 1e6 / n:,.1f} µs/doc of this process's CPU (best run) -> "
+                    f"{n / min(CPU_RUNS):,.0f} docs/s per busy core"
+                )
                 say(f"  {mode:5} median: {rate(n, med)}")
             same = [comparable(a) == comparable(b) for a, b in zip(verdicts_of["index"], verdicts_of["chain"])]
             assert all(same), f"{same.count(False)} verdicts differ between index and chain"
-            say(f"  index and chain verdicts identical for all {n:,} documents ({counts(verdicts_of['index'])}), "
+            say(
+                f"  index and chain verdicts identical for all {n:,} documents ({counts(verdicts_of['index'])}), "
                 f"index at block {verdicts_of['index'][0].block_number}, chain at block "
-                f"{verdicts_of['chain'][0].block_number}")
+                f"{verdicts_of['chain'][0].block_number}"
+            )
             say(f"  index / chain: {results['index']['docs_per_s'] / results['chain']['docs_per_s']:.1f}x")
             figures["full"] = results
 
@@ -307,8 +356,10 @@ def main(argv: list[str] | None = None) -> int:
             say(f"  integrity alone (check_integrity)       : {rate(n, min(runs))}{cpu_note(n)}")
             from certnet.api.audit import document_store
 
-            pairs = [(document_store(d), d["signature"]["merkleRoot"], d["signature"]["targetHash"],
-                      d["signature"]["proof"]) for d in docs]
+            pairs = [
+                (document_store(d), d["signature"]["merkleRoot"], d["signature"]["targetHash"], d["signature"]["proof"])
+                for d in docs
+            ]
             runs, _ = timed(lambda: index_source.read(pairs), args.repeat)
             parts["status_index"] = min(runs)
             say(f"  status read, index (IndexedSource.read) : {rate(n, min(runs))}{cpu_note(n)}")
@@ -327,8 +378,10 @@ def main(argv: list[str] | None = None) -> int:
             parts["rest"] = min(runs)
             say(f"  verify_many (index), integrity precomputed: {rate(n, min(runs))}{cpu_note(n)}")
             share = parts["integrity"] / results["index"]["seconds"]
-            say(f"  -> integrity is {share:.0%} of the index verification's time; without it the rest runs at "
-                f"{n / parts['rest']:,.0f} docs/s")
+            say(
+                f"  -> integrity is {share:.0%} of the index verification's time; without it the rest runs at "
+                f"{n / parts['rest']:,.0f} docs/s"
+            )
             figures["parts"] = {k: {"seconds": v, "docs_per_s": n / v} for k, v in parts.items()}
 
             # several processes -----------------------------------------------------------------
@@ -338,8 +391,13 @@ def main(argv: list[str] | None = None) -> int:
                 runs, total = bench_processes(url, deployment, docs, args.processes, args.repeat, chunk)
                 assert total == expected, f"{args.processes} processes: {total}"
                 best, med = min(runs), statistics.median(runs)
-                figures["processes"] = {"processes": args.processes, "seconds": best, "docs_per_s": n / best,
-                                        "median_docs_per_s": n / med, "runs": runs}
+                figures["processes"] = {
+                    "processes": args.processes,
+                    "seconds": best,
+                    "docs_per_s": n / best,
+                    "median_docs_per_s": n / med,
+                    "runs": runs,
+                }
                 say(f"index verification in {args.processes} forked processes ({chunk} documents per task), wall time:")
                 say(f"  best  : {rate(n, best)}   (goal >= {GOAL:,} docs/s)")
                 say(f"  median: {rate(n, med)}")

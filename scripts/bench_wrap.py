@@ -34,7 +34,11 @@ from certnet.verifier.wrap import wrap_documents  # noqa: E402
 ORACLE = ROOT / "tests" / "oracle" / "oa.cjs"
 
 _EXPORTERS = [
-    ("CÔNG TY TNHH MỘT THÀNH VIÊN XUẤT NHẬP KHẨU THỦY SẢN CẦN THƠ", "VN", "Số 12 Đường Trần Hưng Đạo, Quận Ninh Kiều, Cần Thơ"),
+    (
+        "CÔNG TY TNHH MỘT THÀNH VIÊN XUẤT NHẬP KHẨU THỦY SẢN CẦN THƠ",
+        "VN",
+        "Số 12 Đường Trần Hưng Đạo, Quận Ninh Kiều, Cần Thơ",
+    ),
     ("CÔNG TY CỔ PHẦN DỆT MAY THÀNH CÔNG", "VN", "36 Tây Thạnh, Phường Tây Thạnh, Quận Tân Phú, TP. Hồ Chí Minh"),
     ("TỔNG CÔNG TY CÀ PHÊ VIỆT NAM", "VN", "211-213 Nguyễn Văn Cừ, Buôn Ma Thuột, Đắk Lắk"),
     ("PT Sinar Mas Agro Resources and Technology Tbk", "ID", "Jl. M.H. Thamrin No. 51, Jakarta 10350"),
@@ -93,7 +97,12 @@ def make_form_d(i: int, rng: random.Random) -> dict:
         "documentType": "ATIGA_FORM_D",
         "issuingCountry": "VN",
         "referenceNumber": f"VN-TH {24 + i % 2}/02/{i:05d}",
-        "exporter": {"name": exp[0], "country": exp[1], "address": exp[2], "taxId": f"03{rng.randint(10000000, 99999999)}"},
+        "exporter": {
+            "name": exp[0],
+            "country": exp[1],
+            "address": exp[2],
+            "taxId": f"03{rng.randint(10000000, 99999999)}",
+        },
         "consignee": {"name": con[0], "country": con[1], "address": con[2]},
         "transport": {
             "departureDate": f"2024-0{1 + i % 9}-{10 + i % 18}",
@@ -112,7 +121,12 @@ def make_form_d(i: int, rng: random.Random) -> dict:
             "that all the goods were produced in Viet Nam and that they comply with the origin "
             "requirements specified for these goods in the ATIGA.",
         },
-        "certification": {"place": "TP. Hồ Chí Minh", "date": "2024-02-04", "officer": "Trần Văn Bình", "stampId": f"ST-{i}"},
+        "certification": {
+            "place": "TP. Hồ Chí Minh",
+            "date": "2024-02-04",
+            "officer": "Trần Văn Bình",
+            "stampId": f"ST-{i}",
+        },
         "flags": {
             "thirdCountryInvoicing": False,
             "issuedRetroactively": False,
@@ -139,8 +153,11 @@ def bench_certnet(docs: list[dict], repeat: int) -> tuple[float, float]:
         root, wrapped = wrap_documents(docs)
         dt = time.perf_counter() - t0
         c1 = os.times()
-        cpu = (c1.user - c0.user) + (c1.system - c0.system) + (c1.children_user - c0.children_user) + (
-            c1.children_system - c0.children_system
+        cpu = (
+            (c1.user - c0.user)
+            + (c1.system - c0.system)
+            + (c1.children_user - c0.children_user)
+            + (c1.children_system - c0.children_system)
         )
         assert len(wrapped) == len(docs) and wrapped[0]["signature"]["merkleRoot"] == root
         del wrapped

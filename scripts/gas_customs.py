@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 import statistics
-from typing import Callable
+from collections.abc import Callable
 
 from eth_account import Account
 
@@ -28,11 +28,13 @@ def customs_rows(engine: Engine, samples: int) -> list[tuple[str, int]]:
     vn_admin, th_admin, key, th_customs = (Account.create() for _ in range(4))
     for a in (vn_admin, th_admin, key, th_customs):
         funder.transfer(a.address, 10**21)
-    d = deploy(w3, funder, DeployConfig("certnet gas report", [Member("VN", [vn_admin.address]),
-                                                                Member("TH", [th_admin.address])]))
+    d = deploy(
+        w3,
+        funder,
+        DeployConfig("certnet gas report", [Member("VN", [vn_admin.address]), Member("TH", [th_admin.address])]),
+    )
     registry = d.issuer_registry_client(w3, signer_for(w3, vn_admin))
-    store = registry.store_from(registry.register_authority("VCCI Ho Chi Minh City", ["FORM_D"],
-                                                            first_key=key.address))
+    store = registry.store_from(registry.register_authority("VCCI Ho Chi Minh City", ["FORM_D"], first_key=key.address))
     d.issuer_registry_client(w3, signer_for(w3, th_admin)).add_customs_key(th_customs.address)
     rng = random.Random(16)
     raws = []
@@ -59,8 +61,14 @@ def customs_rows(engine: Engine, samples: int) -> list[tuple[str, int]]:
     def first_decision() -> int:
         w = next(docs)
         proven.append(w)
-        return customs.record_decision(*args(w), "TH", prove_field(w, "importingCountry"), Preference.NOT_GIVEN,
-                                       DECISION_REASONS["ORIGIN_CRITERION_NOT_MET"], "11" * 32)["gasUsed"]
+        return customs.record_decision(
+            *args(w),
+            "TH",
+            prove_field(w, "importingCountry"),
+            Preference.NOT_GIVEN,
+            DECISION_REASONS["ORIGIN_CRITERION_NOT_MET"],
+            "11" * 32,
+        )["gasUsed"]
 
     amend = iter(list(range(samples)))
 
@@ -81,8 +89,7 @@ def customs_rows(engine: Engine, samples: int) -> list[tuple[str, int]]:
 
     def open_check_first() -> int:
         w = next(first_open)
-        r = customs.open_check(*args(w), "TH", prove_field(w, "importingCountry"), CHECK_REASONS["RANDOM"],
-                               "33" * 32)
+        r = customs.open_check(*args(w), "TH", prove_field(w, "importingCountry"), CHECK_REASONS["RANDOM"], "33" * 32)
         return r["gasUsed"]
 
     answers = iter(list(range(samples)))
@@ -90,11 +97,13 @@ def customs_rows(engine: Engine, samples: int) -> list[tuple[str, int]]:
     def answer() -> int:
         return answering.answer_check(opened[next(answers)], CheckResult.NOT_CONFIRMED, "44" * 32)["gasUsed"]
 
-    rows = [(f"recordDecision, first (country proof of {leaves} leaves)", median(first_decision)),
-            ("recordDecision, amendment", median(amendment)),
-            ("openCheck (country already proven)", median(open_check)),
-            ("openCheck, first on the certificate (with the proof)", median(open_check_first)),
-            ("answerCheck", median(answer))]
+    rows = [
+        (f"recordDecision, first (country proof of {leaves} leaves)", median(first_decision)),
+        ("recordDecision, amendment", median(amendment)),
+        ("openCheck (country already proven)", median(open_check)),
+        ("openCheck, first on the certificate (with the proof)", median(open_check_first)),
+        ("answerCheck", median(answer)),
+    ]
     closes = iter(list(opened))
     rows.append(("closeCheck", median(lambda: customs.close_check(next(closes))["gasUsed"])))
     return rows

@@ -47,8 +47,9 @@ def run(engine: Engine, samples: int) -> list[tuple[str, int]]:
         funder.transfer(a.address, 10**21)
     d = deploy(w3, funder, DeployConfig("certnet gas report", [Member("VN", [admin.address])]))
     registry = d.issuer_registry_client(w3, signer_for(w3, admin))
-    store_address = registry.store_from(registry.register_authority("VCCI Ho Chi Minh City", ["FORM_D", "ECERT"],
-                                                                    first_key=key.address))
+    store_address = registry.store_from(
+        registry.register_authority("VCCI Ho Chi Minh City", ["FORM_D", "ECERT"], first_key=key.address)
+    )
     store = d.store_client(w3, store_address, signer_for(w3, key))
 
     def median(fn) -> int:
@@ -65,6 +66,7 @@ def run(engine: Engine, samples: int) -> list[tuple[str, int]]:
 
     rows.append(("revokeRoot(root, reason)", median(revoke_root)))
     for depth in range(1, 21):
+
         def revoke_doc(depth: int = depth):
             leaf = os.urandom(32)
             siblings = [os.urandom(32) for _ in range(depth)]
@@ -83,11 +85,18 @@ def run(engine: Engine, samples: int) -> list[tuple[str, int]]:
         return store.supersede(old_root, old_leaf, old_sib, new_root, new_leaf, new_sib)
 
     rows.append(("supersede, two 10-step proofs", median(supersede)))
-    rows.append(("registerAuthority (creates its store), no key",
-                 median(lambda: registry.register_authority("VCCI Da Nang", ["FORM_D"]))))
-    rows.append(("registerAuthority with a first key",
-                 median(lambda: registry.register_authority("VCCI Da Nang", ["FORM_D"],
-                                                            first_key=Account.create().address))))
+    rows.append(
+        (
+            "registerAuthority (creates its store), no key",
+            median(lambda: registry.register_authority("VCCI Da Nang", ["FORM_D"])),
+        )
+    )
+    rows.append(
+        (
+            "registerAuthority with a first key",
+            median(lambda: registry.register_authority("VCCI Da Nang", ["FORM_D"], first_key=Account.create().address)),
+        )
+    )
     rows.append(("addKey", median(lambda: registry.add_key(store_address, Account.create().address))))
     return rows
 
@@ -112,11 +121,15 @@ def main() -> None:
     anchor = rows[0][1]
     revoke10 = dict(rows)["revokeDocument, proof depth 10"]
     print(f"goal anchor <= {ANCHOR_GOAL:,}: {'met' if anchor <= ANCHOR_GOAL else 'MISSED'} ({anchor:,})")
-    print(f"goal 10-step revocation <= {REVOKE10_GOAL:,}: {'met' if revoke10 <= REVOKE10_GOAL else 'MISSED'} "
-          f"({revoke10:,})")
+    print(
+        f"goal 10-step revocation <= {REVOKE10_GOAL:,}: {'met' if revoke10 <= REVOKE10_GOAL else 'MISSED'} "
+        f"({revoke10:,})"
+    )
     created = max(gas for label, gas in rows if label.startswith("registerAuthority"))
-    print(f"goal store creation <= {STORE_GOAL:,}: {'met' if created <= STORE_GOAL else 'MISSED'} "
-          f"({created:,}, with a first key)")
+    print(
+        f"goal store creation <= {STORE_GOAL:,}: {'met' if created <= STORE_GOAL else 'MISSED'} "
+        f"({created:,}, with a first key)"
+    )
 
 
 if __name__ == "__main__":

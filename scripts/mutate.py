@@ -41,75 +41,166 @@ class Mutant:
 # Each replacement keeps the code valid Python: the mutant must be judged by the tests, not by a SyntaxError.
 MUTANTS: list[Mutant] = [
     # -- verification
-    Mutant("verify: document type checked against the anchored type", "verifier/verify.py",
-           "if env.document_type in DOCUMENT_TYPES and DOCUMENT_TYPES[env.document_type] != st.document_type:",
-           "if False:", ("tests/test_verify.py", "-k", "another_type")),
-    Mutant("verify: issuer authorised at the anchoring time", "verifier/verify.py",
-           "if not st.issuer_authorised:", "if False:", ("tests/test_verify.py", "-k", "mixed_corpus")),
-    Mutant("verify: revoked is REVOKED", "verifier/verify.py",
-           "        if st.revoked:\n            return REVOKED", "        if False:\n            return REVOKED",
-           ("tests/test_verify.py", "-k", "mixed_corpus")),
+    Mutant(
+        "verify: document type checked against the anchored type",
+        "verifier/verify.py",
+        "if env.document_type in DOCUMENT_TYPES and DOCUMENT_TYPES[env.document_type] != st.document_type:",
+        "if False:",
+        ("tests/test_verify.py", "-k", "another_type"),
+    ),
+    Mutant(
+        "verify: issuer authorised at the anchoring time",
+        "verifier/verify.py",
+        "if not st.issuer_authorised:",
+        "if False:",
+        ("tests/test_verify.py", "-k", "mixed_corpus"),
+    ),
+    Mutant(
+        "verify: revoked is REVOKED",
+        "verifier/verify.py",
+        "        if st.revoked:\n            return REVOKED",
+        "        if False:\n            return REVOKED",
+        ("tests/test_verify.py", "-k", "mixed_corpus"),
+    ),
     # -- the Merkle proof
-    Mutant("merkle: a proof must fold to the root", "verifier/merkle.py", "    return h == r", "    return True",
-           ("tests/test_proof_format.py",)),
-    Mutant("merkle: pairs are hashed sorted", "verifier/merkle.py",
-           "return _keccak_new(a + b if a <= b else b + a).digest()", "return _keccak_new(a + b).digest()",
-           ("tests/test_proof_format.py",)),
+    Mutant(
+        "merkle: a proof must fold to the root",
+        "verifier/merkle.py",
+        "    return h == r",
+        "    return True",
+        ("tests/test_proof_format.py",),
+    ),
+    Mutant(
+        "merkle: pairs are hashed sorted",
+        "verifier/merkle.py",
+        "return _keccak_new(a + b if a <= b else b + a).digest()",
+        "return _keccak_new(a + b).digest()",
+        ("tests/test_proof_format.py",),
+    ),
     # -- integrity
-    Mutant("integrity: targetHash recomputed from the data", "verifier/integrity.py", "    if computed != th:",
-           "    if False:", ("tests/test_verify.py", "-k", "mixed_corpus")),
-    Mutant("integrity: the proof leads to the root", "verifier/integrity.py",
-           "    if not verify_proof(th, proof, root):", "    if False:", ("tests/test_proof_format.py",)),
+    Mutant(
+        "integrity: targetHash recomputed from the data",
+        "verifier/integrity.py",
+        "    if computed != th:",
+        "    if False:",
+        ("tests/test_verify.py", "-k", "mixed_corpus"),
+    ),
+    Mutant(
+        "integrity: the proof leads to the root",
+        "verifier/integrity.py",
+        "    if not verify_proof(th, proof, root):",
+        "    if False:",
+        ("tests/test_proof_format.py",),
+    ),
     # -- auth and route scopes
-    Mutant("auth: a role outside the endpoint's roles is refused", "api/auth.py",
-           "    if principal.role not in roles:", "    if False:", ("tests/test_api.py", "-k", "every_role")),
-    Mutant("auth: a revoked key is refused", "api/auth.py",
-           "ApiKey.key_hash == h, ApiKey.revoked.is_(False)", "ApiKey.key_hash == h",
-           ("tests/test_api.py", "-k", "revoked_key_stops_working")),
-    Mutant("scope: issuer endpoints are for issuer keys", "api/routes_issuer.py",
-           'require(principal, "issuer")', 'require(principal, "issuer", "customs", "auditor", "admin")',
-           ("tests/test_api.py", "-k", "every_role")),
-    Mutant("scope: the audit export is for auditors", "api/routes_audit.py",
-           'require(principal, "auditor")\n', 'require(principal, "auditor", "customs", "issuer", "admin")\n',
-           ("tests/test_api.py", "-k", "every_role")),
-    Mutant("scope: history is for auditors and customs", "api/routes_audit.py",
-           'require(principal, "auditor", "customs")', 'require(principal, "auditor", "customs", "issuer", "admin")',
-           ("tests/test_api.py", "-k", "every_role")),
-    Mutant("scope: admin endpoints are for admin keys", "api/routes_registry.py",
-           'require(principal, "admin")', 'require(principal, "admin", "issuer", "customs", "auditor")',
-           ("tests/test_api.py", "-k", "every_role")),
-    Mutant("scope: the portal's auditor API is for auditor keys", "api/portal/routes.py",
-           "    principal = _service(request).auth.principal(request)\n    require(principal, role)",
-           "    principal = _service(request).auth.principal(request)",
-           ("tests/test_portal.py", "-k", "auditor_api_refuses_other_keys")),
+    Mutant(
+        "auth: a role outside the endpoint's roles is refused",
+        "api/auth.py",
+        "    if principal.role not in roles:",
+        "    if False:",
+        ("tests/test_api.py", "-k", "every_role"),
+    ),
+    Mutant(
+        "auth: a revoked key is refused",
+        "api/auth.py",
+        "ApiKey.key_hash == h, ApiKey.revoked.is_(False)",
+        "ApiKey.key_hash == h",
+        ("tests/test_api.py", "-k", "revoked_key_stops_working"),
+    ),
+    Mutant(
+        "scope: issuer endpoints are for issuer keys",
+        "api/routes_issuer.py",
+        'require(principal, "issuer")',
+        'require(principal, "issuer", "customs", "auditor", "admin")',
+        ("tests/test_api.py", "-k", "every_role"),
+    ),
+    Mutant(
+        "scope: the audit export is for auditors",
+        "api/routes_audit.py",
+        'require(principal, "auditor")\n',
+        'require(principal, "auditor", "customs", "issuer", "admin")\n',
+        ("tests/test_api.py", "-k", "every_role"),
+    ),
+    Mutant(
+        "scope: history is for auditors and customs",
+        "api/routes_audit.py",
+        'require(principal, "auditor", "customs")',
+        'require(principal, "auditor", "customs", "issuer", "admin")',
+        ("tests/test_api.py", "-k", "every_role"),
+    ),
+    Mutant(
+        "scope: admin endpoints are for admin keys",
+        "api/routes_registry.py",
+        'require(principal, "admin")',
+        'require(principal, "admin", "issuer", "customs", "auditor")',
+        ("tests/test_api.py", "-k", "every_role"),
+    ),
+    Mutant(
+        "scope: the portal's auditor API is for auditor keys",
+        "api/portal/routes.py",
+        "    principal = _service(request).auth.principal(request)\n    require(principal, role)",
+        "    principal = _service(request).auth.principal(request)",
+        ("tests/test_portal.py", "-k", "auditor_api_refuses_other_keys"),
+    ),
     # -- one issuer, one customs: their own records only
-    Mutant("issuer: documents listed are the key's own", "api/routes_issuer.py",
-           "q = select(Document).where(Document.issuer == issuer)", "q = select(Document)",
-           ("tests/test_api.py", "-k", "keys_are_scoped")),
-    Mutant("issuer: batches listed are the key's own", "api/routes_issuer.py",
-           "select(Batch).where(Batch.issuer == issuer)", "select(Batch)",
-           ("tests/test_api.py", "-k", "keys_are_scoped")),
-    Mutant("issuer: a document read or revoked is the key's own", "api/routes_issuer.py",
-           "if d is None or not may_see_content(principal, issued_record(d)):", "if d is None:", ("tests/test_api.py", "-k", "keys_are_scoped")),
-    Mutant("customs: a webhook removed is the country's own", "api/routes_customs.py",
-           "if sub is None or sub.key_id not in set(s.scalars(_same_side(principal))):", "if sub is None:",
-           ("tests/test_api.py", "-k", "keys_are_scoped")),
+    Mutant(
+        "issuer: documents listed are the key's own",
+        "api/routes_issuer.py",
+        "q = select(Document).where(Document.issuer == issuer)",
+        "q = select(Document)",
+        ("tests/test_api.py", "-k", "keys_are_scoped"),
+    ),
+    Mutant(
+        "issuer: batches listed are the key's own",
+        "api/routes_issuer.py",
+        "select(Batch).where(Batch.issuer == issuer)",
+        "select(Batch)",
+        ("tests/test_api.py", "-k", "keys_are_scoped"),
+    ),
+    Mutant(
+        "issuer: a document read or revoked is the key's own",
+        "api/routes_issuer.py",
+        "if d is None or not may_see_content(principal, issued_record(d)):",
+        "if d is None:",
+        ("tests/test_api.py", "-k", "keys_are_scoped"),
+    ),
+    Mutant(
+        "customs: a webhook removed is the country's own",
+        "api/routes_customs.py",
+        "if sub is None or sub.key_id not in set(s.scalars(_same_side(principal))):",
+        "if sub is None:",
+        ("tests/test_api.py", "-k", "keys_are_scoped"),
+    ),
     # -- the pipeline's state machine
-    Mutant("pipeline: a reverted anchoring is not anchored", "issuer/pipeline.py",
-           '            if receipt["status"] != 1:\n                anchor = self._anchor_on_chain(b)',
-           '            if False:\n                anchor = self._anchor_on_chain(b)',
-           ("tests/test_pipeline.py", "-k", "reverted_anchoring")),
-    Mutant("pipeline: anchored only at the confirmation depth", "issuer/pipeline.py",
-           '            if not self._deep_enough(receipt["blockNumber"]):\n                continue  # not deep enough yet',
-           '            if False:\n                continue  # not deep enough yet',
-           ("tests/test_pipeline.py", "-k", "confirmation_depth")),
+    Mutant(
+        "pipeline: a reverted anchoring is not anchored",
+        "issuer/pipeline.py",
+        '            if receipt["status"] != 1:\n                anchor = self._anchor_on_chain(b)',
+        "            if False:\n                anchor = self._anchor_on_chain(b)",
+        ("tests/test_pipeline.py", "-k", "reverted_anchoring"),
+    ),
+    Mutant(
+        "pipeline: anchored only at the confirmation depth",
+        "issuer/pipeline.py",
+        '            if not self._deep_enough(receipt["blockNumber"]):\n                continue  # not deep enough yet',
+        "            if False:\n                continue  # not deep enough yet",
+        ("tests/test_pipeline.py", "-k", "confirmation_depth"),
+    ),
     # -- the index's reorg handling
-    Mutant("index: a reorg is noticed", "api/index/follower.py",
-           "            if h is not None and h.hash == cp.hash:\n                return None",
-           "            if True:\n                return None", ("tests/test_index.py", "-k", "reorg")),
-    Mutant("index: a rollback deletes the orphaned events", "api/index/follower.py",
-           "conn.execute(delete(t).where(t.c.network_id == self.network_id, t.c.block_number > number))", "pass",
-           ("tests/test_index.py", "-k", "reorg")),
+    Mutant(
+        "index: a reorg is noticed",
+        "api/index/follower.py",
+        "            if h is not None and h.hash == cp.hash:\n                return None",
+        "            if True:\n                return None",
+        ("tests/test_index.py", "-k", "reorg"),
+    ),
+    Mutant(
+        "index: a rollback deletes the orphaned events",
+        "api/index/follower.py",
+        "conn.execute(delete(t).where(t.c.network_id == self.network_id, t.c.block_number > number))",
+        "pass",
+        ("tests/test_index.py", "-k", "reorg"),
+    ),
 ]
 
 
@@ -143,8 +234,13 @@ def _restore_backup() -> None:
 def _pytest(args: tuple[str, ...], timeout: float) -> tuple[int, float]:
     t0 = time.monotonic()
     try:
-        r = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *args], cwd=ROOT,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout)
+        r = subprocess.run(
+            [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *args],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=timeout,
+        )
         code = r.returncode
     except subprocess.TimeoutExpired:
         code = -1  # a hang counts as noticed, and is reported
@@ -156,8 +252,11 @@ def run(mutants: list[Mutant], timeout: float) -> int:
     for args in dict.fromkeys(m.tests for m in mutants):  # each test set passes on the unmutated tree first
         code, took = _pytest(args, timeout)
         if code != 0:
-            print(f"baseline FAILED ({took:.0f} s): pytest {' '.join(args)} fails without any mutation; "
-                  "nothing can be judged with it", file=sys.stderr)
+            print(
+                f"baseline FAILED ({took:.0f} s): pytest {' '.join(args)} fails without any mutation; "
+                "nothing can be judged with it",
+                file=sys.stderr,
+            )
             return 2
     survived = []
 
@@ -187,7 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--check", action="store_true", help="only check that every target is in the code once")
     p.add_argument("--list", action="store_true", help="list the mutants")
-    p.add_argument("--only", action="append", default=[], metavar="NAME", help="run the mutants whose name contains NAME")
+    p.add_argument(
+        "--only", action="append", default=[], metavar="NAME", help="run the mutants whose name contains NAME"
+    )
     p.add_argument("--timeout", type=float, default=600, help="seconds per pytest run (default 600)")
     args = p.parse_args(argv)
     _restore_backup()

@@ -46,22 +46,38 @@ def start_api(net, tmp: Path, **settings: Any) -> tuple[Api, uvicorn.Server, thr
     keys_dir = tmp / "keys"
     external = {a.address for a in settings["signer"].accounts} if settings.get("signer") else set()
     issuer_ks, admin_ks = [], []
-    for actor, kind in (("vn_issuer", issuer_ks), ("th_issuer", issuer_ks), ("vn_admin", admin_ks),
-                        ("th_admin", admin_ks)):
+    for actor, kind in (
+        ("vn_issuer", issuer_ks),
+        ("th_issuer", issuer_ks),
+        ("vn_admin", admin_ks),
+        ("th_admin", admin_ks),
+    ):
         if net.addr(actor) not in external:
             kind.append(keys_dir / f"{actor.replace('_', '-')}.json")
             create_keystore(kind[-1], PASS, net.actors[actor].account.key, scrypt_n=TEST_SCRYPT_N)
     net.deployment.save(tmp / "deployment.json")
     # webhooks: the tests' receivers listen on 127.0.0.1, which only an operator's allow-list opens; every test
     # client is 127.0.0.1, and many send invalid keys on purpose: failed authentications are limited loosely
-    defaults: dict[str, Any] = dict(max_batch_age=0.2, rate_per_second=1000.0, rate_burst=2000,
-                                    db_url=f"sqlite:///{tmp / 'certnet.db'}", webhook_allow=["127.0.0.1"],
-                                    auth_failure_rate=1000.0, auth_failure_burst=10_000)
+    defaults: dict[str, Any] = dict(
+        max_batch_age=0.2,
+        rate_per_second=1000.0,
+        rate_burst=2000,
+        db_url=f"sqlite:///{tmp / 'certnet.db'}",
+        webhook_allow=["127.0.0.1"],
+        auth_failure_rate=1000.0,
+        auth_failure_burst=10_000,
+    )
     defaults.update(settings)
     rpc_url = defaults.pop("rpc_url", net.engine.rpc_url)
-    s = Settings(data_dir=tmp, rpc_url=rpc_url, deployment_file=tmp / "deployment.json",
-                 issuer_keystores=issuer_ks, admin_keystores=admin_ks,
-                 passphrase=PASS, **defaults)
+    s = Settings(
+        data_dir=tmp,
+        rpc_url=rpc_url,
+        deployment_file=tmp / "deployment.json",
+        issuer_keystores=issuer_ks,
+        admin_keystores=admin_ks,
+        passphrase=PASS,
+        **defaults,
+    )
     service = Service(s)
     keys = {
         "issuer_vn": create_api_key(service.sessions, "vn issuer", "issuer", "VN", net.addr("vn_issuer"))[0],

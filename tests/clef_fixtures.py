@@ -19,8 +19,9 @@ import os
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from eth_account import Account
 
@@ -66,9 +67,22 @@ class Clef:
 
     # -- set-up commands (no terminal: passwords piped on stdin)
     def _run(self, *args: str, stdin: str) -> str:
-        r = subprocess.run([str(clef_binary()), "--suppress-bootwarn", "--configdir", str(self.configdir),
-                            "--keystore", str(self.keystore), "--lightkdf", *args],
-                           input=stdin, capture_output=True, text=True, timeout=120)
+        r = subprocess.run(
+            [
+                str(clef_binary()),
+                "--suppress-bootwarn",
+                "--configdir",
+                str(self.configdir),
+                "--keystore",
+                str(self.keystore),
+                "--lightkdf",
+                *args,
+            ],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if r.returncode != 0:
             raise AssertionError(f"clef {args[0]} failed ({r.returncode}): {r.stdout}\n{r.stderr}")
         return r.stdout + r.stderr
@@ -87,16 +101,37 @@ class Clef:
 
     # -- the signer with this harness as its UI
     def start(self, timeout: float = 60.0) -> Clef:
-        cmd = [str(clef_binary()), "--suppress-bootwarn", "--stdio-ui", "--configdir", str(self.configdir),
-               "--keystore", str(self.keystore), "--chainid", str(self.chain_id), "--nousb",
-               "--http", "--http.addr", "127.0.0.1", "--http.port", "0", "--http.vhosts", "127.0.0.1,localhost",
-               "--ipcpath", str(self.root / "ipc"), "--4bytedb-custom", str(self.root / "4byte-custom.json"),
-               "--auditlog", str(self.root / "audit.log")]
+        cmd = [
+            str(clef_binary()),
+            "--suppress-bootwarn",
+            "--stdio-ui",
+            "--configdir",
+            str(self.configdir),
+            "--keystore",
+            str(self.keystore),
+            "--chainid",
+            str(self.chain_id),
+            "--nousb",
+            "--http",
+            "--http.addr",
+            "127.0.0.1",
+            "--http.port",
+            "0",
+            "--http.vhosts",
+            "127.0.0.1,localhost",
+            "--ipcpath",
+            str(self.root / "ipc"),
+            "--4bytedb-custom",
+            str(self.root / "4byte-custom.json"),
+            "--auditlog",
+            str(self.root / "audit.log"),
+        ]
         if self.rules is not None:
             cmd += ["--rules", str(self.rules)]
-        self.stderr = open(self.root / "clef.log", "w")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
-                                     text=True, bufsize=1)
+        self.stderr = open(self.root / "clef.log", "w")
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, text=True, bufsize=1
+        )
         threading.Thread(target=self._ui, name="clef-ui", daemon=True).start()
         deadline = time.monotonic() + timeout
         while not self._ready.wait(0.1):

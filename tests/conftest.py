@@ -56,8 +56,7 @@ class Net:
         """An authority's store (default: the authority of key `who`, else VN's), sending from `who`."""
         if authority is None:
             authority = "th" if who and who.startswith("th_") else "vn2" if who == "vn2_issuer" else "vn"
-        return self.deployment.store_client(self.engine.w3, self.stores[authority],
-                                            self.actors[who] if who else None)
+        return self.deployment.store_client(self.engine.w3, self.stores[authority], self.actors[who] if who else None)
 
     def addr(self, who: str) -> str:
         return self.actors[who].address
@@ -69,8 +68,18 @@ class Net:
         return t
 
 
-ACTORS = ["deployer", "vn_admin", "vn_admin2", "th_admin", "my_admin", "vn_issuer", "vn_issuer2", "vn2_issuer",
-          "th_issuer", "outsider"]
+ACTORS = [
+    "deployer",
+    "vn_admin",
+    "vn_admin2",
+    "th_admin",
+    "my_admin",
+    "vn_issuer",
+    "vn_issuer2",
+    "vn2_issuer",
+    "th_issuer",
+    "outsider",
+]
 
 
 def make_net(engine: Engine) -> Net:
@@ -81,16 +90,20 @@ def make_net(engine: Engine) -> Net:
     n = Net(engine, None, actors)  # type: ignore[arg-type]
     for name in ACTORS:
         n.new_actor(name)
-    config = DeployConfig(name="certnet test", members=[
-        Member("VN", [actors["vn_admin"].address, actors["vn_admin2"].address]),
-        Member("TH", [actors["th_admin"].address]),
-        Member("MY", [actors["my_admin"].address]),
-    ])
+    config = DeployConfig(
+        name="certnet test",
+        members=[
+            Member("VN", [actors["vn_admin"].address, actors["vn_admin2"].address]),
+            Member("TH", [actors["th_admin"].address]),
+            Member("MY", [actors["my_admin"].address]),
+        ],
+    )
     n.deployment = deploy(engine.w3, actors["deployer"], config)
     for authority, admin, key, name, types in (
-            ("vn", "vn_admin", "vn_issuer", "VCCI Ho Chi Minh City", ["FORM_D", "ECERT"]),
-            ("vn2", "vn_admin", "vn2_issuer", "VCCI Hanoi", ["FORM_D"]),
-            ("th", "th_admin", "th_issuer", "Thai Department of Foreign Trade", ["FORM_D"])):
+        ("vn", "vn_admin", "vn_issuer", "VCCI Ho Chi Minh City", ["FORM_D", "ECERT"]),
+        ("vn2", "vn_admin", "vn2_issuer", "VCCI Hanoi", ["FORM_D"]),
+        ("th", "th_admin", "th_issuer", "Thai Department of Foreign Trade", ["FORM_D"]),
+    ):
         reg = n.registry(admin)
         n.stores[authority] = reg.store_from(reg.register_authority(name, types, first_key=n.addr(key)))
     return n
@@ -125,6 +138,10 @@ def home(anvil_net, tmp_path) -> Path:
     anvil_net.deployment.rpc_url = anvil_net.engine.rpc_url
     anvil_net.deployment.save(h / "deployment.json")
     (h / "passphrase").write_text("cli-test-pass\n")
-    create_keystore(h / "keys" / "vn-issuer.json", "cli-test-pass", anvil_net.actors["vn_issuer"].account.key,
-                    scrypt_n=TEST_SCRYPT_N)
+    create_keystore(
+        h / "keys" / "vn-issuer.json",
+        "cli-test-pass",
+        anvil_net.actors["vn_issuer"].account.key,
+        scrypt_n=TEST_SCRYPT_N,
+    )
     return h

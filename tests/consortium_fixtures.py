@@ -12,10 +12,11 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import uvicorn
@@ -27,12 +28,13 @@ from certnet.api.service import Service, Settings
 from certnet.api.serving import uvicorn_config
 from certnet.issuer import samples
 from certnet.issuer.envelope import network_block
-from certnet.node.deploy import DeployConfig, Deployment, Member as DeployMember
+from certnet.node.deploy import DeployConfig, Deployment
+from certnet.node.deploy import Member as DeployMember
 from certnet.node.keys import create_keystore
-from tests.conftest import TEST_SCRYPT_N
 from certnet.node.network import GethNetwork, init_network
 from certnet.node.network.geth import geth_binary
 from certnet.node.tx import Transactor
+from tests.conftest import TEST_SCRYPT_N
 
 MEMBERS = ("VN", "TH", "MY", "SG")  # member i runs node i
 VALIDATORS = len(MEMBERS)
@@ -52,11 +54,13 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: 
             value = predicate()
             if value:
                 return value
-        except Exception as exc:  # noqa: BLE001 - reported on timeout
+        except Exception as exc:
             last = exc
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}"
-                                 + (f" (last error: {type(last).__name__}: {last})" if last else ""))
+            raise AssertionError(
+                f"timed out after {timeout:.0f}s waiting for {what}"
+                + (f" (last error: {type(last).__name__}: {last})" if last else "")
+            )
         time.sleep(interval)
 
 
@@ -90,6 +94,7 @@ def processes_using(directory: Path) -> list[int]:
 
 # ------------------------------------------------------------------ a webhook receiver
 
+
 class Receiver:
     """A real HTTP server on 127.0.0.1 recording webhook calls: (headers, body, arrival time, extra), where
     `extra` is what `on_call()` returned at arrival (e.g. the subscriber's node head)."""
@@ -100,17 +105,16 @@ class Receiver:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["content-length"]))
                 extra = None
                 if on_call is not None:
                     try:
                         extra = on_call()
-                    except Exception as exc:  # noqa: BLE001
+                    except Exception as exc:
                         extra = exc
                 with outer._lock:
-                    outer.calls.append(({k.lower(): v for k, v in self.headers.items()}, body, time.monotonic(),
-                                        extra))
+                    outer.calls.append(({k.lower(): v for k, v in self.headers.items()}, body, time.monotonic(), extra))
                 self.send_response(204)
                 self.end_headers()
 
@@ -140,6 +144,7 @@ class Receiver:
 
 
 # ------------------------------------------------------------------ members and their services
+
 
 @dataclass
 class MemberService:
@@ -207,8 +212,15 @@ class Consortium:
             self.net.down()
 
 
-def _start_member(c: Consortium, country: str, node: int, root: Path, admin_key: Any,
-                  issuer_key: Any | None, customs_key: Any | None = None) -> MemberService:
+def _start_member(
+    c: Consortium,
+    country: str,
+    node: int,
+    root: Path,
+    admin_key: Any,
+    issuer_key: Any | None,
+    customs_key: Any | None = None,
+) -> MemberService:
     d = root / country.lower()
     keys_dir = d / "keys"
     admin_ks = [keys_dir / f"{country.lower()}-admin.json"]
@@ -222,11 +234,21 @@ def _start_member(c: Consortium, country: str, node: int, root: Path, admin_key:
         issuer_ks = [keys_dir / f"{country.lower()}-issuer.json"]
         create_keystore(issuer_ks[0], PASS, issuer_key, scrypt_n=TEST_SCRYPT_N)
     c.deployment.save(d / "deployment.json")  # each member keeps its own copy
-    settings = Settings(data_dir=d, rpc_url=c.net.rpc_url(node), deployment_file=d / "deployment.json",
-                        db_url=f"sqlite:///{d / 'certnet.db'}", issuer_keystores=issuer_ks, admin_keystores=admin_ks,
-                        customs_keystores=customs_ks,
-                        passphrase=PASS, confirmations=CONFIRMATIONS, max_batch_age=0.2, rate_per_second=1000.0,
-                        rate_burst=2000, webhook_allow=["127.0.0.1"])  # the receivers are on loopback
+    settings = Settings(
+        data_dir=d,
+        rpc_url=c.net.rpc_url(node),
+        deployment_file=d / "deployment.json",
+        db_url=f"sqlite:///{d / 'certnet.db'}",
+        issuer_keystores=issuer_ks,
+        admin_keystores=admin_ks,
+        customs_keystores=customs_ks,
+        passphrase=PASS,
+        confirmations=CONFIRMATIONS,
+        max_batch_age=0.2,
+        rate_per_second=1000.0,
+        rate_burst=2000,
+        webhook_allow=["127.0.0.1"],
+    )  # the receivers are on loopback
     service = Service(settings)
     assert list(service.admins) == [country], service.admins
     lc = country.lower()
@@ -235,8 +257,9 @@ def _start_member(c: Consortium, country: str, node: int, root: Path, admin_key:
         f"auditor_{lc}": create_api_key(service.sessions, f"{lc} auditor", "auditor", country)[0],
     }
     if issuer_key is not None:
-        keys[f"issuer_{lc}"] = create_api_key(service.sessions, f"{lc} issuer", "issuer", country,
-                                              Account.from_key(issuer_key).address)[0]
+        keys[f"issuer_{lc}"] = create_api_key(
+            service.sessions, f"{lc} issuer", "issuer", country, Account.from_key(issuer_key).address
+        )[0]
     port = free_port()
     server = uvicorn.Server(uvicorn_config(create_app(service), "127.0.0.1", port))  # as `certnet serve` runs it
     thread = threading.Thread(target=server.run, name=f"uvicorn-{lc}", daemon=True)
@@ -264,14 +287,17 @@ def start_consortium(root: Path) -> Consortium:
         issuer_account = Account.create()
         for a in [*admin_accounts.values(), *customs_accounts.values(), issuer_account]:
             deployer.transfer(a.address, 10 * 10**18, wait=False)
-        config = DeployConfig(name="certnet ASEAN consortium test",
-                              members=[DeployMember(cc, [admin_accounts[cc].address]) for cc in MEMBERS])
+        config = DeployConfig(
+            name="certnet ASEAN consortium test",
+            members=[DeployMember(cc, [admin_accounts[cc].address]) for cc in MEMBERS],
+        )
         deployment = net.deploy(config, node=0, signer=deployer)
         admins = {cc: Transactor(w3, a) for cc, a in admin_accounts.items()}
         vn_issuer = Transactor(w3, issuer_account)
         reg = deployment.issuer_registry_client(w3, admins["VN"])
-        vn_store = reg.store_from(reg.register_authority(VN_ISSUER_NAME, ["FORM_D", "ECERT"],
-                                                         first_key=vn_issuer.address))
+        vn_store = reg.store_from(
+            reg.register_authority(VN_ISSUER_NAME, ["FORM_D", "ECERT"], first_key=vn_issuer.address)
+        )
         c = Consortium(net, deployment, admins, vn_issuer, vn_store)
         for cc, a in customs_accounts.items():  # every member's admin registers its customs key
             deployment.issuer_registry_client(w3, admins[cc]).add_customs_key(a.address)
@@ -279,12 +305,22 @@ def start_consortium(root: Path) -> Consortium:
         # every node knows the registration, at the confirmation depth
         reg_block = w3.eth.block_number
         for i in range(VALIDATORS):
-            wait_for(lambda i=i: deployment.issuer_registry_client(net.w3(i)).key_info(
-                vn_issuer.address).store == vn_store, 30, f"node {i} to see the VN issuer")
+            wait_for(
+                lambda i=i: deployment.issuer_registry_client(net.w3(i)).key_info(vn_issuer.address).store == vn_store,
+                30,
+                f"node {i} to see the VN issuer",
+            )
             net.wait_block(i, reg_block + CONFIRMATIONS, timeout=30)
         for i, cc in enumerate(MEMBERS):
-            _start_member(c, cc, i, root, admin_accounts[cc].key, issuer_account.key if cc == "VN" else None,
-                          customs_accounts[cc].key)
+            _start_member(
+                c,
+                cc,
+                i,
+                root,
+                admin_accounts[cc].key,
+                issuer_account.key if cc == "VN" else None,
+                customs_accounts[cc].key,
+            )
         for m in c.members.values():  # each service knows the others' (customs texts travel between them)
             m.service.customs_desk.peers.update({o.country: o.url for o in c.members.values() if o is not m})
         return c

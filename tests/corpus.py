@@ -6,16 +6,17 @@ import copy
 from pathlib import Path
 from typing import Any
 
+from certnet.issuer import samples
 from certnet.issuer.envelope import issuer_block, network_block
 from certnet.issuer.outbox import open_database
 from certnet.issuer.pipeline import Pipeline, PipelineConfig
-from certnet.issuer import samples
 from certnet.verifier.signature import sign_document
 from certnet.verifier.wrap import wrap_documents
 
 
-def _docs(net, n: int, seed: int, country: str = "VN", name: str = "VCCI Ho Chi Minh City",
-          store: str | None = None) -> list[dict]:
+def _docs(
+    net, n: int, seed: int, country: str = "VN", name: str = "VCCI Ho Chi Minh City", store: str | None = None
+) -> list[dict]:
     d = net.deployment
     block = issuer_block(d, name, store or net.stores["vn"])
     return list(samples.generate(n, seed=seed, issuer_block=block, network=network_block(d), issuing_country=country))
@@ -31,11 +32,12 @@ def build_corpus(net, tmp_path: Path) -> dict[str, tuple[dict[str, Any], str]]:
     p.run_until_idle()
     p.request_revocation(issuer, document_id=recs[1].id, reason="FRAUDULENT")
     corrected = dict(raws[2], referenceNumber=raws[2]["referenceNumber"] + "-C")
-    new, = p.submit(issuer, [corrected])
+    (new,) = p.submit(issuer, [corrected])
     p.run_until_idle()
     p.request_supersession(issuer, recs[2].id, new.id)
     p.run_until_idle()
     from sqlalchemy import select
+
     from certnet.issuer.outbox import Document
 
     with sessions() as s:
@@ -71,7 +73,7 @@ def build_corpus(net, tmp_path: Path) -> dict[str, tuple[dict[str, Any], str]]:
     # another authority's service: its own outbox (one writer per outbox, and `p` above holds this one's)
     rsessions = open_database(f"sqlite:///{tmp_path / 'corpus-rogue-outbox.db'}")
     rp = Pipeline(rsessions, net.engine.w3, net.deployment, {rogue.address: rogue}, PipelineConfig())
-    rrec, = rp.submit(rogue.address, _docs(net, 1, seed=5, name="VCCI Can Tho", store=net.stores["cantho"]))
+    (rrec,) = rp.submit(rogue.address, _docs(net, 1, seed=5, name="VCCI Can Tho", store=net.stores["cantho"]))
     rp.run_until_idle()
     anchored_at = net.store(authority="cantho").anchor_of(s_root := rrec_root(rsessions, rrec.id)).anchored_at
     net.registry("vn_admin").mark_compromised(rogue.address, anchored_at)
@@ -123,19 +125,25 @@ def build_corpus(net, tmp_path: Path) -> dict[str, tuple[dict[str, Any], str]]:
     _, (signed,) = wrap_documents(_docs(net, 1, seed=12))
     net.store("vn_issuer").anchor(signed["signature"]["merkleRoot"], "FORM_D", 1)
     corpus["signed_by_issuer"] = (sign_document(signed, net.actors["vn_issuer"].account.key), "VALID")
-    corpus["signed_by_other"] = (sign_document(copy.deepcopy(signed), net.actors["outsider"].account.key),
-                                 "UNAUTHORIZED_ISSUER")
+    corpus["signed_by_other"] = (
+        sign_document(copy.deepcopy(signed), net.actors["outsider"].account.key),
+        "UNAUTHORIZED_ISSUER",
+    )
 
     # foreign: another registry / another chain
     foreign_raw = _docs(net, 1, seed=13)[0]
-    foreign_raw["issuers"] = [{"name": "Elsewhere", "documentStore": "0x" + "12" * 20,
-                               "identityProof": {"type": "DNS-TXT", "location": "example.org"}}]
+    foreign_raw["issuers"] = [
+        {
+            "name": "Elsewhere",
+            "documentStore": "0x" + "12" * 20,
+            "identityProof": {"type": "DNS-TXT", "location": "example.org"},
+        }
+    ]
     foreign_raw["network"] = {"chain": "ETH", "chainId": "1", "name": "mainnet"}
     _, (foreign,) = wrap_documents([foreign_raw])
     corpus["foreign"] = (foreign, "WRONG_NETWORK")
 
-    corpus["malformed"] = ({"version": "https://schema.openattestation.com/2.0/schema.json", "data": {}},
-                           "MALFORMED")
+    corpus["malformed"] = ({"version": "https://schema.openattestation.com/2.0/schema.json", "data": {}}, "MALFORMED")
     return corpus
 
 

@@ -33,31 +33,42 @@ class Member:
     thread: threading.Thread
 
     def client(self, who: str, **kw: Any) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"authorization": f"Bearer {self.keys[who]}"}, timeout=120,
-                            **kw)
+        return httpx.Client(base_url=self.url, headers={"authorization": f"Bearer {self.keys[who]}"}, timeout=120, **kw)
 
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=15)
 
 
-def start_member(net: Any, tmp: Path, country: str, keystores: dict[str, str], api_keys: dict[str, tuple],
-                 **settings: Any) -> Member:
+def start_member(
+    net: Any, tmp: Path, country: str, keystores: dict[str, str], api_keys: dict[str, tuple], **settings: Any
+) -> Member:
     """A service of `country` in `tmp`: keystores {file stem: actor} (e.g. "vn-issuer": "vn_issuer"), API keys
     {name: (role, country, issuer actor or None)}."""
     keys_dir = tmp / "keys"
     for stem, actor in keystores.items():
         create_keystore(keys_dir / f"{stem}.json", PASS, net.actors[actor].account.key, scrypt_n=TEST_SCRYPT_N)
     net.deployment.save(tmp / "deployment.json")
-    s = Settings(data_dir=tmp, rpc_url=net.engine.rpc_url, deployment_file=tmp / "deployment.json",
-                 db_url=f"sqlite:///{tmp / 'certnet.db'}", passphrase=PASS, max_batch_age=0.2,
-                 rate_per_second=1000.0, rate_burst=2000, webhook_allow=["127.0.0.1"],  # receivers on loopback
-                 issuer_keystores=sorted(keys_dir.glob("*-issuer.json")),
-                 admin_keystores=sorted(keys_dir.glob("*-admin.json")),
-                 customs_keystores=sorted(keys_dir.glob("*-customs.json")), **settings)
+    s = Settings(
+        data_dir=tmp,
+        rpc_url=net.engine.rpc_url,
+        deployment_file=tmp / "deployment.json",
+        db_url=f"sqlite:///{tmp / 'certnet.db'}",
+        passphrase=PASS,
+        max_batch_age=0.2,
+        rate_per_second=1000.0,
+        rate_burst=2000,
+        webhook_allow=["127.0.0.1"],  # receivers on loopback
+        issuer_keystores=sorted(keys_dir.glob("*-issuer.json")),
+        admin_keystores=sorted(keys_dir.glob("*-admin.json")),
+        customs_keystores=sorted(keys_dir.glob("*-customs.json")),
+        **settings,
+    )
     service = Service(s)
-    keys = {name: create_api_key(service.sessions, name, role, cc, net.addr(issuer) if issuer else None)[0]
-            for name, (role, cc, issuer) in api_keys.items()}
+    keys = {
+        name: create_api_key(service.sessions, name, role, cc, net.addr(issuer) if issuer else None)[0]
+        for name, (role, cc, issuer) in api_keys.items()
+    }
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(service), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name=f"uvicorn-{country}", daemon=True)
@@ -84,13 +95,33 @@ def vn_and_th(net: Any, tmp: Path, **settings: Any) -> tuple[Member, Member]:
         if actor not in net.actors:
             net.new_actor(actor)
             net.registry(f"{cc.lower()}_admin").add_customs_key(net.addr(actor))
-    vn = start_member(net, tmp / "vn", "VN", {"vn-issuer": "vn_issuer", "vn-admin": "vn_admin"}, {
-        "issuer_vn": ("issuer", "VN", "vn_issuer"), "admin_vn": ("admin", "VN", None),
-        "auditor_vn": ("auditor", "VN", None), "customs_vn": ("customs", "VN", None)}, **settings)
-    th = start_member(net, tmp / "th", "TH", {"th-customs": "th_customs", "my-customs": "my_customs",
-                                              "th-admin": "th_admin"}, {
-        "customs_th": ("customs", "TH", None), "admin_th": ("admin", "TH", None), "auditor_th": ("auditor", "TH", None),
-        "auditor_my": ("auditor", "MY", None), "customs_my": ("customs", "MY", None)}, **settings)
+    vn = start_member(
+        net,
+        tmp / "vn",
+        "VN",
+        {"vn-issuer": "vn_issuer", "vn-admin": "vn_admin"},
+        {
+            "issuer_vn": ("issuer", "VN", "vn_issuer"),
+            "admin_vn": ("admin", "VN", None),
+            "auditor_vn": ("auditor", "VN", None),
+            "customs_vn": ("customs", "VN", None),
+        },
+        **settings,
+    )
+    th = start_member(
+        net,
+        tmp / "th",
+        "TH",
+        {"th-customs": "th_customs", "my-customs": "my_customs", "th-admin": "th_admin"},
+        {
+            "customs_th": ("customs", "TH", None),
+            "admin_th": ("admin", "TH", None),
+            "auditor_th": ("auditor", "TH", None),
+            "auditor_my": ("auditor", "MY", None),
+            "customs_my": ("customs", "MY", None),
+        },
+        **settings,
+    )
     vn.service.customs_desk.peers["TH"] = th.url
     th.service.customs_desk.peers["VN"] = vn.url
     return vn, th

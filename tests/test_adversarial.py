@@ -22,8 +22,8 @@ as at the start.
 from __future__ import annotations
 
 import os
-import time
 import random
+import time
 from typing import Any
 
 import pytest
@@ -43,6 +43,7 @@ from certnet.verifier.wrap import wrap_documents
 from tests.conftest import make_net
 from tests.corpus import _docs
 from tests.test_tradetrust_interop import integrity, store_status, tt_served  # noqa: F401  (the oracle fixture)
+
 
 #: (contract, signature, input types) of every state-changing function of the compiled contracts
 def canonical(i: dict[str, Any]) -> str:
@@ -74,7 +75,7 @@ def path(leaf: bytes, proof: list[bytes]) -> list[tuple[bytes, list[bytes]]]:
     out, node = [(leaf, proof)], leaf
     for i, sibling in enumerate(proof[:-1]):
         node = pair(node, sibling)
-        out.append((node, proof[i + 1:]))
+        out.append((node, proof[i + 1 :]))
     return out
 
 
@@ -90,8 +91,12 @@ def triples_of(wrapped: list[dict]) -> list[tuple[bytes, bytes, list[bytes]]]:
 
 def judged(verdict) -> tuple:
     """What a verdict says, without the block it was read at."""
-    return (verdict.status, tuple((c.type, c.status, c.code) for c in verdict.checks),
-            repr(sorted((verdict.revocation or {}).items())), repr(sorted((verdict.successor or {}).items())))
+    return (
+        verdict.status,
+        tuple((c.type, c.status, c.code) for c in verdict.checks),
+        repr(sorted((verdict.revocation or {}).items())),
+        repr(sorted((verdict.successor or {}).items())),
+    )
 
 
 def tt_judged(result: dict) -> tuple:
@@ -118,7 +123,9 @@ class World:
         victim.supersede(root_a, sig2["targetHash"], sig2["proof"], root_b, sigb["targetHash"], sigb["proof"])
         self.documents: list[dict] = [*batch_a, *batch_b]
         # batches the victim will anchor during the sequences: the attackers know their roots beforehand
-        self.pending: list[tuple[str, list[dict]]] = [wrap_documents(_docs(net, n, seed=1210 + i)) for i, n in enumerate((1, 2, 3, 2))]
+        self.pending: list[tuple[str, list[dict]]] = [
+            wrap_documents(_docs(net, n, seed=1210 + i)) for i, n in enumerate((1, 2, 3, 2))
+        ]
         # the attackers' own documents
         own = []
         for key in ("vn2_issuer", "th_issuer"):
@@ -145,18 +152,25 @@ class World:
         self.hashes = sorted({x for r, n, p in triples for x in (r, n, *p)}) + [bytes(32)]
         self.proofs = [p for _, _, p in triples]
         registry = net.deployment.issuer_registry
-        self.stores = [self.victim_store, net.stores["vn2"], net.stores["th"],
-                       net.registry().store_implementation()]
-        self.addresses = [*self.stores, registry, net.deployment.customs_record, "0x" + "00" * 20, Account.create().address,
-                          *(a.address for a in net.actors.values())]
+        self.stores = [self.victim_store, net.stores["vn2"], net.stores["th"], net.registry().store_implementation()]
+        self.addresses = [
+            *self.stores,
+            registry,
+            net.deployment.customs_record,
+            "0x" + "00" * 20,
+            Account.create().address,
+            *(a.address for a in net.actors.values()),
+        ]
         t0 = self.w3.eth.get_block("latest")["timestamp"]
         self.times = [0, 1, t0 - 3600, t0, t0 + 3600, 2**40 - 1]
 
         self.attacker_accounts = [net.stores["vn2"], net.stores["th"], *(a.address for a in self.callers)]
         # roots anchored in each store (the victim's included: attackers may try to revoke through them)
-        self.anchored: dict[str, set[bytes]] = {net.stores["vn2"]: {h32(own[0][0])},
-                                                net.stores["th"]: {h32(own[1][0])},
-                                                self.victim_store: {h32(root_a), h32(root_b)}}
+        self.anchored: dict[str, set[bytes]] = {
+            net.stores["vn2"]: {h32(own[0][0])},
+            net.stores["th"]: {h32(own[1][0])},
+            self.victim_store: {h32(root_a), h32(root_b)},
+        }
         self.verifier = Verifier(ChainSource(self.w3, net.deployment))
         self._store = DocumentStoreClient(self.w3, self.victim_store)
         self._oa_calls: dict[str, tuple] = {}
@@ -209,7 +223,9 @@ class World:
                     c.get_function_by_signature("isIssued(bytes32)")(root)._encode_transaction_data(),
                     [c.get_function_by_signature("isRevoked(bytes32)")(x)._encode_transaction_data() for x in asked],
                     c.get_function_by_signature("isActive(bytes32,bytes32,bytes32[])")(
-                        root, doc, proof)._encode_transaction_data())
+                        root, doc, proof
+                    )._encode_transaction_data(),
+                )
             issued, revoked, active = self._oa_calls[key]
             out.append((self._ask(issued), tuple(self._ask(x) for x in revoked), self._ask(active)))
         return out
@@ -262,7 +278,7 @@ def draw_arguments(rng: random.Random, world: World, inputs: list[dict[str, Any]
     args: list[Any] = []
     i = 0
     while i < len(types):
-        if types[i:i + 3] == ["bytes32", "bytes32", "bytes32[]"] and rng.random() < 0.75:
+        if types[i : i + 3] == ["bytes32", "bytes32", "bytes32[]"] and rng.random() < 0.75:
             args += list(rng.choice(world.triples_to_use(rng, target)))
             i += 3
         elif types[i] == "bytes32" and rng.random() < 0.5:  # a root alone
@@ -296,8 +312,9 @@ def test_no_outsider_changes_the_victims_verdicts(world, tt_served):  # noqa: F8
             simplest values)."""
             self.step += 1
             rng = random.Random(f"{seed}/{self.step}")  # hypothesis repeats its simplest seeds: vary by step
-            contract = rng.choice(["IssuerRegistry", "IssuerRegistry", "DocumentStore", "DocumentStore",
-                                   "CustomsRecord"])
+            contract = rng.choice(
+                ["IssuerRegistry", "IssuerRegistry", "DocumentStore", "DocumentStore", "CustomsRecord"]
+            )
             contract, signature, inputs = rng.choice([f for f in FUNCTIONS if f[0] == contract])
             # mostly an attacker with a role (a key, an admin): its calls go further
             with_role = [c for c in world.callers if world.own_stores(c.address)]
@@ -376,9 +393,13 @@ def test_no_outsider_changes_the_victims_verdicts(world, tt_served):  # noqa: F8
             assert [tt_judged(r) for r in results] == world.tt_baseline, results
 
     world.tt_baseline = [tt_judged(r) for r in tt_served(world.documents[:5], world.net.engine.rpc_url)]
-    assert world.tt_baseline == [("VALID", "VALID", None), ("VALID", "INVALID", "DOCUMENT_REVOKED"),
-                                 ("VALID", "INVALID", "DOCUMENT_REVOKED"), ("VALID", "VALID", None),
-                                 ("VALID", "VALID", None)]
+    assert world.tt_baseline == [
+        ("VALID", "VALID", None),
+        ("VALID", "INVALID", "DOCUMENT_REVOKED"),
+        ("VALID", "INVALID", "DOCUMENT_REVOKED"),
+        ("VALID", "VALID", None),
+        ("VALID", "VALID", None),
+    ]
     original_teardown = Attack.teardown
 
     def teardown(self) -> None:
@@ -387,12 +408,20 @@ def test_no_outsider_changes_the_victims_verdicts(world, tt_served):  # noqa: F8
         original_teardown(self)
 
     Attack.teardown = teardown
-    run_state_machine_as_test(Attack, settings=settings(
-        max_examples=int(os.environ.get("CERTNET_ADVERSARIAL_EXAMPLES", "25")), stateful_step_count=25,
-        deadline=None, suppress_health_check=list(HealthCheck), derandomize=False))
+    run_state_machine_as_test(
+        Attack,
+        settings=settings(
+            max_examples=int(os.environ.get("CERTNET_ADVERSARIAL_EXAMPLES", "25")),
+            stateful_step_count=25,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=False,
+        ),
+    )
     # the attack reached the functions: many calls went through (in the attackers' own domains)
-    print(f"\nadversarial calls: {calls}; accepted by function: {by_function}; TradeTrust oracle "
-          f"{timing['oracle']:.1f} s")
+    print(
+        f"\nadversarial calls: {calls}; accepted by function: {by_function}; TradeTrust oracle {timing['oracle']:.1f} s"
+    )
     # the attack went through the contracts' checks: some calls were accepted (in the attackers' own domains),
     # most refused
     assert calls["sent"] >= 5 and calls["reverted"] >= 50, (calls, by_function)

@@ -60,7 +60,9 @@ def test_issue_verify_revoke_over_http(api):
         r = c.post("/v1/verify", json={"document": states[0]["wrapped"]})
         assert r.status_code == 200
         v = r.json()
-        assert v["status"] == "VALID" and v["issuer"]["country"] == "VN" and v["blockNumber"] >= states[0]["blockNumber"]
+        assert (
+            v["status"] == "VALID" and v["issuer"]["country"] == "VN" and v["blockNumber"] >= states[0]["blockNumber"]
+        )
         bulk = c.post("/v1/verify/bulk?mode=chain", json={"documents": [s["wrapped"] for s in states]}).json()
         assert bulk["counts"] == {"VALID": 4}
     with api.client("issuer_vn") as c:
@@ -80,10 +82,10 @@ def test_issue_verify_revoke_over_http(api):
 
 
 def test_supersede_over_http(api):
-    old, = issue(api, "issuer_vn", form_ds(api, 1, seed=2))
+    (old,) = issue(api, "issuer_vn", form_ds(api, 1, seed=2))
     corrected = form_ds(api, 1, seed=2)[0]
     corrected["referenceNumber"] += "-R"
-    new, = issue(api, "issuer_vn", [corrected])
+    (new,) = issue(api, "issuer_vn", [corrected])
     with api.client("issuer_vn") as c:
         r = c.post(f"/v1/documents/{old['id']}/supersede", json={"successorId": new["id"]})
         assert r.status_code == 202, r.text
@@ -105,8 +107,9 @@ def test_a_failed_supersession_can_be_requested_again_over_http(api):
         r = c.post(f"/v1/documents/{revoked['id']}/revoke", json={"reason": "ISSUED_IN_ERROR"})
         wait_until(lambda: c.get(f"/v1/actions/{r.json()['id']}").json()["state"] == "DONE")
         first = c.post(f"/v1/documents/{old['id']}/supersede", json={"successorId": revoked["id"]}).json()
-        failed = wait_until(lambda: (lambda a: a if a["state"] == "FAILED" else None)(
-            c.get(f"/v1/actions/{first['id']}").json()))
+        failed = wait_until(
+            lambda: (lambda a: a if a["state"] == "FAILED" else None)(c.get(f"/v1/actions/{first['id']}").json())
+        )
         assert "SuccessorNotActive" in failed["error"]
         again = c.post(f"/v1/documents/{old['id']}/supersede", json={"successorId": good["id"]})
         assert again.status_code == 202 and again.json()["id"] == first["id"]
@@ -142,30 +145,55 @@ ENDPOINTS = [  # (method, path, body, roles allowed, what an allowed role gets):
     ("GET", "/v1/certificates/VN/X-1", None, {"customs"}, (404, "CERTIFICATE_NOT_RECEIVED")),
     ("POST", "/v1/subscriptions", {"url": "http://127.0.0.1:9/hook"}, {"customs", "issuer", "admin"}, (201, None)),
     ("GET", "/v1/subscriptions", None, {"customs", "issuer", "admin"}, (200, None)),
-    ("DELETE", f"/v1/subscriptions/{NOT_MINE}", None, {"customs", "issuer", "admin"},
-     (404, "SUBSCRIPTION_NOT_FOUND")),
+    ("DELETE", f"/v1/subscriptions/{NOT_MINE}", None, {"customs", "issuer", "admin"}, (404, "SUBSCRIPTION_NOT_FOUND")),
     ("GET", "/v1/events/stream", None, {"customs", "issuer", "admin"}, (200, None)),
-    ("POST", "/v1/decisions", {"certificate": {"inboxId": NOT_MINE}, "preference": "GIVEN"}, {"customs"},
-     (404, "CERTIFICATE_NOT_RECEIVED")),
+    (
+        "POST",
+        "/v1/decisions",
+        {"certificate": {"inboxId": NOT_MINE}, "preference": "GIVEN"},
+        {"customs"},
+        (404, "CERTIFICATE_NOT_RECEIVED"),
+    ),
     ("GET", f"/v1/certificates/{H64}/decisions", None, ALL, (404, "NO_DECISIONS")),
-    ("POST", "/v1/checks", {"certificate": {"inboxId": NOT_MINE}, "reason": "RANDOM", "questions": ["?"]},
-     {"customs"}, (404, "CERTIFICATE_NOT_RECEIVED")),
+    (
+        "POST",
+        "/v1/checks",
+        {"certificate": {"inboxId": NOT_MINE}, "reason": "RANDOM", "questions": ["?"]},
+        {"customs"},
+        (404, "CERTIFICATE_NOT_RECEIVED"),
+    ),
     ("GET", "/v1/checks?state=open", None, ALL, (200, None)),
     ("GET", f"/v1/checks/{NOT_MINE}", None, ALL, (404, "CHECK_NOT_FOUND")),
-    ("POST", f"/v1/checks/{NOT_MINE}/answer", {"result": "CONFIRMED", "findings": "x"}, {"issuer", "admin"},
-     (404, "CHECK_NOT_FOUND")),
+    (
+        "POST",
+        f"/v1/checks/{NOT_MINE}/answer",
+        {"result": "CONFIRMED", "findings": "x"},
+        {"issuer", "admin"},
+        (404, "CHECK_NOT_FOUND"),
+    ),
     ("POST", f"/v1/checks/{NOT_MINE}/close", None, {"customs"}, (404, "CHECK_NOT_FOUND")),
     ("GET", "/v1/members", None, ALL, (200, None)),
     ("GET", "/v1/authorities", None, ALL, (200, None)),
     ("GET", "/v1/authorities/0x" + "34" * 20, None, ALL, (404, "AUTHORITY_NOT_FOUND")),
     ("GET", "/v1/issuers/0x" + "34" * 20, None, ALL, (404, "ISSUER_NOT_FOUND")),
     ("POST", "/v1/admin/authorities", {"name": "VCCI Hai Phong", "documentTypes": ["FORM_D"]}, {"admin"}, (201, None)),
-    ("POST", "/v1/admin/authorities/0x" + "56" * 20 + "/keys", {"key": "0x" + "57" * 20}, {"admin"},
-     (409, "CHAIN_UNKNOWNSTORE")),
+    (
+        "POST",
+        "/v1/admin/authorities/0x" + "56" * 20 + "/keys",
+        {"key": "0x" + "57" * 20},
+        {"admin"},
+        (409, "CHAIN_UNKNOWNSTORE"),
+    ),
     ("POST", "/v1/admin/issuers/0x" + "ef" * 20, {"action": "suspend"}, {"admin"}, (409, "CHAIN_UNKNOWNKEY")),
     ("POST", "/v1/admin/customs-keys", {"key": "0x" + "ab" * 20}, {"admin"}, (201, None)),
     ("DELETE", "/v1/admin/customs-keys/0x" + "58" * 20, None, {"admin"}, (409, "CHAIN_NOTCUSTOMSKEY")),
-    ("POST", "/v1/admin/proposals", {"kind": "add", "country": "SG", "admin": "0x" + "cd" * 20}, {"admin"}, (201, None)),
+    (
+        "POST",
+        "/v1/admin/proposals",
+        {"kind": "add", "country": "SG", "admin": "0x" + "cd" * 20},
+        {"admin"},
+        (201, None),
+    ),
     ("POST", "/v1/admin/proposals/999/vote", {"support": True}, {"admin"}, (409, "CHAIN_UNKNOWNPROPOSAL")),
     ("POST", "/v1/admin/proposals/999/decide", None, {"admin"}, (409, "CHAIN_UNKNOWNPROPOSAL")),
     ("GET", f"/v1/history/{H64}", None, {"auditor", "customs"}, (200, None)),
@@ -174,8 +202,14 @@ ENDPOINTS = [  # (method, path, body, roles allowed, what an allowed role gets):
     ("POST", "/v1/bundles", {"documents": [{}]}, ALL, (422, "NO_DOCUMENT_TO_PROVE")),
     ("GET", "/v1/audit/export?country=VN&from=2026-01-01&to=2026-01-31", None, {"auditor"}, (200, None)),
 ]
-PUBLIC = [("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/v1/openapi.json"),
-          ("GET", "/v1/docs"), ("GET", "/portal")]
+PUBLIC = [
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("GET", "/v1/openapi.json"),
+    ("GET", "/v1/docs"),
+    ("GET", "/portal"),
+]
 SIGNED = [("GET", f"/v1/customs-texts/{H64}")]  # no API key: a chain key's signature (tests/test_customs_api.py)
 ROLE_KEYS = {"issuer": "issuer_vn", "customs": "customs_th", "auditor": "auditor_vn", "admin": "admin_vn"}
 
@@ -195,8 +229,11 @@ def test_the_scope_table_covers_every_operation(api):
     for method, path, _, _, _ in ENDPOINTS:
         concrete = path.split("?")[0]
         for m, template in templates:
-            pattern = "^" + "/".join("[^/]+" if part.startswith("{") else re.escape(part)
-                                     for part in template.split("/")) + "$"
+            pattern = (
+                "^"
+                + "/".join("[^/]+" if part.startswith("{") else re.escape(part) for part in template.split("/"))
+                + "$"
+            )
             if m == method and re.match(pattern, concrete):
                 covered.add((m, template))
     covered |= {(m, p) for m, p in PUBLIC}
@@ -204,8 +241,9 @@ def test_the_scope_table_covers_every_operation(api):
     assert templates - covered == set(), "operations without a scope test"
 
 
-@pytest.mark.parametrize("method, path, body, allowed, expected", ENDPOINTS,
-                         ids=[f"{m} {p}" for m, p, _, _, _ in ENDPOINTS])
+@pytest.mark.parametrize(
+    "method, path, body, allowed, expected", ENDPOINTS, ids=[f"{m} {p}" for m, p, _, _, _ in ENDPOINTS]
+)
 def test_every_role_against_every_endpoint(api, method, path, body, allowed, expected):
     with api.client() as anon:
         is_problem(_status(anon, method, path, body), 401, "MISSING_API_KEY")
@@ -239,14 +277,14 @@ def test_public_endpoints_answer_without_a_key(api, method, path):
 
 
 def test_keys_are_scoped_to_their_issuer_and_country(api):
-    vn, = issue(api, "issuer_vn", form_ds(api, 1, seed=3))
+    (vn,) = issue(api, "issuer_vn", form_ds(api, 1, seed=3))
     with api.client("issuer_th") as c:
         is_problem(c.get(f"/v1/documents/{vn['id']}"), 404, "DOCUMENT_NOT_FOUND")
         is_problem(c.post(f"/v1/documents/{vn['id']}/revoke", json={"reason": "FRAUDULENT"}), 404)
         # a TH issuer key cannot issue VN documents
         is_problem(c.post("/v1/documents", json={"documents": form_ds(api, 1, seed=4)}), 422, "WRONG_COUNTRY")
     # each issuer lists its own documents and batches, never the other's (both lists hold something)
-    th, = issue(api, "issuer_th", form_ds(api, 1, seed=30, country="TH"))
+    (th,) = issue(api, "issuer_th", form_ds(api, 1, seed=30, country="TH"))
     for who, mine, other in (("issuer_th", th, vn), ("issuer_vn", vn, th)):
         with api.client(who) as c:
             listed = {d["id"] for d in c.get("/v1/documents", params={"limit": 500}).json()}
@@ -278,8 +316,9 @@ def test_admin_manages_own_authorities_and_keys(api):
 
     new, second = Account.create().address, Account.create().address
     with api.client("admin_vn") as c:
-        r = c.post("/v1/admin/authorities", json={"name": "VCCI Hai Phong", "documentTypes": ["FORM_D"],
-                                                  "firstKey": new})
+        r = c.post(
+            "/v1/admin/authorities", json={"name": "VCCI Hai Phong", "documentTypes": ["FORM_D"], "firstKey": new}
+        )
         assert r.status_code == 201, r.text
         registered = r.json()
         store = registered["result"]["store"]
@@ -294,18 +333,24 @@ def test_admin_manages_own_authorities_and_keys(api):
         wait_until(lambda: len(c.get(f"/v1/issuers/{new}").json()["statusHistory"] or []) == 3, timeout=30)
         info = c.get(f"/v1/issuers/{new}").json()
         assert [(h["status"], h["transactionHash"]) for h in info["statusHistory"][:2]] == [
-            ("ACTIVE", registered["transactionHash"]), ("SUSPENDED", suspended.json()["transactionHash"])]
+            ("ACTIVE", registered["transactionHash"]),
+            ("SUSPENDED", suspended.json()["transactionHash"]),
+        ]
         assert info["statusHistory"][2]["status"] == info["status"] == "ACTIVE"
-        assert info["registeredAt"] == info["statusHistory"][0]["time"] and info["historyBlock"] >= \
-            info["statusHistory"][2]["blockNumber"]
+        assert (
+            info["registeredAt"] == info["statusHistory"][0]["time"]
+            and info["historyBlock"] >= info["statusHistory"][2]["blockNumber"]
+        )
         # another country's authority is not this admin's to manage
         th_key = api.net.addr("th_issuer")
         is_problem(c.post(f"/v1/admin/issuers/{th_key}", json={"action": "suspend"}), 409, "CHAIN_NOTADMINOF")
     with api.client("customs_th") as c:
         authorities = {a["store"]: a for a in c.get("/v1/authorities?country=VN").json()}
         assert authorities[store]["name"] == "VCCI Hai Phong" and authorities[store]["country"] == "VN"
-        wait_until(lambda: {k["account"] for k in c.get(f"/v1/authorities/{store}").json()["keys"] or []}
-                   == {new, second}, timeout=30)
+        wait_until(
+            lambda: {k["account"] for k in c.get(f"/v1/authorities/{store}").json()["keys"] or []} == {new, second},
+            timeout=30,
+        )
         members = {m["country"]: m for m in c.get("/v1/members").json()}
         assert set(members) >= {"VN", "TH", "MY"}
         vn = members["VN"]
@@ -321,8 +366,11 @@ def test_addresses_with_a_broken_checksum_are_refused(api):
     if broken.lower() == broken or broken.upper()[2:] == broken[2:]:
         broken = good[:-1] + ("A" if good[-1] != "A" else "B")  # no letters to flip: change the address itself
     with api.client("admin_vn") as c:
-        body = is_problem(c.post("/v1/admin/authorities", json={"firstKey": broken, "name": "x",
-                                                                 "documentTypes": ["FORM_D"]}), 422, "INVALID_REQUEST")
+        body = is_problem(
+            c.post("/v1/admin/authorities", json={"firstKey": broken, "name": "x", "documentTypes": ["FORM_D"]}),
+            422,
+            "INVALID_REQUEST",
+        )
         assert body["errors"][0]["field"] == "firstKey" and "checksum" in body["errors"][0]["message"]
         is_problem(c.post(f"/v1/admin/issuers/{broken}", json={"action": "suspend"}), 422, "MALFORMED_ADDRESS")
 
@@ -342,15 +390,23 @@ def test_membership_proposals_and_votes(api):
 
 # ------------------------------------------------------------------ bad input and limits
 
+
 def test_bad_requests_get_problem_documents(api):
     with api.client("issuer_vn") as c:
-        is_problem(c.post("/v1/documents", content=b"{not json", headers={"content-type": "application/json"}),
-                   400, "MALFORMED_JSON")
+        is_problem(
+            c.post("/v1/documents", content=b"{not json", headers={"content-type": "application/json"}),
+            400,
+            "MALFORMED_JSON",
+        )
         body = is_problem(c.post("/v1/documents", json={"documents": [], "extra": 1}), 422, "INVALID_REQUEST")
         assert {e["field"] for e in body["errors"]} >= {"documents", "extra"}
         is_problem(c.post("/v1/documents", json={"documents": [{"documentType": "FORM_D"}]}), 422, "SCHEMA_INVALID")
-        is_problem(c.post("/v1/documents", content=b"documents=1",
-                          headers={"content-type": "application/x-www-form-urlencoded"}), 422)
+        is_problem(
+            c.post(
+                "/v1/documents", content=b"documents=1", headers={"content-type": "application/x-www-form-urlencoded"}
+            ),
+            422,
+        )
         is_problem(c.get("/v1/documents/999999"), 404, "DOCUMENT_NOT_FOUND")
         is_problem(c.get("/v1/nowhere"), 404, "NOT_FOUND")
         big = {"documents": [{"pad": "x" * (17 * 1024 * 1024)}]}
@@ -407,6 +463,7 @@ def test_readiness_fails_when_the_node_is_gone(anvil_engine, tmp_path):
 
 # ------------------------------------------------------------------ notifications
 
+
 class Receiver:
     """A real HTTP server on 127.0.0.1 that records webhook calls (and can fail the first ones)."""
 
@@ -417,7 +474,7 @@ class Receiver:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["content-length"]))
                 if not outer.calls:
                     outer.first_at = time.monotonic()
@@ -458,8 +515,10 @@ def test_webhook_told_of_revocation_with_signature_and_retries(api):
             c.post(f"/v1/documents/{doc['id']}/revoke", json={"reason": "GOODS_NOT_SHIPPED"})
         wait_until(lambda: receiver.calls, timeout=30)
         assert receiver.first_at - asked < HEARD_WITHIN, f"the first attempt took {receiver.first_at - asked:.1f} s"
-        wait_until(lambda: any(h.get("x-certnet-event") == "REVOKED" and len(receiver.calls) >= 3
-                               for h, _ in receiver.calls), timeout=30)
+        wait_until(
+            lambda: any(h.get("x-certnet-event") == "REVOKED" and len(receiver.calls) >= 3 for h, _ in receiver.calls),
+            timeout=30,
+        )
         headers, body = receiver.calls[-1]
         expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
         assert headers["x-certnet-signature"] == expected
@@ -475,8 +534,9 @@ def test_webhook_told_of_revocation_with_signature_and_retries(api):
             act = c.post(f"/v1/documents/{other['id']}/revoke", json={"reason": "DUPLICATE"}).json()
             done = wait_until(lambda: (a := c.get(f"/v1/actions/{act['id']}").json())["state"] == "DONE" and a)
         wait_until(lambda: api.service.notifier._cursor() >= done["blockNumber"], timeout=30)
-        from certnet.api.models import Delivery
         from sqlalchemy import select
+
+        from certnet.api.models import Delivery
 
         with api.service.sessions() as s:
             recorded = [d.payload["targetHash"] for d in s.scalars(select(Delivery))]
@@ -487,15 +547,16 @@ def test_webhook_told_of_revocation_with_signature_and_retries(api):
 
 
 def test_dead_letter_after_max_attempts(api):
+    from sqlalchemy import select
+
     import certnet.api.webhooks as webhooks
     from certnet.api.models import Delivery
-    from sqlalchemy import select
 
     webhooks.BACKOFF_BASE = 0.05
     webhooks.MAX_ATTEMPTS = 3
     receiver = Receiver(fail_first=100)
     try:
-        doc, = issue(api, "issuer_vn", form_ds(api, 1, seed=6))
+        (doc,) = issue(api, "issuer_vn", form_ds(api, 1, seed=6))
         with api.client("customs_vn") as c:
             c.post("/v1/subscriptions", json={"url": receiver.url})
             c.post("/v1/verify", json={"document": doc["wrapped"]})  # verifying also watches
@@ -504,8 +565,15 @@ def test_dead_letter_after_max_attempts(api):
 
         def dead() -> Delivery | None:
             with api.service.sessions() as s:
-                return next((d for d in s.scalars(select(Delivery).where(Delivery.state == "DEAD"))
-                             if d.payload["targetHash"] == doc["targetHash"]), None)
+                return next(
+                    (
+                        d
+                        for d in s.scalars(select(Delivery).where(Delivery.state == "DEAD"))
+                        if d.payload["targetHash"] == doc["targetHash"]
+                    ),
+                    None,
+                )
+
         d = wait_until(dead, timeout=30)
         assert d.attempts == 3 and "HTTP 500" in d.last_error
     finally:
@@ -544,7 +612,7 @@ def first_event_after_revoking(listener, api, doc: dict, settle: float) -> dict:
 
 
 def test_server_sent_events(api):
-    doc, = issue(api, "issuer_vn", form_ds(api, 1, seed=8))
+    (doc,) = issue(api, "issuer_vn", form_ds(api, 1, seed=8))
     with api.client("customs_th") as c:
         c.post("/v1/inbox", json={"document": doc["wrapped"]})
     assert first_event_after_revoking(api, api, doc, settle=0.5)["targetHash"] == doc["targetHash"]
@@ -580,11 +648,12 @@ def test_submission_while_the_node_is_down_is_refused_cleanly(anvil_engine, tmp_
 def test_server_sent_events_from_a_process_without_workers(api, tmp_path):
     """A process that serves requests only (the other workers of `certnet serve --workers N`, or a
     `--no-workers` replica on the same database) still tells its SSE listeners about revocations."""
-    replica, server, thread = start_api(api.net, tmp_path / "replica", start_workers=False,
-                                        db_url=api.service.settings.db_url)
+    replica, server, thread = start_api(
+        api.net, tmp_path / "replica", start_workers=False, db_url=api.service.settings.db_url
+    )
     try:
         assert not any(t.name == "certnet-notifier" for t in replica.service._threads)
-        doc, = issue(api, "issuer_vn", form_ds(api, 1, seed=18))
+        (doc,) = issue(api, "issuer_vn", form_ds(api, 1, seed=18))
         with replica.client("customs_th") as c:
             assert c.post("/v1/inbox", json={"document": doc["wrapped"]}).status_code == 201
         event = first_event_after_revoking(replica, api, doc, settle=1.0)

@@ -34,15 +34,22 @@ def test_api_fuzz(fuzz_api, who):
     operations = [r.ok() for r in schema.get_all_operations()]
     # bundles need validator seals: on anvil every bundle request is 503 BUNDLE_UNAVAILABLE by design (they are
     # fuzzed nowhere else, and tested on a geth Clique network in test_bundles_api.py)
-    fuzzed = [op for op in operations if not STREAM.match(op.path) and not op.path.startswith("/v1/bundles")
-              and (who == "admin_vn" or not ADMIN.match(op.path))]
+    fuzzed = [
+        op
+        for op in operations
+        if not STREAM.match(op.path)
+        and not op.path.startswith("/v1/bundles")
+        and (who == "admin_vn" or not ADMIN.match(op.path))
+    ]
     assert len(fuzzed) >= 12
     for op in fuzzed:
+
         @given(case=op.as_strategy())
         @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def run(case) -> None:
             response = case.call(headers=headers, timeout=30)
-            case.validate_response(response, checks=[not_a_server_error, response_schema_conformance,
-                                                     content_type_conformance])
+            case.validate_response(
+                response, checks=[not_a_server_error, response_schema_conformance, content_type_conformance]
+            )
 
         run()

@@ -37,15 +37,20 @@ def test_history_and_export_recheck(api, tmp_path):
     th.revoke_root(docs[0]["targetHash"], "FRAUDULENT")
     head = api.net.engine.w3.eth.block_number
     with api.client("auditor_vn") as c:
+
         def indexed() -> bool:
             return c.get(f"/v1/history/{docs[0]['targetHash']}").json()["indexedBlock"] >= head
+
         wait_until(indexed)
         h = c.get(f"/v1/history/{docs[0]['targetHash']}").json()
         kinds = [e["kind"] for e in h["events"]]
         assert kinds == ["ANCHORED", "REVOKED"], kinds
         assert h["proof"]["merkleRoot"] == docs[0]["merkleRoot"]
         anchored = h["events"][0]
-        assert anchored["blockNumber"] == docs[0]["blockNumber"] and anchored["transactionHash"] == docs[0]["transactionHash"]
+        assert (
+            anchored["blockNumber"] == docs[0]["blockNumber"]
+            and anchored["transactionHash"] == docs[0]["transactionHash"]
+        )
         assert h["events"][1]["reason"] in ("DATA_CORRECTED", 2) and h["events"][1]["counts"]
         assert {e["store"] for e in h["events"]} == {api.net.stores["vn"]} == {h["proof"]["store"]}
         start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t0))
@@ -53,8 +58,9 @@ def test_history_and_export_recheck(api, tmp_path):
         r = c.get("/v1/audit/export", params={"country": "VN", "from": start, "to": end})
         assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-ndjson")
         lines = r.text.splitlines()
-        is_problem(c.get("/v1/audit/export", params={"country": "TH", "from": start, "to": end}), 403,
-                   "OUTSIDE_JURISDICTION")
+        is_problem(
+            c.get("/v1/audit/export", params={"country": "TH", "from": start, "to": end}), 403, "OUTSIDE_JURISDICTION"
+        )
         is_problem(c.get("/v1/audit/export", params={"country": "VN", "from": end, "to": start}), 422, "BAD_PERIOD")
         is_problem(c.get("/v1/history/xyz"), 422, "MALFORMED_HASH")
     with api.client("issuer_vn") as c:
@@ -63,14 +69,23 @@ def test_history_and_export_recheck(api, tmp_path):
     assert records[0]["type"] == "header" and records[0]["country"] == "VN"
     assert {r["targetHash"] for r in records if r["type"] == "document"} >= {d["targetHash"] for d in docs}
     assert any(r["type"] == "event" and r["kind"] == "REVOKED" for r in records)
-    assert {r["store"] for r in records if r["type"] == "event" and r["kind"] in ("ANCHORED", "REVOKED")} == \
-           {api.net.stores["vn"]} == {r["store"] for r in records if r["type"] == "document"}
-    assert "certificateRegistry" not in records[0] and records[0]["issuerRegistry"] == api.net.deployment.issuer_registry
+    assert (
+        {r["store"] for r in records if r["type"] == "event" and r["kind"] in ("ANCHORED", "REVOKED")}
+        == {api.net.stores["vn"]}
+        == {r["store"] for r in records if r["type"] == "document"}
+    )
+    assert (
+        "certificateRegistry" not in records[0] and records[0]["issuerRegistry"] == api.net.deployment.issuer_registry
+    )
 
     export = tmp_path / "export.ndjson"
     export.write_text(r.text)
-    ok = subprocess.run([sys.executable, "-m", "certnet.api.cli", "audit", "check", str(export), "--rpc",
-                         api.net.engine.rpc_url], capture_output=True, text=True, timeout=120)
+    ok = subprocess.run(
+        [sys.executable, "-m", "certnet.api.cli", "audit", "check", str(export), "--rpc", api.net.engine.rpc_url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "all confirmed" in ok.stdout
 
@@ -88,8 +103,12 @@ def test_history_and_export_recheck(api, tmp_path):
     docs_lines[2]["store"] = "0x" + "12" * 20
     tampered = tmp_path / "tampered.ndjson"
     tampered.write_text("".join(json.dumps(x) + "\n" for x in bad))
-    r = subprocess.run([sys.executable, "-m", "certnet.api.cli", "audit", "check", str(tampered), "--rpc",
-                        api.net.engine.rpc_url], capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "certnet.api.cli", "audit", "check", str(tampered), "--rpc", api.net.engine.rpc_url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 1 and "does not carry root" in r.stdout and "Merkle proof" in r.stdout, r.stdout
     assert f"not the document store {api.net.stores['th']}" in r.stdout, r.stdout
     assert f"not anchored in its document store {api.net.stores['th']}" in r.stdout, r.stdout
@@ -101,8 +120,10 @@ def test_export_does_not_check_against_another_chain(api, tmp_path):
 
     other = AnvilEngine(tmp_path / "other", chain_id=31338).start()
     try:
-        lines = ['{"type":"header","format":"certnet-audit-export/1","chainId":31337,'
-                 '"issuerRegistry":"0x' + "22" * 20 + '"}\n']
+        lines = [
+            '{"type":"header","format":"certnet-audit-export/1","chainId":31337,'
+            '"issuerRegistry":"0x' + "22" * 20 + '"}\n'
+        ]
         report = check_export(lines, other.w3)
         assert not report.ok and "chain 31337" in report.problems[0]
     finally:

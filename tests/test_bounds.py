@@ -12,9 +12,9 @@ import time
 import pytest
 import requests
 
+from certnet.api.service import HEAD_TTL
 from certnet.issuer import samples
 from certnet.issuer.envelope import complete_envelope, network_block
-from certnet.api.service import HEAD_TTL
 from certnet.node.engines import AnvilEngine, http_web3
 from certnet.node.rpc import NodeTimeout, NodeUnreachable, deadline, describe_failure
 from certnet.verifier.sources import ChainSource
@@ -26,8 +26,10 @@ from tests.conftest import make_net
 from tests.tarpit import HangingProxy, Tarpit
 
 #: what a library's exception looks like; none of it may reach a verdict
-LIBRARY_TEXT = re.compile(r"HTTPConnectionPool|Max retries|urllib3|requests\.|Read timed out|Errno|Traceback|"
-                          r"NewConnectionError|ReadTimeout|ConnectionError|Exception|object at 0x")
+LIBRARY_TEXT = re.compile(
+    r"HTTPConnectionPool|Max retries|urllib3|requests\.|Read timed out|Errno|Traceback|"
+    r"NewConnectionError|ReadTimeout|ConnectionError|Exception|object at 0x"
+)
 #: slack for a loaded two-core machine on top of a bound (still far below web3's 75 s)
 SLACK = 4.0
 
@@ -52,6 +54,7 @@ def tarpit():
 
 
 # ------------------------------------------------------------------ the connection layer
+
 
 def test_one_request_to_a_hung_node_ends_at_its_timeout_and_is_not_retried(tarpit):
     w3 = http_web3(tarpit.url, timeout=1.0)
@@ -116,6 +119,7 @@ def test_verifier_against_a_hung_node_says_error_within_the_bound(anvil_net, tar
 
 # ------------------------------------------------------------------ the command line
 
+
 def test_cli_verify_against_a_hung_node_says_error_in_time(home, tmp_path, anvil_net, tarpit):
     from tests.test_cli_documents import certnet
 
@@ -135,13 +139,15 @@ def test_cli_verify_against_a_hung_node_says_error_in_time(home, tmp_path, anvil
 
 # ------------------------------------------------------------------ the API
 
+
 @pytest.fixture(scope="module")
 def hung(anvil_engine, tmp_path_factory):
     """A service whose node can start hanging (a proxy in front of anvil)."""
     net = make_net(anvil_engine)
     proxy = HangingProxy(anvil_engine.port)
-    a, server, thread = start_api(net, tmp_path_factory.mktemp("hung"), rpc_url=proxy.url, verify_timeout=2.0,
-                                  rpc_timeout=5.0)
+    a, server, thread = start_api(
+        net, tmp_path_factory.mktemp("hung"), rpc_url=proxy.url, verify_timeout=2.0, rpc_timeout=5.0
+    )
     yield a, proxy
     proxy.resume()
     stop_api(server, thread)
@@ -161,13 +167,17 @@ def issue(api, who: str, n: int, seed: int) -> list[dict]:
 
 def test_api_verify_against_a_hung_node_says_error_within_the_bound(hung):
     api, proxy = hung
-    doc, = issue(api, "issuer_vn", 1, seed=31)
+    (doc,) = issue(api, "issuer_vn", 1, seed=31)
     with api.client("customs_th") as c:
         assert c.post("/v1/verify", json={"document": doc["wrapped"]}).json()["status"] == "VALID"
         proxy.hang()
         try:
-            for path in ("/v1/verify?mode=chain", "/v1/verify?mode=index", "/v1/verify/bulk?mode=chain",
-                         "/v1/verify/bulk?mode=index"):
+            for path in (
+                "/v1/verify?mode=chain",
+                "/v1/verify?mode=index",
+                "/v1/verify/bulk?mode=chain",
+                "/v1/verify/bulk?mode=index",
+            ):
                 body = {"documents": [doc["wrapped"]]} if "bulk" in path else {"document": doc["wrapped"]}
                 t0 = time.monotonic()
                 r = c.post(path, json=body)
@@ -187,11 +197,13 @@ def test_api_verify_against_a_hung_node_says_error_within_the_bound(hung):
         finally:
             proxy.resume()
         # the node is back: so are the verdicts
-        wait_until(lambda: c.post("/v1/verify", json={"document": doc["wrapped"]}).json()["status"] == "VALID",
-                   timeout=30)
+        wait_until(
+            lambda: c.post("/v1/verify", json={"document": doc["wrapped"]}).json()["status"] == "VALID", timeout=30
+        )
 
 
 # ------------------------------------------------------------------ a stale index
+
 
 @pytest.fixture(scope="module")
 def stale(anvil_engine, tmp_path_factory):
@@ -218,7 +230,7 @@ class Stalled:
 
         self.indexer.sync = stuck
 
-    def __enter__(self) -> "Stalled":
+    def __enter__(self) -> Stalled:
         wait_until(self.entered.is_set, timeout=10)
         return self
 
@@ -267,12 +279,13 @@ def test_a_stalled_index_behind_the_chain_is_not_trusted(stale):
 def test_a_stalled_index_past_its_age_answers_error_never_valid(stale):
     settings = stale.service.settings
     saved = (settings.index_max_lag_blocks, settings.index_max_age, settings.stale_index)
-    doc, = issue(stale, "issuer_vn", 1, seed=42)
+    (doc,) = issue(stale, "issuer_vn", 1, seed=42)
     settings.index_max_lag_blocks, settings.index_max_age, settings.stale_index = 1000, 2.0, "error"
     try:
         with stale.client("customs_th") as c:
-            wait_until(lambda: (v := verdict(c, doc, "index"))["source"] == "index" and v["status"] == "VALID",
-                       timeout=30)
+            wait_until(
+                lambda: (v := verdict(c, doc, "index"))["source"] == "index" and v["status"] == "VALID", timeout=30
+            )
             with Stalled(stale):
                 revoke(stale, doc, "GOODS_NOT_SHIPPED")
                 # within its age the index may still answer (bounded, not zero staleness); past it, never VALID

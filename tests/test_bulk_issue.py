@@ -13,8 +13,8 @@ import pytest
 
 from certnet.issuer import samples
 from certnet.issuer.faults import BULK_POINTS, CRASH_ENV
-from tests.consortium_fixtures import processes_using
 from certnet.verifier.integrity import check_integrity
+from tests.consortium_fixtures import processes_using
 
 COUNT, BATCH = 25, 10
 
@@ -35,8 +35,13 @@ def bulk(home: Path, *args: str, crash_at: str | None = None) -> subprocess.Comp
     env["CERTNET_HOME"] = str(home)
     if crash_at:
         env[CRASH_ENV] = crash_at
-    return subprocess.run([sys.executable, "-m", "certnet.api.cli", "issue-bulk", *args], capture_output=True, text=True,
-                          env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "certnet.api.cli", "issue-bulk", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 def check_output(anvil_net, out: Path, docs: list[dict]) -> list[str]:
@@ -110,11 +115,19 @@ def test_issue_bulk_bad_line_named_then_finished(anvil_net, home, tmp_path):
     check_output(anvil_net, out, docs)
 
 
-@pytest.mark.parametrize("line", [
-    b'{"a": 18446744073709551616, "b": "x"}', b'{"n": 9007199254740993}', b'{"s": "\\ud800"}', b'{"f": NaN}',
-    b'{"f": 1.5e300, "z": -0.0, "e": 1E-7}', b'{"a": 1, "a": 2}', '{"v": "Công ty TNHH 🚢 \\"q\\""}'.encode(),
-    b'{"ref": "1234567890123456789", "n": 12345678901234567}',
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"a": 18446744073709551616, "b": "x"}',
+        b'{"n": 9007199254740993}',
+        b'{"s": "\\ud800"}',
+        b'{"f": NaN}',
+        b'{"f": 1.5e300, "z": -0.0, "e": 1E-7}',
+        b'{"a": 1, "a": 2}',
+        '{"v": "Công ty TNHH 🚢 \\"q\\""}'.encode(),
+        b'{"ref": "1234567890123456789", "n": 12345678901234567}',
+    ],
+)
 def test_parse_line_reads_as_the_standard_library(line):
     from certnet.issuer.bulk import parse_line
 
@@ -142,8 +155,13 @@ def test_samples_as_ndjson_then_issue_bulk(anvil_net, home, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CERTNET_")}
     env["CERTNET_HOME"] = str(home)
     day = tmp_path / "day.ndjson"
-    r = subprocess.run([sys.executable, "-m", "certnet.api.cli", "samples", "--count", "12", "--out", str(day)],
-                       capture_output=True, text=True, env=env, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "certnet.api.cli", "samples", "--count", "12", "--out", str(day)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     assert len(day.read_text().splitlines()) == 12
     r = bulk(home, str(day), "--out", str(tmp_path / "day"), "--type", "form-d", "--batch", "5")

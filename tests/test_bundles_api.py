@@ -52,19 +52,37 @@ def served(tmp_path_factory: pytest.TempPathFactory):
         admin, issuer = Account.create(), Account.create()
         for a in (admin, issuer):
             deployer.transfer(a.address, 10 * 10**18)
-        deployment = net.deploy(DeployConfig(name="certnet bundle api test", members=[
-            Member("VN", [admin.address]), Member("TH", [deployer.address])]), node=0, signer=deployer)
+        deployment = net.deploy(
+            DeployConfig(
+                name="certnet bundle api test",
+                members=[Member("VN", [admin.address]), Member("TH", [deployer.address])],
+            ),
+            node=0,
+            signer=deployer,
+        )
         reg = deployment.issuer_registry_client(w3, Transactor(w3, admin))
         store = reg.store_from(reg.register_authority("VCCI Ho Chi Minh City", ["FORM_D"], first_key=issuer.address))
         deployment.save(tmp / "deployment.json")
         deployment.save(net.directory / "deployment.json")  # what the trust root is computed from
         create_keystore(tmp / "issuer.json", PASS, issuer.key, scrypt_n=TEST_SCRYPT_N)
-        service = Service(Settings(data_dir=tmp, rpc_url=net.rpc_url(0), deployment_file=tmp / "deployment.json",
-                                   issuer_keystores=[tmp / "issuer.json"], admin_keystores=[], passphrase=PASS,
-                                   db_url=f"sqlite:///{tmp / 'certnet.db'}", max_batch_age=0.2,
-                                   rate_per_second=1000.0, rate_burst=2000))
-        keys = {"issuer": create_api_key(service.sessions, "vn issuer", "issuer", "VN", issuer.address)[0],
-                "customs": create_api_key(service.sessions, "th customs", "customs", "TH")[0]}
+        service = Service(
+            Settings(
+                data_dir=tmp,
+                rpc_url=net.rpc_url(0),
+                deployment_file=tmp / "deployment.json",
+                issuer_keystores=[tmp / "issuer.json"],
+                admin_keystores=[],
+                passphrase=PASS,
+                db_url=f"sqlite:///{tmp / 'certnet.db'}",
+                max_batch_age=0.2,
+                rate_per_second=1000.0,
+                rate_burst=2000,
+            )
+        )
+        keys = {
+            "issuer": create_api_key(service.sessions, "vn issuer", "issuer", "VN", issuer.address)[0],
+            "customs": create_api_key(service.sessions, "th customs", "customs", "TH")[0],
+        }
         port = _free_port()
         server = uvicorn.Server(uvicorn_config(create_app(service), "127.0.0.1", port))
         thread = threading.Thread(target=server.run, daemon=True)
@@ -87,10 +105,27 @@ def verify_cli(tmp: Path, doc: dict, bundle: dict, trust: dict, name: str) -> di
     (tmp / f"{name}.doc.json").write_text(json.dumps(doc))
     (tmp / f"{name}.bundle.json").write_text(json.dumps(bundle))
     (tmp / "trust.json").write_text(json.dumps(trust))
-    out = subprocess.run([sys.executable, "-m", "certnet.api.cli", "verify", str(tmp / f"{name}.doc.json"),
-                          "--bundle", str(tmp / f"{name}.bundle.json"), "--trust-root", str(tmp / "trust.json"),
-                          "--json", "--deployment", str(tmp / "nowhere.json"), "--rpc", "http://127.0.0.1:9"],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "certnet.api.cli",
+            "verify",
+            str(tmp / f"{name}.doc.json"),
+            "--bundle",
+            str(tmp / f"{name}.bundle.json"),
+            "--trust-root",
+            str(tmp / "trust.json"),
+            "--json",
+            "--deployment",
+            str(tmp / "nowhere.json"),
+            "--rpc",
+            "http://127.0.0.1:9",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.stdout, out.stderr
     return json.loads(out.stdout)
 
@@ -121,8 +156,18 @@ def test_served_bundles_verify_offline(served: dict, tmp_path: Path) -> None:
         bundle = by_doc.json()
         assert bundle["format"] == "certnet-bundle" and bundle["documents"][0]["document"] == "0x" + th
         # hashes and proofs only: the schema's keys, no reference number, no party's name
-        assert set(bundle) == {"format", "version", "network", "engine", "issuerRegistry", "block", "headers",
-                               "nodes", "documents", "createdAt"}
+        assert set(bundle) == {
+            "format",
+            "version",
+            "network",
+            "engine",
+            "issuerRegistry",
+            "block",
+            "headers",
+            "nodes",
+            "documents",
+            "createdAt",
+        }
         for secret in (raws[0]["referenceNumber"], raws[0]["exporter"]["name"], raws[0]["consignee"]["name"]):
             assert secret not in by_doc.text
         res = verify_cli(tmp_path, wrapped[0], bundle, trust, "doc")
@@ -130,7 +175,8 @@ def test_served_bundles_verify_offline(served: dict, tmp_path: Path) -> None:
         by_batch = c.get(f"/v1/bundles/batches/{served['store']}/{root}")
         assert by_batch.status_code == 200, by_batch.text
         assert sorted(d["document"] for d in by_batch.json()["documents"]) == sorted(
-            "0x" + w["signature"]["targetHash"] for w in wrapped)
+            "0x" + w["signature"]["targetHash"] for w in wrapped
+        )
         for i, w in enumerate(wrapped):
             assert verify_cli(tmp_path, w, by_batch.json(), trust, f"batch{i}")["status"] == "VALID"
         posted = c.post("/v1/bundles", json={"documents": [wrapped[1]]})
@@ -152,11 +198,14 @@ def test_served_bundles_verify_offline(served: dict, tmp_path: Path) -> None:
         assert r.status_code in (200, 202), r.text
 
         def revoked() -> bool:
-            return c.get(f"/v1/documents/{ids[0]}").json().get("state") == "REVOKED" or \
-                c.post("/v1/verify", json={"document": wrapped[0]}).json()["status"] == "REVOKED"
+            return (
+                c.get(f"/v1/documents/{ids[0]}").json().get("state") == "REVOKED"
+                or c.post("/v1/verify", json={"document": wrapped[0]}).json()["status"] == "REVOKED"
+            )
 
         wait_until(revoked, timeout=120)
     with client(served, "customs") as c:
+
         def fresh_bundle() -> dict | None:
             r = c.get(f"/v1/bundles/documents/{th}")
             assert r.status_code == 200, r.text

@@ -63,16 +63,21 @@ class Chain:
         self.issuer = Transactor(w3, Account.create())
         for t in (self.admin, self.issuer):
             deployer.transfer(t.address, 10 * 10**18)
-        config = DeployConfig(name="certnet bundle test", members=[Member("VN", [self.admin.address]),
-                                                                   Member("TH", [deployer.address])])
+        config = DeployConfig(
+            name="certnet bundle test", members=[Member("VN", [self.admin.address]), Member("TH", [deployer.address])]
+        )
         self.deployment = net.deploy(config, node=0, signer=deployer)
         self.deployment.save(net.directory / "deployment.json")
         reg = self.deployment.issuer_registry_client(w3, self.admin)
-        self.store = reg.store_from(reg.register_authority("VCCI Ho Chi Minh City", ["FORM_D"],
-                                                           first_key=self.issuer.address))
+        self.store = reg.store_from(
+            reg.register_authority("VCCI Ho Chi Minh City", ["FORM_D"], first_key=self.issuer.address)
+        )
         block = issuer_block(self.deployment, "VCCI Ho Chi Minh City", self.store)
-        raws = list(samples.generate(3, seed=5, issuer_block=block, network=network_block(self.deployment),
-                                     issuing_country="VN"))
+        raws = list(
+            samples.generate(
+                3, seed=5, issuer_block=block, network=network_block(self.deployment), issuing_country="VN"
+            )
+        )
         self.root, self.docs = wrap_documents(raws)
         self.deployment.store_client(w3, self.store, self.issuer).anchor(self.root, "FORM_D", len(self.docs))
         self.maker = BundleMaker(w3, self.deployment.issuer_registry, name=self.deployment.name)
@@ -140,20 +145,51 @@ def test_cli_bundle_and_offline_verify(chain: Chain, tmp_path: Path) -> None:
     doc.write_text(json.dumps(chain.docs[0]))
     (tmp_path / "trust.json").write_text(json.dumps(chain.trust))
     cli = [sys.executable, "-m", "certnet.api.cli"]
-    out = subprocess.run(cli + ["network", "trust-root", str(chain.net.directory), "--out", str(tmp_path / "t2.json")],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        cli + ["network", "trust-root", str(chain.net.directory), "--out", str(tmp_path / "t2.json")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert json.loads((tmp_path / "t2.json").read_text()) == chain.trust
-    out = subprocess.run(cli + ["bundle", str(doc), "--out", str(tmp_path / "b.json"), "--rpc",
-                                chain.net.rpc_url(1), "--deployment", str(chain.net.directory / "deployment.json")],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        cli
+        + [
+            "bundle",
+            str(doc),
+            "--out",
+            str(tmp_path / "b.json"),
+            "--rpc",
+            chain.net.rpc_url(1),
+            "--deployment",
+            str(chain.net.directory / "deployment.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
-    verify = cli + ["verify", str(doc), "--bundle", str(tmp_path / "b.json"), "--trust-root", str(tmp_path / "trust.json"),
-                    "--json", "--deployment", str(tmp_path / "nowhere.json"), "--rpc", "http://127.0.0.1:9"]
+    verify = cli + [
+        "verify",
+        str(doc),
+        "--bundle",
+        str(tmp_path / "b.json"),
+        "--trust-root",
+        str(tmp_path / "trust.json"),
+        "--json",
+        "--deployment",
+        str(tmp_path / "nowhere.json"),
+        "--rpc",
+        "http://127.0.0.1:9",
+    ]
     out = subprocess.run(verify, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr + out.stdout
     result = json.loads(out.stdout)
-    assert result["status"] == "VALID" and result["bundle"]["block"] == json.loads((tmp_path / "b.json").read_text())["block"]
+    assert (
+        result["status"] == "VALID"
+        and result["bundle"]["block"] == json.loads((tmp_path / "b.json").read_text())["block"]
+    )
     out = subprocess.run(verify + ["--max-age", "0"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 17 and json.loads(out.stdout)["checks"][1]["code"] == "BUNDLE_TOO_OLD"
 
@@ -166,8 +202,9 @@ def _flip(hexstr: str, i: int) -> str:
 
 def test_tampering_never_gives_valid(chain: Chain) -> None:
     bundle, trust, docs = chain.saved["valid"], chain.trust, chain.docs[:1]
-    target = next(i for i, h in enumerate(bundle["headers"]) if Header.decode(bytes.fromhex(h[2:])).number
-                  == bundle["block"])
+    target = next(
+        i for i, h in enumerate(bundle["headers"]) if Header.decode(bytes.fromhex(h[2:])).number == bundle["block"]
+    )
     seen = set()
     for hi, h in enumerate(bundle["headers"]):
         size = len(h) // 2 - 1
@@ -190,8 +227,14 @@ def test_tampering_never_gives_valid(chain: Chain) -> None:
             b["nodes"][ni] = _flip(node, i)
             assert "VALID" not in statuses(b, trust, docs), (ni, i)
     # the trust root: validators, genesis, registry and its code
-    for path in (("consensus", "validators", 0), ("network", "genesisHash"), ("issuerRegistry", "address"),
-                 ("issuerRegistry", "codeHash"), ("issuerRegistry", "storeCodeHash"), ("network", "chainId")):
+    for path in (
+        ("consensus", "validators", 0),
+        ("network", "genesisHash"),
+        ("issuerRegistry", "address"),
+        ("issuerRegistry", "codeHash"),
+        ("issuerRegistry", "storeCodeHash"),
+        ("network", "chainId"),
+    ):
         t = copy.deepcopy(trust)
         node = t
         for k in path[:-1]:
@@ -262,7 +305,8 @@ def test_revocation_is_proven_and_the_old_bundle_keeps_its_block(chain: Chain) -
 
     integ = check_integrity(chain.docs[1])
     chain.deployment.store_client(chain.w3, chain.store, chain.issuer).revoke_document(
-        chain.root, integ.target_hash, integ.proof, "FRAUDULENT")
+        chain.root, integ.target_hash, integ.proof, "FRAUDULENT"
+    )
     new = chain.bundle(chain.docs)
     chain.saved["revoked"] = new
     b, t = Bundle.from_json(new), TrustRoot.from_json(chain.trust)
@@ -279,8 +323,11 @@ def test_revocation_is_proven_and_the_old_bundle_keeps_its_block(chain: Chain) -
     assert [v.status for v in stale] == ["ERROR"] * 3
     assert stale[0].check("DOCUMENT_STATUS").code == "BUNDLE_TOO_OLD"
     # a revoked verdict stays REVOKED when the bundle is old: it never turns into VALID
-    assert [v.status for v in verify_with_bundle(chain.docs, b, t, now=later, max_age=600)] == \
-        ["ERROR", "REVOKED", "ERROR"]
+    assert [v.status for v in verify_with_bundle(chain.docs, b, t, now=later, max_age=600)] == [
+        "ERROR",
+        "REVOKED",
+        "ERROR",
+    ]
 
 
 def test_validator_voted_out_is_followed(chain: Chain) -> None:

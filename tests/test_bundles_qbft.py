@@ -12,8 +12,17 @@ from eth_utils import keccak
 
 from certnet.node.network.genesis import decode_qbft_extra_data, qbft_extra_data
 from certnet.verifier.chainproof import (
-    EMPTY_TRIE_ROOT, EMPTY_UNCLE_HASH, ChainProofError, Header, QbftExtra, check_qbft_chain, qbft_block_hash,
-    qbft_commit_hash, qbft_committers, qbft_quorum, qbft_seal,
+    EMPTY_TRIE_ROOT,
+    EMPTY_UNCLE_HASH,
+    ChainProofError,
+    Header,
+    QbftExtra,
+    check_qbft_chain,
+    qbft_block_hash,
+    qbft_commit_hash,
+    qbft_committers,
+    qbft_quorum,
+    qbft_seal,
 )
 
 
@@ -23,10 +32,24 @@ def _keys(n: int) -> list:
 
 def _header(number: int, parent: bytes, validators: list, round_: int = 0, t: int = 0) -> Header:
     extra = QbftExtra(b"\0" * 32, [bytes.fromhex(a.address[2:]) for a in validators], [], round_, []).encode()
-    fields = [parent, EMPTY_UNCLE_HASH, b"\0" * 20, keccak(b"state%d" % number), EMPTY_TRIE_ROOT, EMPTY_TRIE_ROOT,
-              b"\0" * 256, b"\x01", number.to_bytes(4, "big").lstrip(b"\0"), b"\x01\xc9\xc3\x80", b"",
-              (1000 + t + number).to_bytes(4, "big"), extra,
-              bytes.fromhex("63746963616c2062797a616e74696e65206661756c7420746f6c6572616e6365"), b"\0" * 8, b"\x07"]
+    fields = [
+        parent,
+        EMPTY_UNCLE_HASH,
+        b"\0" * 20,
+        keccak(b"state%d" % number),
+        EMPTY_TRIE_ROOT,
+        EMPTY_TRIE_ROOT,
+        b"\0" * 256,
+        b"\x01",
+        number.to_bytes(4, "big").lstrip(b"\0"),
+        b"\x01\xc9\xc3\x80",
+        b"",
+        (1000 + t + number).to_bytes(4, "big"),
+        extra,
+        bytes.fromhex("63746963616c2062797a616e74696e65206661756c7420746f6c6572616e6365"),
+        b"\0" * 8,
+        b"\x07",
+    ]
     return Header.from_fields(fields)
 
 
@@ -35,9 +58,9 @@ def _chain(keys: list, length: int, change_at: int | None = None, new: list | No
     parent, out, current = qbft_block_hash(genesis), [], keys
     for n in range(1, length + 1):
         listed = new if change_at is not None and n >= change_at else keys
-        signers = current[:qbft_quorum(len(current))]
+        signers = current[: qbft_quorum(len(current))]
         if set(a.address for a in signers) - set(a.address for a in listed):
-            signers = [a for a in current if a in listed][:qbft_quorum(len(listed))]
+            signers = [a for a in current if a in listed][: qbft_quorum(len(listed))]
         h = qbft_seal(_header(n, parent, listed, round_=n % 3), [a.key for a in signers])
         out.append(h)
         parent, current = qbft_block_hash(h), listed
@@ -49,8 +72,9 @@ def test_extra_data_codec_matches_the_genesis_writer() -> None:
     raw = bytes.fromhex(qbft_extra_data([a.address for a in keys])[2:])
     extra = QbftExtra.decode(raw, "genesis")
     assert extra.encode() == raw and extra.round == 0 and extra.seals == []
-    assert [a.lower() for a in decode_qbft_extra_data("0x" + raw.hex()).validators] == \
-        ["0x" + v.hex() for v in extra.validators]
+    assert [a.lower() for a in decode_qbft_extra_data("0x" + raw.hex()).validators] == [
+        "0x" + v.hex() for v in extra.validators
+    ]
 
 
 def test_commit_seals_sign_the_header_without_seals_round_included() -> None:
@@ -63,8 +87,9 @@ def test_commit_seals_sign_the_header_without_seals_round_included() -> None:
     unsealed = rlp.decode(h.replace(extraData=extra.encode(seals=False)).extra)
     assert unsealed[3] == b"\x02" and unsealed[4] == []
     assert qbft_commit_hash(h, extra) != qbft_block_hash(h)
-    assert qbft_block_hash(h) == qbft_block_hash(h.replace(extraData=QbftExtra(
-        extra.vanity, extra.validators, extra.vote, 0, []).encode()))
+    assert qbft_block_hash(h) == qbft_block_hash(
+        h.replace(extraData=QbftExtra(extra.vanity, extra.validators, extra.vote, 0, []).encode())
+    )
 
 
 def test_a_chain_with_a_quorum_checks_and_follows_a_validator_change() -> None:
@@ -109,5 +134,9 @@ def test_tampered_or_underseal_headers_are_refused() -> None:
     with pytest.raises(ChainProofError, match="known before it"):
         check_qbft_chain(headers[:2] + [usurper], genesis, vals, 3)
     with pytest.raises(ChainProofError, match="does not link"):
-        check_qbft_chain([headers[0], qbft_seal(headers[1].replace(parentHash=b"\5" * 32), [a.key for a in keys[:3]])],
-                         genesis, vals, 2)
+        check_qbft_chain(
+            [headers[0], qbft_seal(headers[1].replace(parentHash=b"\5" * 32), [a.key for a in keys[:3]])],
+            genesis,
+            vals,
+            2,
+        )

@@ -9,10 +9,16 @@ import pytest
 from eth_utils import keccak
 
 from certnet.verifier.bundle import (
-    BundleSource, CheckedBundle, StateView, TrustRoot, query_bytes, storage_layout, store_code_hash,
+    BundleSource,
+    CheckedBundle,
+    StateView,
+    TrustRoot,
+    query_bytes,
+    storage_layout,
+    store_code_hash,
 )
 from certnet.verifier.bundle_maker import BundleMaker, queries_for
-from certnet.verifier.chainproof import CheckedChain, ChainProofError, Header, ProvenState, Unproven
+from certnet.verifier.chainproof import ChainProofError, CheckedChain, Header, ProvenState, Unproven
 from certnet.verifier.integrity import check_integrity
 from certnet.verifier.sources import ChainSource
 from certnet.verifier.verify import Verifier
@@ -53,10 +59,19 @@ def _trust(net) -> TrustRoot:
     w3 = net.engine.w3
     reg = bytes.fromhex(net.deployment.issuer_registry[2:])
     impl = bytes.fromhex(net.registry().store_implementation()[2:])
-    return TrustRoot(name=net.deployment.name, chain_id=w3.eth.chain_id, genesis_hash=bytes(32), engine="clique",
-                     validators=(bytes(20),), epoch=30000, period=0, registry=reg,
-                     registry_code_hash=keccak(bytes(w3.eth.get_code(net.deployment.issuer_registry))),
-                     store_implementation=impl, store_code_hash=store_code_hash(impl))
+    return TrustRoot(
+        name=net.deployment.name,
+        chain_id=w3.eth.chain_id,
+        genesis_hash=bytes(32),
+        engine="clique",
+        validators=(bytes(20),),
+        epoch=30000,
+        period=0,
+        registry=reg,
+        registry_code_hash=keccak(bytes(w3.eth.get_code(net.deployment.issuer_registry))),
+        store_implementation=impl,
+        store_code_hash=store_code_hash(impl),
+    )
 
 
 def _source(net, state: ProvenState, block: int) -> BundleSource:
@@ -91,8 +106,11 @@ def test_proven_statuses_equal_the_contracts_view(corpus_net):
     want = net.registry().status_of(queries, block=block)
     got = [view.status_of(*query_bytes(q)) for q in queries]
     assert got == want
-    assert any(s.revoked for s in got) and any(s.superseded for s in got) and any(not s.issuer_authorised and s.issued
-                                                                                   for s in got)
+    assert (
+        any(s.revoked for s in got)
+        and any(s.superseded for s in got)
+        and any(not s.issuer_authorised and s.issued for s in got)
+    )
 
 
 def test_verdicts_from_proofs_equal_online_verdicts(corpus_net):
@@ -107,8 +125,9 @@ def test_verdicts_from_proofs_equal_online_verdicts(corpus_net):
     for name, a, b in zip(names, online, offline):
         assert a.block_number == b.block_number == block
         assert b.status == a.status == corpus[name][1], name
-        assert [(c.type, c.status, c.code, c.message) for c in b.checks] == \
-            [(c.type, c.status, c.code, c.message) for c in a.checks], name
+        assert [(c.type, c.status, c.code, c.message) for c in b.checks] == [
+            (c.type, c.status, c.code, c.message) for c in a.checks
+        ], name
         assert (b.issuer, b.revocation, b.successor, b.message) == (a.issuer, a.revocation, a.successor, a.message)
 
 

@@ -26,15 +26,20 @@ def test_artifacts_are_current():
     assert set(fresh) == {"IssuerRegistry", "DocumentStore", "CustomsRecord"}
     for name, art in fresh.items():
         committed = load_artifact(name)
-        assert committed["compiler"] == art["compiler"], f"{name}: compiler settings changed; run python -m certnet.node.compiler"
+        assert committed["compiler"] == art["compiler"], (
+            f"{name}: compiler settings changed; run python -m certnet.node.compiler"
+        )
         assert committed["abi"] == art["abi"], f"{name}: ABI is stale; run python -m certnet.node.compiler"
-        assert committed["bytecode"] == art["bytecode"], f"{name}: bytecode is stale; run python -m certnet.node.compiler"
+        assert committed["bytecode"] == art["bytecode"], (
+            f"{name}: bytecode is stale; run python -m certnet.node.compiler"
+        )
 
 
 def test_compiler_is_the_pinned_version():
     settings = compiler.load_settings()
-    version = subprocess.run([compiler.solc_binary(settings["solc"]), "--version"], capture_output=True,
-                             text=True, check=True).stdout
+    version = subprocess.run(
+        [compiler.solc_binary(settings["solc"]), "--version"], capture_output=True, text=True, check=True
+    ).stdout
     assert f"Version: {settings['solc']}" in version
 
 
@@ -60,8 +65,10 @@ def test_anvil_restart_keeps_state(tmp_path: Path):
         view = net.deployment.store_client(restarted.w3, net.stores["vn"])
         assert restarted.w3.eth.block_number >= head
         assert view.name() == "VCCI Ho Chi Minh City"
-        assert net.deployment.issuer_registry_client(restarted.w3).stores_of("VN") == [net.stores["vn"],
-                                                                                       net.stores["vn2"]]
+        assert net.deployment.issuer_registry_client(restarted.w3).stores_of("VN") == [
+            net.stores["vn"],
+            net.stores["vn2"],
+        ]
         assert all(view.is_issued(r) for r in roots)
         assert view.is_revoked(roots[1]) and not view.is_revoked(roots[0])
         assert view.revocation_of(roots[1]).reason == 3
@@ -85,7 +92,7 @@ def test_nonces_under_concurrency(engine):
         try:
             for r in chunk:
                 store.anchor(r, "FORM_D", 1)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             failures.append(exc)
 
     threads = [threading.Thread(target=work, args=(roots[i::4],)) for i in range(4)]
@@ -113,10 +120,13 @@ def test_revert_names_error_and_arguments(embedded_net):
 
 # ------------------------------------------------------------------ deploy configuration
 
-GOOD = {"name": "certnet ASEAN", "members": [
-    {"country": "VN", "admins": ["0x" + "11" * 20]},
-    {"country": "TH", "admins": ["0x" + "22" * 20, "0x" + "33" * 20]},
-]}
+GOOD = {
+    "name": "certnet ASEAN",
+    "members": [
+        {"country": "VN", "admins": ["0x" + "11" * 20]},
+        {"country": "TH", "admins": ["0x" + "22" * 20, "0x" + "33" * 20]},
+    ],
+}
 
 
 def bad(mutate) -> dict:
@@ -125,23 +135,42 @@ def bad(mutate) -> dict:
     return cfg
 
 
-@pytest.mark.parametrize("cfg, field, words", [
-    (bad(lambda c: c["members"][1].update(country="XX")), "members.1.country", "unknown ISO 3166-1"),
-    (bad(lambda c: c["members"][0].update(country="vn")), "members.0.country", "unknown ISO 3166-1"),
-    (bad(lambda c: c["members"][1].update(country="VN")), "members.1.country", "duplicate country"),
-    (bad(lambda c: c["members"][1]["admins"].__setitem__(1, "0x" + "11" * 20)), "members.1.admins.1", "duplicate admin"),
-    (bad(lambda c: c["members"][0]["admins"].__setitem__(0, "0x1234")), "members.0.admins.0", "malformed address"),
-    (bad(lambda c: c["members"][0]["admins"].__setitem__(0, "0x" + "zz" * 20)), "members.0.admins.0", "malformed address"),
-    (bad(lambda c: c["members"][0]["admins"].__setitem__(0, "0xAbCdEf" + "00" * 17)), "members.0.admins.0", "checksum"),
-    (bad(lambda c: c["members"][0]["admins"].__setitem__(0, "0x" + "00" * 20)), "members.0.admins.0", "zero address"),
-    (bad(lambda c: c["members"][0].pop("admins")), "members.0.admins", "required"),
-    (bad(lambda c: c["members"][0].update(admins=[])), "members.0.admins", "non-empty"),
-    (bad(lambda c: c["members"][0].pop("country")), "members.0.country", "required"),
-    (bad(lambda c: c.pop("members")), "members", "required"),
-    (bad(lambda c: c.update(members=[])), "members", "non-empty"),
-    (bad(lambda c: c.update(extra=1)), "extra", "unknown field"),
-    (bad(lambda c: c.update(name="")), "name", "non-empty"),
-])
+@pytest.mark.parametrize(
+    "cfg, field, words",
+    [
+        (bad(lambda c: c["members"][1].update(country="XX")), "members.1.country", "unknown ISO 3166-1"),
+        (bad(lambda c: c["members"][0].update(country="vn")), "members.0.country", "unknown ISO 3166-1"),
+        (bad(lambda c: c["members"][1].update(country="VN")), "members.1.country", "duplicate country"),
+        (
+            bad(lambda c: c["members"][1]["admins"].__setitem__(1, "0x" + "11" * 20)),
+            "members.1.admins.1",
+            "duplicate admin",
+        ),
+        (bad(lambda c: c["members"][0]["admins"].__setitem__(0, "0x1234")), "members.0.admins.0", "malformed address"),
+        (
+            bad(lambda c: c["members"][0]["admins"].__setitem__(0, "0x" + "zz" * 20)),
+            "members.0.admins.0",
+            "malformed address",
+        ),
+        (
+            bad(lambda c: c["members"][0]["admins"].__setitem__(0, "0xAbCdEf" + "00" * 17)),
+            "members.0.admins.0",
+            "checksum",
+        ),
+        (
+            bad(lambda c: c["members"][0]["admins"].__setitem__(0, "0x" + "00" * 20)),
+            "members.0.admins.0",
+            "zero address",
+        ),
+        (bad(lambda c: c["members"][0].pop("admins")), "members.0.admins", "required"),
+        (bad(lambda c: c["members"][0].update(admins=[])), "members.0.admins", "non-empty"),
+        (bad(lambda c: c["members"][0].pop("country")), "members.0.country", "required"),
+        (bad(lambda c: c.pop("members")), "members", "required"),
+        (bad(lambda c: c.update(members=[])), "members", "non-empty"),
+        (bad(lambda c: c.update(extra=1)), "extra", "unknown field"),
+        (bad(lambda c: c.update(name="")), "name", "non-empty"),
+    ],
+)
 def test_deploy_config_errors_name_the_field(cfg, field, words):
     with pytest.raises(ConfigError) as info:
         parse_config(cfg)
@@ -158,13 +187,15 @@ def run_cli(*args: str, env_home: Path) -> subprocess.CompletedProcess[str]:
     import os
 
     env = {**os.environ, "CERTNET_HOME": str(env_home)}
-    return subprocess.run([sys.executable, "-m", "certnet.api.cli", *args], capture_output=True, text=True, env=env,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "certnet.api.cli", *args], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 def test_deploy_cli_refuses_bad_input(tmp_path: Path, anvil_engine):
-    missing = run_cli("deploy", "--config", str(tmp_path / "nope.json"), "--rpc", anvil_engine.rpc_url,
-                      env_home=tmp_path)
+    missing = run_cli(
+        "deploy", "--config", str(tmp_path / "nope.json"), "--rpc", anvil_engine.rpc_url, env_home=tmp_path
+    )
     assert missing.returncode == 2 and "config: file" in missing.stderr and "not found" in missing.stderr
     f = tmp_path / "cfg.json"
     f.write_text("{not json")
@@ -193,11 +224,20 @@ def test_deploy_cli_deploys_and_writes_addresses(tmp_path: Path, anvil_engine):
 
 
 def test_gas_report_runs():
-    r = subprocess.run([sys.executable, "-m", "certnet.scripts.gas_report", "--embedded", "--samples", "1"],
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-m", "certnet.scripts.gas_report", "--embedded", "--samples", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
-    for line in ("revokeDocument, proof depth 20", "registerAuthority with a first key", "goal anchor",
-                 "goal 10-step revocation", "goal store creation"):
+    for line in (
+        "revokeDocument, proof depth 20",
+        "registerAuthority with a first key",
+        "goal anchor",
+        "goal 10-step revocation",
+        "goal store creation",
+    ):
         assert line in r.stdout, r.stdout
     assert "MISSED" not in r.stdout, r.stdout
 

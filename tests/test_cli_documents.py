@@ -8,15 +8,20 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from certnet.verifier.verdict import EXIT_CODES
 
 
 def certnet(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CERTNET_")}
     env["CERTNET_HOME"] = str(home)
-    return subprocess.run([sys.executable, "-m", "certnet.api.cli", *args], capture_output=True, text=True, env=env,
-                          input=stdin, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "certnet.api.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        input=stdin,
+        timeout=300,
+    )
 
 
 def test_wrap_issue_verify_revoke(home, tmp_path):
@@ -42,7 +47,11 @@ def test_wrap_issue_verify_revoke(home, tmp_path):
     assert r.returncode == 0, r.stdout
     out = json.loads(r.stdout)
     assert out["status"] == "VALID" and len(out["results"]) == 6
-    assert {c["type"] for c in out["results"][0]["checks"]} == {"DOCUMENT_INTEGRITY", "DOCUMENT_STATUS", "ISSUER_IDENTITY"}
+    assert {c["type"] for c in out["results"][0]["checks"]} == {
+        "DOCUMENT_INTEGRITY",
+        "DOCUMENT_STATUS",
+        "ISSUER_IDENTITY",
+    }
 
     r = certnet(home, "revoke", str(issued[1]), "--reason", "DATA_CORRECTED")
     assert r.returncode == 0, r.stderr

@@ -45,14 +45,16 @@ def test_concurrent_first_uses_through_two_processes(home, anvil_net):
             d.pop("issuers")
 
         def call(method: str, path: str, key: str, body: dict) -> httpx.Response:
-            with httpx.Client(base_url=url, timeout=60,  # a connection of its own: spread over the processes
-                              headers={"authorization": f"Bearer {keys[key]}"}) as c:
+            with httpx.Client(
+                base_url=url,
+                timeout=60,  # a connection of its own: spread over the processes
+                headers={"authorization": f"Bearer {keys[key]}"},
+            ) as c:
                 return c.request(method, path, json=body)
 
         with ThreadPoolExecutor(16) as pool:
             # the same submission from both processes at once: one record per reference number
-            submitted = list(pool.map(lambda _: call("POST", "/v1/documents", "issuer", {"documents": docs}),
-                                      range(6)))
+            submitted = list(pool.map(lambda _: call("POST", "/v1/documents", "issuer", {"documents": docs}), range(6)))
             assert [r.status_code for r in submitted] == [202] * 6, [(r.status_code, r.text[:300]) for r in submitted]
             ids = {tuple(d["id"] for d in r.json()["documents"]) for r in submitted}
             assert len(ids) == 1, ids
@@ -64,8 +66,13 @@ def test_concurrent_first_uses_through_two_processes(home, anvil_net):
                 return states if all(s["state"] == "ANCHORED" for s in states) else None
 
             wrapped = [s["wrapped"] for s in wait_until(anchored, timeout=90, interval=0.3)]
-            jobs = [(path, country, w) for w in wrapped for path in ("/v1/verify", "/v1/inbox")
-                    for country in ("TH", "VN") for _ in range(COPIES)]
+            jobs = [
+                (path, country, w)
+                for w in wrapped
+                for path in ("/v1/verify", "/v1/inbox")
+                for country in ("TH", "VN")
+                for _ in range(COPIES)
+            ]
             answers = list(pool.map(lambda j: (j[0], call("POST", j[0], j[1], {"document": j[2]})), jobs))
         failures = [(path, r.status_code, r.text[:300]) for path, r in answers if r.status_code >= 500]
         assert not failures, failures
@@ -74,9 +81,13 @@ def test_concurrent_first_uses_through_two_processes(home, anvil_net):
         assert all(r.json()["status" if path == "/v1/verify" else "statusOnArrival"] == "VALID" for path, r in answers)
         # one inbox entry per customs and document, the same one answered to every request
         for country, w in itertools.product(("TH", "VN"), wrapped):
-            entries = {r.json()["id"] for path, r in answers if path == "/v1/inbox"
-                       and r.request.headers["authorization"] == f"Bearer {keys[country]}"
-                       and r.json()["targetHash"] == w["signature"]["targetHash"]}
+            entries = {
+                r.json()["id"]
+                for path, r in answers
+                if path == "/v1/inbox"
+                and r.request.headers["authorization"] == f"Bearer {keys[country]}"
+                and r.json()["targetHash"] == w["signature"]["targetHash"]
+            }
             assert len(entries) == 1, (country, entries)
         with sessions() as s:
             assert s.scalar(select(func.count()).select_from(Watch)) == 2 * DOCS

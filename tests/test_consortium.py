@@ -60,6 +60,7 @@ def cons(tmp_path_factory: pytest.TempPathFactory, story: dict[str, Any]) -> Con
 
 # ------------------------------------------------------------------ helpers
 
+
 def submit(cons: Consortium, docs: list[dict]) -> list[int]:
     with cons["VN"].client("issuer_vn") as c:
         r = c.post("/v1/documents", json={"documents": docs})
@@ -78,8 +79,11 @@ def states(cons: Consortium, ids: list[int]) -> list[dict]:
 
 
 def wait_anchored(cons: Consortium, ids: list[int], timeout: float = 60) -> list[dict]:
-    return wait_for(lambda: (s := states(cons, ids)) and all(d["state"] == "ANCHORED" for d in s) and s,
-                    timeout, f"VN's documents {ids} to be anchored")
+    return wait_for(
+        lambda: (s := states(cons, ids)) and all(d["state"] == "ANCHORED" for d in s) and s,
+        timeout,
+        f"VN's documents {ids} to be anchored",
+    )
 
 
 def verify(cons: Consortium, country: str, document: dict, mode: str) -> dict:
@@ -89,8 +93,7 @@ def verify(cons: Consortium, country: str, document: dict, mode: str) -> dict:
         return r.json()
 
 
-def wait_verdict(cons: Consortium, country: str, document: dict, mode: str, status: str,
-                 timeout: float = 30) -> dict:
+def wait_verdict(cons: Consortium, country: str, document: dict, mode: str, status: str, timeout: float = 30) -> dict:
     last: dict[str, Any] = {}
 
     def check() -> dict | None:
@@ -102,8 +105,9 @@ def wait_verdict(cons: Consortium, country: str, document: dict, mode: str, stat
         return wait_for(check, timeout, f"{country}'s {mode} verdict to be {status}")
     except AssertionError as exc:
         v = last.get("v") or {}
-        raise AssertionError(f"{exc}; last verdict {v.get('status')}: {v.get('message')} "
-                             f"at block {v.get('blockNumber')}") from None
+        raise AssertionError(
+            f"{exc}; last verdict {v.get('status')}: {v.get('message')} at block {v.get('blockNumber')}"
+        ) from None
 
 
 def revoke(cons: Consortium, doc_id: int, reason: str) -> dict:
@@ -129,11 +133,15 @@ def assert_at_depth(cons: Consortium, country: str, verdict: dict) -> None:
 
 # ------------------------------------------------------------------ the consortium
 
+
 def test_four_members_each_with_its_node_service_and_index(cons: Consortium) -> None:
     net = cons.net
     net.wait_connected(timeout=30)
-    wait_for(lambda: all(s.sealing and s.peers == VALIDATORS - 1 for s in net.status()), 30,
-             "every validator to seal with three peers")
+    wait_for(
+        lambda: all(s.sealing and s.peers == VALIDATORS - 1 for s in net.status()),
+        30,
+        "every validator to seal with three peers",
+    )
     assert sorted(net.validators(0)) == sorted(n.validator for n in net.nodes)
     databases = set()
     for i, cc in enumerate(MEMBERS):
@@ -177,7 +185,10 @@ def test_vn_issues_th_verifies_on_chain_and_in_its_index(cons: Consortium, story
         assert v["blockNumber"] >= d["blockNumber"]
         assert_at_depth(cons, "TH", v)
         assert {c["type"]: c["status"] for c in v["checks"]}.items() >= {
-            "DOCUMENT_INTEGRITY": "VALID", "DOCUMENT_STATUS": "VALID", "ISSUER_IDENTITY": "VALID"}.items()
+            "DOCUMENT_INTEGRITY": "VALID",
+            "DOCUMENT_STATUS": "VALID",
+            "ISSUER_IDENTITY": "VALID",
+        }.items()
     # TH's own index follows TH's node
     for d in docs:
         v = wait_verdict(cons, "TH", d["wrapped"], "index", "VALID", timeout=20)
@@ -241,8 +252,7 @@ def test_th_customs_is_told_of_vn_revocation_within_seconds(cons: Consortium, st
     assert len(receiver.calls) == 1
 
 
-def test_vn_node_down_service_not_ready_chain_goes_on_th_verifies(cons: Consortium,
-                                                                   story: dict[str, Any]) -> None:
+def test_vn_node_down_service_not_ready_chain_goes_on_th_verifies(cons: Consortium, story: dict[str, Any]) -> None:
     net = cons.net
     docs = story["docs"]
     vn = cons["VN"]
@@ -272,8 +282,11 @@ def test_vn_node_down_service_not_ready_chain_goes_on_th_verifies(cons: Consorti
     th_indexed = cons["TH"].service.indexer.checkpoint().number
     assert wait_verdict(cons, "TH", docs[2]["wrapped"], "chain", "VALID")["blockNumber"] > before[1] - CONFIRMATIONS
     assert verify(cons, "TH", docs[0]["wrapped"], "chain")["status"] == "REVOKED"
-    v = wait_for(lambda: (v := verify(cons, "TH", docs[2]["wrapped"], "index"))["blockNumber"] > th_indexed and v,
-                 20, "TH's index to move on while VN's node is down")
+    v = wait_for(
+        lambda: (v := verify(cons, "TH", docs[2]["wrapped"], "index"))["blockNumber"] > th_indexed and v,
+        20,
+        "TH's index to move on while VN's node is down",
+    )
     assert v["status"] == "VALID"
     assert wait_for(lambda: cons["TH"].readyz().status_code == 200, 20, "TH's service to stay ready")
     # nothing of what VN accepted could reach the chain, and nothing of it failed
@@ -303,24 +316,32 @@ def test_vn_node_back_catches_up_and_nothing_accepted_is_lost(cons: Consortium, 
     anchor = cons.deployment.store_client(net.w3(1), cons.vn_store).anchor_of(outage[0]["merkleRoot"])
     assert anchor is not None and anchor.key == cons.vn_issuer.address and anchor.document_count == 2
     # and so is the revocation VN accepted during the outage; TH (which holds docs[1]) is told
-    done = wait_for(lambda: (a := action(cons, story["outage_revocation"]))["state"] == "DONE" and a, 60,
-                    "the revocation accepted during the outage to be DONE")
+    done = wait_for(
+        lambda: (a := action(cons, story["outage_revocation"]))["state"] == "DONE" and a,
+        60,
+        "the revocation accepted during the outage to be DONE",
+    )
     assert done["transactionHash"] and done["blockNumber"]
     receiver: Receiver = story["receiver"]
     call = wait_for(lambda: receiver.call_for(docs[1]["targetHash"]), 30, "TH to be told of the second revocation")
     assert json.loads(call[1])["reason"] == "GOODS_NOT_SHIPPED"
-    assert wait_verdict(cons, "TH", docs[1]["wrapped"], "chain", "REVOKED")["revocation"]["reason"] == "GOODS_NOT_SHIPPED"
+    assert (
+        wait_verdict(cons, "TH", docs[1]["wrapped"], "chain", "REVOKED")["revocation"]["reason"] == "GOODS_NOT_SHIPPED"
+    )
 
     # VN's service anchors again through its node, and VN's validator seals again
     new_ids = submit(cons, cons.form_ds(1, seed=303))
-    new, = wait_anchored(cons, new_ids, timeout=60)
+    (new,) = wait_anchored(cons, new_ids, timeout=60)
     assert net.w3(vn.node).eth.get_transaction_receipt(new["transactionHash"])["status"] == 1
     story["late"] = outage + [new]
     wait_for(lambda: net.status()[vn.node].sealing, 30, "VN's validator to seal again")
     vn_validator = net.node(vn.node).validator
     start = net.block_number(vn.node)
-    wait_for(lambda: any(_signer_of(cons, n) == vn_validator for n in range(start, net.block_number(vn.node) + 1)),
-             30, "a block sealed by VN's validator after the restart")
+    wait_for(
+        lambda: any(_signer_of(cons, n) == vn_validator for n in range(start, net.block_number(vn.node) + 1)),
+        30,
+        "a block sealed by VN's validator after the restart",
+    )
 
 
 def _signer_of(cons: Consortium, number: int) -> str | None:
@@ -331,8 +352,7 @@ def _signer_of(cons: Consortium, number: int) -> str | None:
     return to_checksum_address(resp["result"]) if resp.get("result") else None
 
 
-def test_partition_majority_issues_every_index_has_it_after_healing(cons: Consortium,
-                                                                    story: dict[str, Any]) -> None:
+def test_partition_majority_issues_every_index_has_it_after_healing(cons: Consortium, story: dict[str, Any]) -> None:
     net = cons.net
     sg = cons["SG"]
     net.partition([0, 1, 2], [sg.node])
@@ -367,8 +387,10 @@ def test_partition_majority_issues_every_index_has_it_after_healing(cons: Consor
     assert sorted(d["id"] for d in listed) == sorted(d["id"] for d in everything)
     assert all(d["state"] == "ANCHORED" for d in listed)
     anchored = states(cons, [d["id"] for d in everything])
-    expected = {d["targetHash"]: "REVOKED" if d["id"] in (story["docs"][0]["id"], story["docs"][1]["id"])
-                else "VALID" for d in anchored}
+    expected = {
+        d["targetHash"]: "REVOKED" if d["id"] in (story["docs"][0]["id"], story["docs"][1]["id"]) else "VALID"
+        for d in anchored
+    }
     for cc in MEMBERS:
         with cons[cc].client(f"customs_{cc.lower()}") as c:
             for mode in ("index", "chain"):

@@ -11,13 +11,13 @@ import json
 import random
 import threading
 import time
-from pathlib import Path
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 
-from certnet.api.customs import CustomsCheck, CustomsDecision, CustomsText, sign_text_request
+from certnet.api.customs import CustomsCheck, CustomsText, sign_text_request
 from certnet.issuer import samples
 from certnet.issuer.envelope import network_block
 from certnet.node.contracts import CheckState
@@ -75,9 +75,15 @@ def issue(w: dict[str, Any], n: int = 1, importing: str = "TH", seed: int | None
         r = c.post("/v1/documents", json={"documents": docs})
         assert r.status_code == 202, r.text
         ids = [d["id"] for d in r.json()["documents"]]
-        states = wait_for(lambda: [s for s in (c.get(f"/v1/documents/{i}").json() for i in ids)
-                                   if s["state"] == "ANCHORED"] if all(
-            c.get(f"/v1/documents/{i}").json()["state"] == "ANCHORED" for i in ids) else None, 60, "anchoring")
+        states = wait_for(
+            lambda: (
+                [s for s in (c.get(f"/v1/documents/{i}").json() for i in ids) if s["state"] == "ANCHORED"]
+                if all(c.get(f"/v1/documents/{i}").json()["state"] == "ANCHORED" for i in ids)
+                else None
+            ),
+            60,
+            "anchoring",
+        )
     return [s["wrapped"] for s in states]
 
 
@@ -108,6 +114,7 @@ def problem(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
 
 # ------------------------------------------------------------------ the story
 
+
 def test_decision_check_answer_revocation_and_close(world):
     vn, th, net = world["vn"], world["th"], world["net"]
     subscribe(th, "customs_th", world["th_hook"])
@@ -118,21 +125,39 @@ def test_decision_check_answer_revocation_and_close(world):
 
     # a certificate TH never received: a clear problem, nothing on chain
     with th.client("customs_th") as c:
-        body = problem(c.post("/v1/decisions", json={"certificate": {"document": wrapped}, "preference": "NOT_GIVEN",
-                                                     "reason": "ORIGIN_CRITERION_NOT_MET"}),
-                       404, "CERTIFICATE_NOT_RECEIVED")
+        body = problem(
+            c.post(
+                "/v1/decisions",
+                json={
+                    "certificate": {"document": wrapped},
+                    "preference": "NOT_GIVEN",
+                    "reason": "ORIGIN_CRITERION_NOT_MET",
+                },
+            ),
+            404,
+            "CERTIFICATE_NOT_RECEIVED",
+        )
         assert th_hash in body["detail"] and "TH" in body["detail"]
-        problem(c.post("/v1/checks", json={"certificate": {"inboxId": 999}, "reason": "DOUBT_ORIGIN",
-                                           "questions": ["?"]}), 404, "CERTIFICATE_NOT_RECEIVED")
+        problem(
+            c.post("/v1/checks", json={"certificate": {"inboxId": 999}, "reason": "DOUBT_ORIGIN", "questions": ["?"]}),
+            404,
+            "CERTIFICATE_NOT_RECEIVED",
+        )
     store = wrapped["data"]["issuers"][0]["documentStore"].split(":", 2)[2]
     record = net.deployment.customs_record_client(net.engine.w3)
     assert record.decisions_of(store, th_hash) == []
 
     inbox_id = receive(th, "customs_th", wrapped)
     with th.client("customs_th") as c:
-        r = c.post("/v1/decisions", json={"certificate": {"inboxId": inbox_id}, "preference": "NOT_GIVEN",
-                                          "reason": "ORIGIN_CRITERION_NOT_MET",
-                                          "note": "RVC 40% not supported by the cost statement."})
+        r = c.post(
+            "/v1/decisions",
+            json={
+                "certificate": {"inboxId": inbox_id},
+                "preference": "NOT_GIVEN",
+                "reason": "ORIGIN_CRITERION_NOT_MET",
+                "note": "RVC 40% not supported by the cost statement.",
+            },
+        )
         assert r.status_code == 201, r.text
         d = r.json()
         assert d["version"] == 1 and d["preference"] == "NOT_GIVEN" and d["certificate"]["targetHash"] == th_hash
@@ -143,9 +168,15 @@ def test_decision_check_answer_revocation_and_close(world):
 
     # the retroactive check
     with th.client("customs_th") as c:
-        r = c.post("/v1/checks", json={"certificate": {"document": wrapped}, "reason": "DOUBT_ORIGIN",
-                                       "questions": ["Confirm the regional value content of item 1."],
-                                       "attachments": [{"name": "invoice.pdf", "sha256": "ab" * 32}]})
+        r = c.post(
+            "/v1/checks",
+            json={
+                "certificate": {"document": wrapped},
+                "reason": "DOUBT_ORIGIN",
+                "questions": ["Confirm the regional value content of item 1."],
+                "attachments": [{"name": "invoice.pdf", "sha256": "ab" * 32}],
+            },
+        )
         assert r.status_code == 201, r.text
         check = r.json()
         cid = check["id"]
@@ -153,64 +184,92 @@ def test_decision_check_answer_revocation_and_close(world):
         assert check["dueAt"] == check["openedAt"] + 90 * 86400
         assert check["request"]["questions"] == ["Confirm the regional value content of item 1."]
         # a second open by the same customs returns the open one
-        again = c.post("/v1/checks", json={"certificate": {"inboxId": inbox_id}, "reason": "RANDOM",
-                                           "questions": ["again"]})
+        again = c.post(
+            "/v1/checks", json={"certificate": {"inboxId": inbox_id}, "reason": "RANDOM", "questions": ["again"]}
+        )
         assert again.status_code == 200 and again.json()["id"] == cid, again.text
     assert record.check(cid).state == CheckState.OPEN and record._call("checkCount") == cid
     world["cid"] = cid
 
     # VN's service learns of it from the chain and fetches the request from TH's service
     with vn.client("issuer_vn") as c:
-        seen = wait_for(lambda: [x for x in c.get("/v1/checks", params={"state": "open"}).json()
-                                 if x["id"] == cid and x["request"]], 30, "VN to hold the request")[0]
+        seen = wait_for(
+            lambda: [
+                x for x in c.get("/v1/checks", params={"state": "open"}).json() if x["id"] == cid and x["request"]
+            ],
+            30,
+            "VN to hold the request",
+        )[0]
         assert seen["request"]["questions"] == check["request"]["questions"]
         assert seen["certificate"]["referenceNumber"] == check["certificate"]["referenceNumber"]
         assert seen["request"]["certificate"]["merkleRoot"] == wrapped["signature"]["merkleRoot"]
     with vn.service.sessions() as s:
         text = s.get(CustomsText, seen["requestHash"])
         assert text is not None and not text.written_here
-    wait_for(lambda: {"DECISION_RECORDED", "CHECK_OPENED"} <= set(events_of(world["vn_hook"])), 30,
-             "VN's webhook to hear the decision and the check")
+    wait_for(
+        lambda: {"DECISION_RECORDED", "CHECK_OPENED"} <= set(events_of(world["vn_hook"])),
+        30,
+        "VN's webhook to hear the decision and the check",
+    )
     # VN's issuer reads the decision with its note (fetched from TH)
     with vn.client("issuer_vn") as c:
-        got = wait_for(lambda: (lambda r: r.status_code == 200 and r.json()[0]["note"] and r.json())(
-            c.get(f"/v1/certificates/{th_hash}/decisions")), 30, "VN to hold the note")
+        got = wait_for(
+            lambda: (lambda r: r.status_code == 200 and r.json()[0]["note"] and r.json())(
+                c.get(f"/v1/certificates/{th_hash}/decisions")
+            ),
+            30,
+            "VN to hold the note",
+        )
         assert got[0]["reason"] == "ORIGIN_CRITERION_NOT_MET" and got[0]["note"].startswith("RVC 40%")
 
     # TH cannot answer for VN
     with th.client("admin_th") as c:
-        problem(c.post(f"/v1/checks/{cid}/answer", json={"result": "CONFIRMED", "findings": "fine"}), 403,
-                "NOT_ISSUING_SIDE")
+        problem(
+            c.post(f"/v1/checks/{cid}/answer", json={"result": "CONFIRMED", "findings": "fine"}),
+            403,
+            "NOT_ISSUING_SIDE",
+        )
     with th.client("customs_th") as c:
-        problem(c.post(f"/v1/checks/{cid}/answer", json={"result": "CONFIRMED", "findings": "fine"}), 403,
-                "FORBIDDEN_ROLE")
+        problem(
+            c.post(f"/v1/checks/{cid}/answer", json={"result": "CONFIRMED", "findings": "fine"}), 403, "FORBIDDEN_ROLE"
+        )
         problem(c.post(f"/v1/checks/{cid}/close"), 409, "CHECK_NOT_ANSWERED")
 
     # VN answers NOT_CONFIRMED and revokes first
     t0 = time.monotonic()
     with vn.client("issuer_vn") as c:
-        r = c.post(f"/v1/checks/{cid}/answer", json={"result": "NOT_CONFIRMED",
-                                                      "findings": "The exporter could not substantiate the RVC.",
-                                                      "revoke": {"reason": "REJECTED_BY_IMPORTING_CUSTOMS"}})
+        r = c.post(
+            f"/v1/checks/{cid}/answer",
+            json={
+                "result": "NOT_CONFIRMED",
+                "findings": "The exporter could not substantiate the RVC.",
+                "revoke": {"reason": "REJECTED_BY_IMPORTING_CUSTOMS"},
+            },
+        )
         assert r.status_code == 200, r.text
         a = r.json()
         assert a["state"] == "ANSWERED" and a["result"] == "NOT_CONFIRMED" and a["revoked"] and not a["late"]
         assert a["findings"]["revocation"]["reason"] == "REJECTED_BY_IMPORTING_CUSTOMS"
         assert a["findings"]["revocation"]["transactionHash"]
-        problem(c.post(f"/v1/checks/{cid}/answer", json={"result": "CONFIRMED", "findings": "again"}), 409,
-                "CHECK_NOT_OPEN")
+        problem(
+            c.post(f"/v1/checks/{cid}/answer", json={"result": "CONFIRMED", "findings": "again"}), 409, "CHECK_NOT_OPEN"
+        )
     c_chain = record.check(cid)
     assert c_chain.state == CheckState.ANSWERED and c_chain.revoked and c_chain.answered_by == net.addr("vn_issuer")
     assert net.store().is_revoked(th_hash)
 
     # TH hears the answer and the revocation within seconds, and reads the findings fetched from VN
     wait_for(lambda: "CHECK_ANSWERED" in events_of(world["th_hook"], cid), 15, "TH's webhook to hear the answer")
-    wait_for(lambda: any(p["event"] == "REVOKED" and p.get("targetHash") == th_hash
-                         for p in world["th_hook"].payloads()), 15, "TH's webhook to hear the revocation")
+    wait_for(
+        lambda: any(p["event"] == "REVOKED" and p.get("targetHash") == th_hash for p in world["th_hook"].payloads()),
+        15,
+        "TH's webhook to hear the revocation",
+    )
     assert time.monotonic() - t0 < 60
     with th.client("customs_th") as c:
-        got = wait_for(lambda: (lambda x: x["findings"] and x)(c.get(f"/v1/checks/{cid}").json()), 30,
-                       "TH to hold the findings")
+        got = wait_for(
+            lambda: (lambda x: x["findings"] and x)(c.get(f"/v1/checks/{cid}").json()), 30, "TH to hold the findings"
+        )
         assert got["result"] == "NOT_CONFIRMED" and got["revoked"] and got["findings"]["findings"].startswith("The ex")
         r = c.post(f"/v1/checks/{cid}/close")
         assert r.status_code == 200 and r.json()["state"] == "CLOSED", r.text
@@ -228,8 +287,13 @@ def test_decision_check_answer_revocation_and_close(world):
 def test_who_sees_what(world):
     vn, th, cid = world["vn"], world["th"], world["cid"]
     th_hash = world["wrapped"]["signature"]["targetHash"]
-    for member, who, content in ((vn, "issuer_vn", True), (vn, "admin_vn", False), (vn, "auditor_vn", True),
-                                 (th, "customs_th", True), (th, "auditor_th", False)):
+    for member, who, content in (
+        (vn, "issuer_vn", True),
+        (vn, "admin_vn", False),
+        (vn, "auditor_vn", True),
+        (th, "customs_th", True),
+        (th, "auditor_th", False),
+    ):
         with member.client(who) as c:
             r = c.get(f"/v1/checks/{cid}")
             assert r.status_code == 200 and r.json()["request"] is not None, (who, r.text)
@@ -283,10 +347,21 @@ def test_another_countrys_customs_cannot_decide_or_ask(world):
     wrapped = issue(world, 1, seed=1602)[0]
     inbox_id = receive(th, "customs_my", wrapped)  # MY's customs holds a VN -> TH certificate
     with th.client("customs_my") as c:
-        problem(c.post("/v1/decisions", json={"certificate": {"inboxId": inbox_id}, "preference": "NOT_GIVEN",
-                                              "reason": "HS_CODE_MISMATCH"}), 403, "NOT_IMPORTING_COUNTRY")
-        problem(c.post("/v1/checks", json={"certificate": {"inboxId": inbox_id}, "reason": "DOUBT_ORIGIN",
-                                           "questions": ["?"]}), 403, "NOT_IMPORTING_COUNTRY")
+        problem(
+            c.post(
+                "/v1/decisions",
+                json={"certificate": {"inboxId": inbox_id}, "preference": "NOT_GIVEN", "reason": "HS_CODE_MISMATCH"},
+            ),
+            403,
+            "NOT_IMPORTING_COUNTRY",
+        )
+        problem(
+            c.post(
+                "/v1/checks", json={"certificate": {"inboxId": inbox_id}, "reason": "DOUBT_ORIGIN", "questions": ["?"]}
+            ),
+            403,
+            "NOT_IMPORTING_COUNTRY",
+        )
     store = wrapped["data"]["issuers"][0]["documentStore"].split(":", 2)[2]
     record = net.deployment.customs_record_client(net.engine.w3)
     assert record.decisions_of(store, wrapped["signature"]["targetHash"]) == []
@@ -300,47 +375,84 @@ def test_bad_input_is_a_clear_problem_and_records_nothing(world):
     cert = {"inboxId": inbox_id}
     before = net.engine.w3.eth.block_number
     with th.client("customs_th") as c:
-        b = problem(c.post("/v1/decisions", json={"certificate": cert, "preference": "NOT_GIVEN",
-                                                  "reason": "BAD_WEATHER"}), 422, "INVALID_REQUEST")
+        b = problem(
+            c.post("/v1/decisions", json={"certificate": cert, "preference": "NOT_GIVEN", "reason": "BAD_WEATHER"}),
+            422,
+            "INVALID_REQUEST",
+        )
         assert b["errors"][0]["field"] == "reason" and "ORIGIN_CRITERION_NOT_MET" in b["errors"][0]["message"]
-        problem(c.post("/v1/checks", json={"certificate": cert, "reason": "CURIOSITY", "questions": ["?"]}),
-                422, "INVALID_REQUEST")
-        b = problem(c.post("/v1/decisions", json={"certificate": cert, "preference": "NOT_GIVEN",
-                                                  "reason": "HS_CODE_MISMATCH", "note": "x" * 2001}),
-                    422, "INVALID_REQUEST")
+        problem(
+            c.post("/v1/checks", json={"certificate": cert, "reason": "CURIOSITY", "questions": ["?"]}),
+            422,
+            "INVALID_REQUEST",
+        )
+        b = problem(
+            c.post(
+                "/v1/decisions",
+                json={"certificate": cert, "preference": "NOT_GIVEN", "reason": "HS_CODE_MISMATCH", "note": "x" * 2001},
+            ),
+            422,
+            "INVALID_REQUEST",
+        )
         assert b["errors"][0]["field"] == "note"
-        b = problem(c.post("/v1/checks", json={"certificate": cert, "reason": "RANDOM",
-                                               "questions": ["q" * 2001]}), 422, "INVALID_REQUEST")
+        b = problem(
+            c.post("/v1/checks", json={"certificate": cert, "reason": "RANDOM", "questions": ["q" * 2001]}),
+            422,
+            "INVALID_REQUEST",
+        )
         assert b["errors"][0]["field"] == "questions.0"
-        problem(c.post("/v1/checks", json={"certificate": cert, "reason": "RANDOM",
-                                           "questions": ["q"] * 21}), 422, "INVALID_REQUEST")
-        problem(c.post("/v1/checks", json={"certificate": cert, "reason": "RANDOM", "questions": []}),
-                422, "INVALID_REQUEST")
-        problem(c.post("/v1/decisions", json={"certificate": {"inboxId": inbox_id, "document": wrapped},
-                                              "preference": "GIVEN"}), 422, "INVALID_REQUEST")
-        problem(c.post("/v1/decisions", json={"certificate": cert, "preference": "NOT_GIVEN"}), 422,
-                "REASON_REQUIRED")
-        problem(c.post("/v1/decisions", json={"certificate": {"document": {"data": {}}}, "preference": "GIVEN"}),
-                422, "DOCUMENT_MALFORMED")
+        problem(
+            c.post("/v1/checks", json={"certificate": cert, "reason": "RANDOM", "questions": ["q"] * 21}),
+            422,
+            "INVALID_REQUEST",
+        )
+        problem(
+            c.post("/v1/checks", json={"certificate": cert, "reason": "RANDOM", "questions": []}),
+            422,
+            "INVALID_REQUEST",
+        )
+        problem(
+            c.post(
+                "/v1/decisions", json={"certificate": {"inboxId": inbox_id, "document": wrapped}, "preference": "GIVEN"}
+            ),
+            422,
+            "INVALID_REQUEST",
+        )
+        problem(c.post("/v1/decisions", json={"certificate": cert, "preference": "NOT_GIVEN"}), 422, "REASON_REQUIRED")
+        problem(
+            c.post("/v1/decisions", json={"certificate": {"document": {"data": {}}}, "preference": "GIVEN"}),
+            422,
+            "DOCUMENT_MALFORMED",
+        )
         problem(c.get("/v1/checks/424242"), 404, "CHECK_NOT_FOUND")
         problem(c.post("/v1/checks/424242/close"), 404, "CHECK_NOT_FOUND")
         problem(c.get(f"/v1/certificates/{'ab' * 32}/decisions"), 404, "NO_DECISIONS")
         # not a targetHash: the look-up by issuing country and reference number answers instead
         problem(c.get("/v1/certificates/VN/decisions"), 404, "CERTIFICATE_NOT_RECEIVED")
     with world["vn"].client("issuer_vn") as c:
-        b = problem(c.post(f"/v1/checks/{world['cid']}/answer", json={"result": "MAYBE", "findings": "x"}), 422,
-                    "INVALID_REQUEST")
-        problem(c.post(f"/v1/checks/{world['cid']}/answer", json={"result": "CONFIRMED", "findings": "x" * 8001}),
-                422, "INVALID_REQUEST")
-        problem(c.post("/v1/checks/424242/answer", json={"result": "CONFIRMED", "findings": "x"}), 404,
-                "CHECK_NOT_FOUND")
+        b = problem(
+            c.post(f"/v1/checks/{world['cid']}/answer", json={"result": "MAYBE", "findings": "x"}),
+            422,
+            "INVALID_REQUEST",
+        )
+        problem(
+            c.post(f"/v1/checks/{world['cid']}/answer", json={"result": "CONFIRMED", "findings": "x" * 8001}),
+            422,
+            "INVALID_REQUEST",
+        )
+        problem(
+            c.post("/v1/checks/424242/answer", json={"result": "CONFIRMED", "findings": "x"}), 404, "CHECK_NOT_FOUND"
+        )
     assert net.engine.w3.eth.block_number == before  # no transaction was sent
     store = wrapped["data"]["issuers"][0]["documentStore"].split(":", 2)[2]
-    assert net.deployment.customs_record_client(net.engine.w3).decisions_of(
-        store, wrapped["signature"]["targetHash"]) == []
+    assert (
+        net.deployment.customs_record_client(net.engine.w3).decisions_of(store, wrapped["signature"]["targetHash"])
+        == []
+    )
 
 
 # ------------------------------------------------------------------ deadlines (the chain's clock moved)
+
 
 def advance(net: Any, seconds: int) -> None:
     w3 = net.engine.w3
@@ -353,8 +465,10 @@ def test_reminders_overdue_and_a_late_answer(world):
     wrapped = issue(world, 1, seed=1604)[0]
     inbox_id = receive(th, "customs_th", wrapped)
     with th.client("customs_th") as c:
-        r = c.post("/v1/checks", json={"certificate": {"inboxId": inbox_id}, "reason": "RANDOM",
-                                       "questions": ["Please confirm."]})
+        r = c.post(
+            "/v1/checks",
+            json={"certificate": {"inboxId": inbox_id}, "reason": "RANDOM", "questions": ["Please confirm."]},
+        )
         assert r.status_code == 201, r.text
         cid = r.json()["id"]
     # the issuing side's server-sent events hear the steps too
@@ -385,8 +499,11 @@ def test_reminders_overdue_and_a_late_answer(world):
     listener.join(timeout=30)
     assert any(e.get("event") == "CHECK_OVERDUE" and e.get("checkId") == cid for e in sse), sse
     with vn.client("admin_vn") as c:  # VN's admin answers, late
-        wait_for(lambda: any(x["id"] == cid for x in c.get("/v1/checks", params={"state": "overdue"}).json()), 20,
-                 "VN to list it as overdue")
+        wait_for(
+            lambda: any(x["id"] == cid for x in c.get("/v1/checks", params={"state": "overdue"}).json()),
+            20,
+            "VN to list it as overdue",
+        )
         r = c.post(f"/v1/checks/{cid}/answer", json={"result": "CONFIRMED", "findings": "Confirmed, belatedly."})
         assert r.status_code == 200 and r.json()["late"] and not r.json()["revoked"], r.text
     assert net.deployment.customs_record_client(net.engine.w3).check(cid).late
@@ -395,6 +512,7 @@ def test_reminders_overdue_and_a_late_answer(world):
 
 
 # ------------------------------------------------------------------ the command line
+
 
 def test_command_line(world, tmp_path, monkeypatch):
     from certnet.api.cli import main
@@ -428,11 +546,30 @@ def test_command_line(world, tmp_path, monkeypatch):
         return code, value, err.getvalue()
 
     th_opts = ("--url", th.url, "--api-key-file", str(th_key))
-    code, d, err = run("decide", str(doc), "--preference", "NOT_GIVEN", "--reason", "HS_CODE_MISMATCH",
-                       "--note", "HS 8471 declared, 8473 found", *th_opts)
+    code, d, err = run(
+        "decide",
+        str(doc),
+        "--preference",
+        "NOT_GIVEN",
+        "--reason",
+        "HS_CODE_MISMATCH",
+        "--note",
+        "HS 8471 declared, 8473 found",
+        *th_opts,
+    )
     assert code == 0 and d["version"] == 1, err
-    code, c, err = run("check", "open", str(doc), "--reason", "DOUBT_HS_CLASSIFICATION", "--question",
-                       "Which HS code did the exporter declare?", "--attach", str(attachment), *th_opts)
+    code, c, err = run(
+        "check",
+        "open",
+        str(doc),
+        "--reason",
+        "DOUBT_HS_CLASSIFICATION",
+        "--question",
+        "Which HS code did the exporter declare?",
+        "--attach",
+        str(attachment),
+        *th_opts,
+    )
     assert code == 0 and c["state"] == "OPEN", err
     assert c["request"]["attachments"][0]["name"] == "invoice.pdf"
     code, listing, err = run("check", "list", *th_opts)
@@ -440,17 +577,25 @@ def test_command_line(world, tmp_path, monkeypatch):
     code, _, err = run("check", "answer", str(c["id"]), "--result", "CONFIRMED", "--findings", "ok", *th_opts)
     assert code == 1 and "FORBIDDEN_ROLE" in err
     vn_opts = ("--url", vn.url, "--api-key-file", str(vn_key))
-    wait_for(lambda: run("check", "list", "--json", *vn_opts)[1] and any(
-        x["id"] == c["id"] for x in run("check", "list", "--json", *vn_opts)[1]), 30, "VN to see the check")
-    code, a, err = run("check", "answer", str(c["id"]), "--result", "CONFIRMED", "--findings", "HS 8471 is right",
-                       *vn_opts)
+    wait_for(
+        lambda: (
+            run("check", "list", "--json", *vn_opts)[1]
+            and any(x["id"] == c["id"] for x in run("check", "list", "--json", *vn_opts)[1])
+        ),
+        30,
+        "VN to see the check",
+    )
+    code, a, err = run(
+        "check", "answer", str(c["id"]), "--result", "CONFIRMED", "--findings", "HS 8471 is right", *vn_opts
+    )
     assert code == 0 and a["state"] == "ANSWERED", err
     code, closed, err = run("check", "close", str(c["id"]), *th_opts)
     assert code == 0 and closed["state"] == "CLOSED", err
     code, _, err = run("decide", str(doc), "--preference", "NOT_GIVEN", "--reason", "NOT_A_REASON", *th_opts)
     assert code == 2  # argparse refuses the unknown reason
-    code, _, err = run("decide", str(doc), "--preference", "GIVEN", "--url", "http://127.0.0.1:9",
-                       "--api-key-file", str(th_key))
+    code, _, err = run(
+        "decide", str(doc), "--preference", "GIVEN", "--url", "http://127.0.0.1:9", "--api-key-file", str(th_key)
+    )
     assert code == 4 and "cannot reach" in err
     monkeypatch.delenv("CERTNET_API_KEY", raising=False)
     code, _, err = run("decide", str(doc), "--preference", "GIVEN", "--url", th.url)
@@ -458,6 +603,7 @@ def test_command_line(world, tmp_path, monkeypatch):
 
 
 # ------------------------------------------------------------------ history, audit export, audit check
+
 
 def test_history_and_audit_export_carry_every_step(world):
     import datetime as dt
@@ -467,11 +613,23 @@ def test_history_and_audit_export_carry_every_step(world):
     vn, th, net = world["vn"], world["th"], world["net"]
     th_hash, cid = world["wrapped"]["signature"]["targetHash"], world["cid"]
     with th.client("customs_th") as c:  # the customs that received it sees the whole history
-        h = wait_for(lambda: (lambda r: r.status_code == 200 and "CHECK_CLOSED" in [e["kind"] for e in r.json()[
-            "events"]] and r.json())(c.get(f"/v1/history/{th_hash}")), 30, "the history to hold the closing")
+        h = wait_for(
+            lambda: (
+                lambda r: (
+                    r.status_code == 200 and "CHECK_CLOSED" in [e["kind"] for e in r.json()["events"]] and r.json()
+                )
+            )(c.get(f"/v1/history/{th_hash}")),
+            30,
+            "the history to hold the closing",
+        )
     kinds = [e["kind"] for e in h["events"]]
-    assert kinds[:1] == ["ANCHORED"] and {"DECIDED", "CHECK_OPENED", "CHECK_ANSWERED", "REVOKED",
-                                          "CHECK_CLOSED"} <= set(kinds)
+    assert kinds[:1] == ["ANCHORED"] and {
+        "DECIDED",
+        "CHECK_OPENED",
+        "CHECK_ANSWERED",
+        "REVOKED",
+        "CHECK_CLOSED",
+    } <= set(kinds)
     assert kinds.index("REVOKED") < kinds.index("CHECK_ANSWERED") < kinds.index("CHECK_CLOSED")
     answered = next(e for e in h["events"] if e["kind"] == "CHECK_ANSWERED")
     assert answered["checkId"] == cid and answered["result"] == "NOT_CONFIRMED" and answered["revoked"]
@@ -479,7 +637,7 @@ def test_history_and_audit_export_carry_every_step(world):
     decided = [e for e in h["events"] if e["kind"] == "DECIDED"]
     assert [d["version"] for d in decided] == [1, 2] and decided[0]["reason"] == "ORIGIN_CRITERION_NOT_MET"
 
-    day = dt.datetime.now(dt.timezone.utc).date()
+    day = dt.datetime.now(dt.UTC).date()
     period = {"from": str(day - dt.timedelta(days=1)), "to": str(day + dt.timedelta(days=200))}  # the clock moved
     exports = {}
     for member, who, country in ((th, "auditor_th", "TH"), (vn, "auditor_vn", "VN")):
@@ -496,8 +654,10 @@ def test_history_and_audit_export_carry_every_step(world):
         report = check_export(lines, net.engine.w3)
         assert report.ok, report.problems
     # proofs only for whom the disclosure rule lets see them: the issuing country's auditors, not the importing's
-    docs = {cc: {json.loads(x)["targetHash"] for x in lines if json.loads(x)["type"] == "document"}
-            for cc, lines in exports.items()}
+    docs = {
+        cc: {json.loads(x)["targetHash"] for x in lines if json.loads(x)["type"] == "document"}
+        for cc, lines in exports.items()
+    }
     assert th_hash in docs["VN"] and th_hash not in docs["TH"]
 
     def tampered(lines: list[str], kind: str, **changes: Any) -> list[str]:
@@ -513,10 +673,11 @@ def test_history_and_audit_export_carry_every_step(world):
 
     lines = exports["TH"]
     for kind, changes, says in (
-            ("CHECK_ANSWERED", {"textHash": "cd" * 32}, "does not carry textHash"),
-            ("CHECK_CLOSED", {"document": "ef" * 32}, "is about"),
-            ("CHECK_OPENED", {"checkId": cid + 1000}, "not about check"),
-            ("DECIDED", {"store": net.stores["th"]}, "does not carry the store")):
+        ("CHECK_ANSWERED", {"textHash": "cd" * 32}, "does not carry textHash"),
+        ("CHECK_CLOSED", {"document": "ef" * 32}, "is about"),
+        ("CHECK_OPENED", {"checkId": cid + 1000}, "not about check"),
+        ("DECIDED", {"store": net.stores["th"]}, "does not carry the store"),
+    ):
         report = check_export(tampered(lines, kind, **changes), net.engine.w3)
         assert not report.ok and any(says in p for p in report.problems), (kind, report.problems)
     forged = [json.dumps({**json.loads(lines[0]), "customsRecord": net.deployment.issuer_registry}), *lines[1:]]

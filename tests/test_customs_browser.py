@@ -5,8 +5,9 @@ inbox of checks; TH closes; the certificate's timeline shows every step. Fails (
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -96,6 +97,7 @@ def test_both_sides_in_the_browser(world, browser):
         q.locator("#refresh").click()
         q.wait_for_timeout(300)
         return row.count() == 1
+
     with vn.client("issuer_vn") as c:  # VN's service fetched the request's text from TH's
         wait_for(lambda: c.get(f"/v1/checks/{check_id}").json().get("request"), 30, "VN to hold the request")
     wait_for(listed, 30, "VN's inbox of checks to list it")
@@ -110,8 +112,9 @@ def test_both_sides_in_the_browser(world, browser):
     q.fill("#answer-findings", "The exporter could not substantiate the RVC.")
     q.check("#answer-revoke")
     q.get_by_role("button", name="Send the answer").click()
-    expect(q.locator("#status")).to_contain_text(re.compile(r"answered \(not confirmed, certificate revoked"),
-                                                  timeout=120_000)
+    expect(q.locator("#status")).to_contain_text(
+        re.compile(r"answered \(not confirmed, certificate revoked"), timeout=120_000
+    )
 
     # TH sees the answer, closes the check; the timeline has every step
     p.goto("/portal/checks")
@@ -122,6 +125,7 @@ def test_both_sides_in_the_browser(world, browser):
         p.locator("#refresh").click()
         p.wait_for_timeout(300)
         return th_row.count() == 1 and "Not confirmed" in th_row.inner_text()
+
     wait_for(answered, 30, "TH to see the answer")
     expect(th_row).to_contain_text("revoked")
     th_row.get_by_role("button", name=f"Close check {check_id}").click()
@@ -131,6 +135,7 @@ def test_both_sides_in_the_browser(world, browser):
         p.goto(f"/portal/certificates/{th_hash}")
         kinds = p.locator("#timeline li").evaluate_all("els => els.map(e => e.dataset.kind)")
         return {"DECIDED", "CHECK_OPENED", "CHECK_ANSWERED", "CHECK_CLOSED", "REVOKED"} <= set(kinds)
+
     wait_for(timeline_complete, 30, "the timeline to hold every step")
     expect(p.locator('#timeline li[data-kind="DECIDED"]')).to_contain_text("did not give preference")
     expect(p.locator('#timeline li[data-kind="CHECK_ANSWERED"]')).to_contain_text("not confirmed")

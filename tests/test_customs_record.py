@@ -28,8 +28,9 @@ from certnet.verifier.wrap import wrap_documents
 _seeds = iter(range(10_000, 10**9))
 
 
-def issue(net, importing: str = "TH", count: int = 3, authority: str = "vn", key: str = "vn_issuer",
-          issuing: str = "VN") -> list[dict[str, Any]]:
+def issue(
+    net, importing: str = "TH", count: int = 3, authority: str = "vn", key: str = "vn_issuer", issuing: str = "VN"
+) -> list[dict[str, Any]]:
     """`count` Form D certificates from `issuing` to `importing`, wrapped in one batch and anchored."""
     raws = [raw(net, importing, authority, issuing) for _ in range(count)]
     root, wrapped = wrap_documents(raws)
@@ -61,8 +62,9 @@ def customs(net, country: str, name: str | None = None) -> str:
 
 
 def record(net, who: str | None = None, address: str | None = None) -> CustomsRecordClient:
-    return CustomsRecordClient(net.engine.w3, address or net.deployment.customs_record,
-                               net.actors[who] if who else None)
+    return CustomsRecordClient(
+        net.engine.w3, address or net.deployment.customs_record, net.actors[who] if who else None
+    )
 
 
 def now(net) -> int:
@@ -84,6 +86,7 @@ NOT_MET = DECISION_REASONS["ORIGIN_CRITERION_NOT_MET"]
 
 # ------------------------------------------------------------------ decisions
 
+
 def test_decision_proves_the_country_once_and_amendments_keep_every_version(net):
     w = issue(net)[1]
     store, root, doc, proof = cert(w)
@@ -93,8 +96,9 @@ def test_decision_proves_the_country_once_and_amendments_keep_every_version(net)
     with pytest.raises(errors.CountryNotProven):  # the first call must carry the proof
         rec.record_decision(store, root, doc, proof, "TH", None, Preference.NOT_GIVEN, NOT_MET)
     note = "0x" + "ab" * 32
-    r1 = rec.record_decision(store, root, doc, proof, "TH", prove_field(w, "importingCountry"),
-                             Preference.NOT_GIVEN, NOT_MET, note)
+    r1 = rec.record_decision(
+        store, root, doc, proof, "TH", prove_field(w, "importingCountry"), Preference.NOT_GIVEN, NOT_MET, note
+    )
     ev = record(net).events(r1, "DecisionRecorded")[0]
     assert ev["store"] == store and ev["document"].hex() == doc and ev["country"] == b"TH"
     assert (ev["preference"], ev["reason"], ev["version"], ev["by"]) == (2, NOT_MET, 1, net.addr(th))
@@ -109,8 +113,9 @@ def test_decision_proves_the_country_once_and_amendments_keep_every_version(net)
     assert versions[0].at <= versions[1].at
     # another TH customs key amends too (the country decides, not one key)
     th2 = customs(net, "TH", "th_customs2")
-    record(net, th2).record_decision(store, root, doc, proof, "TH", None, Preference.NOT_GIVEN,
-                                     DECISION_REASONS["HS_CODE_MISMATCH"])
+    record(net, th2).record_decision(
+        store, root, doc, proof, "TH", None, Preference.NOT_GIVEN, DECISION_REASONS["HS_CODE_MISMATCH"]
+    )
     assert len(rec.decisions_of(store, doc)) == 3
 
 
@@ -142,8 +147,9 @@ def test_a_document_not_anchored_is_refused(net):
         rec.record_decision(s2, r2, doc, p2, "TH", fp, Preference.GIVEN, 0)
     # a store that is no registered authority's
     with pytest.raises(errors.UnknownStore):
-        rec.record_decision(net.addr("outsider"), r2, d2, p2, "TH", prove_field(w, "importingCountry"),
-                            Preference.GIVEN, 0)
+        rec.record_decision(
+            net.addr("outsider"), r2, d2, p2, "TH", prove_field(w, "importingCountry"), Preference.GIVEN, 0
+        )
 
 
 def test_another_country_cannot_decide_or_ask(net):
@@ -177,6 +183,7 @@ def test_another_country_cannot_decide_or_ask(net):
 
 # ------------------------------------------------------------------ forged country proofs
 
+
 def test_forged_country_proofs_are_refused(net):
     w = issue(net)[2]
     store, root, doc, proof = cert(w)
@@ -201,8 +208,10 @@ def test_forged_country_proofs_are_refused(net):
         "index out of range": forged(index=len(leaves)),
         "leaves not ascending": forged(leaves=swapped, index=swapped.index(leaves[good.index])),
         "a leaf repeated": forged(leaves=sorted(leaves + [leaves[good.index]]), index=good.index),
-        "a leaf missing": forged(leaves=[h for k, h in enumerate(leaves) if k != (good.index + 1) % len(leaves)],
-                                 index=good.index - (1 if good.index > (good.index + 1) % len(leaves) else 0)),
+        "a leaf missing": forged(
+            leaves=[h for k, h in enumerate(leaves) if k != (good.index + 1) % len(leaves)],
+            index=good.index - (1 if good.index > (good.index + 1) % len(leaves) else 0),
+        ),
         "a leaf added": forged(leaves=sorted(leaves + ["ff" * 32]), index=good.index),
     }
     for name, fp in forgeries.items():
@@ -242,14 +251,16 @@ def test_country_proof_of_a_document_with_hidden_fields(net):
 
 # ------------------------------------------------------------------ retroactive checks
 
+
 def test_check_open_answer_close(net):
     w = issue(net)[0]
     store, root, doc, proof = cert(w)
     th = customs(net, "TH")
     rec, view = record(net, th), record(net)
     request_hash = "12" * 32
-    receipt = rec.open_check(store, root, doc, proof, "TH", prove_field(w, "importingCountry"),
-                             CHECK_REASONS["DOUBT_ORIGIN"], request_hash)
+    receipt = rec.open_check(
+        store, root, doc, proof, "TH", prove_field(w, "importingCountry"), CHECK_REASONS["DOUBT_ORIGIN"], request_hash
+    )
     cid = rec.check_id(receipt)
     opened = view.events(receipt, "CheckOpened")[0]
     c = view.check(cid)
@@ -269,7 +280,13 @@ def test_check_open_answer_close(net):
         record(net, "vn_issuer").answer_check(cid, CheckResult.NONE, "34" * 32)
     r = record(net, "vn_issuer").answer_check(cid, CheckResult.CONFIRMED, "34" * 32)
     ev = view.events(r, "CheckAnswered")[0]
-    assert (ev["id"], ev["result"], ev["late"], ev["revoked"], ev["by"]) == (cid, 1, False, False, net.addr("vn_issuer"))
+    assert (ev["id"], ev["result"], ev["late"], ev["revoked"], ev["by"]) == (
+        cid,
+        1,
+        False,
+        False,
+        net.addr("vn_issuer"),
+    )
     c = view.check(cid)
     assert c.state == CheckState.ANSWERED and c.result == CheckResult.CONFIRMED and not c.late and not c.revoked
     assert c.findings_hash == "34" * 32 and c.answered_by == net.addr("vn_issuer") and c.answered_at >= c.opened_at
@@ -302,8 +319,16 @@ def test_check_refusals(net):
     store, root, doc, proof = cert(w)
     rec = record(net, customs(net, "TH"))
     with pytest.raises(errors.InvalidReason):
-        rec.open_check(store, root, doc, proof, "TH", prove_field(w, "importingCountry"),
-                       max(CHECK_REASONS.values()) + 1, "11" * 32)
+        rec.open_check(
+            store,
+            root,
+            doc,
+            proof,
+            "TH",
+            prove_field(w, "importingCountry"),
+            max(CHECK_REASONS.values()) + 1,
+            "11" * 32,
+        )
     assert record(net).open_check_of(store, doc, "TH") is None
 
 
@@ -311,8 +336,18 @@ def test_only_the_issuing_side_answers(net):
     w = issue(net)[0]  # VN authority "vn"
     store, root, doc, proof = cert(w)
     rec = record(net, customs(net, "TH"))
-    cid = rec.check_id(rec.open_check(store, root, doc, proof, "TH", prove_field(w, "importingCountry"),
-                                      CHECK_REASONS["DOUBT_AUTHENTICITY"], "11" * 32))
+    cid = rec.check_id(
+        rec.open_check(
+            store,
+            root,
+            doc,
+            proof,
+            "TH",
+            prove_field(w, "importingCountry"),
+            CHECK_REASONS["DOUBT_AUTHENTICITY"],
+            "11" * 32,
+        )
+    )
     # another authority of the same country, another country's admin or issuer, the requesting customs itself
     for who in ("vn2_issuer", "th_admin", "th_issuer", "th_customs", "my_admin", "outsider"):
         with pytest.raises(errors.NotIssuingSide):
@@ -329,8 +364,11 @@ def test_revocation_before_the_answer_is_linked(net):
     w = issue(net)[1]
     store, root, doc, proof = cert(w)
     rec = record(net, customs(net, "TH"))
-    cid = rec.check_id(rec.open_check(store, root, doc, proof, "TH", prove_field(w, "importingCountry"),
-                                      CHECK_REASONS["DOUBT_ORIGIN"], "11" * 32))
+    cid = rec.check_id(
+        rec.open_check(
+            store, root, doc, proof, "TH", prove_field(w, "importingCountry"), CHECK_REASONS["DOUBT_ORIGIN"], "11" * 32
+        )
+    )
     net.store("vn_issuer").revoke_document(root, doc, proof, "REJECTED_BY_IMPORTING_CUSTOMS")
     r = record(net, "vn_issuer").answer_check(cid, CheckResult.NOT_CONFIRMED, "22" * 32)
     assert record(net).events(r, "CheckAnswered")[0]["revoked"] is True
@@ -338,8 +376,11 @@ def test_revocation_before_the_answer_is_linked(net):
     # superseded counts too
     w2 = issue(net)[0]
     s2, r2, d2, p2 = cert(w2)
-    cid2 = rec.check_id(rec.open_check(s2, r2, d2, p2, "TH", prove_field(w2, "importingCountry"),
-                                       CHECK_REASONS["DOUBT_ORIGIN"], "11" * 32))
+    cid2 = rec.check_id(
+        rec.open_check(
+            s2, r2, d2, p2, "TH", prove_field(w2, "importingCountry"), CHECK_REASONS["DOUBT_ORIGIN"], "11" * 32
+        )
+    )
     n = cert(issue(net)[0])
     net.store("vn_issuer").supersede(r2, d2, p2, n[1], n[2], n[3])
     record(net, "vn_admin").answer_check(cid2, CheckResult.NOT_CONFIRMED, "22" * 32)
@@ -348,18 +389,23 @@ def test_revocation_before_the_answer_is_linked(net):
 
 def test_an_answer_after_the_deadline_is_late(net):
     """A CustomsRecord of its own with a 30-second answer period; the chain's clock is moved past it."""
-    address, _ = _deploy_contract(net.engine.w3, net.actors["deployer"], "CustomsRecord",
-                                  net.deployment.issuer_registry, 30)
+    address, _ = _deploy_contract(
+        net.engine.w3, net.actors["deployer"], "CustomsRecord", net.deployment.issuer_registry, 30
+    )
     w = issue(net)[0]
     store, root, doc, proof = cert(w)
     th = customs(net, "TH")
     rec = record(net, th, address)
-    on_time = rec.check_id(rec.open_check(store, root, doc, proof, "TH", prove_field(w, "importingCountry"),
-                                          CHECK_REASONS["RANDOM"], "11" * 32))
+    on_time = rec.check_id(
+        rec.open_check(
+            store, root, doc, proof, "TH", prove_field(w, "importingCountry"), CHECK_REASONS["RANDOM"], "11" * 32
+        )
+    )
     w2 = issue(net)[0]
     s2, r2, d2, p2 = cert(w2)
-    late = rec.check_id(rec.open_check(s2, r2, d2, p2, "TH", prove_field(w2, "importingCountry"),
-                                       CHECK_REASONS["RANDOM"], "11" * 32))
+    late = rec.check_id(
+        rec.open_check(s2, r2, d2, p2, "TH", prove_field(w2, "importingCountry"), CHECK_REASONS["RANDOM"], "11" * 32)
+    )
     assert record(net, None, address).check(late).due_at == record(net, None, address).check(late).opened_at + 30
     record(net, "vn_issuer", address).answer_check(on_time, CheckResult.CONFIRMED, "22" * 32)
     advance(net, 60)
@@ -375,8 +421,11 @@ def test_checks_of_two_countries_on_one_certificate_are_apart(net):
     w = issue(net)[0]
     store, root, doc, proof = cert(w)
     rec = record(net, customs(net, "TH"))
-    cid = rec.check_id(rec.open_check(store, root, doc, proof, "TH", prove_field(w, "importingCountry"),
-                                      CHECK_REASONS["RANDOM"], "11" * 32))
+    cid = rec.check_id(
+        rec.open_check(
+            store, root, doc, proof, "TH", prove_field(w, "importingCountry"), CHECK_REASONS["RANDOM"], "11" * 32
+        )
+    )
     my = record(net, customs(net, "MY"))
     with pytest.raises(errors.NotCustomsKey):
         my.open_check(store, root, doc, proof, "MY", None, CHECK_REASONS["RANDOM"], "11" * 32)

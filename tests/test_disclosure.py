@@ -17,8 +17,9 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -33,8 +34,17 @@ from tests.api_fixtures import Api, start_api, stop_api, wait_anchored
 from tests.conftest import make_net
 
 #: the callers: None is no key at all
-CALLERS = [None, "issuer_vn", "customs_vn", "auditor_vn", "admin_vn", "issuer_th", "customs_th", "auditor_th",
-           "admin_th"]
+CALLERS = [
+    None,
+    "issuer_vn",
+    "customs_vn",
+    "auditor_vn",
+    "admin_vn",
+    "issuer_th",
+    "customs_th",
+    "auditor_th",
+    "admin_th",
+]
 
 #: who is entitled to each document's content — written here from the rule's text, not from its code
 ENTITLED = {
@@ -68,8 +78,14 @@ class Doc:
 
     def secrets(self, full: bool) -> dict[str, str]:
         """Distinctive strings of the content; with `full`, the hidden field too."""
-        found = {"consignee": self.consignee, "exporter": self.exporter, "reference": self.reference,
-                 "root": self.root, "proof": self.proof, "anchoring transaction": self.tx[2:]}
+        found = {
+            "consignee": self.consignee,
+            "exporter": self.exporter,
+            "reference": self.reference,
+            "root": self.root,
+            "proof": self.proof,
+            "anchoring transaction": self.tx[2:],
+        }
         if full:
             found["address"] = self.address
         return found
@@ -110,15 +126,29 @@ def world(anvil_engine, tmp_path_factory) -> Iterator[World]:
     api.keys["auditor_th"] = create_api_key(api.service.sessions, "th auditor", "auditor", "TH")[0]
     try:
         docs: dict[str, Doc] = {}
-        for name, who, country, seed in (("D1", "issuer_vn", "VN", 301), ("D2", "issuer_th", "TH", 302),
-                                          ("D3", "issuer_vn", "VN", 303)):
+        for name, who, country, seed in (
+            ("D1", "issuer_vn", "VN", 301),
+            ("D2", "issuer_th", "TH", 302),
+            ("D3", "issuer_vn", "VN", 303),
+        ):
             raw = _raw(api, seed, country, name)
             state, partner = _issue(api, who, raw)
             presented = state["wrapped"] if name != "D3" else obfuscate_document(state["wrapped"], HIDDEN)
             assert state["wrapped"]["signature"]["proof"] == [partner["targetHash"]]
-            docs[name] = Doc(name, who, country, state, presented, raw[0]["consignee"]["name"],
-                             raw[0]["consignee"]["address"], raw[0]["exporter"]["name"], raw[0]["referenceNumber"],
-                             state["merkleRoot"], partner["targetHash"], state["transactionHash"].lower())
+            docs[name] = Doc(
+                name,
+                who,
+                country,
+                state,
+                presented,
+                raw[0]["consignee"]["name"],
+                raw[0]["consignee"]["address"],
+                raw[0]["exporter"]["name"],
+                raw[0]["referenceNumber"],
+                state["merkleRoot"],
+                partner["targetHash"],
+                state["transactionHash"].lower(),
+            )
         assert HIDDEN.split(".")[1] not in unsalt_data(docs["D3"].presented["data"])["consignee"]
         for name, customs in (("D1", "customs_th"), ("D2", "customs_vn"), ("D3", "customs_th")):
             with api.client(customs) as c:
@@ -133,6 +163,7 @@ def world(anvil_engine, tmp_path_factory) -> Iterator[World]:
 
 
 # ------------------------------------------------------------------ the endpoints
+
 
 @dataclass
 class Call:
@@ -166,35 +197,76 @@ def _export_period() -> str:
 ENDPOINTS = [
     Endpoint("portal certificate page", lambda w, d, who: [Call("GET", f"/portal/certificates/{d.target_hash}")]),
     Endpoint("portal old QR link", lambda w, d, who: [Call("GET", f"/portal/v/{d.target_hash}")]),
-    Endpoint("portal certificate content", lambda w, d, who: [Call("GET", f"/portal/api/certificates/{d.target_hash}")],
-             shows=("consignee", "exporter", "reference", "root", "proof")),
-    Endpoint("portal QR link page and ciphertext", lambda w, d, who: [
-        Call("GET", f"/portal/q/{w.token}"), Call("GET", f"/portal/api/q/{w.token}")]),
-    Endpoint("portal status", lambda w, d, who: [Call("POST", "/portal/api/status", json={
-        "documents": [{"targetHash": d.target_hash, "merkleRoot": d.root}]})]),
-    Endpoint("history by targetHash", lambda w, d, who: [Call("GET", f"/v1/history/{d.target_hash}")],
-             shows=("root", "proof", "anchoring transaction")),
+    Endpoint(
+        "portal certificate content",
+        lambda w, d, who: [Call("GET", f"/portal/api/certificates/{d.target_hash}")],
+        shows=("consignee", "exporter", "reference", "root", "proof"),
+    ),
+    Endpoint(
+        "portal QR link page and ciphertext",
+        lambda w, d, who: [Call("GET", f"/portal/q/{w.token}"), Call("GET", f"/portal/api/q/{w.token}")],
+    ),
+    Endpoint(
+        "portal status",
+        lambda w, d, who: [
+            Call(
+                "POST", "/portal/api/status", json={"documents": [{"targetHash": d.target_hash, "merkleRoot": d.root}]}
+            )
+        ],
+    ),
+    Endpoint(
+        "history by targetHash",
+        lambda w, d, who: [Call("GET", f"/v1/history/{d.target_hash}")],
+        shows=("root", "proof", "anchoring transaction"),
+    ),
     Endpoint("history by root", lambda w, d, who: [Call("GET", f"/v1/history/0x{d.root}")]),
-    Endpoint("certificate by reference", lambda w, d, who: [Call("GET", f"/v1/certificates/{d.country}/{d.reference}")],
-             shows=("reference", "root")),
+    Endpoint(
+        "certificate by reference",
+        lambda w, d, who: [Call("GET", f"/v1/certificates/{d.country}/{d.reference}")],
+        shows=("reference", "root"),
+    ),
     Endpoint("customs inbox", lambda w, d, who: [Call("GET", "/v1/inbox?limit=500")], shows=("reference",)),
-    Endpoint("issuer documents", lambda w, d, who: [
-        Call("GET", "/v1/documents?limit=500"), Call("GET", f"/v1/documents/{d.state['id']}"),
-        Call("GET", "/v1/batches?limit=500"), Call("GET", f"/v1/documents/{d.state['id']}/links")],
-        shows=("consignee", "exporter", "reference", "root", "proof")),
-    Endpoint("audit export", lambda w, d, who: [
-        Call("GET", f"/v1/audit/export?country={_country(who)}&{_export_period()}")], shows=("root", "proof")),
-    Endpoint("portal audit search and export", lambda w, d, who: [
-        Call("GET", "/portal/api/audit/search?limit=500"), Call("GET", "/portal/api/audit/export?limit=500")],
-        shows=("reference", "root", "proof")),
+    Endpoint(
+        "issuer documents",
+        lambda w, d, who: [
+            Call("GET", "/v1/documents?limit=500"),
+            Call("GET", f"/v1/documents/{d.state['id']}"),
+            Call("GET", "/v1/batches?limit=500"),
+            Call("GET", f"/v1/documents/{d.state['id']}/links"),
+        ],
+        shows=("consignee", "exporter", "reference", "root", "proof"),
+    ),
+    Endpoint(
+        "audit export",
+        lambda w, d, who: [Call("GET", f"/v1/audit/export?country={_country(who)}&{_export_period()}")],
+        shows=("root", "proof"),
+    ),
+    Endpoint(
+        "portal audit search and export",
+        lambda w, d, who: [
+            Call("GET", "/portal/api/audit/search?limit=500"),
+            Call("GET", "/portal/api/audit/export?limit=500"),
+        ],
+        shows=("reference", "root", "proof"),
+    ),
     Endpoint("members and authorities", lambda w, d, who: [Call("GET", "/v1/members"), Call("GET", "/v1/authorities")]),
     # presenting the copy the receiving customs holds (for D3: the obfuscated one)
-    Endpoint("verify (presented)", lambda w, d, who: [
-        Call("POST", "/v1/verify", json={"document": d.presented}),
-        Call("POST", "/v1/verify/bulk?mode=chain", json={"documents": [d.presented]})], presents=True),
-    Endpoint("portal verify (presented)", lambda w, d, who: [
-        Call("POST", "/portal/verify", data={"document": json.dumps(d.presented)}),
-        Call("POST", "/portal/api/verify", json={"document": d.presented})], presents=True),
+    Endpoint(
+        "verify (presented)",
+        lambda w, d, who: [
+            Call("POST", "/v1/verify", json={"document": d.presented}),
+            Call("POST", "/v1/verify/bulk?mode=chain", json={"documents": [d.presented]}),
+        ],
+        presents=True,
+    ),
+    Endpoint(
+        "portal verify (presented)",
+        lambda w, d, who: [
+            Call("POST", "/portal/verify", data={"document": json.dumps(d.presented)}),
+            Call("POST", "/portal/api/verify", json={"document": d.presented}),
+        ],
+        presents=True,
+    ),
 ]
 
 
@@ -246,33 +318,80 @@ def test_no_content_to_those_not_entitled(world: World, endpoint: Endpoint, doc:
 def _applies(endpoint: Endpoint, who: str, label: str) -> bool:
     """Whether `endpoint` serves `who`'s role at all (the positive half of the table)."""
     role = who.split("_")[0]
-    serves = {"portal certificate content": {"issuer", "customs", "auditor"},
-              "history by targetHash": {"customs", "auditor"}, "certificate by reference": {"customs"},
-              "customs inbox": {"customs"}, "issuer documents": {"issuer"}, "audit export": {"auditor"},
-              "portal audit search and export": {"auditor"}}
+    serves = {
+        "portal certificate content": {"issuer", "customs", "auditor"},
+        "history by targetHash": {"customs", "auditor"},
+        "certificate by reference": {"customs"},
+        "customs inbox": {"customs"},
+        "issuer documents": {"issuer"},
+        "audit export": {"auditor"},
+        "portal audit search and export": {"auditor"},
+    }
     return role in serves.get(endpoint.name, set())
 
 
 def test_the_table_covers_every_route(world: World):
     """Every route of the service that takes a document hash, id, reference or token, or lists documents, is
     in the table above (a new one must be added there)."""
-    covered = {"/portal/certificates/{target_hash}", "/portal/v/{target_hash}", "/portal/api/certificates/{target_hash}",
-               "/portal/q/{token}", "/portal/api/q/{token}", "/portal/api/status", "/v1/history/{hash}",
-               "/v1/certificates/{issuing_country}/{reference_number}", "/v1/inbox", "/v1/documents",
-               "/v1/documents/{document_id}", "/v1/batches", "/v1/documents/{document_id}/links", "/v1/audit/export",
-               "/portal/api/audit/search", "/portal/api/audit/export", "/v1/verify", "/v1/verify/bulk",
-               "/portal/verify", "/portal/api/verify", "/v1/members", "/v1/authorities",
-               # no document content by construction: actions, registry, operations, pages without data
-               "/v1/documents/{document_id}/revoke", "/v1/documents/{document_id}/supersede", "/v1/actions/{action_id}",
-               "/v1/documents/{document_id}/links/{link_id}", "/portal/api/certificates/{target_hash}/links",
-               "/v1/subscriptions", "/v1/subscriptions/{subscription_id}", "/v1/events/stream", "/v1/issuers/{account}",
-               "/v1/authorities/{store}", "/v1/admin/authorities", "/v1/admin/authorities/{store}/keys",
-               "/v1/admin/issuers/{account}", "/v1/admin/customs-keys", "/v1/admin/customs-keys/{account}",
-               "/v1/admin/proposals", "/v1/admin/proposals/{proposal_id}/vote",
-               "/v1/admin/proposals/{proposal_id}/decide", "/healthz", "/readyz", "/metrics", "/v1/openapi.json",
-               "/v1/docs", "/v1/redoc", "/v1/docs-assets", "/v1/docs-assets/redoc.js", "/docs/oauth2-redirect", "/portal", "/portal/",
-               "/portal/open", "/portal/issuer",
-               "/portal/auditor", "/portal/static/{name}", "/portal/{rest:path}"}
+    covered = {
+        "/portal/certificates/{target_hash}",
+        "/portal/v/{target_hash}",
+        "/portal/api/certificates/{target_hash}",
+        "/portal/q/{token}",
+        "/portal/api/q/{token}",
+        "/portal/api/status",
+        "/v1/history/{hash}",
+        "/v1/certificates/{issuing_country}/{reference_number}",
+        "/v1/inbox",
+        "/v1/documents",
+        "/v1/documents/{document_id}",
+        "/v1/batches",
+        "/v1/documents/{document_id}/links",
+        "/v1/audit/export",
+        "/portal/api/audit/search",
+        "/portal/api/audit/export",
+        "/v1/verify",
+        "/v1/verify/bulk",
+        "/portal/verify",
+        "/portal/api/verify",
+        "/v1/members",
+        "/v1/authorities",
+        # no document content by construction: actions, registry, operations, pages without data
+        "/v1/documents/{document_id}/revoke",
+        "/v1/documents/{document_id}/supersede",
+        "/v1/actions/{action_id}",
+        "/v1/documents/{document_id}/links/{link_id}",
+        "/portal/api/certificates/{target_hash}/links",
+        "/v1/subscriptions",
+        "/v1/subscriptions/{subscription_id}",
+        "/v1/events/stream",
+        "/v1/issuers/{account}",
+        "/v1/authorities/{store}",
+        "/v1/admin/authorities",
+        "/v1/admin/authorities/{store}/keys",
+        "/v1/admin/issuers/{account}",
+        "/v1/admin/customs-keys",
+        "/v1/admin/customs-keys/{account}",
+        "/v1/admin/proposals",
+        "/v1/admin/proposals/{proposal_id}/vote",
+        "/v1/admin/proposals/{proposal_id}/decide",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/v1/openapi.json",
+        "/v1/docs",
+        "/v1/redoc",
+        "/v1/docs-assets",
+        "/v1/docs-assets/redoc.js",
+        "/docs/oauth2-redirect",
+        "/portal",
+        "/portal/",
+        "/portal/open",
+        "/portal/issuer",
+        "/portal/auditor",
+        "/portal/static/{name}",
+        "/portal/{rest:path}",
+    }
     from certnet.api.app import create_app
 
     routes = {getattr(r, "path", None) for r in create_app(world.api.service).routes}
@@ -300,8 +419,15 @@ def test_history_gives_others_the_status_only(world: World):
     with world.api.client("customs_vn") as c:  # another country's customs: D1 is not in its inbox
         h = c.get(f"/v1/history/{d.target_hash}").json()
     assert h["proof"] is None and [e["kind"] for e in h["events"]] == ["ANCHORED"]
-    assert set(h["events"][0]) <= {"kind", "blockNumber", "time", "country", "actor", "documentType",
-                                   "documentTypeName"}
+    assert set(h["events"][0]) <= {
+        "kind",
+        "blockNumber",
+        "time",
+        "country",
+        "actor",
+        "documentType",
+        "documentTypeName",
+    }
     with world.api.client("customs_th") as c:  # the receiving customs: everything
         h = c.get(f"/v1/history/{d.target_hash}").json()
     assert h["proof"]["proof"] == [d.proof] and h["events"][0]["root"] == d.root
@@ -335,8 +461,9 @@ def test_qr_links_are_capabilities(world: World):
     doc_id = d.state["id"]
     with world.api.client("issuer_vn") as c:
         made = c.post(f"/v1/documents/{doc_id}/links").json()
-    token, key_text = re.fullmatch(rf"{re.escape(world.api.url)}/portal/q/([A-Za-z0-9_-]{{22}})#([A-Za-z0-9_-]{{43}})",
-                                   made["url"]).groups()
+    token, key_text = re.fullmatch(
+        rf"{re.escape(world.api.url)}/portal/q/([A-Za-z0-9_-]{{22}})#([A-Za-z0-9_-]{{43}})", made["url"]
+    ).groups()
     key = unb64url(key_text)
     with world.api.client() as c:  # no key needed for the ciphertext; it is useless without the link's key
         sealed = c.get(f"/portal/api/q/{token}").json()
@@ -348,8 +475,10 @@ def test_qr_links_are_capabilities(world: World):
         decrypt(world.token, key, unb64url(sealed["nonce"]), unb64url(sealed["ciphertext"]))
     with world.api.service.sessions() as s:
         row = s.scalar(select(QrLink).where(QrLink.token == token))
-        stored = b"".join(v if isinstance(v, bytes) else str(v).encode() for v in
-                          (getattr(row, col.name) for col in QrLink.__table__.columns))
+        stored = b"".join(
+            v if isinstance(v, bytes) else str(v).encode()
+            for v in (getattr(row, col.name) for col in QrLink.__table__.columns)
+        )
     assert key not in stored and key_text.encode() not in stored  # the key is in the link only
 
     # only the issuing authority: others' keys find no such document
@@ -387,8 +516,16 @@ def test_qr_links_are_capabilities(world: World):
         settings.public_base_url = None
 
     # a document not anchored yet has no link
-    pending = Document(id=0, issuer=world.api.net.addr("vn_issuer"), issuing_country="VN", reference_number="X", document_type="FORM_D",
-                       content_hash="0" * 64, raw={}, state="SUBMITTED")
+    pending = Document(
+        id=0,
+        issuer=world.api.net.addr("vn_issuer"),
+        issuing_country="VN",
+        reference_number="X",
+        document_type="FORM_D",
+        content_hash="0" * 64,
+        raw={},
+        state="SUBMITTED",
+    )
     with pytest.raises(LinkError, match="not anchored"):
         create_link(world.api.service.sessions, pending, "https://x.example")
 
@@ -397,10 +534,13 @@ def test_qr_links_are_capabilities(world: World):
 def test_serve_refuses_a_public_url_that_is_not_one(tmp_path, bad):
     import subprocess
     import sys
-
     from pathlib import Path
 
     certnet = Path(sys.executable).with_name("certnet")  # the installed command (as operators run it)
-    r = subprocess.run([str(certnet), "--data-dir", str(tmp_path), "serve", "--port", "9",
-                        "--public-url", bad], capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [str(certnet), "--data-dir", str(tmp_path), "serve", "--port", "9", "--public-url", bad],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 2 and "--public-url" in r.stderr and "absolute public URL" in r.stderr, r.stderr[-2000:]

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from certnet.node import errors
 from certnet.node.artifacts import load_artifact
-from certnet.node.contracts import REVOCATION_REASONS, DocumentStoreClient, KeyStatus, RevokedLevel
+from certnet.node.contracts import REVOCATION_REASONS, DocumentStoreClient, RevokedLevel
 from certnet.node.deploy import _deploy_contract
 from certnet.verifier.merkle import MerkleTree, combine
 
@@ -75,13 +75,25 @@ def verdicts(net, store: str, docs: list[tuple[str, str, list[str]]]) -> list[tu
     statuses = net.registry().status_of([(store, r, d, p) for r, d, p in docs])
     for (root, doc, proof), s in zip(docs, statuses):
         asked = [doc, *path_nodes(doc, proof), root] if root != doc else [root]
-        out.append((s.issued, s.issuer_authorised, s.proof_valid, s.revoked, s.revoked_level, s.superseded,
-                    s.successor_document, view.is_issued(root), any(view.is_revoked(x) for x in asked),
-                    view.is_active(root, doc, proof)))
+        out.append(
+            (
+                s.issued,
+                s.issuer_authorised,
+                s.proof_valid,
+                s.revoked,
+                s.revoked_level,
+                s.superseded,
+                s.successor_document,
+                view.is_issued(root),
+                any(view.is_revoked(x) for x in asked),
+                view.is_active(root, doc, proof),
+            )
+        )
     return out
 
 
 # ------------------------------------------------------------------ anchoring
+
 
 def test_anchor_records_and_events(net):
     store = net.store("vn_issuer")
@@ -146,12 +158,14 @@ def test_root_squatting_does_not_touch_the_victims_store(net):
     assert verdicts(net, vn, docs) == before
     assert net.store(authority="th").is_revoked(root)
     # the batched view tells the stores apart
-    s = net.registry().status_of([(net.stores["th"], root, leaves[1], proofs[leaves[1]]), (vn, root, leaves[1],
-                                                                                           proofs[leaves[1]])])
+    s = net.registry().status_of(
+        [(net.stores["th"], root, leaves[1], proofs[leaves[1]]), (vn, root, leaves[1], proofs[leaves[1]])]
+    )
     assert s[0].country == "TH" and s[0].root_revoked and s[1].country == "VN" and not s[1].revoked
 
 
 # ------------------------------------------------------------------ revocation
+
 
 def test_revoke_root_with_reason(net):
     store = net.store("vn_issuer")
@@ -231,8 +245,9 @@ def test_suspended_and_retired_keys_can_neither_anchor_revoke_nor_supersede(net)
     reg.retire_key(net.addr("vn_issuer"))
     refused()
     # the country's admins still can
-    net.store("vn_admin", authority="vn").supersede(root, leaves[1], proofs[leaves[1]], new_root, new_leaves[0],
-                                                    new_proofs[new_leaves[0]])
+    net.store("vn_admin", authority="vn").supersede(
+        root, leaves[1], proofs[leaves[1]], new_root, new_leaves[0], new_proofs[new_leaves[0]]
+    )
 
 
 def test_keys_outside_their_validity_cannot_revoke(net):
@@ -341,6 +356,7 @@ def test_batch_of_one_document_revocation(net):
 
 # ------------------------------------------------------------------ supersession
 
+
 def test_supersede(net):
     store = net.store("vn_issuer")
     old_root, old_leaves, old_proofs = batch(3)
@@ -389,8 +405,9 @@ def test_supersede_needs_same_country_and_live_successor(net):
         net.store("vn_issuer").supersede(vn_root, vn_root, [], th_root, th_root, [], new_store=net.stores["th"])
     assert info.value.args_["expected"] == b"VN" and info.value.args_["actual"] == b"TH"
     with pytest.raises(errors.SuccessorOtherCountry):  # not a registered store
-        net.store("vn_issuer").supersede(vn_root, vn_root, [], vn2_root, vn2_root, [],
-                                         new_store=net.registry().store_implementation())
+        net.store("vn_issuer").supersede(
+            vn_root, vn_root, [], vn2_root, vn2_root, [], new_store=net.registry().store_implementation()
+        )
     with pytest.raises(errors.SuccessorNotActive):  # the successor must be in the store named
         net.store("vn_issuer").supersede(vn_root, vn_root, [], vn2_root, vn2_root, [])
     net.store("vn_issuer").anchor(rev_root, "FORM_D", 1)
@@ -400,8 +417,9 @@ def test_supersede_needs_same_country_and_live_successor(net):
     with pytest.raises(errors.AlreadyRevoked):
         net.store("vn_issuer").supersede(rev_root, rev_root, [], vn_root, vn_root, [])
     # another authority of the same country may hold the successor, superseded by the key or an admin
-    receipt = net.store("vn_issuer").supersede(vn_root, vn_root, [], vn2_root, vn2_root, [],
-                                               new_store=net.stores["vn2"])
+    receipt = net.store("vn_issuer").supersede(
+        vn_root, vn_root, [], vn2_root, vn2_root, [], new_store=net.stores["vn2"]
+    )
     assert net.store().events(receipt, "DocumentSuperseded")[0]["newStore"] == net.stores["vn2"]
     assert net.store().supersession_of(vn_root).successor_store == net.stores["vn2"]
 
@@ -418,6 +436,7 @@ def test_revoking_a_document_revoked_individually_is_refused_and_root_after_is_a
 
 
 # ------------------------------------------------------------------ the trust domain
+
 
 def test_victim_hashes_anchored_and_revoked_in_another_store_change_nothing(net):
     """Finding (a) and (b): another authority (of another country, or of the same country, or a country's admin)
@@ -455,8 +474,11 @@ def test_victim_hashes_anchored_and_revoked_in_another_store_change_nothing(net)
         for method in methods:
             key = net.new_actor(f"attacker_{country_admin}_{method.__name__}")
             reg = net.registry(country_admin)
-            store = DocumentStoreClient(net.engine.w3, reg.store_from(reg.register_authority(
-                method.__name__, ["FORM_D"], first_key=key.address)), key)
+            store = DocumentStoreClient(
+                net.engine.w3,
+                reg.store_from(reg.register_authority(method.__name__, ["FORM_D"], first_key=key.address)),
+                key,
+            )
             own = rand_hashes(1)[0]
             store.anchor(own, "FORM_D", 1)
             for victim in victim_hashes:
@@ -487,6 +509,7 @@ def test_supersession_naming_the_victim_as_successor_changes_nothing(net):
 
 
 # ------------------------------------------------------------------ compromised keys
+
 
 def test_compromised_key_later_anchors_read_revoked_and_later_acts_stop_counting(net):
     """Finding: a root anchored with a key after its compromised-since time answered issued, active and not
@@ -519,7 +542,9 @@ def test_compromised_key_later_anchors_read_revoked_and_later_acts_stop_counting
     # its later anchor reads revoked through the OpenAttestation functions and unauthorised in the batched view
     assert view.is_issued(bad_root) and view.is_revoked(bad_root) and not view.is_active(bad_root)
     for leaf in bad_leaves:
-        assert view.is_revoked(bad_root, leaf, bad_proofs[leaf]) and not view.is_active(bad_root, leaf, bad_proofs[leaf])
+        assert view.is_revoked(bad_root, leaf, bad_proofs[leaf]) and not view.is_active(
+            bad_root, leaf, bad_proofs[leaf]
+        )
     s = net.registry().status_of([(vn, bad_root, bad_leaves[0], bad_proofs[bad_leaves[0]])])[0]
     assert s.issued and not s.issuer_authorised
     # its later revocations and supersessions stop counting: the victims read as before
@@ -574,8 +599,10 @@ def test_anchor_then_suspension_in_the_same_block_keeps_the_anchor_valid(anvil_n
     store, reg = net.store("vn_issuer"), net.registry("vn_admin")
     w3.provider.make_request("evm_setAutomine", [False])
     try:
-        sent = [store.signer.send(store.function("anchor", bytes.fromhex(root), 1, 2), wait=False),
-                reg.signer.send(reg.function("suspendKey", net.addr("vn_issuer")), wait=False)]
+        sent = [
+            store.signer.send(store.function("anchor", bytes.fromhex(root), 1, 2), wait=False),
+            reg.signer.send(reg.function("suspendKey", net.addr("vn_issuer")), wait=False),
+        ]
         w3.provider.make_request("evm_mine", [])
     finally:
         w3.provider.make_request("evm_setAutomine", [True])
@@ -589,19 +616,29 @@ def test_anchor_then_suspension_in_the_same_block_keeps_the_anchor_valid(anvil_n
 
 # ------------------------------------------------------------------ views
 
+
 def test_name_registry_and_erc165(net):
     view = net.store()
     assert view.name() == "VCCI Ho Chi Minh City"
     assert view.registry() == net.deployment.issuer_registry
     erc165 = selector_xor("supportsInterface(bytes4)")
-    document_store = selector_xor("name()", "revoke(bytes32)", "isIssued(bytes32)",
-                                  "isRevoked(bytes32)", "isActive(bytes32)")
-    batchable = selector_xor("issue(bytes32)", "revoke(bytes32,bytes32,bytes32[])", "isIssued(bytes32,bytes32,bytes32[])",
-                             "isRevoked(bytes32,bytes32,bytes32[])", "isActive(bytes32,bytes32,bytes32[])")
-    certnet = selector_xor("anchor(bytes32,uint8,uint32)", "revokeRoot(bytes32,uint8)",
-                           "revokeDocument(bytes32,bytes32,bytes32[],uint8)",
-                           "supersede(bytes32,bytes32,bytes32[],address,bytes32,bytes32,bytes32[])",
-                           "statusOf(bytes32,bytes32,bytes32[])")
+    document_store = selector_xor(
+        "name()", "revoke(bytes32)", "isIssued(bytes32)", "isRevoked(bytes32)", "isActive(bytes32)"
+    )
+    batchable = selector_xor(
+        "issue(bytes32)",
+        "revoke(bytes32,bytes32,bytes32[])",
+        "isIssued(bytes32,bytes32,bytes32[])",
+        "isRevoked(bytes32,bytes32,bytes32[])",
+        "isActive(bytes32,bytes32,bytes32[])",
+    )
+    certnet = selector_xor(
+        "anchor(bytes32,uint8,uint32)",
+        "revokeRoot(bytes32,uint8)",
+        "revokeDocument(bytes32,bytes32,bytes32[],uint8)",
+        "supersede(bytes32,bytes32,bytes32[],address,bytes32,bytes32,bytes32[])",
+        "statusOf(bytes32,bytes32,bytes32[])",
+    )
     assert batchable == bytes.fromhex("dcfd0745")
     assert view.supports_interface(erc165)
     assert view.supports_interface(document_store)
@@ -640,10 +677,14 @@ def test_batched_status_agrees_with_single_calls(net):
     store.revoke_root(root_c, "DUPLICATE")
     store.supersede(root_a, leaves_a[1], proofs_a[leaves_a[1]], root_b, leaves_b[0], proofs_b[leaves_b[0]])
     vn, th = net.stores["vn"], net.stores["th"]
-    unknown_root, = rand_hashes(1)
-    queries = ([(vn, root_a, l, proofs_a[l]) for l in leaves_a] + [(vn, root_b, l, proofs_b[l]) for l in leaves_b]
-               + [(vn, root_c, l, proofs_c[l]) for l in leaves_c] + [(th, root_t, l, proofs_t[l]) for l in leaves_t]
-               + [(vn, unknown_root, unknown_root, []), (vn, root_t, leaves_t[0], proofs_t[leaves_t[0]])])
+    (unknown_root,) = rand_hashes(1)
+    queries = (
+        [(vn, root_a, l, proofs_a[l]) for l in leaves_a]
+        + [(vn, root_b, l, proofs_b[l]) for l in leaves_b]
+        + [(vn, root_c, l, proofs_c[l]) for l in leaves_c]
+        + [(th, root_t, l, proofs_t[l]) for l in leaves_t]
+        + [(vn, unknown_root, unknown_root, []), (vn, root_t, leaves_t[0], proofs_t[leaves_t[0]])]
+    )
     statuses = net.registry().status_of(queries)
     assert len(statuses) == len(queries)
     for (store_addr, root, doc, proof), s in zip(queries, statuses):
@@ -657,7 +698,12 @@ def test_batched_status_agrees_with_single_calls(net):
             assert (not (s.revoked or s.superseded)) == view.is_active(root, doc, proof)
             a = view.anchor_of(root)
             assert (s.issuer, s.document_type, s.document_count, s.anchored_at, s.anchored_block) == (
-                a.key, a.document_type, a.document_count, a.anchored_at, a.block_number)
+                a.key,
+                a.document_type,
+                a.document_count,
+                a.anchored_at,
+                a.block_number,
+            )
             assert s.issuer_authorised
             rev = view.revocation_of(root) or view.revocation_of(doc)
             assert s.revoked_at == (rev.revoked_at if rev else 0)
@@ -720,14 +766,19 @@ def test_every_custom_error_is_tested():
     here = Path(__file__).parent
     text = (here / "test_document_store.py").read_text() + (here / "test_issuer_registry.py").read_text()
     used = set(re.findall(r"errors\.(\w+)", text))
-    declared = {item["name"] for c in ("IssuerRegistry", "DocumentStore") for item in load_artifact(c)["abi"]
-                if item["type"] == "error"}
+    declared = {
+        item["name"]
+        for c in ("IssuerRegistry", "DocumentStore")
+        for item in load_artifact(c)["abi"]
+        if item["type"] == "error"
+    }
     # OpenZeppelin's (Clones, Checkpoints): a failed clone creation, a checkpoint out of time order; unreachable
     library = {"FailedDeployment", "InsufficientBalance", "CheckpointUnorderedInsertion"}
     assert declared - library - used == set()
 
 
 # ------------------------------------------------------------------ property tests: proofs on chain
+
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(size=st.integers(min_value=1, max_value=200), data=st.data())

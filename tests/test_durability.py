@@ -75,11 +75,13 @@ def assert_each_document_anchored_once(net, sessions) -> list[Document]:
 
 def wait_state_persisted(engine: AnvilEngine, block: int, timeout: float = 30) -> None:
     """Until anvil's state file holds `block` (it is dumped every --state-interval second)."""
+
     def persisted() -> bool:
         try:
             return json.loads(engine.state_file.read_text()).get("best_block_number", -1) >= block
         except (OSError, ValueError):
             return False
+
     wait_until(persisted, timeout=timeout)
 
 
@@ -92,6 +94,7 @@ def own_anvil(tmp_path):
 
 
 # ------------------------------------------------------------------ one writer per outbox
+
 
 def test_a_second_pipeline_on_one_outbox_is_refused_until_the_first_lets_go(embedded_net, tmp_path):
     first = make_pipeline(embedded_net, tmp_path)
@@ -112,9 +115,27 @@ def test_a_second_pipeline_on_one_outbox_is_refused_until_the_first_lets_go(embe
 def _issue(home: Path, files: list[Path], out: Path, db: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CERTNET_")}
     env["CERTNET_HOME"] = str(home)
-    return subprocess.Popen([sys.executable, "-m", "certnet.api.cli", "issue", *map(str, files), "--out", str(out),
-                             "--db", db, "--max-batch", "3", "--type", "form-d"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "certnet.api.cli",
+            "issue",
+            *map(str, files),
+            "--out",
+            str(out),
+            "--db",
+            db,
+            "--max-batch",
+            "3",
+            "--type",
+            "form-d",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_two_concurrent_certnet_issue_on_one_outbox_anchor_each_document_once(anvil_net, home, tmp_path):
@@ -144,6 +165,7 @@ def test_two_concurrent_certnet_issue_on_one_outbox_anchor_each_document_once(an
 
 # ------------------------------------------------------------------ recovery at the confirmation depth
 
+
 def test_an_anchor_found_on_chain_is_recorded_only_at_the_confirmation_depth(anvil_net, tmp_path):
     """A root found anchored on chain (sent by a process that died before recording it) is ANCHORED only once
     it is `confirmations` deep, and is not sent again meanwhile."""
@@ -169,6 +191,7 @@ def test_an_anchor_found_on_chain_is_recorded_only_at_the_confirmation_depth(anv
 
 
 # ------------------------------------------------------------------ the chain loses anchors
+
 
 def test_anchors_the_chain_lost_are_anchored_again_with_the_same_root_and_nonces_recover(own_anvil, tmp_path):
     """The node forgets the blocks holding two anchored batches (evm_revert: what a node killed before it
@@ -201,8 +224,10 @@ def test_anchors_the_chain_lost_are_anchored_again_with_the_same_root_and_nonces
             assert now.merkle_root == b.merkle_root and now.reanchored_count == 1
             assert now.last_reconciled_at is not None  # (the transaction may be the same bytes: same nonce)
             assert own_anvil.w3.eth.get_transaction_receipt(now.tx_hash)["blockNumber"] == now.block_number
-            events = [e.event for e in s.scalars(select(BatchEvent).where(BatchEvent.batch_id == b.id)
-                                                 .order_by(BatchEvent.id))]
+            events = [
+                e.event
+                for e in s.scalars(select(BatchEvent).where(BatchEvent.batch_id == b.id).order_by(BatchEvent.id))
+            ]
             assert events == ["ANCHORED", EV_REANCHOR, "ANCHORED"]
 
 
@@ -253,6 +278,7 @@ def test_a_pipeline_that_starts_checks_the_recent_window(own_anvil, tmp_path):
 
 # ------------------------------------------------------------------ through the service
 
+
 def test_the_service_reanchors_shows_it_and_counts_it(own_anvil, tmp_path):
     net = make_net(own_anvil)
     snapshot = rpc(own_anvil, "evm_snapshot")
@@ -261,15 +287,22 @@ def test_the_service_reanchors_shows_it_and_counts_it(own_anvil, tmp_path):
         with api.client("issuer_vn") as c:
             r = c.post("/v1/documents", json={"documents": form_ds(api, 3, seed=88)})
             ids = [d["id"] for d in r.json()["documents"]]
-            first = wait_until(lambda: (lambda s: s if s["state"] == "ANCHORED" else None)(
-                c.get(f"/v1/documents/{ids[0]}").json()))
+            first = wait_until(
+                lambda: (lambda s: s if s["state"] == "ANCHORED" else None)(c.get(f"/v1/documents/{ids[0]}").json())
+            )
             assert first["reanchoredCount"] == 0 and [e["event"] for e in first["batchHistory"]] == ["ANCHORED"]
             assert rpc(own_anvil, "evm_revert", snapshot) is True
-            again = wait_until(lambda: (lambda s: s if s["state"] == "ANCHORED" and s["reanchoredCount"] else None)(
-                c.get(f"/v1/documents/{ids[0]}").json()), timeout=60)
+            again = wait_until(
+                lambda: (lambda s: s if s["state"] == "ANCHORED" and s["reanchoredCount"] else None)(
+                    c.get(f"/v1/documents/{ids[0]}").json()
+                ),
+                timeout=60,
+            )
             assert again["wrapped"] == first["wrapped"]
-            assert own_anvil.w3.eth.get_transaction_receipt(again["transactionHash"])["blockNumber"] == \
-                again["blockNumber"]
+            assert (
+                own_anvil.w3.eth.get_transaction_receipt(again["transactionHash"])["blockNumber"]
+                == again["blockNumber"]
+            )
             assert [e["event"] for e in again["batchHistory"]] == ["ANCHORED", "REANCHOR", "ANCHORED"]
             assert "no longer has" in again["batchHistory"][1]["detail"]
             batch = next(b for b in c.get("/v1/batches").json() if b["id"] == again["batchId"])
@@ -303,7 +336,7 @@ def test_sigkill_of_the_node_during_api_submissions_loses_no_acknowledged_docume
                 if stop.is_set():
                     break
                 try:
-                    r = c.post("/v1/documents", json={"documents": pool[start:start + 3]})
+                    r = c.post("/v1/documents", json={"documents": pool[start : start + 3]})
                 except httpx.HTTPError as exc:  # not acknowledged: nothing to expect
                     failures.append(repr(exc))
                     continue
@@ -331,6 +364,7 @@ def test_sigkill_of_the_node_during_api_submissions_loses_no_acknowledged_docume
         submitter.join(30)
         assert acknowledged and not failures, failures[:3]
         with api.client("issuer_vn") as c:
+
             def all_anchored() -> bool:
                 done: set[int] = set()
                 while True:
@@ -338,6 +372,7 @@ def test_sigkill_of_the_node_during_api_submissions_loses_no_acknowledged_docume
                     done |= {d["id"] for d in page}
                     if len(page) < 500:
                         return done >= set(acknowledged)
+
             wait_until(all_anchored, timeout=240, interval=0.5)
             wrapped = [c.get(f"/v1/documents/{i}").json()["wrapped"] for i in acknowledged]
         docs = assert_each_document_anchored_once(net, api.service.sessions)
@@ -354,6 +389,7 @@ def test_sigkill_of_the_node_during_api_submissions_loses_no_acknowledged_docume
 
 
 # ------------------------------------------------------------------ bulk issuance reconciles its output directory
+
 
 def test_issue_bulk_run_again_anchors_what_the_chain_lost(own_anvil, tmp_path):
     """`certnet issue-bulk` journals its anchorings; run again over its output directory after the node lost the
@@ -389,6 +425,7 @@ def test_issue_bulk_run_again_anchors_what_the_chain_lost(own_anvil, tmp_path):
 
 
 # ------------------------------------------------------------------ actions
+
 
 def test_a_failed_action_can_be_requested_again_a_pending_one_is_returned(anvil_net, tmp_path):
     """A revocation FAILED (the root was not anchored then) is requested again once it is: the same action goes
@@ -426,9 +463,13 @@ def test_an_outbox_created_before_gets_the_new_columns(tmp_path):
     with engine.begin() as conn:  # the outbox as it was before those columns
         conn.execute(sqlalchemy.text("ALTER TABLE outbox_batches DROP COLUMN reanchored_count"))
         conn.execute(sqlalchemy.text("ALTER TABLE outbox_batches DROP COLUMN last_reconciled_at"))
-        conn.execute(sqlalchemy.text("INSERT INTO outbox_batches (issuer, document_type, merkle_root, count, state, "
-                                     "created_at, updated_at) VALUES ('0x1', 'FORM_D', 'aa', 1, 'ANCHORED', "
-                                     "'2024-01-01 00:00:00', '2024-01-01 00:00:00')"))
+        conn.execute(
+            sqlalchemy.text(
+                "INSERT INTO outbox_batches (issuer, document_type, merkle_root, count, state, "
+                "created_at, updated_at) VALUES ('0x1', 'FORM_D', 'aa', 1, 'ANCHORED', "
+                "'2024-01-01 00:00:00', '2024-01-01 00:00:00')"
+            )
+        )
     assert "reanchored_count" not in {c["name"] for c in sqlalchemy.inspect(engine).get_columns("outbox_batches")}
     sessions = open_database(url)
     with sessions() as s:

@@ -11,7 +11,6 @@ import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import httpx
 import pytest
@@ -49,7 +48,7 @@ class Receiver:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["content-length"]))
                 outer.calls.append((self.headers["x-certnet-delivery"], json.loads(body)))
                 self.send_response(204)
@@ -110,8 +109,12 @@ class Submitter:
                 d.pop("issuers")
                 batch.append(d)
             try:
-                r = httpx.post(url + "/v1/documents", json={"documents": batch}, timeout=30,
-                               headers={"authorization": f"Bearer {self.key}"})
+                r = httpx.post(
+                    url + "/v1/documents",
+                    json={"documents": batch},
+                    timeout=30,
+                    headers={"authorization": f"Bearer {self.key}"},
+                )
             except httpx.HTTPError:
                 self.refused += 1  # the killed service: nothing acknowledged
                 continue
@@ -130,11 +133,14 @@ def inbox_and_revoke(url: str, keys: dict[str, str], doc_id: int) -> str:
     """Customs TH receives the (anchored) document, then its issuer revokes it; returns its target hash."""
     with httpx.Client(base_url=url, timeout=60) as c:
         auth = {"authorization": f"Bearer {keys['issuer_vn']}"}
-        state = wait_for(f"document {doc_id} anchored",
-                         lambda: (s := c.get(f"/v1/documents/{doc_id}", headers=auth).json())["state"] == ANCHORED
-                         and s, 90)
-        r = c.post("/v1/inbox", json={"document": state["wrapped"]},
-                   headers={"authorization": f"Bearer {keys['customs_th']}"})
+        state = wait_for(
+            f"document {doc_id} anchored",
+            lambda: (s := c.get(f"/v1/documents/{doc_id}", headers=auth).json())["state"] == ANCHORED and s,
+            90,
+        )
+        r = c.post(
+            "/v1/inbox", json={"document": state["wrapped"]}, headers={"authorization": f"Bearer {keys['customs_th']}"}
+        )
         assert r.status_code == 201, r.text
         r = c.post(f"/v1/documents/{doc_id}/revoke", json={"reason": "FRAUDULENT"}, headers=auth)
         assert r.status_code == 202, r.text
@@ -145,14 +151,17 @@ def test_a_killed_leader_is_replaced_without_double_anchoring_or_delivery(pg, an
     net = make_net(anvil_engine)
     sessions = open_database(pg)
     ApiBase.metadata.create_all(sessions.kw["bind"])
-    keys = {"issuer_vn": create_api_key(sessions, "vn issuer", "issuer", "VN", net.addr("vn_issuer"))[0],
-            "customs_th": create_api_key(sessions, "th customs", "customs", "TH")[0]}
+    keys = {
+        "issuer_vn": create_api_key(sessions, "vn issuer", "issuer", "VN", net.addr("vn_issuer"))[0],
+        "customs_th": create_api_key(sessions, "th customs", "customs", "TH")[0],
+    }
     dirs = [tmp_path / "host-a", tmp_path / "host-b"]
     for d in dirs:  # two hosts of one member: each its own data directory, with the deployment and the keys
         d.mkdir()
         net.deployment.save(d / "deployment.json")
-        create_keystore(d / "keys" / "vn-issuer.json", PASS, net.actors["vn_issuer"].account.key,
-                        scrypt_n=TEST_SCRYPT_N)
+        create_keystore(
+            d / "keys" / "vn-issuer.json", PASS, net.actors["vn_issuer"].account.key, scrypt_n=TEST_SCRYPT_N
+        )
     ports = free_port(), free_port()
     urls = [f"http://127.0.0.1:{p}" for p in ports]
     extra = ("--webhook-allow", "127.0.0.1", "--reconcile-interval", "2")
@@ -172,10 +181,12 @@ def test_a_killed_leader_is_replaced_without_double_anchoring_or_delivery(pg, an
         wait_for("documents acknowledged", lambda: len(submitter.acknowledged) >= 20, 60)
         # a notice delivered by the first leader (and recorded as delivered) before it dies
         first = inbox_and_revoke(urls[1], keys, submitter.acknowledged[0])
+
         def delivered(target: str) -> bool:
             with sessions() as s:
                 return [d.state for d in s.scalars(select(Delivery)) if d.payload["targetHash"] == target] == [
-                    "DELIVERED"]
+                    "DELIVERED"
+                ]
 
         wait_for("the first notice delivered", lambda: delivered(first), 60)
         anchored_before = len(submitter.acknowledged)
@@ -187,17 +198,21 @@ def test_a_killed_leader_is_replaced_without_double_anchoring_or_delivery(pg, an
         wait_for("the standby taking over", lambda: leads(urls[1]), TAKEOVER_WITHIN, interval=0.1)
         took = time.monotonic() - killed
         assert took < TAKEOVER_WITHIN
-        wait_for("documents acknowledged by the new leader",
-                 lambda: len(submitter.acknowledged) >= anchored_before + 40, 60)
+        wait_for(
+            "documents acknowledged by the new leader", lambda: len(submitter.acknowledged) >= anchored_before + 40, 60
+        )
         submitter.stop()
         # a notice delivered by the new leader
         second = inbox_and_revoke(urls[1], keys, submitter.acknowledged[-1])
 
         acknowledged = set(submitter.acknowledged)
-        with httpx.Client(base_url=urls[1], headers={"authorization": f"Bearer {keys['issuer_vn']}"},
-                          timeout=60) as c:
-            wait_for("every acknowledged document anchored", lambda: all(
-                c.get(f"/v1/documents/{i}").json()["state"] == ANCHORED for i in acknowledged), 180, interval=1)
+        with httpx.Client(base_url=urls[1], headers={"authorization": f"Bearer {keys['issuer_vn']}"}, timeout=60) as c:
+            wait_for(
+                "every acknowledged document anchored",
+                lambda: all(c.get(f"/v1/documents/{i}").json()["state"] == ANCHORED for i in acknowledged),
+                180,
+                interval=1,
+            )
         wait_for("the second notice heard", lambda: any(b["targetHash"] == second for _, b in receiver.calls), 60)
 
         with sessions() as s:
@@ -207,8 +222,10 @@ def test_a_killed_leader_is_replaced_without_double_anchoring_or_delivery(pg, an
         by_id = {b.id: b for b in batches}
         assert all(by_id[docs[i].batch_id].state == ANCHORED for i in acknowledged)
         assert sum(b.count for b in batches) == len([d for d in docs.values() if d.batch_id is not None])
-        roots = [log["args"]["root"].hex().removeprefix("0x")
-                 for log in net.store().contract.events.RootAnchored().get_logs(from_block=0)]
+        roots = [
+            log["args"]["root"].hex().removeprefix("0x")
+            for log in net.store().contract.events.RootAnchored().get_logs(from_block=0)
+        ]
         twice = {r for r in roots if roots.count(r) > 1}
         assert not twice, f"roots anchored twice: {twice}"
         assert all(roots.count(b.merkle_root.removeprefix("0x")) == 1 for b in batches if b.state == ANCHORED)

@@ -13,8 +13,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
@@ -37,8 +37,21 @@ HEARD_WITHIN = 15.0
 
 def serve(data_dir: Path, rpc: str, db: str, port: int, *extra: str) -> subprocess.Popen:
     env = dict(os.environ, CERTNET_PASSPHRASE=PASS, TMPDIR=str(data_dir))
-    cmd = [sys.executable, "-m", "certnet.api.cli", "--data-dir", str(data_dir), "serve", "--rpc", rpc, "--db", db,
-           "--port", str(port), *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "certnet.api.cli",
+        "--data-dir",
+        str(data_dir),
+        "serve",
+        "--rpc",
+        rpc,
+        "--db",
+        db,
+        "--port",
+        str(port),
+        *extra,
+    ]
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(data_dir / "serve.log", "w"))
 
 
@@ -105,12 +118,16 @@ def two_services(net, tmp: Path, db: str) -> Iterator[tuple[str, str, dict[str, 
     create_keystore(main_dir / "keys" / "vn-issuer.json", PASS, net.actors["vn_issuer"].account.key)
     sessions = open_database(db)
     ApiBase.metadata.create_all(sessions.kw["bind"])
-    keys = {"issuer_vn": create_api_key(sessions, "vn issuer", "issuer", "VN", net.addr("vn_issuer"))[0],
-            "customs_th": create_api_key(sessions, "th customs", "customs", "TH")[0]}
+    keys = {
+        "issuer_vn": create_api_key(sessions, "vn issuer", "issuer", "VN", net.addr("vn_issuer"))[0],
+        "customs_th": create_api_key(sessions, "th customs", "customs", "TH")[0],
+    }
     sessions.kw["bind"].dispose()
     ports = free_port(), free_port()
-    procs = [serve(main_dir, net.engine.rpc_url, db, ports[0], "--workers", "2"),
-             serve(replica_dir, net.engine.rpc_url, db, ports[1], "--no-workers")]
+    procs = [
+        serve(main_dir, net.engine.rpc_url, db, ports[0], "--workers", "2"),
+        serve(replica_dir, net.engine.rpc_url, db, ports[1], "--no-workers"),
+    ]
     try:
         urls = [f"http://127.0.0.1:{p}" for p in ports]
         for url, proc, d in zip(urls, procs, (main_dir, replica_dir)):
@@ -122,8 +139,7 @@ def two_services(net, tmp: Path, db: str) -> Iterator[tuple[str, str, dict[str, 
 
 
 def _form_d(net) -> dict:
-    doc = next(samples.generate(1, seed=401, network=network_block(net.deployment),
-                                issuing_country="VN"))
+    doc = next(samples.generate(1, seed=401, network=network_block(net.deployment), issuing_country="VN"))
     doc.pop("issuers")
     return doc
 
@@ -172,7 +188,11 @@ def hear_a_revocation_everywhere(net, tmp: Path, db: str) -> None:
             deadline = time.monotonic() + 15
             while not again.heard and time.monotonic() < deadline:
                 time.sleep(0.05)
-            assert again.heard and again.heard[0][0] == notice_id and again.heard[0][1]["targetHash"] == state["targetHash"]
+            assert (
+                again.heard
+                and again.heard[0][0] == notice_id
+                and again.heard[0][1]["targetHash"] == state["targetHash"]
+            )
         finally:
             again.close()
 

@@ -14,8 +14,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
@@ -35,11 +35,22 @@ RAW = EXAMPLES["raw"][0]
 # ------------------------------------------------------------------ the depth scan
 
 
-@pytest.mark.parametrize("text, depth", [
-    ("1", 0), ('"[[[["', 0), ("[]", 1), ('{"a": 1}', 1), ('{"a": [{}]}', 3), ('[[], [[]], []]', 3),
-    ('["]]]]", "[[[[", "\\"[[\\\\", [1]]', 2), ('{"k[": {"v{": ["\\u005b"]}}', 3),
-    ("[[[", 3), ("]][[", 0), ('"unterminated [[[', 3),  # not JSON: what a parser would reach
-])
+@pytest.mark.parametrize(
+    "text, depth",
+    [
+        ("1", 0),
+        ('"[[[["', 0),
+        ("[]", 1),
+        ('{"a": 1}', 1),
+        ('{"a": [{}]}', 3),
+        ("[[], [[]], []]", 3),
+        ('["]]]]", "[[[[", "\\"[[\\\\", [1]]', 2),
+        ('{"k[": {"v{": ["\\u005b"]}}', 3),
+        ("[[[", 3),
+        ("]][[", 0),
+        ('"unterminated [[[', 3),  # not JSON: what a parser would reach
+    ],
+)
 def test_depth_counts_brackets_outside_strings(text, depth):
     assert json_depth(text) == depth
     assert json_depth(text.encode()) == depth
@@ -47,9 +58,13 @@ def test_depth_counts_brackets_outside_strings(text, depth):
     assert not exceeds_depth(text, depth)
 
 
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab\u00e9'),
-                    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text('[]{}"\\x', max_size=3), kids,
-                                                                                max_size=4), max_leaves=40))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab\u00e9'),
+        lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text('[]{}"\\x', max_size=3), kids, max_size=4),
+        max_leaves=40,
+    )
+)
 @settings(max_examples=300, deadline=None)
 def test_depth_of_any_json_value(value):
     def depth(v) -> int:
@@ -90,8 +105,10 @@ def test_loads_refuses_depth_before_parsing():
 def test_every_certnet_process_keeps_pythons_recursion_limit():
     """Importing py-evm (eth) and py_ecc raises the limit to 100,000; certnet puts it back, whichever is imported
     first, and also when they come after certnet."""
-    code = ("import sys; before = sys.getrecursionlimit(); import certnet.api.cli, eth, py_ecc, web3; "
-            "from certnet.node.engines import EmbeddedEngine; print(before, sys.getrecursionlimit())")
+    code = (
+        "import sys; before = sys.getrecursionlimit(); import certnet.api.cli, eth, py_ecc, web3; "
+        "from certnet.node.engines import EmbeddedEngine; print(before, sys.getrecursionlimit())"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
     before, after = out.split()
     assert before == after == "1000"
@@ -115,7 +132,7 @@ def _encode(body: bytes, how: str) -> bytes:
     if how == "utf-8-bom":
         return b"\xef\xbb\xbf" + body
     if how == "invalid-utf-8":
-        return body[:len(body) // 2] + b"\xff\xc3\x28" + body[len(body) // 2:]
+        return body[: len(body) // 2] + b"\xff\xc3\x28" + body[len(body) // 2 :]
     return text.encode(how, "surrogatepass")
 
 
@@ -123,37 +140,78 @@ _DOC = json.dumps({"document": WRAPPED}).encode()
 _PIECE = json.dumps(WRAPPED)
 
 deep = st.builds(_nest, st.integers(65, 150_000), st.sampled_from(["array", "object", "mixed"]), st.booleans())
-wide = st.builds(lambda n, item, key: b'{"%s": [' % key + b",".join([item] * n) + b"]}",
-                 st.integers(1_000, 200_000), st.sampled_from([b"0", b"[]", b"{}", b'"x"', b"1e400", b"null"]),
-                 st.sampled_from([b"documents", b"document", b"x"]))
+wide = st.builds(
+    lambda n, item, key: b'{"%s": [' % key + b",".join([item] * n) + b"]}",
+    st.integers(1_000, 200_000),
+    st.sampled_from([b"0", b"[]", b"{}", b'"x"', b"1e400", b"null"]),
+    st.sampled_from([b"documents", b"document", b"x"]),
+)
 many_keys = st.integers(1_000, 50_000).map(
-    lambda n: b'{"document": {' + b",".join(b'"k%d": %d' % (i, i) for i in range(n)) + b"}}")
-numbers = st.sampled_from([b"NaN", b"Infinity", b"-Infinity", b"1e99999", b"-0", b"1" * 5000, b"-" + b"9" * 100_000,
-                           b"0.1e-99999", b"123456789012345678901234567890", b"1.0"]).map(
-    lambda n: b'{"document": {"version": %s, "data": {"n": %s}}}' % (n, n))
+    lambda n: b'{"document": {' + b",".join(b'"k%d": %d' % (i, i) for i in range(n)) + b"}}"
+)
+numbers = st.sampled_from(
+    [
+        b"NaN",
+        b"Infinity",
+        b"-Infinity",
+        b"1e99999",
+        b"-0",
+        b"1" * 5000,
+        b"-" + b"9" * 100_000,
+        b"0.1e-99999",
+        b"123456789012345678901234567890",
+        b"1.0",
+    ]
+).map(lambda n: b'{"document": {"version": %s, "data": {"n": %s}}}' % (n, n))
 in_document = st.sampled_from([b"NaN", b"Infinity", b"1e400", b"9" * 5000]).map(
-    lambda n: _PIECE.replace('"version"', '"v": %s, "version"' % n.decode(), 1).join(['{"document": ', "}"]).encode())
-repeated = st.sampled_from([
-    b'{"document": {}, "document": ' + _DOC[len(b'{"document": '):],
-    _DOC.replace(b'"version"', b'"version": 1, "version"', 1),
-    b'{"documents": [{"a": 1, "a": 2}], "documents": []}',
-])
-encoded = st.tuples(st.sampled_from([_DOC, b'{"documents": [' + _DOC[13:-1] + b"]}", b'{"document": "\\ud800"}',
-                                     b'{"document": {"\\udfff": "\\ud83d"}}']),
-                    st.sampled_from(["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-8-bom", "invalid-utf-8"])
-                    ).map(lambda t: _encode(*t))
-junk_json = st.recursive(st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers() | st.text(),
-                         lambda kids: st.lists(kids, max_size=5) | st.dictionaries(st.text(max_size=5), kids, max_size=5),
-                         max_leaves=30).map(lambda v: json.dumps({"document": v, "documents": [v]}).encode())
+    lambda n: _PIECE.replace('"version"', '"v": %s, "version"' % n.decode(), 1).join(['{"document": ', "}"]).encode()
+)
+repeated = st.sampled_from(
+    [
+        b'{"document": {}, "document": ' + _DOC[len(b'{"document": ') :],
+        _DOC.replace(b'"version"', b'"version": 1, "version"', 1),
+        b'{"documents": [{"a": 1, "a": 2}], "documents": []}',
+    ]
+)
+encoded = st.tuples(
+    st.sampled_from(
+        [
+            _DOC,
+            b'{"documents": [' + _DOC[13:-1] + b"]}",
+            b'{"document": "\\ud800"}',
+            b'{"document": {"\\udfff": "\\ud83d"}}',
+        ]
+    ),
+    st.sampled_from(["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-8-bom", "invalid-utf-8"]),
+).map(lambda t: _encode(*t))
+junk_json = st.recursive(
+    st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers() | st.text(),
+    lambda kids: st.lists(kids, max_size=5) | st.dictionaries(st.text(max_size=5), kids, max_size=5),
+    max_leaves=30,
+).map(lambda v: json.dumps({"document": v, "documents": [v]}).encode())
 HOSTILE = st.one_of(deep, wide, many_keys, numbers, in_document, repeated, encoded, junk_json, st.binary(max_size=3000))
-CONTENT_TYPES = st.sampled_from(["application/json", None, "application/json; charset=utf-16", "text/plain",
-                                 "application/problem+json", "application/x-www-form-urlencoded"])
+CONTENT_TYPES = st.sampled_from(
+    [
+        "application/json",
+        None,
+        "application/json; charset=utf-16",
+        "text/plain",
+        "application/problem+json",
+        "application/x-www-form-urlencoded",
+    ]
+)
 
 
 def _cli(home: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CERTNET_")}
-    return subprocess.run([sys.executable, "-m", "certnet.api.cli", "--data-dir", str(home), *args], input=stdin,
-                          capture_output=True, env=env, cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "certnet.api.cli", "--data-dir", str(home), *args],
+        input=stdin,
+        capture_output=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
 
 
 # ------------------------------------------------------------------ against a real `certnet serve`
@@ -177,17 +235,39 @@ def served(anvil_engine, tmp_path_factory) -> Iterator[dict]:
     net.deployment.rpc_url = anvil_engine.rpc_url
     net.deployment.save(home / "deployment.json")
     (home / "passphrase").write_text("hostile-test-pass\n")
-    create_keystore(home / "keys" / "vn-issuer.json", "hostile-test-pass", net.actors["vn_issuer"].account.key,
-                    scrypt_n=TEST_SCRYPT_N)
+    create_keystore(
+        home / "keys" / "vn-issuer.json",
+        "hostile-test-pass",
+        net.actors["vn_issuer"].account.key,
+        scrypt_n=TEST_SCRYPT_N,
+    )
     sessions = open_database(f"sqlite:///{home / 'certnet.db'}")
     ApiBase.metadata.create_all(sessions.kw["bind"])
-    keys = {"customs": create_api_key(sessions, "customs", "customs", "TH")[0],
-            "issuer": create_api_key(sessions, "issuer", "issuer", "VN", net.addr("vn_issuer"))[0]}
+    keys = {
+        "customs": create_api_key(sessions, "customs", "customs", "TH")[0],
+        "issuer": create_api_key(sessions, "issuer", "issuer", "VN", net.addr("vn_issuer"))[0],
+    }
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CERTNET_")}
-    log = open(home / "serve.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "certnet.api.cli", "--data-dir", str(home), "serve", "--port",
-                             str(port), "--workers", "2"], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    log = open(home / "serve.log", "wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "certnet.api.cli",
+            "--data-dir",
+            str(home),
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=ROOT,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while True:
@@ -232,8 +312,13 @@ def _answered_cleanly(r: httpx.Response) -> None:
 def test_the_deep_body_that_killed_a_worker(served):
     """The reported request: 200 KB of nested brackets to /v1/verify and /v1/documents."""
     body = b"[" * 100_000 + b"]" * 100_000
-    for path, who in (("/v1/verify", "customs"), ("/v1/documents", "issuer"), ("/v1/verify/bulk", "customs"),
-                      ("/portal/api/verify", None), ("/portal/api/status", "customs")):
+    for path, who in (
+        ("/v1/verify", "customs"),
+        ("/v1/documents", "issuer"),
+        ("/v1/verify/bulk", "customs"),
+        ("/portal/api/verify", None),
+        ("/portal/api/status", "customs"),
+    ):
         headers = {"content-type": "application/json"}
         if who:
             headers["authorization"] = f"Bearer {served['keys'][who]}"
@@ -241,26 +326,43 @@ def test_the_deep_body_that_killed_a_worker(served):
         assert r.status_code == 400, (path, r.status_code, r.text[:300])
         assert r.json()["code"] == "JSON_TOO_DEEP" and "more than 64 levels" in r.json()["detail"]
     # the portal's upload form (multipart: the file is checked as it is parsed)
-    r = httpx.post(served["url"] + "/portal/verify", files={"file": ("deep.json", body, "application/json")}, timeout=60)
+    r = httpx.post(
+        served["url"] + "/portal/verify", files={"file": ("deep.json", body, "application/json")}, timeout=60
+    )
     assert r.status_code == 200 and "64 levels" in r.text
     # at the limit a body is read as usual: 64 levels is a verdict (MALFORMED), not a refusal
     at_limit = b'{"document": ' + b"[" * 63 + b"]" * 63 + b"}"
-    r = httpx.post(served["url"] + "/v1/verify", content=at_limit, timeout=60,
-                   headers={"authorization": f"Bearer {served['keys']['customs']}", "content-type": "application/json"})
+    r = httpx.post(
+        served["url"] + "/v1/verify",
+        content=at_limit,
+        timeout=60,
+        headers={"authorization": f"Bearer {served['keys']['customs']}", "content-type": "application/json"},
+    )
     assert r.status_code == 422 or r.json()["status"] == "MALFORMED", r.text[:300]
     _alive(served)
 
 
 def test_too_large_a_body_is_refused(served):
-    r = httpx.post(served["url"] + "/v1/verify", content=b"[" * (17 * 1024 * 1024), timeout=120,
-                   headers={"authorization": f"Bearer {served['keys']['customs']}", "content-type": "application/json"})
+    r = httpx.post(
+        served["url"] + "/v1/verify",
+        content=b"[" * (17 * 1024 * 1024),
+        timeout=120,
+        headers={"authorization": f"Bearer {served['keys']['customs']}", "content-type": "application/json"},
+    )
     assert r.status_code == 413 and r.json()["code"] == "BODY_TOO_LARGE"
     _alive(served)
 
 
-ENDPOINTS = [("/v1/verify", "customs"), ("/v1/verify/bulk", "customs"), ("/v1/documents", "issuer"),
-             ("/v1/inbox", "customs"), ("/v1/subscriptions", "customs"), ("/portal/api/verify", None),
-             ("/portal/api/status", "customs"), ("/v1/verify", None)]
+ENDPOINTS = [
+    ("/v1/verify", "customs"),
+    ("/v1/verify/bulk", "customs"),
+    ("/v1/documents", "issuer"),
+    ("/v1/inbox", "customs"),
+    ("/v1/subscriptions", "customs"),
+    ("/portal/api/verify", None),
+    ("/portal/api/status", "customs"),
+    ("/v1/verify", None),
+]
 
 
 def test_fuzz_hostile_bodies_against_certnet_serve(served):

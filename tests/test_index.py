@@ -12,7 +12,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from eth_utils import keccak
-from sqlalchemy import inspect, insert, select
+from sqlalchemy import insert, inspect, select
 from web3 import Web3
 
 from certnet.api.index import VERSION_TABLE, current_revision, make_engine, sqlite_url, upgrade
@@ -271,8 +271,9 @@ def corpus(chain) -> Corpus:
 
     # validity window: an anchor exactly at validUntil is authorised (inclusive)
     now = e.w3.eth.get_block("latest")["timestamp"]
-    hp = register(net, "vn_admin", "VCCI Hai Phong", ["FORM_D"], "vn_haiphong", valid_from=now - 100,
-                  valid_until=now + 60)
+    hp = register(
+        net, "vn_admin", "VCCI Hai Phong", ["FORM_D"], "vn_haiphong", valid_from=now - 100, valid_until=now + 60
+    )
     w = h32()
     rpc(e, "evm_setNextBlockTimestamp", [now + 60])
     client(net, "vn_haiphong", hp).anchor(w, "FORM_D", 1)
@@ -370,9 +371,11 @@ def test_authorisation_at_any_time_equals_chain(corpus: Corpus, indexed) -> None
     indexer, source = indexed
     block = indexer.sync()
     registry = corpus.net.registry()
-    times = sorted({e.time for e in source.events_between("VN", 0, 2**40)}
-                   | {e.time for e in source.events_between("TH", 0, 2**40)}
-                   | {e.time for e in source.events_between("MY", 0, 2**40)})
+    times = sorted(
+        {e.time for e in source.events_between("VN", 0, 2**40)}
+        | {e.time for e in source.events_between("TH", 0, 2**40)}
+        | {e.time for e in source.events_between("MY", 0, 2**40)}
+    )
     probes = sorted({t + d for t in times for d in (-1, 0, 1)})
     probes = probes[:: max(1, len(probes) // 12)] + probes[-3:]
     fn = registry.contract.functions
@@ -397,12 +400,23 @@ def test_views_equal_chain(corpus: Corpus, indexed) -> None:
     for key, store in corpus.keys:
         rec = fn.keyInfo(key).call(block_identifier=block)
         v = keys[key]
-        assert (v.store, int(v.status), v.valid_from, v.valid_until, v.compromised_since or 0,
-                v.successor or "0x" + "00" * 20) == tuple(rec), key
+        assert (
+            v.store,
+            int(v.status),
+            v.valid_from,
+            v.valid_until,
+            v.compromised_since or 0,
+            v.successor or "0x" + "00" * 20,
+        ) == tuple(rec), key
     assert keys[net.addr("vn_cantho2")].predecessor == net.addr("vn_cantho")
     assert keys[net.addr("vn_cantho")].successor == net.addr("vn_cantho2")
     assert [s.status for s in keys[net.addr("th_issuer")].status_history] == [
-        KeyStatus.ACTIVE, KeyStatus.SUSPENDED, KeyStatus.ACTIVE, KeyStatus.SUSPENDED, KeyStatus.ACTIVE]
+        KeyStatus.ACTIVE,
+        KeyStatus.SUSPENDED,
+        KeyStatus.ACTIVE,
+        KeyStatus.SUSPENDED,
+        KeyStatus.ACTIVE,
+    ]
     assert {v.country for v in source.keys("TH")} == {"TH"}
     assert [v.key for v in source.issuers("TH")] == [net.addr("th_issuer")]  # the routes' name for keys
     authorities = {a.store: a for a in source.authorities()}
@@ -416,14 +430,19 @@ def test_views_equal_chain(corpus: Corpus, indexed) -> None:
             assert source.authority_name(store) == net.deployment.store_client(net.engine.w3, store).name() == a.name
             assert source.country_of_store(store) == country
     assert {k.key for k in authorities[net.stores["VCCI Can Tho"]].keys} == {
-        net.addr(k) for k in ("vn_cantho", "vn_cantho2", "vn_cantho3")}
+        net.addr(k) for k in ("vn_cantho", "vn_cantho2", "vn_cantho3")
+    }
     assert not authorities[net.stores["MITI Malaysia"]].active and authorities[net.stores["vn"]].active
     members = {m.country: m for m in source.members()}
     assert set(members) == set(net.registry().countries())
     for country, m in members.items():
         active, epoch, admin_count, joined = fn.member(country.encode()).call(block_identifier=block)
-        assert (m.active, m.epoch, len(m.admins) if m.active else 0, m.joined_at) == \
-               (active, epoch, admin_count if active else 0, joined)
+        assert (m.active, m.epoch, len(m.admins) if m.active else 0, m.joined_at) == (
+            active,
+            epoch,
+            admin_count if active else 0,
+            joined,
+        )
         for admin in m.admins:
             assert fn.isAdminOf(admin, country.encode()).call(block_identifier=block)
     assert not members["MY"].active and members["MY"].removed_at is not None and members["MY"].admins == []
@@ -469,8 +488,20 @@ def test_history_and_audit_export(corpus: Corpus, indexed) -> None:
 
     all_vn = source.events_between("VN", 0, 2**40)
     kinds = {e.kind for e in all_vn}
-    assert {"ANCHORED", "REVOKED", "SUPERSEDED", "AUTHORITY_REGISTERED", "KEY_ADDED", "KEY_STATUS_CHANGED",
-            "KEY_ROTATED", "KEY_COMPROMISED", "MEMBER_ADDED", "ADMIN_ADDED", "PROPOSAL_CREATED", "VOTE_CAST"} <= kinds
+    assert {
+        "ANCHORED",
+        "REVOKED",
+        "SUPERSEDED",
+        "AUTHORITY_REGISTERED",
+        "KEY_ADDED",
+        "KEY_STATUS_CHANGED",
+        "KEY_ROTATED",
+        "KEY_COMPROMISED",
+        "MEMBER_ADDED",
+        "ADMIN_ADDED",
+        "PROPOSAL_CREATED",
+        "VOTE_CAST",
+    } <= kinds
     assert all(e.country in ("VN", "MY") for e in all_vn)  # MY: the removal proposed by VN
     assert all(e.store in net.stores.values() for e in all_vn if e.kind in ("ANCHORED", "REVOKED", "SUPERSEDED"))
     assert not any(e.store == net.stores["th"] for e in all_vn)  # TH's copy of a VN hash is TH's
@@ -744,33 +775,102 @@ def test_status_of_5000_documents_is_batched(tmp_path: Path) -> None:
     store = Web3.to_checksum_address("0x" + "cd" * 20)
     where = {"block_hash": "0x" + "00" * 32, "tx_hash": "0x" + "11" * 32, "log_index": 0}
     docs = [h32() for _ in range(5000)]
-    batches = [docs[i:i + 1000] for i in range(0, 5000, 1000)]
+    batches = [docs[i : i + 1000] for i in range(0, 5000, 1000)]
     trees = [merkle(b) for b in batches]
     with engine.begin() as conn:
-        nid = conn.execute(insert(Network).values(chain_id=1, issuer_registry="0x" + "01" * 20, start_block=0,
-                                                  block_number=100, block_hash="0x" + "cc" * 32,
-                                                  updated_at=0)).inserted_primary_key[0]
-        from certnet.api.index.models import (Anchor, AuthorityRegistration, KeyAddition, KeyStatusChange,
-                                              MemberChange, Revocation)
+        nid = conn.execute(
+            insert(Network).values(
+                chain_id=1,
+                issuer_registry="0x" + "01" * 20,
+                start_block=0,
+                block_number=100,
+                block_hash="0x" + "cc" * 32,
+                updated_at=0,
+            )
+        ).inserted_primary_key[0]
+        from certnet.api.index.models import (
+            Anchor,
+            AuthorityRegistration,
+            KeyAddition,
+            KeyStatusChange,
+            MemberChange,
+            Revocation,
+        )
 
         common = {"network_id": nid, "block_number": 1, "block_time": 1000, **where}
-        conn.execute(insert(MemberChange.__table__), [{**common, "log_index": 0, "country": "VN", "added": True,
-                                                       "epoch": 1, "proposal_id": 0}])
-        conn.execute(insert(AuthorityRegistration.__table__), [{
-            **common, "log_index": 1, "store": store, "country": "VN", "name": "x", "document_types": 2**64 - 1,
-            "valid_from": 0, "valid_until": 2**40 - 1, "by": key}])
-        conn.execute(insert(KeyAddition.__table__), [{**common, "log_index": 2, "key": key, "store": store,
-                                                      "country": "VN", "valid_from": 0, "valid_until": 2**40 - 1,
-                                                      "by": key}])
-        conn.execute(insert(KeyStatusChange.__table__), [{**common, "log_index": 3, "key": key, "store": store,
-                                                          "country": "VN", "status": 1, "by": key}])
-        conn.execute(insert(Anchor.__table__), [{**common, "block_number": 2 + i, "block_time": 1001 + i,
-                                                 "store": store, "country": "VN", "root": root.hex(), "key": key,
-                                                 "document_type": 1, "document_count": 1000}
-                                                for i, (root, _) in enumerate(trees)])
-        conn.execute(insert(Revocation.__table__), [{**common, "block_number": 90, "block_time": 9000, "store": store,
-                                                     "country": "VN", "hash": d.hex(), "root": trees[0][0].hex(),
-                                                     "by": key, "reason": 1} for d in docs[:1000:7]])
+        conn.execute(
+            insert(MemberChange.__table__),
+            [{**common, "log_index": 0, "country": "VN", "added": True, "epoch": 1, "proposal_id": 0}],
+        )
+        conn.execute(
+            insert(AuthorityRegistration.__table__),
+            [
+                {
+                    **common,
+                    "log_index": 1,
+                    "store": store,
+                    "country": "VN",
+                    "name": "x",
+                    "document_types": 2**64 - 1,
+                    "valid_from": 0,
+                    "valid_until": 2**40 - 1,
+                    "by": key,
+                }
+            ],
+        )
+        conn.execute(
+            insert(KeyAddition.__table__),
+            [
+                {
+                    **common,
+                    "log_index": 2,
+                    "key": key,
+                    "store": store,
+                    "country": "VN",
+                    "valid_from": 0,
+                    "valid_until": 2**40 - 1,
+                    "by": key,
+                }
+            ],
+        )
+        conn.execute(
+            insert(KeyStatusChange.__table__),
+            [{**common, "log_index": 3, "key": key, "store": store, "country": "VN", "status": 1, "by": key}],
+        )
+        conn.execute(
+            insert(Anchor.__table__),
+            [
+                {
+                    **common,
+                    "block_number": 2 + i,
+                    "block_time": 1001 + i,
+                    "store": store,
+                    "country": "VN",
+                    "root": root.hex(),
+                    "key": key,
+                    "document_type": 1,
+                    "document_count": 1000,
+                }
+                for i, (root, _) in enumerate(trees)
+            ],
+        )
+        conn.execute(
+            insert(Revocation.__table__),
+            [
+                {
+                    **common,
+                    "block_number": 90,
+                    "block_time": 9000,
+                    "store": store,
+                    "country": "VN",
+                    "hash": d.hex(),
+                    "root": trees[0][0].hex(),
+                    "by": key,
+                    "reason": 1,
+                }
+                for d in docs[:1000:7]
+            ],
+        )
     engine.dispose()
     source = IndexStatusSource(url, 1)
     queries = [(store, root, d, proofs[d]) for root, proofs in trees for d in proofs]
@@ -796,11 +896,19 @@ def test_an_index_at_0002_is_followed_again_with_customs_events(tmp_path: Path) 
     engine = make_engine(url)
     try:
         with engine.begin() as conn:
-            conn.execute(text("INSERT INTO idx_networks (id, chain_id, issuer_registry, start_block, block_number, "
-                              "block_hash, updated_at) VALUES (1, 31337, '0xabc', 7, 500, '0x01', 0)"))
-            conn.execute(text("INSERT INTO idx_member_changes (country, added, epoch, proposal_id, network_id, "
-                              "block_number, block_hash, tx_hash, log_index, block_time) "
-                              "VALUES ('VN', 1, 1, 0, 1, 7, '0x01', '0x02', 0, 1)"))
+            conn.execute(
+                text(
+                    "INSERT INTO idx_networks (id, chain_id, issuer_registry, start_block, block_number, "
+                    "block_hash, updated_at) VALUES (1, 31337, '0xabc', 7, 500, '0x01', 0)"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO idx_member_changes (country, added, epoch, proposal_id, network_id, "
+                    "block_number, block_hash, tx_hash, log_index, block_time) "
+                    "VALUES ('VN', 1, 1, 0, 1, 7, '0x01', '0x02', 0, 1)"
+                )
+            )
         upgrade(url)
         assert current_revision(url) == "0003"
         with engine.connect() as conn:

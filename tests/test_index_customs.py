@@ -4,9 +4,9 @@ out of the index and out of both services' lists. On an anvil of this module's o
 
 from __future__ import annotations
 
-import random
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -21,8 +21,8 @@ from certnet.verifier.fields import prove_field
 from certnet.verifier.wrap import wrap_documents
 from tests.conftest import make_net
 from tests.customs_fixtures import vn_and_th
-from tests.test_customs_record import cert, customs, raw, record
 from tests.test_customs_api import issue, receive, wait_for
+from tests.test_customs_record import cert, customs, raw, record
 from tests.test_index import rpc
 
 pytestmark = pytest.mark.timeout(600)
@@ -42,8 +42,9 @@ def test_customs_events_are_indexed_across_a_follower_restart(chain, tmp_path: P
     w = wrapped[0]
     store, r, doc, proof = cert(w)
     rec = record(net, customs(net, "TH"))
-    rec.record_decision(store, r, doc, proof, "TH", prove_field(w, "importingCountry"), Preference.NOT_GIVEN, 2,
-                        "11" * 32)
+    rec.record_decision(
+        store, r, doc, proof, "TH", prove_field(w, "importingCountry"), Preference.NOT_GIVEN, 2, "11" * 32
+    )
     cid = rec.check_id(rec.open_check(store, r, doc, proof, "TH", None, CHECK_REASONS["DOUBT_ORIGIN"], "22" * 32))
     url = sqlite_url(tmp_path / "index.db")
     first = Indexer(chain.w3, net.deployment, url)
@@ -83,8 +84,10 @@ def test_a_reorg_takes_an_orphaned_check_out_of_both_services(chain, tmp_path: P
         inbox_id = receive(th, "customs_th", wrapped)
         snapshot = rpc(chain, "evm_snapshot")
         with th.client("customs_th") as c:
-            r = c.post("/v1/checks", json={"certificate": {"inboxId": inbox_id}, "reason": "RANDOM",
-                                           "questions": ["Please confirm."]})
+            r = c.post(
+                "/v1/checks",
+                json={"certificate": {"inboxId": inbox_id}, "reason": "RANDOM", "questions": ["Please confirm."]},
+            )
             assert r.status_code == 201, r.text
             cid = r.json()["id"]
         with vn.client("issuer_vn") as c:
@@ -94,8 +97,11 @@ def test_a_reorg_takes_an_orphaned_check_out_of_both_services(chain, tmp_path: P
             rpc(chain, "evm_mine")
         for member, who in ((vn, "issuer_vn"), (th, "customs_th")):
             with member.client(who) as c:
-                wait_for(lambda c=c: c.get(f"/v1/checks/{cid}").status_code == 404, 30,
-                         f"{member.country} to forget the orphaned check")
+                wait_for(
+                    lambda c=c: c.get(f"/v1/checks/{cid}").status_code == 404,
+                    30,
+                    f"{member.country} to forget the orphaned check",
+                )
                 assert c.get("/v1/checks").json() == []
         engine = make_engine(sqlite_url(tmp_path / "vn" / "certnet.db"))
         with engine.connect() as conn:

@@ -27,8 +27,10 @@ from tests.test_index import assert_same, h32, merkle
 
 
 def postgres_bindir() -> Path:
-    dirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda d: int(Path(d).parent.name)
-                  if Path(d).parent.name.isdigit() else 0)
+    dirs = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"),
+        key=lambda d: int(Path(d).parent.name) if Path(d).parent.name.isdigit() else 0,
+    )
     for d in reversed(dirs):
         if (Path(d) / "initdb").is_file() and (Path(d) / "pg_ctl").is_file():
             return Path(d)
@@ -58,22 +60,47 @@ class Cluster:
     def _run(self, *cmd: str, timeout: float = 120) -> None:
         proc = subprocess.run([*self.as_user, *cmd], capture_output=True, text=True, timeout=timeout)
         if proc.returncode != 0:
-            log = (self.dir / "server.log")
+            log = self.dir / "server.log"
             tail = log.read_text()[-2000:] if log.exists() else ""
             pytest.fail(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stdout}{proc.stderr}{tail}")
 
     def start(self) -> str:
-        self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", "certnet", "-A", "trust", "-E", "UTF8",
-                  "--no-sync", "--no-instructions")
+        self._run(
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "certnet",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--no-instructions",
+        )
         opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "server.log"), "-o", opts,
-                  "-w", "-t", "60", "start")
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.dir / "server.log"),
+            "-o",
+            opts,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
         return f"postgresql+psycopg://certnet@127.0.0.1:{self.port}/postgres"
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():
-            subprocess.run([*self.as_user, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w",
-                            "stop"], capture_output=True, timeout=60)
+            subprocess.run(
+                [*self.as_user, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"],
+                capture_output=True,
+                timeout=60,
+            )
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -127,9 +154,17 @@ def test_postgres_migration_sync_and_status(pg_url: str, anvil_net) -> None:
     indexer = Indexer(w3, net.deployment, engine)  # an Engine works as well as a URL
     source = IndexStatusSource(pg_url, w3.eth.chain_id, net.deployment.issuer_registry)
     try:
-        queries = [(VN, root, a, proofs[a]), (VN, root, b, proofs[b]), (VN, root, c, proofs[c]), (VN, r2, r2, []),
-                   (VN, new, new, []), (WIDE, wroot, w, wproofs[w]), (WIDE, wroot, x, wproofs[x]),
-                   (VN, h32(), h32(), []), (net.stores["th"], root, a, proofs[a])]
+        queries = [
+            (VN, root, a, proofs[a]),
+            (VN, root, b, proofs[b]),
+            (VN, root, c, proofs[c]),
+            (VN, r2, r2, []),
+            (VN, new, new, []),
+            (WIDE, wroot, w, wproofs[w]),
+            (WIDE, wroot, x, wproofs[x]),
+            (VN, h32(), h32(), []),
+            (net.stores["th"], root, a, proofs[a]),
+        ]
         block = indexer.sync()
         got = source.status_of(queries)
         assert_same(got, net.registry().status_of(queries, block=block))

@@ -42,6 +42,7 @@ def remove_country(net, country: str, proposer: str, voters: list[str]) -> int:
 
 # ------------------------------------------------------------------ founding members and admins
 
+
 def test_founding_members_and_admins(net):
     reg = net.registry()
     assert reg.countries() == ["VN", "TH", "MY"]
@@ -76,8 +77,11 @@ def test_founding_events(engine, net):
 def test_constructor_refuses_bad_founders(engine, net):
     w3, deployer = engine.w3, net.actors["deployer"]
     with pytest.raises(errors.AccountInUse):
-        deploy(w3, deployer, DeployConfig("x", [Member("VN", [net.addr("outsider")]),
-                                                Member("TH", [net.addr("outsider")])]))
+        deploy(
+            w3,
+            deployer,
+            DeployConfig("x", [Member("VN", [net.addr("outsider")]), Member("TH", [net.addr("outsider")])]),
+        )
     with pytest.raises(errors.InvalidCountry):
         _deploy_contract(w3, deployer, "IssuerRegistry", [b"vn"], [net.addr("outsider")])
     with pytest.raises(errors.NoFoundingMembers):
@@ -148,6 +152,7 @@ def test_customs_keys(net):
 
 # ------------------------------------------------------------------ votes
 
+
 def test_member_joins_by_majority(net):
     sg_admin = net.new_actor("sg_admin")
     reg = net.registry()
@@ -182,7 +187,8 @@ def test_member_joins_by_majority(net):
         net.registry("my_admin").decide(pid)
     # the new member manages its own authorities
     store = net.registry("sg_admin").store_from(
-        net.registry("sg_admin").register_authority("Singapore Customs", ["FORM_D"], first_key=fresh()))
+        net.registry("sg_admin").register_authority("Singapore Customs", ["FORM_D"], first_key=fresh())
+    )
     assert reg.country_of_store(store) == "SG" and reg.stores_of("SG") == [store]
 
 
@@ -250,7 +256,7 @@ def test_removed_countrys_earlier_yes_vote_no_longer_counts(net):
     for c in ("SG", "ID"):
         admin = net.new_actor(f"{c.lower()}_admin")
         pid = net.registry("vn_admin").propose_member(c, admin.address)
-        for v in ("th_admin", "my_admin", "sg_admin")[:2 if c == "SG" else 3]:
+        for v in ("th_admin", "my_admin", "sg_admin")[: 2 if c == "SG" else 3]:
             if net.registry().proposal(pid).state == ProposalState.OPEN:
                 net.registry(v).vote(pid, True)
         assert net.registry().is_member(c)
@@ -285,7 +291,9 @@ def test_decide_after_a_removal_can_pass_a_proposal(net):
     net.registry("th_admin").vote(rid, True)
     assert net.registry().member_count() == 2 and net.registry().proposal(pid).state == ProposalState.OPEN
     receipt = net.registry("outsider").decide(pid)  # 1 of 2 is not more than half
-    assert net.registry().proposal(pid).state == ProposalState.OPEN and not net.registry().events(receipt, "MemberAdded")
+    assert net.registry().proposal(pid).state == ProposalState.OPEN and not net.registry().events(
+        receipt, "MemberAdded"
+    )
     net.registry("th_admin").vote(pid, True)
     assert net.registry().is_member("SG")
 
@@ -401,6 +409,7 @@ def test_readmission_restores_no_old_admins_authorities_or_customs_keys(net):
 
 # ------------------------------------------------------------------ authorities
 
+
 def test_register_authority_creates_its_store(net):
     reg_vn = net.registry("vn_admin")
     key = fresh()
@@ -413,7 +422,12 @@ def test_register_authority_creates_its_store(net):
     assert ev["validFrom"] == net.engine.w3.eth.get_block(receipt["blockNumber"])["timestamp"]
     k = view.events(receipt, "KeyAdded")[0]
     assert (k["key"], k["store"], k["validFrom"], k["validUntil"], k["by"]) == (
-        key, store, ev["validFrom"], ev["validUntil"], net.addr("vn_admin"))
+        key,
+        store,
+        ev["validFrom"],
+        ev["validUntil"],
+        net.addr("vn_admin"),
+    )
     s = view.events(receipt, "KeyStatusChanged")[0]
     assert (s["key"], s["store"], s["status"]) == (key, store, KeyStatus.ACTIVE)
     rec = view.authority(store)
@@ -497,8 +511,13 @@ def test_add_key_rules(net):
 def test_other_countries_admins_cannot_manage_keys(net):
     th = net.registry("th_admin")
     vn_key = net.addr("vn_issuer")
-    for action in (lambda: th.suspend_key(vn_key), lambda: th.retire_key(vn_key), lambda: th.reinstate_key(vn_key),
-                   lambda: th.rotate_key(vn_key, fresh()), lambda: th.mark_compromised(vn_key, now(net))):
+    for action in (
+        lambda: th.suspend_key(vn_key),
+        lambda: th.retire_key(vn_key),
+        lambda: th.reinstate_key(vn_key),
+        lambda: th.rotate_key(vn_key, fresh()),
+        lambda: th.mark_compromised(vn_key, now(net)),
+    ):
         with pytest.raises(errors.NotAdminOf):
             action()
     with pytest.raises(errors.UnknownKey):
@@ -516,8 +535,12 @@ def test_suspend_reinstate_retire(net):
     net.engine.advance_time(5)
     receipt = reg.suspend_key(key)
     ev = net.registry().events(receipt, "KeyStatusChanged")[0]
-    assert (ev["key"], ev["store"], ev["status"], ev["by"]) == (key, vn_store, KeyStatus.SUSPENDED,
-                                                                 net.addr("vn_admin"))
+    assert (ev["key"], ev["store"], ev["status"], ev["by"]) == (
+        key,
+        vn_store,
+        KeyStatus.SUSPENDED,
+        net.addr("vn_admin"),
+    )
     with pytest.raises(errors.NotAuthorisedKey):
         store.anchor(h(), "FORM_D", 1)
     with pytest.raises(errors.InvalidKeyStatus):
@@ -557,8 +580,12 @@ def test_rotation(net):
     receipt = reg.rotate_key(old, new.address)
     view = net.registry()
     ev = view.events(receipt, "KeyRotated")[0]
-    assert (ev["previous"], ev["successor"], ev["store"], ev["by"]) == (old, new.address, vn_store,
-                                                                        net.addr("vn_admin"))
+    assert (ev["previous"], ev["successor"], ev["store"], ev["by"]) == (
+        old,
+        new.address,
+        vn_store,
+        net.addr("vn_admin"),
+    )
     at = net.engine.w3.eth.get_block(receipt["blockNumber"])["timestamp"]
     added = view.events(receipt, "KeyAdded")[0]
     assert added["key"] == new.address and added["validFrom"] == at
@@ -645,8 +672,9 @@ def test_validity_window_and_types(net):
     reg = net.registry("vn_admin")
     start = now(net) + 1000
     key = net.new_actor("future_key")
-    store_addr = reg.store_from(reg.register_authority("Future office", ["FORM_D"], start, start + 1000,
-                                                       first_key=key.address))
+    store_addr = reg.store_from(
+        reg.register_authority("Future office", ["FORM_D"], start, start + 1000, first_key=key.address)
+    )
     net.stores["future"] = store_addr
     store = net.store("future_key", authority="future")
     with pytest.raises(errors.NotAuthorisedKey):

@@ -76,8 +76,18 @@ def test_import_a_private_key_and_a_keystore(home, tmp_path, capsys):
     code, _, err = run(capsys, "--data-dir", str(home), "key", "import", str(ks), "--name", "my-admin")
     assert code == 1 and f"{ks}: wrong passphrase" in err and not (home / "keys" / "my-admin.json").exists()
     (tmp_path / "wallet.pass").write_text("the-wallets-own-passphrase\n")
-    code, out, _ = run(capsys, "--data-dir", str(home), "key", "import", str(ks), "--name", "my-admin",
-                       "--source-passphrase-file", str(tmp_path / "wallet.pass"))
+    code, out, _ = run(
+        capsys,
+        "--data-dir",
+        str(home),
+        "key",
+        "import",
+        str(ks),
+        "--name",
+        "my-admin",
+        "--source-passphrase-file",
+        str(tmp_path / "wallet.pass"),
+    )
     assert code == 0 and load_key(home / "keys" / "my-admin.json", PASS).address == other.address
 
     bad = tmp_path / "bad.txt"
@@ -94,7 +104,8 @@ def test_create_list_and_import_accounts_in_clef(home, tmp_path, clef, capsys):
     assert not (home / "keys" / "vn-issuer.json").exists()  # the key is in Clef only
     config = SignerConfig.load(home / SIGNER_FILE)
     assert config.url == clef.url and [(a.address, a.role, a.name) for a in config.accounts] == [
-        (address, "issuer", "vn-issuer")]
+        (address, "issuer", "vn-issuer")
+    ]
     # Clef really holds it (the key file in its keystore, under the password its operator set)
     files = [f for f in clef.keystore.iterdir() if address[2:].lower() in f.name.lower()]
     assert len(files) == 1 and load_key(files[0], clef.new_account_password).address == address
@@ -102,8 +113,18 @@ def test_create_list_and_import_accounts_in_clef(home, tmp_path, clef, capsys):
     other = Account.create()  # a keystore imported into Clef's keystore directory
     ks = tmp_path / "admin-wallet.json"
     write_keystore(ks, other.key, "admin-wallet-passphrase")
-    code, out, err = run(capsys, "--data-dir", str(home), "key", "import", str(ks), "--name", "vn-admin",
-                         "--clef-keystore", str(clef.keystore))
+    code, out, err = run(
+        capsys,
+        "--data-dir",
+        str(home),
+        "key",
+        "import",
+        str(ks),
+        "--name",
+        "vn-admin",
+        "--clef-keystore",
+        str(clef.keystore),
+    )
     assert code == 0, err
     assert out.startswith(f"{other.address}\tadmin\tin Clef's keystore {clef.keystore}")
 
@@ -121,20 +142,44 @@ def test_create_list_and_import_accounts_in_clef(home, tmp_path, clef, capsys):
         time.sleep(0.3)
         rows = listed()
     assert {(r["name"], r["address"], r["role"]) for r in rows} == {
-        ("vn-issuer", address, "issuer"), ("vn-admin", other.address, "admin")}
+        ("vn-issuer", address, "issuer"),
+        ("vn-admin", other.address, "admin"),
+    }
     assert all(r["where"].startswith(f"Clef at {clef.url}") for r in rows)
 
     # one place per account: a local keystore of an account in Clef is refused, and the other way round
-    code, _, err = run(capsys, "--data-dir", str(home), "key", "import", str(ks), "--name", "th-admin",
-                       "--source-passphrase-file", str(_write(tmp_path / "p", "admin-wallet-passphrase")))
+    code, _, err = run(
+        capsys,
+        "--data-dir",
+        str(home),
+        "key",
+        "import",
+        str(ks),
+        "--name",
+        "th-admin",
+        "--source-passphrase-file",
+        str(_write(tmp_path / "p", "admin-wallet-passphrase")),
+    )
     assert code == 2 and f"account {other.address} is in the external signer" in err
     assert not (home / "keys" / "th-admin.json").exists()
     local = Account.create()
     create_keystore(home / "keys" / "sg-admin.json", PASS, local.key)
     ks2 = tmp_path / "sg.json"
     write_keystore(ks2, local.key, "whatever-passphrase")
-    code, _, err = run(capsys, "--data-dir", str(home), "key", "import", str(ks2), "--name", "sg-admin2",
-                       "--role", "admin", "--clef-keystore", str(clef.keystore))
+    code, _, err = run(
+        capsys,
+        "--data-dir",
+        str(home),
+        "key",
+        "import",
+        str(ks2),
+        "--name",
+        "sg-admin2",
+        "--role",
+        "admin",
+        "--clef-keystore",
+        str(clef.keystore),
+    )
     assert code == 1 and f"{local.address} is both in the external signer and in the local keystore" in err
     assert not any(local.address[2:].lower() in f.name.lower() for f in clef.keystore.iterdir())
 
@@ -153,18 +198,54 @@ def test_fund_from_a_keystore_on_anvil(home, tmp_path, anvil_engine, capsys, mon
     create_keystore(ks, "funder-passphrase", funder.key)
     monkeypatch.setenv("CERTNET_PASSPHRASE", "funder-passphrase")
     to = Account.create().address
-    code, out, err = run(capsys, "--data-dir", str(home), "key", "fund", to, "--ether", "2.5", "--rpc",
-                         anvil_engine.rpc_url, "--keystore", str(ks))
+    code, out, err = run(
+        capsys,
+        "--data-dir",
+        str(home),
+        "key",
+        "fund",
+        to,
+        "--ether",
+        "2.5",
+        "--rpc",
+        anvil_engine.rpc_url,
+        "--keystore",
+        str(ks),
+    )
     assert code == 0, err
     assert anvil_engine.w3.eth.get_balance(to) == 25 * 10**17
     assert f"sent 2.5 ether to {to} from keystore {ks} ({funder.address})" in out
-    code, _, err = run(capsys, "--data-dir", str(home), "key", "fund", to, "--ether", "100", "--rpc",
-                       anvil_engine.rpc_url, "--keystore", str(ks))
+    code, _, err = run(
+        capsys,
+        "--data-dir",
+        str(home),
+        "key",
+        "fund",
+        to,
+        "--ether",
+        "100",
+        "--rpc",
+        anvil_engine.rpc_url,
+        "--keystore",
+        str(ks),
+    )
     assert code == 1 and "holds too little to send 100 ether" in err
     code, _, err = run(capsys, "--data-dir", str(home), "key", "fund", "0x1234", "--ether", "1")
     assert code == 2 and "'0x1234' is not an account address" in err
-    code, _, err = run(capsys, "--data-dir", str(home), "key", "fund", to, "--ether", "lots", "--rpc",
-                       anvil_engine.rpc_url, "--keystore", str(ks))
+    code, _, err = run(
+        capsys,
+        "--data-dir",
+        str(home),
+        "key",
+        "fund",
+        to,
+        "--ether",
+        "lots",
+        "--rpc",
+        anvil_engine.rpc_url,
+        "--keystore",
+        str(ks),
+    )
     assert code == 2 and "--ether 'lots' is not a number" in err
 
 
@@ -180,8 +261,9 @@ def test_fund_from_a_consortium_networks_deployer(home, tmp_path, capsys):
     try:
         net.up(timeout=90, wait_peers=False)
         to = Account.create().address
-        code, out, err = run(capsys, "--data-dir", str(home), "key", "fund", to, "--ether", "3", "--network",
-                             str(directory))
+        code, out, err = run(
+            capsys, "--data-dir", str(home), "key", "fund", to, "--ether", "3", "--network", str(directory)
+        )
         assert code == 0, err
         assert net.w3(0).eth.get_balance(to) == 3 * 10**18
         assert f"from the deployer of {directory} ({net.config.deployer})" in out

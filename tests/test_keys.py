@@ -89,9 +89,14 @@ def test_service_passphrase_policy(tmp_path, monkeypatch):
 
 def _serve(home: Path, port: int, **env: str) -> subprocess.Popen:
     base = {k: v for k, v in os.environ.items() if not k.startswith("CERTNET_")}
-    return subprocess.Popen([sys.executable, "-m", "certnet.api.cli", "--data-dir", str(home), "serve", "--port",
-                             str(port)], env={**base, **env}, cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "certnet.api.cli", "--data-dir", str(home), "serve", "--port", str(port)],
+        env={**base, **env},
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def test_a_production_start_refuses_a_passphrase_file(tmp_path):
@@ -104,8 +109,9 @@ def test_a_production_start_refuses_a_passphrase_file(tmp_path):
         home = tmp_path / "home"
         net.deployment.rpc_url = engine.rpc_url
         net.deployment.save(home / "deployment.json")
-        create_keystore(home / "keys" / "vn-issuer.json", "prod-pass", net.actors["vn_issuer"].account.key,
-                        scrypt_n=TEST_SCRYPT_N)
+        create_keystore(
+            home / "keys" / "vn-issuer.json", "prod-pass", net.actors["vn_issuer"].account.key, scrypt_n=TEST_SCRYPT_N
+        )
         (home / "passphrase").write_text("prod-pass\n")
         proc = _serve(home, free_port())
         out, _ = proc.communicate(timeout=120)

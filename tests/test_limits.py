@@ -54,9 +54,18 @@ def test_bulk_requests_cost_one_token_per_document(service):
         assert c.post("/v1/verify/bulk?mode=chain", json={"documents": docs}).status_code == 200
 
 
-@pytest.mark.parametrize("service", [dict(auth_failure_rate=0.001, auth_failure_burst=3,
-                                          trusted_proxy_header="X-Forwarded-For", trusted_proxies=["127.0.0.1"])],
-                         indirect=True)
+@pytest.mark.parametrize(
+    "service",
+    [
+        dict(
+            auth_failure_rate=0.001,
+            auth_failure_burst=3,
+            trusted_proxy_header="X-Forwarded-For",
+            trusted_proxies=["127.0.0.1"],
+        )
+    ],
+    indirect=True,
+)
 def test_failed_authentications_are_limited_per_client_address(service):
     bogus = {"authorization": "Bearer cn_not-a-key"}
     with httpx.Client(base_url=service.url, timeout=30) as c:
@@ -75,23 +84,39 @@ def test_failed_authentications_are_limited_per_client_address(service):
         problem(c.get("/v1/members", headers={**bogus, **other}), 401, "INVALID_API_KEY")
         # the address that counts is the last one, the proxy's: what the client put before it changes nothing
         for spoof in ("198.51.100.1", "198.51.100.2"):
-            problem(c.get("/v1/members", headers={**bogus, "x-forwarded-for": f"{spoof}, 203.0.113.7"}), 401,
-                    "INVALID_API_KEY")
+            problem(
+                c.get("/v1/members", headers={**bogus, "x-forwarded-for": f"{spoof}, 203.0.113.7"}),
+                401,
+                "INVALID_API_KEY",
+            )
         problem(c.get("/v1/members", headers={**bogus, **other}), 429, "TOO_MANY_FAILED_AUTHENTICATIONS")
 
 
-@pytest.mark.parametrize("service", [dict(auth_failure_rate=0.001, auth_failure_burst=2,
-                                          trusted_proxy_header="X-Forwarded-For", trusted_proxies=["192.0.2.1"])],
-                         indirect=True)
+@pytest.mark.parametrize(
+    "service",
+    [
+        dict(
+            auth_failure_rate=0.001,
+            auth_failure_burst=2,
+            trusted_proxy_header="X-Forwarded-For",
+            trusted_proxies=["192.0.2.1"],
+        )
+    ],
+    indirect=True,
+)
 def test_the_header_counts_only_from_the_trusted_proxy(service):
     """The peer (127.0.0.1) is not the configured proxy: its X-Forwarded-For is the client's own say, ignored."""
     bogus = {"authorization": "Bearer cn_not-a-key"}
     with httpx.Client(base_url=service.url, timeout=30) as c:
         for n in range(2):
-            problem(c.get("/v1/members", headers={**bogus, "x-forwarded-for": f"203.0.113.{n}"}), 401,
-                    "INVALID_API_KEY")
-        problem(c.get("/v1/members", headers={**bogus, "x-forwarded-for": "203.0.113.99"}), 429,
-                "TOO_MANY_FAILED_AUTHENTICATIONS")
+            problem(
+                c.get("/v1/members", headers={**bogus, "x-forwarded-for": f"203.0.113.{n}"}), 401, "INVALID_API_KEY"
+            )
+        problem(
+            c.get("/v1/members", headers={**bogus, "x-forwarded-for": "203.0.113.99"}),
+            429,
+            "TOO_MANY_FAILED_AUTHENTICATIONS",
+        )
 
 
 @pytest.mark.parametrize("service", [dict(trusted_proxy_header="X-Real-IP")], indirect=True)
@@ -99,6 +124,7 @@ def test_portal_clients_behind_a_proxy_have_their_own_buckets(service):
     service.service.portal_limiter = IpRateLimiter(rate=0.001, burst=2)
     body = json.dumps({"document": WRAPPED[0]})
     with httpx.Client(base_url=service.url, timeout=60) as c:
+
         def verify(client: str | None) -> int:
             headers = {"content-type": "application/json", **({"x-real-ip": client} if client else {})}
             return c.post("/portal/api/verify", content=body, headers=headers).status_code
@@ -119,7 +145,7 @@ def test_qr_links_use_the_public_base_url_never_the_host_header(anvil_engine, tm
         with api.client("issuer_vn") as c:
             r = c.post("/v1/documents", json={"documents": docs})
             assert r.status_code == 202, r.text
-            doc, = wait_anchored(api, "issuer_vn", [r.json()["documents"][0]["id"]])
+            (doc,) = wait_anchored(api, "issuer_vn", [r.json()["documents"][0]["id"]])
         with api.client("issuer_vn") as c:  # the QR capability link printed on the certificate
             link = c.post(f"/v1/documents/{doc['id']}/links", headers={"host": "evil.example"})
             assert link.status_code == 201, link.text

@@ -17,8 +17,9 @@ def test_every_mutation_target_is_in_the_code_once():
 
 
 def test_a_missing_target_is_named():
-    gone = mutate.Mutant("a check that moved", "verifier/verify.py", "if this_line_is_not_there:", "if False:",
-                         ("tests/test_verify.py",))
+    gone = mutate.Mutant(
+        "a check that moved", "verifier/verify.py", "if this_line_is_not_there:", "if False:", ("tests/test_verify.py",)
+    )
     with pytest.raises(mutate.TargetError, match="a check that moved"):
         mutate.check_targets([gone])
     assert mutate.main(["--check", "--only", "no such mutant"]) == 2

@@ -72,10 +72,21 @@ def test_native_check_equals_the_reference(raw, hidden):
     assert certnet_native.salted_digest(salted, hidden) == target_hash([*hashes, *hidden])
 
 
-@pytest.mark.parametrize("value, text", [
-    (0.1, "0.1"), (-0.0, "0"), (1e21, "1e+21"), (1e-7, "1e-7"), (123456789012345680000.0, "123456789012345680000"),
-    (5.0, "5"), (1.5e-6, "0.0000015"), (-2.5e300, "-2.5e+300"), (5e-324, "5e-324"), (MAX_SAFE_INTEGER, "9007199254740991"),
-])
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (0.1, "0.1"),
+        (-0.0, "0"),
+        (1e21, "1e+21"),
+        (1e-7, "1e-7"),
+        (123456789012345680000.0, "123456789012345680000"),
+        (5.0, "5"),
+        (1.5e-6, "0.0000015"),
+        (-2.5e300, "-2.5e+300"),
+        (5e-324, "5e-324"),
+        (MAX_SAFE_INTEGER, "9007199254740991"),
+    ],
+)
 def test_numbers_are_written_as_javascript_writes_them(value, text):
     salted, _ = certnet_native.salt_and_digest({"n": value}, counter_uuids())
     assert salted["n"].split(":", 2)[2] == text
@@ -90,21 +101,24 @@ def test_known_answer():
     assert certnet_native.keccak256_hex(b"") == "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
 
 
-@pytest.mark.parametrize("raw", [
-    {"a.b": 1},                       # key with '.': the reference refuses it by path
-    {"a": {"b.c": 1}},
-    {"big": 2**53},                   # beyond MAX_SAFE_INTEGER: exact as a double or refused
-    {"big": -(2**70)},
-    {"nan": float("nan")},
-    {"inf": float("inf")},
-    {"s": "lone \ud800 surrogate"},   # JSON.stringify escapes it; the reference handles it
-    {"\udc00": 1},
-    {"t": (1, 2)},                    # a tuple: accepted by the reference as an array
-    {"x": object()},
-    {1: "non-string key"},
-    {"": {"x": 1}},                   # an empty top-level key holding a container
-    {"b": bytearray(b"x")},
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"a.b": 1},  # key with '.': the reference refuses it by path
+        {"a": {"b.c": 1}},
+        {"big": 2**53},  # beyond MAX_SAFE_INTEGER: exact as a double or refused
+        {"big": -(2**70)},
+        {"nan": float("nan")},
+        {"inf": float("inf")},
+        {"s": "lone \ud800 surrogate"},  # JSON.stringify escapes it; the reference handles it
+        {"\udc00": 1},
+        {"t": (1, 2)},  # a tuple: accepted by the reference as an array
+        {"x": object()},
+        {1: "non-string key"},
+        {"": {"x": 1}},  # an empty top-level key holding a container
+        {"b": bytearray(b"x")},
+    ],
+)
 def test_unusual_documents_go_back_to_the_reference(raw):
     assert certnet_native.salt_and_digest(raw) is None
 
@@ -138,19 +152,22 @@ def test_salt_and_digest_handles_what_the_core_hands_back():
         salt_and_digest({"a": {"b.c": 1}} | {"a.b": 1})
 
 
-@pytest.mark.parametrize("bad_leaf", [
-    "not salted",
-    "00000000-0000-4000-8000-000000000000:number:01",
-    "00000000-0000-4000-8000-000000000000:number:1e999",
-    "00000000-0000-4000-8000-000000000000:boolean:yes",
-    "00000000-0000-4000-8000-000000000000:null:0",
-    "00000000-0000-4000-8000-000000000000:bigint:1",
-    "00000000-0000-3000-8000-000000000000:string:v3 uuid",
-    "00000000-0000-4000-c000-000000000000:string:bad variant",
-    5,
-    None,
-    True,
-])
+@pytest.mark.parametrize(
+    "bad_leaf",
+    [
+        "not salted",
+        "00000000-0000-4000-8000-000000000000:number:01",
+        "00000000-0000-4000-8000-000000000000:number:1e999",
+        "00000000-0000-4000-8000-000000000000:boolean:yes",
+        "00000000-0000-4000-8000-000000000000:null:0",
+        "00000000-0000-4000-8000-000000000000:bigint:1",
+        "00000000-0000-3000-8000-000000000000:string:v3 uuid",
+        "00000000-0000-4000-c000-000000000000:string:bad variant",
+        5,
+        None,
+        True,
+    ],
+)
 def test_malformed_salts_are_handed_back_and_the_reference_names_them(bad_leaf):
     (root, [doc]) = wrap_documents([{"a": {"b": "x"}, "c": 1}])
     doc["data"]["a"]["b"] = bad_leaf
@@ -164,7 +181,10 @@ def test_native_and_reference_agree_on_tampering_and_hidden_fields():
     doc = docs[0]
     assert check_integrity(doc).code == VALID
     hidden = obfuscate_document(doc, ["a", "b.c.4", "b.c.5"])
-    assert certnet_native.salted_digest(hidden["data"], hidden["privacy"]["obfuscatedData"]) == doc["signature"]["targetHash"]
+    assert (
+        certnet_native.salted_digest(hidden["data"], hidden["privacy"]["obfuscatedData"])
+        == doc["signature"]["targetHash"]
+    )
     assert check_integrity(hidden).code == VALID
     salt, _, _ = doc["data"]["a"].rpartition(":")
     doc["data"]["a"] = salt + ":X"
@@ -181,8 +201,10 @@ def test_default_salts_are_random_v4_and_distinct():
 
 
 def test_wrap_as_json_is_the_same_document():
-    docs = [{"n": i, "s": "Cà phê \"Robusta\" \\ \n", "l": [1.5, None, True, {}, []], "o": {"p": {"q": -0.0}}}
-            for i in range(5)] + [{"big": 2**60, "lone": "\ud800"}]  # the last one takes the reference path
+    docs = [
+        {"n": i, "s": 'Cà phê "Robusta" \\ \n', "l": [1.5, None, True, {}, []], "o": {"p": {"q": -0.0}}}
+        for i in range(5)
+    ] + [{"big": 2**60, "lone": "\ud800"}]  # the last one takes the reference path
     root, as_dicts = wrap_documents(docs, uuid_factory=counter_uuids())
     root_json, as_bytes = wrap_documents(docs, uuid_factory=counter_uuids(), as_json=True)
     assert root_json == root

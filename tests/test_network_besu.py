@@ -25,15 +25,35 @@ BESU_DOC_EXTRA = (
     "65e6541f4169943923390ad55e90c237593b3b0e401f3b08a0318594aefdb9a738c9f433e5b6b212a6d62f6370c2f69294c7eeb9"
     "a4e00ce683cf93039b212648e01c6c6b78c080c0"
 )
-BESU_DOC_VALIDATORS = ["0x64a702e6263b7297a96638cac6ae65e6541f4169", "0x3923390ad55e90c237593b3b0e401f3b08a03185",
-                       "0xaefdb9a738c9f433e5b6b212a6d62f6370c2f692", "0xc7eeb9a4e00ce683cf93039b212648e01c6c6b78"]
+BESU_DOC_VALIDATORS = [
+    "0x64a702e6263b7297a96638cac6ae65e6541f4169",
+    "0x3923390ad55e90c237593b3b0e401f3b08a03185",
+    "0xaefdb9a738c9f433e5b6b212a6d62f6370c2f692",
+    "0xc7eeb9a4e00ce683cf93039b212648e01c6c6b78",
+]
 
 
 @pytest.fixture(scope="module")
 def besu_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("besu") / "net"
-    assert network_cli(["network", "init", str(d), "--engine", "besu", "--validators", str(VALIDATORS),
-                        "--chain-id", "4242", "--period", "2"]) == 0
+    assert (
+        network_cli(
+            [
+                "network",
+                "init",
+                str(d),
+                "--engine",
+                "besu",
+                "--validators",
+                str(VALIDATORS),
+                "--chain-id",
+                "4242",
+                "--period",
+                "2",
+            ]
+        )
+        == 0
+    )
     return d
 
 

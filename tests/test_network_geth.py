@@ -60,12 +60,15 @@ class Chain:
         self.issuer = Transactor(w3, Account.create())
         for t in (self.vn_admin, self.issuer):
             self.deployer.transfer(t.address, 10 * 10**18, wait=False)
-        config = DeployConfig(name="certnet consortium test", members=[
-            Member("VN", [self.vn_admin.address]), Member("TH", [self.deployer.address])])
+        config = DeployConfig(
+            name="certnet consortium test",
+            members=[Member("VN", [self.vn_admin.address]), Member("TH", [self.deployer.address])],
+        )
         self.deployment: Deployment = net.deploy(config, node=0, signer=self.deployer)
         reg = self.registry(0, self.vn_admin)
-        self.store_address = reg.store_from(reg.register_authority("VCCI Ho Chi Minh City", ["FORM_D"],
-                                                                   first_key=self.issuer.address))
+        self.store_address = reg.store_from(
+            reg.register_authority("VCCI Ho Chi Minh City", ["FORM_D"], first_key=self.issuer.address)
+        )
 
     def registry(self, node: int, signer: Transactor | None = None) -> IssuerRegistryClient:
         return IssuerRegistryClient(self.net.w3(node), self.deployment.issuer_registry, signer)
@@ -141,8 +144,11 @@ def test_blocks_advance_on_all_nodes_with_peers(net: GethNetwork) -> None:
 
 
 def test_anchor_through_node0_read_on_node3(net: GethNetwork, chain: Chain) -> None:
-    wait_until(lambda: chain.registry(3).key_info(chain.issuer.address).store == chain.store_address, 30,
-               "node 3 to see the registered issuer")
+    wait_until(
+        lambda: chain.registry(3).key_info(chain.issuer.address).store == chain.store_address,
+        30,
+        "node 3 to see the registered issuer",
+    )
     root = os.urandom(32)
     receipt = chain.anchor(root)
     wait_until(lambda: chain.store(3).is_issued(root), 30, "node 3 to see the anchored root")
@@ -254,8 +260,13 @@ def test_add_and_remove_validator_by_votes(net: GethNetwork) -> None:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "certnet.node.network.cli", "network", *args], capture_output=True,
-                          text=True, timeout=60, cwd=PROJECT_ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "certnet.node.network.cli", "network", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=PROJECT_ROOT,
+    )
 
 
 def test_cli_status_logs_and_down(net: GethNetwork) -> None:
@@ -286,8 +297,9 @@ def test_cli_status_logs_and_down(net: GethNetwork) -> None:
     assert "Blockchain stopped" in net.tail(0, 20)  # a clean shutdown, not a kill
 
 
-def test_a_new_network_that_stalls_at_its_first_blocks_starts_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                                   caplog: pytest.LogCaptureFixture) -> None:
+def test_a_new_network_that_stalls_at_its_first_blocks_starts_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     """Clique signers that start together can deadlock on competing first blocks (seen once in CI): `up` then
     starts the new network again from genesis. The first start is made to look stalled here."""
     import certnet.node.network.geth as geth_module

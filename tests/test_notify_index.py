@@ -30,8 +30,9 @@ def test_notifications_follow_the_index(tmp_path: Path) -> None:
         ApiBase.metadata.create_all(sessions.kw["bind"])
         indexer = Indexer(engine.w3, net.deployment, url)
         source = IndexedSource(url, net.deployment)
-        service = SimpleNamespace(sessions=sessions, deployment=net.deployment, index_source=source,
-                                  settings=SimpleNamespace(confirmations=0))
+        service = SimpleNamespace(
+            sessions=sessions, deployment=net.deployment, index_source=source, settings=SimpleNamespace(confirmations=0)
+        )
         notifier = Notifier(service)  # type: ignore[arg-type]
         _, key = create_api_key(sessions, "th customs", "customs", "TH")
         with sessions.begin() as s:
@@ -52,8 +53,11 @@ def test_notifications_follow_the_index(tmp_path: Path) -> None:
         d, e = bytes([4]) * 32, bytes([5]) * 32
         rroot, rproofs = merkle([d, e])
         client(net, "vn_rogue", rogue).anchor(rroot, "FORM_D", 2)
-        notifier.watch_many("TH", [(h.hex(), root.hex(), f"REF-{i}", VN) for i, h in enumerate((a, b, c))]
-                            + [(d.hex(), rroot.hex(), "REF-D", rogue)])
+        notifier.watch_many(
+            "TH",
+            [(h.hex(), root.hex(), f"REF-{i}", VN) for i, h in enumerate((a, b, c))]
+            + [(d.hex(), rroot.hex(), "REF-D", rogue)],
+        )
         assert delivered() == {}
 
         # another country's authority anchors and revokes a watched hash in its own store: not this document
@@ -85,10 +89,13 @@ def test_notifications_follow_the_index(tmp_path: Path) -> None:
         assert len(indexer.stats.reorgs) == 1
         assert got == {a.hex(): "REVOKED", b.hex(): "REVOKED", c.hex(): "REVOKED"}
         with sessions() as s:
-            rows = [(x.payload["targetHash"], x.payload["block"], x.payload["wholeBatch"])
-                    for x in s.scalars(select(Delivery))]
-        assert sorted(h for h, blk, whole in rows if whole and blk == batch["blockNumber"]) == \
-               sorted(h.hex() for h in (a, b, c))
+            rows = [
+                (x.payload["targetHash"], x.payload["block"], x.payload["wholeBatch"])
+                for x in s.scalars(select(Delivery))
+            ]
+        assert sorted(h for h, blk, whole in rows if whole and blk == batch["blockNumber"]) == sorted(
+            h.hex() for h in (a, b, c)
+        )
         assert len(rows) == 5  # b's revocation, c's (orphaned, already recorded), the batch's for a, b and c
         source.index.close()
         indexer.close()

@@ -100,8 +100,8 @@ def tricky_docs() -> list[dict]:
         },
         "consignee": {"name": "บริษัท ไทยยูเนี่ยน กรุ๊ป จำกัด (มหาชน)", "country": "TH"},
         "text": {
-            "quotes": 'He said "xin chào" and \'sawasdee\'',
-            "backslashes": "C:\\certs\\form-d\\ \\\" \\\\",
+            "quotes": "He said \"xin chào\" and 'sawasdee'",
+            "backslashes": 'C:\\certs\\form-d\\ \\" \\\\',
             "controls": controls,
             "emoji": "🦐🐟☕️ 👩🏽‍🌾 🇻🇳",
             "separators": "\u2028\u2029",
@@ -151,9 +151,7 @@ def tricky_docs() -> list[dict]:
 
 def _js_equal(a: Any, b: Any) -> bool:
     """Equality of JSON values as JavaScript sees them (numbers are doubles, -0 == 0)."""
-    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True) or (
-        _normalise(a) == _normalise(b)
-    )
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True) or (_normalise(a) == _normalise(b))
 
 
 def _normalise(v: Any) -> Any:
@@ -182,10 +180,40 @@ def _random_doubles(n: int, seed: int = 7) -> list[float]:
 
 def test_js_number_matches_javascript(oa):
     special = [
-        0.0, -0.0, 1.0, -1.0, 0.1, 0.2, 0.30000000000000004, 1 / 3, 2 / 3, 100.0, 1e20, 1e21, 1.5e21,
-        123456789012345680000.0, 1e-6, 1e-7, 1.234e-6, 1.234e-7, 5e-324, 2.2250738585072014e-308,
-        1.7976931348623157e308, 9007199254740991.0, 9007199254740992.0, 2.0**60, 4.35, 0.5, 1e300,
-        -1e-300, 1e16, 1e15, 123e-20, 9.999999999999999e20, 1e-5, 0.000123,
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        0.1,
+        0.2,
+        0.30000000000000004,
+        1 / 3,
+        2 / 3,
+        100.0,
+        1e20,
+        1e21,
+        1.5e21,
+        123456789012345680000.0,
+        1e-6,
+        1e-7,
+        1.234e-6,
+        1.234e-7,
+        5e-324,
+        2.2250738585072014e-308,
+        1.7976931348623157e308,
+        9007199254740991.0,
+        9007199254740992.0,
+        2.0**60,
+        4.35,
+        0.5,
+        1e300,
+        -1e-300,
+        1e16,
+        1e15,
+        123e-20,
+        9.999999999999999e20,
+        1e-5,
+        0.000123,
     ]
     rng = random.Random(11)
     decimals = [round(rng.uniform(-1e6, 1e6), rng.randint(0, 8)) for _ in range(2000)]
@@ -198,7 +226,18 @@ def test_js_number_matches_javascript(oa):
 
 def test_js_stringify_matches_javascript(oa):
     rng = random.Random(5)
-    alphabet = [chr(c) for c in range(0x80)] + ["é", "ệ", "ữ", "ก", "\u2028", "\ufeff", "\ud800", "\udc00", "😀", "\U0001f1fb"]
+    alphabet = [chr(c) for c in range(0x80)] + [
+        "é",
+        "ệ",
+        "ữ",
+        "ก",
+        "\u2028",
+        "\ufeff",
+        "\ud800",
+        "\udc00",
+        "😀",
+        "\U0001f1fb",
+    ]
     strings = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(1500)]
     values: list[Any] = strings + [
         {"b": 1, "10": 2, "2": 3, "01": 4, "-1": 5, "4294967294": 6, "4294967295": 7, "a": [1.0, None, True]},

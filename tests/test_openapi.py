@@ -5,7 +5,8 @@ schema. The document is the one a started test service serves; an endpoint added
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import jsonschema_rs
@@ -72,8 +73,9 @@ def check(spec: dict[str, Any], where: str, holder: dict[str, Any], problems: li
 
 
 def test_every_operation_says_who_may_call_it_and_what_it_does(spec):
-    missing = [name for name, op in operations(spec)
-               if not op.get("summary") or not op.get("description", "").startswith(WHO)]
+    missing = [
+        name for name, op in operations(spec) if not op.get("summary") or not op.get("description", "").startswith(WHO)
+    ]
     assert missing == []
 
 
@@ -117,8 +119,11 @@ def test_every_problem_response_has_a_valid_example_of_its_status(spec):
                 continue
             where = f"{name} {status} {PROBLEM_JSON}"
             check(spec, where, media, problems)
-            problems += [f"{where}: example of status {e.get('status')}" for e in examples_of(spec, media)
-                         if e.get("status") != int(status)]
+            problems += [
+                f"{where}: example of status {e.get('status')}"
+                for e in examples_of(spec, media)
+                if e.get("status") != int(status)
+            ]
     assert problems == []
     errors = spec["paths"]["/v1/verify"]["post"]["responses"]
     assert {"400", "401", "403", "422", "429"} <= set(errors)
@@ -130,8 +135,9 @@ def test_every_schema_has_valid_examples(spec):
         if not schema.get("examples"):
             problems.append(f"{name}: no examples")
         for value in schema.get("examples", []):
-            problems += [f"{name}: example invalid: {e}"
-                         for e in invalid(spec, {"$ref": f"#/components/schemas/{name}"}, value)]
+            problems += [
+                f"{name}: example invalid: {e}" for e in invalid(spec, {"$ref": f"#/components/schemas/{name}"}, value)
+            ]
     assert problems == []
 
 
@@ -147,8 +153,9 @@ def test_the_example_documents_are_real_wrapped_form_ds():
     from certnet.verifier.integrity import check_integrity
     from certnet.verifier.salting import unsalt_data
 
-    assert ex.make_batch() == json.loads(ex.EXAMPLES_FILE.read_text(encoding="utf-8")), \
+    assert ex.make_batch() == json.loads(ex.EXAMPLES_FILE.read_text(encoding="utf-8")), (
         "examples/form-d.json is not what `python -m certnet.api.openapi_examples` makes"
+    )
     for raw, wrapped in zip(ex.RAW_FORM_DS, ex.WRAPPED):
         assert check_integrity(wrapped).ok
         data = unsalt_data(wrapped["data"])

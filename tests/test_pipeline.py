@@ -16,11 +16,22 @@ from sqlalchemy import func, select
 from certnet.issuer import samples
 from certnet.issuer.envelope import issuer_block, network_block
 from certnet.issuer.faults import CRASH_ENV, POINTS
-from certnet.issuer.outbox import ANCHORED, BATCHED, DONE, FAILED, SENT, SUBMITTED, Action, Batch, Document, open_database
+from certnet.issuer.outbox import (
+    ANCHORED,
+    BATCHED,
+    DONE,
+    FAILED,
+    SENT,
+    SUBMITTED,
+    Action,
+    Batch,
+    Document,
+    open_database,
+)
 from certnet.issuer.pipeline import Pipeline, PipelineConfig, SubmissionError
 from certnet.node.keys import create_keystore
-from tests.conftest import TEST_SCRYPT_N
 from certnet.verifier.merkle import verify_proof
+from tests.conftest import TEST_SCRYPT_N
 
 
 def docs_for(net, n: int, seed: int = 0, country: str = "VN") -> list[dict]:
@@ -31,8 +42,13 @@ def docs_for(net, n: int, seed: int = 0, country: str = "VN") -> list[dict]:
 
 def make_pipeline(net, tmp_path: Path, **config) -> Pipeline:
     sessions = open_database(f"sqlite:///{tmp_path / 'outbox.db'}")
-    return Pipeline(sessions, net.engine.w3, net.deployment, {net.addr("vn_issuer"): net.actors["vn_issuer"]},
-                    PipelineConfig(**config))
+    return Pipeline(
+        sessions,
+        net.engine.w3,
+        net.deployment,
+        {net.addr("vn_issuer"): net.actors["vn_issuer"]},
+        PipelineConfig(**config),
+    )
 
 
 def all_docs(p: Pipeline) -> list[Document]:
@@ -191,7 +207,7 @@ def test_revocation_and_supersession_through_the_outbox(net, tmp_path):
     assert rev is not None and rev.reason == 2
     # supersede doc 1 by a corrected version submitted later
     corrected = dict(docs[records[1].id].raw, referenceNumber=docs[records[1].id].raw["referenceNumber"] + "-R")
-    new, = p.submit(issuer, [corrected])
+    (new,) = p.submit(issuer, [corrected])
     p.request_supersession(issuer, records[1].id, new.id)
     # revoke the whole batch of the others
     p.run_until_idle()
@@ -217,21 +233,40 @@ def test_failed_action_is_recorded(embedded_net, tmp_path):
 
 # ------------------------------------------------------------------ crash safety with a real process
 
+
 def run_worker(tmp_path: Path, net, env_extra: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
     env = {**os.environ, "CERTNET_PASSPHRASE": "crash-test-passphrase", **env_extra}
     env.pop(CRASH_ENV, None) if CRASH_ENV not in env_extra else None
     return subprocess.run(
-        [sys.executable, "-m", "certnet.issuer.worker", "--db", f"sqlite:///{tmp_path / 'outbox.db'}",
-         "--rpc", net.engine.rpc_url, "--deployment", str(tmp_path / "deployment.json"),
-         "--keystore", str(tmp_path / "issuer.json"), "--max-batch", "4", "--until-idle"],
-        env=env, capture_output=True, text=True, timeout=timeout)
+        [
+            sys.executable,
+            "-m",
+            "certnet.issuer.worker",
+            "--db",
+            f"sqlite:///{tmp_path / 'outbox.db'}",
+            "--rpc",
+            net.engine.rpc_url,
+            "--deployment",
+            str(tmp_path / "deployment.json"),
+            "--keystore",
+            str(tmp_path / "issuer.json"),
+            "--max-batch",
+            "4",
+            "--until-idle",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.mark.parametrize("point", POINTS)
 def test_crash_at_every_point_then_resume(anvil_net, tmp_path, point):
     net = anvil_net
-    create_keystore(tmp_path / "issuer.json", "crash-test-passphrase", net.actors["vn_issuer"].account.key,
-                    scrypt_n=TEST_SCRYPT_N)
+    create_keystore(
+        tmp_path / "issuer.json", "crash-test-passphrase", net.actors["vn_issuer"].account.key, scrypt_n=TEST_SCRYPT_N
+    )
     net.deployment.save(tmp_path / "deployment.json")
     p = make_pipeline(net, tmp_path)
     issuer = net.addr("vn_issuer")
@@ -267,11 +302,14 @@ def test_crash_at_every_point_then_resume(anvil_net, tmp_path, point):
             assert [a.state for a in s.scalars(select(Action))] == [DONE]
 
 
-@pytest.mark.parametrize("value", [
-    {"n": 2**70, "m": -(2**64) - 1, "u": 2**64 - 1, "f": 0.1, "s": "Cà phê 😀", "z": None, "l": [True, {}]},
-    {"lone": "\ud800 surrogate", "k": [1, 2.5e300]},
-    {"digits": "12345678901234567890 in a string", "x": 1},
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"n": 2**70, "m": -(2**64) - 1, "u": 2**64 - 1, "f": 0.1, "s": "Cà phê 😀", "z": None, "l": [True, {}]},
+        {"lone": "\ud800 surrogate", "k": [1, 2.5e300]},
+        {"digits": "12345678901234567890 in a string", "x": 1},
+    ],
+)
 def test_json_columns_round_trip_exactly(tmp_path, value):
     """JSON columns go through orjson, which reads integers beyond 64 bits as floats and refuses lone
     surrogates: what is stored must come back exactly, types included."""
@@ -284,8 +322,15 @@ def test_json_columns_round_trip_exactly(tmp_path, value):
     assert repr(json_value(json.dumps(value))) == repr(value)  # rows written before, by SQLAlchemy's json.dumps
     sessions = open_database(f"sqlite:///{tmp_path / 'outbox.db'}")
     with sessions.begin() as s:
-        d = Document(issuer="0x" + "1" * 40, issuing_country="VN", reference_number="R1", document_type="FORM_D",
-                     content_hash="0" * 64, raw=value, state=SUBMITTED)
+        d = Document(
+            issuer="0x" + "1" * 40,
+            issuing_country="VN",
+            reference_number="R1",
+            document_type="FORM_D",
+            content_hash="0" * 64,
+            raw=value,
+            state=SUBMITTED,
+        )
         s.add(d)
         s.flush()
         doc_id = d.id

@@ -18,13 +18,22 @@ from certnet.api.auth import create_api_key
 from certnet.api.portal.limits import IpRateLimiter
 from certnet.issuer import samples
 from certnet.issuer.envelope import complete_envelope, network_block
-from tests.api_fixtures import start_api, stop_api, wait_anchored, wait_until
-from tests.conftest import make_net
 from certnet.verifier.salting import unsalt_data
 from certnet.verifier.wrap import wrap_documents
+from tests.api_fixtures import start_api, stop_api, wait_anchored, wait_until
+from tests.conftest import make_net
 
-STATUSES = ("VALID", "TAMPERED", "NOT_ISSUED", "REVOKED", "SUPERSEDED", "UNAUTHORIZED_ISSUER", "WRONG_NETWORK",
-            "MALFORMED", "ERROR")
+STATUSES = (
+    "VALID",
+    "TAMPERED",
+    "NOT_ISSUED",
+    "REVOKED",
+    "SUPERSEDED",
+    "UNAUTHORIZED_ISSUER",
+    "WRONG_NETWORK",
+    "MALFORMED",
+    "ERROR",
+)
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +45,9 @@ def portal(anvil_engine, tmp_path_factory):
 
 
 def raw_docs(portal, n: int, seed: int, doc_type: str = "FORM_D", country: str = "VN") -> list[dict]:
-    docs = list(samples.generate(n, doc_type, seed=seed, network=network_block(portal.net.deployment),
-                                 issuing_country=country))
+    docs = list(
+        samples.generate(n, doc_type, seed=seed, network=network_block(portal.net.deployment), issuing_country=country)
+    )
     for d in docs:
         d.pop("issuers")
     return docs
@@ -73,8 +83,11 @@ def text_of(page: str) -> str:
 
 # ------------------------------------------------------------------ pages
 
-@pytest.mark.parametrize("path, needle", [("/portal", "Verify a certificate"), ("/portal/issuer", "Issuer API key"),
-                                          ("/portal/auditor", "Auditor API key")])
+
+@pytest.mark.parametrize(
+    "path, needle",
+    [("/portal", "Verify a certificate"), ("/portal/issuer", "Issuer API key"), ("/portal/auditor", "Auditor API key")],
+)
 def test_every_page_renders(portal, path, needle):
     with web(portal) as c:
         r = c.get(path)
@@ -114,10 +127,13 @@ def test_static_files(portal):
 
 # ------------------------------------------------------------------ verification
 
+
 def test_verify_by_file_upload(portal, issued):
     doc = issued[0]
     with web(portal) as c:
-        r = c.post("/portal/verify", files={"file": ("certificate.json", json.dumps(doc["wrapped"]), "application/json")})
+        r = c.post(
+            "/portal/verify", files={"file": ("certificate.json", json.dumps(doc["wrapped"]), "application/json")}
+        )
     assert r.status_code == 200, r.text
     assert status_of(r.text) == "VALID"
     words = text_of(r.text)
@@ -127,8 +143,8 @@ def test_verify_by_file_upload(portal, issued):
     assert "The document has not been altered since it was issued." in words
     assert "VCCI Ho Chi Minh City" in words  # the issuer by name, from the registry
     # details one click away: transaction, block, issuer account, network, registry
-    details = r.text[r.text.index('<details class="card technical"'):]
-    details = details[:details.index("</details>")]
+    details = r.text[r.text.index('<details class="card technical"') :]
+    details = details[: details.index("</details>")]
     assert doc["transactionHash"].lower() in details.lower()
     assert str(doc["blockNumber"]) in details
     assert portal.net.addr("vn_issuer") in details
@@ -139,8 +155,11 @@ def test_verify_by_file_upload(portal, issued):
 
 def test_verify_by_paste(portal, issued):
     with web(portal) as c:
-        r = c.post("/portal/verify", data={"document": json.dumps(issued[1]["wrapped"], indent=2)},
-                   files={"file": ("", b"", "application/octet-stream")})  # what a browser sends with no file
+        r = c.post(
+            "/portal/verify",
+            data={"document": json.dumps(issued[1]["wrapped"], indent=2)},
+            files={"file": ("", b"", "application/octet-stream")},
+        )  # what a browser sends with no file
         assert r.status_code == 200 and status_of(r.text) == "VALID"
         # a urlencoded post works too
         r = c.post("/portal/verify", data={"document": json.dumps(issued[1]["wrapped"])})
@@ -171,8 +190,13 @@ def test_old_qr_link_of_an_issued_document_shows_the_status_only(portal, issued)
         r = c.get(f"/portal/v/{th}")
         assert r.status_code == 200 and status_of(r.text) == "VALID"
         assert "shows the status, not the content" in text_of(r.text)
-        for content in (raw["consignee"]["name"], raw["exporter"]["name"], raw["referenceNumber"],
-                        issued[0]["merkleRoot"], issued[0]["transactionHash"].lower()):
+        for content in (
+            raw["consignee"]["name"],
+            raw["exporter"]["name"],
+            raw["referenceNumber"],
+            issued[0]["merkleRoot"],
+            issued[0]["transactionHash"].lower(),
+        ):
             assert content not in r.text and content not in r.text.lower(), content
         assert f'href="/portal/certificates/{th}"' in r.text
         assert c.get(f"/portal/v/0x{th.upper()}").status_code == 200  # 0x and upper case are the same hash
@@ -240,11 +264,11 @@ def test_per_address_rate_limit_and_body_limit(portal, issued):
 
 # ------------------------------------------------------------------ certificate page
 
+
 def content(portal, who: str, target_hash: str) -> httpx.Response:
     """The certificate page's content request, with `who`'s key."""
     with web(portal) as c:
-        return c.get(f"/portal/api/certificates/{target_hash}",
-                     headers={"authorization": f"Bearer {portal.keys[who]}"})
+        return c.get(f"/portal/api/certificates/{target_hash}", headers={"authorization": f"Bearer {portal.keys[who]}"})
 
 
 def test_certificate_page_shows_status_and_history_without_content(portal, issued):
@@ -258,9 +282,15 @@ def test_certificate_page_shows_status_and_history_without_content(portal, issue
     assert 'data-status="VALID"' in page and 'data-kind="ANCHORED"' in page
     assert 'id="certificate-content"' in page and 'src="/portal/static/certificate.js"' in page
     assert "Show the content" in page  # the key form
-    for value in (raw["exporter"]["name"], raw["consignee"]["name"], raw["consignee"]["address"],
-                  raw["referenceNumber"], raw["goods"][0]["description"], doc["merkleRoot"],
-                  doc["transactionHash"].lower()):
+    for value in (
+        raw["exporter"]["name"],
+        raw["consignee"]["name"],
+        raw["consignee"]["address"],
+        raw["referenceNumber"],
+        raw["goods"][0]["description"],
+        doc["merkleRoot"],
+        doc["transactionHash"].lower(),
+    ):
         assert value not in page and value not in page.lower(), value
     assert "<svg" not in page  # no QR code: QR links are made by the issuer, from the content
 
@@ -274,10 +304,20 @@ def test_certificate_content_renders_the_form_d_for_its_issuer(portal, issued):
     answer = r.json()
     assert answer["canMakeLink"] is True and answer["documentId"] == doc["id"] and answer["formD"] is True
     words = text_of(answer["html"])
-    for n, label in [(1, "Goods consigned from"), (2, "Goods consigned to"), (3, "Means of transport and route"),
-                     (4, "For official use"), (5, "Item number"), (6, "Marks and numbers on packages"),
-                     (7, "Number and type of packages"), (8, "Origin criterion"), (9, "Gross weight or other quantity"),
-                     (10, "Number and date of invoices"), (11, "Declaration by the exporter"), (12, "Certification")]:
+    for n, label in [
+        (1, "Goods consigned from"),
+        (2, "Goods consigned to"),
+        (3, "Means of transport and route"),
+        (4, "For official use"),
+        (5, "Item number"),
+        (6, "Marks and numbers on packages"),
+        (7, "Number and type of packages"),
+        (8, "Origin criterion"),
+        (9, "Gross weight or other quantity"),
+        (10, "Number and date of invoices"),
+        (11, "Declaration by the exporter"),
+        (12, "Certification"),
+    ]:
         assert re.search(rf"{n}\. {re.escape(label)}", words), (n, label)
     assert "13." in words and "Third Country Invoicing" in words and "De Minimis" in words
     assert "FORM D" in words and raw["referenceNumber"] in words
@@ -287,7 +327,9 @@ def test_certificate_content_renders_the_form_d_for_its_issuer(portal, issued):
     assert doc["merkleRoot"] in answer["html"] and 'id="qr-print"' in answer["html"]
     # the issuer makes a QR capability link to print: an inline SVG of <base>/portal/q/<token>#<key>
     with web(portal) as c:
-        made = c.post(f"/portal/api/certificates/{th}/links", headers={"authorization": f"Bearer {portal.keys['issuer_vn']}"})
+        made = c.post(
+            f"/portal/api/certificates/{th}/links", headers={"authorization": f"Bearer {portal.keys['issuer_vn']}"}
+        )
         assert made.status_code == 201, made.text
         link = made.json()
         assert re.fullmatch(rf"{re.escape(portal.url)}/portal/q/[A-Za-z0-9_-]{{22}}#[A-Za-z0-9_-]{{43}}", link["url"])
@@ -303,7 +345,7 @@ def test_certificate_content_renders_the_form_d_for_its_issuer(portal, issued):
 
 
 def test_certificate_content_of_an_ecert_is_a_table(portal):
-    doc, = issue(portal, raw_docs(portal, 1, seed=12, doc_type="ECERT"))
+    (doc,) = issue(portal, raw_docs(portal, 1, seed=12, doc_type="ECERT"))
     raw = unsalt_data(doc["wrapped"]["data"])
     answer = content(portal, "issuer_vn", doc["targetHash"]).json()
     assert 'id="document-table"' in answer["html"] and 'id="formd"' not in answer["html"] and not answer["formD"]
@@ -327,7 +369,7 @@ def test_revoked_and_superseded_documents(portal):
     a, b = issue(portal, raw_docs(portal, 2, seed=13))
     fixed = raw_docs(portal, 2, seed=13)[1]
     fixed["referenceNumber"] += "-R"
-    b2, = issue(portal, [fixed])
+    (b2,) = issue(portal, [fixed])
     with portal.client("issuer_vn") as c:
         r1 = c.post(f"/v1/documents/{a['id']}/revoke", json={"reason": "GOODS_NOT_SHIPPED"}).json()
         r2 = c.post(f"/v1/documents/{b['id']}/supersede", json={"successorId": b2["id"]}).json()
@@ -347,14 +389,15 @@ def test_revoked_and_superseded_documents(portal):
         assert status_of(page) == "SUPERSEDED"
         assert f'href="/portal/certificates/{b2["targetHash"]}"' in page  # the replacement's status, known here
         cert = c.get(f"/portal/certificates/{b['targetHash']}").text
-        assert 'data-kind="SUPERSEDED"' in cert and f'/portal/certificates/{b2["targetHash"]}' in cert
+        assert 'data-kind="SUPERSEDED"' in cert and f"/portal/certificates/{b2['targetHash']}" in cert
         cert2 = c.get(f"/portal/certificates/{b2['targetHash']}").text
         assert 'data-kind="SUPERSEDES"' in cert2
 
         body = {"documents": [{"targetHash": x["targetHash"], "merkleRoot": x["merkleRoot"]} for x in (a, b, b2)]}
         assert c.post("/portal/api/status", json=body).status_code == 401
-        statuses = c.post("/portal/api/status", json=body,
-                          headers={"authorization": f"Bearer {portal.keys['issuer_vn']}"}).json()
+        statuses = c.post(
+            "/portal/api/status", json=body, headers={"authorization": f"Bearer {portal.keys['issuer_vn']}"}
+        ).json()
         assert [s["status"] for s in statuses["documents"]] == ["REVOKED", "SUPERSEDED", "ISSUED"]
         assert statuses["documents"][0]["revocationReason"] == "GOODS_NOT_SHIPPED"
 
@@ -363,8 +406,9 @@ def test_a_document_received_in_a_customs_inbox(portal):
     """A Form D issued elsewhere (anchored straight on chain by the Thai issuer), known here only because
     the Vietnamese customs registered it in its inbox."""
     raw = raw_docs(portal, 1, seed=14, country="TH")[0]
-    data = complete_envelope(raw, portal.net.deployment, "Thai Department of Foreign Trade", portal.net.stores["th"],
-                             "FORM_D")
+    data = complete_envelope(
+        raw, portal.net.deployment, "Thai Department of Foreign Trade", portal.net.stores["th"], "FORM_D"
+    )
     root, (wrapped,) = wrap_documents([data])
     portal.net.store("th_issuer").anchor(root, "FORM_D", 1)
     th = wrapped["signature"]["targetHash"]
@@ -385,6 +429,7 @@ def test_a_document_received_in_a_customs_inbox(portal):
 
 # ------------------------------------------------------------------ auditor
 
+
 def test_auditor_api_refuses_other_keys(portal):
     with web(portal) as c:
         r = c.get("/portal/api/audit/search")
@@ -402,7 +447,7 @@ def test_auditor_search_and_export(portal, issued):
         batch = next(b for b in c.get("/v1/batches").json() if b["merkleRoot"] == issued[0]["merkleRoot"])
     import datetime as dt
 
-    day = dt.datetime.fromtimestamp(batch["anchoredAt"], dt.timezone.utc).date()
+    day = dt.datetime.fromtimestamp(batch["anchoredAt"], dt.UTC).date()
     with web(portal) as c:
         r = c.get("/portal/api/audit/search", headers=auth)
         assert r.status_code == 200, r.text
@@ -416,14 +461,17 @@ def test_auditor_search_and_export(portal, issued):
         ref = issued[0]["referenceNumber"]
         r = c.get("/portal/api/audit/search", headers=auth, params={"reference": ref})
         assert [x["referenceNumber"] for x in r.json()["results"]] == [ref]
-        r = c.get("/portal/api/audit/search", headers=auth, params={
-            "issuer": portal.net.addr("vn_issuer").lower(), "from": day.isoformat(), "to": day.isoformat()})
+        r = c.get(
+            "/portal/api/audit/search",
+            headers=auth,
+            params={"issuer": portal.net.addr("vn_issuer").lower(), "from": day.isoformat(), "to": day.isoformat()},
+        )
         assert {d["targetHash"] for d in issued} <= {x["targetHash"] for x in r.json()["results"]}
         r = c.get("/portal/api/audit/search", headers=auth, params={"from": "2001-01-01", "to": "2001-12-31"})
         assert r.json()["results"] == []
         # a Thai document issued here; a Vietnamese auditor does not find it, by issuer or otherwise, and finds
         # only what is of its jurisdiction (issued in VN, or received by VN's customs)
-        th_doc, = issue(portal, raw_docs(portal, 1, seed=19, country="TH"), who="issuer_th")
+        (th_doc,) = issue(portal, raw_docs(portal, 1, seed=19, country="TH"), who="issuer_th")
         for params in ({"issuer": portal.net.addr("th_issuer")}, {}):
             r = c.get("/portal/api/audit/search", headers=auth, params=params)
             assert r.status_code == 200

@@ -19,8 +19,14 @@ from tests.conftest import make_net
 from tests.test_portal import issue, raw_docs
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +105,8 @@ def test_dropped_file_is_verified(page, issued):
     transfer = page.evaluate_handle(
         """(text) => { const dt = new DataTransfer();
                       dt.items.add(new File([text], 'dropped.json', {type: 'application/json'})); return dt; }""",
-        json.dumps(issued[1]["wrapped"]))
+        json.dumps(issued[1]["wrapped"]),
+    )
     page.dispatch_event("#dropzone", "dragenter", {"dataTransfer": transfer})
     expect(page.locator("#dropzone")).to_have_class(re.compile(r"\bis-over\b"))
     with page.expect_navigation():
@@ -168,8 +175,13 @@ def test_pages_fit_a_phone_screen(browser, portal, issued):
     context = browser.new_context(base_url=portal.url, viewport={"width": 375, "height": 740}, is_mobile=True)
     try:
         pg = context.new_page()
-        for path in ("/portal", f"/portal/v/{issued[0]['targetHash']}", f"/portal/certificates/{issued[0]['targetHash']}",
-                     "/portal/issuer", "/portal/auditor"):
+        for path in (
+            "/portal",
+            f"/portal/v/{issued[0]['targetHash']}",
+            f"/portal/certificates/{issued[0]['targetHash']}",
+            "/portal/issuer",
+            "/portal/auditor",
+        ):
             pg.goto(path)
             overflow = pg.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
             assert overflow <= 0, (path, overflow)
@@ -273,7 +285,9 @@ def test_qr_capability_link_opens_decrypts_and_verifies(browser, page, portal, i
     page.get_by_role("button", name="Make a QR link to print").click()
     expect(page.locator("svg.qr")).to_be_visible()
     link = page.locator("#qr-link").get_attribute("href")
-    token, key = re.fullmatch(rf"{re.escape(portal.url)}/portal/q/([A-Za-z0-9_-]{{22}})#([A-Za-z0-9_-]{{43}})", link).groups()
+    token, key = re.fullmatch(
+        rf"{re.escape(portal.url)}/portal/q/([A-Za-z0-9_-]{{22}})#([A-Za-z0-9_-]{{43}})", link
+    ).groups()
     printed = re.search(r' d="([^"]+)"', qr_svg(link)).group(1)
     assert page.locator("#qr-code svg path").get_attribute("d") == printed  # the QR code encodes exactly the link
     page.emulate_media(media="print")
@@ -324,7 +338,7 @@ def test_qr_capability_link_opens_decrypts_and_verifies(browser, page, portal, i
         pg.goto(link)
         expect(pg.locator("#link-revoked")).to_be_visible()
         expect(pg.locator("#verdict")).to_have_attribute("data-status", "VALID")
-        expect(pg.locator("#timeline [data-kind=\"ANCHORED\"]")).to_be_visible()
+        expect(pg.locator('#timeline [data-kind="ANCHORED"]')).to_be_visible()
         assert consignee not in pg.content() and raw["referenceNumber"] not in pg.content()
         assert not any(key in r for r in seen)
     finally:

@@ -28,10 +28,10 @@ from certnet.verifier.jsjson import ProofFormatError, js_number, js_string, js_s
 from certnet.verifier.merkle import MerkleTree, combine, keccak256, keccak256_hex, merkle_root, verify_proof
 from certnet.verifier.obfuscate import hidden_leaf_hashes, obfuscate_document
 from certnet.verifier.salting import (
+    MAX_DEPTH,
     digest_data,
     flatten,
     iter_leaves,
-    MAX_DEPTH,
     leaf_hash,
     leaf_hashes,
     random_uuid,
@@ -127,7 +127,16 @@ def test_js_number(value, text):
 
 @pytest.mark.parametrize(
     "bad",
-    [math.nan, math.inf, -math.inf, 2**53 + 1, 10**400, pytest.param(10**5000, id="10**5000"), -(2**64) - 1, Decimal("1.1")],
+    [
+        math.nan,
+        math.inf,
+        -math.inf,
+        2**53 + 1,
+        10**400,
+        pytest.param(10**5000, id="10**5000"),
+        -(2**64) - 1,
+        Decimal("1.1"),
+    ],
 )
 def test_js_number_refuses(bad):
     with pytest.raises(ProofFormatError):
@@ -307,9 +316,7 @@ def test_flatten_paths():
 
 def test_leaf_hash_and_target_hash_definitions():
     s = "00000000-0000-4000-8000-000000000000:string:Việt"
-    assert leaf_hash("a.0", s) == keccak256_hex(
-        '{"a.0":"00000000-0000-4000-8000-000000000000:string:Việt"}'.encode("utf-8")
-    )
+    assert leaf_hash("a.0", s) == keccak256_hex('{"a.0":"00000000-0000-4000-8000-000000000000:string:Việt"}'.encode())
     assert leaf_hash("e", {}) == keccak256_hex(b'{"e":{}}')
     assert leaf_hash("e", []) == keccak256_hex(b'{"e":[]}')
     hs = [keccak256_hex(b"2"), keccak256_hex(b"1")]
@@ -632,7 +639,15 @@ def test_two_signatures_and_malformed_ones():
     assert recover_signers(w) == []
     for broken, where in [
         ({"type": "X"}, "proof.0.type"),
-        ({"type": "OpenAttestationSignature2018", "proofPurpose": "assertionMethod", "verificationMethod": "v", "signature": "0x12"}, "proof.0.signature"),
+        (
+            {
+                "type": "OpenAttestationSignature2018",
+                "proofPurpose": "assertionMethod",
+                "verificationMethod": "v",
+                "signature": "0x12",
+            },
+            "proof.0.signature",
+        ),
         ("nope", "proof.0"),
     ]:
         bad = dict(w, proof=[broken])
@@ -827,7 +842,9 @@ def test_property_wrap_verifies_and_any_change_fails(docs, data):
         assert check_integrity(w).ok
         assert check_integrity(json.loads(json.dumps(w))).ok
         back = unsalt_data(w["data"])
-        assert json.dumps(back, sort_keys=True) == json.dumps(json.loads(json.dumps(raw)), sort_keys=True) or back == raw
+        assert (
+            json.dumps(back, sort_keys=True) == json.dumps(json.loads(json.dumps(raw)), sort_keys=True) or back == raw
+        )
     w = copy.deepcopy(data.draw(st.sampled_from(wrapped)))
     leaves = list(_leaf_locations(w["data"]))
     choices = ["proof", "root", "target", "obfuscated"]
@@ -910,7 +927,7 @@ def test_unsalt_and_hash_is_unsalt_plus_leaf_hashes():
 def test_dump_bytes_round_trips_and_handles_what_orjson_refuses():
     from certnet.verifier.jsjson import dump_bytes
 
-    doc = {"a": "Việt Nam 😀 \"q\" \\ \n", "b": [1, 2.5, None, True, {}], "c": {"d": []}}
+    doc = {"a": 'Việt Nam 😀 "q" \\ \n', "b": [1, 2.5, None, True, {}], "c": {"d": []}}
     assert json.loads(dump_bytes(doc)) == doc
     assert dump_bytes(doc) == json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
     assert dump_bytes(doc, indent=True).decode() == json.dumps(doc, ensure_ascii=False, indent=2)

@@ -183,8 +183,15 @@ def test_realistic_content():
     modes = collections.Counter(doc["transport"]["mode"] for doc in docs)
     assert modes["SEA"] > modes["AIR"] > 0 and modes["ROAD"] > 0
     # every box 13 flag shows up, with its details
-    for flag in ("thirdCountryInvoicing", "issuedRetroactively", "backToBack", "exhibition", "accumulation",
-                 "partialCumulation", "deMinimis"):
+    for flag in (
+        "thirdCountryInvoicing",
+        "issuedRetroactively",
+        "backToBack",
+        "exhibition",
+        "accumulation",
+        "partialCumulation",
+        "deMinimis",
+    ):
         assert any(doc["flags"][flag] for doc in docs), flag
     assert sum(doc["flags"]["issuedRetroactively"] for doc in docs) < len(docs) * 0.1
     # other scripts

@@ -111,8 +111,7 @@ def test_doc_type_argument_and_mismatch(form, phyto):
 
 def test_missing_or_unknown_document_type(form):
     assert errors_of(mutate(form, "documentType", DELETE)) == {"documentType": "is required"}
-    assert errors_of(mutate(form, "documentType", "FORM_E")) == {
-        "documentType": "must be one of FORM_D, EPHYTO, ECERT"}
+    assert errors_of(mutate(form, "documentType", "FORM_E")) == {"documentType": "must be one of FORM_D, EPHYTO, ECERT"}
     assert errors_of(mutate(form, "documentType", 1)) == {"documentType": "must be one of FORM_D, EPHYTO, ECERT"}
     with pytest.raises(SchemaValidationError) as info:
         validate_document(["not", "an", "object"])  # type: ignore[arg-type]
@@ -156,8 +155,9 @@ def test_error_is_a_value_error_naming_every_path(form):
     assert "importingCountry: 'XX' is not an ISO 3166-1 alpha-2 country code" in str(exc)
 
 
-@pytest.mark.parametrize("code", ["10063", "10063000001", "1006.30", "1006 30", "10063a", "", "０１００６３０",
-                                  "100630\n", " 100630"])
+@pytest.mark.parametrize(
+    "code", ["10063", "10063000001", "1006.30", "1006 30", "10063a", "", "０１００６３０", "100630\n", " 100630"]
+)
 def test_hs_code_format(form, code):
     assert errors_of(mutate(form, "goods.1.hsCode", code)) == {"goods.1.hsCode": "must be 6 to 10 digits"}
 
@@ -205,36 +205,71 @@ def test_every_assigned_country_code_is_known():
 
 @pytest.mark.parametrize(
     "path",
-    ["exporter", "consignee", "transport", "goods", "declaration", "certification", "flags", "agreement",
-     "referenceNumber", "issueDate", "network", "issuers", "transport.departureDate", "goods.0.invoice",
-     "goods.0.originCriterion", "goods.0.packages", "goods.1.description", "certification.signatory",
-     "issuers.0.identityProof", "network.chainId"],
+    [
+        "exporter",
+        "consignee",
+        "transport",
+        "goods",
+        "declaration",
+        "certification",
+        "flags",
+        "agreement",
+        "referenceNumber",
+        "issueDate",
+        "network",
+        "issuers",
+        "transport.departureDate",
+        "goods.0.invoice",
+        "goods.0.originCriterion",
+        "goods.0.packages",
+        "goods.1.description",
+        "certification.signatory",
+        "issuers.0.identityProof",
+        "network.chainId",
+    ],
 )
 def test_missing_box(form, path):
     assert errors_of(mutate(form, path, DELETE)) == {path: "is required"}
 
 
-@pytest.mark.parametrize("path", ["colour", "goods.0.colour", "exporter.email", "flags.urgent", "network.rpc",
-                                  "issuers.0.identityProof.extra"])
+@pytest.mark.parametrize(
+    "path",
+    ["colour", "goods.0.colour", "exporter.email", "flags.urgent", "network.rpc", "issuers.0.identityProof.extra"],
+)
 def test_extra_field_is_refused(form, path):
     assert errors_of(mutate(form, path, "x")) == {path: "is not an allowed field"}
 
 
 @pytest.mark.parametrize(
     "path,limit",
-    [("exporter.name", 200), ("exporter.address", 500), ("goods.0.description", 1000),
-     ("goods.0.marksAndNumbers", 500), ("transport.vesselOrFlight", 200), ("goods.0.invoice.number", 64),
-     ("referenceNumber", 64), ("certification.authority", 200), ("network.name", 64)],
+    [
+        ("exporter.name", 200),
+        ("exporter.address", 500),
+        ("goods.0.description", 1000),
+        ("goods.0.marksAndNumbers", 500),
+        ("transport.vesselOrFlight", 200),
+        ("goods.0.invoice.number", 64),
+        ("referenceNumber", 64),
+        ("certification.authority", 200),
+        ("network.name", 64),
+    ],
 )
 def test_overlong_string(form, path, limit):
     assert validate_document(mutate(form, path, "A" * limit))  # the limit itself is fine
     assert errors_of(mutate(form, path, "A" * (limit + 1))) == {path: f"must be at most {limit} characters"}
 
 
-@pytest.mark.parametrize("value,message", [
-    ("", "must not be empty"), ("   ", "must not be blank"), ("Minh\tPhú", "must not contain control"),
-    ("Minh\nPhú", "must not contain control"), (42, "must be a string"), (None, "must be a string"),
-])
+@pytest.mark.parametrize(
+    "value,message",
+    [
+        ("", "must not be empty"),
+        ("   ", "must not be blank"),
+        ("Minh\tPhú", "must not contain control"),
+        ("Minh\nPhú", "must not contain control"),
+        (42, "must be a string"),
+        (None, "must be a string"),
+    ],
+)
 def test_single_line_text(form, value, message):
     assert errors_of(mutate(form, "exporter.name", value))["exporter.name"].startswith(message)
 
@@ -264,7 +299,8 @@ def test_no_coercion(form):
     assert "network.chain" in errors_of(mutate(form, "network.chain", "BTC"))
     assert errors_of(mutate(form, "flags.deMinimis", "true")) == {"flags.deMinimis": "must be true or false"}
     assert errors_of(mutate(form, "goods.0.grossWeight.value", "100")) == {
-        "goods.0.grossWeight.value": "must be a number"}
+        "goods.0.grossWeight.value": "must be a number"
+    }
     assert errors_of(mutate(form, "goods.0.itemNumber", 1.0)) == {"goods.0.itemNumber": "must be an integer"}
 
 
@@ -273,16 +309,23 @@ def test_dates(form, value):
     assert "issueDate" in errors_of(mutate(form, "issueDate", value))
 
 
-@pytest.mark.parametrize("value", ["0x123", "52908400098527886E0F7030069857D2E4169EE7",
-                                   "0x52908400098527886E0F7030069857D2E4169Ee7",
-                                   "0xZZ08400098527886E0F7030069857D2E4169EE7"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0x123",
+        "52908400098527886E0F7030069857D2E4169EE7",
+        "0x52908400098527886E0F7030069857D2E4169Ee7",
+        "0xZZ08400098527886E0F7030069857D2E4169EE7",
+    ],
+)
 def test_bad_addresses(form, value):
     assert "issuers.0.documentStore" in errors_of(mutate(form, "issuers.0.documentStore", value))
     assert "issuers.0.identityProof.location" in errors_of(mutate(form, "issuers.0.identityProof.location", value))
 
 
-@pytest.mark.parametrize("value", ["0x52908400098527886E0F7030069857D2E4169EE7",
-                                   "0x52908400098527886e0f7030069857d2e4169ee7"])
+@pytest.mark.parametrize(
+    "value", ["0x52908400098527886E0F7030069857D2E4169EE7", "0x52908400098527886e0f7030069857d2e4169ee7"]
+)
 def test_good_addresses(form, value):
     assert validate_document(mutate(form, "issuers.0.documentStore", value))
 
@@ -303,8 +346,9 @@ def test_bad_reference_numbers(form, value):
 
 
 def test_template_is_optional_and_checked(form):
-    doc = dict(form, **{"$template": {"name": "FORM_D", "type": "EMBEDDED_RENDERER",
-                                      "url": "https://renderer.example.org"}})
+    doc = dict(
+        form, **{"$template": {"name": "FORM_D", "type": "EMBEDDED_RENDERER", "url": "https://renderer.example.org"}}
+    )
     assert validate_document(doc) == doc
     assert "$template.url" in errors_of(mutate(doc, "$template.url", "http://renderer.example.org"))
 
@@ -313,14 +357,31 @@ def test_template_is_optional_and_checked(form):
 # Form D rules
 
 
-@pytest.mark.parametrize("value", ["WO", "PE", "CC", "CTH", "CTSH", "RVC 40%", "RVC 35.5%", "PC 25%", "CTC",
-                                   "CTH + RVC 40%", "RVC 40% + ACU", "CTSH + DMI", "RVC 100%"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "WO",
+        "PE",
+        "CC",
+        "CTH",
+        "CTSH",
+        "RVC 40%",
+        "RVC 35.5%",
+        "PC 25%",
+        "CTC",
+        "CTH + RVC 40%",
+        "RVC 40% + ACU",
+        "CTSH + DMI",
+        "RVC 100%",
+    ],
+)
 def test_origin_criteria_accepted(form, value):
     assert validate_document(mutate(form, "goods.0.originCriterion", value))
 
 
-@pytest.mark.parametrize("value", ["RVC", "RVC 0%", "RVC 101%", "rvc 40%", "40%", "XX", "WO+PE", "RVC 40 %",
-                                   "WO + PE + CC + CTH", ""])
+@pytest.mark.parametrize(
+    "value", ["RVC", "RVC 0%", "RVC 101%", "rvc 40%", "40%", "XX", "WO+PE", "RVC 40 %", "WO + PE + CC + CTH", ""]
+)
 def test_origin_criteria_refused(form, value):
     errors = errors_of(mutate(form, "goods.0.originCriterion", value))
     assert list(errors) == ["goods.0.originCriterion"]
@@ -340,12 +401,20 @@ def test_box9_needs_weight_or_quantity(form):
     assert validate_document(mutate(doc, "goods.1.quantity", {"value": 12, "unit": "PCE"}))
 
 
-@pytest.mark.parametrize("path,value", [
-    ("goods.0.grossWeight.value", 0), ("goods.0.grossWeight.value", -1), ("goods.0.grossWeight.value", 1e13),
-    ("goods.0.grossWeight.value", float("nan")), ("goods.0.grossWeight.value", True),
-    ("goods.0.grossWeight.unit", "kg"), ("goods.0.grossWeight.unit", "KILO"),
-    ("goods.0.fobValue", {"amount": "1,234.50", "currency": "USD"}), ("goods.0.packages.count", 0),
-])
+@pytest.mark.parametrize(
+    "path,value",
+    [
+        ("goods.0.grossWeight.value", 0),
+        ("goods.0.grossWeight.value", -1),
+        ("goods.0.grossWeight.value", 1e13),
+        ("goods.0.grossWeight.value", float("nan")),
+        ("goods.0.grossWeight.value", True),
+        ("goods.0.grossWeight.unit", "kg"),
+        ("goods.0.grossWeight.unit", "KILO"),
+        ("goods.0.fobValue", {"amount": "1,234.50", "currency": "USD"}),
+        ("goods.0.packages.count", 0),
+    ],
+)
 def test_box9_values(form, path, value):
     form = mutate(form, "goods.0.fobValue", {"amount": "100.00", "currency": "USD"})
     errors = errors_of(mutate(form, path, value))
@@ -369,19 +438,31 @@ def test_box4_official_use(form):
     assert errors_of(refused) == {"officialUse.reason": "is required when preference is not given"}
     refused["officialUse"]["reason"] = "Origin criterion in box 8 does not match the HS code in box 7"
     assert validate_document(refused) == refused
-    given_ = mutate(form, "officialUse", {"preference": "GIVEN", "customsOffice": "Laem Chabang Customs House",
-                                          "date": "2024-06-01"})
+    given_ = mutate(
+        form,
+        "officialUse",
+        {"preference": "GIVEN", "customsOffice": "Laem Chabang Customs House", "date": "2024-06-01"},
+    )
     assert validate_document(given_) == given_
     assert "officialUse.preference" in errors_of(mutate(form, "officialUse", {"preference": "MAYBE"}))
 
 
-@pytest.mark.parametrize("flag,details,value", [
-    ("thirdCountryInvoicing", "thirdCountryInvoice", {"operatorName": "Lion City Trading Pte. Ltd.",
-                                                      "country": "SG"}),
-    ("backToBack", "backToBack", {"referenceNumber": "MY-VN 24/01/00012", "issuingCountry": "MY",
-                                  "issueDate": "2024-01-05"}),
-    ("exhibition", "exhibition", {"name": "Thaifex", "address": "IMPACT Muang Thong Thani, Nonthaburi"}),
-])
+@pytest.mark.parametrize(
+    "flag,details,value",
+    [
+        (
+            "thirdCountryInvoicing",
+            "thirdCountryInvoice",
+            {"operatorName": "Lion City Trading Pte. Ltd.", "country": "SG"},
+        ),
+        (
+            "backToBack",
+            "backToBack",
+            {"referenceNumber": "MY-VN 24/01/00012", "issuingCountry": "MY", "issueDate": "2024-01-05"},
+        ),
+        ("exhibition", "exhibition", {"name": "Thaifex", "address": "IMPACT Muang Thong Thani, Nonthaburi"}),
+    ],
+)
 def test_box13_flags_and_details(form, flag, details, value):
     flagged = mutate(form, f"flags.{flag}", True)
     for key in ("thirdCountryInvoice", "backToBack", "exhibition"):
@@ -399,9 +480,11 @@ def test_agreement_parties(form):
     form_e = mutate(mutate(form, "importingCountry", "CN"), "agreement", "ACFTA")
     assert validate_document(form_e)
     assert errors_of(mutate(form_e, "importingCountry", "JP")) == {
-        "importingCountry": "JP is not a party to ACFTA (Form E)"}
+        "importingCountry": "JP is not a party to ACFTA (Form E)"
+    }
     assert errors_of(mutate(form, "declaration.countryOfOrigin", "US")) == {
-        "declaration.countryOfOrigin": "US is not a party to ATIGA"}
+        "declaration.countryOfOrigin": "US is not a party to ATIGA"
+    }
     assert set(AGREEMENTS) == {"ATIGA", "ACFTA", "AKFTA", "AJCEP", "AANZFTA", "AIFTA", "AHKFTA", "RCEP"}
 
 
@@ -424,14 +507,17 @@ def test_ephyto_rules(phyto):
     assert validate_document(phyto) == phyto
     assert errors_of(mutate(phyto, "nppo", DELETE)) == {"nppo": "is required"}
     assert errors_of(mutate(phyto, "exportingCountry", "TH")) == {
-        "exportingCountry": "must be the issuing country (the NPPO's own)"}
+        "exportingCountry": "must be the issuing country (the NPPO's own)"
+    }
     assert errors_of(mutate(phyto, "goods.0.scientificName", "x" * 201)) == {
-        "goods.0.scientificName": "must be at most 200 characters"}
+        "goods.0.scientificName": "must be at most 200 characters"
+    }
     assert errors_of(mutate(phyto, "goods.0.hsCode", "08109")) == {"goods.0.hsCode": "must be 6 to 10 digits"}
     assert validate_document(mutate(phyto, "goods.0.hsCode", DELETE))
     fumigation = {"type": "FUMIGATION", "concentration": {"value": 48, "unit": "g/m3"}, "date": "2024-05-01"}
     assert errors_of(mutate(phyto, "treatments", [fumigation])) == {
-        "treatments.0.chemical": "is required for a fumigation treatment"}
+        "treatments.0.chemical": "is required for a fumigation treatment"
+    }
     fumigation["chemical"] = "Methyl bromide"
     fumigation["temperature"] = {"value": -1.5, "unit": "CEL"}
     assert validate_document(mutate(phyto, "treatments", [fumigation]))
@@ -440,27 +526,34 @@ def test_ephyto_rules(phyto):
     assert errors_of(reexport) == {"originalCertificate": "is required for a re-export certificate"}
     assert validate_document(mutate(reexport, "originalCertificate", "TH/DOA/2024/000123"))
     assert errors_of(mutate(phyto, "additionalDeclarations", ["ok"] * 21)) == {
-        "additionalDeclarations": "must have at most 20 items"}
+        "additionalDeclarations": "must have at most 20 items"
+    }
 
 
 def test_ecert_rules(cert):
     assert validate_document(cert) == cert
     assert errors_of(mutate(cert, "validUntil", "2000-01-01")) == {"validUntil": "must not be before validFrom"}
     assert errors_of(mutate(cert, "issuingBody.country", "TH")) == {
-        "issuingBody.country": "must be the issuing country"}
+        "issuingBody.country": "must be the issuing country"
+    }
     assert errors_of(mutate(cert, "content", [1, 2])) == {"content": "must be an object"}
 
 
-@pytest.mark.parametrize("content,path", [
-    ({"a.b": 1}, "content"),
-    ({"results": [{"value": 2**53}]}, "content.results.0.value"),
-    ({"x": float("inf")}, "content.x"),
-    ({"x": {1, 2}}, "content.x"),
-    ({"x": "y" * 10_001}, "content.x"),
-    ({"": 1}, "content"),
-    ({"deep": {"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": {"j": 1}}}}}}}}}}},
-     "content.deep.a.b.c.d.e.f.g.h.i"),
-])
+@pytest.mark.parametrize(
+    "content,path",
+    [
+        ({"a.b": 1}, "content"),
+        ({"results": [{"value": 2**53}]}, "content.results.0.value"),
+        ({"x": float("inf")}, "content.x"),
+        ({"x": {1, 2}}, "content.x"),
+        ({"x": "y" * 10_001}, "content.x"),
+        ({"": 1}, "content"),
+        (
+            {"deep": {"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": {"j": 1}}}}}}}}}}},
+            "content.deep.a.b.c.d.e.f.g.h.i",
+        ),
+    ],
+)
 def test_ecert_content_must_be_hashable_json(cert, content, path):
     errors = errors_of(mutate(cert, "content", content))
     assert list(errors) == [path]

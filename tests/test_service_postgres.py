@@ -10,9 +10,8 @@ from certnet.issuer.faults import CRASH_ENV
 from certnet.issuer.outbox import ANCHORED, Batch, Document, open_database
 from certnet.issuer.pipeline import Pipeline, PipelineConfig
 from certnet.node.keys import create_keystore
-from tests.conftest import TEST_SCRYPT_N
 from tests.api_fixtures import start_api, stop_api, wait_until
-from tests.conftest import make_net
+from tests.conftest import TEST_SCRYPT_N, make_net
 from tests.test_api import form_ds, issue
 from tests.test_index_postgres import Cluster
 from tests.test_pipeline import docs_for
@@ -29,8 +28,9 @@ def pg():
 
 def test_outbox_on_postgres_survives_a_killed_worker(pg, anvil_engine, tmp_path):
     net = make_net(anvil_engine)
-    create_keystore(tmp_path / "issuer.json", "crash-test-passphrase", net.actors["vn_issuer"].account.key,
-                    scrypt_n=TEST_SCRYPT_N)
+    create_keystore(
+        tmp_path / "issuer.json", "crash-test-passphrase", net.actors["vn_issuer"].account.key, scrypt_n=TEST_SCRYPT_N
+    )
     net.deployment.save(tmp_path / "deployment.json")
     url = pg.replace("/postgres", "/postgres?options=-csearch_path%3Doutbox_test")
     import sqlalchemy
@@ -38,17 +38,35 @@ def test_outbox_on_postgres_survives_a_killed_worker(pg, anvil_engine, tmp_path)
     with sqlalchemy.create_engine(pg).begin() as conn:
         conn.execute(sqlalchemy.text("CREATE SCHEMA IF NOT EXISTS outbox_test"))
     sessions = open_database(url)
-    p = Pipeline(sessions, net.engine.w3, net.deployment, {net.addr("vn_issuer"): net.actors["vn_issuer"]},
-                 PipelineConfig(max_batch=4))
+    p = Pipeline(
+        sessions,
+        net.engine.w3,
+        net.deployment,
+        {net.addr("vn_issuer"): net.actors["vn_issuer"]},
+        PipelineConfig(max_batch=4),
+    )
     p.submit(net.addr("vn_issuer"), docs_for(net, 9, seed=77))
+    import os
     import subprocess
     import sys
-    import os
 
     env = {**os.environ, "CERTNET_PASSPHRASE": "crash-test-passphrase"}
-    cmd = [sys.executable, "-m", "certnet.issuer.worker", "--db", url, "--rpc", net.engine.rpc_url, "--deployment",
-           str(tmp_path / "deployment.json"), "--keystore", str(tmp_path / "issuer.json"), "--max-batch", "4",
-           "--until-idle"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "certnet.issuer.worker",
+        "--db",
+        url,
+        "--rpc",
+        net.engine.rpc_url,
+        "--deployment",
+        str(tmp_path / "deployment.json"),
+        "--keystore",
+        str(tmp_path / "issuer.json"),
+        "--max-batch",
+        "4",
+        "--until-idle",
+    ]
     crashed = subprocess.run(cmd, env={**env, CRASH_ENV: "broadcast"}, capture_output=True, text=True, timeout=120)
     assert crashed.returncode == -9, crashed.stderr[-2000:]
     resumed = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
@@ -86,8 +104,16 @@ def test_two_batchers_on_postgres_never_share_a_document(pg, anvil_engine):
         conn.execute(sqlalchemy.text("CREATE SCHEMA IF NOT EXISTS two_batchers"))
     url = pg.replace("/postgres", "/postgres?options=-csearch_path%3Dtwo_batchers")
     issuer = net.addr("vn_issuer")
-    pipes = [Pipeline(open_database(url), net.engine.w3, net.deployment, {issuer: net.actors["vn_issuer"]},
-                      PipelineConfig(max_batch=7)) for _ in range(2)]
+    pipes = [
+        Pipeline(
+            open_database(url),
+            net.engine.w3,
+            net.deployment,
+            {issuer: net.actors["vn_issuer"]},
+            PipelineConfig(max_batch=7),
+        )
+        for _ in range(2)
+    ]
     pipes[0].submit(issuer, docs_for(net, 60, seed=79))
     barrier = threading.Barrier(2)
 
@@ -128,8 +154,13 @@ def test_one_writer_per_outbox_on_postgres(pg, embedded_net):
     issuer = net.addr("vn_issuer")
 
     def pipeline(schema: str) -> Pipeline:
-        return Pipeline(open_database(urls[schema]), net.engine.w3, net.deployment, {issuer: net.actors["vn_issuer"]},
-                        PipelineConfig(max_batch=4))
+        return Pipeline(
+            open_database(urls[schema]),
+            net.engine.w3,
+            net.deployment,
+            {issuer: net.actors["vn_issuer"]},
+            PipelineConfig(max_batch=4),
+        )
 
     first, second, other = pipeline("writer_a"), pipeline("writer_a"), pipeline("writer_b")
     first.submit(issuer, docs_for(net, 3, seed=92))

@@ -10,8 +10,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def pid_app() -> object:
     """An app factory for these tests: answers with the pid of the process that served the request."""
 
-    async def app(scope, receive, send):  # noqa: ANN001 - plain ASGI
+    async def app(scope, receive, send):
         if scope["type"] != "http":
             return
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
@@ -41,7 +41,7 @@ def limited_app() -> object:
 
     by_key, by_ip = RateLimiter(rate=0.001, burst=10), IpRateLimiter(rate=0.001, burst=10)
 
-    async def app(scope, receive, send):  # noqa: ANN001 - plain ASGI
+    async def app(scope, receive, send):
         if scope["type"] != "http":
             return
         ok, _ = by_key.allow(7) if scope["path"] == "/key" else by_ip.allow(scope["client"][0])
@@ -62,7 +62,7 @@ def metrics_app() -> object:
 
     metrics = Metrics()
 
-    async def app(scope, receive, send):  # noqa: ANN001 - plain ASGI
+    async def app(scope, receive, send):
         if scope["type"] != "http":
             return
         if scope["path"] == "/metrics":
@@ -77,18 +77,21 @@ def metrics_app() -> object:
 
 
 def start(port: int, workers: int, tmp_dir: Path, factory: str = "pid_app") -> subprocess.Popen:
-    code = f"from certnet.api.serving import serve; serve('tests.test_serving:{factory}', '127.0.0.1', {port}, {workers})"
+    code = (
+        f"from certnet.api.serving import serve; serve('tests.test_serving:{factory}', '127.0.0.1', {port}, {workers})"
+    )
     # its temporary files (the workers' metrics) under pytest's directory: a killed supervisor cannot remove them
     env = dict(os.environ, TMPDIR=str(tmp_dir))
-    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
 
 
 def children(pid: int) -> set[int]:
     return {int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
 
 
-def wait_for(cond, timeout: float = 30) -> None:  # noqa: ANN001
+def wait_for(cond, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while not cond():
         assert time.monotonic() < deadline, "timed out"

@@ -16,8 +16,18 @@ from certnet.issuer import samples
 from certnet.issuer.envelope import issuer_block, network_block
 from certnet.issuer.outbox import ANCHORED, BATCHED, Batch, open_database
 from certnet.issuer.pipeline import Pipeline, PipelineConfig
-from certnet.node.signers import (ClefClient, ClefSigner, LocalKeySigner, SignerAccount, SignerConfig,
-                                  SignerConfigError, SignerRefused, SignerUnavailable, open_signers, rules_js)
+from certnet.node.signers import (
+    ClefClient,
+    ClefSigner,
+    LocalKeySigner,
+    SignerAccount,
+    SignerConfig,
+    SignerConfigError,
+    SignerRefused,
+    SignerUnavailable,
+    open_signers,
+    rules_js,
+)
 from certnet.node.tx import Transactor
 from tests.api_fixtures import start_api, stop_api, wait_anchored
 from tests.clef_fixtures import Clef, write_keystore
@@ -25,8 +35,11 @@ from tests.conftest import make_net
 from tests.test_api import form_ds, is_problem
 
 #: passwords of the keys in Clef (what Clef's operator knows; never certnet's)
-PASSWORDS = {"vn_issuer": "vn-issuer-clef-password", "vn_admin": "vn-admin-clef-password",
-             "vn2_issuer": "vn2-issuer-clef-password"}
+PASSWORDS = {
+    "vn_issuer": "vn-issuer-clef-password",
+    "vn_admin": "vn-admin-clef-password",
+    "vn2_issuer": "vn2-issuer-clef-password",
+}
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +63,14 @@ def clef_net(anvil_engine, tmp_path_factory):
 @pytest.fixture(scope="module")
 def api(clef_net, tmp_path_factory):
     net, clef = clef_net
-    signer = SignerConfig(url=clef.url, timeout=60, accounts=[
-        SignerAccount(net.addr("vn_issuer"), "issuer", "vn-issuer"),
-        SignerAccount(net.addr("vn_admin"), "admin", "vn-admin")])
+    signer = SignerConfig(
+        url=clef.url,
+        timeout=60,
+        accounts=[
+            SignerAccount(net.addr("vn_issuer"), "issuer", "vn-issuer"),
+            SignerAccount(net.addr("vn_admin"), "admin", "vn-admin"),
+        ],
+    )
     a, server, thread = start_api(net, tmp_path_factory.mktemp("api"), signer=signer)
     yield a
     stop_api(server, thread)
@@ -167,11 +185,26 @@ def test_pipeline_refused_by_the_signer_keeps_the_batch_then_anchors_it(clef_net
     BATCHED and nothing is sent; approved on a later pass, it is anchored."""
     net, clef = clef_net
     issuer = net.addr("vn2_issuer")
-    p = Pipeline(open_database(f"sqlite:///{tmp_path / 'outbox.db'}"), net.engine.w3, net.deployment,
-                 {issuer: Transactor(net.engine.w3, ClefSigner(clef.url, issuer, timeout=60))}, PipelineConfig())
+    p = Pipeline(
+        open_database(f"sqlite:///{tmp_path / 'outbox.db'}"),
+        net.engine.w3,
+        net.deployment,
+        {issuer: Transactor(net.engine.w3, ClefSigner(clef.url, issuer, timeout=60))},
+        PipelineConfig(),
+    )
     d = net.deployment
-    p.submit(issuer, list(samples.generate(2, seed=77, issuer_block=issuer_block(d, "VCCI Hanoi", net.stores["vn2"]),
-                                           network=network_block(d), issuing_country="VN")))
+    p.submit(
+        issuer,
+        list(
+            samples.generate(
+                2,
+                seed=77,
+                issuer_block=issuer_block(d, "VCCI Hanoi", net.stores["vn2"]),
+                network=network_block(d),
+                issuing_country="VN",
+            )
+        ),
+    )
     clef.approve = lambda request: False
     nonce = _pending_nonce(net, "vn2_issuer")
     p.run_once(force=True)
@@ -216,19 +249,29 @@ def test_an_account_both_local_and_in_clef_is_refused(tmp_path):
     ks = tmp_path / "vn-admin.json"
     create_keystore(ks, "a-local-passphrase", key.key)
     config = SignerConfig(url="http://127.0.0.1:8550", accounts=[SignerAccount(key.address, "admin", "vn-admin")])
-    with pytest.raises(SignerConfigError, match=f"{key.address} is both in the external signer and in the local "
-                                                f"keystore {ks}"):
+    with pytest.raises(
+        SignerConfigError, match=f"{key.address} is both in the external signer and in the local keystore {ks}"
+    ):
         open_signers([ks], "a-local-passphrase", config, "admin")
 
 
-@pytest.mark.parametrize("content, message", [
-    ("{", "is not JSON"),
-    (json.dumps({"accounts": []}), "`url`"),
-    (json.dumps({"url": "http://127.0.0.1:8550", "accounts": [{"address": "0x12", "role": "admin"}]}),
-     r"accounts\[0\]: `address`"),
-    (json.dumps({"url": "http://127.0.0.1:8550", "accounts": [{"address": "0x" + "ab" * 20, "role": "deployer"}]}),
-     r"accounts\[0\]: `role`"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("{", "is not JSON"),
+        (json.dumps({"accounts": []}), "`url`"),
+        (
+            json.dumps({"url": "http://127.0.0.1:8550", "accounts": [{"address": "0x12", "role": "admin"}]}),
+            r"accounts\[0\]: `address`",
+        ),
+        (
+            json.dumps(
+                {"url": "http://127.0.0.1:8550", "accounts": [{"address": "0x" + "ab" * 20, "role": "deployer"}]}
+            ),
+            r"accounts\[0\]: `role`",
+        ),
+    ],
+)
 def test_a_bad_signer_configuration_names_what_and_where(tmp_path, content, message):
     f = tmp_path / "signer.json"
     f.write_text(content)

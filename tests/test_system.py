@@ -18,8 +18,9 @@ from certnet.node.engines import free_port
 def certnet(home: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CERTNET_")}
     env["CERTNET_HOME"] = str(home)
-    return subprocess.run([sys.executable, "-m", "certnet.api.cli", *args], capture_output=True, text=True, env=env,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "certnet.api.cli", *args], capture_output=True, text=True, env=env, timeout=timeout
+    )
 
 
 def test_up_down_up(tmp_path):
@@ -55,11 +56,20 @@ def test_up_down_up(tmp_path):
         # the TH customs key the service holds was registered by TH's admin: TH records a decision on chain
         from certnet.verifier.salting import unsalt_data
 
-        for_th = next(w for w in (httpx.get(f"{url}/v1/documents/{d['id']}", headers=issuer, timeout=10).json()
-                                  ["wrapped"] for d in docs) if unsalt_data(w["data"])["importingCountry"] == "TH")
+        for_th = next(
+            w
+            for w in (
+                httpx.get(f"{url}/v1/documents/{d['id']}", headers=issuer, timeout=10).json()["wrapped"] for d in docs
+            )
+            if unsalt_data(w["data"])["importingCountry"] == "TH"
+        )
         entry = httpx.post(f"{url}/v1/inbox", json={"document": for_th}, headers=customs, timeout=30).json()
-        d = httpx.post(f"{url}/v1/decisions", json={"certificate": {"inboxId": entry["id"]}, "preference": "GIVEN"},
-                       headers=customs, timeout=60)
+        d = httpx.post(
+            f"{url}/v1/decisions",
+            json={"certificate": {"inboxId": entry["id"]}, "preference": "GIVEN"},
+            headers=customs,
+            timeout=60,
+        )
         assert d.status_code == 201 and d.json()["version"] == 1, d.text
         r = certnet(home, "node", "status")
         assert r.returncode == 0 and f"127.0.0.1:{node_port}" in r.stdout

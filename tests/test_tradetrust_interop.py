@@ -37,11 +37,11 @@ from sqlalchemy import select
 
 from certnet.issuer.outbox import Document, open_database
 from certnet.issuer.pipeline import Pipeline, PipelineConfig
-from tests.corpus import _docs
 from certnet.verifier.merkle import combine
 from certnet.verifier.sources import ChainSource
 from certnet.verifier.verify import Verifier
 from certnet.verifier.wrap import wrap_documents
+from tests.corpus import _docs
 
 ROOT = Path(__file__).resolve().parent.parent
 ORACLE = ROOT / "tests" / "oracle" / "tt_verify.cjs"
@@ -83,8 +83,9 @@ def tt(tmp_path_factory):
     def run(documents: list[Any], rpc_url: str, *flags: str) -> list[dict[str, Any]]:
         path = workdir / f"in-{next(counter)}.json"
         path.write_text(json.dumps(documents))
-        proc = subprocess.run([node, str(ORACLE), str(path), rpc_url, *flags], cwd=ROOT, capture_output=True,
-                              text=True, timeout=120)
+        proc = subprocess.run(
+            [node, str(ORACLE), str(path), rpc_url, *flags], cwd=ROOT, capture_output=True, text=True, timeout=120
+        )
         if proc.returncode != 0:
             pytest.fail(f"tt_verify.cjs failed:\n{proc.stderr}")
         out = json.loads(proc.stdout)
@@ -100,8 +101,14 @@ def tt_served():
     import select
     import time
 
-    proc = subprocess.Popen([oracle_node(), str(ORACLE), "--serve"], cwd=ROOT, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [oracle_node(), str(ORACLE), "--serve"],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
     def run(documents: list[Any], rpc_url: str) -> list[dict[str, Any]]:
         proc.stdin.write(json.dumps({"documents": documents, "url": rpc_url}) + "\n")
@@ -188,7 +195,7 @@ def world(anvil_engine, tt, tmp_path_factory):
     # certnet revokes one document, supersedes another, revokes batch B whole
     p.request_revocation(issuer, document_id=batch_a[1].id, reason="FRAUDULENT")
     corrected = dict(raws_a[2], referenceNumber=raws_a[2]["referenceNumber"] + "-C")
-    successor, = p.submit(issuer, [corrected])
+    (successor,) = p.submit(issuer, [corrected])
     p.run_until_idle()
     p.request_supersession(issuer, batch_a[2].id, successor.id)
     p.request_revocation(issuer, document_id=batch_b[0].id, whole_batch=True, reason="ISSUED_IN_ERROR")
@@ -211,8 +218,9 @@ def world(anvil_engine, tt, tmp_path_factory):
     rogue = net.new_actor("vn_rogue")
     net.stores["cantho"] = reg.store_from(reg.register_authority("VCCI Can Tho", ["FORM_D"], first_key=rogue.address))
     rogue_store = net.store("vn_rogue", authority="cantho")
-    (_, (kept,)), (_, (stolen,)) = (wrap_documents(_docs(net, 1, seed=s, name="VCCI Can Tho",
-                                                         store=net.stores["cantho"])) for s in (305, 306))
+    (_, (kept,)), (_, (stolen,)) = (
+        wrap_documents(_docs(net, 1, seed=s, name="VCCI Can Tho", store=net.stores["cantho"])) for s in (305, 306)
+    )
     rogue_store.anchor(kept["signature"]["merkleRoot"], "FORM_D", 1)
     anvil_engine.advance_time(10)
     since = anvil_engine.w3.eth.get_block("latest")["timestamp"] + 1
@@ -222,13 +230,37 @@ def world(anvil_engine, tt, tmp_path_factory):
     revoked_by_thief = tt([kept, stolen], url)
     reg.mark_compromised(rogue.address, since)
     docs["compromised_anchor"], docs["compromised_revocation"] = stolen, kept
-    after_names = ["a0", "a1", "a2", "a3", "a4", "successor", "b0", "b2", "tampered", "unissued",
-                   "compromised_anchor", "compromised_revocation"]
+    after_names = [
+        "a0",
+        "a1",
+        "a2",
+        "a3",
+        "a4",
+        "successor",
+        "b0",
+        "b2",
+        "tampered",
+        "unissued",
+        "compromised_anchor",
+        "compromised_revocation",
+    ]
     after = dict(zip(after_names, tt([docs[n] for n in after_names], url, *relaxed)))
-    certnet = dict(zip(after_names, Verifier(ChainSource(net.engine.w3, net.deployment)).verify_many(
-        [docs[n] for n in after_names])))
-    return {"net": net, "docs": docs, "before": before, "after": after, "unrelaxed": unrelaxed,
-            "oa_shaped": oa_shaped, "certnet": certnet, "revoked_by_thief": revoked_by_thief}
+    certnet = dict(
+        zip(
+            after_names,
+            Verifier(ChainSource(net.engine.w3, net.deployment)).verify_many([docs[n] for n in after_names]),
+        )
+    )
+    return {
+        "net": net,
+        "docs": docs,
+        "before": before,
+        "after": after,
+        "unrelaxed": unrelaxed,
+        "oa_shaped": oa_shaped,
+        "certnet": certnet,
+        "revoked_by_thief": revoked_by_thief,
+    }
 
 
 def test_issued_documents_are_valid_for_oa_verify(world):
@@ -302,20 +334,35 @@ def test_issuer_identity_is_not_valid_for_oa_verify(world):
     seen = set()
     for r in [*world["before"].values(), *world["after"].values()]:
         ident = [f for f in r["fragments"] if f["type"] == "ISSUER_IDENTITY"]
-        assert {f["name"] for f in ident} == {"OpenAttestationDnsTxtIdentityProof", "OpenAttestationDnsDidIdentityProof"}
+        assert {f["name"] for f in ident} == {
+            "OpenAttestationDnsTxtIdentityProof",
+            "OpenAttestationDnsDidIdentityProof",
+        }
         for f in ident:
             assert f["status"] != "VALID"
             seen.add((f["name"], f["status"], f["reason"]["codeString"]))
         assert r["isValid"] is False  # oa-verify's isValid needs a VALID issuer identity
-    assert seen == {("OpenAttestationDnsTxtIdentityProof", "SKIPPED", "SKIPPED"),
-                    ("OpenAttestationDnsDidIdentityProof", "SKIPPED", "SKIPPED")}
+    assert seen == {
+        ("OpenAttestationDnsTxtIdentityProof", "SKIPPED", "SKIPPED"),
+        ("OpenAttestationDnsDidIdentityProof", "SKIPPED", "SKIPPED"),
+    }
 
 
 def test_certnet_and_oa_verify_agree_on_status(world):
-    expected = {"a0": "VALID", "a1": "REVOKED", "a2": "SUPERSEDED", "a3": "VALID", "a4": "VALID",
-                "successor": "VALID", "b0": "REVOKED", "b2": "REVOKED", "tampered": "TAMPERED",
-                "unissued": "NOT_ISSUED", "compromised_anchor": "UNAUTHORIZED_ISSUER",
-                "compromised_revocation": "VALID"}
+    expected = {
+        "a0": "VALID",
+        "a1": "REVOKED",
+        "a2": "SUPERSEDED",
+        "a3": "VALID",
+        "a4": "VALID",
+        "successor": "VALID",
+        "b0": "REVOKED",
+        "b2": "REVOKED",
+        "tampered": "TAMPERED",
+        "unissued": "NOT_ISSUED",
+        "compromised_anchor": "UNAUTHORIZED_ISSUER",
+        "compromised_revocation": "VALID",
+    }
     for name, r in world["after"].items():
         ours = world["certnet"][name].status
         assert ours == expected[name], (name, ours)
@@ -334,7 +381,6 @@ def test_pipeline_documents_pass_the_oa_schema(world):
     r = world["unrelaxed"]["a0"]
     assert integrity(r) == "VALID", r["fragments"]
     assert store_status(r)["status"] == "VALID"
-
 
 
 def test_compromised_key_anchor_is_not_valid_for_oa_verify(world):

@@ -41,8 +41,12 @@ def test_trustless_verdicts_over_mixed_corpus(corpus_net):
     by = dict(zip(names, verdicts))
     ok = by["valid"]
     assert [c.status for c in ok.checks] == ["VALID", "VALID", "VALID"]
-    assert ok.issuer == {"address": net.addr("vn_issuer"), "store": net.stores["vn"], "country": "VN",
-                         "name": "VCCI Ho Chi Minh City"}
+    assert ok.issuer == {
+        "address": net.addr("vn_issuer"),
+        "store": net.stores["vn"],
+        "country": "VN",
+        "name": "VCCI Ho Chi Minh City",
+    }
     rev = by["revoked_document"]
     assert rev.revocation["reason"] == "FRAUDULENT" and rev.revocation["revokedAtUtc"].endswith("UTC")
     assert not rev.revocation["wholeBatch"] and by["revoked_batch"].revocation["wholeBatch"]
@@ -57,7 +61,9 @@ def test_trustless_verdicts_over_mixed_corpus(corpus_net):
     assert by["signed_by_other"].check("ISSUER_SIGNATURE").code == "SIGNER_MISMATCH"
     foreign = by["foreign"]
     assert foreign.check("DOCUMENT_INTEGRITY").status == "VALID"
-    assert foreign.check("DOCUMENT_STATUS").status == "SKIPPED" and "chain 1" in foreign.check("DOCUMENT_STATUS").message
+    assert (
+        foreign.check("DOCUMENT_STATUS").status == "SKIPPED" and "chain 1" in foreign.check("DOCUMENT_STATUS").message
+    )
     assert by["unissued"].check("DOCUMENT_STATUS").code == "NOT_ISSUED"
     assert set(EXIT_CODES) >= {v.status for v in verdicts}
 
@@ -67,8 +73,11 @@ def test_one_status_call_for_many_documents(corpus_net, monkeypatch):
     source = ChainSource(net.engine.w3, net.deployment)
     calls = []
     original = source.registry.status_of
-    monkeypatch.setattr(source.registry, "status_of",
-                        lambda queries, block: calls.append(len(queries)) or original(queries, block=block))
+    monkeypatch.setattr(
+        source.registry,
+        "status_of",
+        lambda queries, block: calls.append(len(queries)) or original(queries, block=block),
+    )
     docs = [corpus["valid"][0]] * 50 + [corpus["revoked_document"][0]] * 50
     verdicts = Verifier(source).verify_many(docs)
     assert calls == [100]  # one call (the binding splits only beyond MAX_STATUS_QUERIES)
@@ -88,8 +97,9 @@ def test_unreachable_node_gives_error_never_valid(corpus_net, tmp_path):
 
 def anchored(net, who: str, doc_type: str, country: str, anchor_as: str | None = None, seed: int = 0) -> dict:
     """A one-document batch of `doc_type` issued in `country`, anchored by `who` as `anchor_as` (default: its type)."""
-    raw = next(iter(samples.generate(1, doc_type, seed=seed, network=network_block(net.deployment),
-                                     issuing_country=country)))
+    raw = next(
+        iter(samples.generate(1, doc_type, seed=seed, network=network_block(net.deployment), issuing_country=country))
+    )
     raw.pop("issuers")
     store = net.store(who)
     root, (wrapped,) = wrap_documents([complete_envelope(raw, net.deployment, "an issuer", store.address, doc_type)])
@@ -187,9 +197,10 @@ def test_trustless_and_indexed_give_the_same_verdicts(corpus_net, tmp_path):
     index = Verifier(IndexedSource(db, net.deployment)).verify_many(docs)
     for name, c, i in zip(names, chain, index):
         assert i.status == c.status == corpus[name][1], name
-        assert [(k.type, k.status, k.code, k.message) for k in i.checks] == \
-               [(k.type, k.status, k.code, k.message.replace(f"block {c.block_number}", f"block {i.block_number}"))
-                for k in c.checks], name
+        assert [(k.type, k.status, k.code, k.message) for k in i.checks] == [
+            (k.type, k.status, k.code, k.message.replace(f"block {c.block_number}", f"block {i.block_number}"))
+            for k in c.checks
+        ], name
         assert (i.revocation, i.successor, i.issuer) == (c.revocation, c.successor, c.issuer), name
         assert i.source == "index" and c.source == "chain"
         if c.status != "MALFORMED":

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -44,9 +45,13 @@ def reference_prepare(document: Any) -> tuple[Any, Any, Any]:
         where = _list_as_object(data) if env.document_type in LIST_TYPED else None
         if where is not None:
             integ = IntegrityResult(
-                False, "MALFORMED", f"The document is malformed: data.{where} is an object keyed 0, 1, ... where a "
+                False,
+                "MALFORMED",
+                f"The document is malformed: data.{where} is an object keyed 0, 1, ... where a "
                 f"{env.document_type} has a list; its structure was changed after issue.",
-                integ.target_hash, integ.merkle_root)
+                integ.target_hash,
+                integ.merkle_root,
+            )
     return wrapped, integ, env
 
 
@@ -75,8 +80,9 @@ def _variants(doc: dict) -> Iterator[Any]:
     yield json.dumps(doc, ensure_ascii=False)
     leaves = list(_paths(doc["data"]))
     step = max(1, len(leaves) // 25)
-    for path in leaves[::step] + [p for p in leaves if p[0] in ("issuers", "network", "documentType",
-                                                                "issuingCountry", "referenceNumber")]:
+    for path in leaves[::step] + [
+        p for p in leaves if p[0] in ("issuers", "network", "documentType", "issuingCountry", "referenceNumber")
+    ]:
         value = doc["data"]
         for p in path:
             value = value[p]

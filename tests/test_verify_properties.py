@@ -16,24 +16,26 @@ from __future__ import annotations
 import copy
 import json
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from tests.corpus import _docs
 from certnet.verifier.jsjson import ProofFormatError
 from certnet.verifier.obfuscate import obfuscate_document
 from certnet.verifier.salting import leaf_hash
 from certnet.verifier.sources import ChainSource
 from certnet.verifier.verify import Verifier
 from certnet.verifier.wrap import wrap_documents
+from tests.corpus import _docs
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 NOT_VALID = {"TAMPERED", "MALFORMED"}
-SALTED = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}):(string|number|boolean|null):",
-                    re.S)
+SALTED = re.compile(
+    r"([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}):(string|number|boolean|null):", re.S
+)
 HEX64 = st.binary(min_size=32, max_size=32).map(bytes.hex)
 
 
@@ -48,8 +50,10 @@ def chain(embedded_engine):
     store.anchor(root, "FORM_D", len(batch))
     root1, (single,) = wrap_documents(_docs(net, 1, seed=502))
     store.anchor(root1, "FORM_D", 1)
-    hidden = [obfuscate_document(batch[0], ["exporter.identifier", "consignee"]),
-              obfuscate_document(single, ["goods.0.description", "consignee.address"])]
+    hidden = [
+        obfuscate_document(batch[0], ["exporter.identifier", "consignee"]),
+        obfuscate_document(single, ["goods.0.description", "consignee.address"]),
+    ]
     docs = batch + [single] + hidden
     verifier = Verifier(ChainSource(net.engine.w3, net.deployment))
     verdicts = verifier.verify_many(docs)
@@ -124,7 +128,7 @@ def salted_value(draw) -> Any:
     if kind == "string":
         return f"{salt}:string:{draw(st.text(max_size=20))}"
     if kind == "number":
-        return f"{salt}:number:{draw(st.integers(-10**6, 10**6))}"
+        return f"{salt}:number:{draw(st.integers(-(10**6), 10**6))}"
     if kind == "boolean":
         return f"{salt}:boolean:{draw(st.sampled_from(['true', 'false']))}"
     if kind == "null":
@@ -140,11 +144,15 @@ def value_changed(draw, chain):
     doc = draw(documents(chain))
     path, value = pick(draw, salted_leaves(doc["data"]))
     m = SALTED.match(value)
-    old = value[m.end():]
-    new = draw(st.one_of(st.text(max_size=30), st.sampled_from([old + " ", old[:-1], old.upper(), old.lower(),
-                                                                   " " + old, old + "0", "0" + old])))
+    old = value[m.end() :]
+    new = draw(
+        st.one_of(
+            st.text(max_size=30),
+            st.sampled_from([old + " ", old[:-1], old.upper(), old.lower(), " " + old, old + "0", "0" + old]),
+        )
+    )
     assume(new != old)
-    at(doc["data"], path[:-1])[path[-1]] = value[:m.end()] + new
+    at(doc["data"], path[:-1])[path[-1]] = value[: m.end()] + new
     return doc
 
 
@@ -155,7 +163,7 @@ def salt_changed(draw, chain):
     m = SALTED.match(value)
     new = draw(st.one_of(st.uuids(version=4).map(str), st.just(m.group(1).upper())))
     assume(new != m.group(1))
-    at(doc["data"], path[:-1])[path[-1]] = new + value[len(m.group(1)):]
+    at(doc["data"], path[:-1])[path[-1]] = new + value[len(m.group(1)) :]
     return doc
 
 
@@ -165,7 +173,7 @@ def type_changed(draw, chain):
     doc = draw(documents(chain))
     path, value = pick(draw, salted_leaves(doc["data"]))
     m = SALTED.match(value)
-    salt, kind, text = m.group(1), m.group(2), value[m.end():]
+    salt, kind, text = m.group(1), m.group(2), value[m.end() :]
     how = draw(st.sampled_from(["marker", "bare", "bare-number"]))
     if how == "marker":
         new_kind = draw(st.sampled_from([k for k in ("string", "number", "boolean", "null") if k != kind]))
@@ -173,8 +181,7 @@ def type_changed(draw, chain):
     elif how == "bare":  # "…:number:1" -> 1, "…:string:x" -> "x", "…:null:null" -> null
         new = json.loads(text) if kind in ("number", "boolean", "null") else text
     else:
-        new = draw(st.one_of(st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.booleans(),
-                             st.none()))
+        new = draw(st.one_of(st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.booleans(), st.none()))
     at(doc["data"], path[:-1])[path[-1]] = new
     return doc
 
@@ -258,8 +265,9 @@ def proof_changed(draw, chain):
 
 
 def _other_hex(draw, old: str) -> str:
-    new = draw(st.one_of(HEX64, st.just(old.upper()), st.just("0x" + old), st.just(old[:-1] + "0"),
-                         st.just(old[:-1] + "1")))
+    new = draw(
+        st.one_of(HEX64, st.just(old.upper()), st.just("0x" + old), st.just(old[:-1] + "0"), st.just(old[:-1] + "1"))
+    )
     assume(new != old)
     return new
 
@@ -376,7 +384,7 @@ def test_hiding_fields_keeps_a_document_valid(chain, data):
         hidden = _hide(hidden, [again])
         chosen = chosen + [again]
     v = chain[0].verify(hidden)
-    if any(s[:len(p)] == p for p in chosen for s in STORE_PATHS):
+    if any(s[: len(p)] == p for p in chosen for s in STORE_PATHS):
         assert v.status == "WRONG_NETWORK", (chosen, v.message)
     else:
         assert v.status == "VALID", (chosen, v.message)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Iterator
 
 import httpx
 import pytest
@@ -33,9 +33,15 @@ class Names:
     (localhost) through the system's resolver. Records every lookup."""
 
     def __init__(self) -> None:
-        self.table = {"evil.test": ["127.0.0.1"], "meta.test": ["169.254.169.254"], "intranet.test": ["10.0.0.1"],
-                      "six.test": ["::1"], "mixed.test": [PUBLIC, "10.1.2.3"], "public.test": [PUBLIC],
-                      "rebind.test": [PUBLIC]}
+        self.table = {
+            "evil.test": ["127.0.0.1"],
+            "meta.test": ["169.254.169.254"],
+            "intranet.test": ["10.0.0.1"],
+            "six.test": ["::1"],
+            "mixed.test": [PUBLIC, "10.1.2.3"],
+            "public.test": [PUBLIC],
+            "rebind.test": [PUBLIC],
+        }
         self.asked: list[str] = []
 
     def __call__(self, host: str, port: int) -> list[str]:
@@ -95,7 +101,7 @@ class Receiver:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["content-length"]))
                 outer.calls.append((time.monotonic(), body))
                 self.send_response(302 if location else 204)
@@ -120,11 +126,11 @@ def connects(monkeypatch) -> list[tuple]:
     seen: list[tuple] = []
     real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
 
-    def connect(self, address):  # noqa: ANN001
+    def connect(self, address):
         seen.append(tuple(address)[:2])
         return real_connect(self, address)
 
-    def connect_ex(self, address):  # noqa: ANN001
+    def connect_ex(self, address):
         seen.append(tuple(address)[:2])
         return real_connect_ex(self, address)
 
@@ -139,8 +145,14 @@ def strict(anvil_engine, tmp_path_factory) -> Iterator:
     deliveries are run by the tests, so nothing is ever sent to the public address registered)."""
     net = make_net(anvil_engine)
     names = Names()
-    api, server, thread = start_api(net, tmp_path_factory.mktemp("strict"), start_workers=False, webhook_allow=[],
-                                    webhook_resolver=names, max_subscriptions=3)
+    api, server, thread = start_api(
+        net,
+        tmp_path_factory.mktemp("strict"),
+        start_workers=False,
+        webhook_allow=[],
+        webhook_resolver=names,
+        max_subscriptions=3,
+    )
     api.names = names
     yield api
     stop_api(server, thread)
@@ -208,14 +220,28 @@ def test_a_target_is_checked_again_when_it_is_delivered_to(strict, connects):
         strict.names.table["rebind.test"] = ["127.0.0.1"]
         with strict.service.sessions.begin() as s:
             key_id = s.get(Subscription, r.json()["id"]).key_id
-            olds = [Subscription(key_id=key_id, country="VN", url=u, secret="s") for u in (
-                f"http://127.0.0.1:{trap.port}/old", "http://169.254.169.254/latest/meta-data/",
-                f"http://[::1]:{trap.port}/old")]
+            olds = [
+                Subscription(key_id=key_id, country="VN", url=u, secret="s")
+                for u in (
+                    f"http://127.0.0.1:{trap.port}/old",
+                    "http://169.254.169.254/latest/meta-data/",
+                    f"http://[::1]:{trap.port}/old",
+                )
+            ]
             s.add_all(olds)
             s.flush()
             ids = [r.json()["id"]] + [o.id for o in olds]
-            s.add_all([Delivery(subscription_id=i, event_key=f"rebind-test:{i}", state="PENDING",
-                                payload={"event": "REVOKED", "targetHash": "ab" * 32}) for i in ids])
+            s.add_all(
+                [
+                    Delivery(
+                        subscription_id=i,
+                        event_key=f"rebind-test:{i}",
+                        state="PENDING",
+                        payload={"event": "REVOKED", "targetHash": "ab" * 32},
+                    )
+                    for i in ids
+                ]
+            )
         before = len(connects)
         assert strict.service.webhooks.deliver_due(wait=True) == 0
         with strict.service.sessions() as s:
@@ -269,8 +295,9 @@ def test_the_allow_list_opens_what_it_names():
 def open_api(anvil_engine, tmp_path_factory) -> Iterator:
     """A service whose operator allows 127.0.0.1 (the tests' receivers), with a 4 s delivery timeout."""
     net = make_net(anvil_engine)
-    api, server, thread = start_api(net, tmp_path_factory.mktemp("open"), webhook_allow=["127.0.0.1"],
-                                    webhook_timeout=4.0)
+    api, server, thread = start_api(
+        net, tmp_path_factory.mktemp("open"), webhook_allow=["127.0.0.1"], webhook_timeout=4.0
+    )
     yield api
     stop_api(server, thread)
 
@@ -282,7 +309,7 @@ def issue_one(api, seed: int) -> dict:
     with api.client("issuer_vn") as c:
         r = c.post("/v1/documents", json={"documents": docs})
         assert r.status_code == 202, r.text
-    doc, = wait_anchored(api, "issuer_vn", [r.json()["documents"][0]["id"]])
+    (doc,) = wait_anchored(api, "issuer_vn", [r.json()["documents"][0]["id"]])
     return doc
 
 
@@ -307,8 +334,11 @@ def test_redirects_are_not_followed(open_api, connects):
 
         def failed() -> list[Delivery]:
             with open_api.service.sessions() as s:
-                rows = [d for d in s.scalars(select(Delivery).where(Delivery.attempts >= 1))
-                        if d.payload.get("targetHash") == doc["targetHash"]]
+                rows = [
+                    d
+                    for d in s.scalars(select(Delivery).where(Delivery.attempts >= 1))
+                    if d.payload.get("targetHash") == doc["targetHash"]
+                ]
             return rows if len(rows) == 2 and all(d.last_error for d in rows) else []
 
         for d in wait_until(failed, timeout=30):
@@ -331,7 +361,9 @@ def test_a_tarpit_does_not_delay_another_subscribers_notice(open_api):
         doc = issue_one(open_api, seed=72)
         with open_api.client("customs_th") as c:
             for n in range(3):
-                assert c.post("/v1/subscriptions", json={"url": f"http://127.0.0.1:{tarpit.port}/t{n}"}).status_code == 201
+                assert (
+                    c.post("/v1/subscriptions", json={"url": f"http://127.0.0.1:{tarpit.port}/t{n}"}).status_code == 201
+                )
             c.post("/v1/verify", json={"document": doc["wrapped"]})
         with open_api.client("customs_vn") as c:
             assert c.post("/v1/subscriptions", json={"url": good.url}).status_code == 201
@@ -349,8 +381,11 @@ def test_a_tarpit_does_not_delay_another_subscribers_notice(open_api):
 
         def timed_out() -> list[Delivery]:
             with open_api.service.sessions() as s:
-                return [d for d in s.scalars(select(Delivery).where(Delivery.last_error.is_not(None)))
-                        if d.payload.get("targetHash") == doc["targetHash"] and "timed out" in d.last_error]
+                return [
+                    d
+                    for d in s.scalars(select(Delivery).where(Delivery.last_error.is_not(None)))
+                    if d.payload.get("targetHash") == doc["targetHash"] and "timed out" in d.last_error
+                ]
 
         assert wait_until(timed_out, timeout=60)
     finally:

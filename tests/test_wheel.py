@@ -20,8 +20,14 @@ from pathlib import Path
 from certnet.verifier.verdict import EXIT_CODES
 
 ROOT = Path(__file__).resolve().parent.parent
-FOLDERS = {"api": "certnet.api", "contracts": "certnet.contracts", "issuer": "certnet.issuer",
-           "node": "certnet.node", "scripts": "certnet.scripts", "verifier": "certnet.verifier"}
+FOLDERS = {
+    "api": "certnet.api",
+    "contracts": "certnet.contracts",
+    "issuer": "certnet.issuer",
+    "node": "certnet.node",
+    "scripts": "certnet.scripts",
+    "verifier": "certnet.verifier",
+}
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 900) -> str:
@@ -47,8 +53,22 @@ def test_wheel_installs_one_namespace_and_runs_without_checkout(tmp_path):
         target.parent.mkdir(parents=True, exist_ok=True)
         if (ROOT / name).is_file():
             shutil.copy2(ROOT / name, target)
-    run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(source), str(source / "native")],
-        cwd=tmp_path, env=env)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "-w",
+            str(wheels),
+            str(source),
+            str(source / "native"),
+        ],
+        cwd=tmp_path,
+        env=env,
+    )
     built = sorted(p.name for p in wheels.glob("*.whl"))
     assert len(built) == 2 and built[0].startswith("certnet-0") and built[1].startswith("certnet_native-"), built
 
@@ -56,8 +76,10 @@ def test_wheel_installs_one_namespace_and_runs_without_checkout(tmp_path):
     run([sys.executable, "-m", "venv", str(venv)], cwd=tmp_path)
     py = venv / "bin" / "python"
     site = Path(run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], cwd=tmp_path).strip())
-    run([str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", *map(str, wheels.glob("*.whl"))],
-        cwd=tmp_path)  # before the .pth: pip would take the .venv's as installed
+    run(
+        [str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", *map(str, wheels.glob("*.whl"))],
+        cwd=tmp_path,
+    )  # before the .pth: pip would take the .venv's as installed
     deps = [p for p in sys.path if Path(p).name == "site-packages"]  # this interpreter's, .pth-added ones too
     assert sysconfig.get_paths()["purelib"] in deps
     (site / "certnet-deps.pth").write_text("".join(f"{p}\n" for p in deps))
@@ -76,7 +98,11 @@ def test_wheel_installs_one_namespace_and_runs_without_checkout(tmp_path):
     outside.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CERTNET_") and k != "PYTHONPATH"}
     env["XDG_DATA_HOME"] = str(tmp_path / "xdg")
-    probe = run([str(py), "-c", """if True:
+    probe = run(
+        [
+            str(py),
+            "-c",
+            """if True:
         import json, certnet, certnet.api.app
         from certnet.node import paths
         from certnet.node.artifacts import load_artifact
@@ -88,7 +114,11 @@ def test_wheel_installs_one_namespace_and_runs_without_checkout(tmp_path):
                                             for p in paths.artifacts_dir().iterdir() if p.name.endswith(".json")},
                           "migrations": sorted(p.name for p in MIGRATIONS_DIR.rglob("*.py")),
                           "schemas": sorted(p.name for p in JSON_SCHEMA_DIR.glob("*.json"))}))
-    """], cwd=outside, env=env)
+    """,
+        ],
+        cwd=outside,
+        env=env,
+    )
     info = json.loads(probe)
     assert Path(info["certnet"]).is_relative_to(site)
     assert Path(info["artifacts"]).is_relative_to(site)
@@ -104,7 +134,13 @@ def test_wheel_installs_one_namespace_and_runs_without_checkout(tmp_path):
     root = run([certnet, "wrap", "raw", "--out", "wrapped", "--type", "form-d"], cwd=outside, env=env).strip()
     wrapped = sorted((outside / "wrapped").glob("*.json"))
     assert len(wrapped) == 3 and json.loads(wrapped[0].read_text())["signature"]["merkleRoot"] == root
-    r = subprocess.run([certnet, "verify", "--offline", str(wrapped[0])], cwd=outside, env=env, capture_output=True,
-                       text=True, timeout=300)
+    r = subprocess.run(
+        [certnet, "verify", "--offline", str(wrapped[0])],
+        cwd=outside,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == EXIT_CODES["INTEGRITY_ONLY"], r.stdout + r.stderr
     assert "INTEGRITY_ONLY" in r.stdout

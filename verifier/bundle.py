@@ -22,9 +22,10 @@ from __future__ import annotations
 import functools
 import json
 import time as _time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from eth_utils import to_checksum_address as _to_checksum_address
 from web3 import Web3
@@ -33,14 +34,31 @@ from certnet.node.artifacts import load_artifact
 from certnet.node.contracts import DocumentStatus, RevokedLevel, StatusQuery, checksummed, to_bytes32
 from certnet.node.countries import from_bytes2
 from certnet.verifier.chainproof import (
-    CheckedChain, ChainProofError, Header, ProvenState, check_clique_chain, check_qbft_chain, eip1167_code,
+    ChainProofError,
+    CheckedChain,
+    Header,
+    ProvenState,
+    check_clique_chain,
+    check_qbft_chain,
+    eip1167_code,
     qbft_block_hash,
 )
-from certnet.verifier.merkle import combine as _hash_pair, keccak256 as keccak
+from certnet.verifier.merkle import combine as _hash_pair
+from certnet.verifier.merkle import keccak256 as keccak
 from certnet.verifier.sources import NetworkInfo, SourceError
 from certnet.verifier.verdict import (
-    DOCUMENT_STATUS, ERROR, INTEGRITY_ONLY, ISSUER_IDENTITY, NOT_ISSUED, SKIPPED, VALID, WRONG_NETWORK, Check,
-    Verdict, overall_message, utc,
+    DOCUMENT_STATUS,
+    ERROR,
+    INTEGRITY_ONLY,
+    ISSUER_IDENTITY,
+    NOT_ISSUED,
+    SKIPPED,
+    VALID,
+    WRONG_NETWORK,
+    Check,
+    Verdict,
+    overall_message,
+    utc,
 )
 
 BUNDLE_FORMAT = "certnet-bundle"
@@ -58,6 +76,7 @@ class BundleError(SourceError):
 
 
 # ------------------------------------------------------------------ hex and shape checks
+
 
 def _hex(value: Any, where: str, size: int | None = None) -> bytes:
     if not isinstance(value, str) or not value.startswith("0x"):
@@ -98,6 +117,7 @@ def _h(b: bytes) -> str:
 
 # ------------------------------------------------------------------ trust root
 
+
 @dataclass(frozen=True)
 class TrustRoot:
     """What an offline verifier trusts: the network's genesis, its first validators and its IssuerRegistry."""
@@ -115,14 +135,17 @@ class TrustRoot:
     store_code_hash: bytes
 
     @classmethod
-    def from_json(cls, raw: Any, where: str = "trust root") -> "TrustRoot":
+    def from_json(cls, raw: Any, where: str = "trust root") -> TrustRoot:
         t = _obj(raw, where, ("format", "version", "network", "consensus", "issuerRegistry"))
         if t["format"] != TRUST_ROOT_FORMAT or t["version"] != VERSION:
             raise BundleError(f"{where}: not a {TRUST_ROOT_FORMAT} version {VERSION} file")
         net = _obj(t["network"], f"{where}.network", ("name", "chainId", "genesisHash"))
         con = _obj(t["consensus"], f"{where}.consensus", ("engine", "validators"))
-        reg = _obj(t["issuerRegistry"], f"{where}.issuerRegistry",
-                   ("address", "codeHash", "storeImplementation", "storeCodeHash"))
+        reg = _obj(
+            t["issuerRegistry"],
+            f"{where}.issuerRegistry",
+            ("address", "codeHash", "storeImplementation", "storeCodeHash"),
+        )
         if con["engine"] not in ENGINES:
             raise BundleError(f"{where}.consensus.engine: one of {', '.join(ENGINES)}")
         if not isinstance(con["validators"], list) or not con["validators"]:
@@ -135,17 +158,22 @@ class TrustRoot:
         epoch = _uint(con.get("epoch", 30000), f"{where}.consensus.epoch")
         if con["engine"] == "clique" and epoch == 0:
             raise BundleError(f"{where}.consensus.epoch: must be positive")
-        return cls(name=net["name"], chain_id=_uint(net["chainId"], f"{where}.network.chainId"),
-                   genesis_hash=_hex(net["genesisHash"], f"{where}.network.genesisHash", 32), engine=con["engine"],
-                   validators=validators, epoch=epoch, period=_uint(con.get("period", 0), f"{where}.consensus.period"),
-                   registry=_address(reg["address"], f"{where}.issuerRegistry.address"),
-                   registry_code_hash=_hex(reg["codeHash"], f"{where}.issuerRegistry.codeHash", 32),
-                   store_implementation=_address(reg["storeImplementation"],
-                                                 f"{where}.issuerRegistry.storeImplementation"),
-                   store_code_hash=_hex(reg["storeCodeHash"], f"{where}.issuerRegistry.storeCodeHash", 32))
+        return cls(
+            name=net["name"],
+            chain_id=_uint(net["chainId"], f"{where}.network.chainId"),
+            genesis_hash=_hex(net["genesisHash"], f"{where}.network.genesisHash", 32),
+            engine=con["engine"],
+            validators=validators,
+            epoch=epoch,
+            period=_uint(con.get("period", 0), f"{where}.consensus.period"),
+            registry=_address(reg["address"], f"{where}.issuerRegistry.address"),
+            registry_code_hash=_hex(reg["codeHash"], f"{where}.issuerRegistry.codeHash", 32),
+            store_implementation=_address(reg["storeImplementation"], f"{where}.issuerRegistry.storeImplementation"),
+            store_code_hash=_hex(reg["storeCodeHash"], f"{where}.issuerRegistry.storeCodeHash", 32),
+        )
 
     @classmethod
-    def load(cls, path: str | Path) -> "TrustRoot":
+    def load(cls, path: str | Path) -> TrustRoot:
         p = Path(path)
         try:
             raw = json.loads(p.read_text())
@@ -157,14 +185,21 @@ class TrustRoot:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "format": TRUST_ROOT_FORMAT, "version": VERSION,
+            "format": TRUST_ROOT_FORMAT,
+            "version": VERSION,
             "network": {"name": self.name, "chainId": self.chain_id, "genesisHash": _h(self.genesis_hash)},
-            "consensus": {"engine": self.engine, "epoch": self.epoch, "period": self.period,
-                          "validators": [to_checksum_address(v) for v in self.validators]},
-            "issuerRegistry": {"address": to_checksum_address(self.registry),
-                               "codeHash": _h(self.registry_code_hash),
-                               "storeImplementation": to_checksum_address(self.store_implementation),
-                               "storeCodeHash": _h(self.store_code_hash)},
+            "consensus": {
+                "engine": self.engine,
+                "epoch": self.epoch,
+                "period": self.period,
+                "validators": [to_checksum_address(v) for v in self.validators],
+            },
+            "issuerRegistry": {
+                "address": to_checksum_address(self.registry),
+                "codeHash": _h(self.registry_code_hash),
+                "storeImplementation": to_checksum_address(self.store_implementation),
+                "storeCodeHash": _h(self.store_code_hash),
+            },
         }
 
     def network_info(self) -> NetworkInfo:
@@ -177,6 +212,7 @@ def store_code_hash(implementation: bytes) -> bytes:
 
 # ------------------------------------------------------------------ storage layout
 
+
 def _struct_name(type_id: str) -> str:
     return type_id.split("(", 1)[1].split(")", 1)[0]
 
@@ -187,8 +223,10 @@ def storage_layout() -> dict[str, Any]:
     artifacts: {"DocumentStore": {var: slot}, "IssuerRegistry": {var: slot}, "structs": {name: {member: [slot
     offset, byte offset, bytes]}}} (also given to the portal's JavaScript)."""
     out: dict[str, Any] = {"structs": {}}
-    wanted = {"DocumentStore": ("_name", "_anchors", "_revocations", "_supersessions"),
-              "IssuerRegistry": ("_membership", "_authorities", "_keys", "_keyStatus")}
+    wanted = {
+        "DocumentStore": ("_name", "_anchors", "_revocations", "_supersessions"),
+        "IssuerRegistry": ("_membership", "_authorities", "_keys", "_keyStatus"),
+    }
     for contract, names in wanted.items():
         layout = load_artifact(contract).get("storageLayout")
         if not layout:
@@ -200,7 +238,8 @@ def storage_layout() -> dict[str, Any]:
             if t.get("encoding") == "inplace" and "members" in t:
                 out["structs"][_struct_name(type_id)] = {
                     m["label"]: [int(m["slot"]), int(m["offset"]), int(types[m["type"]]["numberOfBytes"])]
-                    for m in t["members"]}
+                    for m in t["members"]
+                }
     return out
 
 
@@ -256,8 +295,13 @@ class StateView:
             _, off, size = f[m]
             return (word >> (8 * off)) & ((1 << (8 * size)) - 1)
 
-        return {"country": get("country").to_bytes(2, "big"), "epoch": get("epoch"),
-                "documentTypes": get("documentTypes"), "validFrom": get("validFrom"), "validUntil": get("validUntil")}
+        return {
+            "country": get("country").to_bytes(2, "big"),
+            "epoch": get("epoch"),
+            "documentTypes": get("documentTypes"),
+            "validFrom": get("validFrom"),
+            "validUntil": get("validUntil"),
+        }
 
     def _key_base(self, key: bytes) -> int:
         return mapping_slot(_addr_key(key), self._reg("_keys"))
@@ -402,40 +446,84 @@ class StateView:
         if superseded_at:
             by = self._member(store, sb, "Supersession", "by").to_bytes(20, "big")
             if self._counts(by, superseded_at):
-                succ = {"store": self._member(store, sb, "Supersession", "successorStore").to_bytes(20, "big"),
-                        "root": self.read(store, sb + sup["successorRoot"][0]).to_bytes(32, "big"),
-                        "document": self.read(store, sb + sup["successorDocument"][0]).to_bytes(32, "big"),
-                        "at": superseded_at, "by": by}
+                succ = {
+                    "store": self._member(store, sb, "Supersession", "successorStore").to_bytes(20, "big"),
+                    "root": self.read(store, sb + sup["successorRoot"][0]).to_bytes(32, "big"),
+                    "document": self.read(store, sb + sup["successorDocument"][0]).to_bytes(32, "big"),
+                    "at": superseded_at,
+                    "by": by,
+                }
         issued = key != bytes(20)
         # as the registry's batched view: the store checked the key when it anchored; only the key being marked
         # compromised since then undoes it
-        authorised = (issued and self._member(self.registry, self._key_base(key), "Key", "store").to_bytes(20, "big")
-                      == store and self.counts_at(key, get("anchoredAt")))
+        authorised = (
+            issued
+            and self._member(self.registry, self._key_base(key), "Key", "store").to_bytes(20, "big") == store
+            and self.counts_at(key, get("anchoredAt"))
+        )
         by = rec[0] if rec else None
         return DocumentStatus(
-            store=store_cs, root=root.hex(), document=document.hex(), store_registered=True,
-            country=from_bytes2(a["country"]) or None, issued=issued,  # type: ignore[arg-type]
-            issuer=to_checksum_address(key) if issued else None, document_type=get("documentType"),
-            document_count=get("documentCount"), anchored_at=get("anchoredAt"), anchored_block=get("blockNumber"),
-            issuer_authorised=authorised, proof_valid=proof_valid, revoked=level != 0,
-            root_revoked=level == RevokedLevel.ROOT, revoked_level=RevokedLevel(level),
-            revoked_hash=revoked_hash.hex() if revoked_hash else None, revocation_reason=rec[1] if rec else 0,
-            revoked_at=rec[2] if rec else 0, revoked_block=rec[3] if rec else 0,
-            revoked_by=to_checksum_address(by) if by else None, superseded=bool(succ),
+            store=store_cs,
+            root=root.hex(),
+            document=document.hex(),
+            store_registered=True,
+            country=from_bytes2(a["country"]) or None,
+            issued=issued,  # type: ignore[arg-type]
+            issuer=to_checksum_address(key) if issued else None,
+            document_type=get("documentType"),
+            document_count=get("documentCount"),
+            anchored_at=get("anchoredAt"),
+            anchored_block=get("blockNumber"),
+            issuer_authorised=authorised,
+            proof_valid=proof_valid,
+            revoked=level != 0,
+            root_revoked=level == RevokedLevel.ROOT,
+            revoked_level=RevokedLevel(level),
+            revoked_hash=revoked_hash.hex() if revoked_hash else None,
+            revocation_reason=rec[1] if rec else 0,
+            revoked_at=rec[2] if rec else 0,
+            revoked_block=rec[3] if rec else 0,
+            revoked_by=to_checksum_address(by) if by else None,
+            superseded=bool(succ),
             successor_store=to_checksum_address(succ["store"]) if succ else None,
             successor_root=succ["root"].hex() if succ else None,
             successor_document=succ["document"].hex() if succ else None,
-            superseded_at=succ.get("at", 0), superseded_by=to_checksum_address(succ["by"]) if succ else None)
+            superseded_at=succ.get("at", 0),
+            superseded_by=to_checksum_address(succ["by"]) if succ else None,
+        )
 
 
 def _status(store: str, root: bytes, document: bytes) -> DocumentStatus:
     """The answer for a store that is not registered: nothing else is read."""
     return DocumentStatus(
-        store=store, root=root.hex(), document=document.hex(), store_registered=False, country=None, issued=False,
-        issuer=None, document_type=0, document_count=0, anchored_at=0, anchored_block=0, issuer_authorised=False,
-        proof_valid=False, revoked=False, root_revoked=False, revoked_level=RevokedLevel.NONE, revoked_hash=None,
-        revocation_reason=0, revoked_at=0, revoked_block=0, revoked_by=None, superseded=False, successor_store=None,
-        successor_root=None, successor_document=None, superseded_at=0, superseded_by=None)
+        store=store,
+        root=root.hex(),
+        document=document.hex(),
+        store_registered=False,
+        country=None,
+        issued=False,
+        issuer=None,
+        document_type=0,
+        document_count=0,
+        anchored_at=0,
+        anchored_block=0,
+        issuer_authorised=False,
+        proof_valid=False,
+        revoked=False,
+        root_revoked=False,
+        revoked_level=RevokedLevel.NONE,
+        revoked_hash=None,
+        revocation_reason=0,
+        revoked_at=0,
+        revoked_block=0,
+        revoked_by=None,
+        superseded=False,
+        successor_store=None,
+        successor_root=None,
+        successor_document=None,
+        superseded_at=0,
+        superseded_by=None,
+    )
 
 
 @functools.lru_cache(maxsize=4096)
@@ -448,6 +536,7 @@ def query_bytes(q: StatusQuery) -> tuple[bytes, bytes, bytes, list[bytes]]:
 
 
 # ------------------------------------------------------------------ the bundle
+
 
 @dataclass
 class Bundle:
@@ -463,7 +552,7 @@ class Bundle:
     raw: dict[str, Any]
 
     @classmethod
-    def from_json(cls, raw: Any, where: str = "bundle") -> "Bundle":
+    def from_json(cls, raw: Any, where: str = "bundle") -> Bundle:
         b = _obj(raw, where, ("format", "version", "network", "engine", "issuerRegistry", "block", "headers", "nodes"))
         if b["format"] != BUNDLE_FORMAT:
             raise BundleError(f"{where}: not a {BUNDLE_FORMAT} file")
@@ -481,14 +570,19 @@ class Bundle:
                 headers.append(Header.decode(_hex(h, f"{where}.headers.{i}"), f"{where}.headers.{i}"))
             except ChainProofError as exc:
                 raise BundleError(str(exc)) from None
-        return cls(chain_id=_uint(net["chainId"], f"{where}.network.chainId"),
-                   genesis_hash=_hex(net["genesisHash"], f"{where}.network.genesisHash", 32), engine=b["engine"],
-                   registry=_address(b["issuerRegistry"], f"{where}.issuerRegistry"),
-                   block=_uint(b["block"], f"{where}.block"), headers=headers,
-                   nodes=[_hex(n, f"{where}.nodes.{i}") for i, n in enumerate(b["nodes"])], raw=b)
+        return cls(
+            chain_id=_uint(net["chainId"], f"{where}.network.chainId"),
+            genesis_hash=_hex(net["genesisHash"], f"{where}.network.genesisHash", 32),
+            engine=b["engine"],
+            registry=_address(b["issuerRegistry"], f"{where}.issuerRegistry"),
+            block=_uint(b["block"], f"{where}.block"),
+            headers=headers,
+            nodes=[_hex(n, f"{where}.nodes.{i}") for i, n in enumerate(b["nodes"])],
+            raw=b,
+        )
 
     @classmethod
-    def load(cls, path: str | Path) -> "Bundle":
+    def load(cls, path: str | Path) -> Bundle:
         p = Path(path)
         try:
             raw = json.loads(p.read_bytes())
@@ -503,21 +597,26 @@ class Bundle:
         if self.chain_id != trust.chain_id:
             return f"the bundle is for chain {self.chain_id}, the trust root for chain {trust.chain_id} ({trust.name})"
         if self.genesis_hash != trust.genesis_hash:
-            return (f"the bundle is for a network with genesis {_h(self.genesis_hash)[:18]}..., the trust root's "
-                    f"({trust.name}) starts at {_h(trust.genesis_hash)[:18]}...")
+            return (
+                f"the bundle is for a network with genesis {_h(self.genesis_hash)[:18]}..., the trust root's "
+                f"({trust.name}) starts at {_h(trust.genesis_hash)[:18]}..."
+            )
         if self.engine != trust.engine:
             return f"the bundle is sealed by {self.engine}, the trust root's network by {trust.engine}"
         if self.registry != trust.registry:
-            return (f"the bundle proves issuer registry {to_checksum_address(self.registry)}, the trust root's is "
-                    f"{to_checksum_address(trust.registry)}")
+            return (
+                f"the bundle proves issuer registry {to_checksum_address(self.registry)}, the trust root's is "
+                f"{to_checksum_address(trust.registry)}"
+            )
         return None
 
-    def check(self, trust: TrustRoot) -> "CheckedBundle":
+    def check(self, trust: TrustRoot) -> CheckedBundle:
         """Check the headers from the trust root and the registry's code; BundleError says what fails."""
         try:
             if trust.engine == "clique":
-                chain = check_clique_chain(self.headers, trust.genesis_hash, trust.validators, trust.epoch,
-                                           trust.period, self.block)
+                chain = check_clique_chain(
+                    self.headers, trust.genesis_hash, trust.validators, trust.epoch, trust.period, self.block
+                )
                 block_hash = chain.target.hash
             else:
                 chain = check_qbft_chain(self.headers, trust.genesis_hash, trust.validators, self.block)
@@ -525,8 +624,10 @@ class Bundle:
             state = ProvenState(chain.state_root, self.nodes)
             reg = state.account(trust.registry)
             if reg is None or reg[3] != trust.registry_code_hash:
-                raise ChainProofError(f"the account of issuer registry {to_checksum_address(trust.registry)} does not "
-                                      "hold the registry code the trust root names")
+                raise ChainProofError(
+                    f"the account of issuer registry {to_checksum_address(trust.registry)} does not "
+                    "hold the registry code the trust root names"
+                )
         except ChainProofError as exc:
             raise BundleError(f"the bundle does not check: {exc}") from None
         return CheckedBundle(self, trust, chain, block_hash, state)
@@ -593,9 +694,14 @@ class BundleSource:
                 if st.store_registered:
                     if store not in store_code:
                         acct = c.state.account(store)
-                        store_code[store] = None if acct and acct[3] == self.trust.store_code_hash else (
-                            f"the document store {to_checksum_address(store)} does not hold the code of a certnet "
-                            "store")
+                        store_code[store] = (
+                            None
+                            if acct and acct[3] == self.trust.store_code_hash
+                            else (
+                                f"the document store {to_checksum_address(store)} does not hold the code of a certnet "
+                                "store"
+                            )
+                        )
                     if store_code[store]:
                         raise ChainProofError(store_code[store])
                 out.append(st)
@@ -611,20 +717,36 @@ class BundleSource:
 
     def key_authorised(self, key: str, store: str, document_type: int, time: int) -> bool:
         try:
-            return self.checked().view().is_authorised_at(bytes.fromhex(checksummed(key)[2:]),
-                                                          bytes.fromhex(checksummed(store)[2:]), document_type, time)
+            return (
+                self.checked()
+                .view()
+                .is_authorised_at(
+                    bytes.fromhex(checksummed(key)[2:]), bytes.fromhex(checksummed(store)[2:]), document_type, time
+                )
+            )
         except ChainProofError as exc:
             raise SourceError(f"the bundle does not prove the signing key's authorisation ({exc})") from None
 
 
 # ------------------------------------------------------------------ verification
 
+
 def bundle_info(c: CheckedBundle, now: float, max_age: float) -> dict[str, Any]:
     age = int(now) - c.chain.time
-    return {"block": c.chain.number, "blockHash": _h(c.block_hash), "blockTime": c.chain.time,
-            "blockTimeUtc": utc(c.chain.time), "ageSeconds": age, "maxAgeSeconds": int(max_age),
-            "stale": age > max_age, "engine": c.trust.engine, "validators": c.chain.validators,
-            "sealedBy": c.chain.endorsed_by, "network": c.trust.name, "chainId": c.trust.chain_id}
+    return {
+        "block": c.chain.number,
+        "blockHash": _h(c.block_hash),
+        "blockTime": c.chain.time,
+        "blockTimeUtc": utc(c.chain.time),
+        "ageSeconds": age,
+        "maxAgeSeconds": int(max_age),
+        "stale": age > max_age,
+        "engine": c.trust.engine,
+        "validators": c.chain.validators,
+        "sealedBy": c.chain.endorsed_by,
+        "network": c.trust.name,
+        "chainId": c.trust.chain_id,
+    }
 
 
 def _age_text(seconds: int) -> str:
@@ -637,8 +759,13 @@ def _age_text(seconds: int) -> str:
     return f"{seconds // 86400} days"
 
 
-def verify_with_bundle(documents: Sequence[Any], bundle: Bundle, trust: TrustRoot,
-                       max_age: float = DEFAULT_MAX_AGE, now: float | None = None) -> list[Verdict]:
+def verify_with_bundle(
+    documents: Sequence[Any],
+    bundle: Bundle,
+    trust: TrustRoot,
+    max_age: float = DEFAULT_MAX_AGE,
+    now: float | None = None,
+) -> list[Verdict]:
     """Verify documents against a bundle with no network: the same judging as online, as of the bundle's block.
     Each verdict gets a `bundle` attribute (block, time, age, validators) when the bundle checks."""
     from certnet.verifier.verify import Verifier
@@ -659,15 +786,19 @@ def verify_with_bundle(documents: Sequence[Any], bundle: Bundle, trust: TrustRoo
         if st is not None:
             st.details.update(blockTimeUtc=info["blockTimeUtc"], bundleAgeSeconds=info["ageSeconds"])
         if info["stale"] and v.status in (VALID, NOT_ISSUED):
-            text = (f"The bundle's block {info['block']} is {age} old ({info['blockTimeUtc']}), older than the "
-                    f"{_age_text(int(max_age))} allowed: what it proves may have changed since. Get a newer bundle.")
+            text = (
+                f"The bundle's block {info['block']} is {age} old ({info['blockTimeUtc']}), older than the "
+                f"{_age_text(int(max_age))} allowed: what it proves may have changed since. Get a newer bundle."
+            )
             v.status = ERROR
             if st is not None:
                 st.status, st.code, st.message = ERROR, "BUNDLE_TOO_OLD", text
             v.message = text
         else:
-            v.message = overall_message(v.status, v) + f" (as of block {info['block']}, {info['blockTimeUtc']}, " \
-                                                        f"{age} ago, from a bundle sealed by the validators)"
+            v.message = (
+                overall_message(v.status, v) + f" (as of block {info['block']}, {info['blockTimeUtc']}, "
+                f"{age} ago, from a bundle sealed by the validators)"
+            )
     return verdicts
 
 
@@ -679,8 +810,10 @@ def _other_network(v: Verdict, problem: str) -> Verdict:
         return v  # tampered or malformed whatever the bundle
     msg = f"Not checked: {problem}."
     v.checks = [c for c in v.checks if c.type not in (DOCUMENT_STATUS, ISSUER_IDENTITY)]
-    v.checks[1:1] = [Check(DOCUMENT_STATUS, SKIPPED, "BUNDLE_OTHER_NETWORK", msg),
-                     Check(ISSUER_IDENTITY, SKIPPED, "BUNDLE_OTHER_NETWORK", msg)]
+    v.checks[1:1] = [
+        Check(DOCUMENT_STATUS, SKIPPED, "BUNDLE_OTHER_NETWORK", msg),
+        Check(ISSUER_IDENTITY, SKIPPED, "BUNDLE_OTHER_NETWORK", msg),
+    ]
     v.status = WRONG_NETWORK
     v.message = f"The bundle belongs to another network than the trust root: {problem}. Its status is unknown here."
     return v

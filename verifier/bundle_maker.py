@@ -14,18 +14,31 @@ vote, the whole run from that epoch's checkpoint (or genesis) to the target foll
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 
 from certnet.node.contracts import StatusQuery
 from certnet.verifier.bundle import (
-    BUNDLE_FORMAT, VERSION, Bundle, BundleError, StateView, TrustRoot, query_bytes, store_code_hash,
+    BUNDLE_FORMAT,
+    VERSION,
+    Bundle,
+    BundleError,
+    StateView,
+    TrustRoot,
+    query_bytes,
+    store_code_hash,
 )
 from certnet.verifier.chainproof import (
-    HEADER_FIELDS, ChainProofError, Header, check_clique_chain, clique_checkpoint_signers, qbft_block_hash,
+    HEADER_FIELDS,
+    ChainProofError,
+    Header,
     QbftExtra,
+    check_clique_chain,
+    clique_checkpoint_signers,
+    qbft_block_hash,
 )
 
 MAX_HEADERS = 20_000
@@ -54,18 +67,37 @@ def _q(h: str) -> bytes:
     return n.to_bytes((n.bit_length() + 7) // 8, "big")
 
 
-_JSON_FIELDS = {"parentHash": _b, "sha3Uncles": _b, "miner": _b, "stateRoot": _b, "transactionsRoot": _b,
-                "receiptsRoot": _b, "logsBloom": _b, "difficulty": _q, "number": _q, "gasLimit": _q, "gasUsed": _q,
-                "timestamp": _q, "extraData": _b, "mixHash": _b, "nonce": _b, "baseFeePerGas": _q,
-                "withdrawalsRoot": _b, "blobGasUsed": _q, "excessBlobGas": _q, "parentBeaconBlockRoot": _b,
-                "requestsHash": _b}
+_JSON_FIELDS = {
+    "parentHash": _b,
+    "sha3Uncles": _b,
+    "miner": _b,
+    "stateRoot": _b,
+    "transactionsRoot": _b,
+    "receiptsRoot": _b,
+    "logsBloom": _b,
+    "difficulty": _q,
+    "number": _q,
+    "gasLimit": _q,
+    "gasUsed": _q,
+    "timestamp": _q,
+    "extraData": _b,
+    "mixHash": _b,
+    "nonce": _b,
+    "baseFeePerGas": _q,
+    "withdrawalsRoot": _b,
+    "blobGasUsed": _q,
+    "excessBlobGas": _q,
+    "parentBeaconBlockRoot": _b,
+    "requestsHash": _b,
+}
 
 
 class BundleMaker:
     """Bundles for documents of one network, read from one node."""
 
-    def __init__(self, w3: Web3, issuer_registry: str, name: str = "certnet", epoch: int | None = None,
-                 period: int | None = None) -> None:
+    def __init__(
+        self, w3: Web3, issuer_registry: str, name: str = "certnet", epoch: int | None = None, period: int | None = None
+    ) -> None:
         self.w3 = w3
         self.registry = _b(Web3.to_checksum_address(issuer_registry))
         self.name = name
@@ -82,7 +114,7 @@ class BundleMaker:
                 raise MakerError(f"the node has no block {number}")
             fields = [conv(block[name]) for name, conv in _JSON_FIELDS.items() if name in block]
             names = [n for n in HEADER_FIELDS if n in block]
-            if names != list(HEADER_FIELDS[:len(names)]):
+            if names != list(HEADER_FIELDS[: len(names)]):
                 raise MakerError(f"block {number}: unexpected header fields {names}")
             h = Header.from_fields(fields)
             got = qbft_block_hash(h) if self.engine() == "qbft" else h.hash
@@ -95,12 +127,16 @@ class BundleMaker:
         if self._engine is None:
             if "error" not in self.w3.provider.make_request("clique_getSigners", ["0x0"]):  # type: ignore[arg-type]
                 self._engine = "clique"
-            elif "error" not in self.w3.provider.make_request("qbft_getValidatorsByBlockNumber",  # type: ignore
-                                                              ["0x0"]):
+            elif "error" not in self.w3.provider.make_request(
+                "qbft_getValidatorsByBlockNumber",  # type: ignore
+                ["0x0"],
+            ):
                 self._engine = "qbft"
             else:
-                raise MakerError("this node's chain is not sealed by validators (Clique or QBFT): a bundle needs "
-                                 "validator seals, anvil and the embedded chain have none")
+                raise MakerError(
+                    "this node's chain is not sealed by validators (Clique or QBFT): a bundle needs "
+                    "validator seals, anvil and the embedded chain have none"
+                )
         return self._engine
 
     def _chain_config(self) -> tuple[int, int]:
@@ -129,16 +165,25 @@ class BundleMaker:
         if not code:
             raise MakerError(f"no contract at issuer registry {to_checksum_address(self.registry)}")
         impl = self._store_implementation()
-        return TrustRoot(name=self.name, chain_id=int(_rpc(self.w3, "eth_chainId", []), 16),
-                         genesis_hash=genesis.hash if engine == "clique" else qbft_block_hash(genesis),
-                         engine=engine, validators=validators, epoch=epoch, period=period, registry=self.registry,
-                         registry_code_hash=keccak(code), store_implementation=impl,
-                         store_code_hash=store_code_hash(impl))
+        return TrustRoot(
+            name=self.name,
+            chain_id=int(_rpc(self.w3, "eth_chainId", []), 16),
+            genesis_hash=genesis.hash if engine == "clique" else qbft_block_hash(genesis),
+            engine=engine,
+            validators=validators,
+            epoch=epoch,
+            period=period,
+            registry=self.registry,
+            registry_code_hash=keccak(code),
+            store_implementation=impl,
+            store_code_hash=store_code_hash(impl),
+        )
 
     def _store_implementation(self) -> bytes:
         selector = Web3.keccak(text="storeImplementation()")[:4]
-        out = _rpc(self.w3, "eth_call", [{"to": to_checksum_address(self.registry), "data": "0x" + selector.hex()},
-                                         "latest"])
+        out = _rpc(
+            self.w3, "eth_call", [{"to": to_checksum_address(self.registry), "data": "0x" + selector.hex()}, "latest"]
+        )
         return _b(out)[12:32]
 
     def _signers_at(self, number: int) -> list[bytes]:
@@ -192,10 +237,13 @@ class BundleMaker:
         nodes: set[str] = set()
         for account, wanted in slots.items():
             keys = sorted(wanted)
-            chunks = [keys[i:i + PROOF_KEYS_PER_CALL] for i in range(0, len(keys), PROOF_KEYS_PER_CALL)] or [[]]
+            chunks = [keys[i : i + PROOF_KEYS_PER_CALL] for i in range(0, len(keys), PROOF_KEYS_PER_CALL)] or [[]]
             for chunk in chunks:
-                res = _rpc(self.w3, "eth_getProof", [to_checksum_address(account),
-                                                     ["0x" + k.to_bytes(32, "big").hex() for k in chunk], hex(block)])
+                res = _rpc(
+                    self.w3,
+                    "eth_getProof",
+                    [to_checksum_address(account), ["0x" + k.to_bytes(32, "big").hex() for k in chunk], hex(block)],
+                )
                 nodes.update(n.lower() for n in res["accountProof"])
                 for sp in res["storageProof"]:
                     values[(account, int(sp["key"], 16))] = int(sp["value"], 16)
@@ -224,10 +272,11 @@ class BundleMaker:
                 st = view.status_of(store, root, doc, proof)
                 if st.store_registered:
                     view.store_name(store)
-                for key in (signers[i] if i < len(signers) else ()):
+                for key in signers[i] if i < len(signers) else ():
                     if st.issued:
-                        view.is_authorised_at(_b(Web3.to_checksum_address(key)), store, st.document_type,
-                                              st.anchored_at)
+                        view.is_authorised_at(
+                            _b(Web3.to_checksum_address(key)), store, st.document_type, st.anchored_at
+                        )
             for a in accounts - proven:  # the account itself (its code hash), even with no slot read
                 missing.setdefault(a, set())
             if not missing:
@@ -239,8 +288,9 @@ class BundleMaker:
         raise MakerError("the status derivation kept asking for new storage slots")
 
     # -- the bundle
-    def make(self, queries: Sequence[StatusQuery], block: int | None = None,
-             signers: Sequence[Sequence[str]] = ()) -> dict[str, Any]:
+    def make(
+        self, queries: Sequence[StatusQuery], block: int | None = None, signers: Sequence[Sequence[str]] = ()
+    ) -> dict[str, Any]:
         """A bundle proving the status of `queries` (store, root, targetHash, proof) at `block` (default: the
         latest block a majority of validators has sealed on top of). `signers[i]`: the keys that signed document i
         (their authorisation at its anchoring time is proven too)."""
@@ -254,17 +304,28 @@ class BundleMaker:
             target = head - depth if block is None else block
             end = min(head, target + depth + n)
             if target < 1 or end - target < n // 2:
-                raise MakerError(f"block {target} is not yet sealed over by a majority of the {n} validators "
-                                 f"(the head is block {head}): wait for {n // 2 - (end - target)} more blocks")
+                raise MakerError(
+                    f"block {target} is not yet sealed over by a majority of the {n} validators "
+                    f"(the head is block {head}): wait for {n // 2 - (end - target)} more blocks"
+                )
         headers = self._headers_for(trust, target, end)
         nodes = self._state(queries, signers, target)
-        docs = [{"store": to_checksum_address(s), "root": "0x" + r.hex(), "document": "0x" + d.hex()}
-                for s, r, d, _ in (query_bytes(q) for q in queries)]
-        raw = {"format": BUNDLE_FORMAT, "version": VERSION,
-               "network": {"chainId": trust.chain_id, "genesisHash": "0x" + trust.genesis_hash.hex()},
-               "engine": trust.engine, "issuerRegistry": to_checksum_address(self.registry), "block": target,
-               "headers": ["0x" + h.raw.hex() for h in headers], "nodes": nodes, "documents": docs,
-               "createdAt": int(time.time())}
+        docs = [
+            {"store": to_checksum_address(s), "root": "0x" + r.hex(), "document": "0x" + d.hex()}
+            for s, r, d, _ in (query_bytes(q) for q in queries)
+        ]
+        raw = {
+            "format": BUNDLE_FORMAT,
+            "version": VERSION,
+            "network": {"chainId": trust.chain_id, "genesisHash": "0x" + trust.genesis_hash.hex()},
+            "engine": trust.engine,
+            "issuerRegistry": to_checksum_address(self.registry),
+            "block": target,
+            "headers": ["0x" + h.raw.hex() for h in headers],
+            "nodes": nodes,
+            "documents": docs,
+            "createdAt": int(time.time()),
+        }
         try:
             Bundle.from_json(raw).check(trust)
         except BundleError as exc:

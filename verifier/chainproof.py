@@ -27,12 +27,14 @@ becomes the known set. The block hash leaves out the commit seals and the round.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import rlp
 from eth_keys import keys as eth_keys
-from eth_keys.exceptions import BadSignature, ValidationError as KeyValidationError
+from eth_keys.exceptions import BadSignature
+from eth_keys.exceptions import ValidationError as KeyValidationError
 from eth_utils import to_checksum_address
 from trie import HexaryTrie
 from trie.exceptions import BadTrieProof, MissingTrieNode
@@ -47,10 +49,29 @@ class ChainProofError(ValueError):
 # ------------------------------------------------------------------ headers
 
 #: London header fields, in RLP order (geth 1.13 under Clique; Besu adds withdrawalsRoot etc. after baseFee).
-HEADER_FIELDS = ("parentHash", "sha3Uncles", "miner", "stateRoot", "transactionsRoot", "receiptsRoot", "logsBloom",
-                 "difficulty", "number", "gasLimit", "gasUsed", "timestamp", "extraData", "mixHash", "nonce",
-                 "baseFeePerGas", "withdrawalsRoot", "blobGasUsed", "excessBlobGas", "parentBeaconBlockRoot",
-                 "requestsHash")
+HEADER_FIELDS = (
+    "parentHash",
+    "sha3Uncles",
+    "miner",
+    "stateRoot",
+    "transactionsRoot",
+    "receiptsRoot",
+    "logsBloom",
+    "difficulty",
+    "number",
+    "gasLimit",
+    "gasUsed",
+    "timestamp",
+    "extraData",
+    "mixHash",
+    "nonce",
+    "baseFeePerGas",
+    "withdrawalsRoot",
+    "blobGasUsed",
+    "excessBlobGas",
+    "parentBeaconBlockRoot",
+    "requestsHash",
+)
 EMPTY_UNCLE_HASH = keccak(rlp.encode([]))
 EMPTY_TRIE_ROOT = keccak(rlp.encode(b""))
 EMPTY_CODE_HASH = keccak(b"")
@@ -68,30 +89,41 @@ class Header:
     raw: bytes
 
     @classmethod
-    def decode(cls, raw: bytes, where: str = "header") -> "Header":
+    def decode(cls, raw: bytes, where: str = "header") -> Header:
         try:
             items = rlp.decode(raw)
         except Exception as exc:
             raise ChainProofError(f"{where} is not valid RLP: {exc}") from None
-        if not isinstance(items, list) or not 15 <= len(items) <= len(HEADER_FIELDS) or any(
-                not isinstance(i, bytes) for i in items):
-            raise ChainProofError(f"{where} is not a block header (an RLP list of 15 to {len(HEADER_FIELDS)} byte "
-                                  "strings)")
+        if (
+            not isinstance(items, list)
+            or not 15 <= len(items) <= len(HEADER_FIELDS)
+            or any(not isinstance(i, bytes) for i in items)
+        ):
+            raise ChainProofError(
+                f"{where} is not a block header (an RLP list of 15 to {len(HEADER_FIELDS)} byte strings)"
+            )
         h = cls(tuple(items), raw)
-        for name, size in (("parentHash", 32), ("sha3Uncles", 32), ("miner", 20), ("stateRoot", 32),
-                           ("logsBloom", 256), ("mixHash", 32), ("nonce", 8)):
+        for name, size in (
+            ("parentHash", 32),
+            ("sha3Uncles", 32),
+            ("miner", 20),
+            ("stateRoot", 32),
+            ("logsBloom", 256),
+            ("mixHash", 32),
+            ("nonce", 8),
+        ):
             if len(h.field(name)) != size:
                 raise ChainProofError(f"{where}: {name} must be {size} bytes, not {len(h.field(name))}")
         return h
 
     @classmethod
-    def from_fields(cls, fields: Sequence[bytes]) -> "Header":
+    def from_fields(cls, fields: Sequence[bytes]) -> Header:
         return cls(tuple(fields), rlp.encode(list(fields)))
 
     def field(self, name: str) -> bytes:
         return self.fields[HEADER_FIELDS.index(name)]
 
-    def replace(self, **changes: bytes) -> "Header":
+    def replace(self, **changes: bytes) -> Header:
         fields = list(self.fields)
         for name, value in changes.items():
             fields[HEADER_FIELDS.index(name)] = value
@@ -193,10 +225,10 @@ def clique_seal(h: Header, private_key: bytes) -> Header:
 
 
 def clique_checkpoint_signers(h: Header) -> list[bytes]:
-    body = h.extra[EXTRA_VANITY:len(h.extra) - EXTRA_SEAL]
+    body = h.extra[EXTRA_VANITY : len(h.extra) - EXTRA_SEAL]
     if len(h.extra) < EXTRA_VANITY + EXTRA_SEAL or len(body) % 20:
         raise ChainProofError(f"block {h.number}: a checkpoint's extraData must be vanity, signers and seal")
-    return [body[i:i + 20] for i in range(0, len(body), 20)]
+    return [body[i : i + 20] for i in range(0, len(body), 20)]
 
 
 @dataclass
@@ -257,8 +289,9 @@ class CliqueSnapshot:
         if signer not in self.signers:
             raise ChainProofError(f"block {number} is sealed by {_addr(signer)}, not a validator at that block")
         if signer in self.recents.values():
-            raise ChainProofError(f"block {number}: validator {_addr(signer)} signed recently (Clique allows one "
-                                  f"block in {limit})")
+            raise ChainProofError(
+                f"block {number}: validator {_addr(signer)} signed recently (Clique allows one block in {limit})"
+            )
         self.recents[number] = signer
         for i, v in enumerate(self.votes):
             if v.signer == signer and v.address == h.coinbase:
@@ -326,14 +359,16 @@ def _runs(headers: Sequence[Header]) -> list[list[Header]]:
             runs[-1].append(h)
         else:
             if runs and h.number <= runs[-1][-1].number:
-                raise ChainProofError(f"block {h.number} comes after block {runs[-1][-1].number}: headers must be in "
-                                      "ascending order")
+                raise ChainProofError(
+                    f"block {h.number} comes after block {runs[-1][-1].number}: headers must be in ascending order"
+                )
             runs.append([h])
     return runs
 
 
-def check_clique_chain(headers: Sequence[Header], genesis_hash: bytes, validators: Iterable[bytes], epoch: int,
-                       period: int, target: int) -> CheckedChain:
+def check_clique_chain(
+    headers: Sequence[Header], genesis_hash: bytes, validators: Iterable[bytes], epoch: int, period: int, target: int
+) -> CheckedChain:
     """Carry the signer set from the genesis `validators` through `headers` to block `target` (see the module
     docstring); ChainProofError says where it breaks."""
     if epoch <= 0:
@@ -367,8 +402,9 @@ def check_clique_chain(headers: Sequence[Header], genesis_hash: bytes, validator
         for h in run:
             if target_run is None and h.number == target:
                 target_run, target_set = run, set(snap.signers)
-            signer = _check_clique_header(h, snap, epoch, period, tip_time,
-                                          landed_mid_epoch=jump and first.number % epoch != 0)
+            signer = _check_clique_header(
+                h, snap, epoch, period, tip_time, landed_mid_epoch=jump and first.number % epoch != 0
+            )
             snap.apply(h, signer, epoch)
             signers_in_run.append(signer)
             if target_run is run and h.number >= target:
@@ -379,7 +415,8 @@ def check_clique_chain(headers: Sequence[Header], genesis_hash: bytes, validator
             if len(backing) <= len(before) // 2:
                 raise ChainProofError(
                     f"the headers from block {first.number} follow a gap after block {tip_number} and are sealed by "
-                    f"{len(backing)} of the {len(before)} validators known before it: a majority is needed")
+                    f"{len(backing)} of the {len(before)} validators known before it: a majority is needed"
+                )
         tip_hash, tip_number = run[-1].hash, run[-1].number
     if target_run is None:
         raise ChainProofError(f"the bundle holds no header of block {target}")
@@ -389,14 +426,17 @@ def check_clique_chain(headers: Sequence[Header], genesis_hash: bytes, validator
     if len(distinct) <= len(target_set) // 2:
         raise ChainProofError(
             f"block {target} and the headers after it are sealed by {len(distinct)} of the {len(target_set)} "
-            "validators at that block: a majority must have sealed it or built on it")
+            "validators at that block: a majority must have sealed it or built on it"
+        )
     target_header = next(h for h in target_run if h.number == target)
-    return CheckedChain(target_header, sorted(_addr(s) for s in target_set), sorted(_addr(s) for s in distinct),
-                        len(headers))
+    return CheckedChain(
+        target_header, sorted(_addr(s) for s in target_set), sorted(_addr(s) for s in distinct), len(headers)
+    )
 
 
-def _check_clique_header(h: Header, snap: CliqueSnapshot, epoch: int, period: int, parent_time: int | None,
-                         landed_mid_epoch: bool) -> bytes:
+def _check_clique_header(
+    h: Header, snap: CliqueSnapshot, epoch: int, period: int, parent_time: int | None, landed_mid_epoch: bool
+) -> bytes:
     """The header's own rules (geth's verifyHeader and verifySeal); returns its signer."""
     n = h.number
     checkpoint = n % epoch == 0
@@ -415,8 +455,10 @@ def _check_clique_header(h: Header, snap: CliqueSnapshot, epoch: int, period: in
         if len(h.extra) != EXTRA_VANITY + EXTRA_SEAL:
             raise ChainProofError(f"block {n} lists signers though it is not a checkpoint")
         if landed_mid_epoch and h.coinbase != b"\x00" * 20:
-            raise ChainProofError(f"block {n} carries a vote after a gap: the votes before it are unknown "
-                                  "(the bundle must hold the headers from the last checkpoint)")
+            raise ChainProofError(
+                f"block {n} carries a vote after a gap: the votes before it are unknown "
+                "(the bundle must hold the headers from the last checkpoint)"
+            )
     signer = clique_signer(h)
     want = DIFF_IN_TURN if snap.inturn(n, signer) else DIFF_NO_TURN
     if signer in snap.signers and h.difficulty != want:
@@ -428,6 +470,7 @@ def _check_clique_header(h: Header, snap: CliqueSnapshot, epoch: int, period: in
 
 # ------------------------------------------------------------------ QBFT (Besu)
 
+
 @dataclass(frozen=True)
 class QbftExtra:
     vanity: bytes
@@ -437,7 +480,7 @@ class QbftExtra:
     seals: list[bytes]
 
     @classmethod
-    def decode(cls, extra: bytes, where: str) -> "QbftExtra":
+    def decode(cls, extra: bytes, where: str) -> QbftExtra:
         try:
             items = rlp.decode(extra)
         except Exception as exc:
@@ -445,10 +488,17 @@ class QbftExtra:
         if not isinstance(items, list) or len(items) != 5:
             raise ChainProofError(f"{where}: the QBFT extraData must be RLP [vanity, validators, vote, round, seals]")
         vanity, validators, vote, round_, seals = items
-        if (not isinstance(vanity, bytes) or not isinstance(validators, list) or not isinstance(vote, list)
-                or not isinstance(round_, bytes) or not isinstance(seals, list)
-                or any(not isinstance(v, bytes) or len(v) != 20 for v in validators)
-                or any(not isinstance(s, bytes) for s in seals) or (round_ and round_[0] == 0) or len(round_) > 4):
+        if (
+            not isinstance(vanity, bytes)
+            or not isinstance(validators, list)
+            or not isinstance(vote, list)
+            or not isinstance(round_, bytes)
+            or not isinstance(seals, list)
+            or any(not isinstance(v, bytes) or len(v) != 20 for v in validators)
+            or any(not isinstance(s, bytes) for s in seals)
+            or (round_ and round_[0] == 0)
+            or len(round_) > 4
+        ):
             raise ChainProofError(f"{where}: malformed QBFT extraData")
         return cls(vanity, validators, vote, _int(round_), seals)
 
@@ -491,8 +541,9 @@ def qbft_committers(h: Header) -> tuple[QbftExtra, list[bytes]]:
     return extra, out
 
 
-def check_qbft_chain(headers: Sequence[Header], genesis_hash: bytes, validators: Iterable[bytes],
-                     target: int) -> CheckedChain:
+def check_qbft_chain(
+    headers: Sequence[Header], genesis_hash: bytes, validators: Iterable[bytes], target: int
+) -> CheckedChain:
     """Carry the QBFT validator set from the trust root to block `target`: every header needs commit seals from a
     quorum of the last known set and of its own list; its list becomes the known set."""
     known = sorted(set(validators))
@@ -512,8 +563,10 @@ def check_qbft_chain(headers: Sequence[Header], genesis_hash: bytes, validators:
         for who, group in (("the validators known before it", known), ("its own validator list", listed)):
             signed = {c for c in committers if c in set(group)}
             if len(signed) < qbft_quorum(len(group)):
-                raise ChainProofError(f"block {h.number} carries commit seals of {len(signed)} of the {len(group)} "
-                                      f"validators of {who}: {qbft_quorum(len(group))} are needed")
+                raise ChainProofError(
+                    f"block {h.number} carries commit seals of {len(signed)} of the {len(group)} "
+                    f"validators of {who}: {qbft_quorum(len(group))} are needed"
+                )
         stray = [c for c in committers if c not in set(listed)]
         if stray:
             raise ChainProofError(f"block {h.number} carries a commit seal of {_addr(stray[0])}, not a validator")
@@ -528,6 +581,7 @@ def check_qbft_chain(headers: Sequence[Header], genesis_hash: bytes, validators:
 
 
 # ------------------------------------------------------------------ Merkle-Patricia proofs
+
 
 class Unproven(ChainProofError):
     """A value needed for the verdict is not covered by the proof nodes the bundle holds."""
@@ -576,17 +630,18 @@ class ProvenState:
             if acct is None:
                 self._storage[key] = 0
             else:
-                raw = self._get(acct[2], keccak(slot.to_bytes(32, "big")),
-                                lambda: f"storage slot {hex(slot)} of {_addr(address)}")
+                raw = self._get(
+                    acct[2], keccak(slot.to_bytes(32, "big")), lambda: f"storage slot {hex(slot)} of {_addr(address)}"
+                )
                 try:
                     self._storage[key] = _int(rlp.decode(raw)) if raw else 0
                 except Exception:
-                    raise ChainProofError(f"storage slot {hex(slot)} of {_addr(address)} is not an RLP integer") \
-                        from None
+                    raise ChainProofError(
+                        f"storage slot {hex(slot)} of {_addr(address)} is not an RLP integer"
+                    ) from None
         return self._storage[key]
 
 
 def eip1167_code(implementation: bytes) -> bytes:
     """The runtime code of an OpenZeppelin `Clones.clone(implementation)` (EIP-1167 minimal proxy)."""
-    return (bytes.fromhex("363d3d373d3d3d363d73") + implementation
-            + bytes.fromhex("5af43d82803e903d91602b57fd5bf3"))
+    return bytes.fromhex("363d3d373d3d3d363d73") + implementation + bytes.fromhex("5af43d82803e903d91602b57fd5bf3")

@@ -196,8 +196,7 @@ def _check(wrapped: Any) -> IntegrityResult:
     return IntegrityResult(
         True,
         VALID,
-        f"The document is intact: its contents match targetHash {th} and its proof leads to "
-        f"merkleRoot {root}{hidden}.",
+        f"The document is intact: its contents match targetHash {th} and its proof leads to merkleRoot {root}{hidden}.",
         th,
         root,
         tuple(proof),

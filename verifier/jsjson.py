@@ -118,8 +118,7 @@ def js_number(value: int | float, path: str = "") -> str:
         if math.isinf(f) or int(f) != value:
             raise ProofFormatError(
                 path,
-                f"integer {short_repr(value)} cannot be held exactly by a JavaScript number "
-                "(carry it as a string)",
+                f"integer {short_repr(value)} cannot be held exactly by a JavaScript number (carry it as a string)",
             )
         return _float_text(f)
     if isinstance(value, float):
@@ -128,8 +127,7 @@ def js_number(value: int | float, path: str = "") -> str:
         return _float_text(float(value))
     raise ProofFormatError(
         path,
-        f"{type(value).__name__} value {short_repr(value)} is not a JSON number "
-        "(carry it as a string)",
+        f"{type(value).__name__} value {short_repr(value)} is not a JSON number (carry it as a string)",
     )
 
 
@@ -168,12 +166,7 @@ def js_quote(s: str) -> str:
 
 def _is_array_index(key: str) -> bool:
     """True for keys JavaScript orders first in objects (canonical integers 0 .. 2**32-2)."""
-    return (
-        key.isascii()
-        and key.isdigit()
-        and (key == "0" or key[0] != "0")
-        and int(key) < 2**32 - 1
-    )
+    return key.isascii() and key.isdigit() and (key == "0" or key[0] != "0") and int(key) < 2**32 - 1
 
 
 def _js_key_order(obj: dict) -> list:
@@ -201,9 +194,7 @@ def _stringify(value: Any, path: str, out: list[str]) -> None:
         first = True
         for k in _js_key_order(value):
             if not isinstance(k, str):
-                raise ProofFormatError(
-                    path, f"key {short_repr(k)} is a {type(k).__name__}, JSON keys must be strings"
-                )
+                raise ProofFormatError(path, f"key {short_repr(k)} is a {type(k).__name__}, JSON keys must be strings")
             if not first:
                 out.append(",")
             first = False

@@ -37,8 +37,9 @@ class JsonTooDeep(ValueError):
 
     def __init__(self, limit: int, what: str = "the JSON") -> None:
         self.limit = limit
-        super().__init__(f"{what} nests arrays and objects more than {limit} levels deep (at most {limit} are "
-                         "accepted)")
+        super().__init__(
+            f"{what} nests arrays and objects more than {limit} levels deep (at most {limit} are accepted)"
+        )
 
 
 def _utf8(data: bytes | bytearray | memoryview | str) -> bytes:

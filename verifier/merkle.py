@@ -8,7 +8,7 @@ A proof is the list of siblings from the leaf up; checking it folds the same pai
 from __future__ import annotations
 
 from bisect import bisect_left
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 __all__ = [
     "keccak256",
@@ -95,7 +95,7 @@ class MerkleTree:
         self._hex_layers: list[list[str]] | None = None
 
     @classmethod
-    def from_sorted(cls, sorted_leaves: list[bytes]) -> "MerkleTree":
+    def from_sorted(cls, sorted_leaves: list[bytes]) -> MerkleTree:
         """Build from leaves already sorted bytewise and known to be 32 bytes (no copy, no checks)."""
         self = cls.__new__(cls)
         layers = [sorted_leaves]

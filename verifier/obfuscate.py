@@ -13,7 +13,8 @@ followed by an element that stays; hide the later elements too, or the whole arr
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .jsjson import ProofFormatError
 from .salting import leaf_hash

@@ -19,7 +19,8 @@ import math
 import os
 import re
 import threading
-from typing import Any, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from .jsjson import (
     MAX_SAFE_INTEGER,
@@ -75,7 +76,7 @@ def _uuid_batch(n: int) -> list[str]:
     t[14::36] = b"4" * n
     t[19::36] = os.urandom(n).translate(_VARIANT_OF_BYTE)
     s = t.decode("ascii")
-    return [s[i:i + 36] for i in range(0, 36 * n, 36)]
+    return [s[i : i + 36] for i in range(0, 36 * n, 36)]
 
 
 def _uuid_gen() -> Iterator[str]:
@@ -149,13 +150,9 @@ def _too_deep(prefix: str) -> None:
 def _check_key(k: Any, prefix: str) -> None:
     path = prefix[:-1] if prefix else ""
     if not isinstance(k, str):
-        raise ProofFormatError(
-            path, f"key {short_repr(k)} is a {type(k).__name__}; JSON keys must be strings"
-        )
+        raise ProofFormatError(path, f"key {short_repr(k)} is a {type(k).__name__}; JSON keys must be strings")
     if "." in k:
-        raise ProofFormatError(
-            prefix + k, f"key {short_repr(k)} contains '.', which the proof format cannot flatten"
-        )
+        raise ProofFormatError(prefix + k, f"key {short_repr(k)} contains '.', which the proof format cannot flatten")
 
 
 def _hash_json(text: str) -> str:
@@ -284,7 +281,11 @@ def _salt_list(arr: list | tuple, prefix: str, hashes: list[str] | None, new_uui
                 continue
         append(s)
         if add is not None:
-            j = f"{{{q(f'{prefix}{i}')}:{q(s)}}}" if t is str or isinstance(v, str) else f'{{{q(f"{prefix}{i}")}:"{s}"}}'
+            j = (
+                f"{{{q(f'{prefix}{i}')}:{q(s)}}}"
+                if t is str or isinstance(v, str)
+                else f'{{{q(f"{prefix}{i}")}:"{s}"}}'
+            )
             try:
                 add(k256(j.encode()).hexdigest())
             except UnicodeEncodeError:
@@ -301,8 +302,9 @@ def _check_root(raw: Any) -> None:
             # OpenAttestation paths drop an empty first key ({"": {"x": 1}} flattens to "x"), so
             # its fields would collide with top-level fields of the same name.
             raise ProofFormatError(
-                "", "an empty top-level key cannot hold a non-empty object or array "
-                "(its fields would flatten onto the top level)"
+                "",
+                "an empty top-level key cannot hold a non-empty object or array "
+                "(its fields would flatten onto the top level)",
             )
 
 
@@ -358,7 +360,7 @@ def unsalt_value(value: Any, path: str = "") -> Any:
     if not m:
         raise ProofFormatError(path, "value is not salted as '<uuid4>:<type>:<value>'")
     kind = m.group(2)
-    text = value[m.end():]
+    text = value[m.end() :]
     if kind == "string":
         return text
     if kind == "number":

@@ -104,7 +104,9 @@ def _check_entry(entry: Any, i: int) -> str:
     if entry.get("type") != SIGNATURE_TYPE:
         raise ProofFormatError(f"{where}.type", f"is {short_repr(entry.get('type'))}, expected {SIGNATURE_TYPE!r}")
     if entry.get("proofPurpose") != PROOF_PURPOSE:
-        raise ProofFormatError(f"{where}.proofPurpose", f"is {short_repr(entry.get('proofPurpose'))}, expected {PROOF_PURPOSE!r}")
+        raise ProofFormatError(
+            f"{where}.proofPurpose", f"is {short_repr(entry.get('proofPurpose'))}, expected {PROOF_PURPOSE!r}"
+        )
     if not isinstance(entry.get("verificationMethod"), str):
         raise ProofFormatError(f"{where}.verificationMethod", "is missing or not a string")
     sig = entry.get("signature")

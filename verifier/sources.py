@@ -6,8 +6,9 @@ once, across the authorities' document stores, pinned to one block, so that both
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Protocol
 
 from web3 import Web3
 
@@ -62,8 +63,9 @@ class ChainSource:
             except Exception as exc:
                 raise SourceError(log_failure(exc, "verification: reading the chain id")) from None
             if self._chain_id != self.deployment.chain_id:
-                raise SourceError(f"the node serves chain {self._chain_id}, the deployment is on chain "
-                                  f"{self.deployment.chain_id}")
+                raise SourceError(
+                    f"the node serves chain {self._chain_id}, the deployment is on chain {self.deployment.chain_id}"
+                )
         return NetworkInfo(self._chain_id, self.deployment.name, self.deployment.issuer_registry)
 
     def snapshot(self) -> tuple[int, str]:
@@ -78,8 +80,10 @@ class ChainSource:
         try:
             return self.registry.status_of(list(queries), block=block)
         except Exception as exc:
-            raise SourceError(f"the registry could not be read at block {block}: "
-                              f"{log_failure(exc, f'verification: reading statuses at block {block}')}") from None
+            raise SourceError(
+                f"the registry could not be read at block {block}: "
+                f"{log_failure(exc, f'verification: reading statuses at block {block}')}"
+            ) from None
 
     def read(self, queries: Sequence[StatusQuery]) -> tuple[int, str | None, list[DocumentStatus]]:
         block, block_hash = self.snapshot()
@@ -91,13 +95,16 @@ class ChainSource:
             try:
                 self._names[store] = DocumentStoreClient(self.w3, store).name() or None
             except Exception as exc:
-                raise SourceError("the document store could not be read: "
-                                  f"{log_failure(exc, 'verification: reading a store name')}") from None
+                raise SourceError(
+                    f"the document store could not be read: {log_failure(exc, 'verification: reading a store name')}"
+                ) from None
         return self._names[store]
 
     def key_authorised(self, key: str, store: str, document_type: int, time: int) -> bool:
         try:
             return self.registry.is_authorised_at(key, store, document_type, time)
         except Exception as exc:
-            raise SourceError("the issuer registry could not be read: "
-                              f"{log_failure(exc, 'verification: reading a key authorisation')}") from None
+            raise SourceError(
+                "the issuer registry could not be read: "
+                f"{log_failure(exc, 'verification: reading a key authorisation')}"
+            ) from None

@@ -28,12 +28,32 @@ MALFORMED = "MALFORMED"
 #: Offline verification only: the document is intact, nothing was read from a network.
 INTEGRITY_ONLY = "INTEGRITY_ONLY"
 
-OVERALL = (VALID, TAMPERED, NOT_ISSUED, REVOKED, SUPERSEDED, UNAUTHORIZED_ISSUER, WRONG_NETWORK, MALFORMED, ERROR,
-           INTEGRITY_ONLY)
+OVERALL = (
+    VALID,
+    TAMPERED,
+    NOT_ISSUED,
+    REVOKED,
+    SUPERSEDED,
+    UNAUTHORIZED_ISSUER,
+    WRONG_NETWORK,
+    MALFORMED,
+    ERROR,
+    INTEGRITY_ONLY,
+)
 
 #: `certnet verify` exit codes, one per overall status.
-EXIT_CODES = {VALID: 0, TAMPERED: 10, NOT_ISSUED: 11, REVOKED: 12, SUPERSEDED: 13, UNAUTHORIZED_ISSUER: 14,
-              WRONG_NETWORK: 15, MALFORMED: 16, ERROR: 17, INTEGRITY_ONLY: 18}
+EXIT_CODES = {
+    VALID: 0,
+    TAMPERED: 10,
+    NOT_ISSUED: 11,
+    REVOKED: 12,
+    SUPERSEDED: 13,
+    UNAUTHORIZED_ISSUER: 14,
+    WRONG_NETWORK: 15,
+    MALFORMED: 16,
+    ERROR: 17,
+    INTEGRITY_ONLY: 18,
+}
 
 #: What each revocation reason means, for the verdict's sentence.
 REASON_SENTENCES = {
@@ -54,7 +74,7 @@ REASON_SENTENCES = {
 def utc(ts: int | None) -> str | None:
     if not ts:
         return None
-    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 @dataclass
@@ -108,8 +128,10 @@ def overall_message(status: str, v: Verdict) -> str:
         r = v.revocation or {}
         return f"{what} was revoked by its issuer on {r.get('revokedAtUtc')}: {r.get('reasonText')}. Do not accept it."
     if status == SUPERSEDED:
-        return f"{what} was replaced by another certificate on {(v.successor or {}).get('supersededAtUtc')}. " \
-               "Ask for the replacement."
+        return (
+            f"{what} was replaced by another certificate on {(v.successor or {}).get('supersededAtUtc')}. "
+            "Ask for the replacement."
+        )
     if status == UNAUTHORIZED_ISSUER:
         return f"{what} was not issued by an authority authorised to issue it at the time. Do not accept it."
     if status == WRONG_NETWORK:

@@ -7,8 +7,9 @@ Nothing unread is ever called VALID: a source that cannot be read gives ERROR wi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from certnet.node.contracts import DOCUMENT_TYPES, REVOCATION_REASON_NAMES, DocumentStatus, RevokedLevel, StatusQuery
 from certnet.verifier.integrity import IntegrityResult, check_integrity
@@ -66,13 +67,18 @@ def _envelope(data: dict[str, Any]) -> _Envelope:
                 break
     ident = first.get("identityProof") if isinstance(first.get("identityProof"), dict) else {}
     net = data.get("network") if isinstance(data.get("network"), dict) else {}
+
     def s(v: Any) -> str | None:
         return v if isinstance(v, str) else None
+
     return _Envelope(
         store=s(first.get("documentStore") or first.get("certificateStore")),
-        identity_type=s(ident.get("type")), identity_location=s(ident.get("location")),
-        chain_id=net.get("chainId"), document_type=s(data.get("documentType")),
-        issuing_country=s(data.get("issuingCountry")), reference_number=s(data.get("referenceNumber")),
+        identity_type=s(ident.get("type")),
+        identity_location=s(ident.get("location")),
+        chain_id=net.get("chainId"),
+        document_type=s(data.get("documentType")),
+        issuing_country=s(data.get("issuingCountry")),
+        reference_number=s(data.get("referenceNumber")),
         issuer_name=s(first.get("name")),
     )
 
@@ -124,8 +130,11 @@ class Verifier:
             net = self.source.network()
         except SourceError as exc:
             return [self._error(w, integ, env, str(exc)) for w, integ, env in prepared]
-        ours = [i for i, (_, integ, env) in enumerate(prepared)
-                if integ.ok and env is not None and self._network_problem(env, net) is None]
+        ours = [
+            i
+            for i, (_, integ, env) in enumerate(prepared)
+            if integ.ok and env is not None and self._network_problem(env, net) is None
+        ]
         queries: list[StatusQuery] = []
         for i in ours:
             integ, env = prepared[i][1], prepared[i][2]
@@ -163,16 +172,27 @@ class Verifier:
             # structure check reads the salted data as it is.
             try:
                 data = wrapped["data"]
-                env = _envelope(unsalt_data({k: data[k] for k in (
-                    "issuers", "network", "documentType", "issuingCountry", "referenceNumber") if k in data}))
+                env = _envelope(
+                    unsalt_data(
+                        {
+                            k: data[k]
+                            for k in ("issuers", "network", "documentType", "issuingCountry", "referenceNumber")
+                            if k in data
+                        }
+                    )
+                )
             except (ProofFormatError, KeyError, TypeError):
                 return wrapped, integ, None
             where = _list_as_object(data) if env.document_type in LIST_TYPED else None
             if where is not None:
                 integ = IntegrityResult(
-                    False, "MALFORMED", f"The document is malformed: data.{where} is an object keyed 0, 1, ... where a "
+                    False,
+                    "MALFORMED",
+                    f"The document is malformed: data.{where} is an object keyed 0, 1, ... where a "
                     f"{env.document_type} has a list; its structure was changed after issue.",
-                    integ.target_hash, integ.merkle_root)
+                    integ.target_hash,
+                    integ.merkle_root,
+                )
         return wrapped, integ, env
 
     @staticmethod
@@ -188,18 +208,27 @@ class Verifier:
 
     @staticmethod
     def _claims_this_network(env: _Envelope, net: NetworkInfo) -> bool:
-        return (env.identity_type == CERTNET_IDENTITY and env.identity_location is not None
-                and env.identity_location.lower() == net.issuer_registry.lower())
+        return (
+            env.identity_type == CERTNET_IDENTITY
+            and env.identity_location is not None
+            and env.identity_location.lower() == net.issuer_registry.lower()
+        )
 
     def _integrity_check(self, integ: IntegrityResult) -> Check:
         details = {"targetHash": integ.target_hash, "merkleRoot": integ.merkle_root}
         if integ.ok:
-            return Check(DOCUMENT_INTEGRITY, VALID, "INTACT",
-                         "The document has not been altered since it was issued.", details)
+            return Check(
+                DOCUMENT_INTEGRITY, VALID, "INTACT", "The document has not been altered since it was issued.", details
+            )
         if integ.code == "MALFORMED":
             return Check(DOCUMENT_INTEGRITY, INVALID, "MALFORMED", integ.message, details)
-        return Check(DOCUMENT_INTEGRITY, INVALID, integ.code,
-                     "The document was altered after it was issued: " + integ.message.split(": ", 1)[-1], details)
+        return Check(
+            DOCUMENT_INTEGRITY,
+            INVALID,
+            integ.code,
+            "The document was altered after it was issued: " + integ.message.split(": ", 1)[-1],
+            details,
+        )
 
     def _signature_check(self, wrapped: Any, st: DocumentStatus | None) -> Check | None:
         """The optional issuer signature: it must recover to a key of the anchoring authority that was valid at the
@@ -209,35 +238,58 @@ class Verifier:
         try:
             signers = recover_signers(wrapped)
         except ProofFormatError as exc:
-            return Check(ISSUER_SIGNATURE, INVALID, "SIGNATURE_MALFORMED",
-                         f"The issuer's signature cannot be read: {exc}.")
+            return Check(
+                ISSUER_SIGNATURE, INVALID, "SIGNATURE_MALFORMED", f"The issuer's signature cannot be read: {exc}."
+            )
         if st is None or st.issuer is None:
-            return Check(ISSUER_SIGNATURE, SKIPPED, "NOT_COMPARED",
-                         f"Signed by {', '.join(signers)}; not compared with the issuing account (status not read).",
-                         {"signers": signers})
+            return Check(
+                ISSUER_SIGNATURE,
+                SKIPPED,
+                "NOT_COMPARED",
+                f"Signed by {', '.join(signers)}; not compared with the issuing account (status not read).",
+                {"signers": signers},
+            )
         assert self.source is not None
         issuer = st.issuer
         for signer in signers:
             if signer.lower() == issuer.lower() or self.source.key_authorised(
-                    signer, st.store, st.document_type, st.anchored_at):
-                return Check(ISSUER_SIGNATURE, VALID, "SIGNED_BY_ISSUER",
-                             "The document is signed with a key of the issuing authority that was valid when it was "
-                             "issued.", {"signers": signers})
-        return Check(ISSUER_SIGNATURE, INVALID, "SIGNER_MISMATCH",
-                     f"The document is signed by {', '.join(signers)}, not by a key of the issuing authority valid "
-                     f"when it was issued (it was anchored with {issuer}).", {"signers": signers, "issuer": issuer})
+                signer, st.store, st.document_type, st.anchored_at
+            ):
+                return Check(
+                    ISSUER_SIGNATURE,
+                    VALID,
+                    "SIGNED_BY_ISSUER",
+                    "The document is signed with a key of the issuing authority that was valid when it was issued.",
+                    {"signers": signers},
+                )
+        return Check(
+            ISSUER_SIGNATURE,
+            INVALID,
+            "SIGNER_MISMATCH",
+            f"The document is signed by {', '.join(signers)}, not by a key of the issuing authority valid "
+            f"when it was issued (it was anchored with {issuer}).",
+            {"signers": signers, "issuer": issuer},
+        )
 
     def _document_info(self, integ: IntegrityResult, env: _Envelope | None) -> dict[str, Any]:
         info: dict[str, Any] = {"targetHash": integ.target_hash, "merkleRoot": integ.merkle_root}
         if env is not None:
-            info.update(referenceNumber=env.reference_number, documentType=env.document_type,
-                        issuingCountry=env.issuing_country, documentStore=env.store, chainId=env.chain_id)
+            info.update(
+                referenceNumber=env.reference_number,
+                documentType=env.document_type,
+                issuingCountry=env.issuing_country,
+                documentStore=env.store,
+                chainId=env.chain_id,
+            )
         return info
 
     def _offline(self, wrapped: Any, integ: IntegrityResult, env: _Envelope | None) -> Verdict:
         checks = [self._integrity_check(integ)]
         skipped = "Not checked: offline verification reads no network."
-        checks += [Check(DOCUMENT_STATUS, SKIPPED, "OFFLINE", skipped), Check(ISSUER_IDENTITY, SKIPPED, "OFFLINE", skipped)]
+        checks += [
+            Check(DOCUMENT_STATUS, SKIPPED, "OFFLINE", skipped),
+            Check(ISSUER_IDENTITY, SKIPPED, "OFFLINE", skipped),
+        ]
         sig = self._signature_check(wrapped, None) if integ.ok else None
         if sig:
             checks.append(sig)
@@ -246,25 +298,60 @@ class Verifier:
             status = TAMPERED
         return self._finish(Verdict(status, checks, "", source="offline", document=self._document_info(integ, env)))
 
-    def _error(self, wrapped: Any, integ: IntegrityResult, env: _Envelope | None, reason: str,
-               net: NetworkInfo | None = None, block: int | None = None, block_hash: str | None = None) -> Verdict:
+    def _error(
+        self,
+        wrapped: Any,
+        integ: IntegrityResult,
+        env: _Envelope | None,
+        reason: str,
+        net: NetworkInfo | None = None,
+        block: int | None = None,
+        block_hash: str | None = None,
+    ) -> Verdict:
         checks = [self._integrity_check(integ)]
         if not integ.ok:
             status = MALFORMED if integ.code == "MALFORMED" else TAMPERED
         else:
             status = ERROR
         msg = f"The status could not be read: {reason}. Do not accept the document until it can be checked."
-        checks += [Check(DOCUMENT_STATUS, ERROR, "STATUS_UNREADABLE", msg),
-                   Check(ISSUER_IDENTITY, ERROR, "STATUS_UNREADABLE", msg)]
-        return self._finish(Verdict(status, checks, "", chain_id=net.chain_id if net else None, block_number=block,
-                                    block_hash=block_hash, source=self.source.kind if self.source else "offline",
-                                    document=self._document_info(integ, env)))
+        checks += [
+            Check(DOCUMENT_STATUS, ERROR, "STATUS_UNREADABLE", msg),
+            Check(ISSUER_IDENTITY, ERROR, "STATUS_UNREADABLE", msg),
+        ]
+        return self._finish(
+            Verdict(
+                status,
+                checks,
+                "",
+                chain_id=net.chain_id if net else None,
+                block_number=block,
+                block_hash=block_hash,
+                source=self.source.kind if self.source else "offline",
+                document=self._document_info(integ, env),
+            )
+        )
 
-    def _judge(self, wrapped: Any, integ: IntegrityResult, env: _Envelope | None, net: NetworkInfo, block: int,
-               block_hash: str | None, st: DocumentStatus | None) -> Verdict:
+    def _judge(
+        self,
+        wrapped: Any,
+        integ: IntegrityResult,
+        env: _Envelope | None,
+        net: NetworkInfo,
+        block: int,
+        block_hash: str | None,
+        st: DocumentStatus | None,
+    ) -> Verdict:
         assert self.source is not None
-        v = Verdict(VALID, [self._integrity_check(integ)], "", chain_id=net.chain_id, block_number=block,
-                    block_hash=block_hash, source=self.source.kind, document=self._document_info(integ, env))
+        v = Verdict(
+            VALID,
+            [self._integrity_check(integ)],
+            "",
+            chain_id=net.chain_id,
+            block_number=block,
+            block_hash=block_hash,
+            source=self.source.kind,
+            document=self._document_info(integ, env),
+        )
         if not integ.ok or env is None:
             if integ.ok:
                 v.status, why = MALFORMED, "Not checked: the document's data could not be read."
@@ -273,16 +360,25 @@ class Verifier:
             else:
                 v.status = TAMPERED
                 why = "Not checked: the document was altered, so its status says nothing about this copy."
-            v.checks += [Check(DOCUMENT_STATUS, SKIPPED, "NOT_CHECKED", why),
-                         Check(ISSUER_IDENTITY, SKIPPED, "NOT_CHECKED", why)]
+            v.checks += [
+                Check(DOCUMENT_STATUS, SKIPPED, "NOT_CHECKED", why),
+                Check(ISSUER_IDENTITY, SKIPPED, "NOT_CHECKED", why),
+            ]
             return self._finish(v)
         problem = self._network_problem(env, net)
         if problem is not None:
             msg = f"Not checked here: {problem}."
             v.status = WRONG_NETWORK
-            v.checks += [Check(DOCUMENT_STATUS, SKIPPED, "NETWORK_NOT_CONFIGURED", msg,
-                               {"documentStore": env.store, "chainId": env.chain_id}),
-                         Check(ISSUER_IDENTITY, SKIPPED, "NETWORK_NOT_CONFIGURED", msg)]
+            v.checks += [
+                Check(
+                    DOCUMENT_STATUS,
+                    SKIPPED,
+                    "NETWORK_NOT_CONFIGURED",
+                    msg,
+                    {"documentStore": env.store, "chainId": env.chain_id},
+                ),
+                Check(ISSUER_IDENTITY, SKIPPED, "NETWORK_NOT_CONFIGURED", msg),
+            ]
             sig = self._signature_check(wrapped, None)
             if sig:
                 v.checks.append(sig)
@@ -290,94 +386,185 @@ class Verifier:
         assert st is not None
         if not st.store_registered:
             if self._claims_this_network(env, net):
-                msg = (f"The document names document store {env.store}, which is not the store of any issuing "
-                       f"authority registered on {net.name}.")
+                msg = (
+                    f"The document names document store {env.store}, which is not the store of any issuing "
+                    f"authority registered on {net.name}."
+                )
                 v.status = UNAUTHORIZED_ISSUER
-                v.checks += [Check(DOCUMENT_STATUS, INVALID, "UNKNOWN_STORE", msg, {"documentStore": env.store}),
-                             Check(ISSUER_IDENTITY, INVALID, "UNKNOWN_STORE", msg, {"documentStore": env.store})]
+                v.checks += [
+                    Check(DOCUMENT_STATUS, INVALID, "UNKNOWN_STORE", msg, {"documentStore": env.store}),
+                    Check(ISSUER_IDENTITY, INVALID, "UNKNOWN_STORE", msg, {"documentStore": env.store}),
+                ]
             else:
-                msg = (f"Not checked here: its document store {env.store} is not a store of the network configured "
-                       f"here ({net.name}, chain {net.chain_id}).")
+                msg = (
+                    f"Not checked here: its document store {env.store} is not a store of the network configured "
+                    f"here ({net.name}, chain {net.chain_id})."
+                )
                 v.status = WRONG_NETWORK
-                v.checks += [Check(DOCUMENT_STATUS, SKIPPED, "NETWORK_NOT_CONFIGURED", msg,
-                                   {"documentStore": env.store, "chainId": env.chain_id}),
-                             Check(ISSUER_IDENTITY, SKIPPED, "NETWORK_NOT_CONFIGURED", msg)]
+                v.checks += [
+                    Check(
+                        DOCUMENT_STATUS,
+                        SKIPPED,
+                        "NETWORK_NOT_CONFIGURED",
+                        msg,
+                        {"documentStore": env.store, "chainId": env.chain_id},
+                    ),
+                    Check(ISSUER_IDENTITY, SKIPPED, "NETWORK_NOT_CONFIGURED", msg),
+                ]
                 sig = self._signature_check(wrapped, None)
                 if sig:
                     v.checks.append(sig)
             return self._finish(v)
         v.checks.append(self._status_check(v, st, net, block))
         if st.issued:
-            v.issuer = {"address": st.issuer, "store": st.store, "country": st.country,
-                        "name": self.source.authority_name(st.store)}
+            v.issuer = {
+                "address": st.issuer,
+                "store": st.store,
+                "country": st.country,
+                "name": self.source.authority_name(st.store),
+            }
             v.checks.append(self._identity_check(env, st, net))
             sig = self._signature_check(wrapped, st)
             if sig:
                 v.checks.append(sig)
         else:
-            v.checks.append(Check(ISSUER_IDENTITY, SKIPPED, "NOT_ISSUED", "Not checked: the document was never issued."))
+            v.checks.append(
+                Check(ISSUER_IDENTITY, SKIPPED, "NOT_ISSUED", "Not checked: the document was never issued.")
+            )
         v.status = self._overall(v, st)
         return self._finish(v)
 
     def _status_check(self, v: Verdict, st: DocumentStatus, net: NetworkInfo, block: int) -> Check:
         details: dict[str, Any] = {"documentStore": st.store, "chainId": net.chain_id, "block": block}
         if not st.issued:
-            return Check(DOCUMENT_STATUS, INVALID, "NOT_ISSUED",
-                         f"This document was never issued on {net.name}: its fingerprint is not in its issuing "
-                         f"authority's document store (checked at block {block}).", details)
-        details.update(anchoredBlock=st.anchored_block, anchoredAt=st.anchored_at,
-                       anchoredAtUtc=utc(st.anchored_at), batchSize=st.document_count)
+            return Check(
+                DOCUMENT_STATUS,
+                INVALID,
+                "NOT_ISSUED",
+                f"This document was never issued on {net.name}: its fingerprint is not in its issuing "
+                f"authority's document store (checked at block {block}).",
+                details,
+            )
+        details.update(
+            anchoredBlock=st.anchored_block,
+            anchoredAt=st.anchored_at,
+            anchoredAtUtc=utc(st.anchored_at),
+            batchSize=st.document_count,
+        )
         if st.revoked:
             reason = REVOCATION_REASON_NAMES.get(st.revocation_reason, f"CODE_{st.revocation_reason}")
             text = REASON_SENTENCES.get(reason, f"reason code {st.revocation_reason}")
-            v.revocation = {"reason": reason, "reasonCode": st.revocation_reason, "reasonText": text,
-                            "revokedAt": st.revoked_at, "revokedAtUtc": utc(st.revoked_at),
-                            "block": st.revoked_block, "wholeBatch": st.root_revoked,
-                            "revokedHash": st.revoked_hash, "revokedBy": st.revoked_by}
-            scope = ("together with its whole batch" if st.root_revoked
-                     else "together with part of its batch" if st.revoked_level == RevokedLevel.PROOF_NODE
-                     else "individually")
-            return Check(DOCUMENT_STATUS, INVALID, "REVOKED",
-                         f"The issuing authority revoked this document {scope} on {utc(st.revoked_at)} "
-                         f"(block {st.revoked_block}) because {text}.", {**details, **v.revocation})
+            v.revocation = {
+                "reason": reason,
+                "reasonCode": st.revocation_reason,
+                "reasonText": text,
+                "revokedAt": st.revoked_at,
+                "revokedAtUtc": utc(st.revoked_at),
+                "block": st.revoked_block,
+                "wholeBatch": st.root_revoked,
+                "revokedHash": st.revoked_hash,
+                "revokedBy": st.revoked_by,
+            }
+            scope = (
+                "together with its whole batch"
+                if st.root_revoked
+                else "together with part of its batch"
+                if st.revoked_level == RevokedLevel.PROOF_NODE
+                else "individually"
+            )
+            return Check(
+                DOCUMENT_STATUS,
+                INVALID,
+                "REVOKED",
+                f"The issuing authority revoked this document {scope} on {utc(st.revoked_at)} "
+                f"(block {st.revoked_block}) because {text}.",
+                {**details, **v.revocation},
+            )
         if st.superseded:
-            v.successor = {"documentStore": st.successor_store, "root": st.successor_root,
-                           "document": st.successor_document,
-                           "supersededAt": st.superseded_at, "supersededAtUtc": utc(st.superseded_at)}
-            return Check(DOCUMENT_STATUS, INVALID, "SUPERSEDED",
-                         f"This document was replaced on {utc(st.superseded_at)} by another certificate "
-                         f"(document {st.successor_document}); ask for the replacement.", {**details, **v.successor})
-        return Check(DOCUMENT_STATUS, VALID, "ISSUED",
-                     f"Issued on {net.name} in block {st.anchored_block} on {utc(st.anchored_at)}; not revoked "
-                     f"(checked at block {block}).", details)
+            v.successor = {
+                "documentStore": st.successor_store,
+                "root": st.successor_root,
+                "document": st.successor_document,
+                "supersededAt": st.superseded_at,
+                "supersededAtUtc": utc(st.superseded_at),
+            }
+            return Check(
+                DOCUMENT_STATUS,
+                INVALID,
+                "SUPERSEDED",
+                f"This document was replaced on {utc(st.superseded_at)} by another certificate "
+                f"(document {st.successor_document}); ask for the replacement.",
+                {**details, **v.successor},
+            )
+        return Check(
+            DOCUMENT_STATUS,
+            VALID,
+            "ISSUED",
+            f"Issued on {net.name} in block {st.anchored_block} on {utc(st.anchored_at)}; not revoked "
+            f"(checked at block {block}).",
+            details,
+        )
 
     def _identity_check(self, env: _Envelope, st: DocumentStatus, net: NetworkInfo) -> Check:
         assert self.source is not None
         name = self.source.authority_name(st.store) or st.store
-        details = {"issuer": st.issuer, "documentStore": st.store, "country": st.country, "name": name,
-                   "anchoredType": st.document_type, "anchoredAtUtc": utc(st.anchored_at)}
+        details = {
+            "issuer": st.issuer,
+            "documentStore": st.store,
+            "country": st.country,
+            "name": name,
+            "anchoredType": st.document_type,
+            "anchoredAtUtc": utc(st.anchored_at),
+        }
         hidden = env.identity_location is None  # obfuscated: the chain lookups establish the issuer anyway
-        if env.identity_type == CERTNET_IDENTITY and not hidden and env.identity_location.lower() != net.issuer_registry.lower():
-            return Check(ISSUER_IDENTITY, INVALID, "WRONG_ISSUER_REGISTRY",
-                         f"The document names issuer registry {env.identity_location}, not this network's "
-                         f"{net.issuer_registry}.", details)
+        if (
+            env.identity_type == CERTNET_IDENTITY
+            and not hidden
+            and env.identity_location.lower() != net.issuer_registry.lower()
+        ):
+            return Check(
+                ISSUER_IDENTITY,
+                INVALID,
+                "WRONG_ISSUER_REGISTRY",
+                f"The document names issuer registry {env.identity_location}, not this network's "
+                f"{net.issuer_registry}.",
+                details,
+            )
         # A hidden (obfuscated) issuing country is no mismatch: the store establishes the country on chain.
         if env.issuing_country is not None and env.issuing_country != st.country:
-            return Check(ISSUER_IDENTITY, INVALID, "COUNTRY_MISMATCH",
-                         f"The document says it was issued in {env.issuing_country}, but its document store belongs "
-                         f"to {name}, an issuing authority of {st.country}.", details)
+            return Check(
+                ISSUER_IDENTITY,
+                INVALID,
+                "COUNTRY_MISMATCH",
+                f"The document says it was issued in {env.issuing_country}, but its document store belongs "
+                f"to {name}, an issuing authority of {st.country}.",
+                details,
+            )
         if env.document_type in DOCUMENT_TYPES and DOCUMENT_TYPES[env.document_type] != st.document_type:
-            return Check(ISSUER_IDENTITY, INVALID, "TYPE_MISMATCH",
-                         f"The document is a {env.document_type} but was anchored as document type "
-                         f"{st.document_type}.", details)
+            return Check(
+                ISSUER_IDENTITY,
+                INVALID,
+                "TYPE_MISMATCH",
+                f"The document is a {env.document_type} but was anchored as document type {st.document_type}.",
+                details,
+            )
         if not st.issuer_authorised:
-            return Check(ISSUER_IDENTITY, INVALID, "ISSUER_NOT_AUTHORISED",
-                         f"{name} ({st.country}) was not authorised to issue this type of document on "
-                         f"{utc(st.anchored_at)}: the key that anchored it was suspended, retired, outside its "
-                         "validity or compromised then, or its country was not a member.", details)
-        return Check(ISSUER_IDENTITY, VALID, "AUTHORISED_ISSUER",
-                     f"Issued by {name} ({st.country}), authorised for this document type at the time of issue.",
-                     details)
+            return Check(
+                ISSUER_IDENTITY,
+                INVALID,
+                "ISSUER_NOT_AUTHORISED",
+                f"{name} ({st.country}) was not authorised to issue this type of document on "
+                f"{utc(st.anchored_at)}: the key that anchored it was suspended, retired, outside its "
+                "validity or compromised then, or its country was not a member.",
+                details,
+            )
+        return Check(
+            ISSUER_IDENTITY,
+            VALID,
+            "AUTHORISED_ISSUER",
+            f"Issued by {name} ({st.country}), authorised for this document type at the time of issue.",
+            details,
+        )
 
     @staticmethod
     def _overall(v: Verdict, st: DocumentStatus) -> str:

@@ -14,13 +14,14 @@ tests) keeps everything in this process, in document order.
 from __future__ import annotations
 
 import gc
+import marshal
 import multiprocessing
 import os
-import marshal
 import sys
 import tempfile
 import threading
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import certnet_native
 
@@ -72,8 +73,9 @@ def salt_and_digest_json(raw: dict, uuid_factory: UuidFactory | None = None) -> 
     return dump_bytes(salted), th
 
 
-def _salt_many(docs: Sequence[dict], start: int, stop: int, new_uuid: UuidFactory | None,
-               as_json: bool = False) -> tuple[list, list]:
+def _salt_many(
+    docs: Sequence[dict], start: int, stop: int, new_uuid: UuidFactory | None, as_json: bool = False
+) -> tuple[list, list]:
     salted_list = []
     targets = []
     salt = salt_and_digest_json if as_json else salt_and_digest
@@ -131,8 +133,9 @@ def _can_fork() -> bool:
     return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
 
 
-def _salt_all(docs: Sequence[dict], uuid_factory: UuidFactory | None, workers: int | None,
-              as_json: bool) -> tuple[list, list]:
+def _salt_all(
+    docs: Sequence[dict], uuid_factory: UuidFactory | None, workers: int | None, as_json: bool
+) -> tuple[list, list]:
     n = len(docs)
     if workers is None:
         # Forking a multi-threaded process is unsafe in general: ask for workers=2 explicitly there.
@@ -234,11 +237,12 @@ def target_hash_of(wrapped_json: bytes) -> str:
     """The targetHash of a wrapped document made by ``wrap_documents(..., as_json=True)`` (its signature
     block comes last, so this reads the tail instead of parsing the document)."""
     at = wrapped_json.rindex(b'"targetHash":"') + 14
-    return wrapped_json[at:at + 64].decode()
+    return wrapped_json[at : at + 64].decode()
 
 
-def _wrap(docs: Sequence[dict], uuid_factory: UuidFactory | None, workers: int | None,
-          as_json: bool) -> tuple[str, list[Any]]:
+def _wrap(
+    docs: Sequence[dict], uuid_factory: UuidFactory | None, workers: int | None, as_json: bool
+) -> tuple[str, list[Any]]:
     salted_list, targets = _salt_all(docs, uuid_factory, workers, as_json)
     return assemble_batch(salted_list, targets, as_json=as_json)
 
@@ -266,8 +270,10 @@ def assemble_batch(salted_list: list, targets: list[str], *, as_json: bool) -> t
         for salted, th, pos in zip(salted_list, targets, position):
             proof = proof_at(pos)
             proof_json = '["' + '","'.join(proof) + '"]' if proof else "[]"
-            signature = (f',"signature":{{"type":"{PROOF_TYPE}","targetHash":"{th}","proof":{proof_json},'
-                         f'"merkleRoot":"{root}"}}}}')
+            signature = (
+                f',"signature":{{"type":"{PROOF_TYPE}","targetHash":"{th}","proof":{proof_json},'
+                f'"merkleRoot":"{root}"}}}}'
+            )
             wrapped_json.append(head + salted + signature.encode())
         return root, wrapped_json
     wrapped = [

@@ -21,8 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from certnet.api.index.follower import Indexer
     from certnet.api.index.queries import IndexStatusSource
 
-__all__ = ["upgrade", "make_engine", "sqlite_url", "MIGRATIONS_DIR", "VERSION_TABLE", "Indexer",
-           "IndexStatusSource"]
+__all__ = ["upgrade", "make_engine", "sqlite_url", "MIGRATIONS_DIR", "VERSION_TABLE", "Indexer", "IndexStatusSource"]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: Alembic's version table for the index (its own, so the index can share a database with other parts).
@@ -30,10 +29,22 @@ VERSION_TABLE = "idx_alembic_version"
 _MIGRATION_LOCK = 0x63657274  # PostgreSQL advisory lock key held while migrating ("cert")
 #: Revisions of schemas that were replaced rather than migrated (pre-release: redeploying is the migration). An
 #: index at one of them is dropped and built again from the chain.
-_REPLACED_REVISIONS = {"0001": ("idx_anchors", "idx_revocations", "idx_supersessions", "idx_issuers",
-                                "idx_issuer_status", "idx_issuer_rotations", "idx_issuer_compromises",
-                                "idx_member_changes", "idx_admin_changes", "idx_proposal_events", "idx_blocks",
-                                "idx_networks")}
+_REPLACED_REVISIONS = {
+    "0001": (
+        "idx_anchors",
+        "idx_revocations",
+        "idx_supersessions",
+        "idx_issuers",
+        "idx_issuer_status",
+        "idx_issuer_rotations",
+        "idx_issuer_compromises",
+        "idx_member_changes",
+        "idx_admin_changes",
+        "idx_proposal_events",
+        "idx_blocks",
+        "idx_networks",
+    )
+}
 
 
 def sqlite_url(path: str | Path) -> str:

@@ -32,8 +32,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 from eth_utils import event_abi_to_log_topic, to_checksum_address
 from sqlalchemy import delete, insert, select, update
@@ -68,9 +69,22 @@ log = logging.getLogger("certnet.index")
 #: Events the index keeps. DocumentIssued and DocumentRevoked (the OpenAttestation interface's events)
 #: repeat what RootAnchored and RevocationRecorded say and are not fetched.
 STORE_EVENTS = ("RootAnchored", "RevocationRecorded", "DocumentSuperseded")
-REGISTRY_EVENTS = ("MemberAdded", "MemberRemoved", "AdminAdded", "AdminRemoved", "CustomsKeyAdded",
-                   "CustomsKeyRemoved", "ProposalCreated", "VoteCast", "ProposalClosedWith", "AuthorityRegistered",
-                   "KeyAdded", "KeyStatusChanged", "KeyRotated", "KeyCompromised")
+REGISTRY_EVENTS = (
+    "MemberAdded",
+    "MemberRemoved",
+    "AdminAdded",
+    "AdminRemoved",
+    "CustomsKeyAdded",
+    "CustomsKeyRemoved",
+    "ProposalCreated",
+    "VoteCast",
+    "ProposalClosedWith",
+    "AuthorityRegistered",
+    "KeyAdded",
+    "KeyStatusChanged",
+    "KeyRotated",
+    "KeyCompromised",
+)
 CUSTOMS_EVENTS = ("DecisionRecorded", "CheckOpened", "CheckAnswered", "CheckClosed")
 
 
@@ -159,8 +173,12 @@ class ChainReader:
             return None
         num = b["number"]
         ts = b["timestamp"]
-        return Header(number=int(num, 16) if isinstance(num, str) else int(num), hash=_hex(b["hash"]),
-                      parent_hash=_hex(b["parentHash"]), timestamp=int(ts, 16) if isinstance(ts, str) else int(ts))
+        return Header(
+            number=int(num, 16) if isinstance(num, str) else int(num),
+            hash=_hex(b["hash"]),
+            parent_hash=_hex(b["parentHash"]),
+            timestamp=int(ts, 16) if isinstance(ts, str) else int(ts),
+        )
 
     def header(self, number: int) -> Header | None:
         return self.headers([number]).get(number)
@@ -178,7 +196,7 @@ class ChainReader:
                     out[n] = None
             return out
         for start in range(0, len(numbers), batch):
-            part = numbers[start:start + batch]
+            part = numbers[start : start + batch]
             calls = [("eth_getBlockByNumber", [hex(n), False]) for n in part]
             if self.batching and len(part) > 1:
                 resps = self.w3.provider.make_batch_request(calls)  # type: ignore[attr-defined]
@@ -203,9 +221,19 @@ class ChainReader:
             if addresses is not None:
                 flt["address"] = addresses
             result = self._call("eth_getLogs", [flt])
-            return [RawLog(r["address"].lower(), r["topics"], r["data"], int(r["blockNumber"], 16), r["blockHash"],
-                           r["transactionHash"], int(r["logIndex"], 16))
-                    for r in result if not r.get("removed")]
+            return [
+                RawLog(
+                    r["address"].lower(),
+                    r["topics"],
+                    r["data"],
+                    int(r["blockNumber"], 16),
+                    r["blockHash"],
+                    r["transactionHash"],
+                    int(r["logIndex"], 16),
+                )
+                for r in result
+                if not r.get("removed")
+            ]
         wanted = set(topics)
         out = []
         query: dict[str, Any] = {"fromBlock": from_block, "toBlock": to_block}
@@ -214,8 +242,17 @@ class ChainReader:
         for r in self.w3.eth.get_logs(query):  # type: ignore[arg-type]
             tops = [_hex(t) for t in r["topics"]]
             if tops and tops[0] in wanted:
-                out.append(RawLog(r["address"].lower(), tops, _hex(r["data"]), int(r["blockNumber"]),
-                                  _hex(r["blockHash"]), _hex(r["transactionHash"]), int(r["logIndex"])))
+                out.append(
+                    RawLog(
+                        r["address"].lower(),
+                        tops,
+                        _hex(r["data"]),
+                        int(r["blockNumber"]),
+                        _hex(r["blockHash"]),
+                        _hex(r["transactionHash"]),
+                        int(r["logIndex"]),
+                    )
+                )
         return out
 
     def code_at(self, address: str, block: int) -> bool:
@@ -233,8 +270,13 @@ class Decoder:
     only once its AuthorityRegistered was decoded (in this call or an earlier one: `rows` adds the stores it
     sees registered, so logs in block/log order need nothing else); logs of any other address are skipped."""
 
-    def __init__(self, issuer_registry: str, stores: dict[str, str] | None = None, customs_record: str | None = None,
-                 check_lookup: Callable[[int], tuple[str, str, str, str] | None] | None = None) -> None:
+    def __init__(
+        self,
+        issuer_registry: str,
+        stores: dict[str, str] | None = None,
+        customs_record: str | None = None,
+        check_lookup: Callable[[int], tuple[str, str, str, str] | None] | None = None,
+    ) -> None:
         self.registry = issuer_registry.lower()
         self.stores: dict[str, str] = dict(stores or {})
         self._addresses: dict[str, str] = {}
@@ -242,8 +284,9 @@ class Decoder:
         self.registry_handlers = {topic_of("IssuerRegistry", e): getattr(self, f"_{e}") for e in REGISTRY_EVENTS}
         #: the CustomsRecord deployed with the registry (None: not followed)
         self.customs = customs_record.lower() if customs_record else None
-        self.customs_handlers = ({topic_of("CustomsRecord", e): getattr(self, f"_{e}") for e in CUSTOMS_EVENTS}
-                                 if self.customs else {})
+        self.customs_handlers = (
+            {topic_of("CustomsRecord", e): getattr(self, f"_{e}") for e in CUSTOMS_EVENTS} if self.customs else {}
+        )
         #: check id -> (store, document, importing country, issuing country), learned from CheckOpened; older
         #: checks are asked of `check_lookup` (the index)
         self.checks: dict[int, tuple[str, str, str, str]] = {}
@@ -268,67 +311,123 @@ class Decoder:
 
     @staticmethod
     def _words(data: str) -> list[str]:
-        return [data[i:i + 64] for i in range(2, len(data), 64)]
+        return [data[i : i + 64] for i in range(2, len(data), 64)]
 
     def _store_country(self, word: str) -> str:
         return self.stores.get("0x" + word[-40:], "")
 
     # -- DocumentStore (`store` and `country` are added by `rows`)
     def _RootAnchored(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
-        return Anchor, {"root": t[1][2:], "key": self._addr(t[2]), "document_type": int(data[2:66], 16),
-                        "document_count": int(data[66:130], 16)}
+        return Anchor, {
+            "root": t[1][2:],
+            "key": self._addr(t[2]),
+            "document_type": int(data[2:66], 16),
+            "document_count": int(data[66:130], 16),
+        }
 
     def _RevocationRecorded(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
         return Revocation, {"root": t[1][2:], "hash": t[2][2:], "by": self._addr(t[3]), "reason": int(data[2:66], 16)}
 
     def _DocumentSuperseded(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
         w = self._words(data)
-        return Supersession, {"old_root": t[1][2:], "old_document": t[2][2:], "new_document": t[3][2:],
-                              "new_store": self._addr(w[0]), "new_root": w[1], "by": self._addr(w[2])}
+        return Supersession, {
+            "old_root": t[1][2:],
+            "old_document": t[2][2:],
+            "new_document": t[3][2:],
+            "new_store": self._addr(w[0]),
+            "new_root": w[1],
+            "by": self._addr(w[2]),
+        }
 
     # -- IssuerRegistry: members, admins, customs keys, votes
     def _MemberAdded(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
-        return MemberChange, {"country": self._country(t[1]), "added": True, "epoch": int(data[2:66], 16),
-                              "proposal_id": int(data[66:130], 16)}
+        return MemberChange, {
+            "country": self._country(t[1]),
+            "added": True,
+            "epoch": int(data[2:66], 16),
+            "proposal_id": int(data[66:130], 16),
+        }
 
     def _MemberRemoved(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
-        return MemberChange, {"country": self._country(t[1]), "added": False, "epoch": int(data[2:66], 16),
-                              "proposal_id": int(data[66:130], 16)}
+        return MemberChange, {
+            "country": self._country(t[1]),
+            "added": False,
+            "epoch": int(data[2:66], 16),
+            "proposal_id": int(data[66:130], 16),
+        }
 
     def _AdminAdded(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
-        return AdminChange, {"country": self._country(t[1]), "admin": self._addr(t[2]), "added": True,
-                             "by": self._addr(t[3])}
+        return AdminChange, {
+            "country": self._country(t[1]),
+            "admin": self._addr(t[2]),
+            "added": True,
+            "by": self._addr(t[3]),
+        }
 
     def _AdminRemoved(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
-        return AdminChange, {"country": self._country(t[1]), "admin": self._addr(t[2]), "added": False,
-                             "by": self._addr(t[3])}
+        return AdminChange, {
+            "country": self._country(t[1]),
+            "admin": self._addr(t[2]),
+            "added": False,
+            "by": self._addr(t[3]),
+        }
 
     def _CustomsKeyAdded(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
-        return CustomsKeyChange, {"country": self._country(t[1]), "key": self._addr(t[2]), "added": True,
-                                  "by": self._addr(t[3])}
+        return CustomsKeyChange, {
+            "country": self._country(t[1]),
+            "key": self._addr(t[2]),
+            "added": True,
+            "by": self._addr(t[3]),
+        }
 
     def _CustomsKeyRemoved(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
-        return CustomsKeyChange, {"country": self._country(t[1]), "key": self._addr(t[2]), "added": False,
-                                  "by": self._addr(t[3])}
+        return CustomsKeyChange, {
+            "country": self._country(t[1]),
+            "key": self._addr(t[2]),
+            "added": False,
+            "by": self._addr(t[3]),
+        }
 
     @staticmethod
     def _proposal(proposal_id: int, event: str, **fields: Any) -> tuple[type, dict[str, Any]]:
-        row: dict[str, Any] = {"proposal_id": proposal_id, "event": event, "kind": None, "country": None,
-                               "admin": None, "proposer": None, "deadline": None, "support": None, "yes": None,
-                               "no": None, "state": None}
+        row: dict[str, Any] = {
+            "proposal_id": proposal_id,
+            "event": event,
+            "kind": None,
+            "country": None,
+            "admin": None,
+            "proposer": None,
+            "deadline": None,
+            "support": None,
+            "yes": None,
+            "no": None,
+            "state": None,
+        }
         row.update(fields)
         return ProposalEvent, row
 
     def _ProposalCreated(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
         w = self._words(data)
-        return self._proposal(int(t[1], 16), "CREATED", kind=int(w[0], 16), country=self._country(t[2]),
-                              admin=None if int(w[1], 16) == 0 else self._addr(w[1]), proposer=self._country(w[2]),
-                              deadline=int(w[3], 16))
+        return self._proposal(
+            int(t[1], 16),
+            "CREATED",
+            kind=int(w[0], 16),
+            country=self._country(t[2]),
+            admin=None if int(w[1], 16) == 0 else self._addr(w[1]),
+            proposer=self._country(w[2]),
+            deadline=int(w[3], 16),
+        )
 
     def _VoteCast(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
         w = self._words(data)
-        return self._proposal(int(t[1], 16), "VOTE", country=self._country(t[2]), support=int(w[0], 16) != 0,
-                              yes=int(w[1], 16), no=int(w[2], 16))
+        return self._proposal(
+            int(t[1], 16),
+            "VOTE",
+            country=self._country(t[2]),
+            support=int(w[0], 16) != 0,
+            yes=int(w[1], 16),
+            no=int(w[2], 16),
+        )
 
     def _ProposalClosedWith(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
         return self._proposal(int(t[1], 16), "CLOSED", state=int(data[2:66], 16))
@@ -340,44 +439,80 @@ class Decoder:
         # the follower
         raw = bytes.fromhex(data[2:])
         offset = int.from_bytes(raw[0:32], "big")
-        length = int.from_bytes(raw[offset:offset + 32], "big")
-        name = raw[offset + 32:offset + 32 + length].decode("utf-8", "replace").replace("\x00", "\ufffd")
+        length = int.from_bytes(raw[offset : offset + 32], "big")
+        name = raw[offset + 32 : offset + 32 + length].decode("utf-8", "replace").replace("\x00", "\ufffd")
         w = self._words(data)
         store, country = self._addr(t[1]), self._country(t[2])
         self.stores[store.lower()] = country
-        return AuthorityRegistration, {"store": store, "country": country, "name": name,
-                                       "document_types": int(w[1], 16), "valid_from": int(w[2], 16),
-                                       "valid_until": int(w[3], 16), "by": self._addr(w[4])}
+        return AuthorityRegistration, {
+            "store": store,
+            "country": country,
+            "name": name,
+            "document_types": int(w[1], 16),
+            "valid_from": int(w[2], 16),
+            "valid_until": int(w[3], 16),
+            "by": self._addr(w[4]),
+        }
 
     def _KeyAdded(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
         w = self._words(data)
-        return KeyAddition, {"key": self._addr(t[1]), "store": self._addr(t[2]), "country": self._store_country(t[2]),
-                             "valid_from": int(w[0], 16), "valid_until": int(w[1], 16), "by": self._addr(w[2])}
+        return KeyAddition, {
+            "key": self._addr(t[1]),
+            "store": self._addr(t[2]),
+            "country": self._store_country(t[2]),
+            "valid_from": int(w[0], 16),
+            "valid_until": int(w[1], 16),
+            "by": self._addr(w[2]),
+        }
 
     def _KeyStatusChanged(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
-        return KeyStatusChange, {"key": self._addr(t[1]), "store": self._addr(t[2]),
-                                 "country": self._store_country(t[2]), "status": int(data[2:66], 16),
-                                 "by": self._addr(data[66:130])}
+        return KeyStatusChange, {
+            "key": self._addr(t[1]),
+            "store": self._addr(t[2]),
+            "country": self._store_country(t[2]),
+            "status": int(data[2:66], 16),
+            "by": self._addr(data[66:130]),
+        }
 
     def _KeyRotated(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
-        return KeyRotation, {"previous": self._addr(t[1]), "successor": self._addr(t[2]), "store": self._addr(t[3]),
-                             "country": self._store_country(t[3]), "by": self._addr(data[2:66])}
+        return KeyRotation, {
+            "previous": self._addr(t[1]),
+            "successor": self._addr(t[2]),
+            "store": self._addr(t[3]),
+            "country": self._store_country(t[3]),
+            "by": self._addr(data[2:66]),
+        }
 
     def _KeyCompromised(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
-        return KeyCompromise, {"key": self._addr(t[1]), "store": self._addr(t[2]),
-                               "country": self._store_country(t[2]), "since": int(data[2:66], 16),
-                               "by": self._addr(data[66:130])}
+        return KeyCompromise, {
+            "key": self._addr(t[1]),
+            "store": self._addr(t[2]),
+            "country": self._store_country(t[2]),
+            "since": int(data[2:66], 16),
+            "by": self._addr(data[66:130]),
+        }
 
     # -- CustomsRecord
     def _DecisionRecorded(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
         w = self._words(data)  # country, preference, reason, noteHash, version, by
         note = w[3]
-        return CustomsEvent, {"kind": "DECIDED", "store": self._addr(t[2]), "document": t[3][2:],
-                              "country": self._country(w[0]), "issuing_country": self._store_country(t[2]),
-                              "check_id": None, "by": self._addr(w[5]),
-                              "text_hash": None if int(note, 16) == 0 else note, "preference": int(w[1], 16),
-                              "reason": int(w[2], 16), "version": int(w[4], 16), "due_at": None, "result": None,
-                              "late": None, "revoked": None}
+        return CustomsEvent, {
+            "kind": "DECIDED",
+            "store": self._addr(t[2]),
+            "document": t[3][2:],
+            "country": self._country(w[0]),
+            "issuing_country": self._store_country(t[2]),
+            "check_id": None,
+            "by": self._addr(w[5]),
+            "text_hash": None if int(note, 16) == 0 else note,
+            "preference": int(w[1], 16),
+            "reason": int(w[2], 16),
+            "version": int(w[4], 16),
+            "due_at": None,
+            "result": None,
+            "late": None,
+            "revoked": None,
+        }
 
     def _CheckOpened(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
         w = self._words(data)  # country, reason, requestHash, dueAt, by
@@ -385,10 +520,23 @@ class Decoder:
         store, document, country = self._addr(t[2]), t[3][2:], self._country(w[0])
         issuing = self._store_country(t[2])
         self.checks[check_id] = (store, document, country, issuing)
-        return CustomsEvent, {"kind": "CHECK_OPENED", "store": store, "document": document, "country": country,
-                              "issuing_country": issuing, "check_id": check_id, "by": self._addr(w[4]),
-                              "text_hash": w[2], "preference": None, "reason": int(w[1], 16), "version": None,
-                              "due_at": int(w[3], 16), "result": None, "late": None, "revoked": None}
+        return CustomsEvent, {
+            "kind": "CHECK_OPENED",
+            "store": store,
+            "document": document,
+            "country": country,
+            "issuing_country": issuing,
+            "check_id": check_id,
+            "by": self._addr(w[4]),
+            "text_hash": w[2],
+            "preference": None,
+            "reason": int(w[1], 16),
+            "version": None,
+            "due_at": int(w[3], 16),
+            "result": None,
+            "late": None,
+            "revoked": None,
+        }
 
     def _check_of(self, check_id: int) -> tuple[str, str, str, str]:
         found = self.checks.get(check_id)
@@ -403,16 +551,36 @@ class Decoder:
     def _check_row(self, kind: str, t: list[str], **fields: Any) -> tuple[type, dict[str, Any]]:
         check_id = int(t[1], 16)
         store, document, country, issuing = self._check_of(check_id)
-        row = {"kind": kind, "store": store, "document": document, "country": country, "issuing_country": issuing,
-               "check_id": check_id, "text_hash": None, "preference": None, "reason": None, "version": None,
-               "due_at": None, "result": None, "late": None, "revoked": None}
+        row = {
+            "kind": kind,
+            "store": store,
+            "document": document,
+            "country": country,
+            "issuing_country": issuing,
+            "check_id": check_id,
+            "text_hash": None,
+            "preference": None,
+            "reason": None,
+            "version": None,
+            "due_at": None,
+            "result": None,
+            "late": None,
+            "revoked": None,
+        }
         row.update(fields)
         return CustomsEvent, row
 
     def _CheckAnswered(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
         w = self._words(data)  # result, findingsHash, late, revoked, by
-        return self._check_row("CHECK_ANSWERED", t, by=self._addr(w[4]), text_hash=w[1], result=int(w[0], 16),
-                               late=int(w[2], 16) != 0, revoked=int(w[3], 16) != 0)
+        return self._check_row(
+            "CHECK_ANSWERED",
+            t,
+            by=self._addr(w[4]),
+            text_hash=w[1],
+            result=int(w[0], 16),
+            late=int(w[2], 16) != 0,
+            revoked=int(w[3], 16) != 0,
+        )
 
     def _CheckClosed(self, t: list[str], data: str) -> tuple[type, dict[str, Any]]:
         return self._check_row("CHECK_CLOSED", t, by=self._addr(data[2:66]))
@@ -508,10 +676,21 @@ class Indexer:
     written; they are accepted only after the registration in block/log order.
     """
 
-    def __init__(self, w3: Web3, deployment: Deployment, db_url: str | Engine, confirmations: int = 0, *,
-                 start_block: int | None = None, keep_blocks: int = 256, max_range: int = 5_000,
-                 target_logs: int = 20_000, migrate: bool = True, reader: ChainReader | None = None,
-                 address_limit: int = 1000) -> None:
+    def __init__(
+        self,
+        w3: Web3,
+        deployment: Deployment,
+        db_url: str | Engine,
+        confirmations: int = 0,
+        *,
+        start_block: int | None = None,
+        keep_blocks: int = 256,
+        max_range: int = 5_000,
+        target_logs: int = 20_000,
+        migrate: bool = True,
+        reader: ChainReader | None = None,
+        address_limit: int = 1000,
+    ) -> None:
         if confirmations < 0:
             raise ValueError("confirmations must be >= 0")
         self.w3 = w3
@@ -550,10 +729,16 @@ class Indexer:
         with self.engine.begin() as conn:
             nid = conn.execute(select(Network.id).where(*key)).scalar()
             if nid is None:
-                nid = conn.execute(insert(Network).values(
-                    chain_id=self.chain_id, issuer_registry=self.issuer_registry, start_block=start,
-                    block_number=start - 1,
-                    block_hash=None, updated_at=int(time.time()))).inserted_primary_key[0]
+                nid = conn.execute(
+                    insert(Network).values(
+                        chain_id=self.chain_id,
+                        issuer_registry=self.issuer_registry,
+                        start_block=start,
+                        block_number=start - 1,
+                        block_hash=None,
+                        updated_at=int(time.time()),
+                    )
+                ).inserted_primary_key[0]
             return nid
 
     def _find_start(self) -> int:
@@ -577,17 +762,25 @@ class Indexer:
     def _load_stores(self) -> None:
         """The stores indexed so far (and their countries), whose logs the follower accepts."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(AuthorityRegistration.store, AuthorityRegistration.country)
-                                .where(AuthorityRegistration.network_id == self.network_id)).all()
+            rows = conn.execute(
+                select(AuthorityRegistration.store, AuthorityRegistration.country).where(
+                    AuthorityRegistration.network_id == self.network_id
+                )
+            ).all()
         self.decoder.stores = {store.lower(): country for store, country in rows}
 
     def _check_lookup(self, check_id: int) -> tuple[str, str, str, str] | None:
         """(store, document, importing country, issuing country) of an indexed CheckOpened."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(CustomsEvent.store, CustomsEvent.document, CustomsEvent.country,
-                                      CustomsEvent.issuing_country)
-                               .where(CustomsEvent.network_id == self.network_id, CustomsEvent.check_id == check_id,
-                                      CustomsEvent.kind == "CHECK_OPENED")).first()
+            row = conn.execute(
+                select(
+                    CustomsEvent.store, CustomsEvent.document, CustomsEvent.country, CustomsEvent.issuing_country
+                ).where(
+                    CustomsEvent.network_id == self.network_id,
+                    CustomsEvent.check_id == check_id,
+                    CustomsEvent.kind == "CHECK_OPENED",
+                )
+            ).first()
         return tuple(row) if row is not None else None  # type: ignore[return-value]
 
     def stores(self) -> dict[str, str]:
@@ -601,8 +794,9 @@ class Indexer:
     # -- state
     def checkpoint(self) -> Checkpoint:
         with self.engine.connect() as conn:
-            row = conn.execute(select(Network.block_number, Network.block_hash)
-                               .where(Network.id == self.network_id)).one()
+            row = conn.execute(
+                select(Network.block_number, Network.block_hash).where(Network.id == self.network_id)
+            ).one()
         return Checkpoint(row[0], row[1])
 
     def indexed_block(self) -> Checkpoint:
@@ -639,8 +833,9 @@ class Indexer:
                     unstable += 1
                     if unstable > 5:
                         raise ChainUnstable(f"the chain kept changing while blocks {a}..{b} were read: {exc}") from None
-                    log.warning("index: chain changed while reading blocks %d..%d (%s); checking for a reorg",
-                                a, b, exc)
+                    log.warning(
+                        "index: chain changed while reading blocks %d..%d (%s); checking for a reorg", a, b, exc
+                    )
                     time.sleep(0.05 * unstable)
                     self.check_reorg()
                     cp = self.checkpoint()
@@ -652,8 +847,9 @@ class Indexer:
     def _synced(self) -> None:
         """Record that a sync reached its target (index mode's staleness bound reads this time)."""
         with self.engine.begin() as conn:
-            conn.execute(update(Network.__table__).where(Network.id == self.network_id)
-                         .values(updated_at=int(time.time())))
+            conn.execute(
+                update(Network.__table__).where(Network.id == self.network_id).values(updated_at=int(time.time()))
+            )
 
     def run(self, stop_event: threading.Event, interval: float = 1.0) -> None:
         """Follow the chain until `stop_event` is set, syncing every `interval` seconds. Errors are
@@ -682,8 +878,10 @@ class Indexer:
                 if addresses is not None:
                     new = self.decoder.new_stores(logs)
                     if new:  # stores created inside the range: their logs from their registration on
-                        logs = sorted(logs + self.chain.logs(min(new.values()), b, list(new), topics),
-                                      key=lambda lg: (lg.block_number, lg.log_index))
+                        logs = sorted(
+                            logs + self.chain.logs(min(new.values()), b, list(new), topics),
+                            key=lambda lg: (lg.block_number, lg.log_index),
+                        )
             except (RpcError, ValueError) as exc:
                 if b > a and _too_much(exc):
                     self._range = max(1, (b - a + 1) // 2)
@@ -736,22 +934,37 @@ class Indexer:
             log.debug("index: blocks %d..%d, %d events", a, b, written)
         return Checkpoint(b, end.hash)
 
-    def _write(self, cp: Checkpoint, number: int, block_hash: str, rows: dict[type, list[dict[str, Any]]],
-               blocks: list[Header]) -> None:
+    def _write(
+        self, cp: Checkpoint, number: int, block_hash: str, rows: dict[type, list[dict[str, Any]]], blocks: list[Header]
+    ) -> None:
         with self.engine.begin() as conn:
             moved = conn.execute(
                 update(Network.__table__)
                 .where(Network.id == self.network_id, Network.block_number == cp.number)
-                .values(block_number=number, block_hash=block_hash, updated_at=int(time.time())))
+                .values(block_number=number, block_hash=block_hash, updated_at=int(time.time()))
+            )
             if moved.rowcount != 1:
                 raise IndexConflict(f"the checkpoint of network {self.network_id} moved under this follower")
             write_rows(conn, rows)
             if blocks:
-                conn.execute(insert(Block.__table__), [
-                    {"network_id": self.network_id, "number": h.number, "hash": h.hash, "parent_hash": h.parent_hash,
-                     "timestamp": h.timestamp} for h in blocks])
-            conn.execute(delete(Block.__table__).where(Block.network_id == self.network_id,
-                                                       Block.number < number - self.keep_blocks))
+                conn.execute(
+                    insert(Block.__table__),
+                    [
+                        {
+                            "network_id": self.network_id,
+                            "number": h.number,
+                            "hash": h.hash,
+                            "parent_hash": h.parent_hash,
+                            "timestamp": h.timestamp,
+                        }
+                        for h in blocks
+                    ],
+                )
+            conn.execute(
+                delete(Block.__table__).where(
+                    Block.network_id == self.network_id, Block.number < number - self.keep_blocks
+                )
+            )
 
     # -- reorgs
     def check_reorg(self) -> Reorg | None:
@@ -767,10 +980,11 @@ class Indexer:
                 stored = conn.execute(
                     select(Block.number, Block.hash)
                     .where(Block.network_id == self.network_id, Block.number < cp.number)
-                    .order_by(Block.number.desc())).all()
+                    .order_by(Block.number.desc())
+                ).all()
             ancestor: tuple[int, str | None] | None = None
             for start in range(0, len(stored), 100):
-                part = stored[start:start + 100]
+                part = stored[start : start + 100]
                 chain = self.chain.headers([n for n, _ in part])
                 for n, hsh in part:
                     c = chain.get(n)
@@ -781,12 +995,17 @@ class Indexer:
                     break
             if ancestor is None:
                 start_block = self.start_block()
-                log.warning("index: reorg below the %d kept blocks (indexed block %d orphaned): re-indexing from "
-                            "block %d", self.keep_blocks, cp.number, start_block)
+                log.warning(
+                    "index: reorg below the %d kept blocks (indexed block %d orphaned): re-indexing from block %d",
+                    self.keep_blocks,
+                    cp.number,
+                    start_block,
+                )
                 ancestor = (start_block - 1, None)
             else:
-                log.warning("index: reorg: indexed block %d is orphaned; rolling back to block %d", cp.number,
-                            ancestor[0])
+                log.warning(
+                    "index: reorg: indexed block %d is orphaned; rolling back to block %d", cp.number, ancestor[0]
+                )
             self._rollback(cp, *ancestor)
             reorg = Reorg(orphaned_block=cp.number, ancestor_block=ancestor[0], at=time.time())
             self.stats.reorgs.append(reorg)
@@ -797,15 +1016,19 @@ class Indexer:
             moved = conn.execute(
                 update(Network.__table__)
                 .where(Network.id == self.network_id, Network.block_number == cp.number)
-                .values(block_number=number, block_hash=block_hash, updated_at=int(time.time())))
+                .values(block_number=number, block_hash=block_hash, updated_at=int(time.time()))
+            )
             if moved.rowcount != 1:
                 raise IndexConflict(f"the checkpoint of network {self.network_id} moved under this follower")
             for model in EVENT_MODELS:
                 t = model.__table__  # type: ignore[attr-defined]
                 conn.execute(delete(t).where(t.c.network_id == self.network_id, t.c.block_number > number))
             conn.execute(delete(Block.__table__).where(Block.network_id == self.network_id, Block.number > number))
-            conn.execute(insert(Rollback.__table__).values(network_id=self.network_id, orphaned_block=cp.number,
-                                                          ancestor_block=number, at=int(time.time())))
+            conn.execute(
+                insert(Rollback.__table__).values(
+                    network_id=self.network_id, orphaned_block=cp.number, ancestor_block=number, at=int(time.time())
+                )
+            )
         self._load_stores()
         self.decoder.checks.clear()
 
@@ -816,8 +1039,10 @@ class _Inconsistent(Exception):
 
 def _too_much(exc: Exception) -> bool:
     text = str(exc).lower()
-    return any(s in text for s in ("too many", "limit", "exceed", "response size", "query returned more",
-                                   "timeout", "timed out"))
+    return any(
+        s in text
+        for s in ("too many", "limit", "exceed", "response size", "query returned more", "timeout", "timed out")
+    )
 
 
 def write_rows(conn: Connection, rows: dict[type, list[dict[str, Any]]]) -> None:

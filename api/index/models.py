@@ -405,6 +405,17 @@ class CustomsEvent(EventMixin, Base):
 
 #: Every event table, in the order a rollback deletes them.
 EVENT_MODELS: tuple[type[EventMixin], ...] = (
-    Anchor, Revocation, Supersession, AuthorityRegistration, KeyAddition, KeyStatusChange, KeyRotation,
-    KeyCompromise, MemberChange, AdminChange, CustomsKeyChange, ProposalEvent, CustomsEvent,
+    Anchor,
+    Revocation,
+    Supersession,
+    AuthorityRegistration,
+    KeyAddition,
+    KeyStatusChange,
+    KeyRotation,
+    KeyCompromise,
+    MemberChange,
+    AdminChange,
+    CustomsKeyChange,
+    ProposalEvent,
+    CustomsEvent,
 )

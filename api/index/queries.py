@@ -20,9 +20,10 @@ round trip per document.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.engine import Connection, Engine
@@ -31,9 +32,9 @@ from sqlalchemy.orm import sessionmaker
 from certnet.api.index import make_engine
 from certnet.api.index.models import (
     AdminChange,
-    CustomsEvent,
     Anchor,
     AuthorityRegistration,
+    CustomsEvent,
     CustomsKeyChange,
     KeyAddition,
     KeyCompromise,
@@ -104,10 +105,20 @@ class ChainEvent:
     details: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "blockNumber": self.block_number, "blockHash": self.block_hash,
-                "transactionHash": self.tx_hash, "logIndex": self.log_index, "time": self.time,
-                "country": self.country, "store": self.store, "root": self.root, "document": self.document,
-                "actor": self.actor, **self.details}
+        return {
+            "kind": self.kind,
+            "blockNumber": self.block_number,
+            "blockHash": self.block_hash,
+            "transactionHash": self.tx_hash,
+            "logIndex": self.log_index,
+            "time": self.time,
+            "country": self.country,
+            "store": self.store,
+            "root": self.root,
+            "document": self.document,
+            "actor": self.actor,
+            **self.details,
+        }
 
 
 @dataclass(frozen=True)
@@ -246,33 +257,46 @@ class _RegistryState:
         self.since: dict[str, int] = {}  # compromised since (0: never)
         self.membership: dict[str, tuple[list[int], list[int], list[tuple[int, int, bool, int]]]] = {}
 
-    def load_membership(self, q: "_Reader", countries: set[str]) -> None:
+    def load_membership(self, q: _Reader, countries: set[str]) -> None:
         missing = [c for c in countries if c not in self.membership]
         for c in missing:
             self.membership[c] = ([], [], [])
         for chunk in _chunks(missing):
             for country, t, added, epoch, bn, li in q.conn.execute(
-                    select(MemberChange.country, MemberChange.block_time, MemberChange.added, MemberChange.epoch,
-                           MemberChange.block_number, MemberChange.log_index)
-                    .where(MemberChange.network_id == q.nid, MemberChange.country.in_(chunk))
-                    .order_by(MemberChange.block_number, MemberChange.log_index)):
+                select(
+                    MemberChange.country,
+                    MemberChange.block_time,
+                    MemberChange.added,
+                    MemberChange.epoch,
+                    MemberChange.block_number,
+                    MemberChange.log_index,
+                )
+                .where(MemberChange.network_id == q.nid, MemberChange.country.in_(chunk))
+                .order_by(MemberChange.block_number, MemberChange.log_index)
+            ):
                 times, values, raw = self.membership[country]
                 times.append(t)
                 values.append(epoch if added else 0)
                 raw.append((bn, li, bool(added), epoch))
 
-    def load_authorities(self, q: "_Reader", stores: set[str]) -> None:
+    def load_authorities(self, q: _Reader, stores: set[str]) -> None:
         missing = [s for s in stores if s not in self.authorities]
         if not missing:
             return
         found = []
         for chunk in _chunks(missing):
             found += q.conn.execute(
-                select(AuthorityRegistration.store, AuthorityRegistration.country, AuthorityRegistration.name,
-                       AuthorityRegistration.document_types, AuthorityRegistration.valid_from,
-                       AuthorityRegistration.valid_until, AuthorityRegistration.block_number,
-                       AuthorityRegistration.log_index)
-                .where(AuthorityRegistration.network_id == q.nid, AuthorityRegistration.store.in_(chunk))).all()
+                select(
+                    AuthorityRegistration.store,
+                    AuthorityRegistration.country,
+                    AuthorityRegistration.name,
+                    AuthorityRegistration.document_types,
+                    AuthorityRegistration.valid_from,
+                    AuthorityRegistration.valid_until,
+                    AuthorityRegistration.block_number,
+                    AuthorityRegistration.log_index,
+                ).where(AuthorityRegistration.network_id == q.nid, AuthorityRegistration.store.in_(chunk))
+            ).all()
         self.load_membership(q, {r.country for r in found})
         for s in missing:
             self.authorities[s] = None
@@ -282,10 +306,11 @@ class _RegistryState:
             for bn, li, added, e in self.membership[r.country][2]:
                 if (bn, li) < (r.block_number, r.log_index) and added:
                     epoch = e
-            self.authorities[r.store] = _Authority(r.store, r.country, r.name, r.document_types, r.valid_from,
-                                                   r.valid_until, epoch)
+            self.authorities[r.store] = _Authority(
+                r.store, r.country, r.name, r.document_types, r.valid_from, r.valid_until, epoch
+            )
 
-    def load_keys(self, q: "_Reader", keys: set[str]) -> None:
+    def load_keys(self, q: _Reader, keys: set[str]) -> None:
         missing = [k for k in keys if k not in self.keys]
         if not missing:
             return
@@ -293,13 +318,16 @@ class _RegistryState:
             self.keys[k] = None
         for chunk in _chunks(missing):
             for key, store, vf, vu in q.conn.execute(
-                    select(KeyAddition.key, KeyAddition.store, KeyAddition.valid_from, KeyAddition.valid_until)
-                    .where(KeyAddition.network_id == q.nid, KeyAddition.key.in_(chunk))):
+                select(KeyAddition.key, KeyAddition.store, KeyAddition.valid_from, KeyAddition.valid_until).where(
+                    KeyAddition.network_id == q.nid, KeyAddition.key.in_(chunk)
+                )
+            ):
                 self.keys[key] = _Key(store, vf, vu, [], [])
             for key, t, status in q.conn.execute(
-                    select(KeyStatusChange.key, KeyStatusChange.block_time, KeyStatusChange.status)
-                    .where(KeyStatusChange.network_id == q.nid, KeyStatusChange.key.in_(chunk))
-                    .order_by(KeyStatusChange.block_number, KeyStatusChange.log_index)):
+                select(KeyStatusChange.key, KeyStatusChange.block_time, KeyStatusChange.status)
+                .where(KeyStatusChange.network_id == q.nid, KeyStatusChange.key.in_(chunk))
+                .order_by(KeyStatusChange.block_number, KeyStatusChange.log_index)
+            ):
                 k = self.keys.get(key)
                 if k is not None:
                     k.status_times.append(t)
@@ -307,7 +335,7 @@ class _RegistryState:
         self.load_since(q, set(missing))
         self.load_authorities(q, {k.store for k in self.keys.values() if k is not None})
 
-    def load_since(self, q: "_Reader", accounts: set[str]) -> None:
+    def load_since(self, q: _Reader, accounts: set[str]) -> None:
         missing = [a for a in accounts if a not in self.since]
         if not missing:
             return
@@ -315,8 +343,10 @@ class _RegistryState:
             self.since[a] = 0
         for chunk in _chunks(missing):
             for key, since in q.conn.execute(
-                    select(KeyCompromise.key, KeyCompromise.since)
-                    .where(KeyCompromise.network_id == q.nid, KeyCompromise.key.in_(chunk))):
+                select(KeyCompromise.key, KeyCompromise.since).where(
+                    KeyCompromise.network_id == q.nid, KeyCompromise.key.in_(chunk)
+                )
+            ):
                 # the time only ever moves earlier: the smallest is the registry's
                 self.since[key] = since if not self.since[key] else min(self.since[key], since)
 
@@ -362,7 +392,7 @@ class _Reader:
 def _chunks(values: Iterable[Any], size: int = _IN_CHUNK) -> Iterator[list[Any]]:
     items = list(values)
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 def _norm_hash(h: str | bytes) -> str:
@@ -371,11 +401,34 @@ def _norm_hash(h: str | bytes) -> str:
 
 def _unregistered(store: str, root: str, doc: str) -> DocumentStatus:
     return DocumentStatus(
-        store=store, root=root, document=doc, store_registered=False, country=None, issued=False, issuer=None,
-        document_type=0, document_count=0, anchored_at=0, anchored_block=0, issuer_authorised=False,
-        proof_valid=False, revoked=False, root_revoked=False, revoked_level=RevokedLevel.NONE, revoked_hash=None,
-        revocation_reason=0, revoked_at=0, revoked_block=0, revoked_by=None, superseded=False, successor_store=None,
-        successor_root=None, successor_document=None, superseded_at=0, superseded_by=None)
+        store=store,
+        root=root,
+        document=doc,
+        store_registered=False,
+        country=None,
+        issued=False,
+        issuer=None,
+        document_type=0,
+        document_count=0,
+        anchored_at=0,
+        anchored_block=0,
+        issuer_authorised=False,
+        proof_valid=False,
+        revoked=False,
+        root_revoked=False,
+        revoked_level=RevokedLevel.NONE,
+        revoked_hash=None,
+        revocation_reason=0,
+        revoked_at=0,
+        revoked_block=0,
+        revoked_by=None,
+        superseded=False,
+        successor_store=None,
+        successor_root=None,
+        successor_document=None,
+        superseded_at=0,
+        superseded_by=None,
+    )
 
 
 @dataclass(frozen=True)
@@ -398,8 +451,10 @@ def _prepare(q: StatusQuery, stores: dict[str, str]) -> _Query:
     r, d = to_bytes32(root), to_bytes32(doc)
     nodes = [to_bytes32(p) for p in proof]
     if len(nodes) > MAX_PROOF_LENGTH:
-        raise ValueError(f"a Merkle proof of {len(nodes)} nodes for document {d.hex()}: at most {MAX_PROOF_LENGTH} "
-                         "(the chain refuses the whole call: ProofTooLong)")
+        raise ValueError(
+            f"a Merkle proof of {len(nodes)} nodes for document {d.hex()}: at most {MAX_PROOF_LENGTH} "
+            "(the chain refuses the whole call: ProofTooLong)"
+        )
     node, path = d, []
     for i, p in enumerate(nodes):
         node = combine(node, p)
@@ -415,15 +470,28 @@ def customs_event(c: Any) -> ChainEvent:
 
     details: dict[str, Any] = {"issuingCountry": c.issuing_country, "checkId": c.check_id, "textHash": c.text_hash}
     if c.kind == "DECIDED":
-        details.update(preference=Preference(c.preference).name, version=c.version,
-                       reason={v: k for k, v in DECISION_REASONS.items()}.get(c.reason, str(c.reason)))
+        details.update(
+            preference=Preference(c.preference).name,
+            version=c.version,
+            reason={v: k for k, v in DECISION_REASONS.items()}.get(c.reason, str(c.reason)),
+        )
     elif c.kind == "CHECK_OPENED":
         details.update(reason={v: k for k, v in CHECK_REASONS.items()}.get(c.reason, str(c.reason)), dueAt=c.due_at)
     elif c.kind == "CHECK_ANSWERED":
         details.update(result=CheckResult(c.result).name, late=c.late, revoked=c.revoked)
-    return ChainEvent(c.kind, block_number=c.block_number, block_hash=c.block_hash, tx_hash=c.tx_hash,
-                      log_index=c.log_index, time=c.block_time, country=c.country, document=c.document, actor=c.by,
-                      store=c.store, details=details)
+    return ChainEvent(
+        c.kind,
+        block_number=c.block_number,
+        block_hash=c.block_hash,
+        tx_hash=c.tx_hash,
+        log_index=c.log_index,
+        time=c.block_time,
+        country=c.country,
+        document=c.document,
+        actor=c.by,
+        store=c.store,
+        details=details,
+    )
 
 
 class IndexStatusSource:
@@ -472,11 +540,14 @@ class IndexStatusSource:
         if self.issuer_registry:
             rows = [r for r in rows if r[1].lower() == self.issuer_registry.lower()]
         if not rows:
-            raise IndexNotReady(f"the index has no network with chain id {self.chain_id}"
-                                + (f" and registry {self.issuer_registry}" if self.issuer_registry else ""))
+            raise IndexNotReady(
+                f"the index has no network with chain id {self.chain_id}"
+                + (f" and registry {self.issuer_registry}" if self.issuer_registry else "")
+            )
         if len(rows) > 1:
-            raise ValueError(f"the index holds {len(rows)} deployments on chain {self.chain_id}: "
-                             "name the issuer registry")
+            raise ValueError(
+                f"the index holds {len(rows)} deployments on chain {self.chain_id}: name the issuer registry"
+            )
         self._nid = rows[0][0]
         return self._nid
 
@@ -511,8 +582,9 @@ class IndexStatusSource:
         """(last indexed block, unix time the follower last completed a sync or moved its checkpoint)."""
         with self._read() as conn:
             nid = self._network(conn)
-            number, synced = conn.execute(select(Network.block_number, Network.updated_at)
-                                          .where(Network.id == nid)).one()
+            number, synced = conn.execute(
+                select(Network.block_number, Network.updated_at).where(Network.id == nid)
+            ).one()
             return number, synced or 0
 
     def status_of(self, queries: Sequence[StatusQuery]) -> list[DocumentStatus]:
@@ -535,28 +607,45 @@ class IndexStatusSource:
         def rows(sql: str, values: set[str]) -> Iterator[Any]:
             for chunk in _chunks(values):
                 if mark is None:
-                    raise ValueError(f"the index supports SQLite and PostgreSQL (psycopg), not the "
-                                     f"{conn.dialect.name} driver {conn.dialect.driver}")
-                yield from conn.exec_driver_sql(sql.format(n=mark, ins=",".join([mark] * len(chunk))),
-                                                (q.nid, *chunk))
+                    raise ValueError(
+                        f"the index supports SQLite and PostgreSQL (psycopg), not the "
+                        f"{conn.dialect.name} driver {conn.dialect.driver}"
+                    )
+                yield from conn.exec_driver_sql(sql.format(n=mark, ins=",".join([mark] * len(chunk))), (q.nid, *chunk))
 
         state.load_authorities(q, {x.store for x in queries})
         ours = [x for x in queries if state.authorities.get(x.store) is not None]
         roots = {x.root for x in ours}
         docs = {x.doc for x in ours}
         hashes = roots | docs | {n for x in ours for n in x.nodes}
-        anchors = {(r[0], r[1]): r for r in rows(
-            "SELECT store, root, key, document_type, document_count, block_time, block_number FROM idx_anchors "
-            "WHERE network_id = {n} AND root IN ({ins})", roots)}
+        anchors = {
+            (r[0], r[1]): r
+            for r in rows(
+                "SELECT store, root, key, document_type, document_count, block_time, block_number FROM idx_anchors "
+                "WHERE network_id = {n} AND root IN ({ins})",
+                roots,
+            )
+        }
         revocations: dict[tuple[str, str], Any] = {}
-        for r in sorted(rows("SELECT store, hash, reason, block_time, block_number, by, log_index FROM "
-                             "idx_revocations WHERE network_id = {n} AND hash IN ({ins})", hashes),
-                        key=lambda r: (r[4], r[6])):
+        for r in sorted(
+            rows(
+                "SELECT store, hash, reason, block_time, block_number, by, log_index FROM "
+                "idx_revocations WHERE network_id = {n} AND hash IN ({ins})",
+                hashes,
+            ),
+            key=lambda r: (r[4], r[6]),
+        ):
             revocations[(r[0], r[1])] = r  # the newest record of a (store, hash) is the store's
         supersessions: dict[tuple[str, str], Any] = {}
-        for r in sorted(rows("SELECT store, old_document, new_store, new_root, new_document, block_time, by, "
-                             "block_number, log_index FROM idx_supersessions WHERE network_id = {n} AND "
-                             "old_document IN ({ins})", docs), key=lambda r: (r[7], r[8])):
+        for r in sorted(
+            rows(
+                "SELECT store, old_document, new_store, new_root, new_document, block_time, by, "
+                "block_number, log_index FROM idx_supersessions WHERE network_id = {n} AND "
+                "old_document IN ({ins})",
+                docs,
+            ),
+            key=lambda r: (r[7], r[8]),
+        ):
             supersessions[(r[0], r[1])] = r
         state.load_keys(q, {a[2] for a in anchors.values()})
         state.load_since(q, {r[5] for r in revocations.values()} | {s[6] for s in supersessions.values()})
@@ -577,8 +666,11 @@ class IndexStatusSource:
             else:
                 key, doc_type, count, anchored_at, anchored_block, authorised = None, 0, 0, 0, 0, False
             level, rev, revoked_hash = RevokedLevel.NONE, None, None
-            for lvl, h in ((RevokedLevel.ROOT, x.root), (RevokedLevel.DOCUMENT, x.doc),
-                           *((RevokedLevel.PROOF_NODE, n) for n in x.nodes)):
+            for lvl, h in (
+                (RevokedLevel.ROOT, x.root),
+                (RevokedLevel.DOCUMENT, x.doc),
+                *((RevokedLevel.PROOF_NODE, n) for n in x.nodes),
+            ):
                 r = revocations.get((x.store, h))
                 if r is not None and state.counts_at(r[5], r[3]):
                     level, rev, revoked_hash = lvl, r, h
@@ -586,17 +678,37 @@ class IndexStatusSource:
             s = supersessions.get((x.store, x.doc))
             if s is not None and not state.counts_at(s[6], s[5]):
                 s = None
-            out.append(DocumentStatus(
-                store=x.store, root=x.root, document=x.doc, store_registered=True, country=auth.country or None,
-                issued=a is not None, issuer=key, document_type=doc_type, document_count=count,
-                anchored_at=anchored_at, anchored_block=anchored_block, issuer_authorised=authorised,
-                proof_valid=x.proof_valid, revoked=rev is not None, root_revoked=level == RevokedLevel.ROOT,
-                revoked_level=level, revoked_hash=revoked_hash, revocation_reason=rev[2] if rev else 0,
-                revoked_at=rev[3] if rev else 0, revoked_block=rev[4] if rev else 0, revoked_by=rev[5] if rev else None,
-                superseded=s is not None, successor_store=s[2] if s else None, successor_root=s[3] if s else None,
-                successor_document=s[4] if s else None, superseded_at=s[5] if s else 0,
-                superseded_by=s[6] if s else None,
-            ))
+            out.append(
+                DocumentStatus(
+                    store=x.store,
+                    root=x.root,
+                    document=x.doc,
+                    store_registered=True,
+                    country=auth.country or None,
+                    issued=a is not None,
+                    issuer=key,
+                    document_type=doc_type,
+                    document_count=count,
+                    anchored_at=anchored_at,
+                    anchored_block=anchored_block,
+                    issuer_authorised=authorised,
+                    proof_valid=x.proof_valid,
+                    revoked=rev is not None,
+                    root_revoked=level == RevokedLevel.ROOT,
+                    revoked_level=level,
+                    revoked_hash=revoked_hash,
+                    revocation_reason=rev[2] if rev else 0,
+                    revoked_at=rev[3] if rev else 0,
+                    revoked_block=rev[4] if rev else 0,
+                    revoked_by=rev[5] if rev else None,
+                    superseded=s is not None,
+                    successor_store=s[2] if s else None,
+                    successor_root=s[3] if s else None,
+                    successor_document=s[4] if s else None,
+                    superseded_at=s[5] if s else 0,
+                    superseded_by=s[6] if s else None,
+                )
+            )
         return out
 
     # -- the registry's answers at any time, from the index
@@ -641,39 +753,95 @@ class IndexStatusSource:
         """(id, ancestor block) of the reorgs rolled back after rollback `after_id`, oldest first."""
         with self._read() as conn:
             nid = self._network(conn)
-            return [(i, a) for i, a in conn.execute(
-                select(Rollback.id, Rollback.ancestor_block)
-                .where(Rollback.network_id == nid, Rollback.id > after_id).order_by(Rollback.id))]
+            return [
+                (i, a)
+                for i, a in conn.execute(
+                    select(Rollback.id, Rollback.ancestor_block)
+                    .where(Rollback.network_id == nid, Rollback.id > after_id)
+                    .order_by(Rollback.id)
+                )
+            ]
 
     # -- history and audit
     @staticmethod
     def _where(row: Any) -> dict[str, Any]:
-        return {"block_number": row.block_number, "block_hash": row.block_hash, "tx_hash": row.tx_hash,
-                "log_index": row.log_index, "time": row.block_time}
+        return {
+            "block_number": row.block_number,
+            "block_hash": row.block_hash,
+            "tx_hash": row.tx_hash,
+            "log_index": row.log_index,
+            "time": row.block_time,
+        }
 
     def _anchor_event(self, a: Any, state: _RegistryState) -> ChainEvent:
-        return ChainEvent("ANCHORED", **self._where(a), country=a.country, root=a.root, actor=a.key, store=a.store,
-                          details={"documentType": a.document_type, "documentCount": a.document_count,
-                                   "authorised": state.authorised_at(a.key, a.store, a.document_type, a.block_time)})
+        return ChainEvent(
+            "ANCHORED",
+            **self._where(a),
+            country=a.country,
+            root=a.root,
+            actor=a.key,
+            store=a.store,
+            details={
+                "documentType": a.document_type,
+                "documentCount": a.document_count,
+                "authorised": state.authorised_at(a.key, a.store, a.document_type, a.block_time),
+            },
+        )
 
     def _revocation_event(self, r: Any, state: _RegistryState) -> ChainEvent:
         whole = r.hash == r.root
-        return ChainEvent("REVOKED", **self._where(r), country=r.country, root=r.root,
-                          document=None if whole else r.hash, actor=r.by, store=r.store,
-                          details={"scope": "ROOT" if whole else "DOCUMENT", "reason": r.reason,
-                                   "reasonName": REVOCATION_REASON_NAMES.get(r.reason, str(r.reason)),
-                                   "counts": state.counts_at(r.by, r.block_time)})
+        return ChainEvent(
+            "REVOKED",
+            **self._where(r),
+            country=r.country,
+            root=r.root,
+            document=None if whole else r.hash,
+            actor=r.by,
+            store=r.store,
+            details={
+                "scope": "ROOT" if whole else "DOCUMENT",
+                "reason": r.reason,
+                "reasonName": REVOCATION_REASON_NAMES.get(r.reason, str(r.reason)),
+                "counts": state.counts_at(r.by, r.block_time),
+            },
+        )
 
     def _supersession_events(self, s: Any, state: _RegistryState, hashes: set[str] | None) -> list[ChainEvent]:
         out = []
-        details = {"oldRoot": s.old_root, "oldDocument": s.old_document, "newStore": s.new_store,
-                   "newRoot": s.new_root, "newDocument": s.new_document, "counts": state.counts_at(s.by, s.block_time)}
+        details = {
+            "oldRoot": s.old_root,
+            "oldDocument": s.old_document,
+            "newStore": s.new_store,
+            "newRoot": s.new_root,
+            "newDocument": s.new_document,
+            "counts": state.counts_at(s.by, s.block_time),
+        }
         if hashes is None or s.old_document in hashes or s.old_root in hashes:
-            out.append(ChainEvent("SUPERSEDED", **self._where(s), country=s.country, root=s.old_root,
-                                  document=s.old_document, actor=s.by, store=s.store, details=details))
+            out.append(
+                ChainEvent(
+                    "SUPERSEDED",
+                    **self._where(s),
+                    country=s.country,
+                    root=s.old_root,
+                    document=s.old_document,
+                    actor=s.by,
+                    store=s.store,
+                    details=details,
+                )
+            )
         if hashes is not None and (s.new_document in hashes or s.new_root in hashes):
-            out.append(ChainEvent("SUPERSEDES", **self._where(s), country=s.country, root=s.new_root,
-                                  document=s.new_document, actor=s.by, store=s.store, details=details))
+            out.append(
+                ChainEvent(
+                    "SUPERSEDES",
+                    **self._where(s),
+                    country=s.country,
+                    root=s.new_root,
+                    document=s.new_document,
+                    actor=s.by,
+                    store=s.store,
+                    details=details,
+                )
+            )
         return out
 
     def history(self, hash: str | bytes, root: str | bytes | None = None, store: str | None = None) -> list[ChainEvent]:
@@ -688,21 +856,34 @@ class IndexStatusSource:
         only = checksummed(store) if store is not None else None
         with self._snapshot() as (q, _, state):
             conn, nid = q.conn, q.nid
-            anchors = conn.execute(select(Anchor.__table__).where(Anchor.network_id == nid, Anchor.root.in_(hashes))).all()
-            revs = conn.execute(select(Revocation.__table__).where(
-                Revocation.network_id == nid, or_(Revocation.hash.in_(hashes), Revocation.root == h))).all()
-            sups = conn.execute(select(Supersession.__table__).where(
-                Supersession.network_id == nid,
-                or_(Supersession.old_document.in_(hashes), Supersession.old_root == h,
-                    Supersession.new_document.in_(hashes), Supersession.new_root == h))).all()
+            anchors = conn.execute(
+                select(Anchor.__table__).where(Anchor.network_id == nid, Anchor.root.in_(hashes))
+            ).all()
+            revs = conn.execute(
+                select(Revocation.__table__).where(
+                    Revocation.network_id == nid, or_(Revocation.hash.in_(hashes), Revocation.root == h)
+                )
+            ).all()
+            sups = conn.execute(
+                select(Supersession.__table__).where(
+                    Supersession.network_id == nid,
+                    or_(
+                        Supersession.old_document.in_(hashes),
+                        Supersession.old_root == h,
+                        Supersession.new_document.in_(hashes),
+                        Supersession.new_root == h,
+                    ),
+                )
+            ).all()
             if only is not None:
                 anchors = [a for a in anchors if a.store == only]
                 revs = [r for r in revs if r.store == only]
                 sups = [s for s in sups if s.store == only or s.new_store == only]
             state.load_keys(q, {a.key for a in anchors})
             state.load_since(q, {r.by for r in revs} | {s.by for s in sups})
-            customs = conn.execute(select(CustomsEvent.__table__).where(
-                CustomsEvent.network_id == nid, CustomsEvent.document == h)).all()
+            customs = conn.execute(
+                select(CustomsEvent.__table__).where(CustomsEvent.network_id == nid, CustomsEvent.document == h)
+            ).all()
             if only is not None:
                 customs = [c for c in customs if c.store == only]
             events = [self._anchor_event(a, state) for a in anchors]
@@ -711,8 +892,12 @@ class IndexStatusSource:
             for s in sups:
                 evs = self._supersession_events(s, state, {h} if root is None else hashes)
                 if only is not None:  # this store's side of it: its document replaced, or replacing
-                    evs = [e for e in evs if (e.kind == "SUPERSEDED" and s.store == only)
-                           or (e.kind == "SUPERSEDES" and s.new_store == only)]
+                    evs = [
+                        e
+                        for e in evs
+                        if (e.kind == "SUPERSEDED" and s.store == only)
+                        or (e.kind == "SUPERSEDES" and s.new_store == only)
+                    ]
                 events += evs
         return sorted(events, key=lambda e: (e.block_number, e.log_index, e.kind))
 
@@ -721,12 +906,20 @@ class IndexStatusSource:
         whether it counts (for notifications: they read what the follower wrote)."""
         with self._snapshot() as (q, _, state):
             conn, nid = q.conn, q.nid
-            revs = conn.execute(select(Revocation.__table__).where(
-                Revocation.network_id == nid, Revocation.block_number >= first_block,
-                Revocation.block_number <= last_block)).all()
-            sups = conn.execute(select(Supersession.__table__).where(
-                Supersession.network_id == nid, Supersession.block_number >= first_block,
-                Supersession.block_number <= last_block)).all()
+            revs = conn.execute(
+                select(Revocation.__table__).where(
+                    Revocation.network_id == nid,
+                    Revocation.block_number >= first_block,
+                    Revocation.block_number <= last_block,
+                )
+            ).all()
+            sups = conn.execute(
+                select(Supersession.__table__).where(
+                    Supersession.network_id == nid,
+                    Supersession.block_number >= first_block,
+                    Supersession.block_number <= last_block,
+                )
+            ).all()
             state.load_since(q, {r.by for r in revs} | {s.by for s in sups})
             events = [self._revocation_event(r, state) for r in revs]
             for s in sups:
@@ -738,9 +931,13 @@ class IndexStatusSource:
         decisions and checks: they read what the follower wrote)."""
         with self._read() as conn:
             nid = self._network(conn)
-            rows = conn.execute(select(CustomsEvent.__table__).where(
-                CustomsEvent.network_id == nid, CustomsEvent.block_number >= first_block,
-                CustomsEvent.block_number <= last_block)).all()
+            rows = conn.execute(
+                select(CustomsEvent.__table__).where(
+                    CustomsEvent.network_id == nid,
+                    CustomsEvent.block_number >= first_block,
+                    CustomsEvent.block_number <= last_block,
+                )
+            ).all()
         return sorted((customs_event(r) for r in rows), key=lambda e: (e.block_number, e.log_index))
 
     def events_between(self, country: str, from_time: int, to_time: int) -> list[ChainEvent]:
@@ -756,10 +953,12 @@ class IndexStatusSource:
                 return [model.network_id == nid, model.block_time >= from_time, model.block_time < to_time]
 
             anchors = conn.execute(select(Anchor.__table__).where(*window(Anchor), Anchor.country == country)).all()
-            revs = conn.execute(select(Revocation.__table__).where(*window(Revocation),
-                                                                   Revocation.country == country)).all()
-            sups = conn.execute(select(Supersession.__table__).where(*window(Supersession),
-                                                                     Supersession.country == country)).all()
+            revs = conn.execute(
+                select(Revocation.__table__).where(*window(Revocation), Revocation.country == country)
+            ).all()
+            sups = conn.execute(
+                select(Supersession.__table__).where(*window(Supersession), Supersession.country == country)
+            ).all()
             state.load_keys(q, {a.key for a in anchors})
             state.load_since(q, {r.by for r in revs} | {s.by for s in sups})
             events: list[ChainEvent] = [self._anchor_event(a, state) for a in anchors]
@@ -767,66 +966,162 @@ class IndexStatusSource:
             for s in sups:
                 events += self._supersession_events(s, state, None)
 
-            for a in conn.execute(select(AuthorityRegistration.__table__).where(
-                    *window(AuthorityRegistration), AuthorityRegistration.country == country)):
-                events.append(ChainEvent("AUTHORITY_REGISTERED", **self._where(a), country=country, actor=a.by,
-                                         details={"authorityStore": a.store, "name": a.name,
-                                                  "documentTypes": a.document_types, "validFrom": a.valid_from,
-                                                  "validUntil": a.valid_until}))
-            for k in conn.execute(select(KeyAddition.__table__).where(*window(KeyAddition),
-                                                                      KeyAddition.country == country)):
-                events.append(ChainEvent("KEY_ADDED", **self._where(k), country=country, actor=k.by,
-                                         details={"key": k.key, "authorityStore": k.store, "validFrom": k.valid_from,
-                                                  "validUntil": k.valid_until}))
-            for c in conn.execute(select(KeyStatusChange.__table__).where(*window(KeyStatusChange),
-                                                                          KeyStatusChange.country == country)):
-                events.append(ChainEvent("KEY_STATUS_CHANGED", **self._where(c), country=country, actor=c.by,
-                                         details={"key": c.key, "authorityStore": c.store,
-                                                  "status": KeyStatus(c.status).name}))
-            for r in conn.execute(select(KeyRotation.__table__).where(*window(KeyRotation),
-                                                                      KeyRotation.country == country)):
-                events.append(ChainEvent("KEY_ROTATED", **self._where(r), country=country, actor=r.by,
-                                         details={"previous": r.previous, "successor": r.successor,
-                                                  "authorityStore": r.store}))
-            for c in conn.execute(select(KeyCompromise.__table__).where(*window(KeyCompromise),
-                                                                        KeyCompromise.country == country)):
-                events.append(ChainEvent("KEY_COMPROMISED", **self._where(c), country=country, actor=c.by,
-                                         details={"key": c.key, "authorityStore": c.store, "since": c.since}))
-            for m in conn.execute(select(MemberChange.__table__).where(*window(MemberChange),
-                                                                       MemberChange.country == country)):
-                events.append(ChainEvent("MEMBER_ADDED" if m.added else "MEMBER_REMOVED", **self._where(m),
-                                         country=country, details={"epoch": m.epoch, "proposalId": m.proposal_id}))
-            for m in conn.execute(select(AdminChange.__table__).where(*window(AdminChange), AdminChange.country == country)):
-                events.append(ChainEvent("ADMIN_ADDED" if m.added else "ADMIN_REMOVED", **self._where(m),
-                                         country=country, actor=m.by, details={"admin": m.admin}))
-            for m in conn.execute(select(CustomsKeyChange.__table__).where(*window(CustomsKeyChange),
-                                                                           CustomsKeyChange.country == country)):
-                events.append(ChainEvent("CUSTOMS_KEY_ADDED" if m.added else "CUSTOMS_KEY_REMOVED", **self._where(m),
-                                         country=country, actor=m.by, details={"key": m.key}))
-            for c in conn.execute(select(CustomsEvent.__table__).where(
-                    *window(CustomsEvent), or_(CustomsEvent.country == country,
-                                               CustomsEvent.issuing_country == country))):
+            for a in conn.execute(
+                select(AuthorityRegistration.__table__).where(
+                    *window(AuthorityRegistration), AuthorityRegistration.country == country
+                )
+            ):
+                events.append(
+                    ChainEvent(
+                        "AUTHORITY_REGISTERED",
+                        **self._where(a),
+                        country=country,
+                        actor=a.by,
+                        details={
+                            "authorityStore": a.store,
+                            "name": a.name,
+                            "documentTypes": a.document_types,
+                            "validFrom": a.valid_from,
+                            "validUntil": a.valid_until,
+                        },
+                    )
+                )
+            for k in conn.execute(
+                select(KeyAddition.__table__).where(*window(KeyAddition), KeyAddition.country == country)
+            ):
+                events.append(
+                    ChainEvent(
+                        "KEY_ADDED",
+                        **self._where(k),
+                        country=country,
+                        actor=k.by,
+                        details={
+                            "key": k.key,
+                            "authorityStore": k.store,
+                            "validFrom": k.valid_from,
+                            "validUntil": k.valid_until,
+                        },
+                    )
+                )
+            for c in conn.execute(
+                select(KeyStatusChange.__table__).where(*window(KeyStatusChange), KeyStatusChange.country == country)
+            ):
+                events.append(
+                    ChainEvent(
+                        "KEY_STATUS_CHANGED",
+                        **self._where(c),
+                        country=country,
+                        actor=c.by,
+                        details={"key": c.key, "authorityStore": c.store, "status": KeyStatus(c.status).name},
+                    )
+                )
+            for r in conn.execute(
+                select(KeyRotation.__table__).where(*window(KeyRotation), KeyRotation.country == country)
+            ):
+                events.append(
+                    ChainEvent(
+                        "KEY_ROTATED",
+                        **self._where(r),
+                        country=country,
+                        actor=r.by,
+                        details={"previous": r.previous, "successor": r.successor, "authorityStore": r.store},
+                    )
+                )
+            for c in conn.execute(
+                select(KeyCompromise.__table__).where(*window(KeyCompromise), KeyCompromise.country == country)
+            ):
+                events.append(
+                    ChainEvent(
+                        "KEY_COMPROMISED",
+                        **self._where(c),
+                        country=country,
+                        actor=c.by,
+                        details={"key": c.key, "authorityStore": c.store, "since": c.since},
+                    )
+                )
+            for m in conn.execute(
+                select(MemberChange.__table__).where(*window(MemberChange), MemberChange.country == country)
+            ):
+                events.append(
+                    ChainEvent(
+                        "MEMBER_ADDED" if m.added else "MEMBER_REMOVED",
+                        **self._where(m),
+                        country=country,
+                        details={"epoch": m.epoch, "proposalId": m.proposal_id},
+                    )
+                )
+            for m in conn.execute(
+                select(AdminChange.__table__).where(*window(AdminChange), AdminChange.country == country)
+            ):
+                events.append(
+                    ChainEvent(
+                        "ADMIN_ADDED" if m.added else "ADMIN_REMOVED",
+                        **self._where(m),
+                        country=country,
+                        actor=m.by,
+                        details={"admin": m.admin},
+                    )
+                )
+            for m in conn.execute(
+                select(CustomsKeyChange.__table__).where(*window(CustomsKeyChange), CustomsKeyChange.country == country)
+            ):
+                events.append(
+                    ChainEvent(
+                        "CUSTOMS_KEY_ADDED" if m.added else "CUSTOMS_KEY_REMOVED",
+                        **self._where(m),
+                        country=country,
+                        actor=m.by,
+                        details={"key": m.key},
+                    )
+                )
+            for c in conn.execute(
+                select(CustomsEvent.__table__).where(
+                    *window(CustomsEvent), or_(CustomsEvent.country == country, CustomsEvent.issuing_country == country)
+                )
+            ):
                 events.append(customs_event(c))
             about = select(ProposalEvent.proposal_id).where(
-                ProposalEvent.network_id == nid, ProposalEvent.event == "CREATED", ProposalEvent.country == country)
-            for p in conn.execute(select(ProposalEvent.__table__).where(
+                ProposalEvent.network_id == nid, ProposalEvent.event == "CREATED", ProposalEvent.country == country
+            )
+            for p in conn.execute(
+                select(ProposalEvent.__table__).where(
                     *window(ProposalEvent),
-                    or_(ProposalEvent.proposal_id.in_(about),
+                    or_(
+                        ProposalEvent.proposal_id.in_(about),
                         (ProposalEvent.event == "VOTE") & (ProposalEvent.country == country),
-                        (ProposalEvent.event == "CREATED") & (ProposalEvent.proposer == country)))):
+                        (ProposalEvent.event == "CREATED") & (ProposalEvent.proposer == country),
+                    ),
+                )
+            ):
                 events.append(self._proposal_event(p))
         return sorted(events, key=lambda e: (e.block_number, e.log_index))
 
     def _proposal_event(self, p: Any) -> ChainEvent:
         if p.event == "CREATED":
-            return ChainEvent("PROPOSAL_CREATED", **self._where(p), country=p.country,
-                              details={"proposalId": p.proposal_id, "proposalKind": ProposalKind(p.kind).name,
-                                       "admin": p.admin, "proposer": p.proposer, "deadline": p.deadline})
+            return ChainEvent(
+                "PROPOSAL_CREATED",
+                **self._where(p),
+                country=p.country,
+                details={
+                    "proposalId": p.proposal_id,
+                    "proposalKind": ProposalKind(p.kind).name,
+                    "admin": p.admin,
+                    "proposer": p.proposer,
+                    "deadline": p.deadline,
+                },
+            )
         if p.event == "VOTE":
-            return ChainEvent("VOTE_CAST", **self._where(p), country=p.country,
-                              details={"proposalId": p.proposal_id, "support": p.support, "yes": p.yes, "no": p.no})
-        return ChainEvent("PROPOSAL_CLOSED", **self._where(p),
-                          details={"proposalId": p.proposal_id, "state": ProposalState(p.state).name})
+            return ChainEvent(
+                "VOTE_CAST",
+                **self._where(p),
+                country=p.country,
+                details={"proposalId": p.proposal_id, "support": p.support, "yes": p.yes, "no": p.no},
+            )
+        return ChainEvent(
+            "PROPOSAL_CLOSED",
+            **self._where(p),
+            details={"proposalId": p.proposal_id, "state": ProposalState(p.state).name},
+        )
 
     # -- views
     def keys(self, country: str | None = None, store: str | None = None) -> list[KeyView]:
@@ -849,28 +1144,53 @@ class IndexStatusSource:
         predecessor: dict[str, str] = {}
         names: dict[str, str] = {}
         for chunk in _chunks(keys):
-            for c in conn.execute(select(KeyStatusChange.__table__).where(
-                    KeyStatusChange.network_id == nid, KeyStatusChange.key.in_(chunk))
-                    .order_by(KeyStatusChange.block_number, KeyStatusChange.log_index)):
+            for c in conn.execute(
+                select(KeyStatusChange.__table__)
+                .where(KeyStatusChange.network_id == nid, KeyStatusChange.key.in_(chunk))
+                .order_by(KeyStatusChange.block_number, KeyStatusChange.log_index)
+            ):
                 history[c.key].append(StatusChange(c.block_time, KeyStatus(c.status), c.block_number, c.tx_hash))
-            for key, since in conn.execute(select(KeyCompromise.key, KeyCompromise.since).where(
-                    KeyCompromise.network_id == nid, KeyCompromise.key.in_(chunk))):
+            for key, since in conn.execute(
+                select(KeyCompromise.key, KeyCompromise.since).where(
+                    KeyCompromise.network_id == nid, KeyCompromise.key.in_(chunk)
+                )
+            ):
                 compromised[key] = min(since, compromised.get(key, since))
-            for prev, succ in conn.execute(select(KeyRotation.previous, KeyRotation.successor).where(
+            for prev, succ in conn.execute(
+                select(KeyRotation.previous, KeyRotation.successor).where(
                     KeyRotation.network_id == nid,
-                    or_(KeyRotation.previous.in_(chunk), KeyRotation.successor.in_(chunk)))):
+                    or_(KeyRotation.previous.in_(chunk), KeyRotation.successor.in_(chunk)),
+                )
+            ):
                 successor[prev] = succ
                 predecessor[succ] = prev
         for chunk in _chunks({k.store for k in adds}):
-            names.update(conn.execute(select(AuthorityRegistration.store, AuthorityRegistration.name).where(
-                AuthorityRegistration.network_id == nid, AuthorityRegistration.store.in_(chunk))).all())
-        return [KeyView(
-            key=k.key, store=k.store, country=k.country, authority=names.get(k.store, ""), valid_from=k.valid_from,
-            valid_until=k.valid_until, status=history[k.key][-1].status if history[k.key] else KeyStatus.NONE,
-            compromised_since=compromised.get(k.key), successor=successor.get(k.key),
-            predecessor=predecessor.get(k.key), added_at=k.block_time, added_block=k.block_number, added_tx=k.tx_hash,
-            status_history=history[k.key],
-        ) for k in adds]
+            names.update(
+                conn.execute(
+                    select(AuthorityRegistration.store, AuthorityRegistration.name).where(
+                        AuthorityRegistration.network_id == nid, AuthorityRegistration.store.in_(chunk)
+                    )
+                ).all()
+            )
+        return [
+            KeyView(
+                key=k.key,
+                store=k.store,
+                country=k.country,
+                authority=names.get(k.store, ""),
+                valid_from=k.valid_from,
+                valid_until=k.valid_until,
+                status=history[k.key][-1].status if history[k.key] else KeyStatus.NONE,
+                compromised_since=compromised.get(k.key),
+                successor=successor.get(k.key),
+                predecessor=predecessor.get(k.key),
+                added_at=k.block_time,
+                added_block=k.block_number,
+                added_tx=k.tx_hash,
+                status_history=history[k.key],
+            )
+            for k in adds
+        ]
 
     def issuers(self, country: str | None = None) -> list[KeyView]:
         """The signing keys (what issued before authorities had stores): `keys(country)`."""
@@ -895,11 +1215,23 @@ class IndexStatusSource:
         for r in regs:
             epoch = state.authorities[r.store].epoch  # type: ignore[union-attr]
             m = members.get(r.country)
-            out.append(AuthorityView(
-                store=r.store, country=r.country, name=r.name, document_types=r.document_types,
-                document_type_names=mask_types(r.document_types), valid_from=r.valid_from, valid_until=r.valid_until,
-                epoch=epoch, active=m is not None and m.active and m.epoch == epoch, registered_at=r.block_time,
-                registered_block=r.block_number, registered_tx=r.tx_hash, keys=by_store.get(r.store, [])))
+            out.append(
+                AuthorityView(
+                    store=r.store,
+                    country=r.country,
+                    name=r.name,
+                    document_types=r.document_types,
+                    document_type_names=mask_types(r.document_types),
+                    valid_from=r.valid_from,
+                    valid_until=r.valid_until,
+                    epoch=epoch,
+                    active=m is not None and m.active and m.epoch == epoch,
+                    registered_at=r.block_time,
+                    registered_block=r.block_number,
+                    registered_tx=r.tx_hash,
+                    keys=by_store.get(r.store, []),
+                )
+            )
         return out
 
     def members(self) -> list[MemberView]:
@@ -910,21 +1242,26 @@ class IndexStatusSource:
 
     def _members(self, conn: Connection, nid: int) -> list[MemberView]:
         def ordered(model: Any) -> list[Any]:
-            return conn.execute(select(model.__table__).where(model.network_id == nid)
-                                .order_by(model.block_number, model.log_index)).all()
+            return conn.execute(
+                select(model.__table__).where(model.network_id == nid).order_by(model.block_number, model.log_index)
+            ).all()
 
         changes, admins, customs = ordered(MemberChange), ordered(AdminChange), ordered(CustomsKeyChange)
         # merge in block/log order: an admission starts an epoch with no admins and no customs keys
-        stream = sorted([(m.block_number, m.log_index, "m", m) for m in changes]
-                        + [(a.block_number, a.log_index, "a", a) for a in admins]
-                        + [(c.block_number, c.log_index, "c", c) for c in customs], key=lambda e: (e[0], e[1]))
+        stream = sorted(
+            [(m.block_number, m.log_index, "m", m) for m in changes]
+            + [(a.block_number, a.log_index, "a", a) for a in admins]
+            + [(c.block_number, c.log_index, "c", c) for c in customs],
+            key=lambda e: (e[0], e[1]),
+        )
         history: dict[str, list[MembershipChange]] = {}
         current_admins: dict[str, list[str]] = {}
         current_customs: dict[str, list[str]] = {}
         for _, _, kind, e in stream:
             if kind == "m":
-                history.setdefault(e.country, []).append(MembershipChange(
-                    e.block_time, bool(e.added), e.epoch, e.proposal_id, e.block_number, e.tx_hash))
+                history.setdefault(e.country, []).append(
+                    MembershipChange(e.block_time, bool(e.added), e.epoch, e.proposal_id, e.block_number, e.tx_hash)
+                )
                 current_admins[e.country] = []
                 current_customs[e.country] = []
                 continue
@@ -938,11 +1275,18 @@ class IndexStatusSource:
         for country, hist in history.items():
             last = hist[-1]
             joined = max((h.time for h in hist if h.added), default=0)
-            out.append(MemberView(country=country, active=last.added, epoch=last.epoch, joined_at=joined,
-                                  removed_at=None if last.added else last.time,
-                                  admins=current_admins.get(country, []) if last.added else [],
-                                  customs_keys=current_customs.get(country, []) if last.added else [],
-                                  changes=hist))
+            out.append(
+                MemberView(
+                    country=country,
+                    active=last.added,
+                    epoch=last.epoch,
+                    joined_at=joined,
+                    removed_at=None if last.added else last.time,
+                    admins=current_admins.get(country, []) if last.added else [],
+                    customs_keys=current_customs.get(country, []) if last.added else [],
+                    changes=hist,
+                )
+            )
         return out
 
     def customs_keys(self, country: str | None = None) -> list[CustomsKeyView]:
@@ -965,7 +1309,15 @@ class IndexStatusSource:
         out = []
         for (c, key), r in added.items():
             m = members.get(c)
-            out.append(CustomsKeyView(key=key, country=c, active=m is not None and key in m.customs_keys,
-                                      added_at=r.block_time, added_block=r.block_number, added_tx=r.tx_hash,
-                                      removed_at=removed.get((c, key))))
+            out.append(
+                CustomsKeyView(
+                    key=key,
+                    country=c,
+                    active=m is not None and key in m.customs_keys,
+                    added_at=r.block_time,
+                    added_block=r.block_number,
+                    added_tx=r.tx_hash,
+                    removed_at=removed.get((c, key)),
+                )
+            )
         return out

@@ -14,7 +14,8 @@ documents and roots are 64 hex digits without 0x; block and transaction hashes c
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from eth_utils import event_abi_to_log_topic
 from web3 import Web3
@@ -47,7 +48,7 @@ def _0x(v: Any) -> str:
 
 def _chunks(values: Sequence[str], size: int = TOPIC_CHUNK) -> Iterable[list[str]]:
     for i in range(0, len(values), size):
-        yield list(values[i:i + size])
+        yield list(values[i : i + size])
 
 
 Pair = tuple  # (targetHash, merkleRoot) or (targetHash, merkleRoot, documentStore)
@@ -125,7 +126,7 @@ def chain_histories(service: Any, pairs: Sequence[Pair]) -> dict[str, list[dict[
         times: dict[int, int] = {}
         for n in sorted({e["blockNumber"] for _, e in raw}):
             times[n] = int(w3.eth.get_block(n)["timestamp"])
-    except Exception as exc:  # noqa: BLE001 - any node failure is "could not read"
+    except Exception as exc:
         raise HistoryError(f"the chain's events could not be read: {exc}") from None
     for t, e in raw:
         out[t].extend(_events(t, e, times[e["blockNumber"]], countries.get(e["address"].lower())))
@@ -138,29 +139,74 @@ def chain_histories(service: Any, pairs: Sequence[Pair]) -> dict[str, list[dict[
 def _events(target: str, e: Any, time: int, country: str | None) -> list[dict[str, Any]]:
     a = e["args"]
     store = Web3.to_checksum_address(e["address"])
-    where = {"blockNumber": e["blockNumber"], "blockHash": _0x(e["blockHash"]),
-             "transactionHash": _0x(e["transactionHash"]), "logIndex": e["logIndex"], "time": time,
-             "country": country, "store": store}
+    where = {
+        "blockNumber": e["blockNumber"],
+        "blockHash": _0x(e["blockHash"]),
+        "transactionHash": _0x(e["transactionHash"]),
+        "logIndex": e["logIndex"],
+        "time": time,
+        "country": country,
+        "store": store,
+    }
     name = e["event"]
     if name == "RootAnchored":
-        return [{"kind": "ANCHORED", **where, "root": _h(a["root"]), "document": None, "actor": a["key"],
-                 "documentType": a["documentType"], "documentTypeName": DOCUMENT_TYPE_NAMES.get(a["documentType"]),
-                 "documentCount": a["documentCount"]}]
+        return [
+            {
+                "kind": "ANCHORED",
+                **where,
+                "root": _h(a["root"]),
+                "document": None,
+                "actor": a["key"],
+                "documentType": a["documentType"],
+                "documentTypeName": DOCUMENT_TYPE_NAMES.get(a["documentType"]),
+                "documentCount": a["documentCount"],
+            }
+        ]
     if name == "RevocationRecorded":
         root, key = _h(a["root"]), _h(a["document"])
         whole = key == root
-        return [{"kind": "REVOKED", **where, "root": root, "document": None if whole else key,
-                 "actor": a["by"], "scope": "ROOT" if whole else "DOCUMENT", "reason": a["reason"],
-                 "reasonName": REVOCATION_REASON_NAMES.get(a["reason"], str(a["reason"]))}]
-    details = {"oldRoot": _h(a["oldRoot"]), "oldDocument": _h(a["oldDocument"]), "newStore": a["newStore"],
-               "newRoot": _h(a["newRoot"]), "newDocument": _h(a["newDocument"])}
+        return [
+            {
+                "kind": "REVOKED",
+                **where,
+                "root": root,
+                "document": None if whole else key,
+                "actor": a["by"],
+                "scope": "ROOT" if whole else "DOCUMENT",
+                "reason": a["reason"],
+                "reasonName": REVOCATION_REASON_NAMES.get(a["reason"], str(a["reason"])),
+            }
+        ]
+    details = {
+        "oldRoot": _h(a["oldRoot"]),
+        "oldDocument": _h(a["oldDocument"]),
+        "newStore": a["newStore"],
+        "newRoot": _h(a["newRoot"]),
+        "newDocument": _h(a["newDocument"]),
+    }
     out = []
     if details["oldDocument"] == target:
-        out.append({"kind": "SUPERSEDED", **where, "root": details["oldRoot"],
-                    "document": details["oldDocument"], "actor": a["by"], **details})
+        out.append(
+            {
+                "kind": "SUPERSEDED",
+                **where,
+                "root": details["oldRoot"],
+                "document": details["oldDocument"],
+                "actor": a["by"],
+                **details,
+            }
+        )
     if details["newDocument"] == target:
-        out.append({"kind": "SUPERSEDES", **where, "root": details["newRoot"],
-                    "document": details["newDocument"], "actor": a["by"], **details})
+        out.append(
+            {
+                "kind": "SUPERSEDES",
+                **where,
+                "root": details["newRoot"],
+                "document": details["newDocument"],
+                "actor": a["by"],
+                **details,
+            }
+        )
     return out
 
 
@@ -218,16 +264,18 @@ def _indexed_block(index_source: Any) -> int | None:
     return None
 
 
-def histories(service: Any, pairs: Sequence[Pair], expected: dict[str, set[str]] | None = None,
-              as_of: int | None = None) -> tuple[dict[str, list[dict[str, Any]]], str]:
+def histories(
+    service: Any, pairs: Sequence[Pair], expected: dict[str, set[str]] | None = None, as_of: int | None = None
+) -> tuple[dict[str, list[dict[str, Any]]], str]:
     """(targetHash -> events, "index" or "chain") for (targetHash, merkleRoot[, documentStore]) tuples: with the
     store, only that store's events. The index answers when it has indexed block `as_of` (default: the
     confirmed head) and, for each document, holds at least the `expected` kinds (what the chain's status view
     says happened); otherwise the chain does."""
     pairs = [(t, r, st) for t, r, st in _norm(pairs)]
     index = getattr(service, "index_source", None)
-    if index is not None and (callable(getattr(index, "history", None))
-                              or callable(getattr(getattr(index, "index", None), "history", None))):
+    if index is not None and (
+        callable(getattr(index, "history", None)) or callable(getattr(getattr(index, "index", None), "history", None))
+    ):
         try:
             if as_of is None:
                 as_of = max(0, service.w3.eth.block_number - (getattr(service.settings, "confirmations", 0) or 0))
@@ -235,7 +283,7 @@ def histories(service: Any, pairs: Sequence[Pair], expected: dict[str, set[str]]
             if indexed is not None and indexed < as_of:
                 raise LookupError(f"the index is at block {indexed}, behind block {as_of}")
             got = {t: _index_history(index, t, r, st) for t, r, st in pairs}
-        except Exception as exc:  # noqa: BLE001 - an index behind, not ready or failing: read the chain
+        except Exception as exc:
             log.debug("index history not used (%s); reading the chain", exc)
         else:
             complete = all(kinds <= {e["kind"] for e in got.get(t, [])} for t, kinds in (expected or {}).items())

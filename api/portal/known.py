@@ -61,8 +61,11 @@ def known_hashes(service: Any, hashes: list[str]) -> set[str]:
     if not hashes:
         return set()
     with service.sessions() as s:
-        a = set(s.scalars(select(Document.target_hash).where(Document.target_hash.in_(hashes),
-                                                                Document.wrapped.is_not(None))))
+        a = set(
+            s.scalars(
+                select(Document.target_hash).where(Document.target_hash.in_(hashes), Document.wrapped.is_not(None))
+            )
+        )
         b = set(s.scalars(select(ReceivedDocument.target_hash).where(ReceivedDocument.target_hash.in_(hashes))))
     return a | b
 
@@ -81,7 +84,7 @@ def _day(value: str | None, name: str, end: bool = False) -> int | None:
         raise Problem(422, "INVALID_DATE", f"{name} must be a date written YYYY-MM-DD, not {value[:40]!r}") from None
     if end:
         day += dt.timedelta(days=1)
-    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp())
+    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
 
 
 @dataclass
@@ -107,8 +110,14 @@ class AuditQuery:
         return Web3.to_checksum_address(self.issuer.strip())
 
     def as_dict(self) -> dict[str, Any]:
-        return {"jurisdiction": self.country, "issuer": self.issuer or None, "from": self.date_from or None,
-                "to": self.date_to or None, "reference": self.reference or None, "limit": self.limit}
+        return {
+            "jurisdiction": self.country,
+            "issuer": self.issuer or None,
+            "from": self.date_from or None,
+            "to": self.date_to or None,
+            "reference": self.reference or None,
+            "limit": self.limit,
+        }
 
 
 def audit_search(service: Any, q: AuditQuery, principal: Principal) -> dict[str, Any]:
@@ -124,8 +133,11 @@ def audit_search(service: Any, q: AuditQuery, principal: Principal) -> dict[str,
     limit = max(1, min(q.limit, MAX_RESULTS))
     found: dict[str, dict[str, Any]] = {}
     with service.sessions() as s:
-        query = (select(Document, Batch).outerjoin(Batch, Document.batch_id == Batch.id)
-                 .where(Document.issuing_country == q.country, Document.target_hash.is_not(None)))
+        query = (
+            select(Document, Batch)
+            .outerjoin(Batch, Document.batch_id == Batch.id)
+            .where(Document.issuing_country == q.country, Document.target_hash.is_not(None))
+        )
         if ref:
             query = query.where(Document.reference_number.contains(ref, autoescape=True))
         if issuer:
@@ -138,12 +150,18 @@ def audit_search(service: Any, q: AuditQuery, principal: Principal) -> dict[str,
             if not may_see_content(principal, issued_record(d)):
                 continue
             found[d.target_hash] = {
-                "targetHash": d.target_hash, "merkleRoot": _root_of(d.wrapped), "referenceNumber": d.reference_number,
-                "issuingCountry": d.issuing_country, "documentType": d.document_type, "issuer": d.issuer,
-                "pipelineState": d.state, "knownAs": ["issued through this node"],
+                "targetHash": d.target_hash,
+                "merkleRoot": _root_of(d.wrapped),
+                "referenceNumber": d.reference_number,
+                "issuingCountry": d.issuing_country,
+                "documentType": d.document_type,
+                "issuer": d.issuer,
+                "pipelineState": d.state,
+                "knownAs": ["issued through this node"],
                 "proof": ((d.wrapped or {}).get("signature") or {}).get("proof"),
                 "store": document_store(d.wrapped) if d.wrapped else None,
-                "anchoredAt": b.anchored_at if b else None}
+                "anchoredAt": b.anchored_at if b else None,
+            }
         iq = select(ReceivedDocument).where(ReceivedDocument.issuing_country == q.country)
         if ref:
             iq = iq.where(ReceivedDocument.reference_number.contains(ref, autoescape=True))
@@ -155,15 +173,24 @@ def audit_search(service: Any, q: AuditQuery, principal: Principal) -> dict[str,
             if entry is None:
                 sig = (r.document or {}).get("signature") or {}
                 entry = found[r.target_hash] = {
-                    "targetHash": r.target_hash, "merkleRoot": r.merkle_root, "referenceNumber": r.reference_number,
-                    "issuingCountry": r.issuing_country, "documentType": None, "issuer": None,
-                    "pipelineState": None, "knownAs": [], "proof": sig.get("proof") if isinstance(sig, dict) else None,
-                    "store": document_store(r.document) if r.document else None, "anchoredAt": None}
+                    "targetHash": r.target_hash,
+                    "merkleRoot": r.merkle_root,
+                    "referenceNumber": r.reference_number,
+                    "issuingCountry": r.issuing_country,
+                    "documentType": None,
+                    "issuer": None,
+                    "pipelineState": None,
+                    "knownAs": [],
+                    "proof": sig.get("proof") if isinstance(sig, dict) else None,
+                    "store": document_store(r.document) if r.document else None,
+                    "anchoredAt": None,
+                }
             if label not in entry["knownAs"]:
                 entry["knownAs"].append(label)
     pairs = [(e["targetHash"], e["merkleRoot"], e["store"]) for e in found.values() if e["merkleRoot"]]
-    expected = {e["targetHash"]: {"ANCHORED"} for e in found.values()
-                if e["merkleRoot"] and e["pipelineState"] == ANCHORED}
+    expected = {
+        e["targetHash"]: {"ANCHORED"} for e in found.values() if e["merkleRoot"] and e["pipelineState"] == ANCHORED
+    }
     events, source = histories(service, pairs, expected)
     results = []
     for e in found.values():
@@ -178,8 +205,15 @@ def audit_search(service: Any, q: AuditQuery, principal: Principal) -> dict[str,
                 e["documentType"] = anchor.get("documentTypeName")
         e["anchoredAtUtc"] = utc(e["anchoredAt"])
         kinds = {ev["kind"] for ev in e["events"]}
-        e["chainStatus"] = ("REVOKED" if "REVOKED" in kinds else "SUPERSEDED" if "SUPERSEDED" in kinds
-                            else "ANCHORED" if anchor is not None else "NOT_ANCHORED")
+        e["chainStatus"] = (
+            "REVOKED"
+            if "REVOKED" in kinds
+            else "SUPERSEDED"
+            if "SUPERSEDED" in kinds
+            else "ANCHORED"
+            if anchor is not None
+            else "NOT_ANCHORED"
+        )
         if issuer and (e["issuer"] or "").lower() != issuer.lower():
             continue
         if lo is not None and (e["anchoredAt"] is None or e["anchoredAt"] < lo):
@@ -190,7 +224,11 @@ def audit_search(service: Any, q: AuditQuery, principal: Principal) -> dict[str,
     results.sort(key=lambda e: (e["anchoredAt"] or 0, e["targetHash"]), reverse=True)
     truncated = len(results) > limit
     d = service.deployment
-    return {"query": q.as_dict(), "network": {"name": d.name, "chainId": d.chain_id,
-                                              "issuerRegistry": d.issuer_registry},
-            "historySource": source, "truncated": truncated, "count": min(len(results), limit),
-            "results": results[:limit]}
+    return {
+        "query": q.as_dict(),
+        "network": {"name": d.name, "chainId": d.chain_id, "issuerRegistry": d.issuer_registry},
+        "historySource": source,
+        "truncated": truncated,
+        "count": min(len(results), limit),
+        "results": results[:limit],
+    }

@@ -34,10 +34,14 @@ STATUS_ADVICE: dict[str, tuple[str, str]] = {
     "SUPERSEDED": ("warn", "This certificate was replaced. Ask the exporter for the replacement certificate."),
     "UNAUTHORIZED_ISSUER": ("bad", "Do not accept this document: whoever issued it was not authorised to."),
     "WRONG_NETWORK": ("warn", "This document belongs to another network; verify it where it was issued."),
-    "MALFORMED": ("bad", "Check that you chose the right file: a certificate in certnet / OpenAttestation "
-                         "JSON format."),
-    "ERROR": ("warn", "The network could not be read. Try again later; do not accept the document until it "
-                      "can be checked."),
+    "MALFORMED": (
+        "bad",
+        "Check that you chose the right file: a certificate in certnet / OpenAttestation JSON format.",
+    ),
+    "ERROR": (
+        "warn",
+        "The network could not be read. Try again later; do not accept the document until it can be checked.",
+    ),
     "INTEGRITY_ONLY": ("warn", "Only the content was checked, not the status."),
 }
 
@@ -47,11 +51,18 @@ CHECK_QUESTIONS = {
     ISSUER_IDENTITY: "Who issued it, and were they authorised then?",
     ISSUER_SIGNATURE: "Is it signed by the issuer?",
 }
-CHECK_OUTCOMES = {VALID: ("ok", "Passed"), INVALID: ("bad", "Failed"), SKIPPED: ("skip", "Not checked"),
-                  ERROR: ("warn", "Could not check")}
+CHECK_OUTCOMES = {
+    VALID: ("ok", "Passed"),
+    INVALID: ("bad", "Failed"),
+    SKIPPED: ("skip", "Not checked"),
+    ERROR: ("warn", "Could not check"),
+}
 
-DOCUMENT_TYPE_TITLES = {"FORM_D": "Certificate of origin", "EPHYTO": "Phytosanitary certificate (ePhyto)",
-                        "ECERT": "e-Certificate"}
+DOCUMENT_TYPE_TITLES = {
+    "FORM_D": "Certificate of origin",
+    "EPHYTO": "Phytosanitary certificate (ePhyto)",
+    "ECERT": "e-Certificate",
+}
 
 
 def status_label(status: str) -> str:
@@ -68,21 +79,37 @@ def raw_data(wrapped: Any) -> dict[str, Any] | None:
     """The raw document inside a wrapped one, or None when it cannot be read."""
     try:
         data = unsalt_data(wrapped["data"])
-    except Exception:  # noqa: BLE001 - unreadable data just shows nothing
+    except Exception:
         return None
     return data if isinstance(data, dict) else None
 
 
-def verdict_view(v: Verdict, *, network_name: str, events: list[dict[str, Any]] | None = None,
-                 history_error: str | None = None, data: dict[str, Any] | None = None,
-                 known: bool = False, successor_known: bool = False) -> dict[str, Any]:
+def verdict_view(
+    v: Verdict,
+    *,
+    network_name: str,
+    events: list[dict[str, Any]] | None = None,
+    history_error: str | None = None,
+    data: dict[str, Any] | None = None,
+    known: bool = False,
+    successor_known: bool = False,
+) -> dict[str, Any]:
     """Everything the verdict template needs, in plain words."""
     tone, advice = STATUS_ADVICE.get(v.status, ("warn", ""))
     checks = []
     for c in v.checks:
         ctone, outcome = CHECK_OUTCOMES.get(c.status, ("warn", c.status))
-        checks.append({"type": c.type, "question": CHECK_QUESTIONS.get(c.type, c.type), "tone": ctone,
-                       "outcome": outcome, "code": c.code, "message": c.message, "status": c.status})
+        checks.append(
+            {
+                "type": c.type,
+                "question": CHECK_QUESTIONS.get(c.type, c.type),
+                "tone": ctone,
+                "outcome": outcome,
+                "code": c.code,
+                "message": c.message,
+                "status": c.status,
+            }
+        )
     doc = v.document or {}
     events = events or []
     anchor = next((e for e in events if e["kind"] == "ANCHORED"), None)
@@ -121,23 +148,41 @@ def verdict_view(v: Verdict, *, network_name: str, events: list[dict[str, Any]] 
     revocation = None
     if v.revocation:
         r = v.revocation
-        revocation = {"reason": r.get("reasonText") or REASON_SENTENCES.get(r.get("reason", ""), r.get("reason")),
-                      "code": r.get("reason"), "when": r.get("revokedAtUtc"), "block": r.get("block"),
-                      "scope": "the whole batch it was issued in" if r.get("wholeBatch") else "this document only",
-                      "transaction": (revoked_ev or {}).get("transactionHash")}
+        revocation = {
+            "reason": r.get("reasonText") or REASON_SENTENCES.get(r.get("reason", ""), r.get("reason")),
+            "code": r.get("reason"),
+            "when": r.get("revokedAtUtc"),
+            "block": r.get("block"),
+            "scope": "the whole batch it was issued in" if r.get("wholeBatch") else "this document only",
+            "transaction": (revoked_ev or {}).get("transactionHash"),
+        }
     successor = None
     if v.successor:
         s = v.successor
-        successor = {"document": s.get("document"), "root": s.get("root"), "when": s.get("supersededAtUtc"),
-                     "known": successor_known}
+        successor = {
+            "document": s.get("document"),
+            "root": s.get("root"),
+            "when": s.get("supersededAtUtc"),
+            "known": successor_known,
+        }
     ic = v.check(DOCUMENT_INTEGRITY)
     integrity_ok = ic is not None and ic.status == VALID
     return {
-        "status": v.status, "label": status_label(v.status), "tone": tone, "message": v.message, "advice": advice,
-        "checks": checks, "technical": technical, "revocation": revocation, "successor": successor,
-        "document": doc, "summary": summary(data) if (data and integrity_ok) else None,
-        "target_hash": doc.get("targetHash"), "known": known and integrity_ok,
-        "history_error": history_error, "checked_at": v.block_number,
+        "status": v.status,
+        "label": status_label(v.status),
+        "tone": tone,
+        "message": v.message,
+        "advice": advice,
+        "checks": checks,
+        "technical": technical,
+        "revocation": revocation,
+        "successor": successor,
+        "document": doc,
+        "summary": summary(data) if (data and integrity_ok) else None,
+        "target_hash": doc.get("targetHash"),
+        "known": known and integrity_ok,
+        "history_error": history_error,
+        "checked_at": v.block_number,
     }
 
 
@@ -160,21 +205,35 @@ def status_view(v: Verdict, *, successor_known: bool = False) -> dict[str, Any]:
     revocation = None
     if v.revocation:
         r = v.revocation
-        revocation = {"reason": r.get("reasonText") or REASON_SENTENCES.get(r.get("reason", ""), r.get("reason")),
-                      "code": r.get("reason"), "when": r.get("revokedAtUtc"), "block": r.get("block"),
-                      "scope": "the whole batch it was issued in" if r.get("wholeBatch") else "this document only"}
+        revocation = {
+            "reason": r.get("reasonText") or REASON_SENTENCES.get(r.get("reason", ""), r.get("reason")),
+            "code": r.get("reason"),
+            "when": r.get("revokedAtUtc"),
+            "block": r.get("block"),
+            "scope": "the whole batch it was issued in" if r.get("wholeBatch") else "this document only",
+        }
     successor = None
     if v.successor:
-        successor = {"document": v.successor.get("document"), "when": v.successor.get("supersededAtUtc"),
-                     "known": successor_known}
+        successor = {
+            "document": v.successor.get("document"),
+            "when": v.successor.get("supersededAtUtc"),
+            "known": successor_known,
+        }
     issuer = None
     if v.issuer and v.issuer.get("country"):
         name = v.issuer.get("name")
         issuer = f"{name} ({v.issuer.get('country')})" if name else v.issuer.get("country")
-    return {"status": v.status, "label": status_label(v.status), "tone": tone,
-            "message": STATUS_SENTENCES.get(v.status, "The status of this certificate could not be established."),
-            "advice": advice, "revocation": revocation, "successor": successor, "issuer": issuer,
-            "checked_at": v.block_number}
+    return {
+        "status": v.status,
+        "label": status_label(v.status),
+        "tone": tone,
+        "message": STATUS_SENTENCES.get(v.status, "The status of this certificate could not be established."),
+        "advice": advice,
+        "revocation": revocation,
+        "successor": successor,
+        "issuer": issuer,
+        "checked_at": v.block_number,
+    }
 
 
 def country_name(code: Any) -> str:
@@ -202,6 +261,7 @@ def summary(data: dict[str, Any]) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ certificates
+
 
 def first(v: Any) -> Any:
     return v[0] if isinstance(v, list) and v else None
@@ -254,8 +314,12 @@ def title_of(data: dict[str, Any]) -> str:
 
 
 def party(v: Any) -> dict[str, str]:
-    return {"name": txt(get(v, "name")), "address": txt(get(v, "address")),
-            "country": country_name(get(v, "country")), "identifier": txt(get(v, "identifier"))}
+    return {
+        "name": txt(get(v, "name")),
+        "address": txt(get(v, "address")),
+        "country": country_name(get(v, "country")),
+        "identifier": txt(get(v, "identifier")),
+    }
 
 
 def port(v: Any) -> str:
@@ -273,8 +337,14 @@ FORM_D_FLAGS = (  # box 13, in the order of the paper form
     ("partialCumulation", "Partial Cumulation"),
 )
 
-TRANSPORT_MODES = {"SEA": "by sea", "AIR": "by air", "ROAD": "by road", "RAIL": "by rail",
-                   "INLAND_WATERWAY": "by inland waterway", "MULTIMODAL": "multimodal"}
+TRANSPORT_MODES = {
+    "SEA": "by sea",
+    "AIR": "by air",
+    "ROAD": "by road",
+    "RAIL": "by rail",
+    "INLAND_WATERWAY": "by inland waterway",
+    "MULTIMODAL": "multimodal",
+}
 
 
 def formd_view(data: dict[str, Any]) -> dict[str, Any]:
@@ -289,52 +359,99 @@ def formd_view(data: dict[str, Any]) -> dict[str, Any]:
             continue
         pk = item.get("packages")
         packages = f"{txt(get(pk, 'count'))} {txt(get(pk, 'kind'))}".strip() if isinstance(pk, dict) else txt(pk)
-        goods.append({
-            "item": txt(item.get("itemNumber")), "marks": txt(item.get("marksAndNumbers")),
-            "packages": packages, "description": txt(item.get("description")), "hs": txt(item.get("hsCode")),
-            "origin": txt(item.get("originCriterion")), "gross": measure(item.get("grossWeight")),
-            "quantity": measure(item.get("quantity")), "fob": money(item.get("fobValue")),
-            "invoice_number": txt(get(item, "invoice", "number")), "invoice_date": txt(get(item, "invoice", "date")),
-        })
+        goods.append(
+            {
+                "item": txt(item.get("itemNumber")),
+                "marks": txt(item.get("marksAndNumbers")),
+                "packages": packages,
+                "description": txt(item.get("description")),
+                "hs": txt(item.get("hsCode")),
+                "origin": txt(item.get("originCriterion")),
+                "gross": measure(item.get("grossWeight")),
+                "quantity": measure(item.get("quantity")),
+                "fob": money(item.get("fobValue")),
+                "invoice_number": txt(get(item, "invoice", "number")),
+                "invoice_date": txt(get(item, "invoice", "date")),
+            }
+        )
     flags = data.get("flags") if isinstance(data.get("flags"), dict) else {}
     flag_details = []
     tci = data.get("thirdCountryInvoice")
     if isinstance(tci, dict):
-        flag_details.append(("Third-country invoicing by", ", ".join(x for x in (
-            txt(tci.get("operatorName")), txt(tci.get("address")), country_name(tci.get("country"))) if x)))
+        flag_details.append(
+            (
+                "Third-country invoicing by",
+                ", ".join(
+                    x
+                    for x in (txt(tci.get("operatorName")), txt(tci.get("address")), country_name(tci.get("country")))
+                    if x
+                ),
+            )
+        )
     btb = data.get("backToBack")
     if isinstance(btb, dict):
-        flag_details.append(("Original certificate", ", ".join(x for x in (
-            txt(btb.get("referenceNumber")), country_name(btb.get("issuingCountry")), txt(btb.get("issueDate"))) if x)))
+        flag_details.append(
+            (
+                "Original certificate",
+                ", ".join(
+                    x
+                    for x in (
+                        txt(btb.get("referenceNumber")),
+                        country_name(btb.get("issuingCountry")),
+                        txt(btb.get("issueDate")),
+                    )
+                    if x
+                ),
+            )
+        )
     exh = data.get("exhibition")
     if isinstance(exh, dict):
         flag_details.append(("Exhibition", ", ".join(x for x in (txt(exh.get("name")), txt(exh.get("address"))) if x)))
     decl = data.get("declaration") if isinstance(data.get("declaration"), dict) else {}
     cert = data.get("certification") if isinstance(data.get("certification"), dict) else {}
     return {
-        "agreement": agreement, "form": form, "is_atiga": agreement == "ATIGA",
-        "reference": txt(data.get("referenceNumber")), "issue_date": txt(data.get("issueDate")),
+        "agreement": agreement,
+        "form": form,
+        "is_atiga": agreement == "ATIGA",
+        "reference": txt(data.get("referenceNumber")),
+        "issue_date": txt(data.get("issueDate")),
         "issued_in": country_name(data.get("issuingCountry")),
         "importing": country_name(data.get("importingCountry")),
-        "exporter": party(data.get("exporter")), "consignee": party(data.get("consignee")),
+        "exporter": party(data.get("exporter")),
+        "consignee": party(data.get("consignee")),
         "transport": {
             "departure_date": txt(transport.get("departureDate")),
             "mode": TRANSPORT_MODES.get(txt(transport.get("mode")), txt(transport.get("mode"))),
             "vessel": txt(transport.get("vesselOrFlight")),
-            "loading": port(transport.get("portOfLoading")), "discharge": port(transport.get("portOfDischarge")),
+            "loading": port(transport.get("portOfLoading")),
+            "discharge": port(transport.get("portOfDischarge")),
             "transit": ", ".join(port(p) for p in transport.get("transitPorts") or [] if isinstance(p, dict)),
         },
-        "official_use": None if official is None else {
-            "given": official.get("preference") == "GIVEN", "not_given": official.get("preference") == "NOT_GIVEN",
-            "reason": txt(official.get("reason")), "office": txt(official.get("customsOffice")),
-            "officer": txt(official.get("officer")), "date": txt(official.get("date"))},
+        "official_use": None
+        if official is None
+        else {
+            "given": official.get("preference") == "GIVEN",
+            "not_given": official.get("preference") == "NOT_GIVEN",
+            "reason": txt(official.get("reason")),
+            "office": txt(official.get("customsOffice")),
+            "officer": txt(official.get("officer")),
+            "date": txt(official.get("date")),
+        },
         "goods": goods,
-        "declaration": {"origin": country_name(decl.get("countryOfOrigin")), "place": txt(decl.get("place")),
-                        "date": txt(decl.get("date")), "signatory": txt(decl.get("signatory")),
-                        "title": txt(decl.get("signatoryTitle"))},
-        "certification": {"authority": txt(cert.get("authority")), "place": txt(cert.get("place")),
-                          "date": txt(cert.get("date")), "signatory": txt(cert.get("signatory")),
-                          "title": txt(cert.get("signatoryTitle"))},
+        "declaration": {
+            "origin": country_name(decl.get("countryOfOrigin")),
+            "place": txt(decl.get("place")),
+            "date": txt(decl.get("date")),
+            "signatory": txt(decl.get("signatory")),
+            "title": txt(decl.get("signatoryTitle")),
+        },
+        "certification": {
+            "authority": txt(cert.get("authority")),
+            "place": txt(cert.get("place")),
+            "date": txt(cert.get("date")),
+            "signatory": txt(cert.get("signatory")),
+            "title": txt(cert.get("signatoryTitle")),
+        },
         "flags": [(label, bool(flags.get(key))) for key, label in FORM_D_FLAGS],
         "flag_details": flag_details,
         "remarks": txt(data.get("remarks")),
@@ -380,9 +497,13 @@ def certificate_view(data: dict[str, Any]) -> dict[str, Any]:
     issuer = first(data.get("issuers"))
     network = data.get("network") if isinstance(data.get("network"), dict) else {}
     view: dict[str, Any] = {
-        "type": dtype, "title": title_of(data), "reference": txt(data.get("referenceNumber")),
-        "issued_in": country_name(data.get("issuingCountry")), "importing": country_name(data.get("importingCountry")),
-        "issue_date": txt(data.get("issueDate")), "issuer_name": txt(get(issuer, "name")),
+        "type": dtype,
+        "title": title_of(data),
+        "reference": txt(data.get("referenceNumber")),
+        "issued_in": country_name(data.get("issuingCountry")),
+        "importing": country_name(data.get("importingCountry")),
+        "issue_date": txt(data.get("issueDate")),
+        "issuer_name": txt(get(issuer, "name")),
         "document_store": txt(get(issuer, "documentStore")),
         "network": f"{txt(network.get('name'))} (chain id {txt(network.get('chainId'))})" if network else "",
     }
@@ -393,10 +514,16 @@ def certificate_view(data: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
-EVENT_TITLES = {"ANCHORED": "Issued: anchored on the network", "REVOKED": "Revoked",
-                "SUPERSEDED": "Replaced by another certificate", "SUPERSEDES": "Replaces an earlier certificate",
-                "DECIDED": "Customs decision", "CHECK_OPENED": "Retroactive check requested",
-                "CHECK_ANSWERED": "Retroactive check answered", "CHECK_CLOSED": "Retroactive check closed"}
+EVENT_TITLES = {
+    "ANCHORED": "Issued: anchored on the network",
+    "REVOKED": "Revoked",
+    "SUPERSEDED": "Replaced by another certificate",
+    "SUPERSEDES": "Replaces an earlier certificate",
+    "DECIDED": "Customs decision",
+    "CHECK_OPENED": "Retroactive check requested",
+    "CHECK_ANSWERED": "Retroactive check answered",
+    "CHECK_CLOSED": "Retroactive check closed",
+}
 
 
 def _words(code: Any) -> str:
@@ -409,16 +536,22 @@ def customs_sentence(e: dict[str, Any]) -> str:
     if kind == "DECIDED":
         given = e.get("preference") == "GIVEN"
         reason = "" if given or not e.get("reason") or e.get("reason") == "NONE" else f": {_words(e['reason'])}"
-        return (f"The customs of {importing} {'gave' if given else 'did not give'} preference{reason}"
-                f"{' (amended, version ' + str(e['version']) + ')' if (e.get('version') or 1) > 1 else ''}.")
+        return (
+            f"The customs of {importing} {'gave' if given else 'did not give'} preference{reason}"
+            f"{' (amended, version ' + str(e['version']) + ')' if (e.get('version') or 1) > 1 else ''}."
+        )
     if kind == "CHECK_OPENED":
-        return (f"The customs of {importing} asked {country_name(e.get('issuingCountry'))} to verify this certificate "
-                f"({_words(e.get('reason'))}), check {e.get('checkId')}; the answer is due by {utc(e.get('dueAt'))}.")
+        return (
+            f"The customs of {importing} asked {country_name(e.get('issuingCountry'))} to verify this certificate "
+            f"({_words(e.get('reason'))}), check {e.get('checkId')}; the answer is due by {utc(e.get('dueAt'))}."
+        )
     if kind == "CHECK_ANSWERED":
         result = "confirmed" if e.get("result") == "CONFIRMED" else "not confirmed"
-        return (f"Check {e.get('checkId')} answered: {result}"
-                f"{', the certificate revoked or replaced first' if e.get('revoked') else ''}"
-                f"{', after its deadline' if e.get('late') else ''}.")
+        return (
+            f"Check {e.get('checkId')} answered: {result}"
+            f"{', the certificate revoked or replaced first' if e.get('revoked') else ''}"
+            f"{', after its deadline' if e.get('late') else ''}."
+        )
     return f"Check {e.get('checkId')} closed by the customs of {importing}."
 
 
@@ -428,14 +561,25 @@ def timeline(events: list[dict[str, Any]], known: set[str] | None = None) -> lis
     out = []
     for e in events:
         kind = e["kind"]
-        item = {"kind": kind, "title": EVENT_TITLES.get(kind, kind.title()), "when": utc(e.get("time")),
-                "block": e.get("blockNumber"), "tx": e.get("transactionHash"), "by": e.get("actor"),
-                "root": e.get("root"), "text": "", "link": None}
+        item = {
+            "kind": kind,
+            "title": EVENT_TITLES.get(kind, kind.title()),
+            "when": utc(e.get("time")),
+            "block": e.get("blockNumber"),
+            "tx": e.get("transactionHash"),
+            "by": e.get("actor"),
+            "root": e.get("root"),
+            "text": "",
+            "link": None,
+        }
         if kind == "ANCHORED":
             n = e.get("documentCount")
-            item["text"] = (f"Anchored by account {e.get('actor')}" + (f" of {country_name(e.get('country'))}"
-                            if e.get("country") else "") + (f", in a batch of {n} document{'s' if n != 1 else ''}"
-                                                            if n else "") + ".")
+            item["text"] = (
+                f"Anchored by account {e.get('actor')}"
+                + (f" of {country_name(e.get('country'))}" if e.get("country") else "")
+                + (f", in a batch of {n} document{'s' if n != 1 else ''}" if n else "")
+                + "."
+            )
         elif kind == "REVOKED":
             reason = e.get("reasonName") or ""
             scope = "with its whole batch" if e.get("scope") == "ROOT" else "this document only"

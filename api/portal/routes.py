@@ -33,9 +33,9 @@ from certnet.api.portal.limits import IpRateLimiter
 from certnet.api.portal.present import certificate_view, raw_data, short, status_view, timeline, verdict_view
 from certnet.api.portal.qr import qr_svg
 from certnet.api.problems import Problem
+from certnet.issuer.outbox import Document
 from certnet.node.contracts import CHECK_REASONS, DECISION_REASONS, REVOCATION_REASONS
 from certnet.verifier import jsonlimits
-from certnet.issuer.outbox import Document
 from certnet.verifier.integrity import parse_document
 from certnet.verifier.verdict import REASON_SENTENCES, Verdict, utc
 
@@ -43,22 +43,25 @@ log = logging.getLogger("certnet.portal")
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
-STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
-                ".svg": "image/svg+xml"}
+STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".svg": "image/svg+xml"}
 STATIC_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*\.(css|js|svg)$")
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                               "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-                               "frame-ancestors 'none'",
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
 
-_env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")),
-                          autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.ChainableUndefined,
-                          trim_blocks=True, lstrip_blocks=True)
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(HERE / "templates")),
+    autoescape=jinja2.select_autoescape(["html"]),
+    undefined=jinja2.ChainableUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 _env.filters["short"] = short
 _env.filters["utc"] = utc
 templates = Jinja2Templates(env=_env)
@@ -72,17 +75,29 @@ def _service(request: Request) -> Any:
 
 # ------------------------------------------------------------------ helpers
 
-def page(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200,
-         headers: dict[str, str] | None = None) -> HTMLResponse:
+
+def page(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
     service = _service(request)
-    ctx = {"network_name": service.deployment.name, "chain_id": service.deployment.chain_id,
-           "max_bytes": service.settings.max_body_bytes, "nav": "", **(context or {})}
+    ctx = {
+        "network_name": service.deployment.name,
+        "chain_id": service.deployment.chain_id,
+        "max_bytes": service.settings.max_body_bytes,
+        "nav": "",
+        **(context or {}),
+    }
     h = {**SECURITY_HEADERS, "Cache-Control": "no-store", **(headers or {})}
     return templates.TemplateResponse(request, name, ctx, status_code=status, headers=h)
 
 
-def message_page(request: Request, status: int, title: str, text: str, headers: dict[str, str] | None = None,
-                 **extra: Any) -> HTMLResponse:
+def message_page(
+    request: Request, status: int, title: str, text: str, headers: dict[str, str] | None = None, **extra: Any
+) -> HTMLResponse:
     return page(request, "message.html", {"title": title, "text": text, "status": status, **extra}, status, headers)
 
 
@@ -91,7 +106,9 @@ def limiter(service: Any) -> IpRateLimiter:
     lim = getattr(service, "portal_limiter", None)
     if lim is None:
         settings = service.settings
-        lim = IpRateLimiter(getattr(settings, "portal_rate_per_second", 5.0), getattr(settings, "portal_rate_burst", 60))
+        lim = IpRateLimiter(
+            getattr(settings, "portal_rate_per_second", 5.0), getattr(settings, "portal_rate_burst", 60)
+        )
         service.portal_limiter = lim
     return lim
 
@@ -119,15 +136,24 @@ def _limited(request: Request, cost: float = 1.0) -> float | None:
 
 def _too_many_page(request: Request, retry: float) -> HTMLResponse:
     wait = max(1, int(retry + 0.999))
-    return message_page(request, 429, "Too many verifications",
-                        f"This address has made many verifications in a short time. Please wait {wait} "
-                        f"second{'s' if wait != 1 else ''} and try again.", {"Retry-After": str(wait)})
+    return message_page(
+        request,
+        429,
+        "Too many verifications",
+        f"This address has made many verifications in a short time. Please wait {wait} "
+        f"second{'s' if wait != 1 else ''} and try again.",
+        {"Retry-After": str(wait)},
+    )
 
 
 def _too_many_problem(retry: float) -> Problem:
     wait = max(1, int(retry + 0.999))
-    return Problem(429, "RATE_LIMITED", f"too many verifications from this address; retry in {wait}s",
-                   headers={"Retry-After": str(wait)})
+    return Problem(
+        429,
+        "RATE_LIMITED",
+        f"too many verifications from this address; retry in {wait}s",
+        headers={"Retry-After": str(wait)},
+    )
 
 
 def _principal(request: Request, role: str) -> Principal:
@@ -138,11 +164,12 @@ def _principal(request: Request, role: str) -> Principal:
 
 # ------------------------------------------------------------------ verification
 
+
 def _verify(service: Any, document: Any) -> Verdict:
     v = service.verifier("chain").verify(document)
     try:
         service.metrics.verdicts.labels(v.status, "chain").inc()
-    except Exception:  # noqa: BLE001 - metrics never break a verification
+    except Exception:
         pass
     return v
 
@@ -152,8 +179,9 @@ def _history(service: Any, v: Verdict) -> tuple[list[dict[str, Any]], str | None
     if not th or not root or not expected_kinds(v):
         return [], None
     try:
-        got, _ = histories(service, [(th, root, v.document.get("documentStore"))], {th: expected_kinds(v)},
-                           as_of=v.block_number)
+        got, _ = histories(
+            service, [(th, root, v.document.get("documentStore"))], {th: expected_kinds(v)}, as_of=v.block_number
+        )
     except HistoryError as exc:
         return [], str(exc)
     return got.get(th, []), None
@@ -169,8 +197,15 @@ def _verdict_context(service: Any, document: Any) -> dict[str, Any]:
     known = bool(th) and isinstance(document, dict) and th in known_hashes(service, [th])
     successor = (v.successor or {}).get("document")
     successor_known = bool(successor) and successor in known_hashes(service, [successor])
-    view = verdict_view(v, network_name=service.deployment.name, events=events, history_error=history_error,
-                        data=data, known=known, successor_known=successor_known)
+    view = verdict_view(
+        v,
+        network_name=service.deployment.name,
+        events=events,
+        history_error=history_error,
+        data=data,
+        known=known,
+        successor_known=successor_known,
+    )
     cert = certificate_view(data) if data and view["summary"] else None
     return {"v": view, "cert": cert, "title": f"{view['label']} – verification result"}
 
@@ -214,10 +249,16 @@ async def verify_submit(request: Request) -> HTMLResponse:
     finally:
         await form.close()
     if content is None:
-        return page(request, "verify.html", {
-            "nav": "verify", "title": "Verify a certificate",
-            "error": "Choose a document file, drop one on the box, or paste the document's text, then press Verify."},
-            status=400)
+        return page(
+            request,
+            "verify.html",
+            {
+                "nav": "verify",
+                "title": "Verify a certificate",
+                "error": "Choose a document file, drop one on the box, or paste the document's text, then press Verify.",
+            },
+            status=400,
+        )
     try:
         document: Any = parse_document(content, service.settings.max_json_depth)
     except (ValueError, UnicodeDecodeError):
@@ -229,17 +270,31 @@ async def verify_submit(request: Request) -> HTMLResponse:
 @router.get("/portal/open", response_class=HTMLResponse)
 def open_link(request: Request, link: str = Query("", max_length=4000)) -> Response:
     if token_in_link(link):  # a capability link: the page's script opens it without sending its key here
-        return page(request, "verify.html", {
-            "nav": "verify", "title": "Verify a certificate",
-            "link_error": "This QR link holds a key that only your browser should see: open the link itself (scan "
-                          "the QR code, or paste the link into the address bar)."}, status=400)
+        return page(
+            request,
+            "verify.html",
+            {
+                "nav": "verify",
+                "title": "Verify a certificate",
+                "link_error": "This QR link holds a key that only your browser should see: open the link itself (scan "
+                "the QR code, or paste the link into the address bar).",
+            },
+            status=400,
+        )
     h = hash_in_link(link)
     if h is None:
-        return page(request, "verify.html", {
-            "nav": "verify", "title": "Verify a certificate", "link": link[:200],
-            "link_error": "This is not a certnet QR link: it should look like …/portal/q/<token>#<key> (or, printed "
-                          "before, …/portal/v/ and 64 letters and digits)."},
-            status=400)
+        return page(
+            request,
+            "verify.html",
+            {
+                "nav": "verify",
+                "title": "Verify a certificate",
+                "link": link[:200],
+                "link_error": "This is not a certnet QR link: it should look like …/portal/q/<token>#<key> (or, printed "
+                "before, …/portal/v/ and 64 letters and digits).",
+            },
+            status=400,
+        )
     return RedirectResponse(f"/portal/v/{h}", status_code=303)
 
 
@@ -261,9 +316,14 @@ def _status_context(request: Request, record: DocumentRecord, h: str) -> dict[st
     successor = (v.successor or {}).get("document")
     known = known_hashes(service, [x for x in linked + [successor] if x])
     view = status_view(v, successor_known=bool(successor) and successor in known)
-    return {"v": view, "events": timeline(events, known), "history_error": history_error, "target_hash": h,
-            "checked_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "title": f"{view['label']} – certificate status"}
+    return {
+        "v": view,
+        "events": timeline(events, known),
+        "history_error": history_error,
+        "target_hash": h,
+        "checked_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "title": f"{view['label']} – certificate status",
+    }
 
 
 def _record_or_unknown(request: Request, target_hash: str) -> tuple[str, DocumentRecord] | HTMLResponse:
@@ -290,12 +350,17 @@ def qr_link(request: Request, target_hash: str) -> HTMLResponse:
 
 def _unknown(request: Request, target_hash: str) -> HTMLResponse:
     return message_page(
-        request, 404, "Certificate not found",
+        request,
+        404,
+        "Certificate not found",
         "This service knows no certificate with this fingerprint. It may have been issued through another node: "
-        "ask the holder for the document file and verify it here.", fingerprint=target_hash[:80])
+        "ask the holder for the document file and verify it here.",
+        fingerprint=target_hash[:80],
+    )
 
 
 # ------------------------------------------------------------------ certificate
+
 
 @router.get("/portal/certificates/{target_hash}", response_class=HTMLResponse, name="portal_certificate")
 def certificate_page(request: Request, target_hash: str) -> HTMLResponse:
@@ -308,10 +373,18 @@ def certificate_page(request: Request, target_hash: str) -> HTMLResponse:
         return _too_many_page(request, retry)
     h, record = found
     ctx = _status_context(request, record, h)
-    return page(request, "status.html", {"nav": "", "certificate_page": True, **ctx,
-                                         "decision_reasons": list(DECISION_REASONS),
-                                         "check_reasons": list(CHECK_REASONS),
-                                         "revocation_reasons": list(REVOCATION_REASONS)})
+    return page(
+        request,
+        "status.html",
+        {
+            "nav": "",
+            "certificate_page": True,
+            **ctx,
+            "decision_reasons": list(DECISION_REASONS),
+            "check_reasons": list(CHECK_REASONS),
+            "revocation_reasons": list(REVOCATION_REASONS),
+        },
+    )
 
 
 @router.get("/portal/q/{token}", response_class=HTMLResponse, name="portal_capability")
@@ -321,8 +394,12 @@ def capability_page(request: Request, token: str) -> HTMLResponse:
     service = _service(request)
     link = find_link(service.sessions, token)
     if link is None:
-        return message_page(request, 404, "QR link not found",
-                            "This service knows no such QR link. Check that the whole link was scanned or copied.")
+        return message_page(
+            request,
+            404,
+            "QR link not found",
+            "This service knows no such QR link. Check that the whole link was scanned or copied.",
+        )
     retry = _limited(request)
     if retry is not None:
         return _too_many_page(request, retry)
@@ -337,25 +414,29 @@ def capability_page(request: Request, token: str) -> HTMLResponse:
 
 # ------------------------------------------------------------------ issuer and auditor pages
 
+
 @router.get("/portal/issuer", response_class=HTMLResponse)
 def issuer_page(request: Request) -> HTMLResponse:
     reasons = [(r, REASON_SENTENCES.get(r, r)) for r in REVOCATION_REASONS]
-    return page(request, "issuer.html", {"nav": "issuer", "title": "Issuer: batches and revocation",
-                                         "reasons": reasons})
+    return page(
+        request, "issuer.html", {"nav": "issuer", "title": "Issuer: batches and revocation", "reasons": reasons}
+    )
 
 
 @router.get("/portal/checks", response_class=HTMLResponse)
 def checks_page(request: Request) -> HTMLResponse:
-    return page(request, "checks.html", {"nav": "checks", "title": "Retroactive checks",
-                                         "reasons": list(REVOCATION_REASONS)})
+    return page(
+        request, "checks.html", {"nav": "checks", "title": "Retroactive checks", "reasons": list(REVOCATION_REASONS)}
+    )
 
 
 @router.get("/portal/api/whoami")
 def api_whoami(request: Request) -> JSONResponse:
     """The role and country of the API key sent (for the pages that adapt to it)."""
     p = _service(request).auth.principal(request)
-    return JSONResponse({"role": p.role, "country": p.country, "issuerAccount": p.issuer_account},
-                        headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        {"role": p.role, "country": p.country, "issuerAccount": p.issuer_account}, headers={"Cache-Control": "no-store"}
+    )
 
 
 @router.get("/portal/auditor", response_class=HTMLResponse)
@@ -365,16 +446,21 @@ def auditor_page(request: Request) -> HTMLResponse:
 
 # ------------------------------------------------------------------ static files
 
+
 @router.get("/portal/static/{name}")
 def static_file(request: Request, name: str) -> Response:
     path = STATIC / name
     if not STATIC_NAME.match(name) or not path.is_file():
         return message_page(request, 404, "Not found", "There is no such file.")
-    return FileResponse(path, media_type=STATIC_TYPES[path.suffix],
-                        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+    return FileResponse(
+        path,
+        media_type=STATIC_TYPES[path.suffix],
+        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 # ------------------------------------------------------------------ JSON for the pages
+
 
 @router.post("/portal/api/verify")
 async def api_verify(request: Request) -> JSONResponse:
@@ -394,8 +480,9 @@ async def api_verify(request: Request) -> JSONResponse:
     return JSONResponse(verdict_out(v))
 
 
-def _content_fragment(request: Request, record: DocumentRecord, wrapped: dict[str, Any], principal: Principal,
-                      issuer_view: bool) -> str:
+def _content_fragment(
+    request: Request, record: DocumentRecord, wrapped: dict[str, Any], principal: Principal, issuer_view: bool
+) -> str:
     data = raw_data(wrapped) or {}
     cert = certificate_view(data)
     received = [r.country for r in record.received]
@@ -405,9 +492,15 @@ def _content_fragment(request: Request, record: DocumentRecord, wrapped: dict[st
         shown = f"The copy received by the customs of {principal.country}"
     sig = wrapped.get("signature") if isinstance(wrapped.get("signature"), dict) else {}
     return _env.get_template("_content.html").render(
-        cert=cert, qr_slot=issuer_view, target_hash=record.hash, merkle_root=sig.get("merkleRoot"),
-        proof=sig.get("proof") or [], shown=shown, received_by=received,
-        outbox_state=record.issued.state if record.issued else None)
+        cert=cert,
+        qr_slot=issuer_view,
+        target_hash=record.hash,
+        merkle_root=sig.get("merkleRoot"),
+        proof=sig.get("proof") or [],
+        shown=shown,
+        received_by=received,
+        outbox_state=record.issued.state if record.issued else None,
+    )
 
 
 @router.get("/portal/api/certificates/{target_hash}")
@@ -421,16 +514,26 @@ def api_certificate_content(request: Request, target_hash: str) -> JSONResponse:
         raise Problem(404, "CERTIFICATE_NOT_FOUND", "this service keeps no certificate with this fingerprint")
     wrapped = visible_copy(principal, record)
     if wrapped is None:
-        raise Problem(403, "NOT_ENTITLED", "this key may not see this certificate's content: it is shown to the "
-                                           "issuing authority, the importing customs that received it and the "
-                                           "auditors of the issuing country")
+        raise Problem(
+            403,
+            "NOT_ENTITLED",
+            "this key may not see this certificate's content: it is shown to the "
+            "issuing authority, the importing customs that received it and the "
+            "auditors of the issuing country",
+        )
     issuer_view = principal.role == "issuer"
     can_link = issuer_view and record.issued is not None and record.issued.state == "ANCHORED"
     html = _content_fragment(request, record, wrapped, principal, issuer_view)
-    return JSONResponse({"targetHash": h, "html": html, "formD": (raw_data(wrapped) or {}).get("documentType") == "FORM_D",
-                         "canMakeLink": can_link,
-                         "documentId": record.issued.document_id if issuer_view and record.issued else None},
-                        headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        {
+            "targetHash": h,
+            "html": html,
+            "formD": (raw_data(wrapped) or {}).get("documentType") == "FORM_D",
+            "canMakeLink": can_link,
+            "documentId": record.issued.document_id if issuer_view and record.issued else None,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @router.post("/portal/api/certificates/{target_hash}/links")
@@ -449,8 +552,11 @@ def api_make_link(request: Request, target_hash: str) -> JSONResponse:
     except LinkError as exc:
         raise Problem(409, "NOT_ANCHORED", str(exc)) from None
     label = "QR code opening this certificate"
-    return JSONResponse({"id": link.id, "url": url, "qr": qr_svg(url, label), "qrPrint": qr_svg(url, label, "qr-print")},
-                        status_code=201, headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        {"id": link.id, "url": url, "qr": qr_svg(url, label), "qrPrint": qr_svg(url, label, "qr-print")},
+        status_code=201,
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @router.get("/portal/api/q/{token}")
@@ -464,8 +570,15 @@ def api_capability(request: Request, token: str) -> JSONResponse:
         raise Problem(404, "LINK_NOT_FOUND", "no such QR link")
     if link.revoked_at is not None:
         raise Problem(410, "LINK_REVOKED", "the issuer withdrew this QR link")
-    return JSONResponse({"token": link.token, "algorithm": ALGORITHM, "nonce": b64url(link.nonce),
-                         "ciphertext": b64url(link.ciphertext)}, headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        {
+            "token": link.token,
+            "algorithm": ALGORITHM,
+            "nonce": b64url(link.nonce),
+            "ciphertext": b64url(link.ciphertext),
+        },
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 MAX_STATUS = 500
@@ -484,7 +597,7 @@ async def api_status(request: Request) -> JSONResponse:
         items = parsed["documents"]
         assert isinstance(items, list)
         pairs = [(normalise_hash(i["targetHash"]), normalise_hash(i["merkleRoot"])) for i in items]
-    except Exception:  # noqa: BLE001
+    except Exception:
         raise Problem(400, "INVALID_REQUEST", 'send {"documents": [{"targetHash": ..., "merkleRoot": ...}]}') from None
     if len(pairs) > MAX_STATUS:
         raise Problem(413, "TOO_MANY_DOCUMENTS", f"at most {MAX_STATUS} documents per request")
@@ -505,7 +618,8 @@ async def api_status(request: Request) -> JSONResponse:
             copy = None
             if record is not None and not record.is_root:
                 copy = (record.issued.wrapped if record.issued else None) or (
-                    record.received[0].wrapped if record.received else None)
+                    record.received[0].wrapped if record.received else None
+                )
             store = document_store(copy) if copy else None
             if store and copy["signature"]["merkleRoot"] == r:
                 queries.append((store, r, t, copy["signature"]["proof"]))
@@ -521,36 +635,64 @@ async def api_status(request: Request) -> JSONResponse:
         out: list[dict[str, Any]] = []
         for (t, _), is_known in zip(pairs, known):
             if not is_known:
-                out.append({"targetHash": t, "status": "UNKNOWN", "revocationReason": None,
-                            "revocationReasonText": None, "revokedAtUtc": None, "wholeBatch": None,
-                            "successor": None})
+                out.append(
+                    {
+                        "targetHash": t,
+                        "status": "UNKNOWN",
+                        "revocationReason": None,
+                        "revocationReasonText": None,
+                        "revokedAtUtc": None,
+                        "wholeBatch": None,
+                        "successor": None,
+                    }
+                )
                 continue
             s = next(statuses)
-            state = ("REVOKED" if s.revoked else "SUPERSEDED" if s.superseded else "ISSUED" if s.issued
-                     else "NOT_ISSUED")
+            state = "REVOKED" if s.revoked else "SUPERSEDED" if s.superseded else "ISSUED" if s.issued else "NOT_ISSUED"
             reason = REVOCATION_REASON_NAMES.get(s.revocation_reason) if s.revoked else None
-            out.append({"targetHash": t, "status": state, "revocationReason": reason,
-                        "revocationReasonText": REASON_SENTENCES.get(reason or "") if reason else None,
-                        "revokedAtUtc": utc(s.revoked_at) if s.revoked else None,
-                        "wholeBatch": bool(s.root_revoked) if s.revoked else None,
-                        "successor": s.successor_document if s.superseded else None})
+            out.append(
+                {
+                    "targetHash": t,
+                    "status": state,
+                    "revocationReason": reason,
+                    "revocationReasonText": REASON_SENTENCES.get(reason or "") if reason else None,
+                    "revokedAtUtc": utc(s.revoked_at) if s.revoked else None,
+                    "wholeBatch": bool(s.root_revoked) if s.revoked else None,
+                    "successor": s.successor_document if s.superseded else None,
+                }
+            )
         return {"blockNumber": block, "blockHash": block_hash, "documents": out}
 
     return JSONResponse(await run_in_threadpool(read))
 
 
-def _audit_query(principal: Principal, issuer: str | None, date_from: str | None, date_to: str | None,
-                 reference: str | None, limit: int) -> AuditQuery:
-    return AuditQuery(country=principal.country, issuer=issuer or None, date_from=date_from or None,
-                      date_to=date_to or None, reference=reference or None, limit=limit)
+def _audit_query(
+    principal: Principal,
+    issuer: str | None,
+    date_from: str | None,
+    date_to: str | None,
+    reference: str | None,
+    limit: int,
+) -> AuditQuery:
+    return AuditQuery(
+        country=principal.country,
+        issuer=issuer or None,
+        date_from=date_from or None,
+        date_to=date_to or None,
+        reference=reference or None,
+        limit=limit,
+    )
 
 
 @router.get("/portal/api/audit/search")
-def api_audit_search(request: Request, issuer: str | None = Query(None, max_length=64),
-                     date_from: str | None = Query(None, alias="from", max_length=10),
-                     date_to: str | None = Query(None, alias="to", max_length=10),
-                     reference: str | None = Query(None, max_length=128),
-                     limit: int = Query(100, ge=1, le=500)) -> JSONResponse:
+def api_audit_search(
+    request: Request,
+    issuer: str | None = Query(None, max_length=64),
+    date_from: str | None = Query(None, alias="from", max_length=10),
+    date_to: str | None = Query(None, alias="to", max_length=10),
+    reference: str | None = Query(None, max_length=128),
+    limit: int = Query(100, ge=1, le=500),
+) -> JSONResponse:
     """Auditor key required: documents of the key's jurisdiction with their on-chain events."""
     principal = _principal(request, "auditor")
     q = _audit_query(principal, issuer, date_from, date_to, reference, limit)
@@ -562,11 +704,14 @@ def api_audit_search(request: Request, issuer: str | None = Query(None, max_leng
 
 
 @router.get("/portal/api/audit/export")
-def api_audit_export(request: Request, issuer: str | None = Query(None, max_length=64),
-                     date_from: str | None = Query(None, alias="from", max_length=10),
-                     date_to: str | None = Query(None, alias="to", max_length=10),
-                     reference: str | None = Query(None, max_length=128),
-                     limit: int = Query(500, ge=1, le=500)) -> StreamingResponse:
+def api_audit_export(
+    request: Request,
+    issuer: str | None = Query(None, max_length=64),
+    date_from: str | None = Query(None, alias="from", max_length=10),
+    date_to: str | None = Query(None, alias="to", max_length=10),
+    reference: str | None = Query(None, max_length=128),
+    limit: int = Query(500, ge=1, le=500),
+) -> StreamingResponse:
     """The same search as NDJSON in the format of `certnet.api.audit` (`certnet audit check` re-verifies it against any
     node): a header line (network, registries, query), one line per event (block number and hash, transaction,
     log index, time, hashes), one line per document (targetHash, merkleRoot, Merkle proof)."""
@@ -576,7 +721,7 @@ def api_audit_export(request: Request, issuer: str | None = Query(None, max_leng
         result = audit_search(_service(request), q, principal)
     except HistoryError as exc:
         raise Problem(503, "CHAIN_UNAVAILABLE", str(exc)) from None
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     from certnet.api.audit import export_lines
 
     events: dict[tuple[str, str, int], dict[str, Any]] = {}
@@ -584,24 +729,45 @@ def api_audit_export(request: Request, issuer: str | None = Query(None, max_leng
     for r in result["results"]:
         for e in r["events"]:
             events.setdefault((e["kind"], e["transactionHash"], e["logIndex"]), e)
-        documents.append({"store": r["store"], "targetHash": r["targetHash"], "merkleRoot": r["merkleRoot"],
-                          "proof": r["proof"] or [],
-                          "referenceNumber": r["referenceNumber"], "issuingCountry": r["issuingCountry"],
-                          "documentType": r["documentType"], "issuer": r["issuer"], "anchoredAt": r["anchoredAt"],
-                          "chainStatus": r["chainStatus"], "knownAs": r["knownAs"]})
+        documents.append(
+            {
+                "store": r["store"],
+                "targetHash": r["targetHash"],
+                "merkleRoot": r["merkleRoot"],
+                "proof": r["proof"] or [],
+                "referenceNumber": r["referenceNumber"],
+                "issuingCountry": r["issuingCountry"],
+                "documentType": r["documentType"],
+                "issuer": r["issuer"],
+                "anchoredAt": r["anchoredAt"],
+                "chainStatus": r["chainStatus"],
+                "knownAs": r["knownAs"],
+            }
+        )
     net = result["network"]
-    header = {"chainId": net["chainId"], "network": net["name"], "issuerRegistry": net["issuerRegistry"], "country": principal.country, "query": result["query"],
-              "generatedAt": now.isoformat(timespec="seconds"), "historySource": result["historySource"],
-              "truncated": result["truncated"], "events": len(events), "documents": len(documents)}
+    header = {
+        "chainId": net["chainId"],
+        "network": net["name"],
+        "issuerRegistry": net["issuerRegistry"],
+        "country": principal.country,
+        "query": result["query"],
+        "generatedAt": now.isoformat(timespec="seconds"),
+        "historySource": result["historySource"],
+        "truncated": result["truncated"],
+        "events": len(events),
+        "documents": len(documents),
+    }
     ordered = sorted(events.values(), key=lambda e: (e["blockNumber"], e["logIndex"], e["kind"]))
     name = f"certnet-audit-{principal.country}-{now.strftime('%Y%m%dT%H%M%SZ')}.ndjson"
-    return StreamingResponse((line.encode() for line in export_lines(header, ordered, documents)),
-                             media_type="application/x-ndjson",
-                             headers={"Content-Disposition": f'attachment; filename="{name}"',
-                                      "Cache-Control": "no-store"})
+    return StreamingResponse(
+        (line.encode() for line in export_lines(header, ordered, documents)),
+        media_type="application/x-ndjson",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )
 
 
 # ------------------------------------------------------------------ anything else under /portal
+
 
 @router.get("/portal/{rest:path}", response_class=HTMLResponse)
 def not_found(request: Request, rest: str) -> HTMLResponse:

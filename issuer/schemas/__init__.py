@@ -264,4 +264,3 @@ def write_json_schemas(directory: str | Path | None = None) -> list[Path]:
 def json_schema_text(doc_type: str) -> str:
     """The exact text of a published schema file."""
     return json.dumps(json_schema(doc_type), indent=2, ensure_ascii=False) + "\n"
-

@@ -77,7 +77,8 @@ def document_type_name(code: int) -> str:
 COUNTRY_CODES: frozenset[str] = ISO_3166_ALPHA2
 
 #: ISO 4217 active currency codes (Debian iso-codes 4.15, plus ZWG 2024 and XCG 2025).
-CURRENCY_CODES: frozenset[str] = frozenset("""
+CURRENCY_CODES: frozenset[str] = frozenset(
+    """
 AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN BWP BYN BZD
 CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP
 GEL GHS GIP GMD GNF GTQ GYD HKD HNL HRK HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW
@@ -86,7 +87,8 @@ NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD 
 SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED
 VES VND VUV WST XAF XAG XAU XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT XSU XTS XUA XXX YER ZAR ZMW ZWG
 ZWL
-""".split())
+""".split()
+)
 
 #: ASEAN member states that are parties to ATIGA (Timor-Leste joined ASEAN in 2025 but not ATIGA yet).
 ASEAN: frozenset[str] = frozenset("BN KH ID LA MY MM PH SG TH VN".split())
@@ -114,7 +116,7 @@ class JsonSchemaExtra:
 
     extra: str
 
-    def __get_pydantic_json_schema__(self, core_schema, handler):  # noqa: ANN001 - pydantic hook
+    def __get_pydantic_json_schema__(self, core_schema, handler):
         schema = handler(core_schema)
         schema.update(json.loads(self.extra))
         return schema
@@ -160,7 +162,7 @@ def _multi_line(value: str) -> str:
     return value
 
 
-def Text(max_length: int, *, multiline: bool = False) -> Any:  # noqa: N802 - a type factory
+def Text(max_length: int, *, multiline: bool = False) -> Any:
     """A non-blank string of at most ``max_length`` characters, without control characters
     (``multiline`` allows ``\\n`` line breaks, e.g. for addresses and marks)."""
     return Annotated[
@@ -396,8 +398,12 @@ class Network(CertnetModel):
     """The network the document is anchored on."""
 
     chain: Literal["ETH"] = Field(description="the chain family, as OpenAttestation v2 names it (EVM: ETH)")
-    chain_id: Annotated[str, Field(pattern=r"^[1-9][0-9]{0,15}$",
-                                   description="EVM chain id in decimal, a string as OpenAttestation v2 wants")]
+    chain_id: Annotated[
+        str,
+        Field(
+            pattern=r"^[1-9][0-9]{0,15}$", description="EVM chain id in decimal, a string as OpenAttestation v2 wants"
+        ),
+    ]
     name: Short
 
 

@@ -133,4 +133,3 @@ class Ecert(Envelope):
         if self.issuing_body.country != self.issuing_country:
             raise error("issuing_body_country", "must be the issuing country", field="issuingBody.country")
         return self
-

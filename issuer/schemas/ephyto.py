@@ -24,9 +24,9 @@ from .common import (
     Name,
     Packages,
     Party,
+    PositiveNumber,
     ReferenceNumber,
     SignedNumber,
-    PositiveNumber,
     Text,
     error,
 )
@@ -97,8 +97,11 @@ class Treatment(CertnetModel):
     @model_validator(mode="after")
     def _chemical_for_fumigation(self) -> Treatment:
         if self.type in ("FUMIGATION", "CHEMICAL_DIP", "SPRAY") and self.chemical is None:
-            raise error("chemical_required", f"is required for a {self.type.lower().replace('_', ' ')} treatment",
-                        field="chemical")
+            raise error(
+                "chemical_required",
+                f"is required for a {self.type.lower().replace('_', ' ')} treatment",
+                field="chemical",
+            )
         return self
 
 

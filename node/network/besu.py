@@ -17,14 +17,28 @@ out of 3f+1, so at least 4 validators are required.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from certnet.node.keys import create_keystore
 from certnet.node.network.genesis import (
-    DEFAULT_CHAIN_ID, DEFAULT_EPOCH, DEFAULT_GAS_LIMIT, DEFAULT_PERIOD, DEPLOYER_BALANCE_WEI, GENESIS_FILE,
-    PASSPHRASE_FILE, VALIDATOR_BALANCE_WEI, NetworkConfig, NetworkError, NodeConfig, NodeKey, check_counts,
-    check_new_directory, new_passphrase, qbft_genesis, write_secret,
+    DEFAULT_CHAIN_ID,
+    DEFAULT_EPOCH,
+    DEFAULT_GAS_LIMIT,
+    DEFAULT_PERIOD,
+    DEPLOYER_BALANCE_WEI,
+    GENESIS_FILE,
+    PASSPHRASE_FILE,
+    VALIDATOR_BALANCE_WEI,
+    NetworkConfig,
+    NetworkError,
+    NodeConfig,
+    NodeKey,
+    check_counts,
+    check_new_directory,
+    new_passphrase,
+    qbft_genesis,
+    write_secret,
 )
 
 #: QBFT runs the EVM of the forks activated in the genesis: up to Cancun, like the committed artifacts.
@@ -40,39 +54,48 @@ def _toml_list(items: Sequence[str]) -> str:
 
 
 def _config_toml(node: NodeConfig, rpc_host: str) -> str:
-    return "\n".join([
-        f"# Besu QBFT validator {node.name} ({node.validator}), written by certnet.",
-        "# Run from this directory: besu --config-file=config.toml",
-        'data-path="data"',
-        'genesis-file="genesis.json"',
-        'node-private-key-file="key"',
-        "",
-        "# p2p: only the consortium's nodes, no discovery",
-        f'p2p-host="{node.host}"',
-        f"p2p-port={node.p2p_port}",
-        "discovery-enabled=false",
-        'static-nodes-file="static-nodes.json"',
-        "permissions-nodes-config-file-enabled=true",
-        'permissions-nodes-config-file="permissions_config.toml"',
-        "",
-        "# JSON-RPC for the certnet services of this member",
-        "rpc-http-enabled=true",
-        f'rpc-http-host="{rpc_host}"',
-        f"rpc-http-port={node.http_port}",
-        f"rpc-http-api={_toml_list(RPC_APIS)}",
-        f"host-allowlist={_toml_list(list(dict.fromkeys(['localhost', '127.0.0.1', rpc_host])))}",
-        "",
-        "# keep every historical state: verifications are answered as of a named block",
-        'data-storage-format="FOREST"',
-        'sync-mode="FULL"',
-        "",
-    ])
+    return "\n".join(
+        [
+            f"# Besu QBFT validator {node.name} ({node.validator}), written by certnet.",
+            "# Run from this directory: besu --config-file=config.toml",
+            'data-path="data"',
+            'genesis-file="genesis.json"',
+            'node-private-key-file="key"',
+            "",
+            "# p2p: only the consortium's nodes, no discovery",
+            f'p2p-host="{node.host}"',
+            f"p2p-port={node.p2p_port}",
+            "discovery-enabled=false",
+            'static-nodes-file="static-nodes.json"',
+            "permissions-nodes-config-file-enabled=true",
+            'permissions-nodes-config-file="permissions_config.toml"',
+            "",
+            "# JSON-RPC for the certnet services of this member",
+            "rpc-http-enabled=true",
+            f'rpc-http-host="{rpc_host}"',
+            f"rpc-http-port={node.http_port}",
+            f"rpc-http-api={_toml_list(RPC_APIS)}",
+            f"host-allowlist={_toml_list(list(dict.fromkeys(['localhost', '127.0.0.1', rpc_host])))}",
+            "",
+            "# keep every historical state: verifications are answered as of a named block",
+            'data-storage-format="FOREST"',
+            'sync-mode="FULL"',
+            "",
+        ]
+    )
 
 
-def init_besu_network(directory: str | Path, validators: int = 4, chain_id: int = DEFAULT_CHAIN_ID,
-                      period: int = DEFAULT_PERIOD, passphrase: str | None = None,
-                      hosts: Sequence[str] | None = None, base_port: int | None = None,
-                      gas_limit: int = DEFAULT_GAS_LIMIT, force: bool = False) -> NetworkConfig:
+def init_besu_network(
+    directory: str | Path,
+    validators: int = 4,
+    chain_id: int = DEFAULT_CHAIN_ID,
+    period: int = DEFAULT_PERIOD,
+    passphrase: str | None = None,
+    hosts: Sequence[str] | None = None,
+    base_port: int | None = None,
+    gas_limit: int = DEFAULT_GAS_LIMIT,
+    force: bool = False,
+) -> NetworkConfig:
     """Write the files of a QBFT network of `validators` Besu nodes into a new `directory`.
 
     `hosts` gives each node's IP address (default: all on 127.0.0.1). Nodes sharing a host get
@@ -95,15 +118,34 @@ def init_besu_network(directory: str | Path, validators: int = 4, chain_id: int 
         off = i if shared else 0
         p2p = (base_port + 100 + i) if base_port else DEFAULT_P2P_PORT + off
         http = (base_port + i) if base_port else DEFAULT_HTTP_PORT + off
-        nodes.append(NodeConfig(index=i, name=f"node{i}", host=host, http_port=http, p2p_port=p2p, authrpc_port=0,
-                                validator=key.address, enode=key.enode(host, p2p)))
-    config = NetworkConfig(engine="besu", chain_id=chain_id, period=period, epoch=DEFAULT_EPOCH,
-                           gas_limit=gas_limit, evm_version=QBFT_EVM_VERSION, deployer="", nodes=nodes)
+        nodes.append(
+            NodeConfig(
+                index=i,
+                name=f"node{i}",
+                host=host,
+                http_port=http,
+                p2p_port=p2p,
+                authrpc_port=0,
+                validator=key.address,
+                enode=key.enode(host, p2p),
+            )
+        )
+    config = NetworkConfig(
+        engine="besu",
+        chain_id=chain_id,
+        period=period,
+        epoch=DEFAULT_EPOCH,
+        gas_limit=gas_limit,
+        evm_version=QBFT_EVM_VERSION,
+        deployer="",
+        nodes=nodes,
+    )
     config.deployer = create_keystore(d / config.deployer_keystore, secret)
     balances = {n.validator: VALIDATOR_BALANCE_WEI for n in nodes}
     balances[config.deployer] = DEPLOYER_BALANCE_WEI
-    genesis_text = json.dumps(qbft_genesis(chain_id, period, [n.validator for n in nodes], balances, gas_limit),
-                              indent=2) + "\n"
+    genesis_text = (
+        json.dumps(qbft_genesis(chain_id, period, [n.validator for n in nodes], balances, gas_limit), indent=2) + "\n"
+    )
     (d / GENESIS_FILE).write_text(genesis_text)
 
     allowlist = [n.enode for n in nodes]

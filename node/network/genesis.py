@@ -16,9 +16,10 @@ import json
 import os
 import secrets
 import stat
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import rlp
 from eth_account import Account
@@ -54,6 +55,7 @@ class NetworkError(RuntimeError):
 
 # ------------------------------------------------------------------ keys
 
+
 @dataclass(frozen=True)
 class NodeKey:
     """A secp256k1 key pair used as a devp2p node key (and, for Besu, as the validator key)."""
@@ -61,7 +63,7 @@ class NodeKey:
     private_key: bytes
 
     @classmethod
-    def generate(cls) -> "NodeKey":
+    def generate(cls) -> NodeKey:
         return cls(bytes(Account.create().key))
 
     @property
@@ -100,6 +102,7 @@ def new_passphrase() -> str:
 
 # ------------------------------------------------------------------ extraData
 
+
 def _addresses(addresses: Iterable[str]) -> list[bytes]:
     out = []
     for a in addresses:
@@ -122,10 +125,10 @@ def clique_extra_data(signers: Iterable[str]) -> str:
 def decode_clique_extra_data(extra: str) -> list[str]:
     """The signer addresses in a Clique genesis extraData."""
     raw = bytes.fromhex(extra.removeprefix("0x"))
-    body = raw[len(VANITY):len(raw) - CLIQUE_SEAL_LENGTH]
+    body = raw[len(VANITY) : len(raw) - CLIQUE_SEAL_LENGTH]
     if len(raw) < len(VANITY) + CLIQUE_SEAL_LENGTH or len(body) % 20:
         raise ValueError("not a Clique genesis extraData (vanity + n*20 bytes + seal)")
-    return [to_checksum_address(body[i:i + 20]) for i in range(0, len(body), 20)]
+    return [to_checksum_address(body[i : i + 20]) for i in range(0, len(body), 20)]
 
 
 def qbft_extra_data(validators: Iterable[str]) -> str:
@@ -154,29 +157,51 @@ def decode_qbft_extra_data(extra: str) -> QbftExtraData:
         raise ValueError("QBFT extraData: the vanity must be 32 bytes")
     if not isinstance(validators, list) or any(not isinstance(v, bytes) or len(v) != 20 for v in validators):
         raise ValueError("QBFT extraData: validators must be a list of 20-byte addresses")
-    return QbftExtraData(vanity=vanity, validators=[to_checksum_address(v) for v in validators],
-                         vote=list(vote) if isinstance(vote, list) else [vote],
-                         round=int.from_bytes(round_, "big"), seals=list(seals))
+    return QbftExtraData(
+        vanity=vanity,
+        validators=[to_checksum_address(v) for v in validators],
+        vote=list(vote) if isinstance(vote, list) else [vote],
+        round=int.from_bytes(round_, "big"),
+        seals=list(seals),
+    )
 
 
 # ------------------------------------------------------------------ genesis
+
 
 def _alloc(balances: dict[str, int]) -> dict[str, dict[str, str]]:
     return {to_checksum_address(a).removeprefix("0x").lower(): {"balance": hex(w)} for a, w in balances.items()}
 
 
-def clique_genesis(chain_id: int, period: int, signers: list[str], balances: dict[str, int],
-                   gas_limit: int = DEFAULT_GAS_LIMIT, epoch: int = DEFAULT_EPOCH) -> dict[str, Any]:
+def clique_genesis(
+    chain_id: int,
+    period: int,
+    signers: list[str],
+    balances: dict[str, int],
+    gas_limit: int = DEFAULT_GAS_LIMIT,
+    epoch: int = DEFAULT_EPOCH,
+) -> dict[str, Any]:
     """A geth 1.13 Clique genesis with every fork up to London active from block 0.
 
     geth 1.13.15's Clique refuses Shanghai and Cancun ("clique does not support shanghai fork"), so the
     EVM of this chain is London: no PUSH0, no MCOPY, no transient storage."""
-    forks = ["homesteadBlock", "eip150Block", "eip155Block", "eip158Block", "byzantiumBlock",
-             "constantinopleBlock", "petersburgBlock", "istanbulBlock", "muirGlacierBlock", "berlinBlock",
-             "londonBlock", "arrowGlacierBlock", "grayGlacierBlock"]
+    forks = [
+        "homesteadBlock",
+        "eip150Block",
+        "eip155Block",
+        "eip158Block",
+        "byzantiumBlock",
+        "constantinopleBlock",
+        "petersburgBlock",
+        "istanbulBlock",
+        "muirGlacierBlock",
+        "berlinBlock",
+        "londonBlock",
+        "arrowGlacierBlock",
+        "grayGlacierBlock",
+    ]
     return {
-        "config": {"chainId": chain_id, **{f: 0 for f in forks},
-                   "clique": {"period": period, "epoch": epoch}},
+        "config": {"chainId": chain_id, **{f: 0 for f in forks}, "clique": {"period": period, "epoch": epoch}},
         "nonce": "0x0",
         "timestamp": "0x0",
         "extraData": clique_extra_data(signers),
@@ -191,17 +216,41 @@ def clique_genesis(chain_id: int, period: int, signers: list[str], balances: dic
     }
 
 
-def qbft_genesis(chain_id: int, period: int, validators: list[str], balances: dict[str, int],
-                 gas_limit: int = DEFAULT_GAS_LIMIT, epoch: int = DEFAULT_EPOCH,
-                 request_timeout: int | None = None) -> dict[str, Any]:
+def qbft_genesis(
+    chain_id: int,
+    period: int,
+    validators: list[str],
+    balances: dict[str, int],
+    gas_limit: int = DEFAULT_GAS_LIMIT,
+    epoch: int = DEFAULT_EPOCH,
+    request_timeout: int | None = None,
+) -> dict[str, Any]:
     """A Besu QBFT genesis (block-header validator selection) with forks up to Cancun from block 0."""
-    forks = ["homesteadBlock", "eip150Block", "eip155Block", "eip158Block", "byzantiumBlock",
-             "constantinopleBlock", "petersburgBlock", "istanbulBlock", "muirGlacierBlock", "berlinBlock",
-             "londonBlock"]
+    forks = [
+        "homesteadBlock",
+        "eip150Block",
+        "eip155Block",
+        "eip158Block",
+        "byzantiumBlock",
+        "constantinopleBlock",
+        "petersburgBlock",
+        "istanbulBlock",
+        "muirGlacierBlock",
+        "berlinBlock",
+        "londonBlock",
+    ]
     return {
-        "config": {"chainId": chain_id, **{f: 0 for f in forks}, "shanghaiTime": 0, "cancunTime": 0,
-                   "qbft": {"blockperiodseconds": period, "epochlength": epoch,
-                            "requesttimeoutseconds": request_timeout or max(4, 2 * period)}},
+        "config": {
+            "chainId": chain_id,
+            **{f: 0 for f in forks},
+            "shanghaiTime": 0,
+            "cancunTime": 0,
+            "qbft": {
+                "blockperiodseconds": period,
+                "epochlength": epoch,
+                "requesttimeoutseconds": request_timeout or max(4, 2 * period),
+            },
+        },
         "nonce": "0x0",
         "timestamp": "0x0",
         "extraData": qbft_extra_data(validators),
@@ -214,6 +263,7 @@ def qbft_genesis(chain_id: int, period: int, validators: list[str], balances: di
 
 
 # ------------------------------------------------------------------ network.json
+
 
 @dataclass
 class NodeConfig:
@@ -256,11 +306,12 @@ class NetworkConfig:
         tmp.replace(Path(directory) / NETWORK_FILE)
 
     @classmethod
-    def load(cls, directory: Path) -> "NetworkConfig":
+    def load(cls, directory: Path) -> NetworkConfig:
         path = Path(directory) / NETWORK_FILE
         if not path.is_file():
-            raise NetworkError(f"{directory} is not a network directory (no {NETWORK_FILE}): "
-                               "create one with `certnet network init`")
+            raise NetworkError(
+                f"{directory} is not a network directory (no {NETWORK_FILE}): create one with `certnet network init`"
+            )
         try:
             raw = json.loads(path.read_text())
             raw["nodes"] = [NodeConfig(**n) for n in raw["nodes"]]
@@ -288,5 +339,4 @@ def check_counts(validators: int, engine: str) -> None:
     if validators < 1:
         raise NetworkError("a network needs at least one validator")
     if engine == "besu" and validators < 4:
-        raise NetworkError("QBFT needs at least 4 validators to tolerate one fault (got "
-                           f"{validators})")
+        raise NetworkError(f"QBFT needs at least 4 validators to tolerate one fault (got {validators})")

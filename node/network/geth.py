@@ -27,23 +27,37 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from web3 import Web3
 
-
 from certnet.node.deploy import DeployConfig, Deployment, deploy
 from certnet.node.engines import EngineError, connect, free_port, http_web3
-from certnet.node.local import process_alive
 from certnet.node.keys import create_keystore, load_key
+from certnet.node.local import process_alive
 from certnet.node.network.genesis import (
-    DEFAULT_CHAIN_ID, DEFAULT_EPOCH, DEFAULT_GAS_LIMIT, DEFAULT_PERIOD, DEPLOYER_BALANCE_WEI, GENESIS_FILE,
-    PASSPHRASE_FILE, VALIDATOR_BALANCE_WEI, NetworkConfig, NetworkError, NodeConfig, NodeKey, check_counts,
-    check_new_directory, clique_genesis, new_passphrase, write_secret,
+    DEFAULT_CHAIN_ID,
+    DEFAULT_EPOCH,
+    DEFAULT_GAS_LIMIT,
+    DEFAULT_PERIOD,
+    DEPLOYER_BALANCE_WEI,
+    GENESIS_FILE,
+    PASSPHRASE_FILE,
+    VALIDATOR_BALANCE_WEI,
+    NetworkConfig,
+    NetworkError,
+    NodeConfig,
+    NodeKey,
+    check_counts,
+    check_new_directory,
+    clique_genesis,
+    new_passphrase,
+    write_secret,
 )
 from certnet.node.paths import PROJECT_ROOT
 from certnet.node.tx import Transactor
@@ -65,6 +79,7 @@ LOOPBACK = "127.0.0.1"
 
 
 # ------------------------------------------------------------------ the binary
+
 
 def _version_of(path: Path) -> str | None:
     try:
@@ -98,13 +113,16 @@ def geth_binary() -> Path:
 
 # ------------------------------------------------------------------ contracts
 
-def deploy_contracts(w3: Web3, signer: Transactor, config: DeployConfig, evm_version: str,
-                     rpc_url: str | None = None) -> Deployment:
+
+def deploy_contracts(
+    w3: Web3, signer: Transactor, config: DeployConfig, evm_version: str, rpc_url: str | None = None
+) -> Deployment:
     """Deploy the contracts: the committed artifacts target London, which every engine runs."""
     return deploy(w3, signer, config, rpc_url=rpc_url)
 
 
 # ------------------------------------------------------------------ init
+
 
 class _Ports:
     """Distinct free loopback ports (or consecutive ones from a base)."""
@@ -131,24 +149,42 @@ def _new_node(directory: Path, index: int, secret: str, ports: _Ports, genesis_v
     key = NodeKey.generate()
     write_secret(node_dir / "nodekey", key.private_key.hex())
     http, p2p, auth = ports.take(index), ports.take(100 + index), ports.take(200 + index)
-    return NodeConfig(index=index, name=name, host=LOOPBACK, http_port=http, p2p_port=p2p, authrpc_port=auth,
-                      validator=validator, enode=key.enode(LOOPBACK, p2p), genesis_validator=genesis_validator)
+    return NodeConfig(
+        index=index,
+        name=name,
+        host=LOOPBACK,
+        http_port=http,
+        p2p_port=p2p,
+        authrpc_port=auth,
+        validator=validator,
+        enode=key.enode(LOOPBACK, p2p),
+        genesis_validator=genesis_validator,
+    )
 
 
 def _write_static_nodes(directory: Path, config: NetworkConfig) -> None:
     """config.toml per node: the other nodes as static peers (geth 1.13 ignores static-nodes.json)."""
     for n in config.nodes:
         peers = [m.enode for m in config.nodes if m.index != n.index]
-        body = ("# written by certnet: the other validators, dialled over loopback (discovery is off)\n"
-                "[Node.P2P]\n"
-                f"StaticNodes = {json.dumps(peers)}\n")
+        body = (
+            "# written by certnet: the other validators, dialled over loopback (discovery is off)\n"
+            "[Node.P2P]\n"
+            f"StaticNodes = {json.dumps(peers)}\n"
+        )
         (directory / n.name / "config.toml").write_text(body)
 
 
-def init_geth_network(directory: str | Path, validators: int = 4, chain_id: int = DEFAULT_CHAIN_ID,
-                      period: int = DEFAULT_PERIOD, passphrase: str | None = None, base_port: int | None = None,
-                      gas_limit: int = DEFAULT_GAS_LIMIT, force: bool = False, epoch: int = DEFAULT_EPOCH
-                      ) -> NetworkConfig:
+def init_geth_network(
+    directory: str | Path,
+    validators: int = 4,
+    chain_id: int = DEFAULT_CHAIN_ID,
+    period: int = DEFAULT_PERIOD,
+    passphrase: str | None = None,
+    base_port: int | None = None,
+    gas_limit: int = DEFAULT_GAS_LIMIT,
+    force: bool = False,
+    epoch: int = DEFAULT_EPOCH,
+) -> NetworkConfig:
     """Write a Clique network of `validators` geth nodes into a new `directory` (nothing is started); Clique
     resets its votes and lists the signers every `epoch` blocks."""
     check_counts(validators, "geth")
@@ -161,8 +197,16 @@ def init_geth_network(directory: str | Path, validators: int = 4, chain_id: int 
     write_secret(d / PASSPHRASE_FILE, secret + "\n")
     ports = _Ports(base_port)
     nodes = [_new_node(d, i, secret, ports, True) for i in range(validators)]
-    config = NetworkConfig(engine="geth", chain_id=chain_id, period=period, epoch=epoch,
-                           gas_limit=gas_limit, evm_version=CLIQUE_EVM_VERSION, deployer="", nodes=nodes)
+    config = NetworkConfig(
+        engine="geth",
+        chain_id=chain_id,
+        period=period,
+        epoch=epoch,
+        gas_limit=gas_limit,
+        evm_version=CLIQUE_EVM_VERSION,
+        deployer="",
+        nodes=nodes,
+    )
     config.deployer = create_keystore(d / config.deployer_keystore, secret)
     balances = {n.validator: VALIDATOR_BALANCE_WEI for n in nodes}
     balances[config.deployer] = DEPLOYER_BALANCE_WEI
@@ -205,9 +249,18 @@ class NodeStatus:
         return bool(self.answering and self.mining and self.signer)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"node": self.index, "name": self.name, "rpc": self.rpc_url, "validator": self.validator,
-                "running": self.running, "pid": self.pid, "block": self.block, "head": self.head,
-                "peers": self.peers, "sealing": self.sealing}
+        return {
+            "node": self.index,
+            "name": self.name,
+            "rpc": self.rpc_url,
+            "validator": self.validator,
+            "running": self.running,
+            "pid": self.pid,
+            "block": self.block,
+            "head": self.head,
+            "peers": self.peers,
+            "sealing": self.sealing,
+        }
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:
@@ -303,20 +356,56 @@ class GethNetwork:
         nd = self.node_dir(i)
         return [
             str(geth_binary()),
-            "--config", str(nd / "config.toml"),
-            "--datadir", str(self.data_dir(i)),
-            "--networkid", str(self.config.chain_id),
-            "--syncmode", "full", "--gcmode", "archive", "--cache", "128",
-            "--port", str(n.p2p_port), "--nodekey", str(nd / "nodekey"),
-            "--nodiscover", "--netrestrict", "127.0.0.0/8", "--nat", "none", "--maxpeers", "50",
-            "--http", "--http.addr", LOOPBACK, "--http.port", str(n.http_port), "--http.api", HTTP_APIS,
-            "--http.vhosts", "localhost,127.0.0.1",
-            "--authrpc.addr", LOOPBACK, "--authrpc.port", str(n.authrpc_port),
+            "--config",
+            str(nd / "config.toml"),
+            "--datadir",
+            str(self.data_dir(i)),
+            "--networkid",
+            str(self.config.chain_id),
+            "--syncmode",
+            "full",
+            "--gcmode",
+            "archive",
+            "--cache",
+            "128",
+            "--port",
+            str(n.p2p_port),
+            "--nodekey",
+            str(nd / "nodekey"),
+            "--nodiscover",
+            "--netrestrict",
+            "127.0.0.0/8",
+            "--nat",
+            "none",
+            "--maxpeers",
+            "50",
+            "--http",
+            "--http.addr",
+            LOOPBACK,
+            "--http.port",
+            str(n.http_port),
+            "--http.api",
+            HTTP_APIS,
+            "--http.vhosts",
+            "localhost,127.0.0.1",
+            "--authrpc.addr",
+            LOOPBACK,
+            "--authrpc.port",
+            str(n.authrpc_port),
             "--ipcdisable",
-            "--keystore", str(nd / "keystore"),
-            "--unlock", n.validator, "--password", str(self.passphrase_file), "--allow-insecure-unlock",
-            "--miner.etherbase", n.validator, "--miner.gaslimit", str(self.config.gas_limit),
-            "--verbosity", "3",
+            "--keystore",
+            str(nd / "keystore"),
+            "--unlock",
+            n.validator,
+            "--password",
+            str(self.passphrase_file),
+            "--allow-insecure-unlock",
+            "--miner.etherbase",
+            n.validator,
+            "--miner.gaslimit",
+            str(self.config.gas_limit),
+            "--verbosity",
+            "3",
         ] + (["--mine"] if mine else [])
 
     def _init_datadir(self, i: int) -> None:
@@ -324,7 +413,10 @@ class GethNetwork:
             return
         result = subprocess.run(
             [str(geth_binary()), "--datadir", str(self.data_dir(i)), "init", str(self.directory / GENESIS_FILE)],
-            capture_output=True, text=True, timeout=120, env=self._env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=self._env(),
         )
         if result.returncode != 0:
             raise NetworkError(f"geth init of {self.node(i).name} failed: {result.stderr.strip()[-2000:]}")
@@ -369,8 +461,7 @@ class GethNetwork:
         w3 = http_web3(self.rpc_url(i), timeout=5)
         while True:
             if proc is not None and proc.poll() is not None:
-                raise NetworkError(f"geth {self.node(i).name} exited with code {proc.returncode}: "
-                                   f"{self.tail(i, 5)}")
+                raise NetworkError(f"geth {self.node(i).name} exited with code {proc.returncode}: {self.tail(i, 5)}")
             try:
                 # Geth answers RPC a moment before it unlocks the validator account: a miner started in between
                 # fails its first block ("authentication needed") and never retries it, and the network stalls.
@@ -379,9 +470,11 @@ class GethNetwork:
             except Exception:
                 pass
             if time.monotonic() > deadline:
-                raise NetworkError(f"geth {self.node(i).name} does not answer (with its account unlocked) on "
-                                   f"{self.rpc_url(i)} after "
-                                   f"{timeout:.0f}s; see {self.log_file(i)}")
+                raise NetworkError(
+                    f"geth {self.node(i).name} does not answer (with its account unlocked) on "
+                    f"{self.rpc_url(i)} after "
+                    f"{timeout:.0f}s; see {self.log_file(i)}"
+                )
             time.sleep(0.1)
 
     def stop_node(self, i: int, timeout: float = 30.0) -> bool:
@@ -459,8 +552,11 @@ class GethNetwork:
             # other ("signed recently") for ever. A new network holds nothing yet: if it does not get going, it
             # starts again from genesis.
             try:
-                wait_until(lambda: min(self.block_number(i) for i in started) >= FRESH_START_BLOCKS,
-                           FRESH_START_SECONDS, f"every node to reach block {FRESH_START_BLOCKS}")
+                wait_until(
+                    lambda: min(self.block_number(i) for i in started) >= FRESH_START_BLOCKS,
+                    FRESH_START_SECONDS,
+                    f"every node to reach block {FRESH_START_BLOCKS}",
+                )
                 return
             except NetworkError:
                 if attempt == FRESH_START_ATTEMPTS:
@@ -487,8 +583,15 @@ class GethNetwork:
     def _start_process(self, i: int, mine: bool = True) -> None:
         log = open(self.log_file(i), "ab")
         try:
-            proc = subprocess.Popen(self.command(i, mine), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True, env=self._env(), cwd=self.node_dir(i))
+            proc = subprocess.Popen(
+                self.command(i, mine),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env=self._env(),
+                cwd=self.node_dir(i),
+            )
         finally:
             log.close()
         self._procs[i] = proc
@@ -545,8 +648,9 @@ class GethNetwork:
         out = []
         for n in self.nodes:
             pid = self.pid(n.index)
-            s = NodeStatus(index=n.index, name=n.name, rpc_url=n.rpc_url, validator=n.validator,
-                           running=pid is not None, pid=pid)
+            s = NodeStatus(
+                index=n.index, name=n.name, rpc_url=n.rpc_url, validator=n.validator, running=pid is not None, pid=pid
+            )
             if pid is not None:
                 try:
                     w3 = http_web3(n.rpc_url, timeout=3)
@@ -592,18 +696,24 @@ class GethNetwork:
 
     def wait_block(self, i: int, number: int, timeout: float = 60.0) -> int:
         """Wait until node i's head is at least `number`; returns the head."""
-        return wait_until(lambda: (b := self.block_number(i)) >= number and b, timeout,
-                          f"{self.node(i).name} to reach block {number}")
+        return wait_until(
+            lambda: (b := self.block_number(i)) >= number and b, timeout, f"{self.node(i).name} to reach block {number}"
+        )
 
     def wait_blocks(self, count: int, nodes: Sequence[int] | None = None, timeout: float = 60.0) -> None:
         """Wait until each of `nodes` has advanced `count` blocks from now."""
         group = list(nodes if nodes is not None else self.running_nodes())
         start = {i: self.block_number(i) for i in group}
-        self._wait_sealing(group, lambda heads: all(heads[i][0] >= start[i] + count for i in group) or None,
-                           timeout, f"nodes {group} to advance {count} blocks")
+        self._wait_sealing(
+            group,
+            lambda heads: all(heads[i][0] >= start[i] + count for i in group) or None,
+            timeout,
+            f"nodes {group} to advance {count} blocks",
+        )
 
-    def _wait_sealing(self, group: list[int], done: Callable[[dict[int, tuple[int, str]]], Any], timeout: float,
-                      what: str) -> Any:
+    def _wait_sealing(
+        self, group: list[int], done: Callable[[dict[int, tuple[int, str]]], Any], timeout: float, what: str
+    ) -> Any:
         """Wait until `done(heads)` gives a result. A fork deadlock on the way is broken (`unstick`) once the
         heads have not moved for STALL_SECONDS; a timeout describes every node's head."""
         deadline = time.monotonic() + timeout
@@ -660,8 +770,9 @@ class GethNetwork:
             fork = min(heads[i][0], heads[tip][0])
             while fork > 0 and self.block_hash(i, fork) != self.block_hash(tip, fork):
                 fork -= 1
-            log.warning("unstick: %s is on a sibling branch at #%d; rewinding it to #%d", self.node(i).name,
-                        heads[i][0], fork)
+            log.warning(
+                "unstick: %s is on a sibling branch at #%d; rewinding it to #%d", self.node(i).name, heads[i][0], fork
+            )
             # not sealing meanwhile: rewound, it could seal another sibling before it fetches the branch
             self._rpc(i, "miner_stop", [])
             self._rpc(i, "debug_setHead", [hex(fork)])
@@ -672,9 +783,15 @@ class GethNetwork:
                 self._rpc(i, "admin_addPeer", [self.node(j).enode])
         for i in rewound:
             try:
-                wait_until(lambda: self.block_number(i) > heads[i][0] - 1 and
-                           self.block_hash(tip, self.block_number(i)) == self.block_hash(i), 30.0,
-                           f"{self.node(i).name} to take the branch of {self.node(tip).name}", interval=0.5)
+                wait_until(
+                    lambda: (
+                        self.block_number(i) > heads[i][0] - 1
+                        and self.block_hash(tip, self.block_number(i)) == self.block_hash(i)
+                    ),
+                    30.0,
+                    f"{self.node(i).name} to take the branch of {self.node(tip).name}",
+                    interval=0.5,
+                )
             except NetworkError as exc:
                 log.warning("unstick: %s", exc)
             finally:
@@ -687,14 +804,17 @@ class GethNetwork:
         for i in self.running_nodes():
             try:
                 block = self.w3(i).eth.get_block("latest")
-                parts.append(f"{self.node(i).name} at #{block['number']} {block['hash'].to_0x_hex()[:10]} "
-                             f"(difficulty {block['difficulty']}) with {len(self.peer_ids(i))} peers")
+                parts.append(
+                    f"{self.node(i).name} at #{block['number']} {block['hash'].to_0x_hex()[:10]} "
+                    f"(difficulty {block['difficulty']}) with {len(self.peer_ids(i))} peers"
+                )
             except Exception as exc:  # a node not answering is part of the picture
                 parts.append(f"{self.node(i).name} not answering ({type(exc).__name__})")
         return "; ".join(parts)
 
-    def wait_converged(self, nodes: Sequence[int] | None = None, timeout: float = 60.0,
-                       at_least: int = 0) -> tuple[int, str]:
+    def wait_converged(
+        self, nodes: Sequence[int] | None = None, timeout: float = 60.0, at_least: int = 0
+    ) -> tuple[int, str]:
         """Wait until `nodes` have heads within two blocks of each other, at `at_least` or beyond, and
         agree on the hash of the lowest head; returns (that number, its hash)."""
         group = list(nodes if nodes is not None else self.running_nodes())
@@ -708,12 +828,14 @@ class GethNetwork:
 
         return self._wait_sealing(group, agree, timeout, f"nodes {group} to agree on the chain head")
 
-    def wait_signers(self, expected: Iterable[str], nodes: Sequence[int] | None = None,
-                     timeout: float = 90.0) -> list[str]:
+    def wait_signers(
+        self, expected: Iterable[str], nodes: Sequence[int] | None = None, timeout: float = 90.0
+    ) -> list[str]:
         want = sorted(to_checksum_address(a) for a in expected)
         group = list(nodes if nodes is not None else self.running_nodes())
-        wait_until(lambda: all(sorted(self.validators(i)) == want for i in group), timeout,
-                   f"the signers to become {want}")
+        wait_until(
+            lambda: all(sorted(self.validators(i)) == want for i in group), timeout, f"the signers to become {want}"
+        )
         return want
 
     # -- topology
@@ -739,7 +861,7 @@ class GethNetwork:
 
         Later groups drop their links first: their dial history stays clear, so `heal` reconnects at
         once (geth waits 35 s before re-dialling a node it dialled recently)."""
-        pairs = [(a, b) for gi, g in enumerate(groups) for h in groups[gi + 1:] for a in g for b in h]
+        pairs = [(a, b) for gi, g in enumerate(groups) for h in groups[gi + 1 :] for a in g for b in h]
 
         def split() -> bool:
             linked = False
@@ -812,8 +934,13 @@ class GethNetwork:
         """Deploy the IssuerRegistry (with its DocumentStore implementation) through `node` from the deployer account,
         built for this chain's EVM (London under Clique)."""
         w3 = self.w3(node)
-        return deploy_contracts(w3, signer or Transactor(w3, self.deployer_key()), config,
-                                self.config.evm_version, rpc_url=self.rpc_url(node))
+        return deploy_contracts(
+            w3,
+            signer or Transactor(w3, self.deployer_key()),
+            config,
+            self.config.evm_version,
+            rpc_url=self.rpc_url(node),
+        )
 
 
 def geth_available() -> bool:

@@ -42,7 +42,7 @@ def runtime_code(contract: str, immutable: bytes) -> bytes:
     if len(refs) != 1:
         raise NetworkError(f"{contract} has {len(refs)} immutables; expected one")
     for ref in next(iter(refs.values())):
-        code[ref["start"]:ref["start"] + ref["length"]] = immutable
+        code[ref["start"] : ref["start"] + ref["length"]] = immutable
     return bytes(code)
 
 
@@ -80,11 +80,21 @@ def clique_genesis_hash(genesis: dict[str, Any]) -> bytes:
     if config.get("londonBlock") != 0 or "shanghaiTime" in config:
         raise NetworkError("only Clique genesis files with London from block 0 and no later fork are supported")
     fields = [
-        bytes.fromhex(genesis.get("parentHash", "0x" + "00" * 32)[2:]), EMPTY_UNCLE_HASH,
-        bytes.fromhex(genesis.get("coinbase", "0x" + "00" * 20)[2:]), genesis_state_root(genesis.get("alloc", {})),
-        EMPTY_TRIE_ROOT, EMPTY_TRIE_ROOT, bytes(256), _q(genesis.get("difficulty", "0x1")), 0,
-        _q(genesis["gasLimit"]), 0, _q(genesis.get("timestamp", 0)), bytes.fromhex(genesis["extraData"][2:]),
-        bytes.fromhex(genesis.get("mixHash", "0x" + "00" * 32)[2:]), _q(genesis.get("nonce", 0)).to_bytes(8, "big"),
+        bytes.fromhex(genesis.get("parentHash", "0x" + "00" * 32)[2:]),
+        EMPTY_UNCLE_HASH,
+        bytes.fromhex(genesis.get("coinbase", "0x" + "00" * 20)[2:]),
+        genesis_state_root(genesis.get("alloc", {})),
+        EMPTY_TRIE_ROOT,
+        EMPTY_TRIE_ROOT,
+        bytes(256),
+        _q(genesis.get("difficulty", "0x1")),
+        0,
+        _q(genesis["gasLimit"]),
+        0,
+        _q(genesis.get("timestamp", 0)),
+        bytes.fromhex(genesis["extraData"][2:]),
+        bytes.fromhex(genesis.get("mixHash", "0x" + "00" * 32)[2:]),
+        _q(genesis.get("nonce", 0)).to_bytes(8, "big"),
         _q(genesis.get("baseFeePerGas", INITIAL_BASE_FEE)),
     ]
     return keccak(rlp.encode(fields))
@@ -96,8 +106,9 @@ def trust_root(directory: str | Path, deployment: str | Path | None = None) -> d
     d = Path(directory)
     config = NetworkConfig.load(d)
     if config.engine != "geth":
-        raise NetworkError(f"{d} is a {config.engine} network: read its trust root from a node "
-                           "(`certnet trust-root --rpc URL`)")
+        raise NetworkError(
+            f"{d} is a {config.engine} network: read its trust root from a node (`certnet trust-root --rpc URL`)"
+        )
     genesis = json.loads((d / GENESIS_FILE).read_text())
     dep_path = Path(deployment) if deployment else d / "deployment.json"
     if not dep_path.is_file():
@@ -108,13 +119,23 @@ def trust_root(directory: str | Path, deployment: str | Path | None = None) -> d
     code, impl = registry_code(dep["issuer_registry"])
     clique = genesis["config"]["clique"]
     return {
-        "format": "certnet-trust-root", "version": 1,
-        "network": {"name": dep.get("name", "certnet"), "chainId": config.chain_id,
-                    "genesisHash": "0x" + clique_genesis_hash(genesis).hex()},
-        "consensus": {"engine": "clique", "epoch": int(clique["epoch"]), "period": int(clique["period"]),
-                      "validators": decode_clique_extra_data(genesis["extraData"])},
-        "issuerRegistry": {"address": to_checksum_address(dep["issuer_registry"]),
-                           "codeHash": "0x" + keccak(code).hex(),
-                           "storeImplementation": to_checksum_address(impl),
-                           "storeCodeHash": "0x" + keccak(clone_code(impl)).hex()},
+        "format": "certnet-trust-root",
+        "version": 1,
+        "network": {
+            "name": dep.get("name", "certnet"),
+            "chainId": config.chain_id,
+            "genesisHash": "0x" + clique_genesis_hash(genesis).hex(),
+        },
+        "consensus": {
+            "engine": "clique",
+            "epoch": int(clique["epoch"]),
+            "period": int(clique["period"]),
+            "validators": decode_clique_extra_data(genesis["extraData"]),
+        },
+        "issuerRegistry": {
+            "address": to_checksum_address(dep["issuer_registry"]),
+            "codeHash": "0x" + keccak(code).hex(),
+            "storeImplementation": to_checksum_address(impl),
+            "storeCodeHash": "0x" + keccak(clone_code(impl)).hex(),
+        },
     }

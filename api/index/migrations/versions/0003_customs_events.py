@@ -13,22 +13,33 @@ Self-contained on purpose (no imports from the models).
 
 from __future__ import annotations
 
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003"
-down_revision: Union[str, Sequence[str], None] = "0002"
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 ROW_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 TABLE = "idx_customs_events"
 #: the event tables of 0002, emptied so that the chain is indexed again from the start
-EARLIER = ("idx_anchors", "idx_revocations", "idx_supersessions", "idx_authorities", "idx_keys", "idx_key_status",
-           "idx_key_rotations", "idx_key_compromises", "idx_member_changes", "idx_admin_changes", "idx_customs_keys",
-           "idx_proposal_events")
+EARLIER = (
+    "idx_anchors",
+    "idx_revocations",
+    "idx_supersessions",
+    "idx_authorities",
+    "idx_keys",
+    "idx_key_status",
+    "idx_key_rotations",
+    "idx_key_compromises",
+    "idx_member_changes",
+    "idx_admin_changes",
+    "idx_customs_keys",
+    "idx_proposal_events",
+)
 
 
 def upgrade() -> None:

@@ -9,9 +9,6 @@ encrypted keystores under <data dir>/keys; the local passphrase is generated onc
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +17,7 @@ from web3 import Web3
 from certnet.node import keys, local
 from certnet.node.deploy import DeployConfig, Deployment, Member, deploy
 from certnet.node.engines import connect, dev_keys
+from certnet.node.keys import local_passphrase
 from certnet.node.tx import Transactor, signer_for
 
 DEMO_MEMBERS = ["VN", "TH", "MY", "SG"]
@@ -40,19 +38,6 @@ class LocalSystem:
 
 def deployment_file(data_dir: Path) -> Path:
     return data_dir / "deployment.json"
-
-
-def local_passphrase(data_dir: Path) -> str:
-    """The keystore passphrase from the environment, else the local one (created on first use)."""
-    if os.environ.get(keys.PASSPHRASE_ENV) or os.environ.get(keys.PASSPHRASE_FILE_ENV):
-        return keys.passphrase()
-    f = data_dir / "passphrase"
-    if not f.is_file():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(f, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
-        with os.fdopen(fd, "w") as out:
-            out.write(secrets.token_urlsafe(24) + "\n")
-    return keys.passphrase(file=f)
 
 
 def _ensure_key(data_dir: Path, name: str, secret: str) -> Path:
@@ -86,7 +71,7 @@ def bring_up(data_dir: Path, port: int = local.DEFAULT_PORT, log=print) -> Local
     )
     key_files = {n: _ensure_key(data_dir, n, secret) for n in names}
     funder = signer_for(w3, dev_keys(1)[0])
-    for n, f in key_files.items():
+    for f in key_files.values():
         addr = keys.keystore_address(f)
         if w3.eth.get_balance(addr) < 10**18:
             funder.transfer(addr, 100 * 10**18)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import stat
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -99,14 +100,25 @@ class PassphrasePolicyError(KeystoreError):
     """A production start was given its keystore passphrase in a file."""
 
 
+def local_passphrase(data_dir: Path) -> str:
+    """The keystore passphrase from the environment, else the local one (created on first use)."""
+    if os.environ.get(PASSPHRASE_ENV) or os.environ.get(PASSPHRASE_FILE_ENV):
+        return passphrase()
+    f = data_dir / "passphrase"
+    if not f.is_file():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(f, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(24) + "\n")
+    return passphrase(file=f)
+
+
 def service_passphrase(data_dir: Path, chain_id: int, rpc_url: str | None) -> str:
     """The passphrase that unlocks the service's keystores. On the local demo chain (:func:`is_local_demo`) from
     $CERTNET_PASSPHRASE, $CERTNET_PASSPHRASE_FILE or `<data dir>/passphrase` (created on first use); in
     production only from $CERTNET_PASSPHRASE, and never while a passphrase file is configured or lies in the
     data directory (a plain passphrase beside the keys it opens protects nothing)."""
     if is_local_demo(chain_id, rpc_url):
-        from certnet.api.system import local_passphrase
-
         return local_passphrase(data_dir)
     where = f"chain {chain_id} at {rpc_url or 'an unknown address'} is not the local demo chain"
     file_env = os.environ.get(PASSPHRASE_FILE_ENV)

@@ -70,7 +70,7 @@ def cmd_bundle(args: argparse.Namespace) -> int:
     files = collect_files(args.sources)
     docs = [f.read_bytes() for f in files]
     queries, signers, skipped = queries_for(docs)
-    for f, why in zip(files, skipped):
+    for f, why in zip(files, skipped, strict=True):
         if why:
             print(f"certnet: {f}: left out of the bundle: {why}", file=sys.stderr)
     if not queries:
@@ -98,10 +98,10 @@ def verify_with_bundle_cli(args: argparse.Namespace, inputs: list[tuple[str, Any
     verdicts = verify_with_bundle([c for _, c in inputs], bundle, trust, max_age=args.max_age)
     worst = max((v.status for v in verdicts), key=lambda s: (s != "VALID", OVERALL.index(s)))
     if args.json:
-        results = [{"file": name, **verdict_json(v)} for (name, _), v in zip(inputs, verdicts)]
+        results = [{"file": name, **verdict_json(v)} for (name, _), v in zip(inputs, verdicts, strict=True)]
         print(json.dumps(results[0] if len(results) == 1 else {"status": worst, "results": results}, indent=2))
     else:
-        for (name, _), v in zip(inputs, verdicts):
+        for (name, _), v in zip(inputs, verdicts, strict=True):
             print(f"{name}: {v.status}")
             print(f"  {v.message}")
             for c in v.checks:

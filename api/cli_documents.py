@@ -100,7 +100,7 @@ def cmd_wrap(args: argparse.Namespace) -> int:
     except ProofFormatError as exc:
         raise DocumentInputError(f"cannot wrap: {exc}") from None
     out = Path(args.out)
-    for f, w in zip(files, wrapped):
+    for f, w in zip(files, wrapped, strict=True):
         write_json(out / f.name, w)
     print(root)
     return 0
@@ -210,7 +210,7 @@ def issue_files(
                     select(Document.id, Document.batch_id, wrapped_text).where(Document.id.in_(chunk_ids))
                 )
             }
-        for f, i in zip(files[start : start + step], chunk_ids):
+        for f, i in zip(files[start : start + step], chunk_ids, strict=True):
             batch_id, text = rows[i]
             batch_ids.add(batch_id)
             write_json(out / f.name, json_value(text))
@@ -350,7 +350,7 @@ def cmd_samples(args: argparse.Namespace) -> int:
     if out.suffix == ".ndjson":  # one file, a document per line (for `certnet issue-bulk`)
         out.parent.mkdir(parents=True, exist_ok=True)
         with open(out, "wb") as f:
-            for n, doc in enumerate(docs, start=1):
+            for n, doc in enumerate(docs, start=1):  # noqa: B007 (n counts the documents, printed below)
                 f.write(dump_bytes(doc) + b"\n")
     else:
         for n, doc in enumerate(docs, start=1):
@@ -405,10 +405,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
         verdicts = verifier.verify_many([content for _, content in inputs])
     worst = max((v.status for v in verdicts), key=lambda s: (s != "VALID", OVERALL.index(s)))
     if args.json:
-        results = [{"file": name, **v.to_dict()} for (name, _), v in zip(inputs, verdicts)]
+        results = [{"file": name, **v.to_dict()} for (name, _), v in zip(inputs, verdicts, strict=True)]
         print(json.dumps(results[0] if len(results) == 1 else {"status": worst, "results": results}, indent=2))
     else:
-        for (name, _), v in zip(inputs, verdicts):
+        for (name, _), v in zip(inputs, verdicts, strict=True):
             print(f"{name}: {v.status}")
             print(f"  {v.message}")
             for c in v.checks:

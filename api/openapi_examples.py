@@ -4,7 +4,8 @@ They tell one story on the local demo network: the Vietnamese issuer (VCCI) issu
 certificates for Thailand, Thai customs verifies and receives the first, the issuer revokes it to correct its data,
 an auditor reads its history. The
 wrapped documents in ``examples/form-d.json`` are real OpenAttestation v2 documents made by the project's own
-code; ``python -m certnet.api.openapi_examples`` makes them again (deterministically) from :mod:`certnet.issuer.samples`.
+code; ``python -m certnet.api.openapi_examples`` makes them again (deterministically) from
+:mod:`certnet.issuer.samples`.
 """
 
 from __future__ import annotations

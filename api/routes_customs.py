@@ -146,7 +146,7 @@ async def verify(
     body: VerifyRequest,
     request: Request,
     principal: Principal = PrincipalDep,
-    mode: Mode = Query("chain", description=_MODE_HELP, openapi_examples=ex.param("chain", "read the node")),
+    mode: Annotated[Mode, Query(description=_MODE_HELP, openapi_examples=ex.param("chain", "read the node"))] = "chain",
 ) -> Any:
     if mode == "chain" or not service_of(request).head_is_cached():
         # a blocking call to the node (the verification, or the head for the index's lag): off the event loop
@@ -167,7 +167,9 @@ def verify_bulk(
     body: BulkVerifyRequest,
     request: Request,
     principal: Principal = PrincipalDep,
-    mode: Mode = Query("index", description=_MODE_HELP, openapi_examples=ex.param("index", "read the service's index")),
+    mode: Annotated[
+        Mode, Query(description=_MODE_HELP, openapi_examples=ex.param("index", "read the service's index"))
+    ] = "index",
 ) -> Response:
     service = service_of(request)
     limit = service.settings.max_documents

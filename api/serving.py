@@ -4,8 +4,8 @@ With several processes each one listens on its own socket bound to the same addr
 the kernel spreads new connections over them evenly. (With one shared socket, as uvicorn's own multi-process
 mode has it, the first process to wake accepts every connection waiting at that moment: a client that opens
 four connections at once often lands all four on one process while the other idles.) The workers share their
-per-key rate limits (certnet.api.auth.share_rate_limits) and their metrics (certnet.api.metrics). This process supervises them: a worker that dies is started
-again, SIGTERM or SIGINT stops them all.
+per-key rate limits (certnet.api.auth.share_rate_limits) and their metrics (certnet.api.metrics). This process
+supervises them: a worker that dies is started again, SIGTERM or SIGINT stops them all.
 """
 
 from __future__ import annotations

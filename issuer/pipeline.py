@@ -902,7 +902,9 @@ class Pipeline:
                     .values(wrapped=bindparam("doc_wrapped"), target_hash=bindparam("doc_target")),
                     [
                         {"doc_id": doc_id, "doc_wrapped": orjson.Fragment(w), "doc_target": target_hash_of(w)}
-                        for (doc_id, _), w in zip(rows, wrapped)  # the wrapped JSON goes to the column as it is
+                        for (doc_id, _), w in zip(
+                            rows, wrapped, strict=True
+                        )  # the wrapped JSON goes to the column as it is
                     ],
                 )
                 faults.crash_point("batching")  # before the commit: the batch must vanish whole

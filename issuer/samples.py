@@ -2251,9 +2251,10 @@ def _weighted_asean(r, exclude: str) -> str:
     total = _CUM_WEIGHTS[-1]
     while True:
         x = r() * total
-        for country, limit in zip(_ATIGA_DESTINATIONS, _CUM_WEIGHTS):
-            if x < limit:
-                break
+        country = next(
+            (c for c, limit in zip(_ATIGA_DESTINATIONS, _CUM_WEIGHTS, strict=True) if x < limit),
+            _ATIGA_DESTINATIONS[-1],
+        )
         if country != exclude:
             return country
 

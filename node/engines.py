@@ -234,7 +234,7 @@ def connect(rpc_url: str, timeout: float = DEFAULT_TIMEOUT) -> Web3:
     """A web3 connection to any JSON-RPC endpoint, checked to answer."""
     w3 = http_web3(rpc_url, timeout)
     try:
-        w3.eth.chain_id
+        _ = w3.eth.chain_id  # a first request: is a node answering there?
     except Exception as exc:
         raise EngineError(
             f"no Ethereum JSON-RPC node answers at {rpc_url}: {describe_failure(exc, 'the node')}"

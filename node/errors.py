@@ -68,9 +68,9 @@ def decode_revert(data: str | bytes | None, context: str = "") -> ContractRevert
         cls, types, names = _BY_SELECTOR[raw[:4]]
         values = tuple(
             to_checksum_address(v) if t == "address" else v
-            for t, v in zip(types, decode(types, raw[4:]) if types else ())
+            for t, v in zip(types, decode(types, raw[4:]) if types else (), strict=True)
         )
-        args_ = dict(zip(names, values))
+        args_ = dict(zip(names, values, strict=True))
         shown = ", ".join(f"{k}={_fmt(v)}" for k, v in args_.items())
         return cls(f"{prefix}{cls.error}({shown})", args_, "0x" + raw.hex())
     return UnknownRevert(f"{prefix}reverted" + (f" with data 0x{raw.hex()}" if raw else ""), None, "0x" + raw.hex())

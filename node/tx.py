@@ -150,15 +150,17 @@ class Transactor:
         return self._sign(self._builder(fn, self._estimate(fn, label)))
 
     def _builder(self, fn: ContractFunction | ContractConstructor, gas: int) -> Any:
-        build = lambda nonce, fees: fn.build_transaction(
-            {
-                "from": self.address,
-                "nonce": nonce,
-                "gas": int(gas * self.GAS_MARGIN) + self.GAS_EXTRA,
-                "chainId": self.chain_id,
-                **fees,
-            }
-        )
+        def build(nonce: int, fees: dict[str, Any]) -> Any:
+            return fn.build_transaction(
+                {
+                    "from": self.address,
+                    "nonce": nonce,
+                    "gas": int(gas * self.GAS_MARGIN) + self.GAS_EXTRA,
+                    "chainId": self.chain_id,
+                    **fees,
+                }
+            )
+
         build.method = getattr(fn, "signature", None) if isinstance(fn, ContractFunction) else None
         return build
 

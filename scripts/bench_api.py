@@ -579,8 +579,9 @@ def main(argv: list[str] | None = None) -> int:
                     p = r["percentiles"]
                     ok = r["rps"] >= GOAL_RPS and p.get("99", 1e9) <= GOAL_P99_MS
                     say(
-                        f"    -c{c:<3} {r['rps']:>8,.0f} req/s   p50 {p.get('50', 0):6.2f} ms   p75 {p.get('75', 0):6.2f} ms"
-                        f"   p90 {p.get('90', 0):6.2f} ms   p99 {p.get('99', 0):6.2f} ms   checked {r['good']:,} VALID, "
+                        f"    -c{c:<3} {r['rps']:>8,.0f} req/s   p50 {p.get('50', 0):6.2f} ms"
+                        f"   p75 {p.get('75', 0):6.2f} ms   p90 {p.get('90', 0):6.2f} ms"
+                        f"   p99 {p.get('99', 0):6.2f} ms   checked {r['good']:,} VALID, "
                         f"{r['bad']} not; server CPU {r['server_cpu_ms_per_request']:.2f} ms/request"
                         f"{'  (meets the goal)' if ok else ''}"
                     )
@@ -623,8 +624,9 @@ def main(argv: list[str] | None = None) -> int:
                     dps = r["rps"] * args.bulk_size
                     p = r["percentiles"]
                     say(
-                        f"    -c{c:<3} {dps:>8,.0f} docs/s  ({r['requests']} requests, {r['rps']:.2f} req/s; latency p50 "
-                        f"{p.get('50', 0):,.0f} ms, p99 {p.get('99', 0):,.0f} ms; checked {r['good']} good, {r['bad']} not; "
+                        f"    -c{c:<3} {dps:>8,.0f} docs/s  ({r['requests']} requests, {r['rps']:.2f} req/s; "
+                        f"latency p50 {p.get('50', 0):,.0f} ms, p99 {p.get('99', 0):,.0f} ms; "
+                        f"checked {r['good']} good, {r['bad']} not; "
                         f"server CPU {r['server_cpu_us_per_document']:.0f} µs/document)"
                         f"{'  (meets the goal)' if dps >= GOAL_BULK else ''}"
                     )
@@ -647,7 +649,8 @@ def main(argv: list[str] | None = None) -> int:
                     say("  server log (last lines):\n    " + "\n    ".join(log.splitlines()[-8:]))
         say()
         say(
-            f"goals: single document >= {GOAL_RPS:,} req/s with p99 <= {GOAL_P99_MS:.0f} ms; bulk >= {GOAL_BULK:,} docs/s"
+            f"goals: single document >= {GOAL_RPS:,} req/s with p99 <= {GOAL_P99_MS:.0f} ms; "
+            f"bulk >= {GOAL_BULK:,} docs/s"
         )
         for run in figures["runs"]:
             best = max(run["single"], key=lambda r: r["rps"])

@@ -336,7 +336,9 @@ def main(argv: list[str] | None = None) -> int:
                     f"{n / min(CPU_RUNS):,.0f} docs/s per busy core"
                 )
                 say(f"  {mode:5} median: {rate(n, med)}")
-            same = [comparable(a) == comparable(b) for a, b in zip(verdicts_of["index"], verdicts_of["chain"])]
+            same = [
+                comparable(a) == comparable(b) for a, b in zip(verdicts_of["index"], verdicts_of["chain"], strict=True)
+            ]
             assert all(same), f"{same.count(False)} verdicts differ between index and chain"
             say(
                 f"  index and chain verdicts identical for all {n:,} documents ({counts(verdicts_of['index'])}), "

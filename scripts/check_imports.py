@@ -169,7 +169,9 @@ def check(root: Path = ROOT) -> list[str]:
     edges = [e for name, path in modules.items() for e in imports_of(name, path, modules)]
     problems = []
     for cycle in cycles(edges):
-        inner = [f"{e.source}:{e.line} -> {e.target}" for e in edges if e.module_level and {e.source, e.target} <= set(cycle)]
+        inner = [
+            f"{e.source}:{e.line} -> {e.target}" for e in edges if e.module_level and {e.source, e.target} <= set(cycle)
+        ]
         problems.append(f"import cycle among {', '.join(cycle)}: " + "; ".join(inner))
     for e in direction_violations(edges):
         where = "" if e.module_level else " (inside a function)"

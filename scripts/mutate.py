@@ -182,7 +182,8 @@ MUTANTS: list[Mutant] = [
     Mutant(
         "pipeline: anchored only at the confirmation depth",
         "issuer/pipeline.py",
-        '            if not self._deep_enough(receipt["blockNumber"]):\n                continue  # not deep enough yet',
+        '            if not self._deep_enough(receipt["blockNumber"]):\n'
+        "                continue  # not deep enough yet",
         "            if False:\n                continue  # not deep enough yet",
         ("tests/test_pipeline.py", "-k", "confirmation_depth"),
     ),

@@ -1,15 +1,15 @@
 """The trust-domain guarantee, tested adversarially on a real anvil node: no key outside an issuing authority's
 own domain (its keys, its country's admins) can change the verdict of any of its documents.
 
-The test knows no contract function by name. Attackers — the key of another authority of the same country, the
-key of an authority of another country, another country's admin, and spare accounts that the other country may
-make its keys or admins — call every state-changing function of every compiled contract ABI (IssuerRegistry,
-DocumentStore, CustomsRecord: each `nonpayable` function), on the registry, the customs record or on any store (the victim's, their own, the
-implementation, stores they create), with arguments drawn by ABI type from pools built from the victim's public
-hashes (its roots, targetHashes, inner nodes and proof siblings, two-leaf roots pairing them with other hashes,
-batches of one, the victim's own proofs), addresses (the stores, the registry, every key and admin) and the
-attackers' own documents. Calls come in sequences (hypothesis stateful testing) so that one can prepare the next
-(anchor a two-leaf root, then revoke the victim's hash through it; register an authority, then use its store).
+The test knows no contract function by name. Attackers — the key of another authority of the same country, the key
+of an authority of another country, another country's admin, and spare accounts that the other country may make its
+keys or admins — call every state-changing function of every compiled contract ABI (IssuerRegistry, DocumentStore,
+CustomsRecord: each `nonpayable` function), on the registry, the customs record or on any store (the victim's,
+their own, the implementation, stores they create), with arguments drawn by ABI type from pools built from the
+victim's public hashes (its roots, targetHashes, inner nodes and proof siblings, two-leaf roots pairing them with
+other hashes, batches of one, the victim's own proofs), addresses (the stores, the registry, every key and admin)
+and the attackers' own documents. Calls come in sequences (hypothesis stateful testing) so that one can prepare the
+next (anchor a two-leaf root, then revoke the victim's hash through it; register an authority, then use its store).
 The victim meanwhile anchors batches whose roots the attackers knew beforehand (front-running).
 
 After every step the victim's verdicts are what they were: certnet's verifier in trustless mode

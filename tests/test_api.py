@@ -97,8 +97,8 @@ def test_supersede_over_http(api):
 
 
 def test_a_failed_supersession_can_be_requested_again_over_http(api):
-    """A supersession FAILED (its successor was revoked: SuccessorNotActive) is requested again naming another successor: the same
-    action goes back to PENDING and is done; a request repeated while it is pending returns it."""
+    """A supersession FAILED (its successor was revoked: SuccessorNotActive) is requested again naming another
+    successor: the same action goes back to PENDING and is done; a request repeated while it is pending returns it."""
     docs = form_ds(api, 3, seed=3)
     for i, d in enumerate(docs[1:]):
         d["referenceNumber"] += f"-R{i}"

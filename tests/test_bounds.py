@@ -60,7 +60,7 @@ def test_one_request_to_a_hung_node_ends_at_its_timeout_and_is_not_retried(tarpi
     w3 = http_web3(tarpit.url, timeout=1.0)
     t0 = time.monotonic()
     with pytest.raises(NodeTimeout) as info:
-        w3.eth.block_number
+        _ = w3.eth.block_number
     elapsed = time.monotonic() - t0
     assert 0.9 <= elapsed < 1.0 + SLACK, elapsed
     assert info.value.seconds == 1.0
@@ -73,7 +73,7 @@ def test_a_deadline_bounds_many_calls_together(tarpit):
     with deadline(1.5):
         for _ in range(3):  # after the first times out, the others fail at once
             with pytest.raises(NodeTimeout):
-                w3.eth.block_number
+                _ = w3.eth.block_number
     assert time.monotonic() - t0 < 1.5 + SLACK
 
 
@@ -81,7 +81,7 @@ def test_a_refused_connection_is_retried_briefly_then_named(tmp_path):
     dead = AnvilEngine(tmp_path / "dead")  # never started: its port refuses connections
     t0 = time.monotonic()
     with pytest.raises(NodeUnreachable):
-        dead.w3.eth.block_number
+        _ = dead.w3.eth.block_number
     assert time.monotonic() - t0 < 0.3 + SLACK  # two retries, 0.1 s and 0.2 s apart
 
 

@@ -122,7 +122,7 @@ def test_verdicts_from_proofs_equal_online_verdicts(corpus_net):
     block, state, _ = _proven(net, queries, signers)
     online = Verifier(ChainSource(net.engine.w3, net.deployment)).verify_many(docs)
     offline = Verifier(_source(net, state, block)).verify_many(docs)
-    for name, a, b in zip(names, online, offline):
+    for name, a, b in zip(names, online, offline, strict=True):
         assert a.block_number == b.block_number == block
         assert b.status == a.status == corpus[name][1], name
         assert [(c.type, c.status, c.code, c.message) for c in b.checks] == [

@@ -23,6 +23,7 @@ from certnet.node.contracts import (
 )
 from certnet.node.deploy import _deploy_contract
 from certnet.verifier.fields import FieldProof, prove_field
+from certnet.verifier.jsjson import ProofFormatError
 from certnet.verifier.wrap import wrap_documents
 
 _seeds = iter(range(10_000, 10**9))
@@ -229,7 +230,7 @@ def test_forged_country_proofs_are_refused(net):
     from certnet.verifier.obfuscate import obfuscate_document as obfuscate
 
     hidden = obfuscate(w, ["importingCountry"])
-    with pytest.raises(Exception):
+    with pytest.raises(ProofFormatError):
         prove_field(hidden, "importingCountry")
     assert rec.importing_country_of(store, doc) is None
     rec.record_decision(store, root, doc, proof, "TH", good, Preference.GIVEN, 0)

@@ -73,7 +73,7 @@ def verdicts(net, store: str, docs: list[tuple[str, str, list[str]]]) -> list[tu
     view = DocumentStoreClient(net.engine.w3, store)
     out = []
     statuses = net.registry().status_of([(store, r, d, p) for r, d, p in docs])
-    for (root, doc, proof), s in zip(docs, statuses):
+    for (root, doc, proof), s in zip(docs, statuses, strict=True):
         asked = [doc, *path_nodes(doc, proof), root] if root != doc else [root]
         out.append(
             (
@@ -146,7 +146,7 @@ def test_root_squatting_does_not_touch_the_victims_store(net):
     reverted and the squatter controlled the root's revocation."""
     root, leaves, proofs = batch(4)
     docs = [(root, leaf, proofs[leaf]) for leaf in leaves]
-    for squatter, authority in (("th_issuer", "th"), ("vn2_issuer", "vn2")):
+    for squatter in ("th_issuer", "vn2_issuer"):
         net.store(squatter).anchor(root, "FORM_D", 4)  # first, in its own store
     net.store("vn_issuer").anchor(root, "FORM_D", 4)  # the victim's own anchoring goes through
     vn = net.stores["vn"]
@@ -338,8 +338,10 @@ def test_revoking_a_proof_node_revokes_the_documents_under_it(net):
     leaf = leaves[0]
     node = path_nodes(leaf, proofs[leaf])[0]  # the parent of leaves 0 and 1
     store.revoke_document(root, node, proofs[leaf][1:], "DUPLICATE")
-    by_leaf = dict(zip(leaves, net.registry().status_of([(net.stores["vn"], root, l, proofs[l]) for l in leaves])))
-    under = [l for l in leaves if by_leaf[l].revoked]
+    by_leaf = dict(
+        zip(leaves, net.registry().status_of([(net.stores["vn"], root, lf, proofs[lf]) for lf in leaves]), strict=True)
+    )
+    under = [lf for lf in leaves if by_leaf[lf].revoked]
     assert len(under) == 2 and leaf in under
     s = by_leaf[leaf]
     assert s.revoked_level == RevokedLevel.PROOF_NODE and s.revoked_hash == node
@@ -524,7 +526,7 @@ def test_compromised_key_later_anchors_read_revoked_and_later_acts_stop_counting
     store.revoke_document(early_root, early_leaves[0], early_proofs[early_leaves[0]], 1)  # before: counts
     succ_root, succ_leaves, succ_proofs = batch(1)
     store.anchor(succ_root, "FORM_D", 1)
-    docs = [(good_root, l, good_proofs[l]) for l in good_leaves]
+    docs = [(good_root, lf, good_proofs[lf]) for lf in good_leaves]
     before = verdicts(net, vn, docs)
     net.engine.advance_time(60)
     since = now(net) + 1
@@ -560,7 +562,7 @@ def test_compromised_key_later_anchors_read_revoked_and_later_acts_stop_counting
     admin = net.store("vn_admin", authority="vn")
     admin.revoke_document(good_root, good_leaves[0], good_proofs[good_leaves[0]], "KEY_COMPROMISED")
     admin.supersede(good_root, good_leaves[1], good_proofs[good_leaves[1]], succ_root, succ_leaves[0], [])
-    s0, s1 = net.registry().status_of([(vn, good_root, l, good_proofs[l]) for l in good_leaves[:2]])
+    s0, s1 = net.registry().status_of([(vn, good_root, lf, good_proofs[lf]) for lf in good_leaves[:2]])
     assert s0.revoked and s0.revoked_by == net.addr("vn_admin") and s0.revocation_reason == REASON["KEY_COMPROMISED"]
     assert s1.superseded and s1.superseded_by == net.addr("vn_admin")
     with pytest.raises(errors.AlreadyRevoked):
@@ -582,7 +584,7 @@ def test_compromised_key_revocation_of_a_whole_batch_stops_counting(net):
     net.registry("vn_admin").mark_compromised(net.addr("vn_issuer"), since)
     view = net.store()
     assert not view.is_revoked(root) and view.is_active(root)
-    assert all(view.is_active(root, l, proofs[l]) for l in leaves)
+    assert all(view.is_active(root, lf, proofs[lf]) for lf in leaves)
     assert not net.registry().status_of([(net.stores["vn"], root, leaves[0], proofs[leaves[0]])])[0].revoked
     # a successor anchored by the compromised key cannot be superseded to
     net.store("vn_admin", authority="vn").revoke_root(root, "KEY_COMPROMISED")
@@ -679,15 +681,15 @@ def test_batched_status_agrees_with_single_calls(net):
     vn, th = net.stores["vn"], net.stores["th"]
     (unknown_root,) = rand_hashes(1)
     queries = (
-        [(vn, root_a, l, proofs_a[l]) for l in leaves_a]
-        + [(vn, root_b, l, proofs_b[l]) for l in leaves_b]
-        + [(vn, root_c, l, proofs_c[l]) for l in leaves_c]
-        + [(th, root_t, l, proofs_t[l]) for l in leaves_t]
+        [(vn, root_a, lf, proofs_a[lf]) for lf in leaves_a]
+        + [(vn, root_b, lf, proofs_b[lf]) for lf in leaves_b]
+        + [(vn, root_c, lf, proofs_c[lf]) for lf in leaves_c]
+        + [(th, root_t, lf, proofs_t[lf]) for lf in leaves_t]
         + [(vn, unknown_root, unknown_root, []), (vn, root_t, leaves_t[0], proofs_t[leaves_t[0]])]
     )
     statuses = net.registry().status_of(queries)
     assert len(statuses) == len(queries)
-    for (store_addr, root, doc, proof), s in zip(queries, statuses):
+    for (store_addr, root, doc, proof), s in zip(queries, statuses, strict=True):
         view = DocumentStoreClient(net.engine.w3, store_addr)
         assert s.store == store_addr and s.root == root and s.document == doc and s.store_registered
         assert s.country == ("TH" if store_addr == th else "VN")

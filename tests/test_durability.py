@@ -151,7 +151,7 @@ def test_two_concurrent_certnet_issue_on_one_outbox_anchor_each_document_once(an
     shared, own_a, own_b = files[:8], files[8:12], files[12:]
     procs = [_issue(home, shared + own_a, tmp_path / "out-a", db), _issue(home, own_b + shared, tmp_path / "out-b", db)]
     results = [p.communicate(timeout=240) for p in procs]
-    for p, (out, err) in zip(procs, results):
+    for p, (_out, err) in zip(procs, results, strict=True):
         assert p.returncode == 0, err[-3000:]
     sessions = open_database(db)
     docs = assert_each_document_anchored_once(anvil_net, sessions)
@@ -353,9 +353,9 @@ def test_sigkill_of_the_node_during_api_submissions_loses_no_acknowledged_docume
     try:
         for _ in range(4):
             start = len(acknowledged)
-            wait_until(lambda: len(acknowledged) >= start + 6, timeout=60)
+            wait_until(lambda start=start: len(acknowledged) >= start + 6, timeout=60)
             deadline = time.monotonic() + rng.uniform(0.2, 1.5)  # a random moment of the submissions
-            wait_until(lambda: time.monotonic() >= deadline, timeout=5, interval=0.02)
+            wait_until(lambda deadline=deadline: time.monotonic() >= deadline, timeout=5, interval=0.02)
             head = node.w3.eth.block_number
             node.kill()
             node = AnvilEngine(own_anvil.data_dir, port=own_anvil.port).start()

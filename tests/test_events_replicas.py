@@ -130,7 +130,7 @@ def two_services(net, tmp: Path, db: str) -> Iterator[tuple[str, str, dict[str, 
     ]
     try:
         urls = [f"http://127.0.0.1:{p}" for p in ports]
-        for url, proc, d in zip(urls, procs, (main_dir, replica_dir)):
+        for url, proc, d in zip(urls, procs, (main_dir, replica_dir), strict=True):
             wait_ready(url, proc, d / "serve.log")
         yield urls[0], urls[1], keys
     finally:

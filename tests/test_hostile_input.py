@@ -112,7 +112,10 @@ def test_every_certnet_process_keeps_pythons_recursion_limit():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
     before, after = out.split()
     assert before == after == "1000"
-    code = "import sys, eth, py_ecc; raised = sys.getrecursionlimit(); import certnet; print(raised, sys.getrecursionlimit())"
+    code = (
+        "import sys, eth, py_ecc; raised = sys.getrecursionlimit(); import certnet; "
+        "print(raised, sys.getrecursionlimit())"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
     assert out.split() == ["100000", "1000"]
 
@@ -164,7 +167,7 @@ numbers = st.sampled_from(
     ]
 ).map(lambda n: b'{"document": {"version": %s, "data": {"n": %s}}}' % (n, n))
 in_document = st.sampled_from([b"NaN", b"Infinity", b"1e400", b"9" * 5000]).map(
-    lambda n: _PIECE.replace('"version"', '"v": %s, "version"' % n.decode(), 1).join(['{"document": ', "}"]).encode()
+    lambda n: _PIECE.replace('"version"', f'"v": {n.decode()}, "version"', 1).join(['{"document": ', "}"]).encode()
 )
 repeated = st.sampled_from(
     [

@@ -68,7 +68,7 @@ def anchored_at(receipt, engine) -> int:
 
 def assert_same(index_statuses, chain_statuses) -> None:
     assert len(index_statuses) == len(chain_statuses)
-    for got, want in zip(index_statuses, chain_statuses):
+    for got, want in zip(index_statuses, chain_statuses, strict=True):
         for name in want.__dataclass_fields__:
             assert getattr(got, name) == getattr(want, name), (name, got, want)
         assert got == want
@@ -133,7 +133,7 @@ def corpus(chain) -> Corpus:
     c = Corpus(net)
     VN, VN2, TH = net.stores["vn"], net.stores["vn2"], net.stores["th"]
     vn, th = net.store("vn_issuer"), net.store("th_issuer")
-    vn_admin, th_admin, my_admin = net.registry("vn_admin"), net.registry("th_admin"), net.registry("my_admin")
+    vn_admin, th_admin = net.registry("vn_admin"), net.registry("th_admin")
     c.keys = [(net.addr("vn_issuer"), VN), (net.addr("vn2_issuer"), VN2), (net.addr("th_issuer"), TH)]
 
     docs = [h32() for _ in range(4)]
@@ -397,7 +397,7 @@ def test_views_equal_chain(corpus: Corpus, indexed) -> None:
     net = corpus.net
     fn = net.registry().contract.functions
     keys = {v.key: v for v in source.keys()}
-    for key, store in corpus.keys:
+    for key, _store in corpus.keys:
         rec = fn.keyInfo(key).call(block_identifier=block)
         v = keys[key]
         assert (

@@ -211,7 +211,9 @@ def test_unstick_rewinds_a_node_off_a_sibling_branch(net: GethNetwork) -> None:
         others = [i for i in range(VALIDATORS) if i != lone]
         net.partition(others, [lone])
         try:
-            number, own = wait_until(lambda: sibling_head(net, lone, others[0]), 12, "a block of its own")
+            number, own = wait_until(
+                lambda lone=lone, other=others[0]: sibling_head(net, lone, other), 12, "a block of its own"
+            )
             break
         except geth_module.NetworkError:
             net.heal(timeout=60)

@@ -220,7 +220,7 @@ def test_js_number_matches_javascript(oa):
     scaled = [rng.random() * 10.0 ** rng.randint(-30, 30) for _ in range(2000)]
     values = special + _random_doubles(6000) + decimals + scaled
     expected = oa("js-string", values)
-    mismatches = [(v, js_number(v), e) for v, e in zip(values, expected) if js_number(v) != e]
+    mismatches = [(v, js_number(v), e) for v, e in zip(values, expected, strict=True) if js_number(v) != e]
     assert not mismatches, mismatches[:10]
 
 
@@ -245,7 +245,7 @@ def test_js_stringify_matches_javascript(oa):
         tricky_docs()[1],
     ]
     expected = oa("stringify", values)
-    for v, e in zip(values, expected):
+    for v, e in zip(values, expected, strict=True):
         assert js_stringify(v) == e, repr(v)
 
 
@@ -265,7 +265,7 @@ def test_certnet_wrapped_documents_pass_the_library(oa):
     # the library reads back the raw data certnet salted; it trims the end of strings when
     # unsalting, which certnet does not, so strings with trailing white space differ.
     unsalted = oa("unsalt", batch)
-    for raw, theirs, w in zip(docs, unsalted, batch):
+    for raw, theirs, w in zip(docs, unsalted, batch, strict=True):
         mine = unsalt_data(w["data"])
         assert _js_equal(mine, raw)
         if "text" in raw:
@@ -359,7 +359,7 @@ def test_library_wrapped_documents_pass_certnet(oa):
     for w in batch + singles + many:
         r = check_integrity(w)
         assert r.ok, r.message
-    for raw, w in zip(docs, batch):
+    for raw, w in zip(docs, batch, strict=True):
         back = unsalt_data(w["data"])
         assert _js_equal(back, json.loads(json.dumps(raw)))
 
@@ -378,7 +378,7 @@ def test_library_obfuscated_documents_get_the_same_verdict(oa):
     theirs = oa("verify", obfuscated)
     disagreements = []
     outcomes = []
-    for req, o, v in zip(requests, obfuscated, theirs):
+    for req, o, v in zip(requests, obfuscated, theirs, strict=True):
         mine = check_integrity(o)
         outcomes.append((req["fields"], v["ok"]))
         if mine.ok != v["ok"]:

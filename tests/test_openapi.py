@@ -156,7 +156,7 @@ def test_the_example_documents_are_real_wrapped_form_ds():
     assert ex.make_batch() == json.loads(ex.EXAMPLES_FILE.read_text(encoding="utf-8")), (
         "examples/form-d.json is not what `python -m certnet.api.openapi_examples` makes"
     )
-    for raw, wrapped in zip(ex.RAW_FORM_DS, ex.WRAPPED):
+    for raw, wrapped in zip(ex.RAW_FORM_DS, ex.WRAPPED, strict=True):
         assert check_integrity(wrapped).ok
         data = unsalt_data(wrapped["data"])
         parse_document(data)

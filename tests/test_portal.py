@@ -374,7 +374,7 @@ def test_revoked_and_superseded_documents(portal):
         r1 = c.post(f"/v1/documents/{a['id']}/revoke", json={"reason": "GOODS_NOT_SHIPPED"}).json()
         r2 = c.post(f"/v1/documents/{b['id']}/supersede", json={"successorId": b2["id"]}).json()
         for action in (r1, r2):
-            wait_until(lambda: c.get(f"/v1/actions/{action['id']}").json()["state"] == "DONE")
+            wait_until(lambda action=action: c.get(f"/v1/actions/{action['id']}").json()["state"] == "DONE")
     with web(portal) as c:
         page = c.post("/portal/verify", files={"file": ("a.json", json.dumps(a["wrapped"]), "application/json")}).text
         assert status_of(page) == "REVOKED"

@@ -364,7 +364,8 @@ KAT = {
         "issuers": [
             {
                 "name": "d572eab0-7d87-492e-b379-1b8a4c3b2984:string:Bộ Công Thương",
-                "documentStore": "ba034690-3abc-4429-944c-178872d5f781:string:0x5FbDB2315678afecb367f032d93F642f64180aa3",
+                "documentStore": "ba034690-3abc-4429-944c-178872d5f781:string:"
+                "0x5FbDB2315678afecb367f032d93F642f64180aa3",
                 "identityProof": {
                     "type": "7604cbf7-1418-4c54-8004-08513689dceb:string:DNS-TXT",
                     "location": "9edca18c-6e7c-474f-8df4-b0dd17865f98:string:example.com",
@@ -476,7 +477,7 @@ def test_wrap_structure():
     root, wrapped = wrap_documents(docs)
     assert len(wrapped) == 5 and docs == [sample_doc(i) for i in range(5)]
     targets = []
-    for raw, w in zip(docs, wrapped):
+    for raw, w in zip(docs, wrapped, strict=True):
         assert list(w) == ["version", "data", "signature"]
         assert w["version"] == SCHEMA_V2
         sig = w["signature"]
@@ -838,7 +839,7 @@ def _dict_locations(node):
 @given(docs=st.lists(_docs, min_size=1, max_size=4), data=st.data())
 def test_property_wrap_verifies_and_any_change_fails(docs, data):
     root, wrapped = wrap_documents(docs)
-    for raw, w in zip(docs, wrapped):
+    for raw, w in zip(docs, wrapped, strict=True):
         assert check_integrity(w).ok
         assert check_integrity(json.loads(json.dumps(w))).ok
         back = unsalt_data(w["data"])

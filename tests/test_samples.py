@@ -150,8 +150,8 @@ def test_overrides_steer_content():
     fixed = samples.form_d(random.Random(1), referenceNumber="VN-TH 24/02/00006", remarks="CERTIFIED TRUE COPY")
     assert fixed["referenceNumber"] == "VN-TH 24/02/00006"
     assert fixed["remarks"] == "CERTIFIED TRUE COPY"
-    for doc in (doc, form_e, fixed):
-        validate_document(doc)
+    for each in (doc, form_e, fixed):
+        validate_document(each)
     phyto = samples.ephyto(3, issuingCountry="TH", importingCountry="JP")
     assert phyto["consignor"]["country"] == "TH" and phyto["consignee"]["country"] == "JP"
     validate_document(phyto)

@@ -10,6 +10,7 @@ import re
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from certnet.issuer import samples
 from certnet.issuer.schemas import (
@@ -135,7 +136,7 @@ def test_parse_document_returns_frozen_model(form):
     model = parse_document(form)
     assert isinstance(model, FormD)
     assert model.goods[0].hs_code == form["goods"][0]["hsCode"]
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):  # frozen
         model.reference_number = "other"  # type: ignore[misc]
 
 
@@ -572,7 +573,8 @@ def test_ecert_content_free_form(cert):
 def test_published_json_schemas_are_current(doc_type):
     path = JSON_SCHEMA_DIR / JSON_SCHEMA_FILES[doc_type]
     assert path.read_text(encoding="utf-8") == json_schema_text(doc_type), (
-        f"{path.name} is stale: run python -c 'from certnet.issuer.schemas import write_json_schemas; write_json_schemas()'"
+        f"{path.name} is stale: run "
+        "python -c 'from certnet.issuer.schemas import write_json_schemas; write_json_schemas()'"
     )
 
 

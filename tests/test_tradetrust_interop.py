@@ -8,8 +8,9 @@ superseded through certnet's real pipeline; every eth_call oa-verify makes is re
 
 Findings this file pins down:
 
-* Against an authority's DocumentStore (the store in issuers[0].documentStore), oa-verify 9.4.0 asks ``supportsInterface(0xdcfd0745)`` (false:
-  the batchable id is not advertised), then ``isIssued(bytes32)`` with ``0x<merkleRoot>``, then
+* Against an authority's DocumentStore (the store in issuers[0].documentStore), oa-verify 9.4.0 asks
+  ``supportsInterface(0xdcfd0745)`` (false: the batchable id is not advertised), then ``isIssued(bytes32)``
+  with ``0x<merkleRoot>``, then
   ``supportsInterface(0xdcfd0745)`` again and root-only ``isRevoked(bytes32)`` for ``0x<targetHash>``,
   each node on the proof path and the root. Issued, revoked (one document or the whole batch),
   superseded, tampered and never-issued documents all get the right DOCUMENT_STATUS /
@@ -183,14 +184,14 @@ def world(anvil_engine, tt, tmp_path_factory):
     docs.update({f"b{i}": wrapped(r.id) for i, r in enumerate(batch_b)})
     relaxed = ()  # certnet documents pass the OpenAttestation v2 schema as issued
     before_names = ["a0", "a1", "a2", "a3", "b0", "b2"]
-    before = dict(zip(before_names, tt([docs[n] for n in before_names], url, *relaxed)))
+    before = dict(zip(before_names, tt([docs[n] for n in before_names], url, *relaxed), strict=True))
 
     # the same kind of document, but with the network block in the OpenAttestation v2 shape
     raw = _docs(net, 1, seed=303)[0]
     raw["network"] = {"chain": "ETH", "chainId": str(net.deployment.chain_id), "name": net.deployment.name}
     _, (oa_shaped,) = wrap_documents([raw])
     net.store("vn_issuer").anchor(oa_shaped["signature"]["merkleRoot"], "FORM_D", 1)
-    unrelaxed = dict(zip(["a0", "oa_shaped"], tt([docs["a0"], oa_shaped], url)))
+    unrelaxed = dict(zip(["a0", "oa_shaped"], tt([docs["a0"], oa_shaped], url), strict=True))
 
     # certnet revokes one document, supersedes another, revokes batch B whole
     p.request_revocation(issuer, document_id=batch_a[1].id, reason="FRAUDULENT")
@@ -244,11 +245,12 @@ def world(anvil_engine, tt, tmp_path_factory):
         "compromised_anchor",
         "compromised_revocation",
     ]
-    after = dict(zip(after_names, tt([docs[n] for n in after_names], url, *relaxed)))
+    after = dict(zip(after_names, tt([docs[n] for n in after_names], url, *relaxed), strict=True))
     certnet = dict(
         zip(
             after_names,
             Verifier(ChainSource(net.engine.w3, net.deployment)).verify_many([docs[n] for n in after_names]),
+            strict=True,
         )
     )
     return {

@@ -31,14 +31,14 @@ def test_trustless_verdicts_over_mixed_corpus(corpus_net):
     names = list(corpus)
     verdicts = verifier.verify_many([corpus[n][0] for n in names])
     head = net.engine.w3.eth.block_number
-    for name, v in zip(names, verdicts):
+    for name, v in zip(names, verdicts, strict=True):
         expected = corpus[name][1]
         assert v.status == expected, (name, v.status, [(c.type, c.status, c.code, c.message) for c in v.checks])
         assert v.message
         assert all(c.message for c in v.checks)
         if expected not in ("MALFORMED",):
             assert v.chain_id == net.engine.w3.eth.chain_id and v.block_number == head
-    by = dict(zip(names, verdicts))
+    by = dict(zip(names, verdicts, strict=True))
     ok = by["valid"]
     assert [c.status for c in ok.checks] == ["VALID", "VALID", "VALID"]
     assert ok.issuer == {
@@ -195,7 +195,7 @@ def test_trustless_and_indexed_give_the_same_verdicts(corpus_net, tmp_path):
     docs = [corpus[n][0] for n in names]
     chain = Verifier(ChainSource(net.engine.w3, net.deployment)).verify_many(docs)
     index = Verifier(IndexedSource(db, net.deployment)).verify_many(docs)
-    for name, c, i in zip(names, chain, index):
+    for name, c, i in zip(names, chain, index, strict=True):
         assert i.status == c.status == corpus[name][1], name
         assert [(k.type, k.status, k.code, k.message) for k in i.checks] == [
             (k.type, k.status, k.code, k.message.replace(f"block {c.block_number}", f"block {i.block_number}"))

@@ -3,8 +3,8 @@
 Both wheels (this project and native/) are built with `pip wheel --no-deps` and installed with `--no-deps` into a
 fresh virtual environment outside the checkout; the third-party dependencies come from the project's own .venv
 through a .pth file (a path line in a .pth only extends sys.path: the .pth files there, among them the editable
-install's finder, are not run). Then, from a directory outside the checkout: `certnet --help`, `certnet samples` + `certnet wrap`,
-`certnet verify --offline`.
+install's finder, are not run). Then, from a directory outside the checkout: `certnet --help`, `certnet samples` +
+`certnet wrap`, `certnet verify --offline`.
 """
 
 from __future__ import annotations

@@ -261,7 +261,7 @@ class BundleMaker:
         for _ in range(32):
             missing: dict[bytes, set[int]] = {}
 
-            def read(account: bytes, slot: int) -> int:
+            def read(account: bytes, slot: int, missing: dict[bytes, set[int]] = missing) -> int:
                 if (account, slot) not in values:
                     missing.setdefault(account, set()).add(slot)
                     return 0

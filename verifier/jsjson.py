@@ -149,7 +149,7 @@ def js_string(value: Any, path: str = "") -> str:
 def _fix_surrogates(quoted: str) -> str:
     """Escape lone surrogates as JSON.stringify does (pairs become the character they encode)."""
     joined = quoted.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
-    return _SURROGATE.sub(lambda m: "\\u%04x" % ord(m.group()), joined)
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", joined)
 
 
 def js_quote(s: str) -> str:

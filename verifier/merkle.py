@@ -72,7 +72,7 @@ def _as_bytes32(value: bytes | str, what: str = "hash") -> bytes:
 def _next_layer(layer: list[bytes]) -> list[bytes]:
     k = _keccak_new
     it = iter(layer)
-    nxt = [k(a + b if a <= b else b + a).digest() for a, b in zip(it, it)]
+    nxt = [k(a + b if a <= b else b + a).digest() for a, b in zip(it, it, strict=False)]
     if len(layer) & 1:
         nxt.append(layer[-1])
     return nxt

@@ -140,4 +140,7 @@ def overall_message(status: str, v: Verdict) -> str:
         return "The file is not a readable certnet / OpenAttestation v2 document."
     if status == INTEGRITY_ONLY:
         return f"{what} is intact; its issuance and revocation status were not checked (offline)."
-    return f"The status of {what.lower() if ref is None else what} could not be read. Do not accept it until it can be checked."
+    return (
+        f"The status of {what.lower() if ref is None else what} could not be read. "
+        "Do not accept it until it can be checked."
+    )

@@ -144,7 +144,7 @@ class Verifier:
             block, block_hash, found = self.source.read(queries)
         except SourceError as exc:
             return [self._error(w, integ, env, str(exc), net) for w, integ, env in prepared]
-        statuses: dict[int, DocumentStatus] = dict(zip(ours, found))
+        statuses: dict[int, DocumentStatus] = dict(zip(ours, found, strict=True))
         out = []
         for i, (wrapped, integ, env) in enumerate(prepared):
             try:

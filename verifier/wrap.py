@@ -267,7 +267,7 @@ def assemble_batch(salted_list: list, targets: list[str], *, as_json: bool) -> t
     if as_json:
         head = b'{"version":"' + SCHEMA_V2.encode() + b'","data":'
         wrapped_json = []
-        for salted, th, pos in zip(salted_list, targets, position):
+        for salted, th, pos in zip(salted_list, targets, position, strict=True):
             proof = proof_at(pos)
             proof_json = '["' + '","'.join(proof) + '"]' if proof else "[]"
             signature = (
@@ -287,7 +287,7 @@ def assemble_batch(salted_list: list, targets: list[str], *, as_json: bool) -> t
                 "merkleRoot": root,
             },
         }
-        for salted, th, pos in zip(salted_list, targets, position)
+        for salted, th, pos in zip(salted_list, targets, position, strict=True)
     ]
     return root, wrapped
 

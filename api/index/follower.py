@@ -209,7 +209,7 @@ class ChainReader:
                     results.append(r.get("result"))
             else:
                 results = [self._call(m, p) for m, p in calls]
-            for n, b in zip(part, results):
+            for n, b in zip(part, results, strict=True):
                 out[n] = self._header(b)
         return out
 

@@ -255,7 +255,8 @@ async def verify_submit(request: Request) -> HTMLResponse:
             {
                 "nav": "verify",
                 "title": "Verify a certificate",
-                "error": "Choose a document file, drop one on the box, or paste the document's text, then press Verify.",
+                "error": "Choose a document file, drop one on the box, or paste the document's text, "
+                "then press Verify.",
             },
             status=400,
         )
@@ -290,8 +291,8 @@ def open_link(request: Request, link: str = Query("", max_length=4000)) -> Respo
                 "nav": "verify",
                 "title": "Verify a certificate",
                 "link": link[:200],
-                "link_error": "This is not a certnet QR link: it should look like …/portal/q/<token>#<key> (or, printed "
-                "before, …/portal/v/ and 64 letters and digits).",
+                "link_error": "This is not a certnet QR link: it should look like …/portal/q/<token>#<key> "
+                "(or, printed before, …/portal/v/ and 64 letters and digits).",
             },
             status=400,
         )
@@ -633,7 +634,7 @@ async def api_status(request: Request) -> JSONResponse:
             raise Problem(503, "CHAIN_UNAVAILABLE", str(exc)) from None
         statuses = iter(found)
         out: list[dict[str, Any]] = []
-        for (t, _), is_known in zip(pairs, known):
+        for (t, _), is_known in zip(pairs, known, strict=True):
             if not is_known:
                 out.append(
                     {

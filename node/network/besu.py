@@ -114,7 +114,7 @@ def init_besu_network(
 
     keys = [NodeKey.generate() for _ in range(validators)]
     nodes = []
-    for i, (key, host) in enumerate(zip(keys, host_list)):
+    for i, (key, host) in enumerate(zip(keys, host_list, strict=True)):
         off = i if shared else 0
         p2p = (base_port + 100 + i) if base_port else DEFAULT_P2P_PORT + off
         http = (base_port + i) if base_port else DEFAULT_HTTP_PORT + off
@@ -149,7 +149,7 @@ def init_besu_network(
     (d / GENESIS_FILE).write_text(genesis_text)
 
     allowlist = [n.enode for n in nodes]
-    for node, key in zip(nodes, keys):
+    for node, key in zip(nodes, keys, strict=True):
         nd = d / node.name
         nd.mkdir()
         write_secret(nd / "key", "0x" + key.private_key.hex())

@@ -784,7 +784,7 @@ class GethNetwork:
         for i in rewound:
             try:
                 wait_until(
-                    lambda: (
+                    lambda i=i: (  # i bound now (B023); wait_until calls it at once
                         self.block_number(i) > heads[i][0] - 1
                         and self.block_hash(tip, self.block_number(i)) == self.block_hash(i)
                     ),

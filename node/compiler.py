@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from certnet.node.paths import BUILD_DIR, CONTRACTS_DIR, PROJECT_ROOT
 
@@ -26,7 +26,7 @@ class CompileError(RuntimeError):
 
 
 def load_settings() -> dict[str, Any]:
-    return json.loads(SETTINGS_FILE.read_text())
+    return cast("dict[str, Any]", json.loads(SETTINGS_FILE.read_text()))
 
 
 def _resolve(import_path: str, importer: str, remappings: list[tuple[str, str]]) -> tuple[str, Path]:
@@ -62,7 +62,7 @@ def collect_sources(settings: dict[str, Any]) -> dict[str, dict[str, str]]:
         content = path.read_text()
         sources[unit] = {"content": content}
         for imp in _IMPORT.findall(content):
-            pending.append(_resolve(imp, unit, remappings))  # type: ignore[arg-type]
+            pending.append(_resolve(imp, unit, remappings))
     return sources
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from web3 import Web3
 from web3.contract import Contract
@@ -309,7 +309,7 @@ class _Client:
             if isinstance(interface_id, str)
             else interface_id
         )
-        return self._call("supportsInterface", iid)
+        return cast("bool", self._call("supportsInterface", iid))
 
 
 class IssuerRegistryClient(_Client):
@@ -346,7 +346,7 @@ class IssuerRegistryClient(_Client):
 
     def proposal_id(self, receipt: TxReceipt) -> int:
         """The id of the proposal a propose transaction created."""
-        return self.events(receipt, "ProposalCreated")[0]["id"]
+        return cast("int", self.events(receipt, "ProposalCreated")[0]["id"])
 
     def vote(self, proposal_id: int, support: bool) -> TxReceipt:
         return self._send("vote", proposal_id, support)
@@ -393,7 +393,7 @@ class IssuerRegistryClient(_Client):
 
     # -- views
     def store_implementation(self) -> str:
-        return self._call("storeImplementation")
+        return cast("str", self._call("storeImplementation"))
 
     def authority(self, store: str) -> AuthorityRecord | None:
         """The authority owning `store` (None when it is not a registered store)."""
@@ -435,25 +435,25 @@ class IssuerRegistryClient(_Client):
         return KeyStatus(self._call("keyStatusAt", key, time))
 
     def is_authorised_at(self, key: str, store: str, document_type: str | int, time: int) -> bool:
-        return self._call("isAuthorisedAt", key, store, _type_code(document_type), time)
+        return cast("bool", self._call("isAuthorisedAt", key, store, _type_code(document_type), time))
 
     def counts_at(self, account: str, time: int) -> bool:
-        return self._call("countsAt", account, time)
+        return cast("bool", self._call("countsAt", account, time))
 
     def is_admin_of(self, account: str, country: str) -> bool:
-        return self._call("isAdminOf", account, to_bytes2(country))
+        return cast("bool", self._call("isAdminOf", account, to_bytes2(country)))
 
     def admin_country_of(self, account: str) -> str | None:
         return from_bytes2(self._call("adminCountryOf", account)) or None
 
     def is_customs_key_of(self, key: str, country: str) -> bool:
-        return self._call("isCustomsKeyOf", key, to_bytes2(country))
+        return cast("bool", self._call("isCustomsKeyOf", key, to_bytes2(country)))
 
     def is_member(self, country: str) -> bool:
-        return self._call("isMember", to_bytes2(country))
+        return cast("bool", self._call("isMember", to_bytes2(country)))
 
     def was_member_at(self, country: str, time: int) -> bool:
-        return self._call("wasMemberAt", to_bytes2(country), time)
+        return cast("bool", self._call("wasMemberAt", to_bytes2(country), time))
 
     def member(self, country: str) -> dict[str, Any]:
         active, epoch, admins, joined = self._call("member", to_bytes2(country))
@@ -463,10 +463,10 @@ class IssuerRegistryClient(_Client):
         return [from_bytes2(c) for c in self._call("countries")]
 
     def member_count(self) -> int:
-        return self._call("memberCount")
+        return cast("int", self._call("memberCount"))
 
     def proposal_count(self) -> int:
-        return self._call("proposalCount")
+        return cast("int", self._call("proposalCount"))
 
     def proposal(self, proposal_id: int) -> Proposal:
         r = self._call("proposal", proposal_id)
@@ -482,7 +482,7 @@ class IssuerRegistryClient(_Client):
         )
 
     def has_voted(self, proposal_id: int, country: str) -> bool:
-        return self._call("hasVoted", proposal_id, to_bytes2(country))
+        return cast("bool", self._call("hasVoted", proposal_id, to_bytes2(country)))
 
     # -- the batched status view
     #: Documents per call: the view copies each store's answer into memory, and at 1,000 documents with deep proofs
@@ -672,10 +672,10 @@ class DocumentStoreClient(_Client):
 
     # -- OpenAttestation views
     def name(self) -> str:
-        return self._call("name")
+        return cast("str", self._call("name"))
 
     def registry(self) -> str:
-        return self._call("registry")
+        return cast("str", self._call("registry"))
 
     def is_issued(
         self,
@@ -685,14 +685,17 @@ class DocumentStoreClient(_Client):
         block: Any = "latest",
     ) -> bool:
         if document is None:
-            return self._call("isIssued", to_bytes32(root), signature="isIssued(bytes32)", block=block)
-        return self._call(
-            "isIssued",
-            to_bytes32(root),
-            to_bytes32(document),
-            [to_bytes32(p) for p in proof or []],
-            signature="isIssued(bytes32,bytes32,bytes32[])",
-            block=block,
+            return cast("bool", self._call("isIssued", to_bytes32(root), signature="isIssued(bytes32)", block=block))
+        return cast(
+            "bool",
+            self._call(
+                "isIssued",
+                to_bytes32(root),
+                to_bytes32(document),
+                [to_bytes32(p) for p in proof or []],
+                signature="isIssued(bytes32,bytes32,bytes32[])",
+                block=block,
+            ),
         )
 
     def is_revoked(
@@ -703,14 +706,17 @@ class DocumentStoreClient(_Client):
         block: Any = "latest",
     ) -> bool:
         if document is None:
-            return self._call("isRevoked", to_bytes32(root), signature="isRevoked(bytes32)", block=block)
-        return self._call(
-            "isRevoked",
-            to_bytes32(root),
-            to_bytes32(document),
-            [to_bytes32(p) for p in proof or []],
-            signature="isRevoked(bytes32,bytes32,bytes32[])",
-            block=block,
+            return cast("bool", self._call("isRevoked", to_bytes32(root), signature="isRevoked(bytes32)", block=block))
+        return cast(
+            "bool",
+            self._call(
+                "isRevoked",
+                to_bytes32(root),
+                to_bytes32(document),
+                [to_bytes32(p) for p in proof or []],
+                signature="isRevoked(bytes32,bytes32,bytes32[])",
+                block=block,
+            ),
         )
 
     def is_active(
@@ -721,14 +727,17 @@ class DocumentStoreClient(_Client):
         block: Any = "latest",
     ) -> bool:
         if document is None:
-            return self._call("isActive", to_bytes32(root), signature="isActive(bytes32)", block=block)
-        return self._call(
-            "isActive",
-            to_bytes32(root),
-            to_bytes32(document),
-            [to_bytes32(p) for p in proof or []],
-            signature="isActive(bytes32,bytes32,bytes32[])",
-            block=block,
+            return cast("bool", self._call("isActive", to_bytes32(root), signature="isActive(bytes32)", block=block))
+        return cast(
+            "bool",
+            self._call(
+                "isActive",
+                to_bytes32(root),
+                to_bytes32(document),
+                [to_bytes32(p) for p in proof or []],
+                signature="isActive(bytes32,bytes32,bytes32[])",
+                block=block,
+            ),
         )
 
     # -- certnet views
@@ -863,7 +872,7 @@ class CustomsRecordClient(_Client):
         )
 
     def check_id(self, receipt: TxReceipt) -> int:
-        return self.events(receipt, "CheckOpened")[0]["id"]
+        return cast("int", self.events(receipt, "CheckOpened")[0]["id"])
 
     def answer_check(self, check_id: int, result: CheckResult, findings_hash: str | bytes) -> TxReceipt:
         return self._send("answerCheck", check_id, int(result), to_bytes32(findings_hash))
@@ -872,7 +881,7 @@ class CustomsRecordClient(_Client):
         return self._send("closeCheck", check_id)
 
     def answer_period(self) -> int:
-        return self._call("answerPeriod")
+        return cast("int", self._call("answerPeriod"))
 
     def importing_country_of(self, store: str, document: str | bytes) -> str | None:
         return from_bytes2(self._call("importingCountryOf", store, to_bytes32(document))) or None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from eth_utils import is_hex_address, to_checksum_address
 from web3 import Web3
@@ -97,7 +97,7 @@ def parse_config(raw: Any) -> DeployConfig:
             raise ConfigError(f"{where}.admins", "required: at least one admin address")
         if not isinstance(admins, list) or not admins:
             raise ConfigError(f"{where}.admins", "must be a non-empty list of addresses")
-        checked = []
+        checked: list[str] = []
         for j, a in enumerate(admins):
             aw = f"{where}.admins.{j}"
             if not isinstance(a, str) or not is_hex_address(a):
@@ -172,7 +172,7 @@ def _deploy_contract(w3: Web3, signer: Transactor, name: str, *args: Any) -> tup
     art = load_artifact(name)
     factory = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
     receipt = signer.send(factory.constructor(*args), context=f"deploy {name}")
-    return receipt["contractAddress"], receipt["blockNumber"]
+    return cast(str, receipt["contractAddress"]), receipt["blockNumber"]  # a deployment's receipt has one
 
 
 def deploy(w3: Web3, signer: Transactor, config: DeployConfig, rpc_url: str | None = None) -> Deployment:

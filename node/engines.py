@@ -15,9 +15,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 from eth_account import Account
 from web3 import Web3
+from web3.types import RPCEndpoint, RPCResponse
 
 from certnet.node.paths import NODE_MODULES
 from certnet.node.rpc import DEFAULT_TIMEOUT, BoundedHTTPProvider, describe_failure
@@ -47,7 +49,7 @@ def anvil_binary() -> Path:
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return cast("int", s.getsockname()[1])
 
 
 def port_is_free(port: int) -> bool:
@@ -98,9 +100,9 @@ class EmbeddedEngine(Engine):
 
             _lock = threading.RLock()
 
-            def make_request(self, method, params):  # type: ignore[no-untyped-def]
+            def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
                 with self._lock:
-                    return super().make_request(method, params)
+                    return super().make_request(RPCEndpoint(method), params)
 
         backend = PyEVMBackend(genesis_parameters=PyEVMBackend.generate_genesis_params({"gas_limit": 60_000_000}))
         tester = EthereumTester(backend=backend)
@@ -198,8 +200,8 @@ class AnvilEngine(Engine):
         raise EngineError(f"anvil did not answer on {self.rpc_url} within {timeout}s; see {self.log_file}")
 
     def advance_time(self, seconds: int) -> None:
-        self.w3.provider.make_request("evm_increaseTime", [seconds])
-        self.w3.provider.make_request("evm_mine", [])
+        self.w3.provider.make_request(RPCEndpoint("evm_increaseTime"), [seconds])
+        self.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
 
     def stop(self, timeout: float = 20.0) -> None:
         """Stop anvil cleanly (SIGTERM lets it write its state), killing it if it hangs."""

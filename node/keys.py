@@ -13,6 +13,7 @@ import os
 import secrets
 import stat
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
 
 from eth_account import Account
@@ -62,7 +63,7 @@ def create_keystore(path: Path, secret: str, key: str | bytes | None = None, scr
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, stat.S_IRUSR | stat.S_IWUSR)
     with os.fdopen(fd, "w") as f:
         json.dump(blob, f)
-    return account.address
+    return cast("str", account.address)
 
 
 def keystore_address(path: Path) -> str:
@@ -83,7 +84,7 @@ def load_key(path: Path, secret: str) -> LocalAccount:
     except ValueError as exc:
         raise KeystoreError(f"keystore {p} is not JSON: {exc}") from None
     try:
-        return Account.from_key(Account.decrypt(blob, secret))
+        return cast("LocalAccount", Account.from_key(Account.decrypt(blob, secret)))
     except ValueError:
         raise KeystoreError(f"wrong passphrase for keystore {p}") from None
 

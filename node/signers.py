@@ -213,7 +213,7 @@ def _same(asked: dict[str, Any], signed: dict[str, Any]) -> list[str]:
     def addr(v: Any) -> str | None:
         return None if not v else str(v).lower()
 
-    differs = []
+    differs: list[str] = []
     for key in ("nonce", "gas", "value", "maxFeePerGas", "maxPriorityFeePerGas", "gasPrice", "chainId"):
         if key in asked and num(asked[key]) != num(signed.get(key)):
             differs.append(key)

@@ -9,14 +9,15 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, cast, overload
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress, HexStr
 from web3 import Web3
 from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, TimeExhausted
-from web3.types import TxReceipt
+from web3.types import TxParams, TxReceipt
 
 from certnet.node.errors import ContractRevert, decode_revert
 from certnet.node.signers import LocalKeySigner, Signer, tx_hash
@@ -25,7 +26,7 @@ try:  # the embedded engine raises its own exception for reverts in some paths
     from eth_tester.exceptions import TransactionFailed as _TesterFailed
 except ImportError:  # pragma: no cover - eth-tester is a dependency
 
-    class _TesterFailed(Exception):  # type: ignore[no-redef]
+    class _TesterFailed(Exception):  # type: ignore[no-redef]  # the stand-in for the import above
         pass
 
 
@@ -40,7 +41,7 @@ class TransactionError(RuntimeError):
 def _anvil_nonce_taken(text: str) -> bool:
     """anvil's words for "nonce too low": "invalid transaction nonce: expected 5, but got 3"."""
     m = re.search(r"invalid transaction nonce: expected (\d+), but got (\d+)", text)
-    return bool(m) and int(m.group(2)) < int(m.group(1))
+    return m is not None and int(m.group(2)) < int(m.group(1))
 
 
 class NonceConsumed(TransactionError):
@@ -152,22 +153,26 @@ class Transactor:
     def _builder(self, fn: ContractFunction | ContractConstructor, gas: int) -> Any:
         def build(nonce: int, fees: dict[str, Any]) -> Any:
             return fn.build_transaction(
-                {
-                    "from": self.address,
-                    "nonce": nonce,
-                    "gas": int(gas * self.GAS_MARGIN) + self.GAS_EXTRA,
-                    "chainId": self.chain_id,
-                    **fees,
-                }
+                cast(
+                    "TxParams",
+                    {
+                        "from": self.address,
+                        "nonce": nonce,
+                        "gas": int(gas * self.GAS_MARGIN) + self.GAS_EXTRA,
+                        "chainId": self.chain_id,
+                        **fees,
+                    },
+                )
             )
 
-        build.method = getattr(fn, "signature", None) if isinstance(fn, ContractFunction) else None
+        method = getattr(fn, "signature", None) if isinstance(fn, ContractFunction) else None
+        build.method = method  # type: ignore[attr-defined]  # a function attribute, read with getattr by _sign
         return build
 
     def broadcast(self, raw_tx: str, label: str = "transaction") -> str:
         """Send a signed transaction. Re-sending one the node already has is not an error."""
         try:
-            return self.w3.eth.send_raw_transaction(raw_tx).to_0x_hex()
+            return self.w3.eth.send_raw_transaction(HexStr(raw_tx)).to_0x_hex()
         except Exception as exc:
             text = str(exc).lower()
             if "already known" in text or "already imported" in text or "known transaction" in text:
@@ -179,6 +184,33 @@ class Transactor:
             if "nonce too low" in text or _anvil_nonce_taken(text):
                 raise NonceConsumed(f"{label}: nonce already used on chain: {exc}") from exc
             raise TransactionError(f"{label}: the node refused the transaction: {exc}") from exc
+
+    @overload
+    def send(
+        self,
+        fn: ContractFunction | ContractConstructor,
+        wait: Literal[True] = ...,
+        timeout: float = ...,
+        context: str | None = ...,
+    ) -> TxReceipt: ...
+
+    @overload
+    def send(
+        self,
+        fn: ContractFunction | ContractConstructor,
+        wait: Literal[False],
+        timeout: float = ...,
+        context: str | None = ...,
+    ) -> str: ...
+
+    @overload
+    def send(
+        self,
+        fn: ContractFunction | ContractConstructor,
+        wait: bool,
+        timeout: float = ...,
+        context: str | None = ...,
+    ) -> TxReceipt | str: ...
 
     def send(
         self,
@@ -228,7 +260,7 @@ class Transactor:
         fees = self._fees()
         with self._lock:
             if self._nonce is None:
-                self._nonce = self.w3.eth.get_transaction_count(self.address, "pending")
+                self._nonce = self.w3.eth.get_transaction_count(cast(ChecksumAddress, self.address), "pending")
             nonce = self._nonce
             raw = self.signer.sign_transaction(build(nonce, fees), getattr(build, "method", None))
             self._nonce += 1
@@ -237,14 +269,14 @@ class Transactor:
     def wait(self, tx_hash: str, timeout: float = 120.0, fn: Any = None, label: str = "transaction") -> TxReceipt:
         """Wait for a receipt; a failed one is replayed at its block to name the revert."""
         try:
-            receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout, poll_latency=0.05)
+            receipt = self.w3.eth.wait_for_transaction_receipt(HexStr(tx_hash), timeout=timeout, poll_latency=0.05)
         except TimeExhausted as exc:
             raise TransactionError(f"{label}: {tx_hash} not mined within {timeout}s") from exc
         if receipt["status"] != 1:
             if fn is not None:
                 try:
                     fn.call({"from": self.address}, block_identifier=receipt["blockNumber"] - 1)
-                except (*REVERTS, ValueError) as exc:
+                except REVERTS + (ValueError,) as exc:
                     raise revert_from(exc, label) from None
             raise decode_revert(None, f"{label}: transaction {tx_hash} failed")
         return receipt

@@ -25,7 +25,7 @@ import time as _time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from eth_utils import to_checksum_address as _to_checksum_address
 from web3 import Web3
@@ -280,10 +280,10 @@ class StateView:
 
     def _member(self, account: bytes, base: int, struct: str, member: str) -> int:
         slot, offset, size = self.s[struct][member]
-        return (self.read(account, base + slot) >> (8 * offset)) & ((1 << (8 * size)) - 1)
+        return cast("int", (self.read(account, base + slot) >> (8 * offset)) & ((1 << (8 * size)) - 1))
 
     def _reg(self, var: str) -> int:
-        return self.layout["IssuerRegistry"][var]
+        return cast("int", self.layout["IssuerRegistry"][var])
 
     # -- IssuerRegistry
     def authority(self, store: bytes) -> dict[str, int | bytes]:
@@ -293,7 +293,7 @@ class StateView:
 
         def get(m: str) -> int:
             _, off, size = f[m]
-            return (word >> (8 * off)) & ((1 << (8 * size)) - 1)
+            return cast("int", (word >> (8 * off)) & ((1 << (8 * size)) - 1))
 
         return {
             "country": get("country").to_bytes(2, "big"),
@@ -334,7 +334,7 @@ class StateView:
         if high == 0:
             return 0
         _, off, size = self.s["Checkpoint208"]["_value"]
-        return (self.read(self.registry, data + high - 1) >> (8 * off)) & ((1 << (8 * size)) - 1)
+        return cast("int", (self.read(self.registry, data + high - 1) >> (8 * off)) & ((1 << (8 * size)) - 1))
 
     def is_authorised_at(self, key: bytes, store: bytes, document_type: int, t: int) -> bool:
         kb = self._key_base(key)
@@ -353,12 +353,12 @@ class StateView:
             return False
         if self.upper_lookup(mapping_slot(_addr_key(key), self._reg("_keyStatus")), t) != 1:  # KeyStatus.Active
             return False
-        membership = mapping_slot(_bytes2_key(a["country"]), self._reg("_membership"))  # type: ignore[arg-type]
+        membership = mapping_slot(_bytes2_key(cast(bytes, a["country"])), self._reg("_membership"))
         return self.upper_lookup(membership, t) == a["epoch"]
 
     # -- DocumentStore
     def _store(self, var: str) -> int:
-        return self.layout["DocumentStore"][var]
+        return cast("int", self.layout["DocumentStore"][var])
 
     def store_name(self, store: bytes) -> str:
         """A Solidity `string` in storage: short ones in the slot itself, long ones at keccak(slot)."""
@@ -396,7 +396,7 @@ class StateView:
         f = self.s["Revocation"]
 
         def get(m: str) -> int:
-            return (word >> (8 * f[m][1])) & ((1 << (8 * f[m][2])) - 1)
+            return cast("int", (word >> (8 * f[m][1])) & ((1 << (8 * f[m][2])) - 1))
 
         by = get("by").to_bytes(20, "big")
         if not self._counts(by, get("revokedAt")):
@@ -416,7 +416,7 @@ class StateView:
         f = self.s["Anchor"]
 
         def get(m: str) -> int:
-            return (word >> (8 * f[m][1])) & ((1 << (8 * f[m][2])) - 1)
+            return cast("int", (word >> (8 * f[m][1])) & ((1 << (8 * f[m][2])) - 1))
 
         key = get("key").to_bytes(20, "big")
         level, revoked_hash, rec = 0, None, None
@@ -461,14 +461,14 @@ class StateView:
             and self._member(self.registry, self._key_base(key), "Key", "store").to_bytes(20, "big") == store
             and self.counts_at(key, get("anchoredAt"))
         )
-        by = rec[0] if rec else None
+        revoker = rec[0] if rec else None
         return DocumentStatus(
             store=store_cs,
             root=root.hex(),
             document=document.hex(),
             store_registered=True,
-            country=from_bytes2(a["country"]) or None,
-            issued=issued,  # type: ignore[arg-type]
+            country=from_bytes2(cast(bytes, a["country"])) or None,
+            issued=issued,
             issuer=to_checksum_address(key) if issued else None,
             document_type=get("documentType"),
             document_count=get("documentCount"),
@@ -483,7 +483,7 @@ class StateView:
             revocation_reason=rec[1] if rec else 0,
             revoked_at=rec[2] if rec else 0,
             revoked_block=rec[3] if rec else 0,
-            revoked_by=to_checksum_address(by) if by else None,
+            revoked_by=to_checksum_address(revoker) if revoker else None,
             superseded=bool(succ),
             successor_store=to_checksum_address(succ["store"]) if succ else None,
             successor_root=succ["root"].hex() if succ else None,
@@ -778,7 +778,7 @@ def verify_with_bundle(
     verdicts = Verifier(source).verify_many(documents)
     info = bundle_info(source._checked, now, max_age) if source._checked is not None else None
     for v in verdicts:
-        v.bundle = info  # type: ignore[attr-defined]
+        v.bundle = info  # type: ignore[attr-defined]  # an extra of bundle verdicts (getattr in the CLI)
         if info is None:
             continue
         age = _age_text(max(0, info["ageSeconds"]))
@@ -805,7 +805,7 @@ def verify_with_bundle(
 def _other_network(v: Verdict, problem: str) -> Verdict:
     """An offline (integrity-only) verdict turned into WRONG_NETWORK: the bundle says nothing about this network."""
     v.source = "bundle"
-    v.bundle = None  # type: ignore[attr-defined]
+    v.bundle = None  # type: ignore[attr-defined]  # an extra of bundle verdicts (getattr in the CLI)
     if v.status != INTEGRITY_ONLY:
         return v  # tampered or malformed whatever the bundle
     msg = f"Not checked: {problem}."

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
+from web3.types import RPCEndpoint
 
 from certnet.node.contracts import StatusQuery
 from certnet.verifier.bundle import (
@@ -51,7 +52,7 @@ class MakerError(RuntimeError):
 
 
 def _rpc(w3: Web3, method: str, params: list[Any]) -> Any:
-    resp = w3.provider.make_request(method, params)  # type: ignore[arg-type]
+    resp = w3.provider.make_request(RPCEndpoint(method), params)
     if "error" in resp:
         raise MakerError(f"{method}: {resp['error'].get('message', resp['error'])}")
     return resp["result"]
@@ -125,10 +126,10 @@ class BundleMaker:
 
     def engine(self) -> str:
         if self._engine is None:
-            if "error" not in self.w3.provider.make_request("clique_getSigners", ["0x0"]):  # type: ignore[arg-type]
+            if "error" not in self.w3.provider.make_request(RPCEndpoint("clique_getSigners"), ["0x0"]):
                 self._engine = "clique"
             elif "error" not in self.w3.provider.make_request(
-                "qbft_getValidatorsByBlockNumber",  # type: ignore
+                RPCEndpoint("qbft_getValidatorsByBlockNumber"),
                 ["0x0"],
             ):
                 self._engine = "qbft"
@@ -150,7 +151,7 @@ class BundleMaker:
                 pass
             self._epoch = self._epoch or epoch
             self._period = self._period if self._period is not None else period
-        return self._epoch, self._period  # type: ignore[return-value]
+        return self._epoch, self._period
 
     def trust_root(self) -> TrustRoot:
         """The trust root as this node sees it (what `certnet network trust-root` pins, read from the node)."""
@@ -349,7 +350,8 @@ def queries_for(documents: Sequence[Any]) -> tuple[list[StatusQuery], list[list[
         if not integ.ok or env is None or not env.store or not Web3.is_address(env.store):
             skipped.append(integ.message if not integ.ok else "it names no document store")
             continue
-        queries.append((env.store, integ.merkle_root, integ.target_hash, integ.proof))
+        # integ.ok: the root and targetHash are there
+        queries.append((env.store, cast(str, integ.merkle_root), cast(str, integ.target_hash), integ.proof))
         try:
             signers.append(recover_signers(wrapped) if isinstance(wrapped, dict) and wrapped.get("proof") else [])
         except ProofFormatError:

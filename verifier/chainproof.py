@@ -29,7 +29,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import rlp
 from eth_keys import keys as eth_keys
@@ -505,7 +505,7 @@ class QbftExtra:
     def encode(self, seals: bool = True, round_: bool = True) -> bytes:
         """Besu's QbftExtraDataCodec: ALL, EXCLUDE_COMMIT_SEALS (seals = []), or also round 0 for the block hash."""
         rnd = self.round if round_ else 0
-        return rlp.encode([self.vanity, self.validators, self.vote, rnd, self.seals if seals else []])
+        return cast("bytes", rlp.encode([self.vanity, self.validators, self.vote, rnd, self.seals if seals else []]))
 
 
 def qbft_commit_hash(h: Header, extra: QbftExtra) -> bytes:

@@ -34,7 +34,8 @@ def prove_field(wrapped: dict[str, Any], path: str) -> FieldProof:
     kind, _, value = rest.partition(":")
     if len(salt) != 36 or kind != "string":
         raise ProofFormatError(path, "not a salted string value")
-    privacy = wrapped.get("privacy") if isinstance(wrapped.get("privacy"), dict) else {}
+    given = wrapped.get("privacy")
+    privacy = given if isinstance(given, dict) else {}
     obfuscated = [h for h in privacy.get("obfuscatedData", []) if isinstance(h, str)]
     leaves = sorted([*leaf_hashes(data), *obfuscated])
     return FieldProof(leaves=leaves, index=leaves.index(leaf_hash(path, salted)), salt=salt, value=value)

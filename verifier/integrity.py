@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import certnet_native
 
@@ -67,8 +67,8 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
-    d: dict = {}
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    d: dict[str, Any] = {}
     for k, v in pairs:
         if k in d:
             raise ValueError(f"the key {short_repr(k)} appears twice in one object")
@@ -76,7 +76,7 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
     return d
 
 
-def parse_document(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
+def parse_document(text: str | bytes | bytearray, max_depth: int = MAX_DEPTH) -> Any:
     """Parse JSON strictly (UTF-8, no NaN/Infinity, no repeated keys, nested at most `max_depth` deep);
     raises ValueError (JsonTooDeep for the depth, checked before parsing)."""
     if isinstance(text, (bytes, bytearray)):
@@ -183,7 +183,7 @@ def _check(wrapped: Any) -> IntegrityResult:
             th,
             root,
         )
-    if not verify_proof(th, proof, root):
+    if not verify_proof(cast(str, th), proof, cast(str, root)):  # both hashes: _hex_field raised otherwise
         return IntegrityResult(
             False,
             MERKLE_PROOF_INVALID,

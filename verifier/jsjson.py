@@ -47,7 +47,7 @@ class ProofFormatError(ValueError):
         self.reason = reason
         super().__init__(f"{format_path(path)}: {reason}")
 
-    def __reduce__(self):  # picklable (errors cross from the wrapping helper process)
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable (errors cross from the wrapping helper process)
         return (type(self), (self.path, self.reason))
 
 
@@ -169,7 +169,7 @@ def _is_array_index(key: str) -> bool:
     return key.isascii() and key.isdigit() and (key == "0" or key[0] != "0") and int(key) < 2**32 - 1
 
 
-def _js_key_order(obj: dict) -> list:
+def _js_key_order(obj: dict[str, Any]) -> list[Any]:
     keys = list(obj.keys())
     idx = [k for k in keys if isinstance(k, str) and _is_array_index(k)]
     if not idx:

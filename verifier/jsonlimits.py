@@ -98,7 +98,7 @@ def loads(data: bytes | bytearray | memoryview | str, limit: int = MAX_DEPTH, **
     """``json.loads`` after :func:`check_depth` (raises JsonTooDeep, json.JSONDecodeError or UnicodeDecodeError,
     all ValueErrors)."""
     check_depth(data, limit)
-    return json.loads(data, **kwargs)
+    return json.loads(data, **kwargs)  # type: ignore[arg-type]  # a memoryview: json.loads raises TypeError, as ever
 
 
 def is_json_content_type(value: str | None) -> bool:

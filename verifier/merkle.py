@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
+from typing import Any, cast
 
 __all__ = [
     "keccak256",
@@ -21,13 +22,13 @@ __all__ = [
 ]
 
 try:  # safe-pysha3: C implementation, the fastest here
-    from sha3 import keccak_256 as _keccak_new  # type: ignore[import-not-found]
+    from sha3 import keccak_256 as _keccak_new
 
     KECCAK_BACKEND = "pysha3"
 except ImportError:  # pragma: no cover - fallback
     from Crypto.Hash import keccak as _ck
 
-    def _keccak_new(data: bytes = b""):  # type: ignore[no-redef]
+    def _keccak_new(data: bytes = b"") -> Any:
         return _ck.new(data=data, digest_bits=256)
 
     KECCAK_BACKEND = "pycryptodome"
@@ -38,17 +39,17 @@ keccak_new = _keccak_new
 
 def keccak256(data: bytes) -> bytes:
     """Ethereum Keccak-256 digest (32 bytes)."""
-    return _keccak_new(data).digest()
+    return cast("bytes", _keccak_new(data).digest())
 
 
 def keccak256_hex(data: bytes) -> str:
     """Ethereum Keccak-256 as lowercase hex without ``0x``."""
-    return _keccak_new(data).hexdigest()
+    return cast("str", _keccak_new(data).hexdigest())
 
 
 def combine(a: bytes, b: bytes) -> bytes:
     """Parent of two nodes: keccak256 of the pair sorted bytewise."""
-    return _keccak_new(a + b if a <= b else b + a).digest()
+    return cast("bytes", _keccak_new(a + b if a <= b else b + a).digest())
 
 
 def _as_bytes32(value: bytes | str, what: str = "hash") -> bytes:

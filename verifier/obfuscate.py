@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from .jsjson import ProofFormatError
 from .salting import leaf_hash
@@ -30,7 +30,7 @@ def _split(path: str) -> list[str]:
     return path.split(".")
 
 
-def _resolve(data: dict, path: str) -> None:
+def _resolve(data: dict[str, Any], path: str) -> None:
     """Raise ProofFormatError naming ``path`` unless it names a field of ``data``."""
     node: Any = data
     for seg in _split(path):
@@ -100,7 +100,7 @@ def _prune(node: Any, path: str | None, hide: set[str], out: list[str]) -> Any:
     return node
 
 
-def hidden_leaf_hashes(wrapped: dict, paths: Iterable[str]) -> list[str]:
+def hidden_leaf_hashes(wrapped: dict[str, Any], paths: Iterable[str]) -> list[str]:
     """The leaf hashes that hiding ``paths`` would add to ``privacy.obfuscatedData``."""
     data = _data_of(wrapped)
     hide = _checked_paths(data, paths)
@@ -109,13 +109,13 @@ def hidden_leaf_hashes(wrapped: dict, paths: Iterable[str]) -> list[str]:
     return out
 
 
-def _data_of(wrapped: dict) -> dict:
+def _data_of(wrapped: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(wrapped, dict) or not isinstance(wrapped.get("data"), dict):
         raise ProofFormatError("data", "not a wrapped document: data is missing or not an object")
-    return wrapped["data"]
+    return cast("dict[Any, Any]", wrapped["data"])
 
 
-def _checked_paths(data: dict, paths: Iterable[str]) -> set[str]:
+def _checked_paths(data: dict[str, Any], paths: Iterable[str]) -> set[str]:
     if isinstance(paths, str):
         paths = [paths]
     hide = set()
@@ -127,7 +127,7 @@ def _checked_paths(data: dict, paths: Iterable[str]) -> set[str]:
     return hide
 
 
-def obfuscate_document(wrapped: dict, paths: Iterable[str] | str) -> dict:
+def obfuscate_document(wrapped: dict[str, Any], paths: Iterable[str] | str) -> dict[str, Any]:
     """A copy of ``wrapped`` with the fields at ``paths`` hidden (the input is not changed).
 
     Raises :class:`ProofFormatError` naming a path that is not in the document, or an array
@@ -139,7 +139,8 @@ def obfuscate_document(wrapped: dict, paths: Iterable[str] | str) -> dict:
     pruned = _prune(data, None, hide, new_hashes)
     result = {k: copy.deepcopy(v) for k, v in wrapped.items() if k not in ("data", "privacy")}
     result["data"] = copy.deepcopy(pruned)
-    privacy = copy.deepcopy(wrapped.get("privacy")) if isinstance(wrapped.get("privacy"), dict) else {}
+    old_privacy = wrapped.get("privacy")
+    privacy = copy.deepcopy(old_privacy) if isinstance(old_privacy, dict) else {}
     existing = privacy.get("obfuscatedData")
     privacy["obfuscatedData"] = (list(existing) if isinstance(existing, list) else []) + new_hashes
     # keep the usual key order: version, data, signature, privacy, proof, ...

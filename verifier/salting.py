@@ -20,7 +20,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, TypeGuard, cast
 
 from .jsjson import (
     MAX_SAFE_INTEGER,
@@ -95,10 +95,10 @@ _local = threading.local()  # one stream per thread: a generator cannot be share
 def _thread_stream() -> UuidFactory:
     """This thread's default salt source."""
     try:
-        return _local.next_uuid
+        return cast("Callable[[], str]", _local.next_uuid)
     except AttributeError:
         _local.next_uuid = uuid_stream()
-        return _local.next_uuid
+        return cast("Callable[[], str]", _local.next_uuid)
 
 
 def _reset_after_fork() -> None:
@@ -157,9 +157,9 @@ def _check_key(k: Any, prefix: str) -> None:
 
 def _hash_json(text: str) -> str:
     try:
-        return keccak_new(text.encode()).hexdigest()
+        return cast("str", keccak_new(text.encode()).hexdigest())
     except UnicodeEncodeError:  # lone surrogates: escape them as JSON.stringify does
-        return keccak_new(_fix_surrogates(text).encode()).hexdigest()
+        return cast("str", keccak_new(_fix_surrogates(text).encode()).hexdigest())
 
 
 def _salt_other(v: Any, path: str, hashes: list[str] | None, new_uuid: UuidFactory, depth: int) -> Any:
@@ -186,7 +186,7 @@ def _salt_other(v: Any, path: str, hashes: list[str] | None, new_uuid: UuidFacto
     raise ProofFormatError(path, f"{t.__name__} value is not JSON")
 
 
-def _check_keys(obj: dict, prefix: str) -> None:
+def _check_keys(obj: dict[str, Any], prefix: str) -> None:
     try:
         if "." not in "".join(obj):
             return
@@ -201,11 +201,13 @@ def _check_keys(obj: dict, prefix: str) -> None:
 # Common types are inlined; everything else goes through _salt_other.
 
 
-def _salt_dict(obj: dict, prefix: str, hashes: list[str] | None, new_uuid: UuidFactory, depth: int) -> dict:
+def _salt_dict(
+    obj: dict[str, Any], prefix: str, hashes: list[str] | None, new_uuid: UuidFactory, depth: int
+) -> dict[str, Any]:
     if depth > MAX_DEPTH:
         _too_deep(prefix)
     _check_keys(obj, prefix)
-    out = {}
+    out: dict[str, Any] = {}
     q = _quote
     k256 = keccak_new
     add = hashes.append if hashes is not None else None
@@ -244,10 +246,12 @@ def _salt_dict(obj: dict, prefix: str, hashes: list[str] | None, new_uuid: UuidF
     return out
 
 
-def _salt_list(arr: list | tuple, prefix: str, hashes: list[str] | None, new_uuid: UuidFactory, depth: int) -> list:
+def _salt_list(
+    arr: list[Any] | tuple[Any, ...], prefix: str, hashes: list[str] | None, new_uuid: UuidFactory, depth: int
+) -> list[Any]:
     if depth > MAX_DEPTH:
         _too_deep(prefix)
-    out = []
+    out: list[Any] = []
     append = out.append
     q = _quote
     k256 = keccak_new
@@ -308,13 +312,13 @@ def _check_root(raw: Any) -> None:
             )
 
 
-def salt_data(raw: dict, uuid_factory: UuidFactory | None = None) -> dict:
+def salt_data(raw: dict[str, Any], uuid_factory: UuidFactory | None = None) -> dict[str, Any]:
     """Salted copy of a raw document (the ``data`` of a wrapped document)."""
     _check_root(raw)
     return _salt_dict(raw, "", None, uuid_factory or _thread_stream(), 1)
 
 
-def salt_and_hash(raw: dict, uuid_factory: UuidFactory | None = None) -> tuple[dict, list[str]]:
+def salt_and_hash(raw: dict[str, Any], uuid_factory: UuidFactory | None = None) -> tuple[dict[str, Any], list[str]]:
     """Salt a raw document and hash its leaves in one pass: ``(salted, leaf_hashes_hex)``."""
     _check_root(raw)
     hashes: list[str] = []
@@ -392,10 +396,10 @@ def _unsalt(node: Any, path: str | None, depth: int = 1) -> Any:
     return unsalt_value(node, path or "")
 
 
-def unsalt_data(salted: dict) -> dict:
+def unsalt_data(salted: dict[str, Any]) -> dict[str, Any]:
     """Raw document recovered from salted data (strict: every leaf must be a proper salt)."""
     _check_root(salted)
-    return _unsalt(salted, None)
+    return cast("dict[Any, Any]", _unsalt(salted, None))
 
 
 def _unsalt_hash(node: Any, path: str, depth: int, hashes: list[str]) -> Any:
@@ -421,7 +425,7 @@ def _unsalt_hash(node: Any, path: str, depth: int, hashes: list[str]) -> Any:
     return value
 
 
-def unsalt_and_hash(salted: dict) -> tuple[dict, list[str]]:
+def unsalt_and_hash(salted: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """One walk over salted data: the raw document (strict, as :func:`unsalt_data`) and the leaf hashes in
     document order (as :func:`leaf_hashes`)."""
     _check_root(salted)
@@ -458,7 +462,7 @@ def _leaves(node: Any, path: str, depth: int) -> Iterator[tuple[str, Any]]:
         yield path, node
 
 
-def iter_leaves(data: dict) -> Iterator[tuple[str, Any]]:
+def iter_leaves(data: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     """``(path, value)`` for every leaf of ``data`` (primitives and empty containers).
 
     The top-level object itself is never a leaf (an empty ``data`` has no leaves).
@@ -469,7 +473,7 @@ def iter_leaves(data: dict) -> Iterator[tuple[str, Any]]:
         yield from _leaves(v, k, 2)  # (an empty top-level key only holds a leaf: _check_root)
 
 
-def flatten(data: dict) -> dict[str, Any]:
+def flatten(data: dict[str, Any]) -> dict[str, Any]:
     """``{path: leaf value}`` of ``data`` (see :func:`iter_leaves`)."""
     return dict(iter_leaves(data))
 
@@ -481,7 +485,7 @@ def leaf_hash(path: str, value: Any) -> str:
     return _hash_json(js_stringify({path: value}))
 
 
-def leaf_hashes(data: dict) -> list[str]:
+def leaf_hashes(data: dict[str, Any]) -> list[str]:
     """Leaf hashes (hex) of salted ``data``, in document order."""
     return [leaf_hash(p, v) for p, v in iter_leaves(data)]
 
@@ -497,7 +501,7 @@ def target_hash(hashes: Iterable[str]) -> str:
     return _hash_json(text)
 
 
-def digest_data(data: dict, obfuscated: Iterable[str] = ()) -> str:
+def digest_data(data: dict[str, Any], obfuscated: Iterable[str] = ()) -> str:
     """targetHash of salted ``data`` plus already obfuscated leaf hashes."""
     return target_hash([*leaf_hashes(data), *obfuscated])
 
@@ -505,6 +509,6 @@ def digest_data(data: dict, obfuscated: Iterable[str] = ()) -> str:
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 
 
-def is_hash_hex(value: Any) -> bool:
+def is_hash_hex(value: Any) -> TypeGuard[str]:
     """True for a 32-byte hash as 64 lowercase hex characters without ``0x``."""
     return isinstance(value, str) and _HEX64.match(value) is not None

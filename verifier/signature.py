@@ -69,12 +69,12 @@ def sign_merkle_root(merkle_root: str, key: Any, encoding: Encoding = "text") ->
 
 
 def sign_document(
-    wrapped: dict,
+    wrapped: dict[str, Any],
     key: Any,
     *,
     verification_method: str | None = None,
     encoding: Encoding = "text",
-) -> dict:
+) -> dict[str, Any]:
     """A copy of ``wrapped`` with an issuer signature appended to its ``proof`` list.
 
     ``key`` is a private key (hex or bytes) or a signer object with ``sign_message`` and
@@ -115,7 +115,7 @@ def _check_entry(entry: Any, i: int) -> str:
     return sig
 
 
-def recover_signers(wrapped: dict, encoding: Encoding = "text") -> list[str]:
+def recover_signers(wrapped: dict[str, Any], encoding: Encoding = "text") -> list[str]:
     """Checksum addresses recovered from every issuer signature in ``proof`` (may be empty).
 
     Raises :class:`ProofFormatError` naming the entry when a signature is malformed.
@@ -137,7 +137,7 @@ def recover_signers(wrapped: dict, encoding: Encoding = "text") -> list[str]:
     return out
 
 
-def recover_signer(wrapped: dict, encoding: Encoding = "text") -> str:
+def recover_signer(wrapped: dict[str, Any], encoding: Encoding = "text") -> str:
     """The signer of a document that carries exactly one issuer signature."""
     signers = recover_signers(wrapped, encoding)
     if len(signers) != 1:
@@ -145,7 +145,7 @@ def recover_signer(wrapped: dict, encoding: Encoding = "text") -> str:
     return signers[0]
 
 
-def verify_issuer_signature(wrapped: dict, address: str, encoding: Encoding = "text") -> bool:
+def verify_issuer_signature(wrapped: dict[str, Any], address: str, encoding: Encoding = "text") -> bool:
     """True when the document carries a signature by ``address`` (case-insensitive compare)."""
     try:
         return any(s.lower() == address.lower() for s in recover_signers(wrapped, encoding))

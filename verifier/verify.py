@@ -65,8 +65,9 @@ def _envelope(data: dict[str, Any]) -> _Envelope:
             if isinstance(i, dict) and (i.get("documentStore") or i.get("certificateStore")):
                 first = i
                 break
-    ident = first.get("identityProof") if isinstance(first.get("identityProof"), dict) else {}
-    net = data.get("network") if isinstance(data.get("network"), dict) else {}
+    given_ident, given_net = first.get("identityProof"), data.get("network")
+    ident = given_ident if isinstance(given_ident, dict) else {}
+    net = given_net if isinstance(given_net, dict) else {}
 
     def s(v: Any) -> str | None:
         return v if isinstance(v, str) else None
@@ -516,10 +517,9 @@ class Verifier:
             "anchoredType": st.document_type,
             "anchoredAtUtc": utc(st.anchored_at),
         }
-        hidden = env.identity_location is None  # obfuscated: the chain lookups establish the issuer anyway
         if (
             env.identity_type == CERTNET_IDENTITY
-            and not hidden
+            and env.identity_location is not None  # hidden (obfuscated): the chain lookups establish the issuer anyway
             and env.identity_location.lower() != net.issuer_registry.lower()
         ):
             return Check(

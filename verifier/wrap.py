@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import certnet_native
 
@@ -47,7 +47,7 @@ PARALLEL_THRESHOLD = 2000
 PARENT_SHARE = 0.5
 
 
-def salt_and_digest(raw: dict, uuid_factory: UuidFactory | None = None) -> tuple[dict, str]:
+def salt_and_digest(raw: dict[str, Any], uuid_factory: UuidFactory | None = None) -> tuple[dict[str, Any], str]:
     """Salt one raw document: ``(salted_data, target_hash_hex)``.
 
     The native core (``certnet_native``) does the common case; a document it hands back (a key
@@ -57,25 +57,25 @@ def salt_and_digest(raw: dict, uuid_factory: UuidFactory | None = None) -> tuple
     """
     done = certnet_native.salt_and_digest(raw, uuid_factory)
     if done is not None:
-        return done
+        return cast("tuple[dict[Any, Any], str]", done)
     salted, hashes = salt_and_hash(raw, uuid_factory)
     hashes.sort()
     text = '["' + '","'.join(hashes) + '"]' if hashes else "[]"
     return salted, keccak_new(text.encode()).hexdigest()
 
 
-def salt_and_digest_json(raw: dict, uuid_factory: UuidFactory | None = None) -> tuple[bytes, str]:
+def salt_and_digest_json(raw: dict[str, Any], uuid_factory: UuidFactory | None = None) -> tuple[bytes, str]:
     """As :func:`salt_and_digest`, with the salted data as compact UTF-8 JSON: ``(salted_json, target_hash_hex)``."""
     done = certnet_native.salt_and_digest_json(raw, uuid_factory)
     if done is not None:
-        return done
+        return cast("tuple[bytes, str]", done)
     salted, th = salt_and_digest(raw, uuid_factory)
     return dump_bytes(salted), th
 
 
 def _salt_many(
-    docs: Sequence[dict], start: int, stop: int, new_uuid: UuidFactory | None, as_json: bool = False
-) -> tuple[list, list]:
+    docs: Sequence[dict[str, Any]], start: int, stop: int, new_uuid: UuidFactory | None, as_json: bool = False
+) -> tuple[list[Any], list[Any]]:
     salted_list = []
     targets = []
     salt = salt_and_digest_json if as_json else salt_and_digest
@@ -90,7 +90,7 @@ def _salt_many(
 
 
 # Set just before forking the helper, so that it inherits the documents without pickling.
-_FORK_DOCS: Sequence[dict] | None = None
+_FORK_DOCS: Sequence[dict[str, Any]] | None = None
 _FORK_LOCK = threading.Lock()
 _CHUNK = 256
 
@@ -134,8 +134,8 @@ def _can_fork() -> bool:
 
 
 def _salt_all(
-    docs: Sequence[dict], uuid_factory: UuidFactory | None, workers: int | None, as_json: bool
-) -> tuple[list, list]:
+    docs: Sequence[dict[str, Any]], uuid_factory: UuidFactory | None, workers: int | None, as_json: bool
+) -> tuple[list[Any], list[Any]]:
     n = len(docs)
     if workers is None:
         # Forking a multi-threaded process is unsafe in general: ask for workers=2 explicitly there.
@@ -156,10 +156,10 @@ def _salt_all(
             finally:
                 _FORK_DOCS = None
                 send.close()
-        salted: list = []
-        targets: list = []
-        theirs_salted: list = []
-        theirs_targets: list = []
+        salted: list[Any] = []
+        targets: list[Any] = []
+        theirs_salted: list[Any] = []
+        theirs_targets: list[Any] = []
         done = False
 
         def drain(block: bool) -> bool:
@@ -200,7 +200,7 @@ def _salt_all(
 
 
 def wrap_documents(
-    raw_docs: Sequence[dict],
+    raw_docs: Sequence[dict[str, Any]],
     *,
     uuid_factory: UuidFactory | None = None,
     workers: int | None = None,
@@ -241,20 +241,20 @@ def target_hash_of(wrapped_json: bytes) -> str:
 
 
 def _wrap(
-    docs: Sequence[dict], uuid_factory: UuidFactory | None, workers: int | None, as_json: bool
+    docs: Sequence[dict[str, Any]], uuid_factory: UuidFactory | None, workers: int | None, as_json: bool
 ) -> tuple[str, list[Any]]:
     salted_list, targets = _salt_all(docs, uuid_factory, workers, as_json)
     return assemble_batch(salted_list, targets, as_json=as_json)
 
 
-def salt_documents_json(raw_docs: Sequence[dict]) -> tuple[list[bytes], list[str]]:
+def salt_documents_json(raw_docs: Sequence[dict[str, Any]]) -> tuple[list[bytes], list[str]]:
     """The first half of ``wrap_documents(raw_docs, as_json=True)``, in this process: each document's salted
     data as JSON and its targetHash. For callers that spread the salting over processes of their own (bulk
     issuance); :func:`assemble_batch` makes the batch. Raises :class:`ProofFormatError` like wrapping."""
     return _salt_many(raw_docs, 0, len(raw_docs), None, True)
 
 
-def assemble_batch(salted_list: list, targets: list[str], *, as_json: bool) -> tuple[str, list[Any]]:
+def assemble_batch(salted_list: list[Any], targets: list[str], *, as_json: bool) -> tuple[str, list[Any]]:
     """The Merkle tree over salted documents and their targetHashes, and the wrapped documents in input order."""
     leaves = [bytes.fromhex(t) for t in targets]
     order = sorted(range(len(leaves)), key=leaves.__getitem__)
@@ -292,6 +292,6 @@ def assemble_batch(salted_list: list, targets: list[str], *, as_json: bool) -> t
     return root, wrapped
 
 
-def wrap_document(raw: dict, *, uuid_factory: UuidFactory | None = None) -> dict:
+def wrap_document(raw: dict[str, Any], *, uuid_factory: UuidFactory | None = None) -> dict[str, Any]:
     """Wrap a single document (a batch of one: empty proof, merkleRoot == targetHash)."""
-    return wrap_documents([raw], uuid_factory=uuid_factory)[1][0]
+    return cast("dict[Any, Any]", wrap_documents([raw], uuid_factory=uuid_factory)[1][0])

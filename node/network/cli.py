@@ -14,7 +14,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from certnet.node.deploy import ConfigError, load_config
 from certnet.node.engines import EngineError
@@ -112,7 +112,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     s.add_argument("--config", required=True, help="JSON file: {name, members: [{country, admins: [...]}]}")
     s.add_argument("--node", type=int, default=0)
     s.add_argument("--out", help="where to write the deployment (default DIR/deployment.json)")
-    return p
+    return cast("argparse.ArgumentParser", p)
 
 
 def _geth(directory: str) -> GethNetwork:
@@ -160,7 +160,8 @@ def _status(net: GethNetwork, as_json: bool) -> int:
                 state = f"running (pid {s.pid}) but not answering on {s.rpc_url}"
             else:
                 seal = "sealing" if s.sealing else ("not a signer" if s.mining and not s.signer else "not sealing")
-                state = f"running (pid {s.pid}) block {s.block} {s.head[:18]}.. peers {s.peers} {seal} rpc {s.rpc_url}"
+                head = (s.head or "")[:18]
+                state = f"running (pid {s.pid}) block {s.block} {head}.. peers {s.peers} {seal} rpc {s.rpc_url}"
             print(f"{s.name}  {s.validator}  {state}")
     return 0 if all(s.running and s.answering for s in statuses) else EXIT_NOT_RUNNING
 

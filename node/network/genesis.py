@@ -19,7 +19,7 @@ import stat
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import rlp
 from eth_account import Account
@@ -104,7 +104,7 @@ def new_passphrase() -> str:
 
 
 def _addresses(addresses: Iterable[str]) -> list[bytes]:
-    out = []
+    out: list[bytes] = []
     for a in addresses:
         if not isinstance(a, str) or not is_hex_address(a):
             raise ValueError(f"not an address: {a!r}")
@@ -135,7 +135,7 @@ def qbft_extra_data(validators: Iterable[str]) -> str:
     """QBFT genesis extraData: RLP([32-byte vanity, [validators], [] (no vote), 0 (round), [] (no seals)]).
 
     Validators keep the given order (Besu sorts them itself when it builds the validator set)."""
-    return "0x" + rlp.encode([VANITY, _addresses(validators), [], b"", []]).hex()
+    return cast("str", "0x" + rlp.encode([VANITY, _addresses(validators), [], b"", []]).hex())
 
 
 @dataclass(frozen=True)

@@ -30,11 +30,12 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from web3 import Web3
+from web3.types import BlockIdentifier, RPCEndpoint
 
 from certnet.node.deploy import DeployConfig, Deployment, deploy
 from certnet.node.engines import EngineError, connect, free_port, http_web3
@@ -282,7 +283,7 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval
 
 def _unlocked(w3: Web3, account: str) -> bool:
     """Whether the node can sign with `account` now (eth_sign of one byte)."""
-    resp = w3.provider.make_request("eth_sign", [account, "0x00"])
+    resp = w3.provider.make_request(RPCEndpoint("eth_sign"), [account, "0x00"])
     return "error" not in resp
 
 
@@ -491,8 +492,8 @@ class GethNetwork:
         return True
 
     def _stop(self, indexes: Sequence[int], timeout: float) -> list[int]:
-        pids = {i: self.pid(i) for i in indexes}
-        pids = {i: p for i, p in pids.items() if p is not None}
+        maybe = {i: self.pid(i) for i in indexes}
+        pids = {i: p for i, p in maybe.items() if p is not None}
         for pid in pids.values():
             try:
                 os.kill(pid, signal.SIGINT)
@@ -603,7 +604,7 @@ class GethNetwork:
 
     # -- chain state
     def _rpc(self, i: int, method: str, params: list[Any] | None = None) -> Any:
-        resp = self.w3(i).provider.make_request(method, params or [])
+        resp = self.w3(i).provider.make_request(RPCEndpoint(method), params or [])
         if "error" in resp:
             raise NetworkError(f"{self.node(i).name} {method}: {resp['error'].get('message', resp['error'])}")
         return resp["result"]
@@ -611,7 +612,7 @@ class GethNetwork:
     def block_number(self, i: int) -> int:
         return self.w3(i).eth.block_number
 
-    def block_hash(self, i: int, number: int | str = "latest") -> str:
+    def block_hash(self, i: int, number: BlockIdentifier = "latest") -> str:
         return self.w3(i).eth.get_block(number)["hash"].to_0x_hex()
 
     def peer_ids(self, i: int) -> set[str]:
@@ -656,9 +657,9 @@ class GethNetwork:
                     w3 = http_web3(n.rpc_url, timeout=3)
                     block = w3.eth.get_block("latest")
                     s.block, s.head = block["number"], block["hash"].to_0x_hex()
-                    s.peers = len(w3.provider.make_request("admin_peers", [])["result"])
-                    s.mining = bool(w3.provider.make_request("eth_mining", []).get("result"))
-                    signers = w3.provider.make_request("clique_getSigners", ["latest"])["result"]
+                    s.peers = len(w3.provider.make_request(RPCEndpoint("admin_peers"), [])["result"])
+                    s.mining = bool(w3.provider.make_request(RPCEndpoint("eth_mining"), []).get("result"))
+                    signers = w3.provider.make_request(RPCEndpoint("clique_getSigners"), ["latest"])["result"]
                     s.signer = n.validator.lower() in {a.lower() for a in signers}
                     s.answering = True
                 except Exception:
@@ -696,8 +697,13 @@ class GethNetwork:
 
     def wait_block(self, i: int, number: int, timeout: float = 60.0) -> int:
         """Wait until node i's head is at least `number`; returns the head."""
-        return wait_until(
-            lambda: (b := self.block_number(i)) >= number and b, timeout, f"{self.node(i).name} to reach block {number}"
+        return cast(
+            "int",
+            wait_until(
+                lambda: (b := self.block_number(i)) >= number and b,
+                timeout,
+                f"{self.node(i).name} to reach block {number}",
+            ),
         )
 
     def wait_blocks(self, count: int, nodes: Sequence[int] | None = None, timeout: float = 60.0) -> None:
@@ -730,7 +736,7 @@ class GethNetwork:
         return result
 
     def _heads(self, group: Sequence[int]) -> dict[int, tuple[int, str]]:
-        out = {}
+        out: dict[int, tuple[int, str]] = {}
         for i in group:
             block = self.w3(i).eth.get_block("latest")
             out[i] = (block["number"], block["hash"].to_0x_hex())
@@ -782,12 +788,15 @@ class GethNetwork:
                 self._rpc(i, "admin_removePeer", [self.node(j).enode])
                 self._rpc(i, "admin_addPeer", [self.node(j).enode])
         for i in rewound:
+
+            def on_branch(i: int = i) -> bool:
+                return self.block_number(i) > heads[i][0] - 1 and self.block_hash(
+                    tip, self.block_number(i)
+                ) == self.block_hash(i)
+
             try:
                 wait_until(
-                    lambda i=i: (  # i bound now (B023); wait_until calls it at once
-                        self.block_number(i) > heads[i][0] - 1
-                        and self.block_hash(tip, self.block_number(i)) == self.block_hash(i)
-                    ),
+                    on_branch,
                     30.0,
                     f"{self.node(i).name} to take the branch of {self.node(tip).name}",
                     interval=0.5,
@@ -826,12 +835,14 @@ class GethNetwork:
             hashes = {self.block_hash(i, number) for i in group}
             return (number, hashes.pop()) if len(hashes) == 1 else None
 
-        return self._wait_sealing(group, agree, timeout, f"nodes {group} to agree on the chain head")
+        return cast(
+            "tuple[int, str]", self._wait_sealing(group, agree, timeout, f"nodes {group} to agree on the chain head")
+        )
 
     def wait_signers(
         self, expected: Iterable[str], nodes: Sequence[int] | None = None, timeout: float = 90.0
     ) -> list[str]:
-        want = sorted(to_checksum_address(a) for a in expected)
+        want: list[str] = sorted(to_checksum_address(a) for a in expected)
         group = list(nodes if nodes is not None else self.running_nodes())
         wait_until(
             lambda: all(sorted(self.validators(i)) == want for i in group), timeout, f"the signers to become {want}"

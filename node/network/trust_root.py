@@ -70,7 +70,9 @@ def genesis_state_root(alloc: dict[str, Any]) -> bytes:
         if set(acct) - {"balance"}:
             raise NetworkError(f"genesis alloc of {address} has more than a balance: not supported here")
         addr = bytes.fromhex(address.removeprefix("0x"))
-        t.set(keccak(addr), rlp.encode([0, _q(acct.get("balance", 0)), EMPTY_TRIE_ROOT, EMPTY_CODE_HASH]))
+        t.set(  # type: ignore[no-untyped-call]  # py-trie leaves HexaryTrie.set unannotated
+            keccak(addr), rlp.encode([0, _q(acct.get("balance", 0)), EMPTY_TRIE_ROOT, EMPTY_CODE_HASH])
+        )
     return t.root_hash
 
 

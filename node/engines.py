@@ -126,8 +126,13 @@ class AnvilEngine(Engine):
         port: int | None = None,
         chain_id: int = DEFAULT_CHAIN_ID,
         block_time: float | None = None,
+        persist: bool = True,
     ) -> None:
+        """`persist=False` keeps the chain in memory only: a restart starts from genesis, but nothing is dumped
+        every second (the dump of every historical state grows with the chain and costs a long test session a
+        core)."""
         self.data_dir = Path(data_dir)
+        self.persist = persist
         self.port = port or free_port()
         self.chain_id = chain_id
         self.block_time = block_time
@@ -158,14 +163,11 @@ class AnvilEngine(Engine):
             "60000000",
             "--balance",
             "100000000",  # a long test session funds thousands of keys from the first account
-            "--state",
-            str(self.state_file),
-            "--state-interval",
-            "1",
-            "--preserve-historical-states",
             "--hardfork",
             "cancun",
         ]
+        if self.persist:
+            cmd += ["--state", str(self.state_file), "--state-interval", "1", "--preserve-historical-states"]
         if self.block_time:
             cmd += ["--block-time", str(self.block_time)]
         return cmd

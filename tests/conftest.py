@@ -20,8 +20,8 @@ TEST_SCRYPT_N = 2**12
 
 @pytest.fixture(scope="session")
 def anvil_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    """One real anvil process for the session (fails, never skips, when anvil is not installed)."""
-    engine = AnvilEngine(tmp_path_factory.mktemp("anvil")).start()
+    """One real anvil process for the session (fails, never skips, when anvil is not installed), in memory only."""
+    engine = AnvilEngine(tmp_path_factory.mktemp("anvil"), persist=False).start()
     yield engine
     engine.stop()
 

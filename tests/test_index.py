@@ -102,7 +102,7 @@ def client(net: Net, who: str, store: str):
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory):
     """An anvil of this module's own (the tests move its clock and mine blocks with chosen timestamps)."""
-    engine = AnvilEngine(tmp_path_factory.mktemp("index-anvil")).start()
+    engine = AnvilEngine(tmp_path_factory.mktemp("index-anvil"), persist=False).start()
     yield engine
     engine.stop()
 
@@ -619,7 +619,7 @@ def test_run_loop_follows_the_chain(corpus: Corpus, chain, tmp_path: Path) -> No
 
 
 def test_reorg_rolls_back_to_the_common_ancestor(tmp_path: Path) -> None:
-    engine = AnvilEngine(tmp_path / "anvil").start()  # its own chain: snapshots and reverts
+    engine = AnvilEngine(tmp_path / "anvil", persist=False).start()  # its own chain: snapshots and reverts
     try:
         net = make_net(engine)
         vn = net.store("vn_issuer")

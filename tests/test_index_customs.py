@@ -30,7 +30,7 @@ pytestmark = pytest.mark.timeout(600)
 
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory) -> Iterator[AnvilEngine]:
-    engine = AnvilEngine(tmp_path_factory.mktemp("anvil-customs-index")).start()
+    engine = AnvilEngine(tmp_path_factory.mktemp("anvil-customs-index"), persist=False).start()
     yield engine
     engine.stop()
 

@@ -22,7 +22,7 @@ from tests.test_index import client, merkle, register, rpc
 
 
 def test_notifications_follow_the_index(tmp_path: Path) -> None:
-    engine = AnvilEngine(tmp_path / "anvil").start()  # its own chain: a snapshot is reverted below
+    engine = AnvilEngine(tmp_path / "anvil", persist=False).start()  # its own chain: a snapshot is reverted below
     try:
         net = make_net(engine)
         url = sqlite_url(tmp_path / "service.db")

@@ -41,7 +41,7 @@ from certnet.verifier.sources import ChainSource
 from certnet.verifier.verify import Verifier
 from certnet.verifier.wrap import wrap_documents
 from tests.conftest import make_net
-from tests.corpus import _docs
+from tests.support.corpus import _docs
 from tests.test_tradetrust_interop import integrity, store_status, tt_served  # noqa: F401  (the oracle fixture)
 
 

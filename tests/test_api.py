@@ -14,10 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from certnet.issuer import samples
-from certnet.issuer.envelope import network_block
-from tests.api_fixtures import start_api, stop_api, wait_anchored, wait_until
 from tests.conftest import make_net
+from tests.support.api_fixtures import form_ds, is_problem, issue, start_api, stop_api, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -26,31 +24,6 @@ def api(anvil_engine, tmp_path_factory):
     a, server, thread = start_api(net, tmp_path_factory.mktemp("api"))
     yield a
     stop_api(server, thread)
-
-
-def form_ds(api, n: int, seed: int, country: str = "VN") -> list[dict]:
-    docs = list(samples.generate(n, seed=seed, network=network_block(api.net.deployment), issuing_country=country))
-    for d in docs:
-        d.pop("issuers")
-    return docs
-
-
-def is_problem(r: httpx.Response, status: int, code: str | None = None) -> dict:
-    assert r.status_code == status, (r.status_code, r.text)
-    assert r.headers["content-type"].startswith("application/problem+json"), r.headers["content-type"]
-    body = r.json()
-    assert body["status"] == status and body["title"] and body["detail"]
-    if code:
-        assert body["code"] == code, body
-    return body
-
-
-def issue(api, who: str, docs: list[dict]) -> list[dict]:
-    with api.client(who) as c:
-        r = c.post("/v1/documents", json={"documents": docs})
-        assert r.status_code == 202, r.text
-        ids = [d["id"] for d in r.json()["documents"]]
-    return wait_anchored(api, who, ids)
 
 
 def test_issue_verify_revoke_over_http(api):

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
-from tests.api_fixtures import start_api, stop_api
 from tests.conftest import make_net
+from tests.support.api_fixtures import start_api, stop_api
 
 STREAM = re.compile(r"^/v1/events/")  # the event stream never ends; its scope is tested in test_api.py
 ADMIN = re.compile(r"^/v1/admin/")

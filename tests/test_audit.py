@@ -11,9 +11,8 @@ import time
 import pytest
 
 from certnet.node.engines import AnvilEngine
-from tests.api_fixtures import start_api, stop_api, wait_until
 from tests.conftest import make_net
-from tests.test_api import form_ds, is_problem, issue
+from tests.support.api_fixtures import form_ds, is_problem, issue, start_api, stop_api, wait_until
 
 
 @pytest.fixture(scope="module")

@@ -21,9 +21,9 @@ from certnet.verifier.sources import ChainSource
 from certnet.verifier.verdict import EXIT_CODES
 from certnet.verifier.verify import Verifier
 from certnet.verifier.wrap import wrap_documents
-from tests.api_fixtures import start_api, stop_api, wait_anchored, wait_until
 from tests.conftest import make_net
-from tests.tarpit import HangingProxy, Tarpit
+from tests.support.api_fixtures import start_api, stop_api, wait_anchored, wait_until
+from tests.support.tarpit import HangingProxy, Tarpit
 
 #: what a library's exception looks like; none of it may reach a verdict
 LIBRARY_TEXT = re.compile(
@@ -121,7 +121,7 @@ def test_verifier_against_a_hung_node_says_error_within_the_bound(anvil_net, tar
 
 
 def test_cli_verify_against_a_hung_node_says_error_in_time(home, tmp_path, anvil_net, tarpit):
-    from tests.test_cli_documents import certnet
+    from tests.support.cli import certnet
 
     f = tmp_path / "doc.json"
     f.write_text(json.dumps(wrapped_doc(anvil_net)))

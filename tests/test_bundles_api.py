@@ -30,9 +30,9 @@ from certnet.node.network import GethNetwork, init_network
 from certnet.node.network.geth import geth_binary
 from certnet.node.network.trust_root import trust_root as trust_root_from_files
 from certnet.node.tx import Transactor
-from tests.api_fixtures import _free_port, stop_api, wait_answering, wait_until
 from tests.conftest import TEST_SCRYPT_N
-from tests.consortium_fixtures import processes_using
+from tests.support.api_fixtures import _free_port, stop_api, wait_answering, wait_until
+from tests.support.consortium_fixtures import processes_using
 
 pytestmark = pytest.mark.timeout(420)
 PASS = "bundle-api-passphrase"
@@ -219,9 +219,8 @@ def test_served_bundles_verify_offline(served: dict, tmp_path: Path) -> None:
 
 def test_a_chain_without_seals_gives_503(anvil_engine, tmp_path_factory: pytest.TempPathFactory) -> None:
     """anvil seals nothing: the service says why it cannot give a bundle, naming the missing seals."""
-    from tests.api_fixtures import start_api
     from tests.conftest import make_net
-    from tests.test_api import form_ds, issue
+    from tests.support.api_fixtures import form_ds, issue, start_api
 
     net = make_net(anvil_engine)
     api, server, thread = start_api(net, tmp_path_factory.mktemp("api_anvil"))

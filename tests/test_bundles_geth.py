@@ -33,7 +33,7 @@ from certnet.verifier.chainproof import Header, clique_seal, clique_signer
 from certnet.verifier.sources import ChainSource
 from certnet.verifier.verify import Verifier
 from certnet.verifier.wrap import wrap_documents
-from tests.consortium_fixtures import processes_using
+from tests.support.consortium_fixtures import processes_using
 
 EPOCH = 24
 pytestmark = pytest.mark.timeout(300)

@@ -22,7 +22,7 @@ from certnet.verifier.chainproof import ChainProofError, CheckedChain, Header, P
 from certnet.verifier.integrity import check_integrity
 from certnet.verifier.sources import ChainSource
 from certnet.verifier.verify import Verifier
-from tests.corpus import build_corpus
+from tests.support.corpus import build_corpus
 
 
 @pytest.fixture(scope="module")

@@ -3,25 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 from certnet.verifier.verdict import EXIT_CODES
-
-
-def certnet(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CERTNET_")}
-    env["CERTNET_HOME"] = str(home)
-    return subprocess.run(
-        [sys.executable, "-m", "certnet.api.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        input=stdin,
-        timeout=300,
-    )
+from tests.support.cli import certnet
 
 
 def test_wrap_issue_verify_revoke(home, tmp_path):

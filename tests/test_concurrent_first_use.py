@@ -18,8 +18,8 @@ from certnet.issuer import samples
 from certnet.issuer.envelope import network_block
 from certnet.issuer.outbox import Document, open_database
 from certnet.node.engines import free_port
-from tests.api_fixtures import wait_until
-from tests.test_serving import children, listening_sockets_of
+from tests.support.api_fixtures import wait_until
+from tests.support.processes import children, listening_sockets_of
 
 DOCS = 12
 COPIES = 3  # simultaneous requests per document, kind and customs

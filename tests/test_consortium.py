@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.consortium_fixtures import (
+from tests.support.consortium_fixtures import (
     CONFIRMATIONS,
     MEMBERS,
     VALIDATORS,

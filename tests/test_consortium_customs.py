@@ -32,7 +32,7 @@ from certnet.node.contracts import CHECK_REASONS, CheckResult, CustomsRecordClie
 from certnet.node.deploy import _deploy_contract
 from certnet.node.tx import Transactor
 from certnet.verifier.fields import prove_field
-from tests.consortium_fixtures import Consortium, Receiver, start_consortium, wait_for
+from tests.support.consortium_fixtures import Consortium, Receiver, start_consortium, wait_for
 
 pytestmark = pytest.mark.timeout(420)
 

@@ -8,7 +8,6 @@ answer), access, bad input, the command line."""
 from __future__ import annotations
 
 import json
-import random
 import threading
 import time
 from collections.abc import Iterator
@@ -18,26 +17,13 @@ import httpx
 import pytest
 
 from certnet.api.customs import CustomsCheck, CustomsText, sign_text_request
-from certnet.issuer import samples
-from certnet.issuer.envelope import network_block
 from certnet.node.contracts import CheckState
 from certnet.node.engines import AnvilEngine
 from tests.conftest import make_net
-from tests.consortium_fixtures import Receiver
-from tests.customs_fixtures import Member, vn_and_th
+from tests.support.consortium_fixtures import Receiver
+from tests.support.customs_fixtures import Member, issue, receive, vn_and_th, wait_for
 
 pytestmark = pytest.mark.timeout(600)
-
-
-def wait_for(predicate: Any, timeout: float = 30, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")
@@ -60,38 +46,6 @@ def world(chain, tmp_path_factory) -> Iterator[dict[str, Any]]:
         vn_hook.close()
         vn.stop()
         th.stop()
-
-
-def issue(w: dict[str, Any], n: int = 1, importing: str = "TH", seed: int | None = None) -> list[dict[str, Any]]:
-    """Form Ds VN -> `importing`, issued through VN's service; their wrapped documents."""
-    rng = random.Random(seed if seed is not None else time.monotonic_ns())
-    docs = []
-    for _ in range(n):
-        d = samples.form_d(rng, issuingCountry="VN", importingCountry=importing, lines=1)
-        d.pop("issuers")
-        d["network"] = network_block(w["net"].deployment)
-        docs.append(d)
-    with w["vn"].client("issuer_vn") as c:
-        r = c.post("/v1/documents", json={"documents": docs})
-        assert r.status_code == 202, r.text
-        ids = [d["id"] for d in r.json()["documents"]]
-        states = wait_for(
-            lambda: (
-                [s for s in (c.get(f"/v1/documents/{i}").json() for i in ids) if s["state"] == "ANCHORED"]
-                if all(c.get(f"/v1/documents/{i}").json()["state"] == "ANCHORED" for i in ids)
-                else None
-            ),
-            60,
-            "anchoring",
-        )
-    return [s["wrapped"] for s in states]
-
-
-def receive(member: Member, who: str, wrapped: dict[str, Any]) -> int:
-    with member.client(who) as c:
-        r = c.post("/v1/inbox", json={"document": wrapped})
-        assert r.status_code == 201, r.text
-        return r.json()["id"]
 
 
 def events_of(hook: Receiver, check_id: int | None = None) -> list[str]:

@@ -13,9 +13,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import make_net
-from tests.customs_fixtures import vn_and_th
-from tests.test_customs_api import issue, receive, wait_for
-from tests.test_portal_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.customs_fixtures import issue, receive, vn_and_th, wait_for
 
 pytestmark = pytest.mark.timeout(600)
 

@@ -30,8 +30,8 @@ from certnet.issuer import samples
 from certnet.issuer.envelope import network_block
 from certnet.verifier.obfuscate import obfuscate_document
 from certnet.verifier.salting import unsalt_data
-from tests.api_fixtures import Api, start_api, stop_api, wait_anchored
 from tests.conftest import make_net
+from tests.support.api_fixtures import Api, start_api, stop_api, wait_anchored
 
 #: the callers: None is no key at all
 CALLERS = [

@@ -9,9 +9,9 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import Route, expect, sync_playwright
 
-from tests.api_fixtures import start_api, stop_api
 from tests.conftest import make_net
-from tests.test_portal_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.api_fixtures import start_api, stop_api
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ import re
 from pathlib import Path
 
 import pytest
-from eth_utils import function_signature_to_4byte_selector
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +23,7 @@ from certnet.node.artifacts import load_artifact
 from certnet.node.contracts import REVOCATION_REASONS, DocumentStoreClient, RevokedLevel
 from certnet.node.deploy import _deploy_contract
 from certnet.verifier.merkle import MerkleTree, combine
+from tests.support.chain import selector_xor
 
 REASON = REVOCATION_REASONS
 
@@ -53,13 +53,6 @@ def path_nodes(leaf: str, proof: list[str]) -> list[str]:
         node = combine(node, bytes.fromhex(sibling))
         out.append(node.hex())
     return out
-
-
-def selector_xor(*signatures: str) -> bytes:
-    acc = 0
-    for sig in signatures:
-        acc ^= int.from_bytes(function_signature_to_4byte_selector(sig), "big")
-    return acc.to_bytes(4, "big")
 
 
 def now(net) -> int:

@@ -35,10 +35,9 @@ from certnet.issuer.outbox import (
 from certnet.node.engines import AnvilEngine
 from certnet.verifier.sources import ChainSource
 from certnet.verifier.verify import Verifier
-from tests.api_fixtures import start_api, stop_api, wait_until
 from tests.conftest import make_net
-from tests.test_api import form_ds
-from tests.test_pipeline import all_docs, docs_for, make_pipeline
+from tests.support.api_fixtures import form_ds, start_api, stop_api, wait_until
+from tests.support.pipeline import all_docs, docs_for, make_pipeline
 
 
 def rpc(engine, method: str, *params):
@@ -395,7 +394,7 @@ def test_issue_bulk_run_again_anchors_what_the_chain_lost(own_anvil, tmp_path):
     """`certnet issue-bulk` journals its anchorings; run again over its output directory after the node lost the
     blocks, it anchors those batches again (same roots: the batch files stay valid) and says so."""
     from certnet.node.keys import create_keystore
-    from tests.test_bulk_issue import BATCH, COUNT, bulk, check_output, source
+    from tests.support.cli import BATCH, COUNT, bulk, check_output, source
 
     net = make_net(own_anvil)
     home = tmp_path / "home"

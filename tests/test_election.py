@@ -24,8 +24,8 @@ from certnet.issuer.outbox import ANCHORED, Batch, Document, open_database
 from certnet.node.engines import free_port
 from certnet.node.keys import create_keystore
 from tests.conftest import TEST_SCRYPT_N, make_net
-from tests.test_events_replicas import PASS, serve, stop, wait_ready
-from tests.test_index_postgres import Cluster
+from tests.support.postgres import Cluster
+from tests.support.processes import PASS, serve, stop, wait_ready
 
 #: from the leader's SIGKILL to the standby running the workers (it tries the lock every second)
 TAKEOVER_WITHIN = 15.0

@@ -7,10 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -27,55 +23,12 @@ from certnet.issuer.outbox import open_database
 from certnet.node.engines import free_port
 from certnet.node.keys import create_keystore
 from tests.conftest import make_net
-from tests.test_index_postgres import Cluster
+from tests.support.postgres import Cluster
+from tests.support.processes import PASS, serve, stop, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
-PASS = "replica-test-passphrase"
 #: from the issuer's revocation request to every listener's notice
 HEARD_WITHIN = 15.0
-
-
-def serve(data_dir: Path, rpc: str, db: str, port: int, *extra: str) -> subprocess.Popen:
-    env = dict(os.environ, CERTNET_PASSPHRASE=PASS, TMPDIR=str(data_dir))
-    cmd = [
-        sys.executable,
-        "-m",
-        "certnet.api.cli",
-        "--data-dir",
-        str(data_dir),
-        "serve",
-        "--rpc",
-        rpc,
-        "--db",
-        db,
-        "--port",
-        str(port),
-        *extra,
-    ]
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(data_dir / "serve.log", "w"))
-
-
-def wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"`certnet serve` exited with {proc.returncode}: {log.read_text()[-3000:]}"
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{url} did not come up: {log.read_text()[-3000:]}")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 class Listener:

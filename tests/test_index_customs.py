@@ -20,10 +20,9 @@ from certnet.node.engines import AnvilEngine
 from certnet.verifier.fields import prove_field
 from certnet.verifier.wrap import wrap_documents
 from tests.conftest import make_net
-from tests.customs_fixtures import vn_and_th
-from tests.test_customs_api import issue, receive, wait_for
-from tests.test_customs_record import cert, customs, raw, record
-from tests.test_index import rpc
+from tests.support.chain import rpc
+from tests.support.customs_fixtures import issue, receive, vn_and_th, wait_for
+from tests.support.customs_record import cert, customs, raw, record
 
 pytestmark = pytest.mark.timeout(600)
 

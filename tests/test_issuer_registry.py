@@ -703,7 +703,7 @@ def test_validity_window_and_types(net):
 
 
 def test_erc165(net):
-    from tests.test_document_store import selector_xor
+    from tests.support.chain import selector_xor
 
     view = net.registry()
     assert view.supports_interface(selector_xor("supportsInterface(bytes4)"))

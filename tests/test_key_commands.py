@@ -12,7 +12,7 @@ from eth_account import Account
 from certnet.api.cli import main
 from certnet.node.keys import create_keystore, keystore_address, load_key
 from certnet.node.signers import SIGNER_FILE, SignerConfig
-from tests.clef_fixtures import Clef, write_keystore
+from tests.support.clef_fixtures import Clef, write_keystore
 
 PASS = "key-command-test-pass"
 

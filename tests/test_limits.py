@@ -13,8 +13,8 @@ import pytest
 from certnet.api.portal.limits import IpRateLimiter
 from certnet.issuer import samples
 from certnet.issuer.envelope import network_block
-from tests.api_fixtures import start_api, stop_api, wait_anchored
 from tests.conftest import make_net
+from tests.support.api_fixtures import start_api, stop_api, wait_anchored
 
 ROOT = Path(__file__).resolve().parents[1]
 WRAPPED = json.loads((ROOT / "api" / "examples" / "form-d.json").read_text())["wrapped"]

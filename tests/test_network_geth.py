@@ -26,7 +26,7 @@ from certnet.node.network import GethNetwork, decode_clique_extra_data, init_net
 from certnet.node.network import geth as geth_module
 from certnet.node.network.geth import geth_binary, wait_until
 from certnet.node.tx import Transactor
-from tests.consortium_fixtures import processes_using
+from tests.support.consortium_fixtures import processes_using
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VALIDATORS = 4

@@ -18,7 +18,7 @@ from certnet.issuer.outbox import open_database
 from certnet.node.engines import AnvilEngine
 from certnet.node.tx import Transactor
 from tests.conftest import make_net
-from tests.test_index import client, merkle, register, rpc
+from tests.support.chain import client, merkle, register, rpc
 
 
 def test_notifications_follow_the_index(tmp_path: Path) -> None:

@@ -13,8 +13,8 @@ import jsonschema_rs
 import pytest
 
 from certnet.api import openapi_examples as ex
-from tests.api_fixtures import Api, start_api, stop_api
 from tests.conftest import make_net
+from tests.support.api_fixtures import Api, start_api, stop_api
 
 PROBLEM_JSON = "application/problem+json"
 #: how an operation's description starts: who may call it

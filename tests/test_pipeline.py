@@ -13,8 +13,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from certnet.issuer import samples
-from certnet.issuer.envelope import issuer_block, network_block
 from certnet.issuer.faults import CRASH_ENV, POINTS
 from certnet.issuer.outbox import (
     ANCHORED,
@@ -28,32 +26,11 @@ from certnet.issuer.outbox import (
     Document,
     open_database,
 )
-from certnet.issuer.pipeline import Pipeline, PipelineConfig, SubmissionError
+from certnet.issuer.pipeline import SubmissionError
 from certnet.node.keys import create_keystore
 from certnet.verifier.merkle import verify_proof
 from tests.conftest import TEST_SCRYPT_N
-
-
-def docs_for(net, n: int, seed: int = 0, country: str = "VN") -> list[dict]:
-    d = net.deployment
-    block = issuer_block(d, "VCCI Ho Chi Minh City", net.stores["vn"])
-    return list(samples.generate(n, seed=seed, issuer_block=block, network=network_block(d), issuing_country=country))
-
-
-def make_pipeline(net, tmp_path: Path, **config) -> Pipeline:
-    sessions = open_database(f"sqlite:///{tmp_path / 'outbox.db'}")
-    return Pipeline(
-        sessions,
-        net.engine.w3,
-        net.deployment,
-        {net.addr("vn_issuer"): net.actors["vn_issuer"]},
-        PipelineConfig(**config),
-    )
-
-
-def all_docs(p: Pipeline) -> list[Document]:
-    with p.sessions() as s:
-        return list(s.scalars(select(Document).order_by(Document.id)))
+from tests.support.pipeline import all_docs, docs_for, make_pipeline
 
 
 def test_submit_batch_anchor(net, tmp_path):

@@ -16,12 +16,12 @@ import pytest
 from certnet.api.audit import check_export
 from certnet.api.auth import create_api_key
 from certnet.api.portal.limits import IpRateLimiter
-from certnet.issuer import samples
-from certnet.issuer.envelope import complete_envelope, network_block
+from certnet.issuer.envelope import complete_envelope
 from certnet.verifier.salting import unsalt_data
 from certnet.verifier.wrap import wrap_documents
-from tests.api_fixtures import start_api, stop_api, wait_anchored, wait_until
 from tests.conftest import make_net
+from tests.support.api_fixtures import start_api, stop_api, wait_until
+from tests.support.portal import issue, raw_docs
 
 STATUSES = (
     "VALID",
@@ -42,23 +42,6 @@ def portal(anvil_engine, tmp_path_factory):
     a, server, thread = start_api(net, tmp_path_factory.mktemp("portal"))
     yield a
     stop_api(server, thread)
-
-
-def raw_docs(portal, n: int, seed: int, doc_type: str = "FORM_D", country: str = "VN") -> list[dict]:
-    docs = list(
-        samples.generate(n, doc_type, seed=seed, network=network_block(portal.net.deployment), issuing_country=country)
-    )
-    for d in docs:
-        d.pop("issuers")
-    return docs
-
-
-def issue(portal, docs: list[dict], who: str = "issuer_vn") -> list[dict]:
-    with portal.client(who) as c:
-        r = c.post("/v1/documents", json={"documents": docs})
-        assert r.status_code == 202, r.text
-        ids = [d["id"] for d in r.json()["documents"]]
-    return wait_anchored(portal, who, ids)
 
 
 @pytest.fixture(scope="module")

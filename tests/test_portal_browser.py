@@ -14,19 +14,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.api_fixtures import start_api, stop_api, wait_until
 from tests.conftest import make_net
-from tests.test_portal import issue, raw_docs
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.support.api_fixtures import start_api, stop_api, wait_until
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.portal import issue, raw_docs
 
 
 @pytest.fixture(scope="module")

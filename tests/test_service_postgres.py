@@ -10,11 +10,10 @@ from certnet.issuer.faults import CRASH_ENV
 from certnet.issuer.outbox import ANCHORED, Batch, Document, open_database
 from certnet.issuer.pipeline import Pipeline, PipelineConfig
 from certnet.node.keys import create_keystore
-from tests.api_fixtures import start_api, stop_api, wait_until
 from tests.conftest import TEST_SCRYPT_N, make_net
-from tests.test_api import form_ds, issue
-from tests.test_index_postgres import Cluster
-from tests.test_pipeline import docs_for
+from tests.support.api_fixtures import form_ds, issue, start_api, stop_api, wait_until
+from tests.support.pipeline import docs_for
+from tests.support.postgres import Cluster
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from certnet.node.engines import free_port
+from tests.support.processes import children, listening_sockets_of
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -87,10 +88,6 @@ def start(port: int, workers: int, tmp_dir: Path, factory: str = "pid_app") -> s
     )
 
 
-def children(pid: int) -> set[int]:
-    return {int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
-
-
 def wait_for(cond, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while not cond():
@@ -139,12 +136,6 @@ def serving(tmp_path: Path, factory: str = "pid_app") -> Iterator[tuple[subproce
 def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, str]]:
     with serving(tmp_path) as s:
         yield s
-
-
-def listening_sockets_of(port: int) -> list[str]:
-    """The sockets listening on 127.0.0.1:port (/proc/net/tcp: state 0A is LISTEN)."""
-    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
-    return [r for r in rows if r.split()[1] == f"0100007F:{port:04X}" and r.split()[3] == "0A"]
 
 
 def test_connections_spread_over_every_worker(served):

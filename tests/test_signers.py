@@ -29,10 +29,9 @@ from certnet.node.signers import (
     rules_js,
 )
 from certnet.node.tx import Transactor
-from tests.api_fixtures import start_api, stop_api, wait_anchored
-from tests.clef_fixtures import Clef, write_keystore
 from tests.conftest import make_net
-from tests.test_api import form_ds, is_problem
+from tests.support.api_fixtures import form_ds, is_problem, start_api, stop_api, wait_anchored
+from tests.support.clef_fixtures import Clef, write_keystore
 
 #: passwords of the keys in Clef (what Clef's operator knows; never certnet's)
 PASSWORDS = {

@@ -42,7 +42,7 @@ from certnet.verifier.merkle import combine
 from certnet.verifier.sources import ChainSource
 from certnet.verifier.verify import Verifier
 from certnet.verifier.wrap import wrap_documents
-from tests.corpus import _docs
+from tests.support.corpus import _docs
 
 ROOT = Path(__file__).resolve().parent.parent
 ORACLE = ROOT / "tests" / "oracle" / "tt_verify.cjs"

@@ -14,7 +14,7 @@ from certnet.verifier.sources import ChainSource
 from certnet.verifier.verdict import EXIT_CODES
 from certnet.verifier.verify import Verifier
 from certnet.verifier.wrap import wrap_documents
-from tests.corpus import build_corpus
+from tests.support.corpus import build_corpus
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ from certnet.verifier.salting import leaf_hash
 from certnet.verifier.sources import ChainSource
 from certnet.verifier.verify import Verifier
 from certnet.verifier.wrap import wrap_documents
-from tests.corpus import _docs
+from tests.support.corpus import _docs
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 NOT_VALID = {"TAMPERED", "MALFORMED"}

@@ -22,8 +22,8 @@ from certnet.api.models import Delivery, Subscription
 from certnet.api.webhooks import TargetPolicy, TargetRefused, parse_allow_list, system_resolver
 from certnet.issuer import samples
 from certnet.issuer.envelope import network_block
-from tests.api_fixtures import start_api, stop_api, wait_anchored, wait_until
 from tests.conftest import make_net
+from tests.support.api_fixtures import start_api, stop_api, wait_anchored, wait_until
 
 PUBLIC = "93.184.216.34"  # a public address: accepted, never connected to (no worker runs where it is registered)
 

@@ -16,6 +16,8 @@ from certnet.api.app import create_app
 from certnet.api.auth import create_api_key
 from certnet.api.service import Service, Settings
 from certnet.api.serving import uvicorn_config
+from certnet.issuer import samples
+from certnet.issuer.envelope import network_block
 from certnet.node.keys import create_keystore
 from tests.conftest import TEST_SCRYPT_N
 
@@ -140,3 +142,28 @@ def wait_until(predicate, timeout: float = 30, interval: float = 0.1) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(interval)
+
+
+def form_ds(api, n: int, seed: int, country: str = "VN") -> list[dict]:
+    docs = list(samples.generate(n, seed=seed, network=network_block(api.net.deployment), issuing_country=country))
+    for d in docs:
+        d.pop("issuers")
+    return docs
+
+
+def is_problem(r: httpx.Response, status: int, code: str | None = None) -> dict:
+    assert r.status_code == status, (r.status_code, r.text)
+    assert r.headers["content-type"].startswith("application/problem+json"), r.headers["content-type"]
+    body = r.json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    if code:
+        assert body["code"] == code, body
+    return body
+
+
+def issue(api, who: str, docs: list[dict]) -> list[dict]:
+    with api.client(who) as c:
+        r = c.post("/v1/documents", json={"documents": docs})
+        assert r.status_code == 202, r.text
+        ids = [d["id"] for d in r.json()["documents"]]
+    return wait_anchored(api, who, ids)

@@ -4,6 +4,7 @@ another country's customs refused)."""
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from dataclasses import dataclass
@@ -16,9 +17,11 @@ import uvicorn
 from certnet.api.app import create_app
 from certnet.api.auth import create_api_key
 from certnet.api.service import Service, Settings
+from certnet.issuer import samples
+from certnet.issuer.envelope import network_block
 from certnet.node.keys import create_keystore
-from tests.api_fixtures import _free_port
 from tests.conftest import TEST_SCRYPT_N
+from tests.support.api_fixtures import _free_port
 
 PASS = "customs-test-passphrase"
 
@@ -125,3 +128,46 @@ def vn_and_th(net: Any, tmp: Path, **settings: Any) -> tuple[Member, Member]:
     vn.service.customs_desk.peers["TH"] = th.url
     th.service.customs_desk.peers["VN"] = vn.url
     return vn, th
+
+
+def wait_for(predicate: Any, timeout: float = 30, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def issue(w: dict[str, Any], n: int = 1, importing: str = "TH", seed: int | None = None) -> list[dict[str, Any]]:
+    """Form Ds VN -> `importing`, issued through VN's service; their wrapped documents."""
+    rng = random.Random(seed if seed is not None else time.monotonic_ns())
+    docs = []
+    for _ in range(n):
+        d = samples.form_d(rng, issuingCountry="VN", importingCountry=importing, lines=1)
+        d.pop("issuers")
+        d["network"] = network_block(w["net"].deployment)
+        docs.append(d)
+    with w["vn"].client("issuer_vn") as c:
+        r = c.post("/v1/documents", json={"documents": docs})
+        assert r.status_code == 202, r.text
+        ids = [d["id"] for d in r.json()["documents"]]
+        states = wait_for(
+            lambda: (
+                [s for s in (c.get(f"/v1/documents/{i}").json() for i in ids) if s["state"] == "ANCHORED"]
+                if all(c.get(f"/v1/documents/{i}").json()["state"] == "ANCHORED" for i in ids)
+                else None
+            ),
+            60,
+            "anchoring",
+        )
+    return [s["wrapped"] for s in states]
+
+
+def receive(member: Member, who: str, wrapped: dict[str, Any]) -> int:
+    with member.client(who) as c:
+        r = c.post("/v1/inbox", json={"document": wrapped})
+        assert r.status_code == 201, r.text
+        return r.json()["id"]

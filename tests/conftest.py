@@ -145,3 +145,23 @@ def home(anvil_net, tmp_path) -> Path:
         scrypt_n=TEST_SCRYPT_N,
     )
     return h
+
+
+#: fixtures that bring up a real chain engine: a test that uses one, directly or through another fixture, is an
+#: integration test. Tests that start engines, databases or processes themselves say so with a module `pytestmark`.
+_REAL_PARTS = {"engine", "net", "anvil_engine", "embedded_engine", "anvil_net", "embedded_net"}
+_LEVELS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test with its level: e2e (tests/e2e/), integration (real engines, databases, processes) or unit
+    (`pytest -m unit` runs the quick ones)."""
+    for item in items:
+        if any(item.get_closest_marker(level) for level in _LEVELS):
+            continue
+        if "e2e" in Path(str(item.path)).parts:
+            item.add_marker(pytest.mark.e2e)
+        elif _REAL_PARTS & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+        else:
+            item.add_marker(pytest.mark.unit)

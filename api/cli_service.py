@@ -281,7 +281,7 @@ def demo_keys(home: Path, issuers: dict[str, str]) -> dict[str, Any]:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from certnet.api.audit import check_export
+    from certnet.index.audit import check_export
     from certnet.node.engines import connect
 
     path = Path(args.export)

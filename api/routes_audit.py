@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from certnet.api import openapi_examples as ex
 from certnet.api.app import PROBLEM_RESPONSES, PrincipalDep, service_of
-from certnet.api.audit import document_store, export_lines
 from certnet.api.auth import Principal, require
 from certnet.api.disclosure import issued_record, load_record, may_see_content, status_event, visible_copy
 from certnet.api.problems import Problem
+from certnet.index.audit import document_store, export_lines
 from certnet.issuer.outbox import Batch, Document
 from certnet.node.countries import is_country
 
@@ -114,7 +114,7 @@ def _customs_documents(
 ) -> list[dict[str, Any]]:
     """Document lines for the certificates of the export's customs decisions and checks that this auditor may see
     (see certnet.api.disclosure): their proofs tie each to a root anchored in its store."""
-    from certnet.api.audit import CUSTOMS_EVENTS
+    from certnet.index.audit import CUSTOMS_EVENTS
 
     wanted = {e["document"]: e["store"] for e in events if e["kind"] in CUSTOMS_EVENTS and e["document"] not in have}
     out = []

@@ -13,8 +13,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from certnet.api import openapi_examples as ex
 from certnet.api.app import PROBLEM_RESPONSES, PrincipalDep, id_path, service_of
 from certnet.api.auth import Principal, require
-from certnet.api.index.queries import IndexStatusSource
 from certnet.api.problems import Problem
+from certnet.index.queries import IndexStatusSource
 from certnet.node import errors as chain_errors
 from certnet.node.contracts import DOCUMENT_TYPES, AuthorityRecord, IssuerRegistryClient, KeyRecord, checksummed
 from certnet.node.countries import is_country

@@ -208,8 +208,8 @@ class Service:
         self._stale_reason: str | None = None
 
     def _setup_index(self) -> None:
-        from certnet.api.index.follower import Indexer
-        from certnet.api.indexed import IndexedSource
+        from certnet.index.follower import Indexer
+        from certnet.index.source import IndexedSource
 
         self.indexer = Indexer(
             self.w3, self.deployment, self.settings.db_url, confirmations=self.settings.confirmations

@@ -372,8 +372,8 @@ def _fn(frame: str) -> str:
 def prepare(workdir: Path, n: int, batch: int, revoke_every: int, seed: int) -> dict[str, Any]:
     """Chain, documents, index, API key and the settings file; everything the runs need."""
     from certnet.api.auth import create_api_key
-    from certnet.api.index.follower import Indexer
     from certnet.api.models import ApiBase
+    from certnet.index.follower import Indexer
     from certnet.issuer.outbox import open_database
     from certnet.scripts.bench_verify import issue, start_network
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark: how fast the chain-event index catches up.
 
-Two measurements, both through the follower's own code (`certnet.api.index.follower.Indexer.sync`):
+Two measurements, both through the follower's own code (`certnet.index.follower.Indexer.sync`):
 
 1. **real** - a fresh anvil (without its state file), N anchors (default 100,000) sent as unsigned
    `eth_sendTransaction` batches from anvil's unlocked development accounts and mined several hundred per
@@ -38,10 +38,10 @@ if str(ROOT) not in sys.path:
 from eth_utils import keccak  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from certnet.api.index import VERSION_TABLE, make_engine, sqlite_url  # noqa: E402
-from certnet.api.index.follower import Header, Indexer, RawLog, topic_of  # noqa: E402
-from certnet.api.index.models import Base  # noqa: E402
-from certnet.api.index.queries import IndexStatusSource  # noqa: E402
+from certnet.index import VERSION_TABLE, make_engine, sqlite_url  # noqa: E402
+from certnet.index.follower import Header, Indexer, RawLog, topic_of  # noqa: E402
+from certnet.index.models import Base  # noqa: E402
+from certnet.index.queries import IndexStatusSource  # noqa: E402
 from certnet.node.deploy import DeployConfig, Member, deploy  # noqa: E402
 from certnet.node.engines import AnvilEngine  # noqa: E402
 from certnet.node.tx import signer_for  # noqa: E402

@@ -4,7 +4,7 @@
 A fresh anvil node: contracts deployed, ten Form D issuing authorities registered (each with its document store
 and key), realistic Form D documents (``certnet.issuer.samples``) wrapped in batches with
 ``certnet.verifier.wrap.wrap_documents`` and anchored, the batches spread over the ten stores, a few documents
-revoked (so that both verdict paths run). ``certnet.api.index.follower.Indexer.sync`` indexes the chain into an
+revoked (so that both verdict paths run). ``certnet.index.follower.Indexer.sync`` indexes the chain into an
 SQLite file; then, over the same documents:
 
   index     ``Verifier(IndexedSource(sqlite, deployment)).verify_many``  (the API's mode=index)
@@ -52,9 +52,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from certnet.api.index import sqlite_url  # noqa: E402
-from certnet.api.index.follower import Indexer  # noqa: E402
-from certnet.api.indexed import IndexedSource  # noqa: E402
+from certnet.index import sqlite_url  # noqa: E402
+from certnet.index.follower import Indexer  # noqa: E402
+from certnet.index.source import IndexedSource  # noqa: E402
 from certnet.issuer import samples  # noqa: E402
 from certnet.issuer.envelope import issuer_block, network_block  # noqa: E402
 from certnet.node.deploy import DeployConfig, Member, deploy  # noqa: E402
@@ -164,7 +164,7 @@ def revoke_some(engine: Any, deployment: Any, authorities: list[tuple[str, Any]]
     """Revoke every `every`-th document individually (reason DATA_CORRECTED) in its store; the count revoked."""
     if every <= 0:
         return 0
-    from certnet.api.audit import document_store
+    from certnet.index.audit import document_store
 
     keys = dict(authorities)
     n = 0
@@ -356,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
             assert ok == n
             parts["integrity"] = min(runs)
             say(f"  integrity alone (check_integrity)       : {rate(n, min(runs))}{cpu_note(n)}")
-            from certnet.api.audit import document_store
+            from certnet.index.audit import document_store
 
             pairs = [
                 (document_store(d), d["signature"]["merkleRoot"], d["signature"]["targetHash"], d["signature"]["proof"])

@@ -190,14 +190,14 @@ MUTANTS: list[Mutant] = [
     # -- the index's reorg handling
     Mutant(
         "index: a reorg is noticed",
-        "api/index/follower.py",
+        "index/follower.py",
         "            if h is not None and h.hash == cp.hash:\n                return None",
         "            if True:\n                return None",
         ("tests/index/test_index.py", "-k", "reorg"),
     ),
     Mutant(
         "index: a rollback deletes the orphaned events",
-        "api/index/follower.py",
+        "index/follower.py",
         "conn.execute(delete(t).where(t.c.network_id == self.network_id, t.c.block_number > number))",
         "pass",
         ("tests/index/test_index.py", "-k", "reorg"),

@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy import select
 from web3 import Web3
 
-from certnet.api.audit import document_store
 from certnet.api.auth import Principal
 from certnet.api.disclosure import issued_record, may_see_content, received_record
 from certnet.api.models import ReceivedDocument
 from certnet.api.problems import Problem
+from certnet.index.audit import document_store
 from certnet.issuer.outbox import ANCHORED, Batch, Document
 from certnet.verifier.verdict import utc
 

@@ -607,7 +607,7 @@ async def api_status(request: Request) -> JSONResponse:
         raise Problem(422, "INVALID_HASH", "hashes are 64 hex digits")
 
     def read() -> dict[str, Any]:
-        from certnet.api.audit import document_store
+        from certnet.index.audit import document_store
         from certnet.node.contracts import REVOCATION_REASON_NAMES
         from certnet.node.rpc import deadline
         from certnet.verifier.sources import SourceError
@@ -713,8 +713,8 @@ def api_audit_export(
     reference: str | None = Query(None, max_length=128),
     limit: int = Query(500, ge=1, le=500),
 ) -> StreamingResponse:
-    """The same search as NDJSON in the format of `certnet.api.audit` (`certnet audit check` re-verifies it against any
-    node): a header line (network, registries, query), one line per event (block number and hash, transaction,
+    """The same search as NDJSON in the format of `certnet.index.audit` (`certnet audit check` re-verifies it against
+    any node): a header line (network, registries, query), one line per event (block number and hash, transaction,
     log index, time, hashes), one line per document (targetHash, merkleRoot, Merkle proof)."""
     principal = _principal(request, "auditor")
     q = _audit_query(principal, issuer, date_from, date_to, reference, limit)
@@ -723,7 +723,7 @@ def api_audit_export(
     except HistoryError as exc:
         raise Problem(503, "CHAIN_UNAVAILABLE", str(exc)) from None
     now = dt.datetime.now(dt.UTC)
-    from certnet.api.audit import export_lines
+    from certnet.index.audit import export_lines
 
     events: dict[tuple[str, str, int], dict[str, Any]] = {}
     documents = []

@@ -115,7 +115,7 @@ def test_history_and_export_recheck(api, tmp_path):
 
 
 def test_export_does_not_check_against_another_chain(api, tmp_path):
-    from certnet.api.audit import check_export
+    from certnet.index.audit import check_export
 
     other = AnvilEngine(tmp_path / "other", chain_id=31338, persist=False).start()
     try:

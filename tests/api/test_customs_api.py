@@ -562,7 +562,7 @@ def test_command_line(world, tmp_path, monkeypatch):
 def test_history_and_audit_export_carry_every_step(world):
     import datetime as dt
 
-    from certnet.api.audit import check_export
+    from certnet.index.audit import check_export
 
     vn, th, net = world["vn"], world["th"], world["net"]
     th_hash, cid = world["wrapped"]["signature"]["targetHash"], world["cid"]

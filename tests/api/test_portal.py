@@ -13,9 +13,9 @@ import re
 import httpx
 import pytest
 
-from certnet.api.audit import check_export
 from certnet.api.auth import create_api_key
 from certnet.api.portal.limits import IpRateLimiter
+from certnet.index.audit import check_export
 from certnet.issuer.envelope import complete_envelope
 from certnet.verifier.salting import unsalt_data
 from certnet.verifier.wrap import wrap_documents

@@ -106,7 +106,7 @@ def test_wheel_installs_one_namespace_and_runs_without_checkout(tmp_path):
         import json, certnet, certnet.api.app
         from certnet.node import paths
         from certnet.node.artifacts import load_artifact
-        from certnet.api.index import MIGRATIONS_DIR
+        from certnet.index import MIGRATIONS_DIR
         from certnet.issuer.schemas import JSON_SCHEMA_DIR
         print(json.dumps({"certnet": certnet.__file__, "in_checkout": paths.IN_CHECKOUT,
                           "data_dir": str(paths.data_dir()), "artifacts": str(paths.artifacts_dir()),

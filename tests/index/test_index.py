@@ -14,10 +14,10 @@ from eth_utils import keccak
 from sqlalchemy import insert, inspect, select
 from web3 import Web3
 
-from certnet.api.index import VERSION_TABLE, current_revision, make_engine, sqlite_url, upgrade
-from certnet.api.index.follower import Indexer
-from certnet.api.index.models import EVENT_MODELS, Base, Network
-from certnet.api.index.queries import IndexStatusSource
+from certnet.index import VERSION_TABLE, current_revision, make_engine, sqlite_url, upgrade
+from certnet.index.follower import Indexer
+from certnet.index.models import EVENT_MODELS, Base, Network
+from certnet.index.queries import IndexStatusSource
 from certnet.node.contracts import DocumentStoreClient, KeyStatus, RevokedLevel
 from certnet.node.engines import AnvilEngine, EmbeddedEngine
 from certnet.node.tx import Transactor
@@ -686,7 +686,7 @@ def test_migration_creates_the_schema_from_empty(tmp_path: Path) -> None:
         engine.dispose()
     from alembic import command
 
-    from certnet.api.index import alembic_config
+    from certnet.index import alembic_config
 
     command.downgrade(alembic_config(url), "base")
     assert current_revision(url) is None
@@ -739,7 +739,7 @@ def test_status_of_5000_documents_is_batched(tmp_path: Path) -> None:
                 updated_at=0,
             )
         ).inserted_primary_key[0]
-        from certnet.api.index.models import (
+        from certnet.index.models import (
             Anchor,
             AuthorityRegistration,
             KeyAddition,

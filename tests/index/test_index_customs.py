@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from certnet.api.index import make_engine, sqlite_url
-from certnet.api.index.follower import Indexer
-from certnet.api.index.models import CustomsEvent
-from certnet.api.index.queries import IndexStatusSource
+from certnet.index import make_engine, sqlite_url
+from certnet.index.follower import Indexer
+from certnet.index.models import CustomsEvent
+from certnet.index.queries import IndexStatusSource
 from certnet.node.contracts import CHECK_REASONS, CheckResult, Preference
 from certnet.node.engines import AnvilEngine
 from certnet.verifier.fields import prove_field

@@ -10,10 +10,10 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from certnet.api.index import VERSION_TABLE, current_revision, make_engine, upgrade
-from certnet.api.index.follower import Indexer
-from certnet.api.index.models import Base
-from certnet.api.index.queries import IndexStatusSource
+from certnet.index import VERSION_TABLE, current_revision, make_engine, upgrade
+from certnet.index.follower import Indexer
+from certnet.index.models import Base
+from certnet.index.queries import IndexStatusSource
 from tests.support.chain import assert_same, h32, merkle
 from tests.support.postgres import Cluster
 

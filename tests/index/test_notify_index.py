@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from certnet.api.auth import create_api_key
-from certnet.api.index import sqlite_url
-from certnet.api.index.follower import Indexer
-from certnet.api.indexed import IndexedSource
 from certnet.api.models import ApiBase, Delivery, Subscription
 from certnet.api.notify import Notifier
+from certnet.index import sqlite_url
+from certnet.index.follower import Indexer
+from certnet.index.source import IndexedSource
 from certnet.issuer.outbox import open_database
 from certnet.node.engines import AnvilEngine
 from certnet.node.tx import Transactor

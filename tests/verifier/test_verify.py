@@ -186,8 +186,8 @@ def test_json_text_input_and_garbage(corpus_net):
 
 
 def test_trustless_and_indexed_give_the_same_verdicts(corpus_net, tmp_path):
-    from certnet.api.index.follower import Indexer
-    from certnet.api.indexed import IndexedSource
+    from certnet.index.follower import Indexer
+    from certnet.index.source import IndexedSource
 
     net, corpus = corpus_net
     db = f"sqlite:///{tmp_path / 'index.db'}"
@@ -210,8 +210,8 @@ def test_trustless_and_indexed_give_the_same_verdicts(corpus_net, tmp_path):
 
 
 def test_index_not_ready_gives_error(corpus_net, tmp_path):
-    from certnet.api.index import upgrade
-    from certnet.api.indexed import IndexedSource
+    from certnet.index import upgrade
+    from certnet.index.source import IndexedSource
 
     net, corpus = corpus_net
     db = f"sqlite:///{tmp_path / 'empty.db'}"

@@ -177,7 +177,7 @@ class _Registry:
 
 
 def _topic0(event: str, artifact: str = "DocumentStore") -> str:
-    from certnet.api.index.follower import topic_of
+    from certnet.index.follower import topic_of
 
     return topic_of(artifact, event)[2:]
 

@@ -8,12 +8,12 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from certnet.api.index.queries import ChainEvent, IndexNotReady, IndexStatusSource
+from certnet.index.queries import ChainEvent, IndexNotReady, IndexStatusSource
 from certnet.node.contracts import DocumentStatus, StatusQuery
 from certnet.node.deploy import Deployment
 from certnet.verifier.sources import NetworkInfo, SourceError
 
-log = logging.getLogger("certnet.api.index")
+log = logging.getLogger("certnet.index")
 UNREADABLE = "the service's index could not be read (the service's log has the details)"
 
 

@@ -7,7 +7,7 @@ Revises:
 Create Date: 2026-12-06
 
 This replaces the initial schema 0001 (one shared CertificateRegistry). certnet is pre-release and redeploying is
-the migration, so this is a new base revision, not an upgrade of 0001: `certnet.api.index.upgrade` drops the
+the migration, so this is a new base revision, not an upgrade of 0001: `certnet.index.upgrade` drops the
 tables of an index still at 0001 (an index is rebuilt from the chain) before it runs this one.
 
 Self-contained on purpose (no imports from the models): later model changes get their own revision.

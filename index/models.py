@@ -11,8 +11,8 @@ Formats: document hashes (roots, targetHashes) are 64 lowercase hex digits witho
 `certnet.node.contracts.DocumentStatus`; block and transaction hashes are 0x-prefixed (66 chars); accounts are
 EIP-55 checksummed; countries are ISO 3166-1 alpha-2; times are unix seconds.
 
-The schema is created and upgraded only by the Alembic migrations in `api/index/migrations`
-(`certnet.api.index.upgrade(url)`); a test checks that the migrations and these models agree.
+The schema is created and upgraded only by the Alembic migrations in `index/migrations`
+(`certnet.index.upgrade(url)`); a test checks that the migrations and these models agree.
 """
 
 from __future__ import annotations

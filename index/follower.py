@@ -41,8 +41,8 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from web3 import Web3
 
-from certnet.api.index import make_engine, upgrade
-from certnet.api.index.models import (
+from certnet.index import make_engine, upgrade
+from certnet.index.models import (
     EVENT_MODELS,
     AdminChange,
     Anchor,

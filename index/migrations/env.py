@@ -1,7 +1,7 @@
 """Alembic environment of the chain-event index.
 
-Run programmatically by `certnet.api.index.upgrade(url)` (which passes an open connection), or from the
-command line: `alembic -c api/index/alembic.ini -x url=sqlite:///index.db upgrade head`.
+Run programmatically by `certnet.index.upgrade(url)` (which passes an open connection), or from the
+command line: `alembic -c index/alembic.ini -x url=sqlite:///index.db upgrade head`.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import os
 
 from alembic import context
 
-from certnet.api.index import VERSION_TABLE, make_engine
-from certnet.api.index.models import Base
+from certnet.index import VERSION_TABLE, make_engine
+from certnet.index.models import Base
 
 config = context.config
 target_metadata = Base.metadata

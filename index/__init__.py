@@ -1,10 +1,10 @@
 """The chain-event index: contract events followed into SQL (SQLite by default, PostgreSQL supported).
 
 - `upgrade(url)` creates or upgrades the schema (Alembic migrations, the only way the schema changes);
-- `Indexer` (certnet.api.index.follower) follows the IssuerRegistry's events and those of every DocumentStore
+- `Indexer` (certnet.index.follower) follows the IssuerRegistry's events and those of every DocumentStore
   it creates from a checkpoint, detects reorgs and rolls back to the common ancestor, respecting a confirmation
   depth;
-- `IndexStatusSource` (certnet.api.index.queries) answers the batched document status exactly as the chain's
+- `IndexStatusSource` (certnet.index.queries) answers the batched document status exactly as the chain's
   `IssuerRegistry.statusOf` does across stores at the indexed block, plus histories, audit exports and the
   authority, key, member and customs-key views.
 """
@@ -18,8 +18,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 
 if TYPE_CHECKING:  # pragma: no cover
-    from certnet.api.index.follower import Indexer
-    from certnet.api.index.queries import IndexStatusSource
+    from certnet.index.follower import Indexer
+    from certnet.index.queries import IndexStatusSource
 
 __all__ = ["upgrade", "make_engine", "sqlite_url", "MIGRATIONS_DIR", "VERSION_TABLE", "Indexer", "IndexStatusSource"]
 
@@ -142,11 +142,11 @@ def current_revision(url: str | Engine) -> str | None:
 
 def __getattr__(name: str) -> Any:
     if name == "Indexer":
-        from certnet.api.index.follower import Indexer
+        from certnet.index.follower import Indexer
 
         return Indexer
     if name == "IndexStatusSource":
-        from certnet.api.index.queries import IndexStatusSource
+        from certnet.index.queries import IndexStatusSource
 
         return IndexStatusSource
     raise AttributeError(name)

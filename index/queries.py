@@ -29,8 +29,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import sessionmaker
 
-from certnet.api.index import make_engine
-from certnet.api.index.models import (
+from certnet.index import make_engine
+from certnet.index.models import (
     AdminChange,
     Anchor,
     AuthorityRegistration,

@@ -109,7 +109,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from certnet.api.system import bring_up, issue_samples
+    from certnet.system.local import bring_up, issue_samples
 
     home = _data_dir(args)
     system = bring_up(home, port=args.port)
@@ -126,7 +126,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    from certnet.api.system import bring_down
+    from certnet.system.local import bring_down
 
     home = _data_dir(args)
     print("service: stopped" if cli_service.stop_service(home) else "service: not running")

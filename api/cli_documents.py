@@ -111,12 +111,12 @@ def cmd_wrap(args: argparse.Namespace) -> int:
 
 def _signer(args: argparse.Namespace, key_name: str = "vn-issuer"):
     """(deployment, the issuer's transactor) from the command line or the local system's data dir."""
-    from certnet.api.system import deployment_file, local_passphrase
     from certnet.node import local
     from certnet.node.deploy import Deployment
     from certnet.node.engines import connect
     from certnet.node.keys import load_key
     from certnet.node.tx import Transactor
+    from certnet.system.local import deployment_file, local_passphrase
 
     home = _home(args)
     deployment = Deployment.load(Path(args.deployment) if args.deployment else deployment_file(home))

@@ -94,7 +94,7 @@ def _signer_config(home: Path, url: str | None) -> SignerConfig:
 
 
 def _secret(home: Path) -> str:
-    from certnet.api.system import local_passphrase
+    from certnet.system.local import local_passphrase
 
     return local_passphrase(home)
 

@@ -31,13 +31,15 @@ PACKAGES = {
     "scripts": "scripts",
 }
 
-#: docs/architecture.md: "Imports go api → index, issuer, verifier, node; index → verifier, node; issuer → verifier,
-#: node; verifier → node (read-only status calls); node imports none of them." The layers each one must not import:
+#: docs/architecture.md: "Imports go api → system, index, issuer, verifier, node; system → issuer, node; index →
+#: verifier, node; issuer → verifier, node; verifier → node (read-only status calls); node imports none of them."
+#: The layers each one must not import:
 FORBIDDEN: dict[str, frozenset[str]] = {
-    "index": frozenset({"api", "issuer"}),
-    "issuer": frozenset({"api", "index"}),
-    "verifier": frozenset({"api", "index", "issuer"}),
-    "node": frozenset({"api", "index", "issuer", "verifier"}),
+    "system": frozenset({"api", "index"}),
+    "index": frozenset({"api", "issuer", "system"}),
+    "issuer": frozenset({"api", "index", "system"}),
+    "verifier": frozenset({"api", "index", "issuer", "system"}),
+    "node": frozenset({"api", "index", "issuer", "verifier", "system"}),
 }
 
 

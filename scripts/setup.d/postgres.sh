@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent install of Debian's PostgreSQL server: the chain-event index's production database, and the
-# tests start a throwaway cluster of their own with it (tests/test_index_postgres.py). Nothing is done when
+# tests start a throwaway cluster of their own with it (tests/index/test_index_postgres.py). Nothing is done when
 # an initdb is already installed. Needs root (or password-less sudo) for apt-get.
 set -euo pipefail
 

@@ -80,9 +80,8 @@ def metrics_app() -> object:
 
 
 def start(port: int, workers: int, tmp_dir: Path, factory: str = "pid_app") -> subprocess.Popen:
-    code = (
-        f"from certnet.api.serving import serve; serve('tests.test_serving:{factory}', '127.0.0.1', {port}, {workers})"
-    )
+    app = f"tests.api.test_serving:{factory}"
+    code = f"from certnet.api.serving import serve; serve('{app}', '127.0.0.1', {port}, {workers})"
     # its temporary files (the workers' metrics) under pytest's directory: a killed supervisor cannot remove them
     env = dict(os.environ, TMPDIR=str(tmp_dir))
     return subprocess.Popen(

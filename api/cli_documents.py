@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from certnet.api.cli_parser import TYPE_NAMES
 from certnet.node.paths import data_dir
 from certnet.verifier import jsonlimits
 from certnet.verifier.jsjson import dump_bytes
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
-TYPE_NAMES = {"form-d": "FORM_D", "ephyto": "EPHYTO", "ecert": "ECERT"}
 
 
 class DocumentInputError(Exception):
@@ -383,26 +383,25 @@ def cmd_verify(args: argparse.Namespace) -> int:
         from certnet.api.cli_bundles import verify_with_bundle_cli
 
         return verify_with_bundle_cli(args, inputs)
+    contents = [content for _, content in inputs]
     if args.offline:
-        verifier = Verifier(None)
+        verdicts = Verifier(None).verify_many(contents)  # reads no network
     else:
         from certnet.node.deploy import Deployment
+        from certnet.node.engines import http_web3
+        from certnet.node.rpc import deadline
         from certnet.verifier.sources import ChainSource
 
         d = Deployment.load(Path(args.deployment) if args.deployment else _home(args) / "deployment.json")
         rpc = args.rpc or d.rpc_url
         if not rpc:
             raise DocumentInputError("no node: pass --rpc URL")
-        from certnet.node.engines import http_web3
-
         if not args.timeout > 0:
             raise DocumentInputError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
         w3 = http_web3(rpc, timeout=args.timeout)
         verifier = Verifier(ChainSource(w3, d, confirmations=args.confirmations))
-    from certnet.node.rpc import deadline
-
-    with deadline(args.timeout):  # a node that does not answer gives ERROR in time, not a long wait
-        verdicts = verifier.verify_many([content for _, content in inputs])
+        with deadline(args.timeout):  # a node that does not answer gives ERROR in time, not a long wait
+            verdicts = verifier.verify_many(contents)
     worst = max((v.status for v in verdicts), key=lambda s: (s != "VALID", OVERALL.index(s)))
     if args.json:
         results = [{"file": name, **v.to_dict()} for (name, _), v in zip(inputs, verdicts, strict=True)]
@@ -416,88 +415,3 @@ def cmd_verify(args: argparse.Namespace) -> int:
             if v.block_number is not None:
                 print(f"  (read from the {v.source} of chain {v.chain_id} at block {v.block_number})")
     return EXIT_CODES[worst]
-
-
-def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
-    s = sub.add_parser("wrap", help="wrap JSON documents into one OpenAttestation v2 batch (no anchoring)")
-    s.add_argument("sources", nargs="+", metavar="SRC", help="JSON files or directories")
-    s.add_argument("--out", required=True, help="directory for the wrapped documents (same file names)")
-    s.add_argument("--type", choices=sorted(TYPE_NAMES), help="validate against this schema first")
-
-    def chain_opts(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--rpc", help="JSON-RPC URL (default: the deployment's)")
-        p.add_argument("--deployment", help="deployment.json (default: <data dir>/deployment.json)")
-
-    def issuer_opts(p: argparse.ArgumentParser, outbox: bool = True) -> None:
-        chain_opts(p)
-        p.add_argument("--keystore", help="the signing keystore (default: the local demo issuer)")
-        if outbox:
-            p.add_argument("--db", help="outbox database URL (default: sqlite in the data dir)")
-
-    s = sub.add_parser("issue", help="wrap and anchor documents through the durable outbox")
-    s.add_argument("sources", nargs="+", metavar="SRC")
-    s.add_argument("--out", required=True)
-    s.add_argument("--type", choices=sorted(TYPE_NAMES))
-    s.add_argument("--max-batch", type=int, default=10_000)
-    issuer_opts(s)
-
-    s = sub.add_parser(
-        "issue-bulk",
-        help="wrap and anchor an NDJSON file in batches, streamed (crash-safe by its "
-        "output directory: run again to finish an interrupted run)",
-    )
-    s.add_argument("source", metavar="NDJSON", help="one JSON document per line")
-    s.add_argument("--out", required=True, help="directory for batch-<n>-<root>.ndjson files")
-    s.add_argument("--batch", type=int, default=10_000, help="documents per anchored batch (default 10,000)")
-    s.add_argument("--type", choices=sorted(TYPE_NAMES), help="validate against this schema first")
-    issuer_opts(s, outbox=False)
-
-    s = sub.add_parser("revoke", help="revoke a wrapped document (or its whole batch) with a reason")
-    s.add_argument("file")
-    s.add_argument("--reason", default="UNSPECIFIED")
-    s.add_argument("--whole-batch", action="store_true")
-    s.add_argument("--key-name", default="vn-issuer", help="local keystore name when --keystore is not given")
-    issuer_opts(s)
-
-    s = sub.add_parser("obfuscate", help="hide fields of a wrapped document (selective disclosure)")
-    s.add_argument("file")
-    s.add_argument("paths", nargs="+", metavar="PATH", help="dotted paths, e.g. consignee.address goods.0.fobValue")
-    s.add_argument("--out", required=True)
-
-    s = sub.add_parser("samples", help="write realistic sample documents")
-    s.add_argument("--type", choices=sorted(TYPE_NAMES), default="form-d")
-    s.add_argument("--count", type=int, default=10)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--country", default="VN", help="issuing country")
-    s.add_argument("--issuer-name", default="Vietnam Chamber of Commerce and Industry (VCCI) HCMC")
-    s.add_argument(
-        "--store",
-        help="the issuing authority's document store to name in issuers[0]; by default, with a "
-        "deployment, documents carry no issuers block and the issuing service fills it in",
-    )
-    s.add_argument("--out", required=True, help="a directory (one file per document) or FILE.ndjson (one per line)")
-
-    s = sub.add_parser("verify", help="verify wrapped documents (files, directories, or - for stdin)")
-    s.add_argument("sources", nargs="+", metavar="FILE|DIR|-")
-    s.add_argument("--json", action="store_true", help="machine-readable output")
-    s.add_argument("--offline", action="store_true", help="integrity and signature only; read no network")
-    s.add_argument("--confirmations", type=int, default=0)
-    s.add_argument(
-        "--timeout",
-        type=float,
-        default=5.0,
-        help="seconds the node may take to answer, in all, before the verdict is ERROR (default 5)",
-    )
-    chain_opts(s)
-    from certnet.api.cli_bundles import add_verify_options
-
-    add_verify_options(s)
-    return {
-        "wrap": cmd_wrap,
-        "issue": cmd_issue,
-        "issue-bulk": cmd_issue_bulk,
-        "revoke": cmd_revoke,
-        "obfuscate": cmd_obfuscate,
-        "samples": cmd_samples,
-        "verify": cmd_verify,
-    }

@@ -64,19 +64,20 @@ def read_json(path: Path, what: str = "document") -> Any:
 
 
 def read_raw_documents(files: list[Path], doc_type: str | None) -> list[dict[str, Any]]:
-    from certnet.issuer.schemas import SchemaValidationError, validate_document
-
     docs = []
     for f in files:
         data = read_json(f)
         if not isinstance(data, dict):
             raise DocumentInputError(f"{f}: a document must be a JSON object, found {type(data).__name__}")
-        if doc_type:
+        docs.append(data)
+    if doc_type:  # the schemas (pydantic models) load only when asked for
+        from certnet.issuer.schemas import SchemaValidationError, validate_document
+
+        for f, data in zip(files, docs, strict=True):
             try:
                 validate_document(data, doc_type)
             except SchemaValidationError as exc:
                 raise DocumentInputError(f"{f}: {exc}") from None
-        docs.append(data)
     return docs
 
 

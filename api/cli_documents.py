@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,10 +48,12 @@ def collect_files(sources: list[str]) -> list[Path]:
 
 
 def read_json(path: Path, what: str = "document") -> Any:
-    if path.stat().st_size > MAX_FILE_BYTES:
+    with open(path, "rb") as f:  # one open and read, no stat: wrap reads thousands of files
+        data = f.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
         raise DocumentInputError(f"{path}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
     try:
-        return jsonlimits.loads(path.read_bytes())
+        return jsonlimits.loads(data)
     except jsonlimits.JsonTooDeep as exc:
         raise DocumentInputError(f"{path}: {exc}") from None
     except json.JSONDecodeError as exc:
@@ -83,7 +86,25 @@ def read_raw_documents(files: list[Path], doc_type: str | None) -> list[dict[str
 
 def write_json(path: Path, obj: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(dump_bytes(obj, indent=True) + b"\n")
+    _write_file(str(path), dump_bytes(obj, indent=True) + b"\n")
+
+
+def write_documents(out: Path, files: list[Path], docs: list[Any]) -> None:
+    """Each document to ``out/<its file's name>``, indented JSON (the directory made once)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for f, doc in zip(files, docs, strict=True):
+        _write_file(os.path.join(out, f.name), dump_bytes(doc, indent=True) + b"\n")
+
+
+def _write_file(path: str, data: bytes) -> None:
+    """``Path.write_bytes`` at a third of its cost (no Path, no buffered file object), for thousands of files."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 # ------------------------------------------------------------------ wrap
@@ -100,9 +121,7 @@ def cmd_wrap(args: argparse.Namespace) -> int:
         root, wrapped = wrap_documents(docs)
     except ProofFormatError as exc:
         raise DocumentInputError(f"cannot wrap: {exc}") from None
-    out = Path(args.out)
-    for f, w in zip(files, wrapped, strict=True):
-        write_json(out / f.name, w)
+    write_documents(Path(args.out), files, wrapped)
     print(root)
     return 0
 

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 
 from web3 import Web3
 
-from certnet.node.contracts import DocumentStatus, DocumentStoreClient, StatusQuery
+from certnet.node.contract_types import DocumentStatus, StatusQuery
+from certnet.node.contracts import DocumentStoreClient
 from certnet.node.deploy import Deployment
 from certnet.node.rpc import log_failure
 from certnet.verifier.status import NetworkInfo, SourceError

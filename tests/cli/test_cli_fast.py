@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from eth_account import Account
 
 from certnet.api.cli import command
@@ -20,6 +21,8 @@ from certnet.verifier.signing import sign_document
 from certnet.verifier.verdict import EXIT_CODES
 from certnet.verifier.verify import Verifier
 from certnet.verifier.wrap import wrap_documents
+
+pytestmark = pytest.mark.integration  # real engines, databases or processes (see tests/conftest.py)
 
 HEAVY = ("web3", "eth_account", "eth_keyfile", "py_ecc", "sqlalchemy", "fastapi", "eth_utils", "httpx")
 
@@ -70,7 +73,7 @@ def test_every_command_names_a_function():
 
 def _documents(tmp_path: Path) -> dict[str, Path]:
     """Wrapped documents: one untouched, one signed by the issuer, one tampered with after signing."""
-    raw = json.loads((Path(__file__).resolve().parents[1] / "api" / "examples" / "form-d.json").read_text())["raw"]
+    raw = json.loads((Path(__file__).resolve().parents[2] / "api" / "examples" / "form-d.json").read_text())["raw"]
     _, wrapped = wrap_documents([raw[0], copy.deepcopy(raw[0])])
     signed = sign_document(wrapped[1], Account.create().key)
     tampered = copy.deepcopy(signed)

@@ -3,7 +3,7 @@
 The same arithmetic as eth-keys' native backend (lifted from pybitcointools, MIT), which is what eth-account ran
 here anyway (coincurve is not installed). It is its own module because importing eth-account costs a second
 (eth-keyfile loads py_ecc's BLS pairing), most of what an offline ``certnet verify`` would otherwise spend.
-Recovery only: nothing here touches a private key. ``tests/test_secp256k1.py`` checks it against eth-account.
+Recovery only: nothing here touches a private key. ``tests/verifier/test_secp256k1.py`` checks it against eth-account.
 """
 
 from __future__ import annotations

@@ -9,23 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
 from certnet.api.cli_documents import DocumentInputError, _home, collect_files
-
-DURATION = re.compile(r"^(\d+)\s*([smhd]?)$")
-UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(text: str) -> int:
-    """'90', '90s', '15m', '24h', '7d' -> seconds."""
-    m = DURATION.match(text.strip())
-    if not m:
-        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 3600, 90m, 24h, 7d)")
-    return int(m.group(1)) * UNITS[m.group(2)]
 
 
 def _deployment(args: argparse.Namespace) -> Any:
@@ -114,42 +102,3 @@ def verify_with_bundle_cli(args: argparse.Namespace, inputs: list[tuple[str, Any
                     "validators; no network was read)"
                 )
     return EXIT_CODES[worst]
-
-
-def add_verify_options(s: argparse.ArgumentParser) -> None:
-    s.add_argument("--bundle", help="verify offline against this bundle (no network is read)")
-    s.add_argument("--trust-root", help="with --bundle: the network's trust root (`certnet network trust-root`)")
-    s.add_argument(
-        "--max-age",
-        type=parse_duration,
-        default=24 * 3600,
-        help="with --bundle: the oldest bundle block that may give VALID (default 24h)",
-    )
-
-
-def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
-    def chain_opts(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--rpc", help="JSON-RPC URL of any node of the network (default: the deployment's)")
-        p.add_argument("--deployment", help="deployment.json (default: <data dir>/deployment.json)")
-
-    s = sub.add_parser(
-        "bundle",
-        help="make a bundle that proves documents' status offline (headers sealed by the "
-        "validators and state proofs), from any node",
-    )
-    s.add_argument("sources", nargs="+", metavar="FILE|DIR", help="wrapped documents")
-    s.add_argument("--out", help="bundle file (default: standard output)")
-    s.add_argument(
-        "--block",
-        type=int,
-        help="prove the state at this block (default: the latest a majority of validators has sealed over)",
-    )
-    chain_opts(s)
-    s = sub.add_parser(
-        "trust-root",
-        help="write the network's trust root as a node gives it (to pin for offline "
-        "verification; `certnet network trust-root DIR` computes it from files)",
-    )
-    s.add_argument("--out", help="file to write (default: standard output)")
-    chain_opts(s)
-    return {"bundle": cmd_bundle, "trust-root": cmd_trust_root}

@@ -19,7 +19,6 @@ from typing import Any
 
 import httpx
 
-from certnet.node.contracts import CHECK_REASONS, DECISION_REASONS, REVOCATION_REASONS
 from certnet.node.paths import data_dir
 
 EXIT_REFUSED = 1
@@ -167,44 +166,6 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _common(s: argparse.ArgumentParser) -> None:
-    s.add_argument("--url", help="the certnet service (default $CERTNET_API_URL, else the local one)")
-    s.add_argument("--api-key-file", help="file holding the API key (default $CERTNET_API_KEY)")
-    s.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for the service's answer")
-
-
-def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
-    s = sub.add_parser("decide", help="record (or amend) the customs decision on a received certificate")
-    s.add_argument("document", nargs="?", help="the wrapped document (it must be in the customs' inbox)")
-    s.add_argument("--inbox", type=int, help="the certificate's inbox id instead of the document")
-    s.add_argument("--preference", required=True, choices=["GIVEN", "NOT_GIVEN"])
-    s.add_argument("--reason", choices=list(DECISION_REASONS), help="Form D box 4 reason (for NOT_GIVEN)")
-    s.add_argument("--note", help="a note kept by the service (its hash goes on chain)")
-    _common(s)
-
-    s = sub.add_parser("check", help="retroactive checks: open, answer, close, list")
-    s.add_argument("action", choices=["open", "answer", "close", "list"])
-    s.add_argument("target", nargs="?", help="open: the wrapped document; answer/close: the check id")
-    s.add_argument("--inbox", type=int, help="open: the certificate's inbox id instead of the document")
-    s.add_argument("--reason", choices=list(CHECK_REASONS), help="open: why the check is asked for")
-    s.add_argument("--question", action="append", help="open: a question to the issuing country (repeatable)")
-    s.add_argument("--attach", action="append", help="open: a file whose SHA-256 goes with the request (repeatable)")
-    s.add_argument("--result", choices=["CONFIRMED", "NOT_CONFIRMED"], help="answer: the result")
-    s.add_argument("--findings", help="answer: the findings")
-    s.add_argument("--revoke", choices=list(REVOCATION_REASONS), help="answer: revoke the certificate first")
-    s.add_argument("--supersede", type=int, help="answer: supersede it first by this outbox document")
-    s.add_argument(
-        "--state",
-        default="open",
-        choices=["open", "overdue", "answered", "closed", "all"],
-        help="list: which checks (default open)",
-    )
-    s.add_argument("--limit", type=int, default=100)
-    s.add_argument("--json", action="store_true", help="list: JSON instead of one line per check")
-    _common(s)
-    return {"decide": lambda a: run(cmd_decide, a), "check": lambda a: run(_check_entry, a)}
-
-
 def _check_entry(args: argparse.Namespace) -> int:
     args.document = args.target if args.action == "open" else None
     if args.action in ("answer", "close"):
@@ -224,3 +185,11 @@ def run(fn: Any, args: argparse.Namespace) -> int:
     except CustomsCliError as exc:
         print(f"certnet: {exc}", file=sys.stderr)
         return exc.code
+
+
+def cmd_decide_entry(args: argparse.Namespace) -> int:
+    return run(cmd_decide, args)
+
+
+def cmd_check_entry(args: argparse.Namespace) -> int:
+    return run(_check_entry, args)

@@ -22,6 +22,7 @@ from typing import Any
 
 from eth_utils import is_address, to_checksum_address
 
+from certnet.api.cli_parser import IMPORT_PASSPHRASE_ENV
 from certnet.node import keys
 from certnet.node.paths import data_dir
 from certnet.node.signers import (
@@ -34,8 +35,6 @@ from certnet.node.signers import (
 )
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-#: a keystore file being imported is decrypted with this passphrase (else the certnet passphrase)
-IMPORT_PASSPHRASE_ENV = "CERTNET_IMPORT_PASSPHRASE"
 
 
 class KeyCommandError(Exception):
@@ -356,66 +355,3 @@ def cmd_key(args: argparse.Namespace) -> int:
     except (SignerConfigError, keys.KeystoreError) as exc:
         print(f"certnet: {exc}", file=sys.stderr)
         return 1
-
-
-def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
-    p = sub.add_parser(
-        "key",
-        help="signing keys: create, list, import, fund (keystores here, or accounts in Clef)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    ks = p.add_subparsers(dest="key_action", required=True, metavar="ACTION")
-
-    def clef_opts(s: argparse.ArgumentParser) -> None:
-        s.add_argument(
-            "--role",
-            choices=["issuer", "admin"],
-            help="what the service signs with the account in Clef (default: from the name's suffix)",
-        )
-
-    s = ks.add_parser(
-        "create",
-        help="a new key: an encrypted keystore <data dir>/keys/NAME.json, or (--clef) an "
-        "account in Clef, created by account_new and confirmed by Clef's operator",
-    )
-    s.add_argument("name", help="e.g. vn-issuer, th-admin (the service signs with *-issuer and *-admin keys)")
-    s.add_argument("--clef", metavar="URL", help="Clef's endpoint: http://127.0.0.1:8550 or its IPC socket path")
-    clef_opts(s)
-
-    s = ks.add_parser("list", help="keystores in the data directory and accounts in Clef (signer.json)")
-    s.add_argument(
-        "--ask-clef",
-        action="store_true",
-        help="also ask Clef (account_list; its rules or operator approve) which accounts it holds",
-    )
-    s.add_argument("--json", action="store_true")
-
-    s = ks.add_parser(
-        "import",
-        help="an existing key (encrypted keystore, or a file holding a hex private key) "
-        "into the data directory, or (--clef-keystore) a keystore into Clef's",
-    )
-    s.add_argument("source", help="keystore JSON (Web3 Secret Storage v3) or a file with 64 hex digits")
-    s.add_argument("--name", required=True, help="the key's name here, e.g. vn-issuer")
-    s.add_argument(
-        "--source-passphrase-file",
-        help=f"the source keystore's passphrase (else ${IMPORT_PASSPHRASE_ENV}, else the certnet passphrase)",
-    )
-    s.add_argument("--clef-keystore", metavar="DIR", help="Clef's keystore directory (the file is copied as it is)")
-    s.add_argument("--clef", metavar="URL", help="Clef's endpoint, when signer.json does not name it yet")
-    clef_opts(s)
-
-    s = ks.add_parser(
-        "fund",
-        help="send ether to an account: from a consortium network's deployer (--network DIR), "
-        "from a keystore (--rpc URL --keystore FILE), or on the local node",
-    )
-    s.add_argument("address")
-    s.add_argument("--ether", required=True, help="amount in ether, e.g. 10 or 0.5")
-    s.add_argument("--network", metavar="DIR", help="a network directory of `certnet network init` (its deployer)")
-    s.add_argument("--node", type=int, default=0, help="with --network: the node to send through (default 0)")
-    s.add_argument("--rpc", help="JSON-RPC URL (default: the network's node, or the local node)")
-    s.add_argument("--keystore", help="the funding account's keystore (passphrase from $CERTNET_PASSPHRASE[_FILE])")
-    s.add_argument("--passphrase-file", help="with --keystore: file holding its passphrase")
-    return {"key": cmd_key}

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from certnet.api.cli import CliError
 from certnet.node.paths import data_dir
 
 
@@ -76,8 +77,6 @@ def _public_url(value: str | None) -> str | None:
     """The --public-url (or $CERTNET_PUBLIC_URL), checked: an absolute http(s) URL without query or fragment."""
     from urllib.parse import urlsplit
 
-    from certnet.api.cli import CliError
-
     value = value or os.environ.get("CERTNET_PUBLIC_URL") or None
     if value is None:
         return None
@@ -92,7 +91,6 @@ def _public_url(value: str | None) -> str | None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from certnet.api.cli import CliError
     from certnet.api.service import settings_from_data_dir
     from certnet.api.serving import ServeError, serve
     from certnet.api.webhooks import parse_allow_list
@@ -158,8 +156,6 @@ def cmd_apikey(args: argparse.Namespace) -> int:
         try:
             key, rec = create_api_key(sessions, args.name, args.role, args.country, args.issuer_account)
         except ValueError as exc:
-            from certnet.api.cli import CliError
-
             raise CliError(str(exc), 2) from None
         print(key)
         print(f"(key {rec.prefix}… for {args.role} {args.country}; shown once, stored hashed)", file=sys.stderr)
@@ -176,8 +172,6 @@ def cmd_apikey(args: argparse.Namespace) -> int:
         with sessions.begin() as s:
             k = s.get(ApiKey, args.id)
             if k is None:
-                from certnet.api.cli import CliError
-
                 raise CliError(f"no API key {args.id}", 2)
             k.revoked = True
         print(f"revoked key {args.id}")
@@ -286,8 +280,6 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     path = Path(args.export)
     if not path.is_file():
-        from certnet.api.cli import CliError
-
         raise CliError(f"{path}: no such export file", 2)
     with path.open() as f:
         report = check_export(f, connect(args.rpc))
@@ -298,117 +290,3 @@ def cmd_audit(args: argparse.Namespace) -> int:
         f"{'all confirmed' if report.ok else f'{len(report.problems)} problem(s)'}"
     )
     return 0 if report.ok else 1
-
-
-def add_parsers(sub: argparse._SubParsersAction) -> dict[str, Any]:
-    s = sub.add_parser("audit", help="re-check an audit export against any node")
-    s.add_argument("action", choices=["check"])
-    s.add_argument("export", help="the NDJSON file from GET /v1/audit/export")
-    s.add_argument("--rpc", required=True, help="JSON-RPC URL of any node of the network")
-
-    s = sub.add_parser("serve", help="run the API service and portal (issuance, index, notifications)")
-    s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8000)
-    s.add_argument("--rpc", help="JSON-RPC URL (default: the deployment's)")
-    s.add_argument("--db", help="database URL (default: sqlite in the data dir, or $CERTNET_DB_URL)")
-    s.add_argument(
-        "--confirmations",
-        type=int,
-        default=0,
-        help="blocks a transaction must be deep before it counts (Clique: at least half the validators)",
-    )
-    s.add_argument(
-        "--reconcile-interval",
-        type=float,
-        default=30.0,
-        help="seconds between checks that recently anchored batches are still on the chain (a node "
-        "that lost blocks or a reorg is noticed at once)",
-    )
-    s.add_argument("--reconcile-window", type=int, default=5000, help="how many blocks back the periodic check goes")
-    s.add_argument(
-        "--no-workers",
-        action="store_true",
-        help="serve only: never run the issuance, index or notification workers (API replicas); "
-        "without it, the processes of every `certnet serve` on the database elect one to run them",
-    )
-    s.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        help="processes serving requests (default 1; use the machine's cores for bulk verification); "
-        "the background workers run in the one elected through the database",
-    )
-    s.add_argument(
-        "--verify-timeout",
-        dest="verify_timeout",
-        type=float,
-        help="seconds a verification may wait for the node, in all, before its verdict is ERROR (default 5)",
-    )
-    s.add_argument(
-        "--rpc-timeout",
-        dest="rpc_timeout",
-        type=float,
-        help="seconds one JSON-RPC request of the background workers may take (default 30)",
-    )
-    s.add_argument(
-        "--index-max-lag-blocks",
-        dest="index_max_lag_blocks",
-        type=int,
-        help="index mode answers only while the index is at most this many blocks behind the confirmed "
-        "head (default 20)",
-    )
-    s.add_argument(
-        "--index-max-age",
-        dest="index_max_age",
-        type=float,
-        help="... and its last completed sync is at most this many seconds old (default 30)",
-    )
-    s.add_argument(
-        "--stale-index",
-        dest="stale_index",
-        choices=["chain", "error"],
-        help="beyond those bounds index mode reads the chain (default) or answers ERROR",
-    )
-    s.add_argument(
-        "--public-url",
-        help="the service's public base URL, for the links printed in QR codes (default: "
-        "$CERTNET_PUBLIC_URL, else http://HOST:PORT as listened on; never the "
-        "requests' Host header)",
-    )
-    s.add_argument(
-        "--trusted-proxy-header",
-        metavar="NAME",
-        help="take the client address for per-address limits from this header (e.g. X-Forwarded-For: its "
-        "last address), when the connection comes from a --trusted-proxy; default: the socket peer",
-    )
-    s.add_argument(
-        "--trusted-proxy",
-        action="append",
-        metavar="ADDR[/BITS]",
-        help="address or network of the reverse proxy (repeatable; default 127.0.0.1 and ::1)",
-    )
-    s.add_argument(
-        "--webhook-allow",
-        action="append",
-        default=[],
-        metavar="ADDR[/BITS]",
-        help="let webhooks reach this address or network although it is loopback, private, link-local... "
-        "(repeatable; default none: public addresses only)",
-    )
-    s.add_argument("--max-subscriptions", type=int, default=20, help="active webhooks per API key (default 20)")
-    s.add_argument(
-        "--max-json-depth",
-        type=int,
-        default=64,
-        help="arrays and objects nested in a request body or an uploaded document (default 64)",
-    )
-
-    s = sub.add_parser("apikey", help="create, list or revoke API keys")
-    s.add_argument("action", choices=["create", "list", "revoke"])
-    s.add_argument("--role", choices=["issuer", "customs", "auditor", "admin"])
-    s.add_argument("--country", help="ISO 3166-1 alpha-2 code the key is scoped to")
-    s.add_argument("--issuer-account", help="for issuer keys: the issuer's 0x address")
-    s.add_argument("--name", default="api key")
-    s.add_argument("--id", type=int, help="for revoke")
-    s.add_argument("--db")
-    return {"serve": cmd_serve, "apikey": cmd_apikey, "audit": cmd_audit}

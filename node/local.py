@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from certnet.node.engines import DEFAULT_CHAIN_ID, AnvilEngine, EngineError, connect
+from certnet.node.options import LOCAL_PORT
 
-DEFAULT_PORT = 8545
+DEFAULT_PORT = LOCAL_PORT
 
 
 @dataclass

@@ -31,7 +31,8 @@ from eth_utils import to_checksum_address as _to_checksum_address
 from web3 import Web3
 
 from certnet.node.artifacts import load_artifact
-from certnet.node.contracts import DocumentStatus, RevokedLevel, StatusQuery, checksummed, to_bytes32
+from certnet.node.contract_types import DocumentStatus, RevokedLevel, StatusQuery, to_bytes32
+from certnet.node.contracts import checksummed
 from certnet.node.countries import from_bytes2
 from certnet.verifier.chainproof import (
     ChainProofError,
@@ -45,7 +46,7 @@ from certnet.verifier.chainproof import (
 )
 from certnet.verifier.merkle import combine as _hash_pair
 from certnet.verifier.merkle import keccak256 as keccak
-from certnet.verifier.sources import NetworkInfo, SourceError
+from certnet.verifier.status import NetworkInfo, SourceError
 from certnet.verifier.verdict import (
     DOCUMENT_STATUS,
     ERROR,

@@ -21,7 +21,7 @@ from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 from web3.types import RPCEndpoint
 
-from certnet.node.contracts import StatusQuery
+from certnet.node.contract_types import StatusQuery
 from certnet.verifier.bundle import (
     BUNDLE_FORMAT,
     VERSION,

@@ -68,6 +68,16 @@ def _brackets(data: bytes | bytearray | memoryview | str) -> bytes:
     return _STRING.sub(b"", text.translate(None, _NOT_SYNTAX)).translate(_BRACKETS)
 
 
+def _openers(data: bytes | bytearray | memoryview | str) -> int:
+    """An upper bound of the opening brackets, in any of JSON's encodings (each "[" or "{" character holds that
+    byte), found at memchr speed: most documents are decided by it alone."""
+    if isinstance(data, memoryview):
+        data = bytes(data)
+    if isinstance(data, str):
+        return data.count("[") + data.count("{")
+    return data.count(b"[") + data.count(b"{")
+
+
 def json_depth(data: bytes | bytearray | memoryview | str) -> int:
     """The nesting depth of a JSON text (an upper bound for text that is not JSON: brackets after the point
     where a parser gives up count too)."""
@@ -76,6 +86,8 @@ def json_depth(data: bytes | bytearray | memoryview | str) -> int:
 
 def exceeds_depth(data: bytes | bytearray | memoryview | str, limit: int) -> bool:
     """Whether the text nests deeper than `limit` (as :func:`json_depth` counts, usually faster)."""
+    if _openers(data) <= limit:  # no text nests deeper than it has opening brackets (strings' included)
+        return False
     brackets = _brackets(data)
     if len(brackets) <= limit:
         return False

@@ -8,6 +8,9 @@ The issuer's key makes an EIP-191 ``personal_sign`` of the text ``"0x<merkleRoot
 
 Note: the reference library's ``signDocument`` and the TradeTrust DID verifier sign and check
 the root's 32 *bytes* instead of the text; ``encoding="bytes"`` produces and checks that form.
+
+Checking needs no eth-account (`certnet.verifier.secp256k1` recovers the signer); signing is in
+`certnet.verifier.signing`.
 """
 
 from __future__ import annotations
@@ -15,18 +18,15 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from eth_account import Account
-from eth_account.messages import SignableMessage, encode_defunct
-
 from .jsjson import ProofFormatError, short_repr
 from .salting import is_hash_hex
+from .secp256k1 import eip191_hash, recover_address
 
 __all__ = [
     "SIGNATURE_TYPE",
     "PROOF_PURPOSE",
-    "signing_message",
-    "sign_merkle_root",
-    "sign_document",
+    "signed_payload",
+    "message_hash",
     "recover_signer",
     "recover_signers",
     "verify_issuer_signature",
@@ -38,7 +38,7 @@ Encoding = Literal["text", "bytes"]
 _SIG = re.compile(r"0x[0-9a-fA-F]{130}\Z")
 
 
-def _root_of(wrapped: Any) -> str:
+def root_of(wrapped: Any) -> str:
     sig = wrapped.get("signature") if isinstance(wrapped, dict) else None
     root = sig.get("merkleRoot") if isinstance(sig, dict) else None
     if not is_hash_hex(root):
@@ -46,55 +46,22 @@ def _root_of(wrapped: Any) -> str:
     return root
 
 
-def signing_message(merkle_root: str, encoding: Encoding = "text") -> SignableMessage:
-    """The EIP-191 message signed for ``merkle_root`` (hex, with or without 0x)."""
+def signed_payload(merkle_root: str, encoding: Encoding = "text") -> bytes:
+    """What the issuer's key signs (EIP-191 ``personal_sign``) for ``merkle_root`` (hex, with or without 0x): the
+    text ``0x<root>`` or the root's 32 bytes."""
     root = merkle_root[2:] if merkle_root.startswith("0x") else merkle_root
     if not is_hash_hex(root):
         raise ProofFormatError("signature.merkleRoot", f"not 64 lowercase hex digits: {short_repr(merkle_root)}")
     if encoding == "text":
-        return encode_defunct(text="0x" + root)
+        return ("0x" + root).encode()
     if encoding == "bytes":
-        return encode_defunct(primitive=bytes.fromhex(root))
+        return bytes.fromhex(root)
     raise ValueError(f"encoding must be 'text' or 'bytes', not {encoding!r}")
 
 
-def _sign(message: SignableMessage, key: Any) -> str:
-    signer = key if hasattr(key, "sign_message") else Account.from_key(key)
-    return "0x" + bytes(signer.sign_message(message).signature).hex()
-
-
-def sign_merkle_root(merkle_root: str, key: Any, encoding: Encoding = "text") -> str:
-    """``0x``-hex signature of a batch root by ``key`` (private key or an eth-account signer)."""
-    return _sign(signing_message(merkle_root, encoding), key)
-
-
-def sign_document(
-    wrapped: dict[str, Any],
-    key: Any,
-    *,
-    verification_method: str | None = None,
-    encoding: Encoding = "text",
-) -> dict[str, Any]:
-    """A copy of ``wrapped`` with an issuer signature appended to its ``proof`` list.
-
-    ``key`` is a private key (hex or bytes) or a signer object with ``sign_message`` and
-    ``address`` (e.g. an eth-account LocalAccount). ``verification_method`` defaults to
-    ``did:ethr:<address>#controller``.
-    """
-    root = _root_of(wrapped)
-    signer = key if hasattr(key, "sign_message") else Account.from_key(key)
-    if verification_method is None:
-        verification_method = f"did:ethr:{signer.address}#controller"
-    entry = {
-        "type": SIGNATURE_TYPE,
-        "proofPurpose": PROOF_PURPOSE,
-        "verificationMethod": verification_method,
-        "signature": _sign(signing_message(root, encoding), signer),
-    }
-    existing = wrapped.get("proof")
-    out = dict(wrapped)
-    out["proof"] = (list(existing) if isinstance(existing, list) else []) + [entry]
-    return out
+def message_hash(merkle_root: str, encoding: Encoding = "text") -> bytes:
+    """The EIP-191 hash the signature over ``merkle_root`` is made on."""
+    return eip191_hash(signed_payload(merkle_root, encoding))
 
 
 def _check_entry(entry: Any, i: int) -> str:
@@ -120,18 +87,18 @@ def recover_signers(wrapped: dict[str, Any], encoding: Encoding = "text") -> lis
 
     Raises :class:`ProofFormatError` naming the entry when a signature is malformed.
     """
-    root = _root_of(wrapped)
+    root = root_of(wrapped)
     proofs = wrapped.get("proof", [])
     if proofs is None:
         proofs = []
     if not isinstance(proofs, list):
         raise ProofFormatError("proof", "must be a list of signatures")
-    message = signing_message(root, encoding)
+    digest = message_hash(root, encoding)
     out = []
     for i, entry in enumerate(proofs):
         sig = _check_entry(entry, i)
         try:
-            out.append(Account.recover_message(message, signature=bytes.fromhex(sig[2:])))
+            out.append(recover_address(digest, bytes.fromhex(sig[2:])))
         except Exception as e:  # invalid v / s values
             raise ProofFormatError(f"proof.{i}.signature", f"cannot be recovered ({e})") from None
     return out

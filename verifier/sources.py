@@ -7,39 +7,15 @@ once, across the authorities' document stores, pinned to one block, so that both
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
 
 from web3 import Web3
 
-from certnet.node.contracts import DocumentStatus, DocumentStoreClient, StatusQuery
+from certnet.node.contract_types import DocumentStatus, StatusQuery
+from certnet.node.contracts import DocumentStoreClient
 from certnet.node.deploy import Deployment
 from certnet.node.rpc import log_failure
-
-
-class SourceError(RuntimeError):
-    """The status could not be read (node unreachable, index unavailable, ...)."""
-
-
-@dataclass(frozen=True)
-class NetworkInfo:
-    chain_id: int
-    name: str
-    issuer_registry: str
-
-
-class StatusSource(Protocol):
-    kind: str  # "chain" or "index"
-
-    def network(self) -> NetworkInfo: ...
-
-    def read(self, queries: Sequence[StatusQuery]) -> tuple[int, str | None, list[DocumentStatus]]:
-        """(block number, block hash, statuses): every status as of that one block."""
-
-    def authority_name(self, store: str) -> str | None: ...
-
-    def key_authorised(self, key: str, store: str, document_type: int, time: int) -> bool:
-        """Whether `key` was a key of `store`'s authority, authorised for the type, at `time`."""
+from certnet.verifier.status import NetworkInfo, SourceError
+from certnet.verifier.status import StatusSource as StatusSource  # re-exported
 
 
 class ChainSource:

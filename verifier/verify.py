@@ -11,12 +11,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from certnet.node.contracts import DOCUMENT_TYPES, REVOCATION_REASON_NAMES, DocumentStatus, RevokedLevel, StatusQuery
+from certnet.node.contract_types import (
+    DOCUMENT_TYPES,
+    REVOCATION_REASON_NAMES,
+    DocumentStatus,
+    RevokedLevel,
+    StatusQuery,
+)
 from certnet.verifier.integrity import IntegrityResult, check_integrity
 from certnet.verifier.jsjson import ProofFormatError
 from certnet.verifier.salting import unsalt_data
 from certnet.verifier.signature import recover_signers
-from certnet.verifier.sources import NetworkInfo, SourceError, StatusSource
+from certnet.verifier.status import NetworkInfo, SourceError, StatusSource
 from certnet.verifier.verdict import (
     DOCUMENT_INTEGRITY,
     DOCUMENT_STATUS,

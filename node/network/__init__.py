@@ -25,8 +25,9 @@ from certnet.node.network.genesis import (
     qbft_extra_data,
 )
 from certnet.node.network.geth import GethNetwork, NodeStatus, deploy_contracts, geth_binary, init_geth_network
+from certnet.node.options import NETWORK_ENGINES
 
-ENGINES = ("geth", "besu")
+ENGINES = NETWORK_ENGINES
 
 
 def init_network(

@@ -26,11 +26,13 @@ from eth_account import Account
 from eth_keys import keys as eth_keys
 from eth_utils import is_hex_address, to_canonical_address, to_checksum_address
 
+from certnet.node.options import NETWORK_CHAIN_ID, NETWORK_PERIOD
+
 #: Default chain id of a consortium network (any id not used by a public chain; not anvil's 31337).
-DEFAULT_CHAIN_ID = 39393
+DEFAULT_CHAIN_ID = NETWORK_CHAIN_ID
 #: Block gas limit: room for large anchoring batches and contract deployment, like mainnet.
 DEFAULT_GAS_LIMIT = 30_000_000
-DEFAULT_PERIOD = 2
+DEFAULT_PERIOD = NETWORK_PERIOD
 #: Blocks after which Clique votes are reset (and QBFT epoch length).
 DEFAULT_EPOCH = 30_000
 VALIDATOR_BALANCE_WEI = 1_000 * 10**18

@@ -10,7 +10,7 @@ from certnet.issuer import samples
 from certnet.issuer.envelope import issuer_block, network_block
 from certnet.issuer.outbox import open_database
 from certnet.issuer.pipeline import Pipeline, PipelineConfig
-from certnet.verifier.signature import sign_document
+from certnet.verifier.signing import sign_document
 from certnet.verifier.wrap import wrap_documents
 
 

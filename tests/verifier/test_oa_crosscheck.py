@@ -25,7 +25,8 @@ from certnet.verifier.integrity import check_integrity
 from certnet.verifier.jsjson import js_number, js_stringify
 from certnet.verifier.obfuscate import obfuscate_document
 from certnet.verifier.salting import unsalt_data
-from certnet.verifier.signature import recover_signer, sign_document
+from certnet.verifier.signature import recover_signer
+from certnet.verifier.signing import sign_document
 from certnet.verifier.wrap import wrap_document, wrap_documents
 
 pytestmark = pytest.mark.integration  # real engines, databases or processes (see tests/conftest.py)

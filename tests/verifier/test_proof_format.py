@@ -42,13 +42,8 @@ from certnet.verifier.salting import (
     unsalt_data,
     unsalt_value,
 )
-from certnet.verifier.signature import (
-    recover_signer,
-    recover_signers,
-    sign_document,
-    sign_merkle_root,
-    verify_issuer_signature,
-)
+from certnet.verifier.signature import recover_signer, recover_signers, verify_issuer_signature
+from certnet.verifier.signing import sign_document, sign_merkle_root
 from certnet.verifier.wrap import SCHEMA_V2, wrap_document, wrap_documents
 
 ISSUERS = [

@@ -10,7 +10,8 @@ bin_dir="${CERTNET_TOOLS:-$HOME/.cache/certnet}/clef-${CLEF_VERSION}"
 clef="$bin_dir/clef"
 
 link() { mkdir -p "$link_dir" && ln -sfn "$clef" "$link_dir/clef"; }
-reports_version() { "$clef" --version 2>/dev/null | grep -q "version ${CLEF_VERSION}-"; }
+# read whole before matching: `clef --version | grep -q` under pipefail fails at random (SIGPIPE)
+reports_version() { local out; out=$("$clef" --version 2>/dev/null) || return 1; grep -q "version ${CLEF_VERSION}-" <<<"$out"; }
 if [ -x "$clef" ] && reports_version; then
   [ "$(readlink "$link_dir/clef" 2>/dev/null)" = "$clef" ] || link
   exit 0
@@ -21,9 +22,13 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 echo "setup: building clef ${CLEF_VERSION} with go install (takes a few minutes)"
 mkdir -p "$bin_dir"
+# built aside and moved into place in one step: a running clef keeps its binary
+tmp_bin=$(mktemp -d "$bin_dir/.build-XXXXXX")
+trap 'rm -rf "$tmp_bin"' EXIT
 # Go >= 1.23 refuses to link go-ethereum 1.13's use of go:linkname into the runtime unless this check is off.
-GOBIN="$bin_dir" GOFLAGS="${GOFLAGS:-} -ldflags=-checklinkname=0" \
+GOBIN="$tmp_bin" GOFLAGS="${GOFLAGS:-} -ldflags=-checklinkname=0" \
   go install "github.com/ethereum/go-ethereum/cmd/clef@v${CLEF_VERSION}"
+mv -f "$tmp_bin/clef" "$clef"
 reports_version || {
   echo "setup: $clef does not report version ${CLEF_VERSION}" >&2
   exit 1

@@ -9,7 +9,10 @@ bin_dir="${CERTNET_TOOLS:-$HOME/.cache/certnet}/geth-${GETH_VERSION}"
 geth="$bin_dir/geth"
 
 link() { mkdir -p "$link_dir" && ln -sfn "$geth" "$link_dir/geth"; }
-if [ -x "$geth" ] && "$geth" version 2>/dev/null | grep -q "^Version: ${GETH_VERSION}-"; then
+# The output is read whole before it is matched: `geth version | grep -q` under pipefail fails at random (grep
+# exits at the first match, geth dies of SIGPIPE writing the rest) and geth was then rebuilt under running nodes.
+reports_version() { local out; out=$("$geth" version 2>/dev/null) || return 1; grep -q "^Version: ${GETH_VERSION}-" <<<"$out"; }
+if [ -x "$geth" ] && reports_version; then
   [ "$(readlink "$link_dir/geth" 2>/dev/null)" = "$geth" ] || link
   exit 0
 fi
@@ -19,10 +22,14 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 echo "setup: building geth ${GETH_VERSION} with go install (takes a few minutes)"
 mkdir -p "$bin_dir"
+# built aside and moved into place in one step: running nodes keep their binary
+tmp_bin=$(mktemp -d "$bin_dir/.build-XXXXXX")
+trap 'rm -rf "$tmp_bin"' EXIT
 # Go >= 1.23 refuses to link geth 1.13's use of go:linkname into the runtime unless this check is off.
-GOBIN="$bin_dir" GOFLAGS="${GOFLAGS:-} -ldflags=-checklinkname=0" \
+GOBIN="$tmp_bin" GOFLAGS="${GOFLAGS:-} -ldflags=-checklinkname=0" \
   go install "github.com/ethereum/go-ethereum/cmd/geth@v${GETH_VERSION}"
-"$geth" version | grep -q "^Version: ${GETH_VERSION}-" || {
+mv -f "$tmp_bin/geth" "$geth"
+reports_version || {
   echo "setup: $geth does not report version ${GETH_VERSION}" >&2
   exit 1
 }

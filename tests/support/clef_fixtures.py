@@ -25,7 +25,7 @@ from typing import Any
 
 from eth_account import Account
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MASTER = "clef-master-password-for-tests"
 
 

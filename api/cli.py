@@ -8,6 +8,7 @@ import importlib
 import sys
 from collections.abc import Callable
 
+from certnet import CertnetError
 from certnet.api.cli_parser import build_parser
 
 EXIT_USAGE = 2
@@ -21,7 +22,7 @@ USER_ERRORS = (
 )
 
 
-class CliError(Exception):
+class CliError(CertnetError):
     """A user-facing error: printed as `certnet: <message>` with exit code `code`."""
 
     def __init__(self, message: str, code: int = 1) -> None:

@@ -19,13 +19,14 @@ from typing import Any
 
 import httpx
 
+from certnet import CertnetError
 from certnet.node.paths import data_dir
 
 EXIT_REFUSED = 1
 EXIT_UNREACHABLE = 4
 
 
-class CustomsCliError(Exception):
+class CustomsCliError(CertnetError):
     """A user-facing error of these commands: printed as one line, exit code `code`."""
 
     def __init__(self, message: str, code: int = 2) -> None:

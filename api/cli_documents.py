@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from certnet import CertnetError
 from certnet.api.cli_parser import TYPE_NAMES
 from certnet.node.paths import data_dir
 from certnet.verifier import jsonlimits
@@ -18,7 +19,7 @@ from certnet.verifier.jsjson import dump_bytes
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
 
-class DocumentInputError(Exception):
+class DocumentInputError(CertnetError):
     """A file given on the command line cannot be used; the message names the file (and field)."""
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from eth_utils import is_address, to_checksum_address
 
+from certnet import CertnetError
 from certnet.api.cli_parser import IMPORT_PASSPHRASE_ENV
 from certnet.node import keys
 from certnet.node.paths import data_dir
@@ -37,7 +38,7 @@ from certnet.node.signers import (
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
-class KeyCommandError(Exception):
+class KeyCommandError(CertnetError):
     """A user-facing error of `certnet key` (printed as one line, exit code 2 for bad input)."""
 
     def __init__(self, message: str, code: int = 2) -> None:

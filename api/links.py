@@ -18,6 +18,7 @@ from typing import Any
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
 
+from certnet import CertnetError
 from certnet.api.models import QrLink
 from certnet.issuer.outbox import ANCHORED, Document, utcnow
 
@@ -28,7 +29,7 @@ NONCE_BYTES = 12
 ALGORITHM = "AES-256-GCM"
 
 
-class LinkError(ValueError):
+class LinkError(CertnetError, ValueError):
     """A link cannot be made for this document (not anchored yet)."""
 
 

@@ -9,6 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from certnet import CertnetError
+
 PROBLEM_JSON = "application/problem+json"
 
 TITLES = {
@@ -28,7 +30,7 @@ TITLES = {
 }
 
 
-class Problem(Exception):
+class Problem(CertnetError):
     """Raise to answer with a problem document."""
 
     def __init__(

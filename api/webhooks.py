@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
 
+from certnet import CertnetError
 from certnet.api.models import Delivery, Subscription
 from certnet.issuer.outbox import utcnow
 
@@ -59,7 +60,7 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[[str, int], list[str]]
 
 
-class TargetRefused(ValueError):
+class TargetRefused(CertnetError, ValueError):
     """A webhook URL or address that the policy refuses; the message names it and why."""
 
 

@@ -4,6 +4,9 @@ Its subpackages live in the repository's top-level folders and are mapped in by 
 ``[tool.setuptools] package-dir``: ``certnet.node`` is ``node/``, ``certnet.api`` is ``api/``, and so on
 (``certnet.contracts`` is ``contracts/``, for the build artifacts). This folder holds only this file.
 
+Every error certnet raises on purpose derives from :class:`CertnetError` (the one exception root), most also from
+the built-in exception that says what kind of error it is (ValueError for bad input, RuntimeError, ...).
+
 It also keeps Python's recursion limit where Python sets it, in every process that imports certnet: py-evm
 (``eth``) and ``py_ecc`` raise it to 100,000 when imported, and with that limit a deeply nested input makes
 the JSON parser (or any recursive walk) overflow the C stack and kill the process with SIGSEGV instead of
@@ -24,6 +27,10 @@ from typing import Any
 RECURSION_LIMIT = sys.getrecursionlimit() if sys.getrecursionlimit() <= 10_000 else 1000
 
 _RAISERS = frozenset({"eth", "py_ecc"})
+
+
+class CertnetError(Exception):
+    """The root of every exception certnet defines: `except CertnetError` catches each of them."""
 
 
 class _RestoringLoader(importlib.abc.Loader):

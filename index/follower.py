@@ -41,6 +41,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from web3 import Web3
 
+from certnet import CertnetError
 from certnet.index import make_engine, upgrade
 from certnet.index.models import (
     EVENT_MODELS,
@@ -88,7 +89,7 @@ REGISTRY_EVENTS = (
 CUSTOMS_EVENTS = ("DecisionRecorded", "CheckOpened", "CheckAnswered", "CheckClosed")
 
 
-class IndexerError(RuntimeError):
+class IndexerError(CertnetError, RuntimeError):
     """Base of the follower's errors."""
 
 

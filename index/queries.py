@@ -29,6 +29,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import sessionmaker
 
+from certnet import CertnetError
 from certnet.index import make_engine
 from certnet.index.models import (
     AdminChange,
@@ -66,7 +67,7 @@ MAX_PROOF_LENGTH = 32  # DocumentStore.MAX_PROOF_LENGTH: a longer proof makes th
 _IN_CHUNK = 500  # bind parameters per IN list (well inside every database's limit)
 
 
-class IndexNotReady(RuntimeError):
+class IndexNotReady(CertnetError, RuntimeError):
     """The index holds nothing for this network yet (no follower has started on it)."""
 
 

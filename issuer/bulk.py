@@ -34,6 +34,7 @@ from typing import Any
 
 import orjson
 
+from certnet import CertnetError
 from certnet.issuer import faults
 from certnet.issuer.envelope import EnvelopeError, complete_envelope
 from certnet.issuer.pipeline import anchor_by
@@ -53,7 +54,7 @@ READERS = 2  # reader processes (at most one per core): they parse and salt; thi
 BATCH_FILE = re.compile(r"^batch-(\d{6,})-([0-9a-f]{64})\.ndjson$")
 
 
-class BulkInputError(ValueError):
+class BulkInputError(CertnetError, ValueError):
     """A line of the input cannot be issued; the message names the file, line and field."""
 
 

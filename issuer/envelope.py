@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from certnet import CertnetError
 from certnet.node.deploy import Deployment
 
 IDENTITY_PROOF_TYPE = "CERTNET-REGISTRY"
 
 
-class EnvelopeError(ValueError):
+class EnvelopeError(CertnetError, ValueError):
     pass
 
 

@@ -51,6 +51,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
+from certnet import CertnetError
+
 SUBMITTED, BATCHED, SENT, ANCHORED = "SUBMITTED", "BATCHED", "SENT", "ANCHORED"
 PENDING, DONE, FAILED = "PENDING", "DONE", "FAILED"
 REVOKE_ROOT, REVOKE_DOCUMENT, SUPERSEDE = "REVOKE_ROOT", "REVOKE_DOCUMENT", "SUPERSEDE"
@@ -217,7 +219,7 @@ def upgrade_schema(engine: Engine) -> None:
                 raise RuntimeError(f"cannot add column {table}.{column} to the outbox: {exc}") from exc
 
 
-class OutboxLocked(RuntimeError):
+class OutboxLocked(CertnetError, RuntimeError):
     """Another pipeline writes this outbox."""
 
 

@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 from web3.exceptions import BlockNotFound
 
+from certnet import CertnetError
 from certnet.issuer import faults
 from certnet.issuer.envelope import EnvelopeError, complete_envelope
 from certnet.issuer.outbox import (
@@ -83,7 +84,7 @@ log = logging.getLogger("certnet.issuer")
 MAX_DOCUMENTS_PER_SUBMISSION = 10_000
 
 
-class SubmissionError(ValueError):
+class SubmissionError(CertnetError, ValueError):
     """A submission was refused; `code` is stable, `path` names the document and field."""
 
     def __init__(self, code: str, message: str, path: str = "") -> None:

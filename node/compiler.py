@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any, cast
 
+from certnet import CertnetError
 from certnet.node.paths import BUILD_DIR, CONTRACTS_DIR, PROJECT_ROOT
 
 SETTINGS_FILE = CONTRACTS_DIR / "settings.json"
@@ -21,7 +22,7 @@ SHIM = CONTRACTS_DIR / "solc-shim.cjs"
 _IMPORT = re.compile(r'^\s*import\s+(?:\{[^}]*\}\s+from\s+)?"([^"]+)"\s*;', re.MULTILINE)
 
 
-class CompileError(RuntimeError):
+class CompileError(CertnetError, RuntimeError):
     """The compiler refused the sources, or no compiler of the pinned version is available."""
 
 

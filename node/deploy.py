@@ -20,6 +20,7 @@ from typing import Any, cast
 from eth_utils import is_hex_address, to_checksum_address
 from web3 import Web3
 
+from certnet import CertnetError
 from certnet.node.artifacts import load_artifact
 from certnet.node.contracts import CustomsRecordClient, DocumentStoreClient, IssuerRegistryClient
 from certnet.node.countries import is_country, to_bytes2
@@ -28,7 +29,7 @@ from certnet.node.tx import Transactor
 MAX_NAME = 128
 
 
-class ConfigError(ValueError):
+class ConfigError(CertnetError, ValueError):
     """The deployment configuration is wrong; `field` names where (e.g. `members.1.admins.0`)."""
 
     def __init__(self, field_path: str, problem: str) -> None:

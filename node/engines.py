@@ -21,6 +21,7 @@ from eth_account import Account
 from web3 import Web3
 from web3.types import RPCEndpoint, RPCResponse
 
+from certnet import CertnetError
 from certnet.node.paths import NODE_MODULES
 from certnet.node.rpc import DEFAULT_TIMEOUT, BoundedHTTPProvider, describe_failure
 
@@ -28,7 +29,7 @@ DEFAULT_CHAIN_ID = 31337
 ANVIL_DEV_MNEMONIC = "test test test test test test test test test test test junk"
 
 
-class EngineError(RuntimeError):
+class EngineError(CertnetError, RuntimeError):
     """An engine could not be found, started or reached."""
 
 

@@ -11,10 +11,11 @@ from typing import Any
 from eth_abi import decode
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
+from certnet import CertnetError
 from certnet.node.artifacts import load_artifact
 
 
-class ContractRevert(Exception):
+class ContractRevert(CertnetError):
     """A contract call reverted. `error` is the custom error's name, `args_` its decoded arguments."""
 
     error = "Revert"

@@ -20,6 +20,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 
+from certnet import CertnetError
+
 PASSPHRASE_ENV = "CERTNET_PASSPHRASE"
 PASSPHRASE_FILE_ENV = "CERTNET_PASSPHRASE_FILE"
 #: scrypt cost of new keystores: 2**18, the Web3 Secret Storage standard (about a second and 256 MiB per unlock on
@@ -33,7 +35,7 @@ LOCAL_DEMO_CHAIN_ID = 31337
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
-class KeystoreError(RuntimeError):
+class KeystoreError(CertnetError, RuntimeError):
     """A keystore is missing, unreadable, or the passphrase is wrong or absent."""
 
 

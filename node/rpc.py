@@ -23,6 +23,8 @@ import requests
 from eth_typing import URI
 from web3 import HTTPProvider
 
+from certnet import CertnetError
+
 log = logging.getLogger("certnet.rpc")
 
 #: seconds a single JSON-RPC request may take unless the caller says otherwise
@@ -36,7 +38,7 @@ _deadline: contextvars.ContextVar[tuple[float, float] | None] = contextvars.Cont
 )
 
 
-class NodeTimeout(TimeoutError):
+class NodeTimeout(CertnetError, TimeoutError):
     """The node did not answer within the time allowed (`seconds`)."""
 
     def __init__(self, url: str, seconds: float) -> None:
@@ -45,7 +47,7 @@ class NodeTimeout(TimeoutError):
         self.seconds = seconds
 
 
-class NodeUnreachable(ConnectionError):
+class NodeUnreachable(CertnetError, ConnectionError):
     """No connection to the node could be made (refused, reset, unknown host)."""
 
     def __init__(self, url: str, detail: str) -> None:
@@ -53,7 +55,7 @@ class NodeUnreachable(ConnectionError):
         self.url = url
 
 
-class NodeBadAnswer(OSError):
+class NodeBadAnswer(CertnetError, OSError):
     """The node answered, but not with JSON-RPC (an HTTP error page, a proxy's answer, garbage)."""
 
     def __init__(self, url: str, detail: str) -> None:

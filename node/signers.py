@@ -25,6 +25,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import is_address, keccak, to_checksum_address
 
+from certnet import CertnetError
+
 #: The signer configuration in a data directory.
 SIGNER_FILE = "signer.json"
 #: Roles of the accounts the service signs for.
@@ -34,7 +36,7 @@ ROLES = ("issuer", "admin")
 DEFAULT_TIMEOUT = 300.0
 
 
-class SignerError(RuntimeError):
+class SignerError(CertnetError, RuntimeError):
     """The external signer could not sign (misconfigured, or it answered with an error)."""
 
 
@@ -46,7 +48,7 @@ class SignerUnavailable(SignerError):
     """The external signer could not be reached (not running, wrong address) or did not answer in time."""
 
 
-class SignerConfigError(ValueError):
+class SignerConfigError(CertnetError, ValueError):
     """The signer configuration is invalid (bad file, bad address, an account both local and external)."""
 
 

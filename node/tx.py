@@ -19,6 +19,7 @@ from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, TimeExhausted
 from web3.types import TxParams, TxReceipt
 
+from certnet import CertnetError
 from certnet.node.errors import ContractRevert, decode_revert
 from certnet.node.signers import LocalKeySigner, Signer, tx_hash
 
@@ -34,7 +35,7 @@ except ImportError:  # pragma: no cover - eth-tester is a dependency
 REVERTS: tuple[type[Exception], ...] = (ContractCustomError, ContractLogicError, ContractPanicError, _TesterFailed)
 
 
-class TransactionError(RuntimeError):
+class TransactionError(CertnetError, RuntimeError):
     """A transaction could not be sent or was not mined in time."""
 
 

@@ -25,6 +25,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from certnet import CertnetError
+
 ROOT = Path(__file__).resolve().parents[1]
 BACKUP = ROOT / ".mutate-backup.json"
 
@@ -205,7 +207,7 @@ MUTANTS: list[Mutant] = [
 ]
 
 
-class TargetError(RuntimeError):
+class TargetError(CertnetError, RuntimeError):
     """A mutant's target is not in its file exactly once."""
 
 

@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from certnet import CertnetError
+
 log = logging.getLogger("certnet.serve")
 
 #: a worker that exits sooner than this after its start counts as failing to start
@@ -20,7 +22,7 @@ STARTUP_GRACE = 10.0
 MAX_FAILED_STARTS = 3
 
 
-class ServeError(RuntimeError):
+class ServeError(CertnetError, RuntimeError):
     """The service cannot be served (address in use, workers that keep failing to start)."""
 
 

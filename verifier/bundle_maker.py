@@ -21,6 +21,7 @@ from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 from web3.types import RPCEndpoint
 
+from certnet import CertnetError
 from certnet.node.contract_types import StatusQuery
 from certnet.verifier.bundle import (
     BUNDLE_FORMAT,
@@ -47,7 +48,7 @@ PROOF_KEYS_PER_CALL = 256
 DEFAULT_EPOCH = 30_000
 
 
-class MakerError(RuntimeError):
+class MakerError(CertnetError, RuntimeError):
     """The node cannot give a bundle (no sealed chain, a block not yet deep enough, a lying node...)."""
 
 

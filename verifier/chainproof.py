@@ -39,10 +39,11 @@ from eth_utils import to_checksum_address
 from trie import HexaryTrie
 from trie.exceptions import BadTrieProof, MissingTrieNode
 
+from certnet import CertnetError
 from certnet.verifier.merkle import keccak256 as keccak
 
 
-class ChainProofError(ValueError):
+class ChainProofError(CertnetError, ValueError):
     """A header, a seal or a state proof does not check; the message says which and why."""
 
 

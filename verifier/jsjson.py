@@ -18,6 +18,8 @@ from typing import Any
 
 import orjson
 
+from certnet import CertnetError
+
 __all__ = [
     "ProofFormatError",
     "js_string",
@@ -39,7 +41,7 @@ _quote = json.encoder.encode_basestring
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-class ProofFormatError(ValueError):
+class ProofFormatError(CertnetError, ValueError):
     """A value or document that the proof format refuses; ``path`` names where (dotted path)."""
 
     def __init__(self, path: str, reason: str) -> None:

@@ -17,6 +17,8 @@ import re
 from itertools import accumulate
 from typing import Any
 
+from certnet import CertnetError
+
 __all__ = ["MAX_DEPTH", "JsonTooDeep", "json_depth", "exceeds_depth", "check_depth", "loads", "is_json_content_type"]
 
 #: the default limit: a wrapped Form D is 6 deep, an API request adds 2
@@ -32,7 +34,7 @@ _NOT_SYNTAX = bytes(b for b in range(256) if b not in b'"[]{}')
 _STEP = tuple(1 if b == ord("(") else -1 if b == ord(")") else 0 for b in range(256))
 
 
-class JsonTooDeep(ValueError):
+class JsonTooDeep(CertnetError, ValueError):
     """The text nests arrays and objects deeper than the limit."""
 
     def __init__(self, limit: int, what: str = "the JSON") -> None:

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from coincurve import PublicKey
 
+from certnet import CertnetError
+
 from .merkle import keccak256
 
 #: the order of secp256k1's group
 N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 
-class BadSignature(ValueError):
+class BadSignature(CertnetError, ValueError):
     """The signature recovers no public key (v, r or s out of range, r not on the curve)."""
 
 

@@ -10,10 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from certnet import CertnetError
 from certnet.node.contract_types import DocumentStatus, StatusQuery
 
 
-class SourceError(RuntimeError):
+class SourceError(CertnetError, RuntimeError):
     """The status could not be read (node unreachable, index unavailable, ...)."""
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from eth_utils import event_abi_to_log_topic
 from web3 import Web3
 
+from certnet import CertnetError
 from certnet.node.contracts import DOCUMENT_TYPE_NAMES, REVOCATION_REASON_NAMES
 
 log = logging.getLogger("certnet.portal")
@@ -27,7 +28,7 @@ log = logging.getLogger("certnet.portal")
 TOPIC_CHUNK = 100  # values OR-ed in one topic position of one eth_getLogs call
 
 
-class HistoryError(RuntimeError):
+class HistoryError(CertnetError, RuntimeError):
     """The chain could not be read."""
 
 

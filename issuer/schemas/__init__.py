@@ -21,6 +21,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from certnet import CertnetError
+
 from .common import (
     COUNTRY_CODES,
     CURRENCY_CODES,
@@ -76,7 +78,7 @@ JSON_SCHEMA_FILES: dict[str, str] = {
 _MAX_ERRORS_IN_MESSAGE = 20
 
 
-class SchemaValidationError(ValueError):
+class SchemaValidationError(CertnetError, ValueError):
     """A document does not fit its schema.
 
     ``errors`` is a list of ``{"path": "goods.0.hsCode", "message": "must be 6 to 10 digits",

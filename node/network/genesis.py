@@ -26,6 +26,7 @@ from eth_account import Account
 from eth_keys import keys as eth_keys
 from eth_utils import is_hex_address, to_canonical_address, to_checksum_address
 
+from certnet import CertnetError
 from certnet.node.options import NETWORK_CHAIN_ID, NETWORK_PERIOD
 
 #: Default chain id of a consortium network (any id not used by a public chain; not anvil's 31337).
@@ -51,7 +52,7 @@ ZERO_HASH = "0x" + "00" * 32
 ZERO_ADDRESS = "0x" + "00" * 20
 
 
-class NetworkError(RuntimeError):
+class NetworkError(CertnetError, RuntimeError):
     """A network directory is missing, malformed, or an operation on it failed."""
 
 

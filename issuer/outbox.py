@@ -27,6 +27,7 @@ import logging
 import os
 import socket
 from collections.abc import Iterator, Sequence
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -53,11 +54,44 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 from certnet import CertnetError
 
-SUBMITTED, BATCHED, SENT, ANCHORED = "SUBMITTED", "BATCHED", "SENT", "ANCHORED"
-PENDING, DONE, FAILED = "PENDING", "DONE", "FAILED"
-REVOKE_ROOT, REVOKE_DOCUMENT, SUPERSEDE = "REVOKE_ROOT", "REVOKE_DOCUMENT", "SUPERSEDE"
-#: Events of a batch's history (`BatchEvent.event`).
-EV_ANCHORED, EV_REANCHOR, EV_MOVED, EV_RESIGN = "ANCHORED", "REANCHOR", "MOVED", "RESIGN"
+
+class DocumentState(StrEnum):
+    """Where a document (and its batch) is in the pipeline: SUBMITTED → BATCHED → SENT → ANCHORED."""
+
+    SUBMITTED = "SUBMITTED"
+    BATCHED = "BATCHED"
+    SENT = "SENT"
+    ANCHORED = "ANCHORED"
+
+
+class ActionState(StrEnum):
+    """A revocation or supersession: PENDING until the chain has it (DONE) or it cannot be made (FAILED)."""
+
+    PENDING = "PENDING"
+    DONE = "DONE"
+    FAILED = "FAILED"
+
+
+class ActionKind(StrEnum):
+    REVOKE_ROOT = "REVOKE_ROOT"
+    REVOKE_DOCUMENT = "REVOKE_DOCUMENT"
+    SUPERSEDE = "SUPERSEDE"
+
+
+class BatchEventKind(StrEnum):
+    """Events of a batch's history (`BatchEvent.event`)."""
+
+    ANCHORED = "ANCHORED"
+    REANCHOR = "REANCHOR"
+    MOVED = "MOVED"
+    RESIGN = "RESIGN"
+
+
+# the members under their plain names (StrEnum: each equals its string, in code, JSON and the database)
+SUBMITTED, BATCHED, SENT, ANCHORED = DocumentState
+PENDING, DONE, FAILED = ActionState
+REVOKE_ROOT, REVOKE_DOCUMENT, SUPERSEDE = ActionKind
+EV_ANCHORED, EV_REANCHOR, EV_MOVED, EV_RESIGN = BatchEventKind
 
 log = logging.getLogger("certnet.issuer")
 

@@ -6,43 +6,55 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
-# check types
-DOCUMENT_INTEGRITY = "DOCUMENT_INTEGRITY"
-DOCUMENT_STATUS = "DOCUMENT_STATUS"
-ISSUER_IDENTITY = "ISSUER_IDENTITY"
-ISSUER_SIGNATURE = "ISSUER_SIGNATURE"
 
-# check statuses
-VALID, INVALID, ERROR, SKIPPED = "VALID", "INVALID", "ERROR", "SKIPPED"
+class CheckType(StrEnum):
+    """What one check of a verification looked at."""
 
-# overall statuses
-TAMPERED = "TAMPERED"
-NOT_ISSUED = "NOT_ISSUED"
-REVOKED = "REVOKED"
-SUPERSEDED = "SUPERSEDED"
-UNAUTHORIZED_ISSUER = "UNAUTHORIZED_ISSUER"
-WRONG_NETWORK = "WRONG_NETWORK"
-MALFORMED = "MALFORMED"
-#: Offline verification only: the document is intact, nothing was read from a network.
-INTEGRITY_ONLY = "INTEGRITY_ONLY"
+    DOCUMENT_INTEGRITY = "DOCUMENT_INTEGRITY"
+    DOCUMENT_STATUS = "DOCUMENT_STATUS"
+    ISSUER_IDENTITY = "ISSUER_IDENTITY"
+    ISSUER_SIGNATURE = "ISSUER_SIGNATURE"
 
-OVERALL = (
-    VALID,
-    TAMPERED,
-    NOT_ISSUED,
-    REVOKED,
-    SUPERSEDED,
-    UNAUTHORIZED_ISSUER,
-    WRONG_NETWORK,
-    MALFORMED,
-    ERROR,
-    INTEGRITY_ONLY,
-)
+
+class CheckStatus(StrEnum):
+    """The outcome of one check."""
+
+    VALID = "VALID"
+    INVALID = "INVALID"
+    ERROR = "ERROR"
+    SKIPPED = "SKIPPED"
+
+
+class Status(StrEnum):
+    """A verdict's overall status, in the order `certnet verify` ranks them (after VALID, the first is the worst)."""
+
+    VALID = "VALID"
+    TAMPERED = "TAMPERED"
+    NOT_ISSUED = "NOT_ISSUED"
+    REVOKED = "REVOKED"
+    SUPERSEDED = "SUPERSEDED"
+    UNAUTHORIZED_ISSUER = "UNAUTHORIZED_ISSUER"
+    WRONG_NETWORK = "WRONG_NETWORK"
+    MALFORMED = "MALFORMED"
+    ERROR = "ERROR"
+    #: offline verification only: the document is intact, nothing was read from a network
+    INTEGRITY_ONLY = "INTEGRITY_ONLY"
+
+
+# the members under their plain names (StrEnum: each equals its string, in code, JSON and the database)
+DOCUMENT_INTEGRITY, DOCUMENT_STATUS, ISSUER_IDENTITY, ISSUER_SIGNATURE = CheckType
+VALID, INVALID, ERROR, SKIPPED = CheckStatus
+TAMPERED, NOT_ISSUED, REVOKED, SUPERSEDED = Status.TAMPERED, Status.NOT_ISSUED, Status.REVOKED, Status.SUPERSEDED
+UNAUTHORIZED_ISSUER, WRONG_NETWORK, MALFORMED = Status.UNAUTHORIZED_ISSUER, Status.WRONG_NETWORK, Status.MALFORMED
+INTEGRITY_ONLY = Status.INTEGRITY_ONLY
+
+OVERALL = tuple(Status)
 
 #: `certnet verify` exit codes, one per overall status.
-EXIT_CODES = {
+EXIT_CODES: dict[str, int] = {
     VALID: 0,
     TAMPERED: 10,
     NOT_ISSUED: 11,

@@ -42,6 +42,7 @@ from certnet.verifier.verdict import (
     VALID,
     WRONG_NETWORK,
     Check,
+    Status,
     Verdict,
     overall_message,
     utc,
@@ -319,7 +320,7 @@ class Verifier:
         if not integ.ok:
             status = MALFORMED if integ.code == "MALFORMED" else TAMPERED
         else:
-            status = ERROR
+            status = Status.ERROR
         msg = f"The status could not be read: {reason}. Do not accept the document until it can be checked."
         checks += [
             Check(DOCUMENT_STATUS, ERROR, "STATUS_UNREADABLE", msg),

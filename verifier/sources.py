@@ -61,6 +61,12 @@ class ChainSource:
                 f"{log_failure(exc, f'verification: reading statuses at block {block}')}"
             ) from None
 
+    @property
+    def read_chunk(self) -> int:
+        """Documents per status call: the verifier reads chunks of this size at one pinned block (`snapshot`,
+        `status_of`), each while it checks the next chunk's integrity."""
+        return int(self.registry.MAX_STATUS_QUERIES)
+
     def read(self, queries: Sequence[StatusQuery]) -> tuple[int, str | None, list[DocumentStatus]]:
         block, block_hash = self.snapshot()
         return block, block_hash, self.status_of(queries, block) if queries else []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from certnet.node.contract_types import (
     DOCUMENT_TYPES,
@@ -131,27 +131,16 @@ class Verifier:
     def verify_many(self, documents: Sequence[Any]) -> list[Verdict]:
         if len(documents) > MAX_DOCUMENTS:
             raise ValueError(f"{len(documents)} documents; at most {MAX_DOCUMENTS} per verification")
-        prepared = [self._prepare(d) for d in documents]
         if self.source is None:
-            return [self._offline(w, integ, env) for w, integ, env in prepared]
+            return [self._offline(w, integ, env) for w, integ, env in map(self._prepare, documents)]
         try:
             net = self.source.network()
         except SourceError as exc:
-            return [self._error(w, integ, env, str(exc)) for w, integ, env in prepared]
-        ours = [
-            i
-            for i, (_, integ, env) in enumerate(prepared)
-            if integ.ok and env is not None and self._network_problem(env, net) is None
-        ]
-        queries: list[StatusQuery] = []
-        for i in ours:
-            integ, env = prepared[i][1], prepared[i][2]
-            assert env is not None and env.store is not None and integ.merkle_root and integ.target_hash
-            queries.append((env.store, integ.merkle_root, integ.target_hash, integ.proof))
-        try:
-            block, block_hash, found = self.source.read(queries)
-        except SourceError as exc:
-            return [self._error(w, integ, env, str(exc), net) for w, integ, env in prepared]
+            return [self._error(w, integ, env, str(exc)) for w, integ, env in map(self._prepare, documents)]
+        prepared, ours, read = self._prepare_and_read(documents, net)
+        if isinstance(read, SourceError):
+            return [self._error(w, integ, env, str(read), net) for w, integ, env in prepared]
+        block, block_hash, found = read
         statuses: dict[int, DocumentStatus] = dict(zip(ours, found, strict=True))
         out = []
         for i, (wrapped, integ, env) in enumerate(prepared):
@@ -160,6 +149,72 @@ class Verifier:
             except SourceError as exc:
                 out.append(self._error(wrapped, integ, env, str(exc), net, block, block_hash))
         return out
+
+    def _queries(
+        self, prepared: Sequence[tuple[Any, IntegrityResult, _Envelope | None]], net: NetworkInfo, offset: int = 0
+    ) -> tuple[list[int], list[StatusQuery]]:
+        """The documents whose status is read (intact, about this network; their indexes plus `offset`) and their
+        (store, root, targetHash, proof) queries."""
+        ours: list[int] = []
+        queries: list[StatusQuery] = []
+        for i, (_, integ, env) in enumerate(prepared):
+            if integ.ok and env is not None and self._network_problem(env, net) is None:
+                assert env.store is not None and integ.merkle_root and integ.target_hash
+                ours.append(offset + i)
+                queries.append((env.store, integ.merkle_root, integ.target_hash, integ.proof))
+        return ours, queries
+
+    def _prepare_and_read(
+        self, documents: Sequence[Any], net: NetworkInfo
+    ) -> tuple[
+        list[tuple[Any, IntegrityResult, _Envelope | None]],
+        list[int],
+        tuple[int, str | None, list[DocumentStatus]] | SourceError,
+    ]:
+        """Every document prepared (integrity, envelope), the indexes of those whose status was read, and the read:
+        (block, block hash, their statuses), or the SourceError that stopped it.
+
+        A source that reads in chunks at a pinned block (`read_chunk`, `snapshot`, `status_of`: the chain) reads
+        each chunk of documents in a background thread while the next chunk's integrity is checked here, so that
+        the node's execution of the batched view overlaps the hashing; every chunk is read at the same block, taken
+        before the first, so the answer is what one `read` would give at that block."""
+        assert self.source is not None
+        chunk = int(getattr(self.source, "read_chunk", 0) or 0)
+        if chunk <= 0 or len(documents) <= chunk:
+            prepared = [self._prepare(d) for d in documents]
+            ours, queries = self._queries(prepared, net)
+            try:
+                return prepared, ours, self.source.read(queries)
+            except SourceError as exc:
+                return prepared, ours, exc
+        from concurrent.futures import Future, ThreadPoolExecutor
+
+        source = cast(Any, self.source)
+        prepared = []
+        ours = []
+        failed: SourceError | None = None
+        try:
+            block, block_hash = source.snapshot()
+        except SourceError as exc:
+            block, block_hash, failed = 0, None, exc
+        futures: list[Future[list[DocumentStatus]]] = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="certnet-status") as pool:
+            for lo in range(0, len(documents), chunk):
+                part = [self._prepare(d) for d in documents[lo : lo + chunk]]
+                idx, queries = self._queries(part, net, lo)
+                prepared += part
+                ours += idx
+                if queries and failed is None:
+                    futures.append(pool.submit(source.status_of, queries, block))
+            found: list[DocumentStatus] = []
+            for f in futures:
+                try:
+                    found += f.result() if failed is None else []
+                except SourceError as exc:
+                    failed = exc
+        if failed is not None:
+            return prepared, ours, failed
+        return prepared, ours, (block, block_hash, found)
 
     # ------------------------------------------------------------------ steps
 

@@ -15,8 +15,8 @@ The victim meanwhile anchors batches whose roots the attackers knew beforehand (
 After every step the victim's verdicts are what they were: certnet's verifier in trustless mode
 (`Verifier(ChainSource)`: status, every check's code, revocation and successor) and the answers of the victim's
 store to the OpenAttestation functions the TradeTrust verifiers ask. At the end of each sequence the TradeTrust
-verifier itself (`@govtechsg/oa-verify`, pinned, run through node against the same node) gives the same verdicts
-as at the start.
+verifiers themselves (`@govtechsg/oa-verify` 9.4.0 and `@tradetrust-tt/tt-verify` 9.7.2, pinned, run through one
+node process against the same node) give the same verdicts as at the start, each agreeing with certnet's.
 """
 
 from __future__ import annotations
@@ -41,7 +41,12 @@ from certnet.verifier.sources import ChainSource
 from certnet.verifier.verify import Verifier
 from certnet.verifier.wrap import wrap_documents
 from tests.conftest import make_net
-from tests.e2e.test_tradetrust_interop import integrity, store_status, tt_served  # noqa: F401  (the oracle fixture)
+from tests.e2e.test_tradetrust_interop import (  # noqa: F401  (tt_served: the oracle fixture)
+    VERIFIERS,
+    integrity,
+    store_status,
+    tt_served,
+)
 from tests.support.corpus import _docs
 
 
@@ -99,9 +104,24 @@ def judged(verdict) -> tuple:
     )
 
 
-def tt_judged(result: dict) -> tuple:
-    st_ = store_status(result)
-    return integrity(result), st_["status"], (st_.get("reason") or {}).get("codeString")
+def tt_judged(per_verifier: dict[str, dict]) -> tuple:
+    """What each TradeTrust verifier says of one document: (verifier, integrity, store status, reason code)."""
+    out = []
+    for package, short in VERIFIERS.items():
+        result = per_verifier[package]
+        st_ = store_status(result)
+        out.append((short, integrity(result), st_["status"], (st_.get("reason") or {}).get("codeString")))
+    return tuple(out)
+
+
+def tt_verdict(status: str, reason: str | None = None) -> tuple:
+    """`tt_judged`'s answer when every verifier's integrity check passes and the store check says `status`."""
+    return tuple((short, "VALID", status, reason) for short in VERIFIERS.values())
+
+
+def tt_agrees_with_certnet(tt: tuple, certnet_status: str) -> bool:
+    """Each TradeTrust verifier accepts the document exactly when certnet says VALID."""
+    return all((ok == "VALID" and st_ == "VALID") == (certnet_status == "VALID") for _, ok, st_, _ in tt)
 
 
 class World:
@@ -390,21 +410,26 @@ def test_no_outsider_changes_the_victims_verdicts(world, tt_served):  # noqa: F8
             t0 = time.perf_counter()
             results = tt_served(world.documents, world.net.engine.rpc_url)
             timing["oracle"] += time.perf_counter() - t0
-            assert [tt_judged(r) for r in results] == world.tt_baseline, results
+            verdicts = [tt_judged(r) for r in results]
+            assert verdicts == world.tt_baseline, results
+            for tt, ours in zip(verdicts, world.baseline, strict=True):
+                assert tt_agrees_with_certnet(tt, ours[0]), (tt, ours[0])
 
     world.tt_baseline = [tt_judged(r) for r in tt_served(world.documents[:5], world.net.engine.rpc_url)]
     assert world.tt_baseline == [
-        ("VALID", "VALID", None),
-        ("VALID", "INVALID", "DOCUMENT_REVOKED"),
-        ("VALID", "INVALID", "DOCUMENT_REVOKED"),
-        ("VALID", "VALID", None),
-        ("VALID", "VALID", None),
+        tt_verdict("VALID"),
+        tt_verdict("INVALID", "DOCUMENT_REVOKED"),
+        tt_verdict("INVALID", "DOCUMENT_REVOKED"),
+        tt_verdict("VALID"),
+        tt_verdict("VALID"),
     ]
+    for tt, ours in zip(world.tt_baseline, world.baseline[:5], strict=True):
+        assert tt_agrees_with_certnet(tt, ours[0]), (tt, ours[0])
     original_teardown = Attack.teardown
 
     def teardown(self) -> None:
         # documents the victim anchored during the sequence are VALID for the TradeTrust verifier too
-        world.tt_baseline += [("VALID", "VALID", None)] * (len(world.documents) - len(world.tt_baseline))
+        world.tt_baseline += [tt_verdict("VALID")] * (len(world.documents) - len(world.tt_baseline))
         original_teardown(self)
 
     Attack.teardown = teardown

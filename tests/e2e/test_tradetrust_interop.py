@@ -1,27 +1,29 @@
-"""TradeTrust interoperability: the npm verifier `@govtechsg/oa-verify` checks certnet documents on our chain.
+"""TradeTrust interoperability: the two npm verifiers, `@govtechsg/oa-verify` 9.4.0 and `@tradetrust-tt/tt-verify`
+9.7.2 (both pinned exactly in package.json), check certnet documents on our chain.
 
-(`@tradetrust-tt/tt-verify` 9.7.2, which issue 12 also names, is not in package.json or node_modules: not tested.)
+The pinned libraries run in node through ``tests/oracle/tt_verify.cjs`` (one process, both libraries, each with an
+ethers v5 StaticJsonRpcProvider of its own) on the session's anvil node (chain 31337). Documents are issued, revoked
+and superseded through certnet's real pipeline; every eth_call each verifier makes is recorded and decoded. Every
+test below about a verifier's answers runs once per verifier (the ``verifier`` parameter), on the same documents and
+chain states; ``test_both_verifiers_give_the_same_answers`` compares them with each other.
 
-The pinned library runs in node through ``tests/oracle/tt_verify.cjs`` with an ethers v5
-StaticJsonRpcProvider on the session's anvil node (chain 31337). Documents are issued, revoked and
-superseded through certnet's real pipeline; every eth_call oa-verify makes is recorded and decoded.
+Findings this file pins down (for both verifiers alike):
 
-Findings this file pins down:
-
-* Against an authority's DocumentStore (the store in issuers[0].documentStore), oa-verify 9.4.0 asks
+* Against an authority's DocumentStore (the store in issuers[0].documentStore), each verifier asks
   ``supportsInterface(0xdcfd0745)`` (false: the batchable id is not advertised), then ``isIssued(bytes32)``
   with ``0x<merkleRoot>``, then
   ``supportsInterface(0xdcfd0745)`` again and root-only ``isRevoked(bytes32)`` for ``0x<targetHash>``,
   each node on the proof path and the root. Issued, revoked (one document or the whole batch),
   superseded, tampered and never-issued documents all get the right DOCUMENT_STATUS /
   DOCUMENT_INTEGRITY answers.
-* oa-verify only runs its verifiers on documents that pass the OpenAttestation v2 JSON schema, which
+* The verifiers only run their checks on documents that pass the OpenAttestation v2 JSON schema, which
   wants ``network: {chain: <string>, chainId?: <string>}``; certnet's envelope writes exactly that
   (plus the network's name), so documents as the pipeline issues them are checked unrelaxed.
+  (tt-verify checks the same schema, through its fork `@tradetrust-tt/tradetrust`.)
 * ISSUER_IDENTITY is never VALID: certnet's identityProof type CERTNET-REGISTRY is neither DNS-TXT nor
-  DNS-DID, so both identity verifiers answer SKIPPED and oa-verify's ``isValid`` is false.
+  DNS-DID, so both identity verifiers answer SKIPPED and the libraries' ``isValid`` is false.
 
-These tests fail (they do not skip) when node or the package is missing.
+These tests fail (they do not skip) when node or either package is missing.
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ from tests.support.corpus import _docs
 
 ROOT = Path(__file__).resolve().parents[2]
 ORACLE = ROOT / "tests" / "oracle" / "tt_verify.cjs"
-PACKAGE = "@govtechsg/oa-verify"
+#: the TradeTrust verifiers, by npm package name (the keys of the oracle's answers), with their short names
+VERIFIERS = {"@govtechsg/oa-verify": "oa-verify", "@tradetrust-tt/tt-verify": "tt-verify"}
 BATCHABLE_ID = "0xdcfd0745"
 
 
@@ -56,32 +59,52 @@ def _installed(package: str) -> str | None:
 
 
 def oracle_node() -> str:
-    """node, with the pinned oa-verify and ethers v5 installed; fails (never skips) otherwise."""
+    """node, with both pinned verifiers and ethers v5 installed; fails (never skips) otherwise."""
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is not installed: the TradeTrust interoperability tests need it (run `make setup`)")
-    pinned = json.loads((ROOT / "package.json").read_text())["dependencies"].get(PACKAGE)
-    if pinned is None:
-        pytest.fail(f"{PACKAGE} is not pinned in package.json")
-    installed = _installed(PACKAGE)
-    if installed is None:
-        pytest.fail(f"{PACKAGE} is not installed in node_modules (run `make setup`)")
-    if installed != pinned:
-        pytest.fail(f"{PACKAGE} {installed} is installed but package.json pins {pinned} (run `make setup`)")
+    dependencies = json.loads((ROOT / "package.json").read_text())["dependencies"]
+    for package in VERIFIERS:
+        pinned = dependencies.get(package)
+        if pinned is None:
+            pytest.fail(f"{package} is not pinned in package.json")
+        installed = _installed(package)
+        if installed is None:
+            pytest.fail(f"{package} is not installed in node_modules (run `make setup`)")
+        if installed != pinned:
+            pytest.fail(f"{package} {installed} is installed but package.json pins {pinned} (run `make setup`)")
     ethers = _installed("ethers")
     if ethers is None or not ethers.startswith("5."):
-        pytest.fail(f"{PACKAGE} needs ethers v5 in node_modules, found {ethers}")
+        pytest.fail(f"the TradeTrust verifiers need ethers v5 in node_modules, found {ethers}")
     return node
+
+
+def _checked(out: Any, documents: list[Any]) -> list[dict[str, dict[str, Any]]]:
+    """The oracle's answer: per document, one result per verifier, from the pinned versions."""
+    assert isinstance(out, list) and len(out) == len(documents)
+    pinned = json.loads((ROOT / "package.json").read_text())["dependencies"]
+    for per_doc in out:
+        assert set(per_doc) == set(VERIFIERS), sorted(per_doc)
+        for package, result in per_doc.items():
+            assert result["version"] == pinned[package], (package, result["version"])
+    return out
+
+
+@pytest.fixture(params=list(VERIFIERS), ids=list(VERIFIERS.values()))
+def verifier(request: pytest.FixtureRequest) -> str:
+    """The package name of one TradeTrust verifier: the tests that take it run once for each."""
+    return str(request.param)
 
 
 @pytest.fixture(scope="module")
 def tt(tmp_path_factory):
-    """run(documents, rpc_url, *flags) -> one oa-verify result {isValid, calls, fragments} per document."""
+    """run(documents, rpc_url, *flags) -> per document {package: {version, isValid, calls, fragments}}, one entry
+    for each verifier."""
     node = oracle_node()
     workdir = tmp_path_factory.mktemp("tt")
     counter = iter(range(10**6))
 
-    def run(documents: list[Any], rpc_url: str, *flags: str) -> list[dict[str, Any]]:
+    def run(documents: list[Any], rpc_url: str, *flags: str) -> list[dict[str, dict[str, Any]]]:
         path = workdir / f"in-{next(counter)}.json"
         path.write_text(json.dumps(documents))
         proc = subprocess.run(
@@ -89,16 +112,14 @@ def tt(tmp_path_factory):
         )
         if proc.returncode != 0:
             pytest.fail(f"tt_verify.cjs failed:\n{proc.stderr}")
-        out = json.loads(proc.stdout)
-        assert isinstance(out, list) and len(out) == len(documents)
-        return out
+        return _checked(json.loads(proc.stdout), documents)
 
     return run
 
 
 @pytest.fixture(scope="module")
 def tt_served():
-    """Like `tt`, through one long-lived `tt_verify.cjs --serve` process (the library is loaded once)."""
+    """Like `tt`, through one long-lived `tt_verify.cjs --serve` process (the libraries are loaded once)."""
     import select
     import time
 
@@ -111,7 +132,7 @@ def tt_served():
         text=True,
     )
 
-    def run(documents: list[Any], rpc_url: str) -> list[dict[str, Any]]:
+    def run(documents: list[Any], rpc_url: str) -> list[dict[str, dict[str, Any]]]:
         proc.stdin.write(json.dumps({"documents": documents, "url": rpc_url}) + "\n")
         proc.stdin.flush()
         deadline = time.monotonic() + 120
@@ -123,8 +144,7 @@ def tt_served():
         out = json.loads(proc.stdout.readline())
         if isinstance(out, dict):
             pytest.fail(f"tt_verify.cjs --serve failed: {out.get('error')}")
-        assert isinstance(out, list) and len(out) == len(documents)
-        return out
+        return _checked(out, documents)
 
     yield run
     proc.stdin.close()
@@ -160,8 +180,8 @@ def path_hashes(wrapped: dict[str, Any]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def world(anvil_engine, tt, tmp_path_factory):
-    """Documents issued through the pipeline, verified by oa-verify before and after revocations."""
+def both_world(anvil_engine, tt, tmp_path_factory):
+    """Documents issued through the pipeline, verified by both TradeTrust verifiers before and after revocations."""
     from tests.conftest import make_net
 
     net = make_net(anvil_engine)
@@ -263,6 +283,49 @@ def world(anvil_engine, tt, tmp_path_factory):
         "certnet": certnet,
         "revoked_by_thief": revoked_by_thief,
     }
+
+
+#: the entries of `both_world` that hold the oracle's answers (per document, one result per verifier)
+ANSWERS = ("before", "after", "unrelaxed", "revoked_by_thief")
+
+
+@pytest.fixture
+def world(both_world, verifier):
+    """`both_world` as one verifier saw it: each answer is that verifier's result alone."""
+    view = dict(both_world)
+    for key in ANSWERS:
+        answers = both_world[key]
+        if isinstance(answers, dict):
+            view[key] = {name: per_verifier[verifier] for name, per_verifier in answers.items()}
+        else:
+            view[key] = [per_verifier[verifier] for per_verifier in answers]
+    return view
+
+
+def comparable(result: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """What a verifier concluded about a document (its version and its call log aside)."""
+    return [
+        (f["name"], f["type"], f["status"], (f.get("reason") or {}).get("codeString"), f.get("data"))
+        for f in result["fragments"]
+    ] + [("isValid", result["isValid"])]
+
+
+def test_both_verifiers_give_the_same_answers(both_world):
+    """oa-verify and tt-verify reach the same fragments (status, reason, data) and ask the store the same
+    questions for every document, in every chain state."""
+    (oa, ttv) = VERIFIERS
+    compared = 0
+    for key in ANSWERS:
+        answers = both_world[key]
+        for name, per_verifier in answers.items() if isinstance(answers, dict) else enumerate(answers):
+            assert comparable(per_verifier[oa]) == comparable(per_verifier[ttv]), (key, name)
+            asked = [
+                [(c["to"].lower(), c["fn"], c["args"], c.get("result")) for c in r["calls"]]
+                for r in (per_verifier[oa], per_verifier[ttv])
+            ]
+            assert sorted(asked[0]) == sorted(asked[1]), (key, name)
+            compared += 1
+    assert compared == 6 + 12 + 2 + 2
 
 
 def test_issued_documents_are_valid_for_oa_verify(world):

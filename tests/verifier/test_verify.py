@@ -218,3 +218,62 @@ def test_index_not_ready_gives_error(corpus_net, tmp_path):
     upgrade(db)
     v = Verifier(IndexedSource(db, net.deployment)).verify(corpus["valid"][0])
     assert v.status == "ERROR" and "index" in v.check("DOCUMENT_STATUS").message
+
+
+def _said(v) -> tuple:
+    return v.status, [(c.type, c.status, c.code, c.message) for c in v.checks], v.block_number, v.block_hash
+
+
+def test_reads_in_chunks_overlapped_give_the_one_read_verdicts_at_one_block(corpus_net, monkeypatch):
+    """Beyond `read_chunk` documents the verifier reads each chunk's statuses in a background thread while it
+    checks the next chunk's integrity: the verdicts are those of one read, every chunk read at the block pinned
+    before the first (a block mined in between changes nothing)."""
+    import threading
+
+    net, corpus = corpus_net
+    names = list(corpus)
+    docs = [corpus[n][0] for n in names] * 2
+    whole = Verifier(ChainSource(net.engine.w3, net.deployment)).verify_many(docs)
+    source = ChainSource(net.engine.w3, net.deployment)
+    monkeypatch.setattr(source.registry, "MAX_STATUS_QUERIES", 4)
+    assert source.read_chunk == 4 < len(docs)
+    calls: list[tuple[int, int, str]] = []
+    original = source.status_of
+
+    def status_of(queries, block):
+        calls.append((len(queries), block, threading.current_thread().name))
+        out = original(queries, block)
+        if len(calls) == 1:
+            net.engine.advance_time(1)  # a block is mined: the later chunks still read the pinned block
+        return out
+
+    monkeypatch.setattr(source, "status_of", status_of)
+    chunked = Verifier(source).verify_many(docs)
+    assert [_said(v) for v in chunked] == [_said(v) for v in whole]
+    assert len(calls) >= len(docs) // 4 - 1 and all(n <= 4 for n, _, _ in calls)
+    assert {b for _, b, _ in calls} == {whole[0].block_number}
+    assert net.engine.w3.eth.block_number > whole[0].block_number
+    assert all(t.startswith("certnet-status") for _, _, t in calls), calls
+
+
+def test_a_chunk_that_cannot_be_read_gives_error_never_valid(corpus_net, monkeypatch):
+    from certnet.verifier.sources import SourceError
+
+    net, corpus = corpus_net
+    source = ChainSource(net.engine.w3, net.deployment)
+    monkeypatch.setattr(source.registry, "MAX_STATUS_QUERIES", 2)
+    calls: list[int] = []
+    original = source.status_of
+
+    def status_of(queries, block):
+        calls.append(len(queries))
+        if len(calls) == 2:
+            raise SourceError(f"the registry could not be read at block {block}: the node went away")
+        return original(queries, block)
+
+    monkeypatch.setattr(source, "status_of", status_of)
+    docs = [corpus["valid"][0]] * 6 + [corpus["tampered"][0]]
+    verdicts = Verifier(source).verify_many(docs)
+    assert len(calls) >= 2
+    assert [v.status for v in verdicts] == ["ERROR"] * 6 + ["TAMPERED"]
+    assert "the node went away" in verdicts[0].check("DOCUMENT_STATUS").message

@@ -164,7 +164,6 @@ def test_tampering_never_gives_valid(chain: Chain) -> None:
             assert "VALID" not in statuses(b, trust, docs), (ni, i)
     # the trust root: validators, genesis, registry and its code
     for path in (
-        ("consensus", "validators", 0),
         ("network", "genesisHash"),
         ("issuerRegistry", "address"),
         ("issuerRegistry", "codeHash"),
@@ -178,8 +177,12 @@ def test_tampering_never_gives_valid(chain: Chain) -> None:
         v = node[path[-1]]
         node[path[-1]] = v + 1 if isinstance(v, int) else flip(v, 5)
         assert "VALID" not in statuses(bundle, t, docs), path
+    # two of the four validators changed: the other two are no majority to vouch for the headers. (One changed, or
+    # the list cut to two, can rightly still check -- when the headers start at an epoch checkpoint, a majority of
+    # the genuine validators the trust root names vouches for them -- so whether it does depends on the blocks.)
     t = copy.deepcopy(trust)
-    t["consensus"]["validators"] = t["consensus"]["validators"][:2]
+    for i in (0, 1):
+        t["consensus"]["validators"][i] = checksum(bytes.fromhex(flip(t["consensus"]["validators"][i], 5)[2:]))
     assert "VALID" not in statuses(bundle, t, docs)
     # the document
     d = copy.deepcopy(docs[0])

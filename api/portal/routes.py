@@ -12,6 +12,7 @@ browser), or fetched with an API key entitled to it (`/portal/api/certificates/{
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
 from pathlib import Path
@@ -222,6 +223,37 @@ def _read_upload(value: Any) -> bytes | None:
 @router.get("/portal", response_class=HTMLResponse, name="portal_home")
 def verify_page(request: Request) -> HTMLResponse:
     return page(request, "verify.html", {"nav": "verify", "title": "Verify a certificate"})
+
+
+def offline_config() -> dict[str, Any]:
+    """What the offline page's JavaScript needs besides the files the inspector opens: the contracts' storage
+    layout and the names the verdicts use (the same tables as the Python verifier)."""
+    from certnet.node.contracts import DOCUMENT_TYPES, REVOCATION_REASON_NAMES
+    from certnet.verifier.bundle import DEFAULT_MAX_AGE, storage_layout
+    from certnet.verifier.wrap import PROOF_TYPE, SCHEMA_V2
+
+    return {
+        "layout": storage_layout(),
+        "documentTypes": DOCUMENT_TYPES,
+        "reasons": {str(k): v for k, v in REVOCATION_REASON_NAMES.items()},
+        "reasonSentences": REASON_SENTENCES,
+        "defaultMaxAge": DEFAULT_MAX_AGE,
+        "schemaV2": SCHEMA_V2,
+        "proofType": PROOF_TYPE,
+    }
+
+
+@router.get("/portal/offline", response_class=HTMLResponse, name="portal_offline")
+def offline_page(request: Request) -> HTMLResponse:
+    """Verification against a bundle in the browser: the page asks no server anything once loaded."""
+    from certnet.verifier.bundle import DEFAULT_MAX_AGE
+
+    config = json.dumps(offline_config(), separators=(",", ":")).replace("<", "\\u003c")
+    return page(
+        request,
+        "offline.html",
+        {"title": "Verify offline", "config_json": config, "default_max_age_hours": DEFAULT_MAX_AGE // 3600},
+    )
 
 
 @router.get("/portal/", include_in_schema=False)

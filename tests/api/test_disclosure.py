@@ -391,6 +391,7 @@ def test_the_table_covers_every_route(world: World):
         "/portal/open",
         "/portal/issuer",
         "/portal/auditor",
+        "/portal/offline",  # the offline verification page: no data, the inspector brings the files
         "/portal/static/{name}",
         "/portal/{rest:path}",
     }

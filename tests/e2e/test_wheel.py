@@ -94,6 +94,11 @@ def test_wheel_installs_one_namespace_and_runs_without_checkout(tmp_path):
             rel = init.parent.relative_to(ROOT / folder)
             assert (site.joinpath(*package.split("."), *rel.parts) / "__init__.py").is_file(), f"{init} not installed"
 
+    # the portal's offline page and the ethers it runs on (vendored: an offline page loads nothing from outside)
+    portal = site / "certnet" / "api" / "portal"
+    for name in ("static/ethers-umd-min.js", "static/offline.js", "templates/offline.html"):
+        assert (portal / name).read_bytes() == (ROOT / "api" / "portal" / name).read_bytes(), name
+
     outside = tmp_path / "work"
     outside.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CERTNET_") and k != "PYTHONPATH"}

@@ -8,12 +8,9 @@ from __future__ import annotations
 import pytest
 import rlp
 from eth_account import Account
-from eth_utils import keccak
 
 from certnet.node.network.genesis import decode_qbft_extra_data, qbft_extra_data
 from certnet.verifier.chainproof import (
-    EMPTY_TRIE_ROOT,
-    EMPTY_UNCLE_HASH,
     ChainProofError,
     Header,
     QbftExtra,
@@ -21,50 +18,11 @@ from certnet.verifier.chainproof import (
     qbft_block_hash,
     qbft_commit_hash,
     qbft_committers,
-    qbft_quorum,
     qbft_seal,
 )
-
-
-def _keys(n: int) -> list:
-    return sorted((Account.create() for _ in range(n)), key=lambda a: a.address.lower())
-
-
-def _header(number: int, parent: bytes, validators: list, round_: int = 0, t: int = 0) -> Header:
-    extra = QbftExtra(b"\0" * 32, [bytes.fromhex(a.address[2:]) for a in validators], [], round_, []).encode()
-    fields = [
-        parent,
-        EMPTY_UNCLE_HASH,
-        b"\0" * 20,
-        keccak(b"state%d" % number),
-        EMPTY_TRIE_ROOT,
-        EMPTY_TRIE_ROOT,
-        b"\0" * 256,
-        b"\x01",
-        number.to_bytes(4, "big").lstrip(b"\0"),
-        b"\x01\xc9\xc3\x80",
-        b"",
-        (1000 + t + number).to_bytes(4, "big"),
-        extra,
-        bytes.fromhex("63746963616c2062797a616e74696e65206661756c7420746f6c6572616e6365"),
-        b"\0" * 8,
-        b"\x07",
-    ]
-    return Header.from_fields(fields)
-
-
-def _chain(keys: list, length: int, change_at: int | None = None, new: list | None = None) -> tuple[bytes, list]:
-    genesis = _header(0, b"\0" * 32, keys)
-    parent, out, current = qbft_block_hash(genesis), [], keys
-    for n in range(1, length + 1):
-        listed = new if change_at is not None and n >= change_at else keys
-        signers = current[: qbft_quorum(len(current))]
-        if set(a.address for a in signers) - set(a.address for a in listed):
-            signers = [a for a in current if a in listed][: qbft_quorum(len(listed))]
-        h = qbft_seal(_header(n, parent, listed, round_=n % 3), [a.key for a in signers])
-        out.append(h)
-        parent, current = qbft_block_hash(h), listed
-    return qbft_block_hash(genesis), out
+from tests.support.qbft import qbft_chain as _chain
+from tests.support.qbft import qbft_header as _header
+from tests.support.qbft import qbft_keys as _keys
 
 
 def test_extra_data_codec_matches_the_genesis_writer() -> None:

@@ -68,7 +68,7 @@ MUTANTS: list[Mutant] = [
     Mutant(
         "merkle: a proof must fold to the root",
         "verifier/merkle.py",
-        "    return h == r",
+        "    return bool(h == r)",
         "    return True",
         ("tests/verifier/test_proof_format.py",),
     ),

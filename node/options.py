@@ -1,6 +1,6 @@
 """Defaults and command-line options of certnet.node's commands, importable without web3 or eth-account.
 
-The `certnet` parser (`certnet.api.cli_parser`) is built from these at every start, `certnet --help` included; the
+The `certnet` parser (`certnet.cli.parser`) is built from these at every start, `certnet --help` included; the
 modules that use them (`node/local.py`, `node/network/`) take them from here.
 """
 

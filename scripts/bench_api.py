@@ -115,8 +115,8 @@ def app_factory() -> Any:
     """The app factory: the service from the settings file named in $CERTNET_BENCH_SETTINGS. The
     first process to take the lock file runs the background workers; the others serve requests only."""
     from certnet.api.app import create_app
-    from certnet.api.cli_service import take_lock
     from certnet.api.service import Service, Settings
+    from certnet.cli.service import take_lock
 
     spec = json.loads(Path(os.environ[SETTINGS_ENV]).read_text())
     owner = take_lock(Path(spec.pop("lock_file")))

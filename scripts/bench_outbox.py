@@ -3,7 +3,7 @@
     python -m certnet.scripts.bench_outbox [--count 100000] [--batch 10000]
 
 N sample Form D files are written first (not timed). Then, timed, through the same code as `certnet issue`
-(`certnet.api.cli_documents.issue_files`): every file read and validated, each chunk accepted into the SQLite outbox
+(`certnet.cli.documents.issue_files`): every file read and validated, each chunk accepted into the SQLite outbox
 (synchronous writes: a document is on disk before it counts as accepted), batches wrapped and stored, each
 root anchored, every wrapped document read back and written under its file name. Prints documents per
 second and the resident memory. Compare `python -m certnet.scripts.bench_issue`, the streaming path without the outbox.
@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from certnet.api.cli_documents import issue_files
+from certnet.cli.documents import issue_files
 from certnet.issuer import samples
 from certnet.issuer.envelope import issuer_block, network_block
 from certnet.issuer.outbox import open_database

@@ -80,7 +80,7 @@ def test_history_and_export_recheck(api, tmp_path):
     export = tmp_path / "export.ndjson"
     export.write_text(r.text)
     ok = subprocess.run(
-        [sys.executable, "-m", "certnet.api.cli", "audit", "check", str(export), "--rpc", api.net.engine.rpc_url],
+        [sys.executable, "-m", "certnet.cli.main", "audit", "check", str(export), "--rpc", api.net.engine.rpc_url],
         capture_output=True,
         text=True,
         timeout=120,
@@ -103,7 +103,7 @@ def test_history_and_export_recheck(api, tmp_path):
     tampered = tmp_path / "tampered.ndjson"
     tampered.write_text("".join(json.dumps(x) + "\n" for x in bad))
     r = subprocess.run(
-        [sys.executable, "-m", "certnet.api.cli", "audit", "check", str(tampered), "--rpc", api.net.engine.rpc_url],
+        [sys.executable, "-m", "certnet.cli.main", "audit", "check", str(tampered), "--rpc", api.net.engine.rpc_url],
         capture_output=True,
         text=True,
         timeout=120,

@@ -109,7 +109,7 @@ def verify_cli(tmp: Path, doc: dict, bundle: dict, trust: dict, name: str) -> di
         [
             sys.executable,
             "-m",
-            "certnet.api.cli",
+            "certnet.cli.main",
             "verify",
             str(tmp / f"{name}.doc.json"),
             "--bundle",

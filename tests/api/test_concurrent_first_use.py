@@ -12,8 +12,8 @@ import httpx
 from sqlalchemy import func, select
 
 from certnet.api.auth import create_api_key
-from certnet.api.cli_service import start_service, stop_service
 from certnet.api.models import ApiBase, ReceivedDocument, Watch
+from certnet.cli.service import start_service, stop_service
 from certnet.issuer import samples
 from certnet.issuer.envelope import network_block
 from certnet.issuer.outbox import Document, open_database

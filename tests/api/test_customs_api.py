@@ -469,7 +469,7 @@ def test_reminders_overdue_and_a_late_answer(world):
 
 
 def test_command_line(world, tmp_path, monkeypatch):
-    from certnet.api.cli import main
+    from certnet.cli.main import main
 
     vn, th = world["vn"], world["th"]
     wrapped = issue(world, 1, seed=1605)[0]

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from certnet.api.cli import command
-from certnet.api.cli_parser import COMMANDS
+from certnet.cli.main import command
+from certnet.cli.parser import COMMANDS
 from certnet.verifier.signing import sign_document
 from certnet.verifier.verdict import EXIT_CODES
 from certnet.verifier.verify import Verifier
@@ -29,7 +29,7 @@ HEAVY = ("web3", "eth_account", "eth_keyfile", "py_ecc", "sqlalchemy", "fastapi"
 # runs `certnet ARGS...` in this process and writes the names of the loaded modules to the file named first
 WRAPPER = """
 import json, sys
-from certnet.api.cli import main
+from certnet.cli.main import main
 try:
     code = main(sys.argv[2:])
 except SystemExit as exc:
@@ -63,7 +63,8 @@ def test_help_lists_every_command_and_loads_nothing_heavy(tmp_path):
     listed = {line.split()[0] for line in out.splitlines() if line.startswith("    ") and line.split()}
     assert set(COMMANDS) <= listed, set(COMMANDS) - listed
     # the commands' implementations are not imported either
-    assert {m for m in modules if m.startswith("certnet.api.cli_")} == {"certnet.api.cli_parser"}
+    assert {m for m in modules if m.startswith("certnet.cli.")} == {"certnet.cli.main", "certnet.cli.parser"}
+    assert not any(m.startswith("certnet.api") for m in modules)
 
 
 def test_every_command_names_a_function():

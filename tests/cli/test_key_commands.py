@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from certnet.api.cli import main
+from certnet.cli.main import main
 from certnet.node.keys import create_keystore, keystore_address, load_key
 from certnet.node.signers import SIGNER_FILE, SignerConfig
 from tests.support.clef_fixtures import Clef, write_keystore

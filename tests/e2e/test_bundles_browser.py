@@ -139,7 +139,7 @@ def write_case(folder: Path, case: BundleCase) -> Path:
 
 def cli_verdicts(folder: Path, case: BundleCase) -> list[tuple[str, str]]:
     """What `certnet verify --bundle` says on the files (run in this process: the same argv as a shell's)."""
-    from certnet.api.cli import main
+    from certnet.cli.main import main
 
     argv = ["verify", *[str(p) for p in sorted(folder.glob("doc-*.json"))], "--bundle", str(folder / "bundle.json")]
     argv += ["--trust-root", str(folder / "trust.json"), "--json", "--deployment", str(folder / "none.json")]

@@ -316,7 +316,7 @@ def test_the_whole_story(cons: Consortium, tmp_path) -> None:
             [
                 sys.executable,
                 "-m",
-                "certnet.api.cli",
+                "certnet.cli.main",
                 "audit",
                 "check",
                 str(path),

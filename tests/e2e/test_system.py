@@ -19,7 +19,7 @@ def certnet(home: Path, *args: str, timeout: float = 300) -> subprocess.Complete
     env = {k: v for k, v in os.environ.items() if not k.startswith("CERTNET_")}
     env["CERTNET_HOME"] = str(home)
     return subprocess.run(
-        [sys.executable, "-m", "certnet.api.cli", *args], capture_output=True, text=True, env=env, timeout=timeout
+        [sys.executable, "-m", "certnet.cli.main", *args], capture_output=True, text=True, env=env, timeout=timeout
     )
 
 

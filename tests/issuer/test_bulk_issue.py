@@ -108,7 +108,7 @@ def test_samples_as_ndjson_then_issue_bulk(anvil_net, home, tmp_path):
     env["CERTNET_HOME"] = str(home)
     day = tmp_path / "day.ndjson"
     r = subprocess.run(
-        [sys.executable, "-m", "certnet.api.cli", "samples", "--count", "12", "--out", str(day)],
+        [sys.executable, "-m", "certnet.cli.main", "samples", "--count", "12", "--out", str(day)],
         capture_output=True,
         text=True,
         env=env,

@@ -120,7 +120,7 @@ def _issue(home: Path, files: list[Path], out: Path, db: str) -> subprocess.Pope
         [
             sys.executable,
             "-m",
-            "certnet.api.cli",
+            "certnet.cli.main",
             "issue",
             *map(str, files),
             "--out",

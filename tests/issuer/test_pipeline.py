@@ -320,7 +320,7 @@ def test_json_columns_round_trip_exactly(tmp_path, value):
 def test_issue_files_in_chunks_and_again_after_a_refused_file(net, tmp_path):
     """`certnet issue` streams files through the outbox a chunk at a time; a refused file stops the run after
     the chunks before it, and the run after the fix issues the rest without issuing anything twice."""
-    from certnet.api.cli_documents import DocumentInputError, issue_files
+    from certnet.cli.documents import DocumentInputError, issue_files
 
     p = make_pipeline(net, tmp_path, max_batch=4)
     src, out = tmp_path / "src", tmp_path / "out"

@@ -190,7 +190,7 @@ def run_cli(*args: str, env_home: Path) -> subprocess.CompletedProcess[str]:
 
     env = {**os.environ, "CERTNET_HOME": str(env_home)}
     return subprocess.run(
-        [sys.executable, "-m", "certnet.api.cli", *args], capture_output=True, text=True, env=env, timeout=120
+        [sys.executable, "-m", "certnet.cli.main", *args], capture_output=True, text=True, env=env, timeout=120
     )
 
 

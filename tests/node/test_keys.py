@@ -92,7 +92,7 @@ def test_service_passphrase_policy(tmp_path, monkeypatch):
 def _serve(home: Path, port: int, **env: str) -> subprocess.Popen:
     base = {k: v for k, v in os.environ.items() if not k.startswith("CERTNET_")}
     return subprocess.Popen(
-        [sys.executable, "-m", "certnet.api.cli", "--data-dir", str(home), "serve", "--port", str(port)],
+        [sys.executable, "-m", "certnet.cli.main", "--data-dir", str(home), "serve", "--port", str(port)],
         env={**base, **env},
         cwd=ROOT,
         stdout=subprocess.PIPE,

@@ -57,7 +57,7 @@ def mypy_tree(where: Path) -> Path:
         shutil.rmtree(pkg)
     pkg.mkdir(parents=True)
     shutil.copy(ROOT / "certnet" / "__init__.py", pkg / "__init__.py")
-    for sub in ("api", "contracts", "index", "issuer", "node", "scripts", "system", "verifier"):
+    for sub in ("api", "cli", "contracts", "index", "issuer", "node", "scripts", "system", "verifier"):
         (pkg / sub).symlink_to(ROOT / sub, target_is_directory=True)
     return where
 

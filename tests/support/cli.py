@@ -17,7 +17,7 @@ def certnet(home: Path, *args: str, stdin: str | None = None) -> subprocess.Comp
     env = {k: v for k, v in os.environ.items() if not k.startswith("CERTNET_")}
     env["CERTNET_HOME"] = str(home)
     return subprocess.run(
-        [sys.executable, "-m", "certnet.api.cli", *args],
+        [sys.executable, "-m", "certnet.cli.main", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -46,7 +46,7 @@ def bulk(home: Path, *args: str, crash_at: str | None = None) -> subprocess.Comp
     if crash_at:
         env[CRASH_ENV] = crash_at
     return subprocess.run(
-        [sys.executable, "-m", "certnet.api.cli", "issue-bulk", *args],
+        [sys.executable, "-m", "certnet.cli.main", "issue-bulk", *args],
         capture_output=True,
         text=True,
         env=env,

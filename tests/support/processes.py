@@ -32,7 +32,7 @@ def serve(data_dir: Path, rpc: str, db: str, port: int, *extra: str) -> subproce
     cmd = [
         sys.executable,
         "-m",
-        "certnet.api.cli",
+        "certnet.cli.main",
         "--data-dir",
         str(data_dir),
         "serve",

@@ -86,7 +86,7 @@ def test_cli_bundle_and_offline_verify(chain: Chain, tmp_path: Path) -> None:
     doc = tmp_path / "doc.json"
     doc.write_text(json.dumps(chain.docs[0]))
     (tmp_path / "trust.json").write_text(json.dumps(chain.trust))
-    cli = [sys.executable, "-m", "certnet.api.cli"]
+    cli = [sys.executable, "-m", "certnet.cli.main"]
     out = subprocess.run(
         cli + ["network", "trust-root", str(chain.net.directory), "--out", str(tmp_path / "t2.json")],
         capture_output=True,

@@ -108,7 +108,7 @@ def test_every_certnet_process_keeps_pythons_recursion_limit():
     """Importing py-evm (eth) and py_ecc raises the limit to 100,000; certnet puts it back, whichever is imported
     first, and also when they come after certnet."""
     code = (
-        "import sys; before = sys.getrecursionlimit(); import certnet.api.cli, eth, py_ecc, web3; "
+        "import sys; before = sys.getrecursionlimit(); import certnet.cli.main, eth, py_ecc, web3; "
         "from certnet.node.engines import EmbeddedEngine; print(before, sys.getrecursionlimit())"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
@@ -210,7 +210,7 @@ CONTENT_TYPES = st.sampled_from(
 def _cli(home: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CERTNET_")}
     return subprocess.run(
-        [sys.executable, "-m", "certnet.api.cli", "--data-dir", str(home), *args],
+        [sys.executable, "-m", "certnet.cli.main", "--data-dir", str(home), *args],
         input=stdin,
         capture_output=True,
         env=env,
@@ -259,7 +259,7 @@ def served(anvil_engine, tmp_path_factory) -> Iterator[dict]:
         [
             sys.executable,
             "-m",
-            "certnet.api.cli",
+            "certnet.cli.main",
             "--data-dir",
             str(home),
             "serve",

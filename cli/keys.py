@@ -23,7 +23,7 @@ from typing import Any
 from eth_utils import is_address, to_checksum_address
 
 from certnet import CertnetError
-from certnet.api.cli_parser import IMPORT_PASSPHRASE_ENV
+from certnet.cli.parser import IMPORT_PASSPHRASE_ENV
 from certnet.node import keys
 from certnet.node.paths import data_dir
 from certnet.node.signers import (

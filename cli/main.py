@@ -1,4 +1,4 @@
-"""The `certnet` command. The parser (`certnet.api.cli_parser`) names every command's function; only the one
+"""The `certnet` command. The parser (`certnet.cli.parser`) names every command's function; only the one
 that runs is imported, so `certnet --help` or an offline `certnet verify` loads no web3, eth-account, SQLAlchemy or
 FastAPI. Errors are printed as one clear line naming what is wrong, with a non-zero exit code."""
 
@@ -9,14 +9,14 @@ import sys
 from collections.abc import Callable
 
 from certnet import CertnetError
-from certnet.api.cli_parser import build_parser
+from certnet.cli.parser import build_parser
 
 EXIT_USAGE = 2
 
 #: errors printed as `certnet: <message>` with exit code 1, as (module, class): a command can only raise one whose
 #: module it loaded, so they are looked up among the loaded modules, never imported for this
 USER_ERRORS = (
-    ("certnet.api.cli_documents", "DocumentInputError"),
+    ("certnet.cli.documents", "DocumentInputError"),
     ("certnet.node.engines", "EngineError"),
     ("certnet.node.keys", "KeystoreError"),
 )
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         raise
 
 
-if __name__ == "__main__":  # python -m certnet.api.cli: run the module's own copy, whose CliError the commands raise
-    from certnet.api.cli import main as _main
+if __name__ == "__main__":  # python -m certnet.cli.main: run the module's own copy, whose CliError the commands raise
+    from certnet.cli.main import main as _main
 
     sys.exit(_main())

@@ -6,8 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from certnet.api import cli_service
-from certnet.api.cli import EXIT_USAGE, CliError
+from certnet.cli import service as cli_service
+from certnet.cli.main import EXIT_USAGE, CliError
 from certnet.node import local
 from certnet.node.deploy import ConfigError, deploy, load_config
 from certnet.node.engines import connect, dev_keys

@@ -2,7 +2,7 @@
 
 Building the parser imports no implementation (no web3, eth-account, SQLAlchemy, FastAPI, httpx): `certnet --help`
 starts at once, and a command loads only what it runs — `COMMANDS` names each command's function as
-"module:function", imported by `certnet.api.cli.main` once the arguments are parsed.
+"module:function", imported by `certnet.cli.main.main` once the arguments are parsed.
 """
 
 from __future__ import annotations
@@ -16,25 +16,25 @@ from certnet.node.options import LOCAL_PORT, add_network_parser
 
 #: command -> "module:function" that runs it (the function takes the parsed arguments, returns the exit code)
 COMMANDS: dict[str, str] = {
-    "up": "certnet.api.cli_system:cmd_up",
-    "down": "certnet.api.cli_system:cmd_down",
-    "node": "certnet.api.cli_system:cmd_node",
-    "deploy": "certnet.api.cli_system:cmd_deploy",
-    "wrap": "certnet.api.cli_documents:cmd_wrap",
-    "issue": "certnet.api.cli_documents:cmd_issue",
-    "issue-bulk": "certnet.api.cli_documents:cmd_issue_bulk",
-    "revoke": "certnet.api.cli_documents:cmd_revoke",
-    "obfuscate": "certnet.api.cli_documents:cmd_obfuscate",
-    "samples": "certnet.api.cli_documents:cmd_samples",
-    "verify": "certnet.api.cli_documents:cmd_verify",
-    "audit": "certnet.api.cli_service:cmd_audit",
-    "serve": "certnet.api.cli_service:cmd_serve",
-    "apikey": "certnet.api.cli_service:cmd_apikey",
-    "key": "certnet.api.cli_keys:cmd_key",
-    "bundle": "certnet.api.cli_bundles:cmd_bundle",
-    "trust-root": "certnet.api.cli_bundles:cmd_trust_root",
-    "decide": "certnet.api.cli_customs:cmd_decide_entry",
-    "check": "certnet.api.cli_customs:cmd_check_entry",
+    "up": "certnet.cli.system:cmd_up",
+    "down": "certnet.cli.system:cmd_down",
+    "node": "certnet.cli.system:cmd_node",
+    "deploy": "certnet.cli.system:cmd_deploy",
+    "wrap": "certnet.cli.documents:cmd_wrap",
+    "issue": "certnet.cli.documents:cmd_issue",
+    "issue-bulk": "certnet.cli.documents:cmd_issue_bulk",
+    "revoke": "certnet.cli.documents:cmd_revoke",
+    "obfuscate": "certnet.cli.documents:cmd_obfuscate",
+    "samples": "certnet.cli.documents:cmd_samples",
+    "verify": "certnet.cli.documents:cmd_verify",
+    "audit": "certnet.cli.service:cmd_audit",
+    "serve": "certnet.cli.service:cmd_serve",
+    "apikey": "certnet.cli.service:cmd_apikey",
+    "key": "certnet.cli.keys:cmd_key",
+    "bundle": "certnet.cli.bundles:cmd_bundle",
+    "trust-root": "certnet.cli.bundles:cmd_trust_root",
+    "decide": "certnet.cli.customs:cmd_decide_entry",
+    "check": "certnet.cli.customs:cmd_check_entry",
     "network": "certnet.node.network.cli:cmd_network",
 }
 

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from certnet.api.cli_documents import DocumentInputError, _home, collect_files
+from certnet.cli.documents import DocumentInputError, _home, collect_files
 
 
 def _deployment(args: argparse.Namespace) -> Any:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from certnet import CertnetError
-from certnet.api.cli_parser import TYPE_NAMES
+from certnet.cli.parser import TYPE_NAMES
 from certnet.node.paths import data_dir
 from certnet.verifier import jsonlimits
 from certnet.verifier.jsjson import dump_bytes
@@ -401,7 +401,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     inputs = list(_verify_inputs(args.sources))
     if getattr(args, "bundle", None):
-        from certnet.api.cli_bundles import verify_with_bundle_cli
+        from certnet.cli.bundles import verify_with_bundle_cli
 
         return verify_with_bundle_cli(args, inputs)
     contents = [content for _, content in inputs]

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from certnet.api.cli import CliError
+from certnet.cli.main import CliError
 from certnet.node.paths import data_dir
 
 
@@ -138,7 +138,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         }
     )
     try:
-        serve("certnet.api.cli_service:app_factory", args.host, args.port, args.workers)
+        serve("certnet.cli.service:app_factory", args.host, args.port, args.workers)
     except ServeError as exc:
         raise CliError(str(exc), 2) from None
     return 0
@@ -201,7 +201,7 @@ def start_service(home: Path, port: int, workers: int = 1, log=print) -> str:
         [
             sys.executable,
             "-m",
-            "certnet.api.cli",
+            "certnet.cli.main",
             "--data-dir",
             str(home),
             "serve",

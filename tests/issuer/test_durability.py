@@ -28,7 +28,6 @@ from certnet.issuer.outbox import (
     Action,
     Batch,
     BatchEvent,
-    Document,
     OutboxLocked,
     open_database,
 )
@@ -37,41 +36,10 @@ from certnet.verifier.sources import ChainSource
 from certnet.verifier.verify import Verifier
 from tests.conftest import make_net
 from tests.support.api_fixtures import form_ds, start_api, stop_api, wait_until
+from tests.support.durability import anchored_roots, assert_each_document_anchored_once, rpc
 from tests.support.pipeline import all_docs, docs_for, make_pipeline
 
 pytestmark = pytest.mark.integration  # real engines, databases or processes (see tests/conftest.py)
-
-
-def rpc(engine, method: str, *params):
-    answer = engine.w3.provider.make_request(method, list(params))
-    assert "error" not in answer, answer
-    return answer["result"]
-
-
-def anchored_roots(net) -> list[str]:
-    """Every root the chain shows anchored in the network's store, one entry per RootAnchored log."""
-    return [e["args"]["root"].hex() for e in net.store().contract.events.RootAnchored().get_logs(from_block=0)]
-
-
-def assert_each_document_anchored_once(net, sessions) -> list[Document]:
-    """Every outbox document ANCHORED in exactly one batch whose root the chain anchored exactly once, by the
-    document's issuer; each wrapped document carries its batch's root."""
-    with sessions() as s:
-        docs = list(s.scalars(select(Document).order_by(Document.id)))
-        batches = {b.id: b for b in s.scalars(select(Batch))}
-    roots = anchored_roots(net)
-    assert len(roots) == len(set(roots)), "a root was anchored twice"
-    per_batch: dict[int, int] = {}
-    for d in docs:
-        assert d.state == ANCHORED, (d.id, d.state)
-        b = batches[d.batch_id]
-        assert d.wrapped["signature"]["merkleRoot"] == b.merkle_root
-        per_batch[b.id] = per_batch.get(b.id, 0) + 1
-    assert per_batch == {i: b.count for i, b in batches.items()}  # no batch claims a document another holds
-    for b in batches.values():
-        assert b.state == ANCHORED and roots.count(b.merkle_root) == 1
-        assert net.store().anchor_of(b.merkle_root).key == b.issuer
-    return docs
 
 
 def wait_state_persisted(engine: AnvilEngine, block: int, timeout: float = 30) -> None:

@@ -290,13 +290,7 @@ def _unlocked(w3: Web3, account: str) -> bool:
 class GethNetwork:
     """Start, stop and operate the geth nodes of a network directory."""
 
-    def __init__(self, directory: str | Path, gcmode: str = "archive") -> None:
-        """`gcmode`: geth's --gcmode for the nodes this object starts. "archive" (the default) writes each block's
-        state as it is imported, so a killed node keeps its chain; "full" keeps recent state in memory, and a
-        node killed with SIGKILL comes back at the last state it flushed, without the blocks above it."""
-        if gcmode not in ("archive", "full"):
-            raise NetworkError(f"gcmode must be archive or full, not {gcmode!r}")
-        self.gcmode = gcmode
+    def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory).resolve()
         self.config = NetworkConfig.load(self.directory)
         if self.config.engine != "geth":
@@ -372,7 +366,7 @@ class GethNetwork:
             "--syncmode",
             "full",
             "--gcmode",
-            self.gcmode,
+            "archive",
             "--cache",
             "128",
             "--port",

@@ -32,10 +32,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 PERIOD = 1
 
 
-def _network(directory: Path, validators: int, gcmode: str = "archive") -> GethNetwork:
+def _network(directory: Path, validators: int) -> GethNetwork:
     geth_binary()  # a missing geth is an error here, not a skip
     init_network(directory, validators=validators, engine="geth", period=PERIOD)
-    network = GethNetwork(directory, gcmode=gcmode)
+    network = GethNetwork(directory)
     network.up(timeout=120)
     return network
 
@@ -51,13 +51,13 @@ def geth4(tmp_path: Path):
         assert processes_using(network.directory) == []
 
 
-@pytest.fixture(params=["archive", "full"])
-def geth1(tmp_path: Path, request: pytest.FixtureRequest):
-    """A single-validator geth node of this test alone (it is killed and restarted), in either garbage collection
-    mode: "archive" (as `certnet network` runs geth) keeps every block it imported through a SIGKILL; "full" keeps
-    recent state in memory and comes back at the last state it flushed, without the blocks above it (the loss
-    the pipeline must cover for)."""
-    network = _network(tmp_path / "net1", 1, gcmode=request.param)
+@pytest.fixture
+def geth1(tmp_path: Path):
+    """A single-validator geth node of this test alone (it is killed and restarted), run as `certnet network`
+    runs geth (--gcmode archive: each block's state written as it is imported). In --gcmode full, geth 1.13.15
+    killed with SIGKILL "repairs" its missing head state by rewinding to its snapshot's old root, below the
+    contracts' deployment even after a clean stop: a loss no pipeline can cover for, so not a mode to run."""
+    network = _network(tmp_path / "net1", 1)
     try:
         yield network
     finally:
@@ -210,8 +210,6 @@ def test_sigkill_of_a_single_validator_geth_node_during_api_submissions_loses_no
             node.start_node(0, timeout=120)
             lost_any |= node.block_number(0) < head
             node.wait_blocks(1, timeout=60)  # and it seals again
-        if node.gcmode == "full":  # the point of this mode: the node lost blocks, with anchored batches in them
-            assert lost_any
         stop.set()
         submitter.join(30)
         assert acknowledged and not failures, failures[:3]
@@ -233,8 +231,6 @@ def test_sigkill_of_a_single_validator_geth_node_during_api_submissions_loses_no
         assert [v.status for v in verdicts] == ["VALID"] * len(wrapped)
         events = api.service.pipeline.events
         print(f"{len(acknowledged)} documents; node lost blocks: {lost_any}; events: {events}")
-        if node.gcmode == "full":
-            assert events.get("reanchored", 0) >= 1  # what the lost blocks held was anchored again
     finally:
         stop.set()
         stop_api(server, thread)

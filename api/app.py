@@ -173,7 +173,7 @@ def create_app(service: Service) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, handle_http)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, handle_unexpected)
 
-    app.add_middleware(Measure, metrics=service.metrics)  # type: ignore[arg-type]
+    app.add_middleware(Measure, metrics=service.metrics)
 
     from certnet.api import (
         routes_audit,
@@ -204,8 +204,8 @@ def create_app(service: Service) -> FastAPI:
     from certnet.api.portal import router as portal_router
 
     app.include_router(portal_router)
-    app.add_middleware(JsonDepthLimit, limit=service.settings.max_json_depth)  # type: ignore[arg-type]
-    app.add_middleware(BodyLimit, limit=service.settings.max_body_bytes)  # type: ignore[arg-type]  # outermost
+    app.add_middleware(JsonDepthLimit, limit=service.settings.max_json_depth)
+    app.add_middleware(BodyLimit, limit=service.settings.max_body_bytes)  # outermost
     original_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -260,7 +260,7 @@ def _restore_examples(spec: dict[str, Any], routers: list[APIRouter]) -> None:
     for route in (r for router in routers for r in router.routes):
         if not isinstance(route, APIRoute) or not route.include_in_schema:
             continue
-        for method in route.methods:
+        for method in route.methods:  # type: ignore[union-attr]  # an APIRoute always has methods
             documented = spec["paths"][route.path_format][method.lower()]["responses"]
             for status, response in route.responses.items():
                 for media_type, content in response.get("content", {}).items():

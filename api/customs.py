@@ -618,13 +618,13 @@ class CustomsDesk:
                 .outerjoin(t, t.hash == CustomsCheck.findings_hash)
                 .where(CustomsCheck.findings_hash.is_not(None), t.hash.is_(None))
             ):
-                wanted.append((c.findings_hash, c.issuing_country, c.store, c.requesting_country))
+                wanted.append((c.findings_hash, c.issuing_country, c.store, c.requesting_country))  # type: ignore[arg-type]  # findings_hash: the query skips None
             for d in s.scalars(
                 select(CustomsDecision)
                 .outerjoin(t, t.hash == CustomsDecision.note_hash)
                 .where(CustomsDecision.note_hash.is_not(None), t.hash.is_(None))
             ):
-                wanted.append((d.note_hash, d.country, d.store, d.country))
+                wanted.append((d.note_hash, d.country, d.store, d.country))  # type: ignore[arg-type]  # note_hash: the query skips None
         tried: dict[str, float] = self.__dict__.setdefault("_tried", {})
         now = time.monotonic()
         wanted = [w for w in wanted if now - tried.get(w[0], -1e9) >= self.RETRY_FETCH]
@@ -683,6 +683,7 @@ class CustomsDesk:
     def check_notice(self, check_id: int, where: dict[str, Any] | None = None) -> dict[str, Any]:
         with self.sessions() as s:
             c = s.get(CustomsCheck, check_id)
+        assert c is not None  # notices are made for checks this service recorded
         return {
             "checkId": c.id,
             "store": c.store,

@@ -4,9 +4,13 @@ the notices every process relays to its server-sent event listeners, and QR capa
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
 
 from certnet.issuer.outbox import utcnow
 
@@ -14,7 +18,8 @@ ROLES = ("issuer", "customs", "auditor", "admin")
 
 
 class ApiBase(DeclarativeBase):
-    pass
+    if TYPE_CHECKING:
+        __table__: ClassVar[Table]  # every model here maps a Table (SQLAlchemy types it as a FromClause)
 
 
 class ApiKey(ApiBase):

@@ -157,7 +157,7 @@ class Notifier:
 
     def prune_notices(self) -> int:
         with self.sessions.begin() as s:
-            return s.execute(delete(Notice).where(Notice.created_at < utcnow() - NOTICE_RETENTION)).rowcount or 0
+            return s.execute(delete(Notice).where(Notice.created_at < utcnow() - NOTICE_RETENTION)).rowcount or 0  # type: ignore[attr-defined]  # a DELETE's result is a CursorResult
 
     # ------------------------------------------------------------------ following the chain
 
@@ -299,7 +299,7 @@ def _payload(e: Any) -> dict[str, Any]:
     }
 
 
-def _offer(q: asyncio.Queue, payload: dict[str, Any]) -> None:
+def _offer(q: asyncio.Queue, payload: tuple[int, dict[str, Any]]) -> None:
     try:
         q.put_nowait(payload)
     except asyncio.QueueFull:

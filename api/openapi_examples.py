@@ -14,7 +14,10 @@ import json
 import random
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fastapi.openapi.models import Example
 
 EXAMPLES_FILE = Path(__file__).with_name("examples") / "form-d.json"
 
@@ -62,8 +65,8 @@ _BATCH: dict[str, Any] = (
     if EXAMPLES_FILE.is_file() and __name__ != "__main__"
     else make_batch()
 )
-RAW_FORM_DS: list[dict[str, Any]] = _BATCH["raw"]
-WRAPPED: list[dict[str, Any]] = _BATCH["wrapped"]
+RAW_FORM_DS: list[Any] = _BATCH["raw"]  # (Any: also a JSON value in json_schema_extra)
+WRAPPED: list[Any] = _BATCH["wrapped"]  # (Any: also a JSON value in json_schema_extra)
 
 REFERENCE: str = RAW_FORM_DS[0]["referenceNumber"]
 REFERENCE_2: str = RAW_FORM_DS[1]["referenceNumber"]
@@ -581,7 +584,7 @@ LINK_LIST: list[dict[str, Any]] = [
 ]
 
 
-def param(value: Any, summary: str) -> dict[str, dict[str, Any]]:
+def param(value: Any, summary: str) -> dict[str, Example]:
     """``openapi_examples`` of a path or query parameter: one named example."""
     return {"example": {"summary": summary, "value": value}}
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
@@ -48,6 +48,9 @@ from certnet.node.contracts import (
     Preference,
 )
 from certnet.node.tx import TransactionError
+
+if TYPE_CHECKING:
+    from eth_typing import ChecksumAddress
 
 router = APIRouter(prefix="/v1", tags=["customs decisions and checks"], responses=PROBLEM_RESPONSES)
 
@@ -103,7 +106,7 @@ DECISION_EXAMPLE: dict[str, Any] = {
     "transactionHash": _TX_DECIDE,
     "blockNumber": 21,
 }
-_REQUEST = {
+_REQUEST: dict[str, Any] = {
     "kind": CHECK_REQUEST,
     "certificate": {**_CERT, "merkleRoot": ex.MERKLE_ROOT, "proof": ex.PROOF},
     "requestingCountry": "TH",
@@ -116,7 +119,7 @@ _REQUEST = {
         }
     ],
 }
-_FINDINGS = {
+_FINDINGS: dict[str, Any] = {
     "kind": CHECK_FINDINGS,
     "checkId": 1,
     "certificate": {"store": ex.VN_STORE, "targetHash": ex.TARGET_HASH},
@@ -860,6 +863,7 @@ def _wait_action(request: Request, action_id: int, timeout: float = 120.0) -> An
     while True:
         with service_of(request).sessions() as s:
             a = s.get(Action, action_id)
+        assert a is not None  # the action this request queued
         if a.state == "DONE":
             return a
         if a.state == "FAILED":
@@ -927,7 +931,7 @@ def answer_check(
             409, "CHECK_NOT_OPEN", f"check {check_id} is {chain.state.name if chain else 'unknown'}, not open"
         )
     if principal.role == "issuer":
-        signer = service.pipeline.signers.get(principal.issuer_account)
+        signer = service.pipeline.signers.get(cast("ChecksumAddress", principal.issuer_account))
         if signer is None:
             raise Problem(503, "NO_ISSUER_KEY", f"this service holds no keystore for {principal.issuer_account}")
     else:
@@ -964,9 +968,9 @@ def answer_check(
             from certnet.issuer.outbox import Document
 
             with service.sessions() as s:
-                new = s.get(Document, body.supersede.successorId)
+                new = s.get(Document, body.supersede.successorId)  # type: ignore[union-attr]  # revoke or supersede: the request has one
             if new is None or new.issuer != principal.issuer_account:
-                raise Problem(404, "DOCUMENT_NOT_FOUND", f"no document {body.supersede.successorId} of this issuer")
+                raise Problem(404, "DOCUMENT_NOT_FOUND", f"no document {body.supersede.successorId} of this issuer")  # type: ignore[union-attr]  # revoke or supersede: the request has one
             a = service.pipeline.request_supersession(signer.address, outbox_id, new.id)
             done = _wait_action(request, a.id)
             supersession = {

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,8 +24,11 @@ from certnet.node.engines import http_web3
 from certnet.node.rpc import deadline, log_failure
 from certnet.node.signers import SignerConfig, load_signer_config, open_signers
 from certnet.node.tx import Transactor
-from certnet.verifier.sources import ChainSource, NetworkInfo, SourceError, StatusSource
+from certnet.verifier.sources import ChainSource, NetworkInfo, SourceError
 from certnet.verifier.verify import Verifier
+
+if TYPE_CHECKING:
+    from certnet.index.source import IndexedSource
 
 log = logging.getLogger("certnet.api")
 
@@ -117,7 +120,7 @@ class StaleIndex:
 
     kind = "index"
 
-    def __init__(self, index: StatusSource, reason: str) -> None:
+    def __init__(self, index: IndexedSource, reason: str) -> None:
         self.index = index
         self.reason = reason
 
@@ -128,7 +131,7 @@ class StaleIndex:
         raise SourceError(self.reason)
 
     def issuer_name(self, account: str) -> str | None:
-        return self.index.issuer_name(account)
+        return self.index.issuer_name(account)  # type: ignore[attr-defined]  # DEAD and wrong: no caller; no such method
 
 
 #: seconds the chain's head, read for the index's lag, is reused (so the lag bound holds as of this long ago;
@@ -173,7 +176,7 @@ class Service:
             ),
         )
         self.chain_source = ChainSource(self.w3, self.deployment, settings.confirmations)
-        self.index_source: StatusSource | None = None
+        self.index_source: IndexedSource | None = None
         self.indexer: Any = None
         self._setup_index()
         self.auth = Authenticator(
@@ -244,7 +247,7 @@ class Service:
         if stale is None:
             return Verifier(self.index_source)
         if self.settings.stale_index == "error":
-            return Verifier(StaleIndex(self.index_source, stale))
+            return Verifier(StaleIndex(self.index_source, stale))  # type: ignore[arg-type]  # its read() fails: asked nothing more
         return Verifier(self.chain_source)
 
     def head_is_cached(self) -> bool:

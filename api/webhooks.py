@@ -289,7 +289,7 @@ class Deliverer:
         started: list[Future] = []
         clock = time.monotonic()
         with self._lock:
-            chosen = []
+            chosen: list[tuple[Delivery, Subscription, _Endpoint]] = []
             for d, sub in due:
                 if d.id in self._in_flight or len(chosen) >= free:
                     continue
@@ -317,7 +317,7 @@ class Deliverer:
         with self.sessions.begin() as s:
             for item in chosen:
                 d = item[0]
-                claimed = s.execute(
+                claimed = s.execute(  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
                     update(Delivery)
                     .where(
                         Delivery.id == d.id,
@@ -375,7 +375,7 @@ class Deliverer:
         mine = (Delivery.id == d.id, Delivery.state == "PENDING", Delivery.attempts == d.attempts)
         with self.sessions.begin() as s:
             if error is None:
-                done = s.execute(
+                done = s.execute(  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
                     update(Delivery)
                     .where(*mine)
                     .values(state="DELIVERED", attempts=d.attempts + 1, delivered_at=utcnow(), last_error=None)
@@ -384,7 +384,7 @@ class Deliverer:
             else:
                 attempts = d.attempts + 1
                 dead = attempts >= MAX_ATTEMPTS
-                done = s.execute(
+                done = s.execute(  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
                     update(Delivery)
                     .where(*mine)
                     .values(

@@ -18,7 +18,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from eth_utils import is_address, to_checksum_address
 
@@ -34,6 +34,10 @@ from certnet.node.signers import (
     SignerError,
     load_signer_config,
 )
+
+if TYPE_CHECKING:
+    from eth_typing import ChecksumAddress
+    from web3.types import TxReceipt
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -235,7 +239,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             )
         role = _role(args, name)
         config = _signer_config(home, args.clef)
-        address = to_checksum_address("0x" + str(blob["address"]).removeprefix("0x"))
+        address: str = to_checksum_address("0x" + str(blob["address"]).removeprefix("0x"))
         config.add(address, role, name)
         config.check_separate(_local_keystores(home))  # checked before Clef gets the file
         dest_dir = Path(args.clef_keystore)
@@ -254,6 +258,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     path = home / "keys" / f"{name}.json"
     if path.exists():
         raise KeyCommandError(f"keystore {path} already exists (address {keys.keystore_address(path)})")
+    key: bytes
     if blob is not None:
         try:
             from eth_account import Account
@@ -331,10 +336,10 @@ def cmd_fund(args: argparse.Namespace) -> int:
             raise KeyCommandError(f"{rpc} is not the local development node: pass --network DIR or --keystore FILE")
         funder = dev_keys(1)[0]
     sender = Transactor(w3, funder)
-    if w3.eth.get_balance(sender.address) < wei + 21_000 * w3.eth.gas_price:
+    if w3.eth.get_balance(cast("ChecksumAddress", sender.address)) < wei + 21_000 * w3.eth.gas_price:
         raise KeyCommandError(f"{who} ({sender.address}) holds too little to send {args.ether} ether", 1)
     started = time.monotonic()
-    receipt = sender.transfer(to, wei)
+    receipt = cast("TxReceipt", sender.transfer(to, wei))  # wait=True: the receipt
     print(
         f"sent {args.ether} ether to {to} from {who} ({sender.address}): transaction "
         f"{receipt['transactionHash'].to_0x_hex()} in block {receipt['blockNumber']} "

@@ -152,6 +152,7 @@ def cmd_apikey(args: argparse.Namespace) -> int:
     home = _home(args)
     sessions = open_database(args.db or os.environ.get("CERTNET_DB_URL") or f"sqlite:///{home / 'certnet.db'}")
     ApiBase.metadata.create_all(sessions.kw["bind"])
+    k: ApiKey | None
     if args.action == "create":
         try:
             key, rec = create_api_key(sessions, args.name, args.role, args.country, args.issuer_account)

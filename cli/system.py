@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from certnet.cli import service as cli_service
 from certnet.cli.main import EXIT_USAGE, CliError
@@ -16,6 +17,9 @@ from certnet.node.paths import data_dir
 from certnet.node.tx import Transactor
 from certnet.system.local import bring_down, bring_up, issue_samples
 
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
 
 def _data_dir(args: argparse.Namespace) -> Path:
     return Path(args.data_dir) if args.data_dir else data_dir()
@@ -26,6 +30,7 @@ def _data_dir(args: argparse.Namespace) -> Path:
 
 def cmd_node(args: argparse.Namespace) -> int:
     d = _data_dir(args)
+    info: local.NodeInfo | None
     if args.action == "up":
         info = local.up(d, port=args.port)
         print(
@@ -68,6 +73,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         raise CliError(f"deploy config: {exc}", EXIT_USAGE) from None
     url = _rpc_url(args)
     w3 = connect(url)
+    account: LocalAccount | str
     if args.keystore:
         account = load_key(Path(args.keystore), passphrase(args.passphrase_file))
     elif _loopback(url) and w3.eth.chain_id == 31337:

@@ -739,7 +739,7 @@ class Indexer:
                         block_hash=None,
                         updated_at=int(time.time()),
                     )
-                ).inserted_primary_key[0]
+                ).inserted_primary_key[0]  # type: ignore[index]  # an INSERT of one row has its primary key
             return nid
 
     def _find_start(self) -> int:

@@ -17,7 +17,7 @@ The schema is created and upgraded only by the Alembic migrations in `index/migr
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -32,6 +32,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
 
 NAMING = {
     "ix": "ix_%(column_0_N_label)s",
@@ -65,6 +68,8 @@ class Uint64(TypeDecorator[int]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+    if TYPE_CHECKING:
+        __table__: ClassVar[Table]  # every model here maps a Table (SQLAlchemy types it as a FromClause)
 
 
 class Network(Base):

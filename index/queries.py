@@ -284,7 +284,7 @@ class _RegistryState:
         missing = [s for s in stores if s not in self.authorities]
         if not missing:
             return
-        found = []
+        found: list[Any] = []
         for chunk in _chunks(missing):
             found += q.conn.execute(
                 select(
@@ -315,6 +315,7 @@ class _RegistryState:
         missing = [k for k in keys if k not in self.keys]
         if not missing:
             return
+        k: str | _Key | None
         for k in missing:
             self.keys[k] = None
         for chunk in _chunks(missing):
@@ -1242,7 +1243,7 @@ class IndexStatusSource:
             return self._members(conn, self._network(conn))
 
     def _members(self, conn: Connection, nid: int) -> list[MemberView]:
-        def ordered(model: Any) -> list[Any]:
+        def ordered(model: Any) -> Sequence[Any]:
             return conn.execute(
                 select(model.__table__).where(model.network_id == nid).order_by(model.block_number, model.log_index)
             ).all()

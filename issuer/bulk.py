@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 
@@ -45,6 +45,9 @@ from certnet.node.tx import Transactor
 from certnet.verifier import jsonlimits
 from certnet.verifier.jsjson import ProofFormatError
 from certnet.verifier.wrap import assemble_batch, salt_documents_json
+
+if TYPE_CHECKING:
+    from eth_typing import HexStr
 
 log = logging.getLogger("certnet.issuer.bulk")
 
@@ -292,7 +295,7 @@ def bulk_issue(
     for r in readers:
         r.start()
     result = BulkResult()
-    pending: list[tuple[str, str]] = []  # (root, transaction hash) sent by this run
+    pending: list[tuple[int, str, str]] = []  # (batch, root, transaction hash) sent by this run
     try:
         k = 0
         while True:
@@ -370,7 +373,9 @@ def bulk_issue(
         for r in readers:
             r.join(30)
         for k, root, tx in pending:
-            receipt = signer.w3.eth.wait_for_transaction_receipt(tx, timeout=receipt_timeout, poll_latency=0.05)
+            receipt = signer.w3.eth.wait_for_transaction_receipt(
+                cast("HexStr", tx), timeout=receipt_timeout, poll_latency=0.05
+            )
             if receipt["status"] != 1 and store.anchor_of(root) is None:
                 raise BulkInputError(f"the anchoring transaction {tx} of root {root} failed; run again to retry")
             if receipt["status"] == 1:

@@ -29,7 +29,7 @@ import socket
 from collections.abc import Iterator, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
 from sqlalchemy import (
@@ -51,6 +51,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
 
 from certnet import CertnetError
 
@@ -107,7 +110,8 @@ def canonical_hash(data: Any) -> str:
 
 
 class Base(DeclarativeBase):
-    pass
+    if TYPE_CHECKING:
+        __table__: ClassVar[Table]  # every model here maps a Table (SQLAlchemy types it as a FromClause)
 
 
 class Batch(Base):
@@ -396,7 +400,7 @@ def insert_ignoring_duplicates(session: Session, table: Any, rows: list[dict[str
         if dialect == "sqlite":
             from sqlalchemy.dialects.sqlite import insert as dialect_insert
         else:
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert  # type: ignore[assignment]  # the other dialect's insert, the same API
         session.execute(dialect_insert(table).on_conflict_do_nothing(index_elements=list(unique)), rows)
         return
     from sqlalchemy import insert

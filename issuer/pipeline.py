@@ -33,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import orjson
 from sqlalchemy import bindparam, select, update
@@ -41,6 +41,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 from web3.exceptions import BlockNotFound
+
+if TYPE_CHECKING:
+    from eth_typing import ChecksumAddress, HexStr
 
 from certnet import CertnetError
 from certnet.issuer import faults
@@ -309,6 +312,7 @@ class Pipeline:
         sender = Web3.to_checksum_address(sender)
         if sender not in self.signers:
             raise SubmissionError("UNKNOWN_SENDER", f"this service holds no key for {sender}")
+        payload: dict[str, Any]
         with self.sessions() as s:
             if document_id is not None:
                 doc = s.get(Document, document_id)
@@ -367,7 +371,7 @@ class Pipeline:
                         return a
                     if existing.state != FAILED:
                         return existing  # a repeated request returns the existing record
-                    moved = s.execute(
+                    moved = s.execute(  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
                         update(Action)
                         .where(Action.id == existing.id, Action.state == FAILED)
                         .values(
@@ -509,7 +513,7 @@ class Pipeline:
     ) -> bool:
         """Batch `expected` -> `new` (its documents with it), in the caller's transaction; False, with nothing
         changed, when the batch is no longer `expected` (or fails `where`): another step or writer moved it."""
-        moved = s.execute(
+        moved = s.execute(  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
             update(Batch)
             .where(Batch.id == batch_id, Batch.state == expected, *where)
             .values(state=new, updated_at=utcnow(), **values)
@@ -524,7 +528,7 @@ class Pipeline:
 
     def _set_action(self, action_id: int, expected: str, **values: Any) -> bool:
         with self.sessions.begin() as s:
-            moved = s.execute(
+            moved = s.execute(  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
                 update(Action)
                 .where(Action.id == action_id, Action.state == expected)
                 .values(updated_at=utcnow(), **values)
@@ -617,6 +621,7 @@ class Pipeline:
             if row is None:
                 return lowest
             number, recorded = row
+            assert number is not None  # the query skips batches without a block
             last = number
             if number <= head:
                 try:
@@ -848,7 +853,7 @@ class Pipeline:
         if not tx_hash:
             return False
         try:
-            return self.w3.eth.get_transaction(tx_hash) is not None
+            return self.w3.eth.get_transaction(cast("HexStr", tx_hash)) is not None
         except Exception:  # TransactionNotFound
             return False
 
@@ -890,7 +895,7 @@ class Pipeline:
                 s.add(batch)
                 s.flush()
                 table = Document.__table__
-                claimed = s.execute(
+                claimed = s.execute(  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
                     update(table)
                     .where(table.c.id.in_([i for i, _ in rows]), table.c.state == SUBMITTED)
                     .values(state=BATCHED, batch_id=batch.id, updated_at=utcnow())
@@ -921,7 +926,7 @@ class Pipeline:
         with self.sessions() as s:
             batches = list(s.scalars(select(Batch).where(Batch.state == BATCHED).order_by(Batch.id)))
         for b in batches:
-            signer = self.signers.get(b.issuer)
+            signer = self.signers.get(cast("ChecksumAddress", b.issuer))
             if signer is None:
                 continue
             anchor = self._anchor_on_chain(b)
@@ -969,7 +974,7 @@ class Pipeline:
                     if self._deep_enough(anchor.block_number):
                         anchored += self._mark_anchored(b.id, SENT, anchor.block_number, recovered_root=b.merkle_root)
                     continue
-                signer = self.signers.get(b.issuer)
+                signer = self.signers.get(cast("ChecksumAddress", b.issuer))
                 if signer is None:
                     continue
                 if not b.raw_tx:
@@ -1004,11 +1009,11 @@ class Pipeline:
         if not tx_hash:
             return None
         try:
-            return self.w3.eth.get_transaction_receipt(tx_hash)
+            return self.w3.eth.get_transaction_receipt(cast("HexStr", tx_hash))
         except Exception:  # TransactionNotFound, or a node that answers null
             return None
 
-    def _wait_receipt(self, tx_hash: str, timeout: float) -> Any:
+    def _wait_receipt(self, tx_hash: str | None, timeout: float) -> Any:
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             r = self._receipt(tx_hash)
@@ -1050,7 +1055,7 @@ class Pipeline:
         )
         if recovered_root is not None:
             with self.sessions() as s:
-                issuer = s.get(Batch, batch_id).issuer
+                issuer = s.get(Batch, batch_id).issuer  # type: ignore[union-attr]  # the batch being marked exists
             tx = self.store_of(issuer).anchoring_tx(recovered_root, block_number)
             if tx is not None:
                 values["tx_hash"] = tx
@@ -1075,7 +1080,7 @@ class Pipeline:
         with self.sessions() as s:
             actions = list(s.scalars(select(Action).where(Action.state.in_([PENDING, SENT])).order_by(Action.id)))
         for a in actions:
-            signer = self.signers.get(a.sender)
+            signer = self.signers.get(cast("ChecksumAddress", a.sender))
             if signer is None:
                 continue
             if a.state == SENT:
@@ -1162,7 +1167,7 @@ class Pipeline:
         if old is None or new is None:
             return None
         with self.sessions() as s:
-            new_issuer = s.get(Document, p["newDocumentId"]).issuer
+            new_issuer = s.get(Document, p["newDocumentId"]).issuer  # type: ignore[union-attr]  # found above as `new`
         new_store = self.issuer_info(new_issuer).store
         return store.function("supersede", *_proof_args(old), new_store, *_proof_args(new))
 

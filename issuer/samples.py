@@ -20,7 +20,7 @@ Every generated document passes :func:`certnet.issuer.schemas.validate_document`
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -2147,7 +2147,7 @@ def _amount(x: float) -> str:
     return f"{x:.2f}"
 
 
-def _party(entry: tuple[str, str, str, str], country: str) -> dict[str, Any]:
+def _party(entry: tuple[Any, ...], country: str) -> dict[str, Any]:
     return {"name": entry[0], "address": entry[1], "country": country, "identifier": entry[3]}
 
 
@@ -2344,6 +2344,7 @@ def _form_d(
     elif importing is None:
         partner = _AGREEMENT_PARTNER.get(agreement)
         importing = partner if partner and partner != issuing else _weighted_asean(r, issuing)
+    assert importing is not None  # every branch above picks one
 
     day = _FIRST + int(r() * ISSUE_DAYS)
     issue_date = _DATES[day]
@@ -2878,7 +2879,7 @@ def _ephyto(
         if others:
             keys.append(others[int(r() * len(others))])
     goods = []
-    treatments = []
+    treatments: list[dict[str, Any]] = []
     pests: list[str] = []
     for key in keys:
         descs, sci, common, hs, kg, kinds, (pmin, pmax), profile, pest_list = PLANTS[key]
@@ -3188,7 +3189,7 @@ def ecert(rng: random.Random | int | None = None, **overrides: Any) -> dict[str,
 # --------------------------------------------------------------------------------------------------
 # streams
 
-_BUILDERS = {"FORM_D": _form_d, "EPHYTO": _ephyto, "ECERT": _ecert}
+_BUILDERS: dict[str, Callable[..., dict[str, Any]]] = {"FORM_D": _form_d, "EPHYTO": _ephyto, "ECERT": _ecert}
 
 
 def generate(

@@ -253,8 +253,8 @@ def run_wrk(
     if proc.returncode != 0 or "Requests/sec" not in out:
         raise SystemExit(f"wrk failed ({proc.returncode}):\n{out}\n{proc.stderr}")
     res: dict[str, Any] = {"command": " ".join(shlex.quote(c) for c in cmd).replace(key, "$KEY"), "output": out}
-    res["rps"] = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    res["requests"] = int(re.search(r"(\d+) requests in", out).group(1))
+    res["rps"] = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]  # wrk printed it (checked above)
+    res["requests"] = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]  # wrk prints it with Requests/sec
     res["percentiles"] = {p: _ms(v) for p, v in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", out, re.M)}
     m = re.search(r"CHECKED good=(\d+) bad=(\d+)", out)
     res["good"], res["bad"] = (int(m.group(1)), int(m.group(2))) if m else (0, -1)

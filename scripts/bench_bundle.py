@@ -101,7 +101,7 @@ def main() -> None:
         f"({len(batch['nodes'])} trie nodes; made in {made:.1f} s)"
     )
     print(
-        f"offline verification of the batch: {best:.2f} s = {len(docs) / best:,.0f} documents/s (one process, "
+        f"offline verification of the batch: {best:.2f} s = {len(docs) / best:,.0f} documents/s (one process, "  # type: ignore[operator]  # set by the rounds (at least one)
         "integrity, seals, proofs and judging)"
     )
 

@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -45,6 +46,13 @@ from certnet.index.queries import IndexStatusSource  # noqa: E402
 from certnet.node.deploy import DeployConfig, Member, deploy  # noqa: E402
 from certnet.node.engines import AnvilEngine  # noqa: E402
 from certnet.node.tx import signer_for  # noqa: E402
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from eth_typing import ChecksumAddress
+
+    from certnet.node.deploy import Deployment
 
 ANCHOR_SELECTOR = keccak(text="anchor(bytes32,uint8,uint32)")[:4].hex()
 MILLION = 1_000_000
@@ -89,11 +97,11 @@ class BenchAnvil(AnvilEngine):
         return cmd
 
 
-def generate_on_anvil(engine: AnvilEngine, n: int, per_block: int = 700) -> tuple[object, float]:
+def generate_on_anvil(engine: AnvilEngine, n: int, per_block: int = 700) -> tuple[Deployment, float]:
     """Deploy, register eight authorities (their first keys anvil's unlocked dev accounts 2..9, each with its own
     document store) and anchor `n` roots, spread over the stores."""
     w3 = engine.w3
-    accounts = w3.eth.accounts
+    accounts: Sequence[ChecksumAddress] = w3.eth.accounts  # (web3 types it as a 1-tuple)
     deployer = signer_for(w3, engine.keys[0])
     admin = signer_for(w3, engine.keys[1])
     deployment = deploy(w3, deployer, DeployConfig(name="bench", members=[Member("VN", [accounts[1]])]))
@@ -104,7 +112,7 @@ def generate_on_anvil(engine: AnvilEngine, n: int, per_block: int = 700) -> tupl
         stores[acct] = registry.store_from(
             registry.register_authority(f"bench authority {i}", ["FORM_D", "ECERT"], first_key=acct)
         )
-    nonces = {a: w3.eth.get_transaction_count(a, "pending") for a in issuers}
+    nonces: dict[ChecksumAddress, int] = {a: w3.eth.get_transaction_count(a, "pending") for a in issuers}
     _rpc(w3, "evm_setAutomine", [False])
     start = time.perf_counter()
     try:
@@ -131,7 +139,7 @@ def generate_on_anvil(engine: AnvilEngine, n: int, per_block: int = 700) -> tupl
                     )
                 )
                 nonces[sender] += 1
-            for resp in w3.provider.make_batch_request(calls):
+            for resp in w3.provider.make_batch_request(calls):  # type: ignore[attr-defined]  # the HTTPProvider has it
                 if resp.get("error"):
                     raise RuntimeError(f"eth_sendTransaction: {resp['error']}")
             _rpc(w3, "evm_mine")

@@ -86,7 +86,7 @@ def main() -> None:
 
         result = bulk_issue(source, out, d, signer_for(w3, issuer), batch=args.batch, progress=progress)
         total = time.perf_counter() - t0
-        store = d.store_client(w3, d.issuer_registry_client(w3).key_info(issuer.address).store)
+        store = d.store_client(w3, d.issuer_registry_client(w3).key_info(issuer.address).store)  # type: ignore[arg-type]  # the issuer was just registered: its store is known
         anchored = store.contract.events.RootAnchored().get_logs(from_block=d.block)
         count = sum(log["args"]["documentCount"] for log in anchored)
         assert count == result.documents == args.count, (count, result.documents)

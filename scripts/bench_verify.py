@@ -37,6 +37,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -51,6 +52,10 @@ from certnet.verifier.integrity import check_integrity  # noqa: E402
 from certnet.verifier.sources import ChainSource  # noqa: E402
 from certnet.verifier.verify import Verifier  # noqa: E402
 from certnet.verifier.wrap import wrap_documents  # noqa: E402
+
+if TYPE_CHECKING:
+    from certnet.node.deploy import Deployment
+    from certnet.node.tx import Transactor
 
 OA_PACKAGE = "@govtechsg/open-attestation"
 AUTHORITIES = [
@@ -129,7 +134,7 @@ def rate(n: int, seconds: float) -> str:
 # ----------------------------------------------------------------------------------- set-up
 
 
-def start_network(workdir: Path, authorities: int) -> tuple[AnvilEngine, object, list[tuple[str, str, object]]]:
+def start_network(workdir: Path, authorities: int) -> tuple[AnvilEngine, Deployment, list[tuple[str, str, Transactor]]]:
     """A fresh anvil node with the contracts deployed and `authorities` Form D issuing authorities registered, each
     with its store and key: (engine, deployment, [(name, store, key signer), ...])."""
     engine = AnvilEngine(workdir / "anvil").start()
@@ -195,7 +200,7 @@ def bench_certnet_integrity(docs: list[dict], texts: list[str], repeat: int) -> 
         "parsed": lambda: sum(1 for d in docs if check_integrity(d).ok),
         "fromText": lambda: sum(1 for t in texts if check_integrity(t).ok),
     }
-    result = {name: {"runs": [], "ok": 0} for name in passes}
+    result: dict[str, dict[str, Any]] = {name: {"runs": [], "ok": 0} for name in passes}
     for run in passes.values():
         run()
     for _ in range(repeat):
@@ -306,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 os.sched_setaffinity(0, original)
             assert ours["parsed"]["ok"] == ours["fromText"]["ok"] == len(docs), "certnet rejected an intact document"
-            a = {"cpu": cpu, "certnet": {}, "openattestation": {}}
+            a: dict[str, Any] = {"cpu": cpu, "certnet": {}, "openattestation": {}}
             for kind, label in (("parsed", "parsed documents"), ("fromText", "from JSON text  ")):
                 best = min(ours[kind]["runs"])
                 a["certnet"][kind] = {"seconds": best, "docs_per_s": len(docs) / best}
@@ -325,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"  pinned to CPU {cpu}; node {theirs['node']}; one untimed warm-up pass, then the best of "
                     f"{args.repeat} interleaved runs, on each side"
                 )
-                say(f"  node command: {' '.join(shlex.quote(c) for c in shown)}")
+                say(f"  node command: {' '.join(shlex.quote(c) for c in shown)}")  # type: ignore[union-attr]  # shown comes with theirs
             figures["integrity"] = a
 
             # (b) full trustless verification --------------------------------------------------

@@ -171,7 +171,7 @@ def revoke_some(engine: Any, deployment: Any, authorities: list[tuple[str, Any]]
     for d in docs[::every]:
         sig = d["signature"]
         store = document_store(d)
-        deployment.store_client(engine.w3, store, keys[store]).revoke_document(
+        deployment.store_client(engine.w3, store, keys[store]).revoke_document(  # type: ignore[index]  # generated documents name their store
             sig["merkleRoot"], sig["targetHash"], sig["proof"], "DATA_CORRECTED"
         )
         n += 1
@@ -322,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
             results: dict[str, dict] = {}
             verdicts_of: dict[str, list] = {}
             for mode, source in (("index", index_source), ("chain", chain_source)):
-                runs, verdicts = timed(lambda s=source: Verifier(s).verify_many(docs), args.repeat)
+                runs, verdicts = timed(lambda s=source: Verifier(s).verify_many(docs), args.repeat)  # type: ignore[misc]  # s: the source of this round
                 got = counts(verdicts)
                 assert got == expected, f"{mode}: verdicts {got}, expected {expected}"
                 verdicts_of[mode] = verdicts
@@ -358,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
             say(f"  integrity alone (check_integrity)       : {rate(n, min(runs))}{cpu_note(n)}")
             from certnet.index.audit import document_store
 
-            pairs = [
+            pairs: list[Any] = [
                 (document_store(d), d["signature"]["merkleRoot"], d["signature"]["targetHash"], d["signature"]["proof"])
                 for d in docs
             ]
@@ -371,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
 
             precomputed = {id(d): check_integrity(d) for d in docs}
             real_check = verify_module.check_integrity
-            verify_module.check_integrity = lambda d: precomputed[id(d)]  # this process only, for this figure
+            verify_module.check_integrity = lambda d: precomputed[id(d)]  # type: ignore[assignment]  # this process only, for this figure
             try:
                 runs, verdicts = timed(lambda: Verifier(index_source).verify_many(docs), args.repeat)
             finally:

@@ -52,7 +52,7 @@ def customs_rows(engine: Engine, samples: int) -> list[tuple[str, int]]:
     def median(fn: Callable[[], int]) -> int:
         return int(statistics.median(fn() for _ in range(samples)))
 
-    def args(w: dict) -> tuple:
+    def args(w: dict) -> tuple[str, str, str, list[str]]:
         s = w["signature"]
         return store, s["merkleRoot"], s["targetHash"], s["proof"]
 

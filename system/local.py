@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from web3 import Web3
 
@@ -19,6 +20,9 @@ from certnet.node.deploy import DeployConfig, Deployment, Member, deploy
 from certnet.node.engines import connect, dev_keys
 from certnet.node.keys import local_passphrase
 from certnet.node.tx import Transactor, signer_for
+
+if TYPE_CHECKING:
+    from eth_typing import ChecksumAddress
 
 DEMO_MEMBERS = ["VN", "TH", "MY", "SG"]
 DEMO_CUSTOMS = ["TH", "VN"]  # countries whose customs key the local service holds (<cc>-customs.json)
@@ -73,7 +77,7 @@ def bring_up(data_dir: Path, port: int = local.DEFAULT_PORT, log=print) -> Local
     funder = signer_for(w3, dev_keys(1)[0])
     for f in key_files.values():
         addr = keys.keystore_address(f)
-        if w3.eth.get_balance(addr) < 10**18:
+        if w3.eth.get_balance(cast("ChecksumAddress", addr)) < 10**18:
             funder.transfer(addr, 100 * 10**18)
     dfile = deployment_file(data_dir)
     try:

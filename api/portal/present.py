@@ -4,7 +4,7 @@ paper; ePhyto and e-certificates as a table), built from the raw data recovered 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from certnet.issuer.samples import COUNTRY_NAMES
 from certnet.issuer.schemas.formd import AGREEMENTS
@@ -45,13 +45,13 @@ STATUS_ADVICE: dict[str, tuple[str, str]] = {
     "INTEGRITY_ONLY": ("warn", "Only the content was checked, not the status."),
 }
 
-CHECK_QUESTIONS = {
+CHECK_QUESTIONS: dict[str, str] = {
     DOCUMENT_INTEGRITY: "Has the document been altered?",
     DOCUMENT_STATUS: "Was it issued, and is it still in force?",
     ISSUER_IDENTITY: "Who issued it, and were they authorised then?",
     ISSUER_SIGNATURE: "Is it signed by the issuer?",
 }
-CHECK_OUTCOMES = {
+CHECK_OUTCOMES: dict[str, tuple[str, str]] = {
     VALID: ("ok", "Passed"),
     INVALID: ("bad", "Failed"),
     SKIPPED: ("skip", "Not checked"),
@@ -351,10 +351,10 @@ def formd_view(data: dict[str, Any]) -> dict[str, Any]:
     """The Form D (or Form E, AK, AJ, AANZ, AI, AHK, RCEP) box by box."""
     agreement = txt(data.get("agreement")) or "ATIGA"
     form = AGREEMENTS.get(agreement, ("Form D", None))[0]
-    transport = data.get("transport") if isinstance(data.get("transport"), dict) else {}
+    transport: Any = data.get("transport") if isinstance(data.get("transport"), dict) else {}
     official = data.get("officialUse") if isinstance(data.get("officialUse"), dict) else None
     goods = []
-    for item in data.get("goods") if isinstance(data.get("goods"), list) else []:
+    for item in cast("list[Any]", data.get("goods") if isinstance(data.get("goods"), list) else []):
         if not isinstance(item, dict):
             continue
         pk = item.get("packages")
@@ -374,7 +374,7 @@ def formd_view(data: dict[str, Any]) -> dict[str, Any]:
                 "invoice_date": txt(get(item, "invoice", "date")),
             }
         )
-    flags = data.get("flags") if isinstance(data.get("flags"), dict) else {}
+    flags: Any = data.get("flags") if isinstance(data.get("flags"), dict) else {}
     flag_details = []
     tci = data.get("thirdCountryInvoice")
     if isinstance(tci, dict):
@@ -407,8 +407,8 @@ def formd_view(data: dict[str, Any]) -> dict[str, Any]:
     exh = data.get("exhibition")
     if isinstance(exh, dict):
         flag_details.append(("Exhibition", ", ".join(x for x in (txt(exh.get("name")), txt(exh.get("address"))) if x)))
-    decl = data.get("declaration") if isinstance(data.get("declaration"), dict) else {}
-    cert = data.get("certification") if isinstance(data.get("certification"), dict) else {}
+    decl: Any = data.get("declaration") if isinstance(data.get("declaration"), dict) else {}
+    cert: Any = data.get("certification") if isinstance(data.get("certification"), dict) else {}
     return {
         "agreement": agreement,
         "form": form,

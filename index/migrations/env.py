@@ -7,6 +7,7 @@ command line: `alembic -c index/alembic.ini -x url=sqlite:///index.db upgrade he
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from alembic import context
 
@@ -25,7 +26,7 @@ def _url() -> str:
     return url
 
 
-def _configure(**kwargs: object) -> None:
+def _configure(**kwargs: Any) -> None:
     context.configure(
         target_metadata=target_metadata,
         version_table=VERSION_TABLE,

@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from enum import IntEnum
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 from pydantic.alias_generators import to_camel
@@ -46,7 +46,9 @@ DOCUMENT_TYPES: tuple[str, ...] = ("FORM_D", "EPHYTO", "ECERT")
 
 #: Numeric document type codes used on chain (IssuerRegistry permissions, anchoring records): the chain
 #: layer's own table, as an enum.
-DocumentTypeCode = IntEnum("DocumentTypeCode", dict(sorted(CHAIN_DOCUMENT_TYPES.items(), key=lambda kv: kv[1])))
+DocumentTypeCode = IntEnum(  # type: ignore[misc]  # members from the chain layer's table, unknown to mypy
+    "DocumentTypeCode", dict(sorted(CHAIN_DOCUMENT_TYPES.items(), key=lambda kv: kv[1]))
+)
 
 
 DOCUMENT_TYPE_CODES: dict[str, int] = {t.name: int(t) for t in DocumentTypeCode}
@@ -173,11 +175,18 @@ def Text(max_length: int, *, multiline: bool = False) -> Any:
     ]
 
 
-Name = Text(MAX_NAME)
-Address = Text(MAX_ADDRESS, multiline=True)
-Short = Text(MAX_SHORT)
-Description = Text(MAX_TEXT, multiline=True)
-LongText = Text(MAX_LONG_TEXT, multiline=True)
+if TYPE_CHECKING:  # Annotated[str, ...] built at run time: plain strings to the type checker
+    Name = str
+    Address = str
+    Short = str
+    Description = str
+    LongText = str
+else:
+    Name = Text(MAX_NAME)
+    Address = Text(MAX_ADDRESS, multiline=True)
+    Short = Text(MAX_SHORT)
+    Description = Text(MAX_TEXT, multiline=True)
+    LongText = Text(MAX_LONG_TEXT, multiline=True)
 
 
 def _country(value: str) -> str:

@@ -118,7 +118,7 @@ class Ecert(Envelope):
     model_config = {"title": "certnet generic e-certificate"}
 
     document_type: Literal["ECERT"]
-    title: Text(200)
+    title: Text(200)  # type: ignore[valid-type]  # Text() builds an Annotated[str, ...] at run time
     certificate_type: Short | None = Field(default=None, description="issuer's own code, e.g. HALAL, FREE_SALE")
     subject: Subject
     issuing_body: IssuingBody

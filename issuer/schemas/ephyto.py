@@ -59,20 +59,20 @@ class PlaceOfOrigin(CertnetModel):
 
 class EphytoGoodsItem(CertnetModel):
     description: Description
-    scientific_name: Text(200) = Field(description="botanical name, e.g. 'Mangifera indica'")
+    scientific_name: Text(200) = Field(description="botanical name, e.g. 'Mangifera indica'")  # type: ignore[valid-type]  # Text() builds an Annotated[str, ...] at run time
     common_name: Name
     quantity: Measure
     packages: Packages | None = None
     place_of_origin: PlaceOfOrigin
     hs_code: HsCode | None = None
-    marks: Text(500, multiline=True) | None = Field(default=None, description="distinguishing marks")
+    marks: Text(500, multiline=True) | None = Field(default=None, description="distinguishing marks")  # type: ignore[valid-type]  # Text() builds an Annotated[str, ...] at run time
 
 
 class PhysicalQuantity(CertnetModel):
     """A measured value with a free unit as written on certificates ('g/m3', '%', 'Gy', 'h', 'CEL')."""
 
     value: PositiveNumber
-    unit: Text(16)
+    unit: Text(16)  # type: ignore[valid-type]  # Text() builds an Annotated[str, ...] at run time
 
 
 class Temperature(CertnetModel):

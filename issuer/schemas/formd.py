@@ -143,7 +143,7 @@ class FormDGoodsItem(CertnetModel):
     """One line of boxes 5 to 10."""
 
     item_number: Annotated[int, Field(ge=1, le=999)]
-    marks_and_numbers: Text(500, multiline=True) = Field(description="box 6; 'N/M' when there are none")
+    marks_and_numbers: Text(500, multiline=True) = Field(description="box 6; 'N/M' when there are none")  # type: ignore[valid-type]  # Text() builds an Annotated[str, ...] at run time
     packages: Packages
     description: Description
     hs_code: HsCode

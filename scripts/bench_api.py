@@ -377,11 +377,10 @@ def prepare(workdir: Path, n: int, batch: int, revoke_every: int, seed: int) -> 
     from certnet.issuer.outbox import open_database
     from certnet.scripts.bench_verify import issue, start_network
 
-    engine, deployment, issuer = start_network(workdir)
-    docs, wrap_s, anchor_s = issue(engine, deployment, issuer, n, batch, seed)
-    store = deployment.store_client(
-        engine.w3, deployment.issuer_registry_client(engine.w3).key_info(issuer.address).store, issuer
-    )
+    engine, deployment, authorities = start_network(workdir, 1)
+    docs, wrap_s, anchor_s = issue(engine, deployment, authorities, n, batch, seed)
+    _, store_address, issuer = authorities[0]
+    store = deployment.store_client(engine.w3, store_address, issuer)
     revoked = set()
     for i in range(0, n, revoke_every) if revoke_every > 0 else ():
         sig = docs[i]["signature"]

@@ -42,7 +42,11 @@ def main() -> None:
         src, out = workdir / "src", workdir / "out"
         src.mkdir()
         files = []
-        docs = samples.generate(args.count, seed=1, issuer_block=issuer_block(d, "VCCI"), network=network_block(d))
+        store = d.issuer_registry_client(w3).key_info(issuer.address).store
+        assert store is not None, "the issuer's key belongs to no authority"
+        docs = samples.generate(
+            args.count, seed=1, issuer_block=issuer_block(d, "VCCI", store), network=network_block(d)
+        )
         for i, doc in enumerate(docs):
             files.append(src / f"formd-{i:07d}.json")
             files[-1].write_bytes(dump_bytes(doc, indent=True))

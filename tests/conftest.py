@@ -13,6 +13,7 @@ from certnet.node.deploy import DeployConfig, Deployment, Member, deploy
 from certnet.node.engines import AnvilEngine, EmbeddedEngine, Engine
 from certnet.node.tx import Transactor, signer_for
 from tests.support.bundle_fixtures import bundle_cases, bundle_chain, bundle_net  # noqa: F401  (shared fixtures)
+from tests.support.tradetrust import tt_oracle, tt_served, tt_verifier  # noqa: F401  (shared fixtures)
 
 #: scrypt cost of the keystores tests create (asked for explicitly: certnet's default is the standard 2**18, about
 #: a second and 256 MiB per key, which the many keys the tests make and unlock would add up)

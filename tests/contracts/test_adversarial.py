@@ -41,13 +41,12 @@ from certnet.verifier.sources import ChainSource
 from certnet.verifier.verify import Verifier
 from certnet.verifier.wrap import wrap_documents
 from tests.conftest import make_net
-from tests.e2e.test_tradetrust_interop import (  # noqa: F401  (tt_served: the oracle fixture)
+from tests.support.corpus import _docs
+from tests.support.tradetrust import (
     VERIFIERS,
     integrity,
     store_status,
-    tt_served,
 )
-from tests.support.corpus import _docs
 
 
 #: (contract, signature, input types) of every state-changing function of the compiled contracts
@@ -315,7 +314,7 @@ def world(anvil_engine) -> World:
     return World(anvil_engine)
 
 
-def test_no_outsider_changes_the_victims_verdicts(world, tt_served):  # noqa: F811 - the imported fixture
+def test_no_outsider_changes_the_victims_verdicts(world, tt_served):
     calls = {"sent": 0, "reverted": 0}
     timing = {"oracle": 0.0}
     by_function: dict[str, int] = {}

@@ -10,7 +10,6 @@ import os
 import random
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -36,7 +35,7 @@ from certnet.verifier.sources import ChainSource
 from certnet.verifier.verify import Verifier
 from tests.conftest import make_net
 from tests.support.api_fixtures import form_ds, start_api, stop_api, wait_until
-from tests.support.durability import anchored_roots, assert_each_document_anchored_once, rpc
+from tests.support.durability import Submitter, anchored_roots, assert_each_document_anchored_once, rpc
 from tests.support.pipeline import all_docs, docs_for, make_pipeline
 
 pytestmark = pytest.mark.integration  # real engines, databases or processes (see tests/conftest.py)
@@ -293,31 +292,10 @@ def test_sigkill_of_the_node_during_api_submissions_loses_no_acknowledged_docume
     wait_state_persisted(own_anvil, own_anvil.w3.eth.block_number)  # the deployment survives the first kill
     api, server, thread = start_api(net, tmp_path, max_batch_age=0.1, max_batch=7)
     node = own_anvil
-    acknowledged: list[int] = []
-    stop = threading.Event()
-    failures: list[str] = []
-
     pool = form_ds(api, 1500, seed=1000)  # distinct reference numbers
-
-    def submit() -> None:
-        with api.client("issuer_vn") as c:
-            for start in range(0, len(pool), 3):
-                if stop.is_set():
-                    break
-                try:
-                    r = c.post("/v1/documents", json={"documents": pool[start : start + 3]})
-                except httpx.HTTPError as exc:  # not acknowledged: nothing to expect
-                    failures.append(repr(exc))
-                    continue
-                if r.status_code == 202:
-                    acknowledged.extend(d["id"] for d in r.json()["documents"])
-                else:
-                    failures.append(r.text)
-                time.sleep(0.05)
-
+    sub = Submitter(api, pool).start()
+    acknowledged, failures, stop, submitter = sub.acknowledged, sub.failures, sub.stop, sub.thread
     rng = random.Random(13)
-    submitter = threading.Thread(target=submit, daemon=True)
-    submitter.start()
     lost_any = False
     try:
         for _ in range(4):

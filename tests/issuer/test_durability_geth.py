@@ -6,11 +6,9 @@ what the chain that won no longer has. Real geth 1.13 nodes of each test's own; 
 from __future__ import annotations
 
 import random
-import threading
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 from eth_utils import to_checksum_address
 from sqlalchemy import select
@@ -24,7 +22,7 @@ from certnet.verifier.verify import Verifier
 from tests.conftest import make_net
 from tests.support.api_fixtures import form_ds, start_api, stop_api, wait_until
 from tests.support.consortium_fixtures import processes_using
-from tests.support.durability import anchored_roots, assert_each_document_anchored_once, geth_engine
+from tests.support.durability import Submitter, anchored_roots, assert_each_document_anchored_once, geth_engine
 from tests.support.pipeline import all_docs, docs_for, make_pipeline
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
@@ -174,30 +172,10 @@ def test_sigkill_of_a_single_validator_geth_node_during_api_submissions_loses_no
     node.stop_node(0)  # a clean stop: the deployment is on disk before the first kill
     node.start_node(0, timeout=90)
     api, server, thread = start_api(net, tmp_path, max_batch_age=0.1, max_batch=7)
-    acknowledged: list[int] = []
-    stop = threading.Event()
-    failures: list[str] = []
     pool = form_ds(api, 1500, seed=1300)  # distinct reference numbers
-
-    def submit() -> None:
-        with api.client("issuer_vn") as c:
-            for start in range(0, len(pool), 3):
-                if stop.is_set():
-                    break
-                try:
-                    r = c.post("/v1/documents", json={"documents": pool[start : start + 3]})
-                except httpx.HTTPError as exc:  # not acknowledged: nothing to expect
-                    failures.append(repr(exc))
-                    continue
-                if r.status_code == 202:
-                    acknowledged.extend(d["id"] for d in r.json()["documents"])
-                else:
-                    failures.append(r.text)
-                stop.wait(0.05)
-
+    sub = Submitter(api, pool).start()
+    acknowledged, failures, stop, submitter = sub.acknowledged, sub.failures, sub.stop, sub.thread
     rng = random.Random(1313)
-    submitter = threading.Thread(target=submit, daemon=True)
-    submitter.start()
     lost_any = False
     try:
         for _ in range(3):

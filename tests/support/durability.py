@@ -3,6 +3,10 @@ anchored exactly once, and a chain engine over a node of a geth network (so `mak
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
+import httpx
 from sqlalchemy import select
 
 from certnet.issuer.outbox import ANCHORED, Batch, Document
@@ -50,3 +54,35 @@ def geth_engine(network: GethNetwork, node: int) -> Engine:
         keys=["0x" + bytes(network.deployer_key().key).hex()],
         rpc_url=network.rpc_url(node),
     )
+
+
+class Submitter:
+    """An issuer submitting `pool` through the API, three documents a request, on a thread of its own: what was
+    acknowledged (202) and what failed are recorded; `stop` ends it."""
+
+    def __init__(self, api: Any, pool: list[dict[str, Any]], who: str = "issuer_vn", pause: float = 0.05) -> None:
+        self.api, self.pool, self.who, self.pause = api, pool, who, pause
+        self.acknowledged: list[int] = []
+        self.failures: list[str] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> Submitter:
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        with self.api.client(self.who) as c:
+            for start in range(0, len(self.pool), 3):
+                if self.stop.is_set():
+                    break
+                try:
+                    r = c.post("/v1/documents", json={"documents": self.pool[start : start + 3]})
+                except httpx.HTTPError as exc:  # not acknowledged: nothing to expect
+                    self.failures.append(repr(exc))
+                    continue
+                if r.status_code == 202:
+                    self.acknowledged.extend(d["id"] for d in r.json()["documents"])
+                else:
+                    self.failures.append(r.text)
+                self.stop.wait(self.pause)

@@ -35,7 +35,13 @@ from certnet.verifier.sources import ChainSource
 from certnet.verifier.verify import Verifier
 from tests.conftest import make_net
 from tests.support.api_fixtures import form_ds, start_api, stop_api, wait_until
-from tests.support.durability import Submitter, anchored_roots, assert_each_document_anchored_once, rpc
+from tests.support.durability import (
+    Submitter,
+    anchored_roots,
+    assert_each_document_anchored_once,
+    rpc,
+    wait_all_anchored,
+)
 from tests.support.pipeline import all_docs, docs_for, make_pipeline
 
 pytestmark = pytest.mark.integration  # real engines, databases or processes (see tests/conftest.py)
@@ -310,18 +316,7 @@ def test_sigkill_of_the_node_during_api_submissions_loses_no_acknowledged_docume
         stop.set()
         submitter.join(30)
         assert acknowledged and not failures, failures[:3]
-        with api.client("issuer_vn") as c:
-
-            def all_anchored() -> bool:
-                done: set[int] = set()
-                while True:
-                    page = c.get(f"/v1/documents?state=ANCHORED&limit=500&offset={len(done)}").json()
-                    done |= {d["id"] for d in page}
-                    if len(page) < 500:
-                        return done >= set(acknowledged)
-
-            wait_until(all_anchored, timeout=240, interval=0.5)
-            wrapped = [c.get(f"/v1/documents/{i}").json()["wrapped"] for i in acknowledged]
+        wrapped = wait_all_anchored(api, acknowledged, timeout=240)
         docs = assert_each_document_anchored_once(net, api.service.sessions)
         assert {d.id for d in docs} == set(acknowledged)
         verifier = Verifier(ChainSource(node.w3, net.deployment))

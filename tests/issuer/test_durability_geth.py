@@ -22,7 +22,13 @@ from certnet.verifier.verify import Verifier
 from tests.conftest import make_net
 from tests.support.api_fixtures import form_ds, start_api, stop_api, wait_until
 from tests.support.consortium_fixtures import processes_using
-from tests.support.durability import Submitter, anchored_roots, assert_each_document_anchored_once, geth_engine
+from tests.support.durability import (
+    Submitter,
+    anchored_roots,
+    assert_each_document_anchored_once,
+    geth_engine,
+    wait_all_anchored,
+)
 from tests.support.pipeline import all_docs, docs_for, make_pipeline
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
@@ -191,18 +197,7 @@ def test_sigkill_of_a_single_validator_geth_node_during_api_submissions_loses_no
         stop.set()
         submitter.join(30)
         assert acknowledged and not failures, failures[:3]
-        with api.client("issuer_vn") as c:
-
-            def all_anchored() -> bool:
-                done: set[int] = set()
-                while True:
-                    page = c.get(f"/v1/documents?state=ANCHORED&limit=500&offset={len(done)}").json()
-                    done |= {d["id"] for d in page}
-                    if len(page) < 500:
-                        return done >= set(acknowledged)
-
-            wait_until(all_anchored, timeout=300, interval=0.5)
-            wrapped = [c.get(f"/v1/documents/{i}").json()["wrapped"] for i in acknowledged]
+        wrapped = wait_all_anchored(api, acknowledged, timeout=300)
         docs = assert_each_document_anchored_once(net, api.service.sessions)
         assert {d.id for d in docs} == set(acknowledged)
         verdicts = Verifier(ChainSource(node.w3(0), net.deployment)).verify_many(wrapped)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from certnet.issuer.outbox import ANCHORED, Batch, Document
 from certnet.node.engines import Engine
 from certnet.node.network import GethNetwork
+from tests.support.api_fixtures import wait_until
 
 
 def rpc(engine, method: str, *params):
@@ -86,3 +87,21 @@ class Submitter:
                 else:
                     self.failures.append(r.text)
                 self.stop.wait(self.pause)
+
+
+def wait_all_anchored(
+    api: Any, acknowledged: list[int], timeout: float, who: str = "issuer_vn"
+) -> list[dict[str, Any]]:
+    """Wait until the service says ANCHORED for every acknowledged document; their wrapped documents."""
+    with api.client(who) as c:
+
+        def all_anchored() -> bool:
+            done: set[int] = set()
+            while True:
+                page = c.get(f"/v1/documents?state=ANCHORED&limit=500&offset={len(done)}").json()
+                done |= {d["id"] for d in page}
+                if len(page) < 500:
+                    return done >= set(acknowledged)
+
+        wait_until(all_anchored, timeout=timeout, interval=0.5)
+        return [c.get(f"/v1/documents/{i}").json()["wrapped"] for i in acknowledged]
